@@ -1,0 +1,1 @@
+"""One package per outside system crosscheck talks to."""

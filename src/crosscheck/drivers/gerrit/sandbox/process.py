@@ -1,0 +1,105 @@
+"""The Gerrit daemon as an operating-system process: start, identify, wait, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from crosscheck.drivers.gerrit.sandbox.distribution import LAUNCHER_CLASS, GerritDistribution
+from crosscheck.drivers.gerrit.sandbox.state import SandboxState
+from crosscheck.errors import SandboxError
+
+
+def start_daemon(dist: GerritDistribution, java: str, state: SandboxState, heap: str) -> int:
+    """Start Gerrit in its own session, detached from the terminal; return its pid."""
+    state.log_file.parent.mkdir(parents=True, exist_ok=True)
+    command = dist.java_command(java, heap, "daemon", "--headless", "--console-log",
+                                "-d", str(state.site_dir))
+    env = {**os.environ, "HOME": str(state.state_dir / "home")}
+    with state.log_file.open("ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=env, cwd=state.state_dir, start_new_session=True,
+        )
+    return process.pid
+
+
+def is_our_daemon(pid: int | None, state: SandboxState) -> bool:
+    """True when `pid` is alive and is this sandbox's Gerrit, not a recycled pid."""
+    if pid is None:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    args = [part.decode(errors="replace") for part in cmdline]
+    return LAUNCHER_CLASS in args and str(state.site_dir) in args
+
+
+def stop_daemon(pid: int, state: SandboxState, timeout: float = 60.0) -> None:
+    """Ask Gerrit to shut down cleanly; kill it if it has not within `timeout`."""
+    if not is_our_daemon(pid, state):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_our_daemon(pid, state) or _reap(pid):
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    _reap(pid)
+
+
+def _reap(pid: int) -> bool:
+    """Collect the exit status when the daemon is our child, so it leaves no zombie."""
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return finished == pid
+
+
+async def answers(http_url: str, timeout: float = 2.0) -> bool:
+    """True when Gerrit serves its version anonymously, the sign it is ready."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.get(f"{http_url.rstrip('/')}/config/server/version")
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+async def wait_ready(
+    state: SandboxState, pid: int, timeout: float, tick: Callable[[float], None]
+) -> float:
+    """Wait until Gerrit answers; return the seconds it took. Fails fast if it dies."""
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < timeout:
+        if await answers(state.http_url):
+            return elapsed
+        if not is_our_daemon(pid, state) or _reap(pid):
+            raise SandboxError(f"Gerrit exited while starting; the end of {state.log_file}:\n"
+                               + log_tail(state.log_file))
+        tick(elapsed)
+        await asyncio.sleep(0.25)
+    raise SandboxError(
+        f"Gerrit did not answer on {state.http_url} within {timeout:.0f}s "
+        f"(it is still running as pid {pid}); the end of {state.log_file}:\n"
+        + log_tail(state.log_file)
+        + "\nTry a longer --timeout on a slow machine, or `crosscheck sandbox down` and up again."
+    )
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.strip().splitlines()[-lines:])

@@ -1,0 +1,163 @@
+"""Push changes for review to a sandbox project, as a developer would with git."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.drivers.gerrit.sandbox.state import SandboxState
+from crosscheck.errors import SandboxError
+from crosscheck.prerequisites import GIT, require
+
+CHANGE_ID_TRAILER = re.compile(r"^Change-Id: I[0-9a-f]{40}$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PushedChange:
+    """A patchset Gerrit accepted, as its REST API reports it."""
+
+    project: str
+    branch: str
+    number: int
+    patchset: int
+    revision: str
+    change_id: str
+    url: str
+
+    @property
+    def ref(self) -> str:
+        return f"refs/changes/{self.number % 100:02d}/{self.number}/{self.patchset}"
+
+
+class SandboxRepo:
+    """A git working directory whose HEAD is pushed to a sandbox project for review.
+
+    The directory is cloned from the sandbox when it does not exist; an existing
+    repository (the user's own) is pushed as it is.
+    """
+
+    def __init__(self, state: SandboxState, project: str, workdir: Path) -> None:
+        self.state = state
+        self.project = project
+        self.workdir = workdir
+        self.remote_url = f"{state.http_url}a/{project}"
+        self._git = require(GIT)
+
+    async def open(self) -> SandboxRepo:
+        """Clone when needed, and install Gerrit's commit-msg hook that adds Change-Ids."""
+        if not (self.workdir / ".git").exists():
+            if self.workdir.exists() and any(self.workdir.iterdir()):
+                raise SandboxError(f"{self.workdir} exists and is not a git repository")
+            self.workdir.parent.mkdir(parents=True, exist_ok=True)
+            await self._run_in(None, "clone", "--quiet", self.remote_url, str(self.workdir))
+            # Clones crosscheck makes commit as the sandbox developer; a user's repo keeps its own.
+            await self._run("config", "user.name", "Sandbox Developer")
+            await self._run("config", "user.email", self.state.admin.email)
+        await self._install_hook()
+        return self
+
+    async def push_change(
+        self,
+        files: Mapping[str, str],
+        subject: str,
+        *,
+        branch: str = "master",
+        topic: str | None = None,
+        wip: bool = False,
+        amend: PushedChange | None = None,
+    ) -> PushedChange:
+        """Commit `files` on the branch tip (or as a new patchset of `amend`) and push it."""
+        if amend is None:
+            await self._run("fetch", "--quiet", self.remote_url, branch)
+            await self._run("checkout", "--quiet", "-B", "crosscheck-work", "FETCH_HEAD")
+        else:
+            await self._run("fetch", "--quiet", self.remote_url, amend.ref)
+            await self._run("checkout", "--quiet", "-B", "crosscheck-work", "FETCH_HEAD")
+        for name, content in files.items():
+            path = self.workdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+        await self._run("add", "--all")
+        if amend is None:
+            await self._run("commit", "--quiet", "--allow-empty", "-m", subject)
+        else:
+            await self._run("commit", "--quiet", "--amend", "--allow-empty", "--no-edit")
+        return await self.push_head(branch=branch, topic=topic, wip=wip)
+
+    async def push_head(
+        self, *, branch: str = "master", topic: str | None = None, wip: bool = False
+    ) -> PushedChange:
+        """Push HEAD for review, adding a Change-Id to its message first if it has none."""
+        message = await self._run("log", "-1", "--format=%B")
+        if not CHANGE_ID_TRAILER.search(message):
+            await self._run("commit", "--quiet", "--amend", "--no-edit")  # the hook adds it
+        revision = (await self._run("rev-parse", "HEAD")).strip()
+        options = [*(["topic=" + topic] if topic else []), *(["wip"] if wip else [])]
+        target = f"HEAD:refs/for/{branch}" + ("%" + ",".join(options) if options else "")
+        await self._run("push", "--quiet", self.remote_url, target)
+        return await self._lookup(revision, branch)
+
+    async def _lookup(self, revision: str, branch: str) -> PushedChange:
+        admin = self.state.admin
+        async with GerritRestClient(self.state.http_url, admin.username,
+                                    admin.http_password) as client:
+            found = await client.get("/changes/", params={
+                "q": f"commit:{revision} project:{self.project}", "o": "ALL_REVISIONS"})
+        if not found:
+            raise SandboxError(f"Gerrit accepted the push of {revision} but no change has it")
+        change = found[0]
+        return PushedChange(
+            project=self.project, branch=branch, number=change["_number"],
+            patchset=change["revisions"][revision]["_number"], revision=revision,
+            change_id=change["change_id"],
+            url=f"{self.state.http_url}c/{self.project}/+/{change['_number']}",
+        )
+
+    async def _install_hook(self) -> None:
+        hooks = Path((await self._run("rev-parse", "--git-path", "hooks")).strip())
+        hook = hooks if hooks.is_absolute() else self.workdir / hooks
+        hook = hook / "commit-msg"
+        if hook.exists():
+            return
+        async with GerritRestClient(self.state.http_url) as anonymous:
+            script = await anonymous.get("/tools/hooks/commit-msg")
+        hook.parent.mkdir(parents=True, exist_ok=True)
+        hook.write_text(str(script))
+        hook.chmod(0o755)
+
+    async def _run(self, *args: str) -> str:
+        return await self._run_in(self.workdir, *args)
+
+    async def _run_in(self, directory: Path | None, *args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            self._git, *args, cwd=directory, env=self._env(),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        if process.returncode != 0:
+            raise SandboxError(
+                f"`git {args[0]}` failed in {directory or os.getcwd()} "
+                f"(exit {process.returncode}): {err.decode(errors='replace').strip()}"
+            )
+        return out.decode()
+
+    def _env(self) -> dict[str, str]:
+        admin = self.state.admin
+        token = base64.b64encode(f"{admin.username}:{admin.http_password}".encode()).decode()
+        # Credentials travel in environment config: never in argv, a URL, or a log line.
+        return {
+            **os.environ,
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": f"http.{self.state.http_url}.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token}",
+            "GIT_CONFIG_KEY_1": "credential.helper",
+            "GIT_CONFIG_VALUE_1": "",
+        }
+

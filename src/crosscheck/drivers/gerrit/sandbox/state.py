@@ -1,0 +1,98 @@
+"""What a sandbox remembers between commands: ports, accounts, credentials.
+
+The state file holds passwords, so it is written readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from crosscheck.errors import SandboxNotInitializedError
+
+STATE_FILE = "sandbox.json"
+HOST = "127.0.0.1"
+DEFAULT_PROJECT = "sandbox/ci-sandbox"
+ADMIN_USER = "admin"
+ADMIN_EMAIL = "admin@example.com"
+CI_USER = "crosscheck-ci"
+CI_NAME = "Crosscheck Sandbox CI"
+CI_EMAIL = "crosscheck-ci@example.com"
+#: The HTTP password `gerrit init --dev` gives the first admin; replaced on first `up`.
+INITIAL_ADMIN_PASSWORD = "secret"  # noqa: S105 -- Gerrit's documented dev-mode default
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Account(BaseModel):
+    """An account the sandbox created, and where its secrets are kept."""
+
+    username: str
+    email: str
+    http_password: str = Field(default_factory=new_password, repr=False)
+    ssh_key: Path
+
+
+class SandboxState(BaseModel):
+    """Persisted state of one sandbox, rooted at `state_dir`."""
+
+    state_dir: Path
+    gerrit_version: str
+    http_port: int
+    ssh_port: int
+    admin: Account
+    ci: Account
+    projects: list[str] = Field(default_factory=lambda: [DEFAULT_PROJECT])
+    pid: int | None = None
+
+    @property
+    def site_dir(self) -> Path:
+        return self.state_dir / "site"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{HOST}:{self.http_port}/"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / "known_hosts"
+
+    @property
+    def ci_password_file(self) -> Path:
+        return self.state_dir / "secrets" / "ci_http_password"
+
+    @property
+    def log_file(self) -> Path:
+        return self.site_dir / "logs" / "crosscheck-daemon.log"
+
+    def save(self) -> None:
+        write_private(self.state_dir / STATE_FILE, self.model_dump_json(indent=2))
+
+    @classmethod
+    def load(cls, state_dir: Path) -> SandboxState:
+        path = state_dir / STATE_FILE
+        if not path.exists():
+            raise SandboxNotInitializedError(
+                f"no sandbox in {state_dir}: create one with `crosscheck sandbox up`"
+                + ("" if state_dir.exists() else " (the directory does not exist yet)")
+            )
+        return cls.model_validate_json(path.read_text())
+
+    @classmethod
+    def exists(cls, state_dir: Path) -> bool:
+        return (state_dir / STATE_FILE).exists()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, without a moment where others could."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,33 @@
+"""Where crosscheck keeps downloads and state on this machine.
+
+Downloads (the Gerrit distribution) are shared by every sandbox and live in the
+user's cache directory; they are never put inside a source checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """Directory for reusable downloads: $CROSSCHECK_CACHE_DIR, else $XDG_CACHE_HOME/crosscheck."""
+    explicit = os.environ.get("CROSSCHECK_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "crosscheck"
+
+
+def state_dir() -> Path:
+    """Directory for mutable state: $CROSSCHECK_STATE_DIR, else $XDG_STATE_HOME/crosscheck."""
+    explicit = os.environ.get("CROSSCHECK_STATE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "crosscheck"
+
+
+def default_sandbox_dir() -> Path:
+    """Where `crosscheck sandbox` keeps its Gerrit site, keys and credentials by default."""
+    return state_dir() / "sandbox"
