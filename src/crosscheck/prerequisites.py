@@ -21,7 +21,9 @@ class Tool:
     debian_package: str
 
     def hint(self) -> str:
-        return f"install it with `apt-get install {self.debian_package}` (needed for {self.purpose})"
+        return (
+            f"install it with `apt-get install {self.debian_package}` (needed for {self.purpose})"
+        )
 
 
 JAVA = Tool("java", "running the sandbox Gerrit", "openjdk-17-jdk-headless")

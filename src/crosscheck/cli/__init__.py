@@ -43,7 +43,9 @@ def main(verbose: int) -> None:
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(
-        level=level, format="%(message)s", datefmt="[%X]",
+        level=level,
+        format="%(message)s",
+        datefmt="[%X]",
         handlers=[RichHandler(console=err_console, show_path=False)],
     )
 

@@ -26,9 +26,12 @@ EXIT_NOT_RUNNING = 3
 
 @click.group()
 @click.option(
-    "--state-dir", type=click.Path(file_okay=False, path_type=Path),
-    envvar="CROSSCHECK_SANDBOX_DIR", show_envvar=True,
-    help=f"Where the sandbox keeps its Gerrit site and credentials [default: {default_sandbox_dir()}].",
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CROSSCHECK_SANDBOX_DIR",
+    show_envvar=True,
+    help="Where the sandbox keeps its Gerrit site and credentials "
+    f"[default: {default_sandbox_dir()}].",
 )
 @click.pass_context
 def sandbox(ctx: click.Context, state_dir: Path | None) -> None:
@@ -43,14 +46,30 @@ def sandbox(ctx: click.Context, state_dir: Path | None) -> None:
 @sandbox.command()
 @click.option("--http-port", type=click.IntRange(1, 65535), help="HTTP port [default: a free one].")
 @click.option("--ssh-port", type=click.IntRange(1, 65535), help="SSH port [default: a free one].")
-@click.option("--project", "projects", multiple=True, metavar="NAME",
-              help="Also create this project (repeatable). `sandbox/ci-sandbox` always exists.")
+@click.option(
+    "--project",
+    "projects",
+    multiple=True,
+    metavar="NAME",
+    help="Also create this project (repeatable). `sandbox/ci-sandbox` always exists.",
+)
 @click.option("--heap", default="768m", show_default=True, help="Java heap for Gerrit.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
-              help="Seconds to wait for Gerrit to become ready.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for Gerrit to become ready.",
+)
 @click.pass_obj
-def up(box: Sandbox, http_port: int | None, ssh_port: int | None, projects: tuple[str, ...],
-       heap: str, timeout: float) -> None:
+def up(
+    box: Sandbox,
+    http_port: int | None,
+    ssh_port: int | None,
+    projects: tuple[str, ...],
+    heap: str,
+    timeout: float,
+) -> None:
     """Create (or reuse) the sandbox and start Gerrit; idempotent."""
     with err_console.status("preparing the sandbox") as spinner:
         phase = ["preparing the sandbox"]
@@ -63,12 +82,22 @@ def up(box: Sandbox, http_port: int | None, ssh_port: int | None, projects: tupl
         def tick(elapsed: float) -> None:
             spinner.update(f"{phase[0]} ({elapsed:.0f}s)")
 
-        result = asyncio.run(box.up(http_port=http_port, ssh_port=ssh_port, projects=projects,
-                                    heap=heap, timeout=timeout, report=report, tick=tick))
+        result = asyncio.run(
+            box.up(
+                http_port=http_port,
+                ssh_port=ssh_port,
+                projects=projects,
+                heap=heap,
+                timeout=timeout,
+                report=report,
+                tick=tick,
+            )
+        )
     state = result.state
     verb = "started" if result.started else "already running"
-    console.print(f"[bold green]Sandbox Gerrit {state.gerrit_version} {verb}[/] "
-                  f"in {result.seconds:.1f}s")
+    console.print(
+        f"[bold green]Sandbox Gerrit {state.gerrit_version} {verb}[/] in {result.seconds:.1f}s"
+    )
     _print_endpoints(state)
     console.print("\nConnection config for crosscheck (secrets stay in their files):")
     console.print(connection_config(state), markup=False, highlight=False)
@@ -78,13 +107,18 @@ def up(box: Sandbox, http_port: int | None, ssh_port: int | None, projects: tupl
 @click.pass_obj
 def fetch(box: Sandbox) -> None:
     """Download Gerrit into the cache now (`up` does it when needed)."""
-    dist = ensure_distribution(box.cache, lambda message: err_console.log(message))
+    dist = ensure_distribution(box.cache, err_console.log)
     console.print(f"Gerrit {dist.version} ready in {dist.root}")
 
 
 @sandbox.command()
-@click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
-              help="Seconds to wait for a clean shutdown before killing Gerrit.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for a clean shutdown before killing Gerrit.",
+)
 @click.pass_obj
 def down(box: Sandbox, timeout: float) -> None:
     """Stop the sandbox Gerrit; its site and accounts are kept for the next `up`."""
@@ -95,7 +129,7 @@ def down(box: Sandbox, timeout: float) -> None:
 
 
 @sandbox.command()
-@click.option("--json", "as_json", is_flag=True, help="Print {\"status\": ...} as JSON.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"status": ...} as JSON.')
 @click.pass_obj
 def status(box: Sandbox, as_json: bool) -> None:
     """Say whether the sandbox runs (exit 0) or not (exit 3)."""
@@ -111,8 +145,12 @@ def status(box: Sandbox, as_json: bool) -> None:
 
 
 @sandbox.command("info")
-@click.option("--json", "as_json", is_flag=True,
-              help="Machine-readable, credentials included (for scripts and tests).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Machine-readable, credentials included (for scripts and tests).",
+)
 @click.pass_obj
 def info_command(box: Sandbox, as_json: bool) -> None:
     """Print the sandbox's endpoints, accounts and files."""
@@ -127,19 +165,41 @@ def info_command(box: Sandbox, as_json: bool) -> None:
 
 @sandbox.command()
 @click.option("--project", default=None, help="Project to push to [default: the sandbox's first].")
-@click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path),
-              help="Push HEAD of this git repository [default: a scratch clone with a new commit].")
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Push HEAD of this git repository [default: a scratch clone with a new commit].",
+)
 @click.option("--branch", default="master", show_default=True)
-@click.option("--subject", default="Sample change from crosscheck sandbox push",
-              show_default=True, help="Commit subject, for the scratch clone.")
-@click.option("--file", "files", multiple=True, metavar="PATH=CONTENT",
-              help="Write this file in the commit (repeatable), for the scratch clone.")
+@click.option(
+    "--subject",
+    default="Sample change from crosscheck sandbox push",
+    show_default=True,
+    help="Commit subject, for the scratch clone.",
+)
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    metavar="PATH=CONTENT",
+    help="Write this file in the commit (repeatable), for the scratch clone.",
+)
 @click.option("--topic", default=None)
 @click.option("--wip", is_flag=True, help="Push as work in progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print the pushed change as JSON.")
 @click.pass_obj
-def push(box: Sandbox, project: str | None, workdir: Path | None, branch: str, subject: str,
-         files: tuple[str, ...], topic: str | None, wip: bool, as_json: bool) -> None:
+def push(
+    box: Sandbox,
+    project: str | None,
+    workdir: Path | None,
+    branch: str,
+    subject: str,
+    files: tuple[str, ...],
+    topic: str | None,
+    wip: bool,
+    as_json: bool,
+) -> None:
     """Push a change for review to a sandbox project (a Change-Id is added if missing)."""
     state = box.load()
     target = project or state.projects[0]
@@ -151,8 +211,16 @@ def push(box: Sandbox, project: str | None, workdir: Path | None, branch: str, s
         console.print(f"Pushed change {pushed.number} patchset {pushed.patchset}: {pushed.url}")
 
 
-async def _push(state: SandboxState, project: str, workdir: Path | None, branch: str,
-                subject: str, files: dict[str, str], topic: str | None, wip: bool) -> PushedChange:
+async def _push(
+    state: SandboxState,
+    project: str,
+    workdir: Path | None,
+    branch: str,
+    subject: str,
+    files: dict[str, str],
+    topic: str | None,
+    wip: bool,
+) -> PushedChange:
     scratch = workdir is None
     repo = SandboxRepo(state, project, workdir or state.state_dir / "work" / project)
     await repo.open()
@@ -160,8 +228,10 @@ async def _push(state: SandboxState, project: str, workdir: Path | None, branch:
         files = files or {"README.sandbox": f"{subject}\n"}
         return await repo.push_change(files, subject, branch=branch, topic=topic, wip=wip)
     if files:
-        raise click.UsageError("--file writes into the scratch clone; commit files yourself "
-                               "when you push your own repository with --dir")
+        raise click.UsageError(
+            "--file writes into the scratch clone; commit files yourself "
+            "when you push your own repository with --dir"
+        )
     return await repo.push_head(branch=branch, topic=topic, wip=wip)
 
 
@@ -178,8 +248,11 @@ def _parse_files(specs: tuple[str, ...]) -> dict[str, str]:
 def _print_endpoints(state: SandboxState) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_row("web and REST", state.http_url)
-    table.add_row("ssh", f"ssh -p {state.ssh_port} -i {state.ci.ssh_key} "
-                  f"-o UserKnownHostsFile={state.known_hosts} {state.ci.username}@127.0.0.1")
+    table.add_row(
+        "ssh",
+        f"ssh -p {state.ssh_port} -i {state.ci.ssh_key} "
+        f"-o UserKnownHostsFile={state.known_hosts} {state.ci.username}@127.0.0.1",
+    )
     table.add_row("projects", ", ".join(state.projects))
     table.add_row("admin", f"{state.admin.username} (password: `crosscheck sandbox info --json`)")
     table.add_row("CI account", f"{state.ci.username} (HTTP password in {state.ci_password_file})")

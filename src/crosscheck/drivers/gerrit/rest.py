@@ -32,7 +32,14 @@ log = logging.getLogger(__name__)
 XSSI_PREFIX = ")]}'"
 
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
-_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_RETRY_STATUSES = frozenset(
+    {
+        httpx.codes.TOO_MANY_REQUESTS,
+        httpx.codes.BAD_GATEWAY,
+        httpx.codes.SERVICE_UNAVAILABLE,
+        httpx.codes.GATEWAY_TIMEOUT,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -160,8 +167,9 @@ class GerritRestClient:
 
     async def _backoff(self, method: str, url: str, attempt: int, reason: str) -> None:
         delay = self._retry.delay(attempt)
-        log.warning("gerrit %s %s failed (%s); retry %d in %.2fs", method, url, reason,
-                    attempt + 1, delay)
+        log.warning(
+            "gerrit %s %s failed (%s); retry %d in %.2fs", method, url, reason, attempt + 1, delay
+        )
         await asyncio.sleep(delay)
 
 
@@ -181,12 +189,13 @@ def _encode(json_body: Any, text_body: str | None) -> tuple[bytes | None, dict[s
 
 
 def _decode(method: str, url: str, response: httpx.Response) -> Any:
-    if response.status_code == 404:
-        raise GerritNotFoundError(method, url, 404, response.text)
-    if response.status_code == 409:
-        raise GerritConflictError(method, url, 409, response.text)
-    if response.status_code >= 400:
-        raise GerritHttpError(method, url, response.status_code, response.text)
-    if response.status_code == 204 or not response.content:
+    status = response.status_code
+    if status == httpx.codes.NOT_FOUND:
+        raise GerritNotFoundError(method, url, status, response.text)
+    if status == httpx.codes.CONFLICT:
+        raise GerritConflictError(method, url, status, response.text)
+    if status >= httpx.codes.BAD_REQUEST:
+        raise GerritHttpError(method, url, status, response.text)
+    if status == httpx.codes.NO_CONTENT or not response.content:
         return None
     return parse_body(response.text)

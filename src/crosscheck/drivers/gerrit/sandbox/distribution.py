@@ -124,8 +124,16 @@ def _fetch_jars(dist: GerritDistribution) -> None:
         pom = Path(scratch) / "pom.xml"
         pom.write_text(_pom())
         partial = Path(scratch) / "lib"
-        command = [mvn, "-B", "-q", "-f", str(pom), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-                   f"-DoutputDirectory={partial}", "-DexcludeTransitive=true"]
+        command = [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+            f"-DoutputDirectory={partial}",
+            "-DexcludeTransitive=true",
+        ]
         completed = subprocess.run(command, capture_output=True, text=True, check=False)
         if completed.returncode != 0:
             tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
@@ -145,8 +153,15 @@ def _compile_launcher(dist: GerritDistribution) -> None:
     source = resources.files(__package__).joinpath("java", f"{LAUNCHER_CLASS}.java")
     dist.launcher_dir.mkdir(parents=True, exist_ok=True)
     with resources.as_file(source) as source_path:
-        command = [javac, "-nowarn", "-cp", ":".join(str(j) for j in dist.jars()),
-                   "-d", str(dist.launcher_dir), str(source_path)]
+        command = [
+            javac,
+            "-nowarn",
+            "-cp",
+            ":".join(str(j) for j in dist.jars()),
+            "-d",
+            str(dist.launcher_dir),
+            str(source_path),
+        ]
         completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise SandboxError(

@@ -83,19 +83,16 @@ class Sandbox:
         dist = ensure_distribution(self.cache, report)
         java = require_java()
         state = self._state_for_up(http_port, ssh_port, projects)
-        started = False
-        if not process.is_our_daemon(state.pid, state):
+        pid = process.running_pid(state)
+        started = pid is None
+        if pid is None:
             self._prepare_site(dist, java, state, report)
             report(f"starting Gerrit {dist.version} on {state.http_url}")
-            state.pid = process.start_daemon(dist, java, state, heap)
+            pid = state.pid = process.start_daemon(dist, java, state, heap)
             state.save()
-            await process.wait_ready(state, state.pid, timeout, tick)
-            started = True
-        elif (http_port or state.http_port) != state.http_port or (
-            ssh_port or state.ssh_port
-        ) != state.ssh_port:
-            raise SandboxError("the sandbox is running on other ports: "
-                               "`crosscheck sandbox down` first to change them")
+        else:
+            _refuse_port_change(state, http_port, ssh_port)
+        await process.wait_ready(state, pid, timeout, tick)
         report("provisioning accounts, project and the Verified label")
         await provision.provision(state)
         state.save()
@@ -128,8 +125,9 @@ class Sandbox:
                 gerrit_version=GERRIT_VERSION,
                 http_port=http_port or site.free_port(),
                 ssh_port=ssh_port or site.free_port(),
-                admin=Account(username=ADMIN_USER, email=ADMIN_EMAIL,
-                              ssh_key=keys / "admin_ed25519"),
+                admin=Account(
+                    username=ADMIN_USER, email=ADMIN_EMAIL, ssh_key=keys / "admin_ed25519"
+                ),
                 ci=Account(username=CI_USER, email=CI_EMAIL, ssh_key=keys / "ci_ed25519"),
             )
         state.projects = list(dict.fromkeys([*state.projects, *projects]))
@@ -155,13 +153,29 @@ class Sandbox:
         write_private(state.ci_password_file, state.ci.http_password)
 
 
+def _refuse_port_change(state: SandboxState, http_port: int | None, ssh_port: int | None) -> None:
+    requested = (http_port or state.http_port, ssh_port or state.ssh_port)
+    if requested != (state.http_port, state.ssh_port):
+        raise SandboxError(
+            f"the sandbox is running on HTTP {state.http_port} and SSH {state.ssh_port}: "
+            "run `crosscheck sandbox down` first to change its ports"
+        )
+
+
 def info(state: SandboxState, running: bool) -> dict[str, Any]:
     """Endpoints and credentials, for scripts (`crosscheck sandbox info --json`)."""
+
     def account(acct: Account) -> dict[str, str]:
-        return {"username": acct.username, "email": acct.email,
-                "http_password": acct.http_password, "ssh_key": str(acct.ssh_key),
-                "ssh_public_key": acct.ssh_key.with_suffix(".pub").read_text().strip()
-                if acct.ssh_key.with_suffix(".pub").exists() else ""}
+        return {
+            "username": acct.username,
+            "email": acct.email,
+            "http_password": acct.http_password,
+            "ssh_key": str(acct.ssh_key),
+            "ssh_public_key": acct.ssh_key.with_suffix(".pub").read_text().strip()
+            if acct.ssh_key.with_suffix(".pub").exists()
+            else "",
+        }
+
     return {
         "running": running,
         "gerrit_version": state.gerrit_version,

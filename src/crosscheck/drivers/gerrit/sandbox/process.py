@@ -20,13 +20,19 @@ from crosscheck.errors import SandboxError
 def start_daemon(dist: GerritDistribution, java: str, state: SandboxState, heap: str) -> int:
     """Start Gerrit in its own session, detached from the terminal; return its pid."""
     state.log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = dist.java_command(java, heap, "daemon", "--headless", "--console-log",
-                                "-d", str(state.site_dir))
+    command = dist.java_command(
+        java, heap, "daemon", "--headless", "--console-log", "-d", str(state.site_dir)
+    )
     env = {**os.environ, "HOME": str(state.state_dir / "home")}
     with state.log_file.open("ab") as log:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=env, cwd=state.state_dir, start_new_session=True,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=state.state_dir,
+            start_new_session=True,
         )
     return process.pid
 
@@ -41,6 +47,11 @@ def is_our_daemon(pid: int | None, state: SandboxState) -> bool:
         return False
     args = [part.decode(errors="replace") for part in cmdline]
     return LAUNCHER_CLASS in args and str(state.site_dir) in args
+
+
+def running_pid(state: SandboxState) -> int | None:
+    """The pid of this sandbox's Gerrit when it is running, else None."""
+    return state.pid if is_our_daemon(state.pid, state) else None
 
 
 def stop_daemon(pid: int, state: SandboxState, timeout: float = 60.0) -> None:
@@ -73,7 +84,7 @@ async def answers(http_url: str, timeout: float = 2.0) -> bool:
             response = await client.get(f"{http_url.rstrip('/')}/config/server/version")
     except httpx.HTTPError:
         return False
-    return response.status_code == 200
+    return response.status_code == httpx.codes.OK
 
 
 async def wait_ready(
@@ -85,8 +96,10 @@ async def wait_ready(
         if await answers(state.http_url):
             return elapsed
         if not is_our_daemon(pid, state) or _reap(pid):
-            raise SandboxError(f"Gerrit exited while starting; the end of {state.log_file}:\n"
-                               + log_tail(state.log_file))
+            raise SandboxError(
+                f"Gerrit exited while starting; the end of {state.log_file}:\n"
+                + log_tail(state.log_file)
+            )
         tick(elapsed)
         await asyncio.sleep(0.25)
     raise SandboxError(

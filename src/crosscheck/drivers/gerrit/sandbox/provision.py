@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
 from crosscheck.drivers.gerrit.sandbox.site import ensure_key
 from crosscheck.drivers.gerrit.sandbox.state import (
@@ -55,13 +57,14 @@ async def admin_client(state: SandboxState) -> GerritRestClient:
         return client
     except GerritHttpError as error:
         await client.aclose()
-        if error.status_code != 401:
+        if error.status_code != httpx.codes.UNAUTHORIZED:
             raise
     async with GerritRestClient(
         state.http_url, state.admin.username, INITIAL_ADMIN_PASSWORD
     ) as first:
-        await first.put("/accounts/self/password.http",
-                        {"http_password": state.admin.http_password})
+        await first.put(
+            "/accounts/self/password.http", {"http_password": state.admin.http_password}
+        )
     return GerritRestClient(state.http_url, state.admin.username, state.admin.http_password)
 
 
@@ -78,14 +81,21 @@ async def ensure_service_account(client: GerritRestClient, account: Account) -> 
     try:
         await client.get(f"/accounts/{account.username}")
     except GerritNotFoundError:
-        await client.put(f"/accounts/{account.username}", {
-            "name": CI_NAME, "email": account.email, "ssh_key": public_key,
-            "http_password": account.http_password, "groups": [SERVICE_USERS],
-        })
+        await client.put(
+            f"/accounts/{account.username}",
+            {
+                "name": CI_NAME,
+                "email": account.email,
+                "ssh_key": public_key,
+                "http_password": account.http_password,
+                "groups": [SERVICE_USERS],
+            },
+        )
         return
     await ensure_ssh_key(client, account.username, public_key)
-    await client.put(f"/accounts/{account.username}/password.http",
-                     {"http_password": account.http_password})
+    await client.put(
+        f"/accounts/{account.username}/password.http", {"http_password": account.http_password}
+    )
     members = await client.get(f"/groups/{SERVICE_USERS}/members")
     if not any(m.get("username") == account.username for m in members):
         await client.put(f"/groups/{SERVICE_USERS}/members/{account.username}")
@@ -95,12 +105,23 @@ async def grant_ci_rights(client: GerritRestClient) -> None:
     """Let Service Users vote Verified -1..+1 on every branch and read the event stream."""
     group = await client.get(f"/groups/{SERVICE_USERS}")
     uuid = group["id"]
-    await client.post("/projects/All-Projects/access", {"add": {
-        "refs/heads/*": {"permissions": {"label-Verified": {
-            "rules": {uuid: {"action": "ALLOW", "min": -1, "max": 1}}}}},
-        "GLOBAL_CAPABILITIES": {"permissions": {"streamEvents": {
-            "rules": {uuid: {"action": "ALLOW"}}}}},
-    }})
+    await client.post(
+        "/projects/All-Projects/access",
+        {
+            "add": {
+                "refs/heads/*": {
+                    "permissions": {
+                        "label-Verified": {
+                            "rules": {uuid: {"action": "ALLOW", "min": -1, "max": 1}}
+                        }
+                    }
+                },
+                "GLOBAL_CAPABILITIES": {
+                    "permissions": {"streamEvents": {"rules": {uuid: {"action": "ALLOW"}}}}
+                },
+            }
+        },
+    )
 
 
 async def ensure_verified_label(client: GerritRestClient) -> None:
@@ -111,8 +132,9 @@ async def ensure_verified_label(client: GerritRestClient) -> None:
     try:
         await client.get("/projects/All-Projects/submit_requirements/Verified")
     except GerritNotFoundError:
-        await client.put("/projects/All-Projects/submit_requirements/Verified",
-                         VERIFIED_REQUIREMENT)
+        await client.put(
+            "/projects/All-Projects/submit_requirements/Verified", VERIFIED_REQUIREMENT
+        )
 
 
 async def ensure_project(client: GerritRestClient, name: str) -> None:

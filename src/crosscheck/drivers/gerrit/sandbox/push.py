@@ -105,16 +105,22 @@ class SandboxRepo:
 
     async def _lookup(self, revision: str, branch: str) -> PushedChange:
         admin = self.state.admin
-        async with GerritRestClient(self.state.http_url, admin.username,
-                                    admin.http_password) as client:
-            found = await client.get("/changes/", params={
-                "q": f"commit:{revision} project:{self.project}", "o": "ALL_REVISIONS"})
+        async with GerritRestClient(
+            self.state.http_url, admin.username, admin.http_password
+        ) as client:
+            found = await client.get(
+                "/changes/",
+                params={"q": f"commit:{revision} project:{self.project}", "o": "ALL_REVISIONS"},
+            )
         if not found:
             raise SandboxError(f"Gerrit accepted the push of {revision} but no change has it")
         change = found[0]
         return PushedChange(
-            project=self.project, branch=branch, number=change["_number"],
-            patchset=change["revisions"][revision]["_number"], revision=revision,
+            project=self.project,
+            branch=branch,
+            number=change["_number"],
+            patchset=change["revisions"][revision]["_number"],
+            revision=revision,
             change_id=change["change_id"],
             url=f"{self.state.http_url}c/{self.project}/+/{change['_number']}",
         )
@@ -136,8 +142,12 @@ class SandboxRepo:
 
     async def _run_in(self, directory: Path | None, *args: str) -> str:
         process = await asyncio.create_subprocess_exec(
-            self._git, *args, cwd=directory, env=self._env(),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            self._git,
+            *args,
+            cwd=directory,
+            env=self._env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await process.communicate()
         if process.returncode != 0:
@@ -160,4 +170,3 @@ class SandboxRepo:
             "GIT_CONFIG_KEY_1": "credential.helper",
             "GIT_CONFIG_VALUE_1": "",
         }
-

@@ -54,8 +54,9 @@ def init_site(dist: GerritDistribution, java: str, state: SandboxState) -> None:
         )
     home = state.state_dir / "home"
     home.mkdir(parents=True, exist_ok=True)
-    command = dist.java_command(java, "512m", "init", "--batch", "--dev", "--no-auto-start",
-                                "-d", str(site))
+    command = dist.java_command(
+        java, "512m", "init", "--batch", "--dev", "--no-auto-start", "-d", str(site)
+    )
     # A scratch HOME keeps Gerrit and JGit away from the user's own ~/.gitconfig and ~/.ssh.
     env = {**os.environ, "HOME": str(home)}
     completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -90,8 +91,7 @@ def ensure_key(path: Path) -> str:
         key = asyncssh.generate_private_key("ssh-ed25519", comment=path.stem)
         write_private(path, key.export_private_key().decode())
         path.with_suffix(".pub").write_text(key.export_public_key().decode())
-    public = path.with_suffix(".pub").read_text().strip()
-    return public
+    return path.with_suffix(".pub").read_text().strip()
 
 
 def write_known_hosts(state: SandboxState) -> None:

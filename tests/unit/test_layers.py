@@ -1,0 +1,43 @@
+"""Imports point down: nothing imports the CLI; drivers do not import the CLI or web."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import crosscheck
+
+PACKAGE = Path(crosscheck.__file__).parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_only_the_cli_imports_the_cli() -> None:
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "cli" not in path.relative_to(PACKAGE).parts
+        and path.name != "__main__.py"
+        and any(name.startswith("crosscheck.cli") for name in imported_modules(path))
+    ]
+    assert offenders == []
+
+
+def test_drivers_import_neither_cli_nor_web() -> None:
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in (PACKAGE / "drivers").rglob("*.py")
+        if any(
+            name.startswith(("crosscheck.cli", "crosscheck.web")) for name in imported_modules(path)
+        )
+    ]
+    assert offenders == []
