@@ -31,3 +31,12 @@ def state_dir() -> Path:
 def default_sandbox_dir() -> Path:
     """Where `crosscheck sandbox` keeps its Gerrit site, keys and credentials by default."""
     return state_dir() / "sandbox"
+
+
+def default_config_paths() -> list[Path]:
+    """$CROSSCHECK_CONFIG (paths separated by ':'), else ./crosscheck.d, else ./crosscheck.yaml."""
+    explicit = os.environ.get("CROSSCHECK_CONFIG")
+    if explicit:
+        return [Path(part).expanduser() for part in explicit.split(":") if part]
+    directory = Path("crosscheck.d")
+    return [directory if directory.is_dir() else Path("crosscheck.yaml")]

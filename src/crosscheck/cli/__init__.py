@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from crosscheck import __version__
+from crosscheck.cli.config import config_group
 from crosscheck.cli.sandbox import sandbox
 from crosscheck.errors import CrosscheckError
 
@@ -50,6 +51,7 @@ def main(verbose: int) -> None:
     )
 
 
+main.add_command(config_group)
 main.add_command(sandbox)
 
 __all__ = ["main"]

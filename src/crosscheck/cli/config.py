@@ -1,0 +1,88 @@
+"""`crosscheck config`: check a configuration like a compiler, show it resolved."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import yaml
+from rich.console import Console
+from rich.markup import escape
+
+from crosscheck.config import LoadResult, load_config
+from crosscheck.config.issues import ConfigIssue, did_you_mean
+from crosscheck.config.show import show as show_config
+from crosscheck.paths import default_config_paths
+
+console = Console(highlight=False)
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+
+
+@click.group("config")
+def config_group() -> None:
+    """Check and show configurations (pipelines, jobs, templates, projects).
+
+    PATHS are files or directories; a directory's *.yaml files are merged in sorted
+    order. Without PATHS: $CROSSCHECK_CONFIG, else ./crosscheck.d, else ./crosscheck.yaml.
+    """
+
+
+@config_group.command()
+@PATHS
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+def check(paths: tuple[Path, ...], strict: bool) -> None:
+    """Validate everything and list every error with file:line:column (exit 1 on errors)."""
+    result = load_config(list(paths) or default_config_paths())
+    _print_issues(result)
+    jobs = len(result.config.jobs) if result.config else 0
+    console.print(
+        f"{len(result.errors)} error(s), {len(result.warnings)} warning(s) in "
+        f"{len(result.files)} file(s); {jobs} job(s)"
+    )
+    if result.errors or (strict and result.warnings):
+        sys.exit(1)
+
+
+@config_group.command()
+@PATHS
+@click.option("--job", default=None, metavar="NAME", help="Only this job.")
+@click.option(
+    "--project",
+    default=None,
+    metavar="NAME",
+    help="Only the project entries that apply to this Gerrit project.",
+)
+def show(paths: tuple[Path, ...], job: str | None, project: str | None) -> None:
+    """Print the configuration expanded and resolved (templates, inheritance) as YAML."""
+    result = load_config(list(paths) or default_config_paths())
+    if result.config is None:
+        _print_issues(result)
+        raise click.ClickException("the configuration has errors; see above")
+    if job is not None and job not in result.config.jobs:
+        hint = did_you_mean(job, result.config.jobs)
+        raise click.BadParameter(
+            f"no job '{job}'" + (f"; {hint}" if hint else ""), param_hint="--job"
+        )
+    data = show_config(result.config, job=job, project=project)
+    if project is not None and not data:
+        raise click.BadParameter(f"no project entry applies to '{project}'", param_hint="--project")
+    click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), nl=False)
+
+
+def _print_issues(result: LoadResult) -> None:
+    for issue in result.errors:
+        _print_issue(issue, "red")
+    for issue in result.warnings:
+        _print_issue(issue, "yellow")
+
+
+def _print_issue(issue: ConfigIssue, colour: str) -> None:
+    where = escape(f"{issue.position}: ") if issue.position else ""
+    hint = escape(f" — {issue.hint}") if issue.hint else ""
+    console.print(
+        f"{where}[{colour}]{issue.severity.value}[/]: {escape(issue.message)}{hint}",
+        markup=True,
+        soft_wrap=True,
+    )

@@ -1,0 +1,58 @@
+"""What the configuration checker knows while it works through the elements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from crosscheck.config.issues import IssueList, Position
+from crosscheck.model.config import CISettings, NodeLabel
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.pipeline import Pipeline
+
+S = TypeVar("S", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Entry(Generic[S]):
+    """A validated element, its raw YAML (with positions) and where it was defined."""
+
+    spec: S
+    body: Any
+    position: Position
+
+
+@dataclass
+class Context:
+    issues: IssueList
+    ci: CISettings = field(default_factory=CISettings)
+    connections: dict[str, GerritConnection] = field(default_factory=dict)
+    labels: dict[str, NodeLabel] = field(default_factory=dict)
+    pipelines: dict[str, Pipeline] = field(default_factory=dict)
+    #: Names referenced somewhere, per kind, for the unused-element warnings.
+    used: dict[str, set[str]] = field(default_factory=dict)
+    _defined: dict[tuple[str, str], Position] = field(default_factory=dict)
+
+    def define(self, kind: str, name: str, position: Position) -> bool:
+        """Claim a name for one element of a kind; a second claim is an error."""
+        first = self._defined.get((kind, name))
+        if first is not None:
+            self.issues.error(
+                f"{kind} '{name}' is defined twice (first at {first})",
+                position,
+                "rename one of them, or remove the duplicate",
+            )
+            return False
+        self._defined[(kind, name)] = position
+        return True
+
+    def position_of(self, kind: str, name: str) -> Position | None:
+        return self._defined.get((kind, name))
+
+    def defined(self, kind: str) -> list[str]:
+        return [name for (k, name) in self._defined if k == kind]
+
+    def use(self, kind: str, name: str) -> None:
+        self.used.setdefault(kind, set()).add(name)

@@ -1,0 +1,88 @@
+"""Load a configuration: every file, every element, every cross-reference, all errors.
+
+The order is fixed: files, elements, settings and connections, labels,
+pipelines, jobs, templates and projects, inheritance, warnings. A configuration
+with any error yields no model at all, so a half-checked one is never applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crosscheck.config.context import Context, Entry
+from crosscheck.config.files import Element, discover, read_elements
+from crosscheck.config.issues import ConfigIssue, IssueList
+from crosscheck.config.jobs import JobSource, JobTable
+from crosscheck.config.pipelines import build_pipelines
+from crosscheck.config.projects import ProjectBuilder
+from crosscheck.config.schema import ELEMENTS, JobSpec
+from crosscheck.config.settings import build_ci, build_connections, build_labels
+from crosscheck.config.validation import validate
+from crosscheck.config.warnings import collect_warnings
+from crosscheck.model.config import Config
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    config: Config | None
+    errors: list[ConfigIssue] = field(default_factory=list)
+    warnings: list[ConfigIssue] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def load_config(paths: Sequence[Path]) -> LoadResult:
+    issues = IssueList()
+    files = discover(paths, issues)
+    elements = read_elements(files, issues)
+    config = build(elements, issues)
+    return LoadResult(config if not issues.errors else None, issues.errors, issues.warnings, files)
+
+
+def build(elements: Sequence[Element], issues: IssueList) -> Config:
+    context = Context(issues)
+    entries = _validated(elements, issues)
+    build_ci(context, entries["ci"])
+    build_connections(context, entries["connection"])
+    build_labels(context, entries["label"])
+    build_pipelines(context, entries["pipeline"])
+    table = JobTable(context)
+    for entry in entries["job"]:
+        spec: JobSpec = entry.spec
+        table.add(JobSource(spec, entry.body, entry.position, f"job '{spec.name}'"))
+    projects = ProjectBuilder(context, table)
+    projects.add_templates(entries["job-template"], entries["project-template"])
+    plans = [plan for entry in entries["project"] if (plan := projects.plan(entry))]
+    jobs = table.resolve_all()
+    built = tuple(projects.build(plan, jobs) for plan in plans)
+    collect_warnings(context, jobs, built)
+    return Config(
+        ci=context.ci,
+        connections=context.connections,
+        labels=context.labels,
+        pipelines=context.pipelines,
+        jobs=jobs,
+        projects=built,
+    )
+
+
+def _validated(elements: Sequence[Element], issues: IssueList) -> dict[str, list[Entry[Any]]]:
+    entries: dict[str, list[Entry[Any]]] = {kind: [] for kind in ELEMENTS}
+    for element in elements:
+        spec = validate(
+            ELEMENTS[element.kind], element.body, issues, _describe(element), element.position
+        )
+        if spec is not None:
+            entries[element.kind].append(Entry(spec, element.body, element.position))
+    return entries
+
+
+def _describe(element: Element) -> str:
+    name = element.body.get("name") if isinstance(element.body, dict) else None
+    return f"{element.kind} '{name}'" if isinstance(name, str) else element.kind

@@ -1,0 +1,124 @@
+"""The `pipeline` elements: triggers checked against their connection's driver, reporters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from crosscheck.config.context import Context, Entry
+from crosscheck.config.issues import did_you_mean
+from crosscheck.config.schema import GerritTriggerSpec, PipelineSpec, ReporterSpec, TimerTriggerSpec
+from crosscheck.config.validation import validate
+from crosscheck.config.yaml_source import Node, NodeList
+from crosscheck.model.pipeline import (
+    GerritTrigger,
+    Manager,
+    Pipeline,
+    ReportAction,
+    TimerTrigger,
+    Trigger,
+    recheck_pattern,
+)
+
+TIMER = "timer"
+
+
+def build_pipelines(context: Context, entries: list[Entry[PipelineSpec]]) -> None:
+    for entry in entries:
+        spec = entry.spec
+        if not context.define("pipeline", spec.name, entry.position):
+            continue
+        triggers = _triggers(context, entry)
+        reports = {
+            moment: _reports(context, entry, moment) for moment in ("start", "success", "failure")
+        }
+        context.pipelines[spec.name] = Pipeline(
+            name=spec.name,
+            manager=Manager(spec.manager),
+            triggers=tuple(triggers),
+            description=spec.description,
+            skip_wip=spec.skip_wip,
+            skip_private=spec.skip_private,
+            **reports,
+        )
+
+
+def _triggers(context: Context, entry: Entry[PipelineSpec]) -> list[Trigger]:
+    body: Node = entry.body["trigger"]
+    triggers: list[Trigger] = []
+    for connection, rules in entry.spec.trigger.items():
+        if connection != TIMER and connection not in context.connections:
+            context.issues.error(
+                f"pipeline '{entry.spec.name}' triggers on unknown connection '{connection}'",
+                body.key_at[connection],
+                did_you_mean(connection, [*context.connections, TIMER])
+                or _known_connections(context),
+            )
+            continue
+        raw = body[connection]
+        raw_rules = raw if isinstance(raw, NodeList) else [raw]
+        for index, rule in enumerate(rules):
+            node = raw_rules[index] if index < len(raw_rules) else rule
+            where = getattr(node, "start", body.position_of(connection))
+            what = f"trigger {index + 1} on '{connection}' of pipeline '{entry.spec.name}'"
+            if connection == TIMER:
+                timer = validate(TimerTriggerSpec, node, context.issues, what, where)
+                if timer:
+                    triggers.append(TimerTrigger(cron=timer.time))
+            else:
+                gerrit = validate(GerritTriggerSpec, node, context.issues, what, where)
+                if gerrit:
+                    triggers.append(_gerrit_trigger(context, connection, gerrit))
+    return triggers
+
+
+def _gerrit_trigger(context: Context, connection: str, spec: GerritTriggerSpec) -> GerritTrigger:
+    comment = spec.comment
+    if comment is None and "comment-added" in spec.event and not spec.approval:
+        comment = recheck_pattern(context.ci.run_name)
+    return GerritTrigger(
+        connection=connection,
+        events=frozenset(spec.event),
+        project=_compile(spec.project),
+        branch=_compile(spec.branch),
+        ref=_compile(spec.ref),
+        comment=_compile(comment),
+        username=_compile(spec.username),
+        email=_compile(spec.email),
+        approvals=dict(spec.approval),
+    )
+
+
+def _compile(pattern: str | None) -> re.Pattern[str] | None:
+    return re.compile(pattern) if pattern is not None else None
+
+
+def _reports(context: Context, entry: Entry[PipelineSpec], moment: str) -> tuple[ReportAction, ...]:
+    specs: dict[str, ReporterSpec] = getattr(entry.spec, moment)
+    body: Any = entry.body.get(moment)
+    actions = []
+    for connection, spec in specs.items():
+        if connection not in context.connections:
+            position = body.key_at[connection] if isinstance(body, Node) else entry.position
+            context.issues.error(
+                f"pipeline '{entry.spec.name}' reports {moment} to unknown connection "
+                f"'{connection}'",
+                position,
+                did_you_mean(connection, context.connections) or _known_connections(context),
+            )
+            continue
+        actions.append(
+            ReportAction(
+                connection=connection,
+                labels=dict(spec.labels),
+                comment=spec.comment,
+                notify=spec.notify,
+            )
+        )
+    return tuple(actions)
+
+
+def _known_connections(context: Context) -> str:
+    if not context.connections:
+        return "no connection is defined: add a '- connection:' element"
+    return "connections: " + ", ".join(sorted(context.connections))

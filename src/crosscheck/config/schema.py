@@ -1,0 +1,289 @@
+"""The shape of each configuration element, as pydantic models.
+
+Shorthands are normalised before validation (a single string where a list is
+allowed, a bare name for a required project), so validation errors carry clean
+paths that map back to file positions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from croniter import croniter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from crosscheck.model.globs import compile_glob
+from crosscheck.model.pipeline import GERRIT_EVENTS, Notify
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/{}+-]*$"
+CRON_FIELDS = 5
+DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str | dict) else value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"invalid regular expression {value!r}: {error}") from error
+    return value
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a duration is seconds (3600) or a text like '1h30m', '90m', '45s'")
+    if isinstance(value, int):
+        return value
+    match = DURATION.match(str(value).strip()) if isinstance(value, str) else None
+    if not match or not any(match.groups()):
+        raise ValueError(
+            f"{value!r} is not a duration: use seconds (3600) or '1h30m', '90m', '45s'"
+        )
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _cron(value: str) -> str:
+    if len(value.split()) != CRON_FIELDS or not croniter.is_valid(value):
+        raise ValueError(f"{value!r} is not a cron schedule: five fields, e.g. '0 2 * * *'")
+    return value
+
+
+def _glob(value: str) -> str:
+    compile_glob(value)
+    return value
+
+
+def _event(value: str) -> str:
+    if value not in GERRIT_EVENTS:
+        close = [e for e in sorted(GERRIT_EVENTS) if e.split("-")[0] in value]
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(
+            f"unknown Gerrit event '{value}'{hint} (one of: "
+            + ", ".join(sorted(GERRIT_EVENTS))
+            + ")"
+        )
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, pattern=NAME_PATTERN)]
+Regex = Annotated[str, AfterValidator(_regex)]
+Duration = Annotated[int, BeforeValidator(_duration), Field(gt=0)]
+Glob = Annotated[str, AfterValidator(_glob)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class CISpec(Spec):
+    name: Annotated[str, Field(min_length=1)]
+    run_name: Name | None = None
+    info_url: str | None = None
+
+
+class ConnectionSpec(Spec):
+    name: Name
+    driver: Literal["gerrit"] = "gerrit"
+    host: str
+    user: str
+    http_url: Annotated[str, Field(pattern=r"^https?://")]
+    ssh_port: Port = 29418
+    ssh_key: str | None = None
+    known_hosts: str | None = None
+    verify_host_keys: bool = True
+    http_password_env: str | None = None
+    http_password_file: str | None = None
+    http_password: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _no_inline_secret(self) -> ConnectionSpec:
+        if self.http_password is not None:
+            raise ValueError(
+                "http_password must not be written in the configuration: name a file with "
+                "http_password_file or an environment variable with http_password_env"
+            )
+        if self.http_password_env and self.http_password_file:
+            raise ValueError("give http_password_env or http_password_file, not both")
+        return self
+
+
+class GerritTriggerSpec(Spec):
+    event: Annotated[
+        list[Annotated[str, AfterValidator(_event)]], BeforeValidator(_as_list), Field(min_length=1)
+    ]
+    project: Regex | None = None
+    branch: Regex | None = None
+    ref: Regex | None = None
+    comment: Regex | None = None
+    username: Regex | None = None
+    email: Regex | None = None
+    approval: dict[str, int] = Field(default_factory=dict)
+
+
+class TimerTriggerSpec(Spec):
+    time: Annotated[str, AfterValidator(_cron)]
+
+
+class ReporterSpec(Spec):
+    labels: dict[str, int] = Field(default_factory=dict)
+    comment: bool = True
+    notify: Notify = Notify.OWNER
+
+
+class PipelineSpec(Spec):
+    name: Name
+    description: str = ""
+    manager: Literal["independent", "supercedent"]
+    #: connection name (or `timer`) -> trigger rules; checked against the connection's driver.
+    trigger: dict[str, Annotated[list[dict[str, Any]], BeforeValidator(_as_list)]] = Field(
+        min_length=1
+    )
+    skip_wip: bool = True
+    skip_private: bool = True
+    start: dict[str, ReporterSpec] = Field(default_factory=dict)
+    success: dict[str, ReporterSpec] = Field(default_factory=dict)
+    failure: dict[str, ReporterSpec] = Field(default_factory=dict)
+
+
+class LabelSpec(Spec):
+    name: Name
+    description: str = ""
+
+
+class RunStepSpec(Spec):
+    shell: str | None = None
+    script: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RunStepSpec:
+        if (self.shell is None) == (self.script is None):
+            raise ValueError(
+                "a run step is a shell line, or a mapping with exactly one of 'shell' or 'script'"
+            )
+        return self
+
+
+def _run_steps(value: Any) -> Any:
+    steps = _as_list(value)
+    if isinstance(steps, list):
+        return [{"shell": s} if isinstance(s, str) else s for s in steps]
+    return steps
+
+
+class RequiredProjectSpec(Spec):
+    name: str
+    branch: str | None = None
+    version: str | None = None
+
+    @model_validator(mode="after")
+    def _branch_or_version(self) -> RequiredProjectSpec:
+        if self.branch and self.version:
+            raise ValueError("give a branch or a pinned version, not both")
+        return self
+
+
+def _required_projects(value: Any) -> Any:
+    if isinstance(value, list):
+        return [{"name": v} if isinstance(v, str) else v for v in value]
+    return value
+
+
+def _env(value: Any) -> Any:
+    """Environment values are strings; YAML scalars (3, true) are written as the shell sees them."""
+    if isinstance(value, dict):
+        return {k: _env_value(v) for k, v in value.items()}
+    return value
+
+
+def _env_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+class JobSpec(Spec):
+    name: Name
+    description: str = ""
+    parent: Name | None = None
+    abstract: bool = False
+    node: Name | None = None
+    run: Annotated[list[RunStepSpec], BeforeValidator(_run_steps)] = Field(default_factory=list)
+    env: Annotated[dict[str, str], BeforeValidator(_env)] = Field(default_factory=dict)
+    timeout: Duration | None = None
+    voting: bool | None = None
+    files: Annotated[list[Glob], BeforeValidator(_as_list)] = Field(default_factory=list)
+    irrelevant_files: Annotated[list[Glob], BeforeValidator(_as_list)] = Field(default_factory=list)
+    required_projects: Annotated[list[RequiredProjectSpec], BeforeValidator(_required_projects)] = (
+        Field(default_factory=list)
+    )
+    attempts: Annotated[int, Field(ge=1, le=10)] | None = None
+
+
+class JobTemplateSpec(BaseModel):
+    """A job whose values hold `{parameters}`; checked as a JobSpec once expanded."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProjectPipelineSpec(Spec):
+    jobs: Annotated[list[str | dict[str, Any]], BeforeValidator(_as_list)] = Field(
+        default_factory=list
+    )
+
+
+class ProjectSpec(BaseModel):
+    """A project; its other keys are pipeline names (checked against the pipelines)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str
+    connection: Name | None = None
+    templates: Annotated[list[str], BeforeValidator(_as_list)] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProjectTemplateSpec(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: Name
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+#: Top-level element kinds and their specs, in the order they are documented.
+ELEMENTS: dict[str, type[BaseModel]] = {
+    "ci": CISpec,
+    "connection": ConnectionSpec,
+    "pipeline": PipelineSpec,
+    "label": LabelSpec,
+    "job": JobSpec,
+    "job-template": JobTemplateSpec,
+    "project-template": ProjectTemplateSpec,
+    "project": ProjectSpec,
+}
+
+
+class JobOverrideSpec(Spec):
+    """What a project may change on a job it runs: `- tempest-full: {voting: false}`."""
+
+    description: str | None = None
+    node: Name | None = None
+    env: Annotated[dict[str, str], BeforeValidator(_env)] | None = None
+    timeout: Duration | None = None
+    voting: bool | None = None
+    files: Annotated[list[Glob], BeforeValidator(_as_list)] | None = None
+    irrelevant_files: Annotated[list[Glob], BeforeValidator(_as_list)] | None = None
+    required_projects: (
+        Annotated[list[RequiredProjectSpec], BeforeValidator(_required_projects)] | None
+    ) = None
+    attempts: Annotated[int, Field(ge=1, le=10)] | None = None
+
+
+JOB_OVERRIDES = frozenset(JobOverrideSpec.model_fields)

@@ -1,0 +1,68 @@
+"""The `ci`, `connection` and `label` elements, into the model."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from crosscheck.config.context import Context, Entry
+from crosscheck.config.schema import CISpec, ConnectionSpec, LabelSpec
+from crosscheck.model.config import CISettings, NodeLabel
+from crosscheck.model.connection import GerritConnection
+
+
+def build_ci(context: Context, entries: list[Entry[CISpec]]) -> None:
+    if not entries:
+        return
+    for extra in entries[1:]:
+        context.issues.error(
+            f"'ci' is set twice (first at {entries[0].position})",
+            extra.position,
+            "keep one '- ci:' element",
+        )
+    spec = entries[0].spec
+    run_name = spec.run_name or re.sub(r"[^a-z0-9]+", "-", spec.name.lower()).strip("-")
+    context.ci = CISettings(
+        name=spec.name, run_name=run_name or "crosscheck", info_url=spec.info_url
+    )
+
+
+def build_connections(context: Context, entries: list[Entry[ConnectionSpec]]) -> None:
+    for entry in entries:
+        spec = entry.spec
+        if spec.name == "timer":
+            context.issues.error(
+                "'timer' is the name of the built-in timer trigger",
+                entry.body.position_of("name"),
+                "name the connection otherwise",
+            )
+            continue
+        if not context.define("connection", spec.name, entry.position):
+            continue
+        base = entry.position.path.parent
+        context.connections[spec.name] = GerritConnection(
+            name=spec.name,
+            host=spec.host,
+            user=spec.user,
+            http_url=spec.http_url,
+            ssh_port=spec.ssh_port,
+            ssh_key=_path(spec.ssh_key, base),
+            known_hosts=_path(spec.known_hosts, base),
+            verify_host_keys=spec.verify_host_keys,
+            http_password_env=spec.http_password_env,
+            http_password_file=_path(spec.http_password_file, base),
+        )
+
+
+def _path(value: str | None, base: Path) -> Path | None:
+    """Paths are relative to the file that names them; `~` is the user's home."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def build_labels(context: Context, entries: list[Entry[LabelSpec]]) -> None:
+    for entry in entries:
+        if context.define("label", entry.spec.name, entry.position):
+            context.labels[entry.spec.name] = NodeLabel(entry.spec.name, entry.spec.description)

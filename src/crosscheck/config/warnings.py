@@ -1,0 +1,54 @@
+"""Things that are valid but probably not what the operator meant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from crosscheck.config.context import Context
+from crosscheck.model.job import Job
+from crosscheck.model.project import Project
+
+
+def collect_warnings(
+    context: Context, jobs: Mapping[str, Job], projects: tuple[Project, ...]
+) -> None:
+    run = {
+        job.name for project in projects for listed in project.pipelines.values() for job in listed
+    }
+    parents = {parent for job in jobs.values() for parent in job.inherits}
+    for name in context.defined("job"):
+        job = jobs.get(name)
+        if job and not job.abstract and name not in run and name not in parents:
+            context.issues.warning(
+                f"job '{name}' is not run by any project",
+                context.position_of("job", name),
+                "add it to a project's pipeline, or remove it",
+            )
+    _unused(context, "job-template", "is not used by any project")
+    _unused(context, "project-template", "is not used by any project")
+    _unused(context, "label", "is not used by any job")
+    for name, pipeline in context.pipelines.items():
+        if not pipeline.reports:
+            context.issues.warning(
+                f"pipeline '{name}' has no reporter: its results are recorded but never reported",
+                context.position_of("pipeline", name),
+                "add 'success:' and 'failure:' reporters",
+            )
+        if name not in context.used.get("pipeline", set()):
+            context.issues.warning(
+                f"pipeline '{name}' runs no job for any project",
+                context.position_of("pipeline", name),
+            )
+    for project in projects:
+        if not any(project.pipelines.values()):
+            context.issues.warning(
+                f"project '{project.name}' runs no job in any pipeline",
+                context.position_of("project", project.name),
+            )
+
+
+def _unused(context: Context, kind: str, why: str) -> None:
+    used = context.used.get(kind, set())
+    for name in context.defined(kind):
+        if name not in used:
+            context.issues.warning(f"{kind} '{name}' {why}", context.position_of(kind, name))

@@ -1,0 +1,104 @@
+"""YAML that remembers where every key and value came from.
+
+Mappings load as `Node` (a dict) and sequences as `NodeList` (a list); both keep
+the position of the node itself and of each of their children, so any later
+check can point at the exact line and column. libyaml does the parsing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crosscheck.config.issues import IssueList, Position
+
+try:  # libyaml is in PyYAML's wheels; the pure-Python loader is the fallback
+    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover
+    _BaseLoader = yaml.SafeLoader
+
+
+class Node(dict[Any, Any]):
+    """A YAML mapping with positions: `start`, `key_at[key]`, `value_at[key]`."""
+
+    start: Position
+    key_at: dict[Any, Position]
+    value_at: dict[Any, Position]
+
+    def position_of(self, key: Any) -> Position:
+        return self.value_at.get(key, self.start)
+
+
+class NodeList(list[Any]):
+    """A YAML sequence with positions: `start`, `item_at[index]`."""
+
+    start: Position
+    item_at: list[Position]
+
+    def position_of(self, index: int) -> Position:
+        return self.item_at[index] if 0 <= index < len(self.item_at) else self.start
+
+
+def _position(path: Path, mark: Any) -> Position:
+    return Position(path, mark.line + 1, mark.column + 1)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    path: Path
+    issues: IssueList
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
+    loader.flatten_mapping(node)  # YAML merge keys (<<)
+    result = Node()
+    result.start = _position(loader.path, node.start_mark)
+    result.key_at, result.value_at = {}, {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            loader.issues.error(
+                "a mapping key must be a plain value", _position(loader.path, key_node.start_mark)
+            )
+            continue
+        if key in result:
+            loader.issues.error(
+                f"duplicate key '{key}' (first at line {result.key_at[key].line})",
+                _position(loader.path, key_node.start_mark),
+                "YAML keeps only one of them: remove or rename the other",
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_at[key] = _position(loader.path, key_node.start_mark)
+        result.value_at[key] = _position(loader.path, value_node.start_mark)
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> NodeList:
+    result = NodeList(loader.construct_object(child, deep=True) for child in node.value)
+    result.start = _position(loader.path, node.start_mark)
+    result.item_at = [_position(loader.path, child.start_mark) for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_yaml(text: str, path: Path, issues: IssueList) -> Any:
+    """Parse one YAML document; syntax errors become issues and the result None."""
+    loader = _Loader(text)
+    loader.path, loader.issues = path, issues
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        position = _position(path, mark) if mark else Position(path, 1, 1)
+        problem = error.problem or "invalid YAML"
+        context = f" ({error.context})" if error.context else ""
+        issues.error(f"YAML syntax: {problem}{context}", position)
+    except yaml.YAMLError as error:
+        issues.error(f"YAML: {error}", Position(path, 1, 1))
+    finally:
+        loader.dispose()
+    return None

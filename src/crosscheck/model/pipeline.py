@@ -1,0 +1,100 @@
+"""Pipelines: which events enqueue items, how items are managed, how results are reported."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Manager(StrEnum):
+    #: Every item runs on its own (check).
+    INDEPENDENT = "independent"
+    #: Only the newest item per project and branch runs; older ones are dropped (post, periodic).
+    SUPERCEDENT = "supercedent"
+
+
+class Notify(StrEnum):
+    NONE = "NONE"
+    OWNER = "OWNER"
+    OWNER_REVIEWERS = "OWNER_REVIEWERS"
+    ALL = "ALL"
+
+
+GERRIT_EVENTS = frozenset(
+    {
+        "patchset-created",
+        "comment-added",
+        "change-merged",
+        "change-abandoned",
+        "change-restored",
+        "ref-updated",
+        "wip-state-changed",
+        "private-state-changed",
+        "topic-changed",
+        "hashtags-changed",
+        "reviewer-added",
+        "change-deleted",
+    }
+)
+
+
+def recheck_pattern(run_name: str) -> str:
+    """OpenStack's recheck expression, also accepting `run <run_name>` for this CI alone."""
+    return (
+        r"(?i)^(Patch Set [0-9]+:)?( [\w\\+-]*)*(\n\n)?\s*"
+        rf"(recheck|run[ -]+{re.escape(run_name)})\b"
+    )
+
+
+@dataclass(frozen=True)
+class GerritTrigger:
+    """Events from one Gerrit connection that enqueue an item; every set field must match."""
+
+    connection: str
+    events: frozenset[str]
+    project: re.Pattern[str] | None = None
+    branch: re.Pattern[str] | None = None
+    ref: re.Pattern[str] | None = None
+    comment: re.Pattern[str] | None = None
+    username: re.Pattern[str] | None = None
+    email: re.Pattern[str] | None = None
+    approvals: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimerTrigger:
+    """A cron schedule (five fields, UTC) that enqueues every project's branch tip."""
+
+    cron: str
+
+
+Trigger = GerritTrigger | TimerTrigger
+
+
+@dataclass(frozen=True)
+class ReportAction:
+    """What to send to one connection at one moment of an item's life."""
+
+    connection: str
+    labels: Mapping[str, int] = field(default_factory=dict)
+    comment: bool = True
+    notify: Notify = Notify.OWNER
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    manager: Manager
+    triggers: tuple[Trigger, ...]
+    description: str = ""
+    skip_wip: bool = True
+    skip_private: bool = True
+    start: tuple[ReportAction, ...] = ()
+    success: tuple[ReportAction, ...] = ()
+    failure: tuple[ReportAction, ...] = ()
+
+    @property
+    def reports(self) -> bool:
+        return bool(self.start or self.success or self.failure)
