@@ -25,7 +25,7 @@ class Element:
 
     kind: str
     body: Any
-    position: Position  # of the body, for errors about the element as a whole
+    position: Position  # of the element's keyword (`job:`), for errors about the whole
 
     @property
     def directory(self) -> Path:
@@ -98,5 +98,5 @@ def _split(document: Any, path: Path, issues: IssueList) -> list[Element]:
                 did_you_mean(str(kind), ELEMENTS) or "elements: " + ", ".join(ELEMENTS),
             )
             continue
-        elements.append(Element(str(kind), item[kind], item.position_of(kind)))
+        elements.append(Element(str(kind), item[kind], item.key_at[kind]))
     return elements

@@ -29,6 +29,7 @@ class JobTable:
         self.context = context
         self.sources: dict[str, JobSource] = {}
         self.resolved: dict[str, Job] = {}
+        self._failed: set[str] = set()  # reported once; their children fail silently
 
     def add(self, source: JobSource) -> bool:
         """Add a job; a generated one may repeat only with the very same definition."""
@@ -39,6 +40,9 @@ class JobTable:
                 self.context.define("job", name, source.position)
             self.sources[name] = source
             return True
+        if not source.generated and not first.generated:
+            self.context.define("job", name, source.position)  # reports "defined twice"
+            return False
         if source.generated and first.generated and first.spec == source.spec:
             return True
         hint = (
@@ -60,25 +64,28 @@ class JobTable:
         return self.resolved
 
     def _resolve(self, name: str, chain: tuple[str, ...]) -> Job | None:
-        if name in self.resolved:
-            return self.resolved[name]
+        if name in self.resolved or name in self._failed:
+            return self.resolved.get(name)
         source = self.sources[name]
         if name in chain:
-            cycle = " -> ".join((*chain[chain.index(name) :], name))
+            members = chain[chain.index(name) :]
+            self._failed.update(members)
             self.context.issues.error(
-                f"jobs inherit from each other in a cycle: {cycle}",
+                f"jobs inherit from each other in a cycle: {' -> '.join((*members, name))}",
                 source.body.position_of("parent"),
                 "break the cycle by changing one 'parent'",
             )
             return None
-        parent = None
-        if source.spec.parent is not None:
-            parent = self._parent(source, (*chain, name))
-            if parent is None:
-                return None
-        job = merge(parent, source.spec)
-        if self._check(job, source):
+        parent = self._parent(source, (*chain, name)) if source.spec.parent else None
+        job = (
+            None
+            if name in self._failed or (source.spec.parent and parent is None)
+            else (merge(parent, source.spec))
+        )
+        if job is not None and self._check(job, source):
             self.resolved[name] = job
+        else:
+            self._failed.add(name)
         return self.resolved.get(name)
 
     def _parent(self, source: JobSource, chain: tuple[str, ...]) -> Job | None:

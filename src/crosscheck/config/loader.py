@@ -61,7 +61,8 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     plans = [plan for entry in entries["project"] if (plan := projects.plan(entry))]
     jobs = table.resolve_all()
     built = tuple(projects.build(plan, jobs) for plan in plans)
-    collect_warnings(context, jobs, built)
+    if not issues.errors:  # warnings about a broken configuration are only noise
+        collect_warnings(context, jobs, built)
     return Config(
         ci=context.ci,
         connections=context.connections,

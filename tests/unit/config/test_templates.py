@@ -1,0 +1,1 @@
+"""Job and project templates: matrices, overrides, escapes, and their errors."""
