@@ -2,6 +2,7 @@
 
     CrosscheckError                 every error below; the CLI prints its message, no traceback
     ├── PrerequisiteError           a tool crosscheck needs (Java, Maven, git) is missing or too old
+    ├── ConfigInvalidError          a configuration has errors (each with file:line:column)
     ├── SandboxError                the local sandbox Gerrit could not be set up, started or stopped
     │   └── SandboxNotInitializedError  no sandbox exists yet in the state directory
     └── GerritError                 talking to a Gerrit server failed
@@ -15,6 +16,8 @@ Each message names what went wrong, where, and how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class CrosscheckError(Exception):
     """Base of every error crosscheck raises on purpose."""
@@ -22,6 +25,15 @@ class CrosscheckError(Exception):
 
 class PrerequisiteError(CrosscheckError):
     """A tool crosscheck needs is missing or too old."""
+
+
+class ConfigInvalidError(CrosscheckError):
+    """A configuration has errors; `issues` holds every one of them."""
+
+    def __init__(self, issues: Sequence[object]) -> None:
+        self.issues = list(issues)
+        listing = "\n".join(str(issue) for issue in self.issues)
+        super().__init__(f"the configuration has {len(self.issues)} error(s):\n{listing}")
 
 
 class SandboxError(CrosscheckError):
@@ -61,6 +73,7 @@ class GerritConflictError(GerritHttpError):
 
 
 __all__ = [
+    "ConfigInvalidError",
     "CrosscheckError",
     "GerritConflictError",
     "GerritError",

@@ -1,0 +1,106 @@
+"""Reload applies a configuration only when it checks clean."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from crosscheck.config.live import LiveConfig
+from crosscheck.errors import ConfigInvalidError
+from crosscheck.model.config import Config
+
+from .helpers import BASE, write
+
+GOOD = "- job: {name: a, node: lab, run: [make]}\n- project: {name: p, check: {jobs: [a]}}\n"
+BROKEN = "- job: {name: a, node: lab, run: [make], timeout: never}\n"
+BIGGER = (
+    GOOD + "- job: {name: b, node: lab, run: [make]}\n- project: {name: q, check: {jobs: [b]}}\n"
+)
+
+
+def live(tmp_path: Path, jobs: str = GOOD) -> tuple[LiveConfig, list[Config]]:
+    write(tmp_path, {"base.yaml": BASE, "jobs.yaml": jobs})
+    applied: list[Config] = []
+    return LiveConfig([tmp_path], on_change=applied.append), applied
+
+
+def test_a_broken_configuration_keeps_the_running_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    holder, applied = live(tmp_path)
+    before = holder.current
+    (tmp_path / "jobs.yaml").write_text(BROKEN)
+    result = holder.reload()
+    assert not result.ok
+    assert holder.current is before
+    assert applied == []
+    assert "jobs.yaml:1:51: error: 'timeout' in job 'a'" in caplog.text
+    assert "keeping the one in use" in caplog.text
+
+
+def test_a_fixed_configuration_is_applied(tmp_path: Path) -> None:
+    holder, applied = live(tmp_path)
+    (tmp_path / "jobs.yaml").write_text(BIGGER)
+    assert holder.reload().ok
+    assert sorted(holder.current.jobs) == ["a", "b"]
+    assert applied == [holder.current]
+    assert holder.reloads == 1
+
+
+def test_the_first_load_must_be_clean(tmp_path: Path) -> None:
+    write(tmp_path, {"base.yaml": BASE, "jobs.yaml": BROKEN})
+    with pytest.raises(ConfigInvalidError, match=r"1 error\(s\):\n.*jobs.yaml:1:51"):
+        LiveConfig([tmp_path])
+
+
+def test_an_unchanged_tree_is_not_reloaded(tmp_path: Path) -> None:
+    holder, _ = live(tmp_path)
+    assert holder.reload_if_changed() is None
+    (tmp_path / "more.yaml").write_text("- label: {name: spare}\n")
+    result = holder.reload_if_changed()
+    assert result is not None
+    assert "spare" in holder.current.labels
+    assert holder.reload_if_changed() is None
+
+
+def live_with_event(tmp_path: Path) -> tuple[LiveConfig, list[Config], asyncio.Event]:
+    write(tmp_path, {"base.yaml": BASE, "jobs.yaml": GOOD})
+    applied: list[Config] = []
+    changed = asyncio.Event()
+
+    def on_change(config: Config) -> None:
+        applied.append(config)
+        changed.set()
+
+    return LiveConfig([tmp_path], on_change=on_change), applied, changed
+
+
+async def test_watch_notices_an_edit(tmp_path: Path) -> None:
+    holder, applied, changed = live_with_event(tmp_path)
+    watcher = asyncio.create_task(holder.watch(interval=0.01))
+    try:
+        (tmp_path / "jobs.yaml").write_text(BIGGER)
+        await asyncio.wait_for(changed.wait(), 5)
+    finally:
+        watcher.cancel()
+    assert sorted(applied[0].jobs) == ["a", "b"]
+
+
+async def test_sighup_reloads(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    holder, _, changed = live_with_event(tmp_path)
+    loop = asyncio.get_running_loop()
+    holder.reload_on_sighup(loop)
+    try:
+        (tmp_path / "jobs.yaml").write_text(BIGGER)
+        os.kill(os.getpid(), signal.SIGHUP)
+        await asyncio.wait_for(changed.wait(), 5)
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+    assert "SIGHUP: reloading the configuration" in caplog.text
+    assert sorted(holder.current.jobs) == ["a", "b"]
