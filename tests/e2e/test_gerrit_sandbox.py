@@ -110,3 +110,48 @@ async def test_push_cli_adds_a_change_id_to_a_users_own_commit(
     async with ci_rest(sandbox) as rest:
         change = await rest.get(f"/changes/{change_id('sandbox/ci-sandbox', pushed['number'])}")
     assert change["subject"] == "My own change"
+
+
+def test_push_dir_refuses_what_is_not_a_clone_and_creates_nothing(
+    sandbox_dir: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere"
+    completed = crosscheck(sandbox_dir, "push", "--dir", str(missing), check=False)
+    assert completed.returncode == 1
+    assert "is not a directory: clone the project first with `git clone http" in completed.stderr
+    assert not missing.exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    completed = crosscheck(sandbox_dir, "push", "--dir", str(empty), check=False)
+    assert "is not inside a git repository" in completed.stderr
+    assert list(empty.iterdir()) == []
+
+
+def test_push_dir_of_an_unrelated_repository_leaves_head_alone(
+    sandbox_dir: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "unrelated"
+    git = ["git", "-C", str(work), "-c", "user.name=Dev", "-c", "user.email=admin@example.com"]
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    (work / "x").write_text("x\n")
+    subprocess.run([*git, "add", "x"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "Unrelated"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout
+
+    completed = crosscheck(sandbox_dir, "push", "--dir", str(work), check=False)
+    assert completed.returncode == 1
+    assert "does not build on sandbox/ci-sandbox's master" in completed.stderr
+    after = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout
+    assert after == head
+
+
+def test_push_to_an_unknown_project_says_how_to_add_it(sandbox_dir: Path) -> None:
+    completed = crosscheck(sandbox_dir, "push", "--project", "does/not-exist", check=False)
+    assert completed.returncode == 2
+    assert "no project 'does/not-exist' in this sandbox" in completed.stderr
+    assert "up --project does/not-exist" in completed.stderr

@@ -40,7 +40,7 @@ def test_info_without_a_sandbox_is_a_clear_error_not_a_traceback(tmp_path: Path)
     code, output = run("sandbox", "--state-dir", str(tmp_path / "none"), "info")
     assert code == 1
     assert "Error: no sandbox in" in output
-    assert "crosscheck sandbox up" in output
+    assert f"crosscheck sandbox --state-dir {tmp_path / 'none'} up" in output
     assert "Traceback" not in output
 
 

@@ -7,16 +7,23 @@ from pathlib import Path
 
 import pytest
 
+from crosscheck.drivers.gerrit.sandbox import SandboxStatus
 from crosscheck.drivers.gerrit.sandbox.manager import _refuse_port_change, connection_config, info
 from crosscheck.drivers.gerrit.sandbox.process import running_pid
+from crosscheck.drivers.gerrit.sandbox.push import git_reason
 from crosscheck.drivers.gerrit.sandbox.site import (
     ensure_key,
     free_port,
     port_in_use,
     write_known_hosts,
 )
-from crosscheck.drivers.gerrit.sandbox.state import SandboxState
+from crosscheck.drivers.gerrit.sandbox.state import (
+    SandboxState,
+    check_project_name,
+    sandbox_command,
+)
 from crosscheck.errors import SandboxError, SandboxNotInitializedError
+from crosscheck.paths import default_sandbox_dir
 
 from .sandbox_factories import make_state
 
@@ -33,7 +40,9 @@ def test_state_round_trips_and_is_private(tmp_path: Path) -> None:
 
 
 def test_loading_a_missing_sandbox_says_how_to_create_one(tmp_path: Path) -> None:
-    with pytest.raises(SandboxNotInitializedError, match="crosscheck sandbox up"):
+    with pytest.raises(
+        SandboxNotInitializedError, match=r"crosscheck sandbox --state-dir .*nowhere up"
+    ):
         SandboxState.load(tmp_path / "nowhere")
 
 
@@ -80,11 +89,12 @@ def test_connection_config_points_at_secret_files_never_secrets(tmp_path: Path) 
 
 def test_info_reports_endpoints_and_credentials(tmp_path: Path) -> None:
     state = make_state(tmp_path)
-    data = info(state, running=False)
+    data = info(state, SandboxStatus.STOPPED)
     assert data["http_url"] == "http://127.0.0.1:18080/"
     assert data["ci_account"]["http_password"] == state.ci.http_password
     assert data["default_project"] == "sandbox/ci-sandbox"
     assert data["running"] is False
+    assert data["status"] == "stopped"
 
 
 def test_a_running_sandbox_refuses_to_change_ports(tmp_path: Path) -> None:
@@ -100,3 +110,33 @@ def test_no_pid_is_never_running(tmp_path: Path) -> None:
     assert running_pid(state) is None
     state.pid = 1  # init: alive, but not this sandbox's Gerrit
     assert running_pid(state) is None
+
+
+def test_hints_carry_the_state_dir_unless_it_is_the_default(tmp_path: Path) -> None:
+    assert sandbox_command(default_sandbox_dir(), "down") == "crosscheck sandbox down"
+    assert sandbox_command(tmp_path, "up", "--project", "x") == (
+        f"crosscheck sandbox --state-dir {tmp_path} up --project x"
+    )
+
+
+@pytest.mark.parametrize("name", ["sandbox/ci-sandbox", "a", "openstack/nova.x", "a_b/c-d"])
+def test_good_project_names(name: str) -> None:
+    assert check_project_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "x.git", "/abs", "a//b", "a/", "bad name", "-x"])
+def test_bad_project_names_are_refused_with_the_rule(name: str) -> None:
+    with pytest.raises(SandboxError, match="is not a usable project name"):
+        check_project_name(name)
+
+
+def test_git_errors_keep_only_the_reason() -> None:
+    stderr = (
+        "remote: \nremote: Processing changes: refs: 1\rremote: Processing changes: "
+        "refs: 1, done\nTo http://127.0.0.1:1/a/p\n ! [remote rejected] HEAD -> "
+        "refs/for/master (no new changes)\nerror: failed to push some refs\n"
+    )
+    assert git_reason(stderr) == (
+        "To http://127.0.0.1:1/a/p; ! [remote rejected] HEAD -> "
+        "refs/for/master (no new changes); error: failed to push some refs"
+    )

@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from crosscheck.drivers.gerrit.sandbox import PushedChange, Sandbox, SandboxRepo, SandboxStatus
 from crosscheck.drivers.gerrit.sandbox.distribution import ensure_distribution
-from crosscheck.drivers.gerrit.sandbox.manager import connection_config, info
-from crosscheck.drivers.gerrit.sandbox.state import SandboxState
+from crosscheck.drivers.gerrit.sandbox.manager import info, ssh_command
+from crosscheck.drivers.gerrit.sandbox.state import SandboxState, check_project_name
+from crosscheck.errors import CrosscheckError
 from crosscheck.paths import default_sandbox_dir
 
-console = Console()
 err_console = Console(stderr=True, log_path=False)
 
 #: LSB's "program is not running" status code, as `systemctl status` uses it.
 EXIT_NOT_RUNNING = 3
+HEAP = re.compile(r"^\d+[kKmMgG]$")
+
+
+def _project_names(
+    _: click.Context, __: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    try:
+        return tuple(check_project_name(value) for value in values)
+    except CrosscheckError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+def _heap(_: click.Context, __: click.Parameter, value: str) -> str:
+    if not HEAP.match(value):
+        raise click.BadParameter(f"{value!r} is not a Java heap size such as 768m or 2g")
+    return value
 
 
 @click.group()
@@ -38,7 +55,8 @@ def sandbox(ctx: click.Context, state_dir: Path | None) -> None:
     """A real Gerrit on this machine, for trying crosscheck and for its tests.
 
     It runs Gerrit 3.10 from Maven Central on 127.0.0.1 with an admin, a CI service
-    account (SSH key and HTTP password), a project and a Verified label.
+    account (SSH key and HTTP password), a project and a Verified label. Gerrit runs
+    headless: REST, SSH and git work; there is no web UI.
     """
     ctx.obj = Sandbox(state_dir)
 
@@ -51,9 +69,16 @@ def sandbox(ctx: click.Context, state_dir: Path | None) -> None:
     "projects",
     multiple=True,
     metavar="NAME",
+    callback=_project_names,
     help="Also create this project (repeatable). `sandbox/ci-sandbox` always exists.",
 )
-@click.option("--heap", default="768m", show_default=True, help="Java heap for Gerrit.")
+@click.option(
+    "--heap",
+    default="768m",
+    show_default=True,
+    callback=_heap,
+    help="Java heap for Gerrit, used when it starts.",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
@@ -61,16 +86,17 @@ def sandbox(ctx: click.Context, state_dir: Path | None) -> None:
     show_default=True,
     help="Seconds to wait for Gerrit to become ready.",
 )
-@click.pass_obj
+@click.pass_context
 def up(
-    box: Sandbox,
+    ctx: click.Context,
     http_port: int | None,
     ssh_port: int | None,
     projects: tuple[str, ...],
     heap: str,
     timeout: float,
 ) -> None:
-    """Create (or reuse) the sandbox and start Gerrit; idempotent."""
+    """Create (or reuse) the sandbox, start Gerrit and set it up; idempotent."""
+    box: Sandbox = ctx.obj
     with err_console.status("preparing the sandbox") as spinner:
         phase = ["preparing the sandbox"]
 
@@ -94,13 +120,18 @@ def up(
             )
         )
     state = result.state
-    verb = "started" if result.started else "already running"
-    console.print(
-        f"[bold green]Sandbox Gerrit {state.gerrit_version} {verb}[/] in {result.seconds:.1f}s"
-    )
+    if result.started:
+        click.echo(f"Sandbox Gerrit {state.gerrit_version} started in {result.seconds:.1f}s.")
+    else:
+        click.echo(
+            f"Sandbox Gerrit {state.gerrit_version} was already running "
+            f"(checked in {result.seconds:.1f}s)."
+        )
+        if ctx.get_parameter_source("heap") is click.core.ParameterSource.COMMANDLINE:
+            click.echo(f"--heap applies when Gerrit starts: `{state.command('down')}` first.")
     _print_endpoints(state)
-    console.print("\nConnection config for crosscheck (secrets stay in their files):")
-    console.print(connection_config(state), markup=False, highlight=False)
+    click.echo(f"\nA crosscheck connection for it is in {state.connection_file}:")
+    click.echo(state.connection_file.read_text(), nl=False)
 
 
 @sandbox.command()
@@ -108,7 +139,7 @@ def up(
 def fetch(box: Sandbox) -> None:
     """Download Gerrit into the cache now (`up` does it when needed)."""
     dist = ensure_distribution(box.cache, err_console.log)
-    console.print(f"Gerrit {dist.version} ready in {dist.root}")
+    click.echo(f"Gerrit {dist.version} ready in {dist.root}")
 
 
 @sandbox.command()
@@ -123,9 +154,9 @@ def fetch(box: Sandbox) -> None:
 def down(box: Sandbox, timeout: float) -> None:
     """Stop the sandbox Gerrit; its site and accounts are kept for the next `up`."""
     if box.down(timeout):
-        console.print("Sandbox Gerrit stopped.")
+        click.echo("Sandbox Gerrit stopped.")
     else:
-        console.print("Sandbox Gerrit was not running.")
+        click.echo("Sandbox Gerrit was not running.")
 
 
 @sandbox.command()
@@ -135,11 +166,18 @@ def status(box: Sandbox, as_json: bool) -> None:
     """Say whether the sandbox runs (exit 0) or not (exit 3)."""
     current = asyncio.run(box.status())
     if as_json:
-        console.print_json(json.dumps({"status": current.value}))
+        click.echo(json.dumps({"status": current.value}))
     else:
-        console.print(f"Sandbox in {box.state_dir}: {current.value}")
-        if current is not SandboxStatus.ABSENT:
+        click.echo(f"Sandbox in {box.state_dir}: {current.value}")
+        if current is SandboxStatus.RUNNING:
             _print_endpoints(box.load())
+        elif current is not SandboxStatus.STARTING:
+            up_command = (
+                box.load().command("up")
+                if current is not SandboxStatus.ABSENT
+                else f"crosscheck sandbox --state-dir {box.state_dir} up"
+            )
+            click.echo(f"Start it with `{up_command}`.")
     if current is not SandboxStatus.RUNNING:
         sys.exit(EXIT_NOT_RUNNING)
 
@@ -155,12 +193,14 @@ def status(box: Sandbox, as_json: bool) -> None:
 def info_command(box: Sandbox, as_json: bool) -> None:
     """Print the sandbox's endpoints, accounts and files."""
     state = box.load()
-    running = asyncio.run(box.status()) is SandboxStatus.RUNNING
+    current = asyncio.run(box.status())
     if as_json:
-        click.echo(json.dumps(info(state, running), indent=2))
+        click.echo(json.dumps(info(state, current), indent=2))
         return
+    click.echo(f"status       {current.value}")
     _print_endpoints(state)
-    console.print(f"running: {running}    site: {state.site_dir}    log: {state.log_file}")
+    click.echo(f"site         {state.site_dir}")
+    click.echo(f"Gerrit log   {state.log_file}")
 
 
 @sandbox.command()
@@ -169,9 +209,10 @@ def info_command(box: Sandbox, as_json: bool) -> None:
     "--dir",
     "workdir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Push HEAD of this git repository [default: a scratch clone with a new commit].",
+    help="Push HEAD of your clone of the project (`git clone URL` first) "
+    "[default: a new commit in a scratch clone].",
 )
-@click.option("--branch", default="master", show_default=True)
+@click.option("--branch", default="master", show_default=True, help="Branch the change is for.")
 @click.option(
     "--subject",
     default="Sample change from crosscheck sandbox push",
@@ -185,7 +226,7 @@ def info_command(box: Sandbox, as_json: bool) -> None:
     metavar="PATH=CONTENT",
     help="Write this file in the commit (repeatable), for the scratch clone.",
 )
-@click.option("--topic", default=None)
+@click.option("--topic", default=None, help="Gerrit topic of the change.")
 @click.option("--wip", is_flag=True, help="Push as work in progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print the pushed change as JSON.")
 @click.pass_obj
@@ -201,14 +242,37 @@ def push(
     as_json: bool,
 ) -> None:
     """Push a change for review to a sandbox project (a Change-Id is added if missing)."""
-    state = box.load()
-    target = project or state.projects[0]
     contents = _parse_files(files)
+    if workdir is not None and contents:
+        raise click.UsageError(
+            "--file writes into the scratch clone; with --dir, commit your "
+            "files yourself and push the commit"
+        )
+    state = box.load()
+    current = asyncio.run(box.status())
+    if current is not SandboxStatus.RUNNING:
+        raise click.ClickException(f"the sandbox is {current.value}: `{state.command('up')}`")
+    target = project if project is not None else state.projects[0]
+    if target not in state.projects:
+        raise click.BadParameter(
+            f"no project {target!r} in this sandbox (it has: {', '.join(state.projects)}); "
+            f"add it with `{state.command('up', '--project', target)}`",
+            param_hint="--project",
+        )
     pushed = asyncio.run(_push(state, target, workdir, branch, subject, contents, topic, wip))
     if as_json:
-        click.echo(json.dumps({**pushed.__dict__, "ref": pushed.ref}, indent=2))
+        data = {
+            **dataclasses.asdict(pushed),
+            "ref": pushed.ref,
+            "rest_url": state.rest_url(pushed.project, pushed.number),
+        }
+        click.echo(json.dumps(data, indent=2))
     else:
-        console.print(f"Pushed change {pushed.number} patchset {pushed.patchset}: {pushed.url}")
+        click.echo(
+            f"Pushed change {pushed.number}, patchset {pushed.patchset}, "
+            f"to {pushed.project} {pushed.branch}."
+        )
+        click.echo(f"See it at {state.rest_url(pushed.project, pushed.number)}")
 
 
 async def _push(
@@ -221,18 +285,12 @@ async def _push(
     topic: str | None,
     wip: bool,
 ) -> PushedChange:
-    scratch = workdir is None
-    repo = SandboxRepo(state, project, workdir or state.state_dir / "work" / project)
-    await repo.open()
-    if scratch:
-        files = files or {"README.sandbox": f"{subject}\n"}
-        return await repo.push_change(files, subject, branch=branch, topic=topic, wip=wip)
-    if files:
-        raise click.UsageError(
-            "--file writes into the scratch clone; commit files yourself "
-            "when you push your own repository with --dir"
-        )
-    return await repo.push_head(branch=branch, topic=topic, wip=wip)
+    if workdir is not None:
+        repo = await SandboxRepo(state, project, workdir).open(clone=False)
+        return await repo.push_head(branch=branch, topic=topic, wip=wip)
+    repo = await SandboxRepo(state, project, state.state_dir / "work" / project).open()
+    files = files or {"README.sandbox": f"{subject}\n"}
+    return await repo.push_change(files, subject, branch=branch, topic=topic, wip=wip)
 
 
 def _parse_files(specs: tuple[str, ...]) -> dict[str, str]:
@@ -246,14 +304,11 @@ def _parse_files(specs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _print_endpoints(state: SandboxState) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("web and REST", state.http_url)
-    table.add_row(
-        "ssh",
-        f"ssh -p {state.ssh_port} -i {state.ci.ssh_key} "
-        f"-o UserKnownHostsFile={state.known_hosts} {state.ci.username}@127.0.0.1",
+    """Plain lines, never wrapped, so each can be copied as it is."""
+    click.echo(f"REST API     {state.http_url}  (headless: no web UI)")
+    click.echo(f"git          {state.http_url}<project>  (anonymous clone)")
+    click.echo(f"ssh          {ssh_command(state)}")
+    click.echo(f"projects     {', '.join(state.projects)}")
+    click.echo(
+        f"credentials  {state.state_dir / 'sandbox.json'}  (or `{state.command('info', '--json')}`)"
     )
-    table.add_row("projects", ", ".join(state.projects))
-    table.add_row("admin", f"{state.admin.username} (password: `crosscheck sandbox info --json`)")
-    table.add_row("CI account", f"{state.ci.username} (HTTP password in {state.ci_password_file})")
-    console.print(table)

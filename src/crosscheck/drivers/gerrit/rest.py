@@ -100,6 +100,10 @@ class GerritRestClient:
             headers={"Accept": "application/json"},
         )
 
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url)
+
     async def __aenter__(self) -> GerritRestClient:
         return self
 

@@ -82,8 +82,19 @@ class GerritDistribution:
         launcher = self.launcher_dir / f"{LAUNCHER_CLASS}.class"
         return wanted <= names and launcher.exists()
 
-    def java_command(self, java: str, heap: str, program: str, *args: str) -> list[str]:
-        return [java, f"-Xmx{heap}", "-cp", self.classpath(), LAUNCHER_CLASS, program, *args]
+    def java_command(
+        self, java: str, heap: str, program: str, *args: str, jvm_options: tuple[str, ...] = ()
+    ) -> list[str]:
+        return [
+            java,
+            f"-Xmx{heap}",
+            *jvm_options,
+            "-cp",
+            self.classpath(),
+            LAUNCHER_CLASS,
+            program,
+            *args,
+        ]
 
 
 def distribution_in(cache: Path) -> GerritDistribution:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from crosscheck.drivers.gerrit.sandbox.distribution import LAUNCHER_CLASS, GerritDistribution
+from crosscheck.drivers.gerrit.sandbox.site import write_log_config
 from crosscheck.drivers.gerrit.sandbox.state import SandboxState
 from crosscheck.errors import SandboxError
 
@@ -21,7 +22,14 @@ def start_daemon(dist: GerritDistribution, java: str, state: SandboxState, heap:
     """Start Gerrit in its own session, detached from the terminal; return its pid."""
     state.log_file.parent.mkdir(parents=True, exist_ok=True)
     command = dist.java_command(
-        java, heap, "daemon", "--headless", "--console-log", "-d", str(state.site_dir)
+        java,
+        heap,
+        "daemon",
+        "--headless",
+        "--console-log",
+        "-d",
+        str(state.site_dir),
+        jvm_options=write_log_config(state),
     )
     env = {**os.environ, "HOME": str(state.state_dir / "home")}
     with state.log_file.open("ab") as log:

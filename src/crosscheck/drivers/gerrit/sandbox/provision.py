@@ -93,12 +93,25 @@ async def ensure_service_account(client: GerritRestClient, account: Account) -> 
         )
         return
     await ensure_ssh_key(client, account.username, public_key)
-    await client.put(
-        f"/accounts/{account.username}/password.http", {"http_password": account.http_password}
-    )
+    if not await password_works(client, account):
+        await client.put(
+            f"/accounts/{account.username}/password.http", {"http_password": account.http_password}
+        )
     members = await client.get(f"/groups/{SERVICE_USERS}/members")
     if not any(m.get("username") == account.username for m in members):
         await client.put(f"/groups/{SERVICE_USERS}/members/{account.username}")
+
+
+async def password_works(admin: GerritRestClient, account: Account) -> bool:
+    """Whether Gerrit accepts the account's stored HTTP password."""
+    async with GerritRestClient(admin.base_url, account.username, account.http_password) as me:
+        try:
+            await me.get("/accounts/self")
+        except GerritHttpError as error:
+            if error.status_code == httpx.codes.UNAUTHORIZED:
+                return False
+            raise
+    return True
 
 
 async def grant_ci_rights(client: GerritRestClient) -> None:

@@ -38,8 +38,8 @@ class PushedChange:
 class SandboxRepo:
     """A git working directory whose HEAD is pushed to a sandbox project for review.
 
-    The directory is cloned from the sandbox when it does not exist; an existing
-    repository (the user's own) is pushed as it is.
+    `open()` clones a scratch working directory when it does not exist yet;
+    `open(clone=False)` takes the user's own clone as it is, and never creates one.
     """
 
     def __init__(self, state: SandboxState, project: str, workdir: Path) -> None:
@@ -49,9 +49,16 @@ class SandboxRepo:
         self.remote_url = f"{state.http_url}a/{project}"
         self._git = require(GIT)
 
-    async def open(self) -> SandboxRepo:
-        """Clone when needed, and install Gerrit's commit-msg hook that adds Change-Ids."""
-        if not (self.workdir / ".git").exists():
+    @property
+    def clone_url(self) -> str:
+        """The anonymous URL a user clones the project from."""
+        return f"{self.state.http_url}{self.project}"
+
+    async def open(self, *, clone: bool = True) -> SandboxRepo:
+        """Clone when allowed and needed; install Gerrit's commit-msg hook that adds Change-Ids."""
+        if not clone:
+            self.workdir = await self._work_tree()
+        elif not (self.workdir / ".git").exists():
             if self.workdir.exists() and any(self.workdir.iterdir()):
                 raise SandboxError(f"{self.workdir} exists and is not a git repository")
             self.workdir.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +100,11 @@ class SandboxRepo:
     async def push_head(
         self, *, branch: str = "master", topic: str | None = None, wip: bool = False
     ) -> PushedChange:
-        """Push HEAD for review, adding a Change-Id to its message first if it has none."""
+        """Push HEAD for review, adding a Change-Id to its message first if it has none.
+
+        HEAD must build on the branch: that is checked before the commit is touched.
+        """
+        await self._require_on_branch(branch)
         message = await self._run("log", "-1", "--format=%B")
         if not CHANGE_ID_TRAILER.search(message):
             await self._run("commit", "--quiet", "--amend", "--no-edit")  # the hook adds it
@@ -102,6 +113,34 @@ class SandboxRepo:
         target = f"HEAD:refs/for/{branch}" + ("%" + ",".join(options) if options else "")
         await self._run("push", "--quiet", self.remote_url, target)
         return await self._lookup(revision, branch)
+
+    async def _work_tree(self) -> Path:
+        if not self.workdir.is_dir():
+            raise SandboxError(
+                f"{self.workdir} is not a directory: clone the project first "
+                f"with `git clone {self.clone_url} {self.workdir}`"
+            )
+        try:
+            top = await self._run_in(self.workdir, "rev-parse", "--show-toplevel")
+        except SandboxError:
+            raise SandboxError(
+                f"{self.workdir} is not inside a git repository: clone the project first with "
+                f"`git clone {self.clone_url}`, commit your change there, then push it"
+            ) from None
+        return Path(top.strip())
+
+    async def _require_on_branch(self, branch: str) -> None:
+        try:
+            await self._run("fetch", "--quiet", self.remote_url, branch)
+        except SandboxError:
+            raise SandboxError(f"project {self.project} has no branch {branch!r}") from None
+        try:
+            await self._run("merge-base", "--is-ancestor", "FETCH_HEAD", "HEAD")
+        except SandboxError:
+            raise SandboxError(
+                f"HEAD of {self.workdir} does not build on {self.project}'s {branch}: "
+                f"commit your change in a clone of it (`git clone {self.clone_url}`)"
+            ) from None
 
     async def _lookup(self, revision: str, branch: str) -> PushedChange:
         admin = self.state.admin
@@ -153,7 +192,7 @@ class SandboxRepo:
         if process.returncode != 0:
             raise SandboxError(
                 f"`git {args[0]}` failed in {directory or os.getcwd()} "
-                f"(exit {process.returncode}): {err.decode(errors='replace').strip()}"
+                f"(exit {process.returncode}): {git_reason(err.decode(errors='replace'))}"
             )
         return out.decode()
 
@@ -170,3 +209,14 @@ class SandboxRepo:
             "GIT_CONFIG_KEY_1": "credential.helper",
             "GIT_CONFIG_VALUE_1": "",
         }
+
+
+# Progress lines Gerrit sends back on every push; they say nothing about a failure.
+_NOISE = re.compile(r"^remote:\s*(Processing changes.*)?$")
+
+
+def git_reason(stderr: str) -> str:
+    """The lines of git's error output that say why it failed."""
+    lines = [line.strip() for line in stderr.replace("\r", "\n").splitlines()]
+    reasons = [line for line in lines if line and not _NOISE.match(line)]
+    return "; ".join(reasons) or "no reason given"

@@ -30,6 +30,45 @@ SITE_SETTINGS = {
 }
 
 
+# gerrit.war carries a log4j.properties that puts the root logger at INFO; the Maven
+# jars do not, and log4j's own default is DEBUG, which writes every request's
+# Authorization header and password bodies into error_log. Once a configuration is
+# given, Gerrit leaves logging to it entirely, so this one also makes Gerrit's usual
+# files: error_log, sshd_log (who connected, which commands) and httpd_log.
+LOG_CONFIG = """\
+log4j.rootLogger=INFO, console, error_log
+log4j.appender.console=org.apache.log4j.ConsoleAppender
+log4j.appender.console.Target=System.err
+log4j.appender.console.layout=org.apache.log4j.PatternLayout
+log4j.appender.console.layout.ConversionPattern=[%d] %-5p %c: %m%n
+log4j.appender.error_log=org.apache.log4j.FileAppender
+log4j.appender.error_log.File={logs}/error_log
+log4j.appender.error_log.layout=org.apache.log4j.PatternLayout
+log4j.appender.error_log.layout.ConversionPattern=[%d] [%t] %-5p %c: %m%n
+log4j.logger.sshd_log=INFO, sshd_log
+log4j.additivity.sshd_log=false
+log4j.appender.sshd_log=org.apache.log4j.FileAppender
+log4j.appender.sshd_log.File={logs}/sshd_log
+log4j.appender.sshd_log.layout=com.google.gerrit.sshd.SshLogLayout
+log4j.logger.httpd_log=INFO, httpd_log
+log4j.additivity.httpd_log=false
+log4j.appender.httpd_log=org.apache.log4j.FileAppender
+log4j.appender.httpd_log.File={logs}/httpd_log
+log4j.appender.httpd_log.layout=com.google.gerrit.pgm.http.jetty.HttpLogLayout
+log4j.logger.org.eclipse.jgit=WARN
+log4j.logger.org.eclipse.jetty=WARN
+log4j.logger.org.apache.sshd=WARN
+log4j.logger.org.apache.http=WARN
+"""
+
+
+def write_log_config(state: SandboxState) -> tuple[str, ...]:
+    """Write the log4j configuration; return the JVM options that select it."""
+    state.log_config.parent.mkdir(parents=True, exist_ok=True)
+    state.log_config.write_text(LOG_CONFIG.format(logs=state.site_dir / "logs"))
+    return (f"-Dlog4j.configuration=file:{state.log_config}",)
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -50,13 +89,15 @@ def init_site(dist: GerritDistribution, java: str, state: SandboxState) -> None:
     if site.exists() and any(site.iterdir()):
         raise SandboxError(
             f"{site} is not empty but holds no initialized Gerrit site: remove it "
-            "(or use another --state-dir) and run `crosscheck sandbox up` again"
+            f"and run `{state.command('up')}` again"
         )
     home = state.state_dir / "home"
     home.mkdir(parents=True, exist_ok=True)
-    command = dist.java_command(
-        java, "512m", "init", "--batch", "--dev", "--no-auto-start", "-d", str(site)
-    )
+    # No log configuration for init: its file appenders would create site/logs first, and
+    # init treats a non-empty site as an existing one (then no dev admin is created).
+    # Init logs only errors, to the console captured below.
+    init_args = ("init", "--batch", "--dev", "--no-auto-start", "-d", str(site))
+    command = dist.java_command(java, "512m", *init_args)
     # A scratch HOME keeps Gerrit and JGit away from the user's own ~/.gitconfig and ~/.ssh.
     env = {**os.environ, "HOME": str(home)}
     completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
