@@ -62,3 +62,10 @@ def test_ports_out_of_range_are_refused() -> None:
     code, output = run("sandbox", "up", "--http-port", "70000")
     assert code == 2
     assert "--http-port" in output
+
+
+def test_a_mistyped_command_gets_a_suggestion() -> None:
+    code, output = run("sandbx")
+    assert code == 2
+    assert "No such command 'sandbx'" in output
+    assert "Did you mean 'sandbox'?" in output

@@ -2,23 +2,49 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
 import click
+from click.exceptions import NoSuchCommand
 from rich.console import Console
 from rich.logging import RichHandler
 
 from crosscheck import __version__
-from crosscheck.cli.config import config_group
-from crosscheck.cli.sandbox import sandbox
 from crosscheck.errors import CrosscheckError
 
 err_console = Console(stderr=True)
 
 
+#: Subcommands, imported only when used: `config check` need not load SSH and crypto.
+SUBCOMMANDS = {
+    "config": "crosscheck.cli.config:config_group",
+    "sandbox": "crosscheck.cli.sandbox:sandbox",
+}
+
+
 class CrosscheckGroup(click.Group):
-    """Prints crosscheck's own errors as one clear message instead of a traceback."""
+    """Loads subcommands lazily; prints crosscheck's errors as one message, no traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except NoSuchCommand as error:  # click suggests from loaded commands only
+            raise NoSuchCommand(error.command_name, possibilities=SUBCOMMANDS, ctx=ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -50,8 +76,5 @@ def main(verbose: int) -> None:
         handlers=[RichHandler(console=err_console, show_path=False)],
     )
 
-
-main.add_command(config_group)
-main.add_command(sandbox)
 
 __all__ = ["main"]
