@@ -236,9 +236,8 @@ class JobTemplateSpec(BaseModel):
 
 
 class ProjectPipelineSpec(Spec):
-    jobs: Annotated[list[str | dict[str, Any]], BeforeValidator(_as_list)] = Field(
-        default_factory=list
-    )
+    #: Each entry is checked by the project builder, which can say what a job entry is.
+    jobs: Annotated[list[Any], BeforeValidator(_as_list)] = Field(default_factory=list)
 
 
 class ProjectSpec(BaseModel):

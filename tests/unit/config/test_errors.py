@@ -444,3 +444,87 @@ def test_a_directory_is_merged_in_sorted_order(tmp_path: Path) -> None:
         "b/jobs.yaml",
     ]
     assert result.errors == []
+
+
+def test_unknown_manager_lists_the_choices(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        "- pipeline: {name: p, manager: eager, trigger: {gerrit: [{event: patchset-created}]}}\n",
+    )
+    assert errors(result) == [
+        "test.yaml:1:32: error: 'manager' in pipeline 'p': Input should be 'independent' or "
+        "'supercedent'"
+    ]
+
+
+def test_a_password_from_two_places_is_refused(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        "- connection: {name: o, host: h, user: u, http_url: 'https://h/', "
+        "http_password_env: A, http_password_file: b}\n",
+    )
+    assert errors(result) == [
+        "test.yaml:1:15: error: in connection 'o': give http_password_env or "
+        "http_password_file, not both"
+    ]
+
+
+def test_a_connection_cannot_be_named_timer(tmp_path: Path) -> None:
+    result = load(
+        tmp_path, "- connection: {name: timer, host: h, user: u, http_url: 'https://h/'}\n"
+    )
+    assert errors(result) == [
+        "test.yaml:1:22: error: 'timer' is the name of the built-in timer trigger — name the "
+        "connection otherwise"
+    ]
+
+
+def test_ci_is_set_once(tmp_path: Path) -> None:
+    result = load(tmp_path, "- ci: {name: A}\n- ci: {name: B}\n")
+    assert errors(result) == [
+        f"test.yaml:2:3: error: 'ci' is set twice (first at {tmp_path}/test.yaml:1:3) — "
+        "keep one '- ci:' element"
+    ]
+
+
+def test_a_malformed_job_entry_says_what_an_entry_is(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        "- job: {name: a, node: lab, run: [x]}\n- project: {name: p, check: {jobs: [[a]]}}\n",
+    )
+    assert errors(result) == [
+        "test.yaml:2:37: error: a job entry of project 'p' is a job name, or one job name "
+        "mapped to its overrides — e.g. '- tempest-full' or '- tempest-full: {voting: false}'"
+    ]
+
+
+def test_project_with_unknown_connection(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        "- job: {name: a, node: lab, run: [x]}\n"
+        "- project: {name: p, connection: gerit, check: {jobs: [a]}}\n",
+    )
+    assert errors(result) == [
+        "test.yaml:2:34: error: project 'p' names unknown connection 'gerit' — "
+        "did you mean 'gerrit'?"
+    ]
+
+
+def test_an_element_must_be_a_mapping(tmp_path: Path) -> None:
+    result = load(tmp_path, "- job: just-a-string\n")
+    assert errors(result) == ["test.yaml:1:3: error: job must be a mapping of keys to values"]
+
+
+def test_a_bad_glob(tmp_path: Path) -> None:
+    result = load(tmp_path, "- job: {name: a, node: lab, run: [x], files: ['[abc']}\n")
+    assert errors(result) == [
+        "test.yaml:1:47: error: 'files.0' in job 'a': unclosed '[' in glob '[abc'"
+    ]
+
+
+def test_project_template_with_unknown_pipeline(tmp_path: Path) -> None:
+    result = load(tmp_path, "- project-template: {name: t, chek: {jobs: []}}\n")
+    assert errors(result) == [
+        "test.yaml:1:31: error: unknown key 'chek' in project-template 't': it is neither a "
+        "project key nor a pipeline — did you mean 'check'?"
+    ]
