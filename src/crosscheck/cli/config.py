@@ -67,7 +67,8 @@ def show(paths: tuple[Path, ...], job: str | None, project: str | None) -> None:
         )
     data = show_config(result.config, job=job, project=project)
     if project is not None and not data:
-        raise click.BadParameter(f"no project entry applies to '{project}'", param_hint="--project")
+        what = f"runs job '{job}'" if job else "applies to it"
+        raise click.BadParameter(f"no project entry for '{project}' {what}", param_hint="--project")
     # libyaml's emitter: the pure-Python one takes seconds for thousands of jobs.
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)

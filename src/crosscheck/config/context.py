@@ -33,6 +33,9 @@ class Context:
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
     #: Names referenced somewhere, per kind, for the unused-element warnings.
     used: dict[str, set[str]] = field(default_factory=dict)
+    #: Elements whose own definition had errors: references to them stay silent, so one
+    #: mistake is reported once, not again as "unknown" wherever the element is used.
+    broken: set[tuple[str, str]] = field(default_factory=set)
     _defined: dict[tuple[str, str], Position] = field(default_factory=dict)
 
     def define(self, kind: str, name: str, position: Position) -> bool:
@@ -53,6 +56,9 @@ class Context:
 
     def defined(self, kind: str) -> list[str]:
         return [name for (k, name) in self._defined if k == kind]
+
+    def is_broken(self, kind: str, name: str) -> bool:
+        return (kind, name) in self.broken
 
     def use(self, kind: str, name: str) -> None:
         self.used.setdefault(kind, set()).add(name)

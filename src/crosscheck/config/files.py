@@ -36,24 +36,31 @@ def discover(paths: Sequence[Path], issues: IssueList) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(
-                (
-                    f
-                    for f in path.rglob("*")
-                    if f.suffix in SUFFIXES
-                    and f.is_file()
-                    and not any(part.startswith(".") for part in f.relative_to(path).parts)
-                ),
-                key=lambda f: f.relative_to(path).as_posix(),
-            )
-            if not found:
-                issues.error(f"{path}: no .yaml or .yml files in this directory")
-            files.extend(found)
+            files.extend(_directory_files(path, issues))
         elif path.is_file():
             files.append(path)
+        elif path.exists():
+            issues.error(f"{path}: not a regular file or directory")
+        elif path.is_symlink():
+            issues.error(f"{path}: a broken link")
         else:
             issues.error(f"{path}: no such file or directory")
     return list(dict.fromkeys(files))
+
+
+def _directory_files(directory: Path, issues: IssueList) -> list[Path]:
+    found: list[Path] = []
+    for path in directory.rglob("*"):
+        relative = path.relative_to(directory)
+        if path.suffix not in SUFFIXES or any(p.startswith(".") for p in relative.parts):
+            continue
+        if path.is_file():
+            found.append(path)
+        elif path.is_symlink() and not path.exists():
+            issues.error(f"{path}: a broken link")
+    if not found:
+        issues.error(f"{directory}: no .yaml or .yml files in this directory")
+    return sorted(found, key=lambda f: f.relative_to(directory).as_posix())
 
 
 def read_elements(files: Sequence[Path], issues: IssueList) -> list[Element]:

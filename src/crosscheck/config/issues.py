@@ -46,7 +46,7 @@ class ConfigIssue:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate, when one is close enough to be a typo."""
-    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, sorted(set(candidates) - {word}), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 
 
@@ -55,16 +55,23 @@ class IssueList:
 
     def __init__(self) -> None:
         self.items: list[ConfigIssue] = []
+        self._seen: set[ConfigIssue] = set()
 
     def error(
         self, message: str, position: Position | None = None, hint: str | None = None
     ) -> None:
-        self.items.append(ConfigIssue(Severity.ERROR, message, position, hint))
+        self._add(ConfigIssue(Severity.ERROR, message, position, hint))
 
     def warning(
         self, message: str, position: Position | None = None, hint: str | None = None
     ) -> None:
-        self.items.append(ConfigIssue(Severity.WARNING, message, position, hint))
+        self._add(ConfigIssue(Severity.WARNING, message, position, hint))
+
+    def _add(self, issue: ConfigIssue) -> None:
+        # A template used by many projects would otherwise repeat the same finding.
+        if issue not in self._seen:
+            self._seen.add(issue)
+            self.items.append(issue)
 
     @property
     def errors(self) -> list[ConfigIssue]:

@@ -11,6 +11,9 @@ from crosscheck.config.issues import Position, did_you_mean
 from crosscheck.config.schema import JobOverrideSpec, JobSpec, RequiredProjectSpec, RunStepSpec
 from crosscheck.model.job import DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT, Job, RequiredProject, RunStep
 
+#: A finding about a job: message ({origin} is filled in), hint, and where if not the job.
+Problem = tuple[str, str | None, Position | None]
+
 
 @dataclass(frozen=True)
 class JobSource:
@@ -91,36 +94,53 @@ class JobTable:
     def _parent(self, source: JobSource, chain: tuple[str, ...]) -> Job | None:
         parent_name = source.spec.parent or ""
         if parent_name not in self.sources:
-            self.context.issues.error(
-                f"{source.origin} has unknown parent '{parent_name}'",
-                source.body.position_of("parent"),
-                did_you_mean(parent_name, self.sources),
-            )
+            if not self.context.is_broken("job", parent_name):
+                self.context.issues.error(
+                    f"{source.origin} has unknown parent '{parent_name}'",
+                    source.body.position_of("parent"),
+                    did_you_mean(parent_name, self.sources),
+                )
             return None
         self.context.use("parent", parent_name)
         return self._resolve(parent_name, chain)
 
     def _check(self, job: Job, source: JobSource) -> bool:
-        ok = True
-        if job.node is not None and job.node not in self.context.labels:
+        problems = [
+            problem
+            for problem in (self._node_problem(job, source), self._run_problem(job))
+            if problem
+        ]
+        for message, hint, position in problems:
             self.context.issues.error(
-                f"{source.origin} runs on unknown node label '{job.node}'",
-                source.body.position_of("node") if "node" in source.body else source.position,
-                did_you_mean(job.node, self.context.labels)
-                or f"declare it with '- label: {{name: {job.node}}}'",
+                message.format(origin=source.origin), position or source.position, hint
             )
-            ok = False
-        if job.node is not None:
-            self.context.use("label", job.node)
-        if not job.abstract and not job.run:
-            self.context.issues.error(
-                f"{source.origin} has no run steps",
-                source.position,
-                "add 'run:' (shell lines, or {script: path}), or set 'abstract: true' "
-                "for a job that is only a parent",
-            )
-            ok = False
-        return ok
+        return not problems
+
+    def _node_problem(self, job: Job, source: JobSource) -> Problem | None:
+        if job.node is None:
+            if job.abstract:
+                return None
+            return ("{origin} has no node", "set 'node:' to a label, here or in a parent", None)
+        self.context.use("label", job.node)
+        if job.node in self.context.labels or self.context.is_broken("label", job.node):
+            return None
+        return (
+            "{origin} runs on unknown node label '" + job.node + "'",
+            did_you_mean(job.node, self.context.labels)
+            or f"declare it with '- label: {{name: {job.node}}}'",
+            source.body.position_of("node") if "node" in source.body else None,
+        )
+
+    @staticmethod
+    def _run_problem(job: Job) -> Problem | None:
+        if job.abstract or job.run:
+            return None
+        return (
+            "{origin} has no run steps",
+            "add 'run:' (shell lines, or {script: path}), or set 'abstract: true' for a job "
+            "that is only a parent",
+            None,
+        )
 
 
 def merge(parent: Job | None, spec: JobSpec) -> Job:

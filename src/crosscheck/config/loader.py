@@ -47,7 +47,7 @@ def load_config(paths: Sequence[Path]) -> LoadResult:
 
 def build(elements: Sequence[Element], issues: IssueList) -> Config:
     context = Context(issues)
-    entries = _validated(elements, issues)
+    entries = _validated(elements, context)
     build_ci(context, entries["ci"])
     build_connections(context, entries["connection"])
     build_labels(context, entries["label"])
@@ -73,14 +73,20 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     )
 
 
-def _validated(elements: Sequence[Element], issues: IssueList) -> dict[str, list[Entry[Any]]]:
+def _validated(elements: Sequence[Element], context: Context) -> dict[str, list[Entry[Any]]]:
     entries: dict[str, list[Entry[Any]]] = {kind: [] for kind in ELEMENTS}
     for element in elements:
         spec = validate(
-            ELEMENTS[element.kind], element.body, issues, _describe(element), element.position
+            ELEMENTS[element.kind],
+            element.body,
+            context.issues,
+            _describe(element),
+            element.position,
         )
         if spec is not None:
             entries[element.kind].append(Entry(spec, element.body, element.position))
+        elif isinstance(element.body, dict) and isinstance(element.body.get("name"), str):
+            context.broken.add((element.kind, element.body["name"]))
     return entries
 
 

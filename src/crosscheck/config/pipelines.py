@@ -47,6 +47,8 @@ def _triggers(context: Context, entry: Entry[PipelineSpec]) -> list[Trigger]:
     body: Node = entry.body["trigger"]
     triggers: list[Trigger] = []
     for connection, rules in entry.spec.trigger.items():
+        if context.is_broken("connection", connection):
+            continue
         if connection != TIMER and connection not in context.connections:
             context.issues.error(
                 f"pipeline '{entry.spec.name}' triggers on unknown connection '{connection}'",
@@ -98,6 +100,8 @@ def _reports(context: Context, entry: Entry[PipelineSpec], moment: str) -> tuple
     body: Any = entry.body.get(moment)
     actions = []
     for connection, spec in specs.items():
+        if context.is_broken("connection", connection):
+            continue
         if connection not in context.connections:
             position = body.key_at[connection] if isinstance(body, Node) else entry.position
             context.issues.error(

@@ -26,18 +26,28 @@ from crosscheck.config.schema import (
     ProjectSpec,
     ProjectTemplateSpec,
 )
-from crosscheck.config.templates import MissingParameterError, combinations, placeholders, render
+from crosscheck.config.templates import (
+    MissingParameterError,
+    ParameterCycleError,
+    combinations,
+    render,
+    used_parameters,
+)
 from crosscheck.config.validation import validate
 from crosscheck.config.yaml_source import Node, NodeList
 from crosscheck.model.job import Job
 from crosscheck.model.project import Project
 
+#: Characters that mean a project name was meant as a regular expression.
+REGEX_CHARACTERS = re.compile(r"[*+?()\[\]|\\$]")
+
 
 class RawJob(NamedTuple):
-    """A job entry as written in a project's list, and where."""
+    """A job entry as written in a job list, where, and whose list it is."""
 
     value: Any
     position: Position
+    owner: str  # "project 'p'" or "project-template 't'", for messages
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class ProjectBuilder:
         self.table = table
         self.job_templates: dict[str, Entry[JobTemplateSpec]] = {}
         self.project_templates: dict[str, Entry[ProjectTemplateSpec]] = {}
+        self._template_lists: dict[str, dict[str, list[RawJob]]] = {}
 
     def add_templates(
         self,
@@ -76,28 +87,30 @@ class ProjectBuilder:
             name = project_template.spec.name
             if self.context.define("project-template", name, project_template.position):
                 self.project_templates[name] = project_template
-                self._pipeline_lists(project_template, f"project-template '{name}'")
+                # Checked once here, not again for every project that uses the template.
+                self._template_lists[name] = self._pipeline_lists(
+                    project_template, f"project-template '{name}'"
+                )
 
     def plan(self, entry: Entry[ProjectSpec]) -> ProjectPlan | None:
         """Expand one project's job lists; generated jobs go into the job table."""
         spec = entry.spec
-        what = f"project '{spec.name}'"
         if not self.context.define("project", spec.name, entry.position):
             return None
         self._check_name(entry)
         connection = self._connection(entry)
-        # Parameters: the project's name, then each template's in order, then the project's own.
         templates = list(self._templates(entry))
+        # Parameters: the project's name, then each template's in order, then the project's own.
         params: dict[str, Any] = {"name": spec.name}
         for _, template in templates:
             params.update(template.spec.parameters)
         params.update(spec.parameters)
         lists: dict[str, list[RawJob]] = {}
-        for template_name, template in templates:
-            for pipeline, jobs in self._pipeline_lists(template, what).items():
+        for template_name, _ in templates:
+            for pipeline, jobs in self._template_lists.get(template_name, {}).items():
                 lists.setdefault(pipeline, []).extend(jobs)
             self.context.use("project-template", template_name)
-        for pipeline, jobs in self._pipeline_lists(entry, what).items():
+        for pipeline, jobs in self._pipeline_lists(entry, f"project '{spec.name}'").items():
             lists.setdefault(pipeline, []).extend(jobs)
         pipelines = {
             pipeline: [ref for raw in jobs for ref in self._refs(raw, params, spec.name)]
@@ -108,9 +121,9 @@ class ProjectBuilder:
     def build(self, plan: ProjectPlan, jobs: Mapping[str, Job]) -> Project:
         pipelines: dict[str, tuple[Job, ...]] = {}
         for pipeline, refs in plan.pipelines.items():
-            chosen: dict[str, Job] = {}  # a later entry for the same job replaces an earlier one
+            chosen: dict[str, Job] = {}  # a later entry for a job adds its overrides
             for ref in refs:
-                job = jobs.get(ref.name)
+                job = chosen.get(ref.name) or jobs.get(ref.name)
                 if job is None:
                     continue  # its definition had errors, already reported
                 if job.abstract:
@@ -120,67 +133,94 @@ class ProjectBuilder:
                         "run a job that inherits from it instead",
                     )
                     continue
-                chosen[ref.name] = apply_overrides(job, ref.overrides)
+                chosen[ref.name] = self._checked(apply_overrides(job, ref.overrides), ref, plan)
             pipelines[pipeline] = tuple(chosen.values())
         return Project(name=plan.spec.name, pipelines=pipelines, connection=plan.connection)
 
+    def _checked(self, job: Job, ref: JobRef, plan: ProjectPlan) -> Job:
+        if job.node is not None and ref.overrides is not None and ref.overrides.node:
+            self.context.use("label", job.node)
+            if job.node not in self.context.labels and not self.context.is_broken(
+                "label", job.node
+            ):
+                self.context.issues.error(
+                    f"project '{plan.spec.name}' runs job '{ref.name}' on unknown node label "
+                    f"'{job.node}'",
+                    ref.position,
+                    did_you_mean(job.node, self.context.labels)
+                    or f"declare it with '- label: {{name: {job.node}}}'",
+                )
+        return job
+
     def _check_name(self, entry: Entry[ProjectSpec]) -> None:
-        if entry.spec.name.startswith("^"):
+        name = entry.spec.name
+        if name.startswith("^"):
             try:
-                re.compile(entry.spec.name)
+                re.compile(name)
             except re.error as error:
                 self.context.issues.error(
-                    f"project name {entry.spec.name!r} is not a valid regular expression: {error}",
+                    f"project name {name!r} is not a valid regular expression: {error}",
                     entry.body.position_of("name"),
                 )
+        elif REGEX_CHARACTERS.search(name) or not name:
+            self.context.issues.error(
+                f"project name {name!r} is neither a Gerrit project name nor a regular expression",
+                entry.body.position_of("name"),
+                f"to match several projects, start it with '^': '^{name}'",
+            )
 
     def _connection(self, entry: Entry[ProjectSpec]) -> str | None:
         name = entry.spec.connection
+        connections = self.context.connections
         if name is None:
-            return (
-                next(iter(self.context.connections)) if len(self.context.connections) == 1 else None
-            )
-        if name not in self.context.connections:
+            if len(connections) > 1:
+                self.context.issues.error(
+                    f"project '{entry.spec.name}' does not say which connection it is on",
+                    entry.position,
+                    "add 'connection:' with one of: " + ", ".join(connections),
+                )
+            return next(iter(connections)) if len(connections) == 1 else None
+        if name not in connections and not self.context.is_broken("connection", name):
             self.context.issues.error(
                 f"project '{entry.spec.name}' names unknown connection '{name}'",
                 entry.body.position_of("connection"),
-                did_you_mean(name, self.context.connections),
+                did_you_mean(name, connections),
             )
-            return None
-        return name
+        return name if name in connections else None
 
     def _templates(
         self, entry: Entry[ProjectSpec]
     ) -> Iterator[tuple[str, Entry[ProjectTemplateSpec]]]:
         for index, name in enumerate(entry.spec.templates):
             template = self.project_templates.get(name)
-            if template is None:
+            if template is not None:
+                yield name, template
+            elif not self.context.is_broken("project-template", name):
                 raw = entry.body.get("templates")
                 position = (
                     raw.position_of(index)
-                    if hasattr(raw, "item_at")
-                    else entry.body.position_of("templates")
+                    if isinstance(raw, NodeList)
+                    else (entry.body.position_of("templates"))
                 )
                 self.context.issues.error(
                     f"project '{entry.spec.name}' uses unknown project-template '{name}'",
                     position,
                     did_you_mean(name, self.project_templates),
                 )
-                continue
-            yield name, template
 
-    def _pipeline_lists(self, entry: Entry[Any], what: str) -> dict[str, list[RawJob]]:
+    def _pipeline_lists(self, entry: Entry[Any], owner: str) -> dict[str, list[RawJob]]:
         """The pipeline keys of a project or template: {pipeline: raw job entries}."""
         spec: BaseModel = entry.spec
         lists: dict[str, list[RawJob]] = {}
         for key in spec.model_extra or {}:
+            if self.context.is_broken("pipeline", key):
+                continue  # the pipeline's own errors are reported already
             if key not in self.context.pipelines:
                 known = [*self.context.pipelines, *type(spec).model_fields]
                 self.context.issues.error(
-                    f"unknown key '{key}' in {what}: it is neither a project key nor a pipeline",
+                    f"unknown key '{key}' in {owner}: it is neither a project key nor a pipeline",
                     entry.body.key_at[key],
-                    did_you_mean(str(key), known)
-                    or "pipelines: " + ", ".join(sorted(self.context.pipelines)),
+                    did_you_mean(str(key), known) or _pipelines_hint(self.context),
                 )
                 continue
             self.context.use("pipeline", key)
@@ -189,39 +229,51 @@ class ProjectBuilder:
                 ProjectPipelineSpec,
                 body,
                 self.context.issues,
-                f"pipeline '{key}' of {what}",
+                f"pipeline '{key}' of {owner}",
                 entry.body.position_of(key),
             )
             if checked is not None:
                 raw_jobs = body.get("jobs", [])
                 if isinstance(raw_jobs, NodeList):
                     lists[key] = [
-                        RawJob(job, raw_jobs.position_of(i)) for i, job in enumerate(raw_jobs)
+                        RawJob(job, raw_jobs.position_of(i), owner)
+                        for i, job in enumerate(raw_jobs)
                     ]
                 else:
-                    lists[key] = [RawJob(raw_jobs, body.position_of("jobs"))]
+                    lists[key] = [RawJob(raw_jobs, body.position_of("jobs"), owner)]
         return lists
 
     def _refs(self, raw: RawJob, params: Mapping[str, Any], project: str) -> list[JobRef]:
-        parsed = self._parse_entry(raw, project)
+        parsed = self._parse_entry(raw)
         if parsed is None:
             return []
         name, overrides, position = parsed
         if name in self.table.sources and not self.table.sources[name].generated:
             self.context.use("job", name)
-            return self._plain(name, overrides, position, project)
+            return self._plain(name, overrides, position, raw.owner)
         if name in self.job_templates:
             self.context.use("job-template", name)
             return self._expand(self.job_templates[name], overrides, params, position, project)
-        self.context.issues.error(
-            f"project '{project}' runs unknown job '{name}'",
-            position,
-            did_you_mean(name, [*self.table.sources, *self.job_templates]),
-        )
+        if not (
+            self.context.is_broken("job", name) or self.context.is_broken("job-template", name)
+        ):
+            self.context.issues.error(
+                f"{raw.owner} runs unknown job '{name}'",
+                position,
+                did_you_mean(name, [*self._plain_jobs(), *self.job_templates])
+                or (
+                    "a generated job is listed through its job-template's name"
+                    if name in self.table.sources
+                    else None
+                ),
+            )
         return []
 
-    def _parse_entry(self, raw: RawJob, project: str) -> tuple[str, Node, Position] | None:
-        value, position = raw
+    def _plain_jobs(self) -> list[str]:
+        return [name for name, source in self.table.sources.items() if not source.generated]
+
+    def _parse_entry(self, raw: RawJob) -> tuple[str, Node, Position] | None:
+        value, position, owner = raw
         if isinstance(value, str):
             return value, _empty_node(position), position
         if isinstance(value, Node) and len(value) == 1:
@@ -230,15 +282,14 @@ class ProjectBuilder:
             if isinstance(overrides, Node):
                 return str(name), overrides, value.key_at[name]
         self.context.issues.error(
-            f"a job entry of project '{project}' is a job name, or one job name mapped to "
-            "its overrides",
+            f"a job entry of {owner} is a job name, or one job name mapped to its overrides",
             position,
             "e.g. '- tempest-full' or '- tempest-full: {voting: false}'",
         )
         return None
 
-    def _plain(self, name: str, overrides: Node, position: Position, project: str) -> list[JobRef]:
-        what = f"the overrides of job '{name}' for project '{project}'"
+    def _plain(self, name: str, overrides: Node, position: Position, owner: str) -> list[JobRef]:
+        what = f"the overrides of job '{name}' for {owner}"
         spec = (
             validate(JobOverrideSpec, overrides, self.context.issues, what, position)
             if overrides
@@ -257,9 +308,11 @@ class ProjectBuilder:
         project: str,
     ) -> list[JobRef]:
         body = {k: v for k, v in template.body.items() if k != "parameters"}
-        used = set(placeholders(body))
-        attrs = _node_subset(overrides, lambda key: key in JOB_OVERRIDES)
-        extra = {k: v for k, v in overrides.items() if k not in JOB_OVERRIDES}
+        used = set(used_parameters(body, {**template.spec.parameters, **params, **overrides}))
+        # A key the template uses as a placeholder is a parameter, even if it names a job
+        # attribute (`timeout: '{timeout}'`); other job attributes are overrides.
+        extra = {k: v for k, v in overrides.items() if k in used or k not in JOB_OVERRIDES}
+        attrs = _node_subset(overrides, lambda key: key not in extra)
         for key in extra:
             if key not in used:
                 self.context.issues.error(
@@ -276,13 +329,50 @@ class ProjectBuilder:
         if attrs and spec is None:
             return []
         bound = {**template.spec.parameters, **params, **extra}
+        if not self._parameters_ok(template, body, bound, project, position):
+            return []
         refs: list[JobRef] = []
-        for combo in combinations(body, bound):
-            name = self._generate(template, combo, project, position)
-            if name is None:
-                return refs
-            refs.append(JobRef(name, spec, position))
+        try:
+            for combo in combinations(body, bound):
+                name = self._generate(template, combo, project, position)
+                if name is None:
+                    return refs
+                refs.append(JobRef(name, spec, position))
+        except ParameterCycleError as cycle:
+            self.context.issues.error(
+                f"parameters of project '{project}' refer to each other in a cycle: "
+                + ", ".join(cycle.names),
+                position,
+            )
         return refs
+
+    def _parameters_ok(
+        self,
+        template: Entry[JobTemplateSpec],
+        body: Mapping[str, Any],
+        bound: Mapping[str, Any],
+        project: str,
+        listed_at: Position,
+    ) -> bool:
+        """Every parameter the template uses is set; an empty list is worth a warning."""
+        ok = True
+        for name in used_parameters(body, bound):
+            if name not in bound:
+                self.context.issues.error(
+                    f"job-template '{template.spec.name}' uses parameter '{name}', which project "
+                    f"'{project}' does not set (listed at {listed_at})",
+                    _placeholder_position(template.body, name) or template.position,
+                    did_you_mean(name, [k for k in bound if k != "name"])
+                    or f"set '{name}' under the project's 'parameters:' or the template's own",
+                )
+                ok = False
+            elif bound[name] == []:
+                self.context.issues.warning(
+                    f"parameter '{name}' is an empty list, so job-template "
+                    f"'{template.spec.name}' makes no job for project '{project}'",
+                    listed_at,
+                )
+        return ok
 
     def _generate(
         self,
@@ -300,8 +390,7 @@ class ProjectBuilder:
         except MissingParameterError as missing:
             self.context.issues.error(
                 f"{origin} uses parameter '{missing.name}', which is not set",
-                template.position,
-                f"set '{missing.name}' under the project's 'parameters:' or the template's own",
+                missing.position or template.position,
             )
             return None
         spec = validate(
@@ -317,10 +406,38 @@ class ProjectBuilder:
         return spec.name
 
 
+def _pipelines_hint(context: Context) -> str:
+    if not context.pipelines:
+        return "no pipeline is defined yet: add a '- pipeline:' element"
+    return "pipelines: " + ", ".join(sorted(context.pipelines))
+
+
+def _placeholder_position(value: Any, name: str) -> Position | None:
+    """Where `{name}` is first used inside a template body."""
+    marker = "{" + name + "}"
+    if isinstance(value, Node):
+        for key, item in value.items():
+            if key == "parameters":
+                continue
+            if isinstance(item, str) and marker in item:
+                return value.position_of(key)
+            found = _placeholder_position(item, name)
+            if found:
+                return found
+    elif isinstance(value, NodeList):
+        for index, item in enumerate(value):
+            if isinstance(item, str) and marker in item:
+                return value.position_of(index)
+            found = _placeholder_position(item, name)
+            if found:
+                return found
+    return None
+
+
 def _empty_node(position: Position) -> Node:
     node = Node()
     node.start = position
-    node.key_at, node.value_at = {}, {}
+    node.key_at, node.value_at, node.text_at = {}, {}, {}
     return node
 
 
@@ -329,4 +446,5 @@ def _node_subset(node: Node, keep: Any) -> Node:
     subset.start = node.start
     subset.key_at = {k: v for k, v in node.key_at.items() if keep(k)}
     subset.value_at = {k: v for k, v in node.value_at.items() if keep(k)}
+    subset.text_at = {k: v for k, v in node.text_at.items() if keep(k)}
     return subset

@@ -16,13 +16,27 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from crosscheck.model.globs import compile_glob
 from crosscheck.model.pipeline import GERRIT_EVENTS, Notify
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/{}+-]*$"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
 CRON_FIELDS = 5
 DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
 
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _name(value: str) -> str:
+    if "{" in value or "}" in value:
+        raise ValueError(
+            f"{value!r} holds a placeholder that no parameter filled: define "
+            "the parameter, or check its spelling"
+        )
+    if not NAME_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: start with a letter or digit, then "
+            "letters, digits, '.', '_', '-', '+' or '/'"
+        )
+    return value
 
 
 def _as_list(value: Any) -> Any:
@@ -52,17 +66,33 @@ def _duration(value: Any) -> Any:
 
 
 def _cron(value: str) -> str:
+    if "H" in value.split():
+        raise ValueError(
+            f"{value!r}: Jenkins' 'H' is not supported; give the minute and hour, e.g. '17 2 * * *'"
+        )
     if len(value.split()) != CRON_FIELDS or not croniter.is_valid(value):
-        raise ValueError(f"{value!r} is not a cron schedule: five fields, e.g. '0 2 * * *'")
+        raise ValueError(
+            f"{value!r} is not a cron schedule: five fields (minute hour day "
+            "month weekday, UTC), e.g. '0 2 * * *'"
+        )
     return value
 
 
 def _glob(value: str) -> str:
+    if value.startswith("^") or value.endswith("$") or ".*" in value:
+        raise ValueError(
+            f"{value!r} looks like a regular expression, but files are globs: write "
+            "'neutron/**' for '^neutron/.*$', and '*.rst' for '^.*\\.rst$'"
+        )
     compile_glob(value)
     return value
 
 
 def _event(value: str) -> str:
+    if "," in value:
+        raise ValueError(
+            f"{value!r} is one string: list several events as [patchset-created, comment-added]"
+        )
     if value not in GERRIT_EVENTS:
         close = [e for e in sorted(GERRIT_EVENTS) if e.split("-")[0] in value]
         hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -74,7 +104,7 @@ def _event(value: str) -> str:
     return value
 
 
-Name = Annotated[str, Field(min_length=1, pattern=NAME_PATTERN)]
+Name = Annotated[str, AfterValidator(_name)]
 Regex = Annotated[str, AfterValidator(_regex)]
 Duration = Annotated[int, BeforeValidator(_duration), Field(gt=0)]
 Glob = Annotated[str, AfterValidator(_glob)]
@@ -85,6 +115,15 @@ class CISpec(Spec):
     name: Annotated[str, Field(min_length=1)]
     run_name: Name | None = None
     info_url: str | None = None
+
+
+def _no_inline_secret(value: Any) -> Any:
+    if value is not None:
+        raise ValueError(
+            "http_password must not be written in the configuration: name a file with "
+            "http_password_file or an environment variable with http_password_env"
+        )
+    return value
 
 
 class ConnectionSpec(Spec):
@@ -99,15 +138,13 @@ class ConnectionSpec(Spec):
     verify_host_keys: bool = True
     http_password_env: str | None = None
     http_password_file: str | None = None
-    http_password: str | None = Field(default=None, exclude=True)
+    #: Refused with its own message, and never offered as a "did you mean".
+    http_password: Annotated[Any, AfterValidator(_no_inline_secret)] = Field(
+        default=None, exclude=True
+    )
 
     @model_validator(mode="after")
-    def _no_inline_secret(self) -> ConnectionSpec:
-        if self.http_password is not None:
-            raise ValueError(
-                "http_password must not be written in the configuration: name a file with "
-                "http_password_file or an environment variable with http_password_env"
-            )
+    def _one_password_source(self) -> ConnectionSpec:
         if self.http_password_env and self.http_password_file:
             raise ValueError("give http_password_env or http_password_file, not both")
         return self
@@ -135,20 +172,50 @@ class ReporterSpec(Spec):
     comment: bool = True
     notify: Notify = Notify.OWNER
 
+    @model_validator(mode="before")
+    @classmethod
+    def _votes_go_under_labels(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            votes = [
+                k for k, v in value.items() if k not in cls.model_fields and isinstance(v, int)
+            ]
+            if votes:
+                vote = f"{votes[0]}: {value[votes[0]]}"
+                raise ValueError(
+                    f"'{vote}' is a vote: write it under labels, e.g. {{labels: {{{vote}}}}}"
+                )
+        return value
+
+
+def _reporters(value: Any) -> Any:
+    if isinstance(value, dict):
+        misplaced = [key for key in value if key in ReporterSpec.model_fields]
+        if misplaced:
+            raise ValueError(
+                f"'{misplaced[0]}' goes inside a connection: write "
+                f"{{gerrit: {{{misplaced[0]}: ...}}}}, naming your connection"
+            )
+    return value
+
+
+Reporters = Annotated[dict[str, ReporterSpec], BeforeValidator(_reporters)]
+
 
 class PipelineSpec(Spec):
     name: Name
     description: str = ""
     manager: Literal["independent", "supercedent"]
     #: connection name (or `timer`) -> trigger rules; checked against the connection's driver.
-    trigger: dict[str, Annotated[list[dict[str, Any]], BeforeValidator(_as_list)]] = Field(
-        min_length=1
+    trigger: dict[str, Annotated[list[Any], BeforeValidator(_as_list), Field(min_length=1)]] = (
+        Field(min_length=1)
     )
     skip_wip: bool = True
     skip_private: bool = True
-    start: dict[str, ReporterSpec] = Field(default_factory=dict)
-    success: dict[str, ReporterSpec] = Field(default_factory=dict)
-    failure: dict[str, ReporterSpec] = Field(default_factory=dict)
+    start: Reporters = Field(default_factory=dict)
+    success: Reporters = Field(default_factory=dict)
+    failure: Reporters = Field(default_factory=dict)
 
 
 class LabelSpec(Spec):
@@ -157,8 +224,8 @@ class LabelSpec(Spec):
 
 
 class RunStepSpec(Spec):
-    shell: str | None = None
-    script: str | None = None
+    shell: Annotated[str, Field(min_length=1)] | None = None
+    script: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> RunStepSpec:
@@ -171,9 +238,15 @@ class RunStepSpec(Spec):
 
 def _run_steps(value: Any) -> Any:
     steps = _as_list(value)
-    if isinstance(steps, list):
-        return [{"shell": s} if isinstance(s, str) else s for s in steps]
-    return steps
+    if not isinstance(steps, list):
+        return steps
+    for number, step in enumerate(steps, 1):
+        if not isinstance(step, str | dict):
+            raise ValueError(
+                f"run step {number} is {step!r}: write a shell line as a string "
+                "(quote it), or {script: path}"
+            )
+    return [{"shell": s} if isinstance(s, str) else s for s in steps]
 
 
 class RequiredProjectSpec(Spec):
@@ -195,10 +268,11 @@ def _required_projects(value: Any) -> Any:
 
 
 def _env(value: Any) -> Any:
-    """Environment values are strings; YAML scalars (3, true) are written as the shell sees them."""
-    if isinstance(value, dict):
-        return {k: _env_value(v) for k, v in value.items()}
-    return value
+    """Environment values are strings, exactly as written: YAML would read 3.10 as 3.1."""
+    if not isinstance(value, dict):
+        return value
+    written = getattr(value, "text_at", {})
+    return {str(key): written.get(key, _env_value(item)) for key, item in value.items()}
 
 
 def _env_value(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from crosscheck.config.context import Context, Entry
@@ -21,7 +22,8 @@ def build_ci(context: Context, entries: list[Entry[CISpec]]) -> None:
             "keep one '- ci:' element",
         )
     spec = entries[0].spec
-    run_name = spec.run_name or re.sub(r"[^a-z0-9]+", "-", spec.name.lower()).strip("-")
+    ascii_name = unicodedata.normalize("NFKD", spec.name).encode("ascii", "ignore").decode()
+    run_name = spec.run_name or re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     context.ci = CISettings(
         name=spec.name, run_name=run_name or "crosscheck", info_url=spec.info_url
     )

@@ -49,12 +49,31 @@ def project_data(project: Project) -> dict[str, Any]:
 
 
 def show(config: Config, job: str | None = None, project: str | None = None) -> list[Any]:
-    """Elements in the configuration's own `- kind: {...}` form, filtered as asked."""
+    """Elements in the configuration's own `- kind: {...}` form, filtered as asked.
+
+    With both a job and a project: that job as each of the project's pipelines runs it
+    (with the project's overrides). A project is given by a Gerrit project name, or by
+    the name of a project entry itself (a regex entry's pattern, say).
+    """
+    entries = _entries(config, project) if project is not None else list(config.projects)
+    if job is not None and project is not None:
+        return [
+            {"job": {"pipeline": pipeline, "project": entry.name, **job_data(found)}}
+            for entry in entries
+            for pipeline, jobs in entry.pipelines.items()
+            for found in jobs
+            if found.name == job
+        ]
     if job is not None:
         return [{"job": job_data(config.jobs[job])}]
     if project is not None:
-        return [{"project": project_data(p)} for p in config.projects_for(project)]
+        return [{"project": project_data(p)} for p in entries]
     return [
         *({"job": job_data(j)} for j in sorted(config.jobs.values(), key=lambda j: j.name)),
         *({"project": project_data(p)} for p in config.projects),
     ]
+
+
+def _entries(config: Config, project: str) -> list[Project]:
+    matching = list(config.projects_for(project))
+    return matching + [p for p in config.projects if p.name == project and p not in matching]

@@ -102,7 +102,9 @@ def fields_at(spec: type[BaseModel], loc: Loc) -> set[str]:
         if field is None:
             return set()
         model, skip = _model_inside(field.annotation)
-    return set(model.model_fields) if model else set()
+    if model is None:
+        return set()
+    return {name for name, info in model.model_fields.items() if not info.exclude}
 
 
 def _model_inside(annotation: Any) -> tuple[type[BaseModel] | None, int]:

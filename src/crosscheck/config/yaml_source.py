@@ -21,11 +21,16 @@ except AttributeError:  # pragma: no cover
 
 
 class Node(dict[Any, Any]):
-    """A YAML mapping with positions: `start`, `key_at[key]`, `value_at[key]`."""
+    """A YAML mapping with positions: `start`, `key_at[key]`, `value_at[key]`.
+
+    `text_at[key]` keeps a non-string scalar as it was written, because YAML 1.1
+    turns `3.10` into 3.1 and `0755` into 493 where a string was meant (env values).
+    """
 
     start: Position
     key_at: dict[Any, Position]
     value_at: dict[Any, Position]
+    text_at: dict[Any, str]
 
     def position_of(self, key: Any) -> Position:
         return self.value_at.get(key, self.start)
@@ -50,27 +55,37 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     issues: IssueList
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
-    loader.flatten_mapping(node)  # YAML merge keys (<<)
+    own = sum(1 for key_node, _ in node.value if key_node.tag != MERGE_TAG)
+    loader.flatten_mapping(node)  # YAML merge keys (<<) come first, then the node's own
+    merged = len(node.value) - own
     result = Node()
     result.start = _position(loader.path, node.start_mark)
-    result.key_at, result.value_at = {}, {}
-    for key_node, value_node in node.value:
+    result.key_at, result.value_at, result.text_at = {}, {}, {}
+    own_keys: set[Any] = set()  # merged keys may be overridden; own keys only once
+    for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool) and key is not None:
             loader.issues.error(
                 "a mapping key must be a plain value", _position(loader.path, key_node.start_mark)
             )
             continue
-        if key in result:
+        if index >= merged and key in own_keys:
             loader.issues.error(
                 f"duplicate key '{key}' (first at line {result.key_at[key].line})",
                 _position(loader.path, key_node.start_mark),
                 "YAML keeps only one of them: remove or rename the other",
             )
-        result[key] = loader.construct_object(value_node, deep=True)
+        if index >= merged:
+            own_keys.add(key)
+        result[key] = value = loader.construct_object(value_node, deep=True)
         result.key_at[key] = _position(loader.path, key_node.start_mark)
         result.value_at[key] = _position(loader.path, value_node.start_mark)
+        if isinstance(value_node, yaml.ScalarNode) and not isinstance(value, str):
+            result.text_at[key] = value_node.value
     return result
 
 
@@ -85,6 +100,14 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+def _syntax_hint(problem: str) -> str | None:
+    if "\\t" in problem or "tab" in problem:
+        return "indent with spaces; YAML does not allow tabs"
+    if "alias" in problem or "anchor" in problem:
+        return 'a value starting with * or & must be quoted, e.g. time: "* * * * *"'
+    return None
+
+
 def load_yaml(text: str, path: Path, issues: IssueList) -> Any:
     """Parse one YAML document; syntax errors become issues and the result None."""
     loader = _Loader(text)
@@ -95,8 +118,18 @@ def load_yaml(text: str, path: Path, issues: IssueList) -> Any:
         mark = error.problem_mark or error.context_mark
         position = _position(path, mark) if mark else Position(path, 1, 1)
         problem = error.problem or "invalid YAML"
-        context = f" ({error.context})" if error.context else ""
-        issues.error(f"YAML syntax: {problem}{context}", position)
+        context = ""
+        if error.context:
+            where = error.context_mark
+            at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+            context = f" ({error.context}{at})"
+        issues.error(f"YAML syntax: {problem}{context}", position, _syntax_hint(problem))
+    except RecursionError:
+        issues.error(
+            "the YAML is nested too deeply to read",
+            Position(path, 1, 1),
+            "a configuration needs only a few levels of nesting",
+        )
     except yaml.YAMLError as error:
         issues.error(f"YAML: {error}", Position(path, 1, 1))
     finally:

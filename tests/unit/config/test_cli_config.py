@@ -112,3 +112,33 @@ def test_show_refuses_a_configuration_with_errors(tmp_path: Path) -> None:
     assert code == 1
     assert "unknown element 'jobb'" in output
     assert "the configuration has errors" in output
+
+
+def test_show_a_job_as_a_project_runs_it() -> None:
+    code, output = run(
+        "config",
+        "show",
+        str(EXAMPLES / "storage-driver-ci"),
+        "--project",
+        "openstack/cinder",
+        "--job",
+        "acme-cinder-fc",
+    )
+    assert code == 0
+    (element,) = yaml.safe_load(output)
+    assert element["job"]["pipeline"] == "check"
+    assert element["job"]["voting"] is False  # the project's override, not the job's default
+
+
+def test_show_a_project_the_job_is_not_run_for() -> None:
+    code, output = run(
+        "config",
+        "show",
+        str(EXAMPLES / "storage-driver-ci"),
+        "--project",
+        "openstack/nova",
+        "--job",
+        "acme-cinder-fc",
+    )
+    assert code == 2
+    assert "no project entry for 'openstack/nova' runs job 'acme-cinder-fc'" in output

@@ -13,7 +13,7 @@ def test_yaml_syntax_error_points_at_the_problem(tmp_path: Path) -> None:
     result = load(tmp_path, "- job:\n    name: [unclosed\n")
     assert errors(result) == [
         "test.yaml:3:1: error: YAML syntax: did not find expected ',' or ']' "
-        "(while parsing a flow sequence)"
+        "(while parsing a flow sequence at line 2, column 11)"
     ]
 
 
@@ -166,7 +166,8 @@ def test_bad_cron_schedule(tmp_path: Path) -> None:
     )
     assert errors(result) == [
         "test.yaml:6:17: error: 'time' in trigger 1 on 'timer' of pipeline 'nightly': "
-        "'every night' is not a cron schedule: five fields, e.g. '0 2 * * *'"
+        "'every night' is not a cron schedule: five fields (minute hour day month "
+        "weekday, UTC), e.g. '0 2 * * *'"
     ]
 
 
@@ -219,7 +220,8 @@ def test_inline_secrets_are_refused(tmp_path: Path) -> None:
         """,
     )
     assert errors(result) == [
-        "test.yaml:2:5: error: in connection 'other': http_password must not be written in the "
+        "test.yaml:6:20: error: 'http_password' in connection 'other': http_password must not "
+        "be written in the "
         "configuration: name a file with http_password_file or an environment variable with "
         "http_password_env"
     ]
@@ -527,4 +529,132 @@ def test_project_template_with_unknown_pipeline(tmp_path: Path) -> None:
     assert errors(result) == [
         "test.yaml:1:31: error: unknown key 'chek' in project-template 't': it is neither a "
         "project key nor a pipeline — did you mean 'check'?"
+    ]
+
+
+def test_deep_nesting_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    result = load(tmp_path, "- job: {name: j, env: " + "[" * 400 + "]" * 400 + "}\n")
+    assert errors(result) == [
+        "test.yaml:1:1: error: the YAML is nested too deeply to read — a configuration needs "
+        "only a few levels of nesting"
+    ]
+
+
+def test_env_values_keep_what_was_written(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        """
+        - job:
+            name: a
+            node: lab
+            run: [x]
+            env: {VERSION: 1.10, MODE: 0755, FLAG: yes, WHEN: 2024-01-01, N: 3}
+        - project: {name: p, check: {jobs: [a]}}
+        """,
+    )
+    assert errors(result) == []
+    assert result.config is not None
+    assert dict(result.config.jobs["a"].env) == {
+        "VERSION": "1.10",
+        "MODE": "0755",
+        "FLAG": "yes",
+        "WHEN": "2024-01-01",
+        "N": "3",
+    }
+
+
+def test_yaml_merge_keys_may_be_overridden(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        """
+        - job: &common {name: a, node: lab, run: [x], timeout: 1h}
+        - job: {<<: *common, name: b, timeout: 2h}
+        - project: {name: p, check: {jobs: [a, b]}}
+        """,
+    )
+    assert errors(result) == []
+    assert result.config is not None
+    assert (result.config.jobs["a"].timeout, result.config.jobs["b"].timeout) == (3600, 7200)
+
+
+def test_regular_expressions_are_not_globs(tmp_path: Path) -> None:
+    result = load(tmp_path, "- job: {name: a, node: lab, run: [x], files: ['^neutron/.*$']}\n")
+    assert errors(result) == [
+        "test.yaml:1:47: error: 'files.0' in job 'a': '^neutron/.*$' looks like a regular "
+        "expression, but files are globs: write 'neutron/**' for '^neutron/.*$', and '*.rst' "
+        "for '^.*\\.rst$'"
+    ]
+
+
+def test_an_inline_password_is_reported_with_other_errors(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        """
+        - connection:
+            name: other
+            host: h
+            http_url: https://h/
+            user: ci
+            ssh_port: 0
+            http_password: s3cret
+        """,
+    )
+    assert len(errors(result)) == 2
+    assert any("http_password must not be written" in e for e in errors(result))
+    assert not any("s3cret" in e for e in errors(result))
+
+
+def test_a_typo_never_suggests_the_forbidden_key(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        "- connection: {name: o, host: h, user: u, http_url: 'https://h/', http_passwd: x}\n",
+    )
+    assert "did you mean 'http_password'" not in errors(result)[0]
+
+
+def test_several_connections_need_a_project_to_choose(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        """
+        - connection: {name: second, host: h, user: u, http_url: 'https://h/'}
+        - job: {name: a, node: lab, run: [x]}
+        - project: {name: p, check: {jobs: [a]}}
+        """,
+    )
+    assert errors(result) == [
+        "test.yaml:3:3: error: project 'p' does not say which connection it is on — add "
+        "'connection:' with one of: gerrit, second"
+    ]
+
+
+def test_a_reporter_needs_its_connection_level(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        """
+        - pipeline:
+            name: gate
+            manager: independent
+            trigger: {gerrit: [{event: patchset-created}]}
+            success: {labels: {Verified: 1}}
+            failure: {gerrit: {Verified: -1}}
+        """,
+    )
+    assert len(errors(result)) == 2
+    assert "'labels' goes inside a connection" in errors(result)[0]
+    assert "'Verified: -1' is a vote: write it under labels" in errors(result)[1]
+
+
+def test_a_concrete_job_needs_a_node(tmp_path: Path) -> None:
+    result = load(tmp_path, "- job: {name: a, run: [x]}\n")
+    assert errors(result) == [
+        "test.yaml:1:3: error: job 'a' has no node — set 'node:' to a label, here or in a parent"
+    ]
+
+
+def test_a_project_name_with_regex_characters_needs_a_caret(tmp_path: Path) -> None:
+    result = load(tmp_path, "- project: {name: openstack/.*}\n")
+    assert errors(result) == [
+        "test.yaml:1:19: error: project name 'openstack/.*' is neither a Gerrit project name "
+        "nor a regular expression — to match several projects, start it with '^': "
+        "'^openstack/.*'"
     ]
