@@ -1,0 +1,154 @@
+"""Events from a Gerrit server, typed, whichever way they arrived.
+
+One `Event` class serves every type: the fields a type does not have are None or
+empty. `key` identifies an event so that copies arriving by the stream, the
+REST catch-up and webhooks are processed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    PATCHSET_CREATED = "patchset-created"
+    COMMENT_ADDED = "comment-added"
+    CHANGE_MERGED = "change-merged"
+    CHANGE_ABANDONED = "change-abandoned"
+    CHANGE_RESTORED = "change-restored"
+    REF_UPDATED = "ref-updated"
+    WIP_STATE_CHANGED = "wip-state-changed"
+    PRIVATE_STATE_CHANGED = "private-state-changed"
+    TOPIC_CHANGED = "topic-changed"
+    HASHTAGS_CHANGED = "hashtags-changed"
+    REVIEWER_ADDED = "reviewer-added"
+    CHANGE_DELETED = "change-deleted"
+
+
+class Origin(StrEnum):
+    STREAM = "stream"
+    CATCHUP = "catchup"
+    WEBHOOK = "webhook"
+
+
+ZERO_REV = "0" * 40
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str | None = None
+    email: str | None = None
+    username: str | None = None
+
+    @property
+    def identity(self) -> str:
+        return self.username or self.email or self.name or ""
+
+
+@dataclass(frozen=True)
+class Change:
+    project: str
+    branch: str
+    number: int
+    change_id: str = ""
+    subject: str = ""
+    url: str = ""
+    owner: Account | None = None
+    topic: str | None = None
+    status: str = "NEW"
+    wip: bool = False
+    private: bool = False
+    commit_message: str = ""
+    hashtags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PatchSet:
+    number: int
+    revision: str
+    ref: str = ""
+    parents: tuple[str, ...] = ()
+    uploader: Account | None = None
+    author: Account | None = None
+    kind: str = ""
+    created_on: int = 0
+
+
+@dataclass(frozen=True)
+class Approval:
+    label: str
+    value: int
+    old_value: int | None = None
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    project: str
+    ref: str
+    old_rev: str
+    new_rev: str
+
+    @property
+    def deleted(self) -> bool:
+        return self.new_rev == ZERO_REV
+
+    @property
+    def created(self) -> bool:
+        return self.old_rev == ZERO_REV
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened on a Gerrit server."""
+
+    type: str
+    connection: str
+    created_on: int
+    project: str | None = None
+    change: Change | None = None
+    patchset: PatchSet | None = None
+    #: Who caused it: uploader, author, submitter, abandoner, restorer, changer.
+    account: Account | None = None
+    comment: str | None = None
+    approvals: tuple[Approval, ...] = ()
+    ref_update: RefUpdate | None = None
+    reviewer: Account | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    origin: Origin = Origin.STREAM
+
+    @property
+    def known(self) -> bool:
+        return self.type in EventType.__members__.values()
+
+    @property
+    def ref(self) -> str | None:
+        if self.ref_update is not None:
+            return self.ref_update.ref
+        return self.patchset.ref if self.patchset else None
+
+    @property
+    def key(self) -> str:
+        """The same for every copy of one event, whichever way it arrived."""
+        return "|".join(str(part) for part in (*self.sameness, self.created_on))
+
+    @property
+    def sameness(self) -> tuple[str, ...]:
+        """What two copies share exactly; their times may differ by a second or so."""
+        change = self.change.number if self.change else ""
+        patchset = self.patchset.number if self.patchset else ""
+        who = self.account.identity if self.account else ""
+        text = hashlib.sha1((self.comment or "").encode(), usedforsecurity=False).hexdigest()[:12]
+        ref = f"{self.ref_update.ref}@{self.ref_update.new_rev}" if self.ref_update else ""
+        return (
+            self.connection,
+            self.type,
+            self.project or "",
+            str(change),
+            str(patchset),
+            who,
+            text,
+            ref,
+        )
