@@ -1,0 +1,153 @@
+"""`gerrit stream-events` over SSH, kept connected.
+
+- SSH keepalives notice a dead TCP connection.
+- A watchdog notices a live connection whose stream went silent: after
+  `silence_timeout` without a line it asks Gerrit for its version on a new channel,
+  and reconnects the stream when Gerrit answers (the stream had stalled).
+- Reconnects back off exponentially with full jitter, up to `max_backoff`.
+- Each (re)connection calls `on_connected` once the stream is subscribed, so the
+  caller can catch up on what was missed with no gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import asyncssh
+
+from crosscheck.metrics import stream_connected, stream_reconnects
+from crosscheck.model.connection import GerritConnection
+
+log = logging.getLogger(__name__)
+
+
+class StreamState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    keepalive_interval: float = 15.0
+    keepalive_count_max: int = 3
+    silence_timeout: float = 600.0
+    connect_timeout: float = 30.0
+    base_backoff: float = 1.0
+    max_backoff: float = 60.0
+
+    def backoff(self, failures: int) -> float:
+        return random.uniform(0, min(self.max_backoff, self.base_backoff * 2**failures))  # noqa: S311
+
+
+class StreamStalledError(Exception):
+    """The connection lives, Gerrit answers, but the stream has said nothing for too long."""
+
+
+class GerritStream:
+    def __init__(
+        self,
+        connection: GerritConnection,
+        on_line: Callable[[str], Awaitable[None]],
+        on_connected: Callable[[], Awaitable[None]] = lambda: asyncio.sleep(0),
+        settings: StreamSettings | None = None,
+    ) -> None:
+        self.connection = connection
+        self.on_line = on_line
+        self.on_connected = on_connected
+        self.settings = settings or StreamSettings()
+        self.state = StreamState.DISCONNECTED
+        self.connects = 0
+        self._ssh: asyncssh.SSHClientConnection | None = None
+
+    async def run(self) -> None:
+        """Stream forever, reconnecting after every failure; stop by cancelling."""
+        failures = 0
+        while True:
+            self._set_state(StreamState.CONNECTING)
+            try:
+                await self._stream_once()
+                failures = 0  # a clean end (Gerrit closed the stream): retry soon
+            except (OSError, asyncssh.Error, StreamStalledError, TimeoutError) as error:
+                failures += 1
+                log.warning(
+                    "gerrit %s: stream lost (%s: %s)",
+                    self.connection.name,
+                    type(error).__name__,
+                    error,
+                )
+            finally:
+                self._set_state(StreamState.DISCONNECTED)
+            delay = self.settings.backoff(failures)
+            log.info("gerrit %s: reconnecting in %.1fs", self.connection.name, delay)
+            await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        """Drop the current connection (the next loop of `run` reconnects)."""
+        if self._ssh is not None:
+            self._ssh.close()
+
+    async def _stream_once(self) -> None:
+        async with await asyncio.wait_for(self._connect(), self.settings.connect_timeout) as ssh:
+            self._ssh = ssh
+            process = await ssh.create_process("gerrit stream-events")
+            self.connects += 1
+            stream_reconnects.labels(self.connection.name).inc()
+            self._set_state(StreamState.CONNECTED)
+            await self.on_connected()
+            await self._read(ssh, process)
+
+    async def _read(
+        self, ssh: asyncssh.SSHClientConnection, process: asyncssh.SSHClientProcess[str]
+    ) -> None:
+        while True:
+            try:
+                line = await asyncio.wait_for(
+                    process.stdout.readline(), self.settings.silence_timeout
+                )
+            except TimeoutError:
+                if await _answers(ssh):
+                    raise StreamStalledError(
+                        f"no event for {self.settings.silence_timeout:.0f}s while Gerrit answers"
+                    ) from None
+                continue  # Gerrit itself is quiet or down; keepalives decide
+            if not line:
+                return  # Gerrit ended the stream
+            await self.on_line(line)
+
+    def _connect(self) -> Awaitable[asyncssh.SSHClientConnection]:
+        c = self.connection
+        options: dict[str, object] = {}
+        if not c.verify_host_keys:
+            options["known_hosts"] = None  # an explicit opt-out, for throwaway servers
+        elif c.known_hosts is not None:
+            options["known_hosts"] = str(c.known_hosts)
+        # else: asyncssh checks ~/.ssh/known_hosts, as ssh does
+        return asyncssh.connect(
+            c.host,
+            port=c.ssh_port,
+            username=c.user,
+            client_keys=[str(c.ssh_key)] if c.ssh_key else (),
+            keepalive_interval=self.settings.keepalive_interval,
+            keepalive_count_max=self.settings.keepalive_count_max,
+            **options,
+        )
+
+    def _set_state(self, state: StreamState) -> None:
+        if state != self.state:
+            log.info("gerrit %s: stream %s", self.connection.name, state.value)
+        self.state = state
+        stream_connected.labels(self.connection.name).set(state is StreamState.CONNECTED)
+
+
+async def _answers(ssh: asyncssh.SSHClientConnection) -> bool:
+    try:
+        result = await asyncio.wait_for(ssh.run("gerrit version", check=True), 15)
+    except (asyncssh.Error, OSError, TimeoutError):
+        return False
+    return bool(result.stdout)

@@ -1,0 +1,116 @@
+"""Where events from every source meet: each one is processed exactly once.
+
+Stream, catch-up and webhooks may deliver the same event. `EventIntake.submit`
+checks it against the events already seen, hands a new one to the sink, records
+it as seen and advances the connection's cursor, all in one transaction: if the
+sink fails or the process dies, nothing is recorded and the event comes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crosscheck.model.events import Event
+from crosscheck.store.tables import event_cursors, seen_events
+
+log = logging.getLogger(__name__)
+
+#: Receives each new event inside the intake's transaction, so its writes commit with it.
+EventSink = Callable[[Event, AsyncConnection], Awaitable[None]]
+
+#: Copies of one event may carry times a second or two apart (stream vs REST).
+TIME_TOLERANCE = 2
+
+
+class EventIntake:
+    def __init__(self, engine: AsyncEngine, sink: EventSink) -> None:
+        self.engine = engine
+        self.sink = sink
+        self._lock = asyncio.Lock()  # one check-then-insert at a time in this process
+        self.accepted = 0
+        self.duplicates = 0
+
+    async def submit(self, event: Event) -> bool:
+        """Process the event unless it was processed already; return whether it was new."""
+        async with self._lock, self.engine.begin() as connection:
+            if await _seen(connection, event):
+                self.duplicates += 1
+                log.debug("duplicate %s from %s: %s", event.type, event.origin, event.key)
+                return False
+            await self.sink(event, connection)
+            await _remember(connection, event)
+            await _advance(connection, event.connection, event.created_on)
+        self.accepted += 1
+        return True
+
+    async def cursor(self, connection_name: str) -> float | None:
+        """The time of the newest event processed from a connection."""
+        async with self.engine.connect() as connection:
+            row = await connection.scalar(
+                select(event_cursors.c.last_event_at).where(
+                    event_cursors.c.connection == connection_name
+                )
+            )
+        return float(row) if row is not None else None
+
+    async def start_cursor(self, connection_name: str, at: float) -> None:
+        """Begin a connection's history at `at` when it has none yet."""
+        async with self.engine.begin() as connection:
+            await _advance(connection, connection_name, at)
+
+    async def prune(self, older_than: timedelta = timedelta(days=7)) -> int:
+        cutoff = datetime.now(UTC) - older_than
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                delete(seen_events).where(seen_events.c.received_at < cutoff)
+            )
+        return result.rowcount or 0
+
+
+def sameness_digest(event: Event) -> str:
+    return hashlib.sha256("\x1f".join(event.sameness).encode()).hexdigest()
+
+
+async def _seen(connection: AsyncConnection, event: Event) -> bool:
+    times = await connection.scalars(
+        select(seen_events.c.created_on)
+        .where(seen_events.c.connection == event.connection)
+        .where(seen_events.c.sameness == sameness_digest(event))
+    )
+    return any(abs(seen - event.created_on) <= TIME_TOLERANCE for seen in times)
+
+
+async def _remember(connection: AsyncConnection, event: Event) -> None:
+    await connection.execute(
+        insert(seen_events).values(
+            connection=event.connection,
+            sameness=sameness_digest(event),
+            created_on=event.created_on,
+            event_key=event.key,
+            received_at=datetime.now(UTC),
+        )
+    )
+
+
+async def _advance(connection: AsyncConnection, name: str, at: float) -> None:
+    now = datetime.now(UTC)
+    current = await connection.scalar(
+        select(event_cursors.c.last_event_at).where(event_cursors.c.connection == name)
+    )
+    if current is None:
+        await connection.execute(
+            insert(event_cursors).values(connection=name, last_event_at=at, updated_at=now)
+        )
+    elif at > current:
+        await connection.execute(
+            update(event_cursors)
+            .where(event_cursors.c.connection == name)
+            .values(last_event_at=at, updated_at=now)
+        )

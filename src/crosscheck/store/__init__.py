@@ -1,0 +1,9 @@
+"""Tables, queries and migrations (SQLAlchemy 2 + Alembic).
+
+SQLite (WAL) by default, PostgreSQL by URL; one migration chain serves both.
+`open_store(url)` returns a migrated engine.
+"""
+
+from crosscheck.store.engine import default_url, open_store
+
+__all__ = ["default_url", "open_store"]

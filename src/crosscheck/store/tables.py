@@ -1,0 +1,66 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create and change it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+#: Per connection, the time of the newest event processed: catch-up resumes from it.
+event_cursors = Table(
+    "event_cursors",
+    metadata,
+    Column("connection", String(200), primary_key=True),
+    Column("last_event_at", Float, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Events already processed, so a copy from another path is dropped.
+seen_events = Table(
+    "seen_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("connection", String(200), nullable=False),
+    Column("sameness", String(64), nullable=False),
+    Column("created_on", BigInteger, nullable=False),
+    Column("event_key", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_seen_events_sameness", "connection", "sameness"),
+    Index("ix_seen_events_received_at", "received_at"),
+)
+
+#: Reports to send upstream, and how each went.
+reports = Table(
+    "reports",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("report_key", String(300), nullable=False),
+    Column("connection", String(200), nullable=False),
+    Column("project", String(300), nullable=False),
+    Column("change_number", Integer, nullable=False),
+    Column("patchset", Integer, nullable=False),
+    Column("revision", String(64), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("transport", String(20)),
+    Column("detail", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    UniqueConstraint("report_key", name="uq_reports_report_key"),
+)
