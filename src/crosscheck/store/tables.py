@@ -56,6 +56,8 @@ reports = Table(
     Column("change_number", Integer, nullable=False),
     Column("patchset", Integer, nullable=False),
     Column("revision", String(64), nullable=False),
+    #: The report itself (message, votes, tag, notify) as JSON, to resend after a restart.
+    Column("payload", Text, nullable=False),
     Column("state", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("transport", String(20)),

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("change_number", sa.Integer, nullable=False),
         sa.Column("patchset", sa.Integer, nullable=False),
         sa.Column("revision", sa.String(64), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
         sa.Column("state", sa.String(20), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("transport", sa.String(20)),

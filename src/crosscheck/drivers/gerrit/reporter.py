@@ -1,0 +1,124 @@
+"""Reviews back to Gerrit: REST first, `gerrit review` over SSH as a fallback.
+
+Votes go only on the patchset that is still current; on an older one the report
+is a plain comment, or skipped (`StalePolicy`). After a request whose fate is
+unknown (a timeout), the change's messages are checked before sending again, so
+a report is never posted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import asyncssh
+import httpx
+
+from crosscheck.drivers.base import TransientReportError
+from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
+from crosscheck.errors import GerritError, GerritHttpError, GerritUnreachableError
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.report import Report, ReportOutcome, ReportState, StalePolicy, shorten
+
+log = logging.getLogger(__name__)
+
+
+class GerritReporter:
+    def __init__(
+        self,
+        connection: GerritConnection,
+        rest: GerritRestClient,
+        *,
+        stale: StalePolicy = StalePolicy.COMMENT,
+        ssh_fallback: bool = True,
+        ssh_timeout: float = 60.0,
+    ) -> None:
+        self.connection = connection
+        self.rest = rest
+        self.stale = stale
+        self.ssh_fallback = ssh_fallback
+        self.ssh_timeout = ssh_timeout
+
+    async def send(self, report: Report) -> ReportOutcome:
+        cid = change_id(report.project, report.change)
+        review = self._review(report, await self._is_current(cid, report))
+        if review is None:
+            return ReportOutcome(ReportState.SKIPPED, detail="the patchset is no longer current")
+        if await self._already_posted(cid, report, review["message"]):
+            return ReportOutcome(ReportState.SENT, "rest", "found already posted")
+        try:
+            await self.rest.post(f"/changes/{cid}/revisions/{report.revision}/review", review)
+        except GerritUnreachableError as error:
+            return await self._fallback(report, review, str(error))
+        except GerritHttpError as error:
+            if error.status_code >= httpx.codes.INTERNAL_SERVER_ERROR:
+                return await self._fallback(report, review, str(error))
+            # Gerrit refused it (permissions, a closed change): trying again will not help.
+            return ReportOutcome(ReportState.FAILED, "rest", str(error))
+        voted = f" with {dict(review['labels'])}" if review.get("labels") else " without votes"
+        return ReportOutcome(ReportState.SENT, "rest", "posted" + voted)
+
+    def _review(self, report: Report, current: bool) -> dict[str, Any] | None:
+        if not current and self.stale is StalePolicy.SKIP:
+            return None
+        review: dict[str, Any] = {
+            "message": shorten(report.message),
+            "tag": report.tag,
+            "notify": report.notify.value,
+            "omit_duplicate_comments": True,
+        }
+        if current and report.labels:
+            review["labels"] = dict(report.labels)
+        return review
+
+    async def _is_current(self, cid: str, report: Report) -> bool:
+        try:
+            change = await self.rest.get(f"/changes/{cid}", params={"o": "CURRENT_REVISION"})
+        except GerritError as error:
+            raise TransientReportError(f"cannot read change {report.change}: {error}") from error
+        return bool(change.get("current_revision") == report.revision)
+
+    async def _already_posted(self, cid: str, report: Report, message: str) -> bool:
+        """Whether an earlier attempt of this report reached Gerrit after all."""
+        try:
+            messages = await self.rest.get(f"/changes/{cid}/messages")
+        except GerritError as error:
+            raise TransientReportError(f"cannot read messages: {error}") from error
+        return any(
+            m.get("tag") == report.tag
+            and m.get("_revision_number") == report.patchset
+            and m.get("message", "").endswith(message)
+            for m in messages
+        )
+
+    async def _fallback(self, report: Report, review: dict[str, Any], why: str) -> ReportOutcome:
+        if not self.ssh_fallback or self.connection.ssh_key is None:
+            raise TransientReportError(why)
+        log.warning(
+            "gerrit %s: REST review failed (%s); trying `gerrit review` over SSH",
+            self.connection.name,
+            why,
+        )
+        try:
+            await asyncio.wait_for(self._ssh_review(report, review), self.ssh_timeout)
+        except (OSError, asyncssh.Error, TimeoutError) as error:
+            raise TransientReportError(f"REST: {why}; SSH: {error}") from error
+        return ReportOutcome(ReportState.SENT, "ssh", f"REST failed ({why}); sent over SSH")
+
+    async def _ssh_review(self, report: Report, review: dict[str, Any]) -> None:
+        c = self.connection
+        options: dict[str, Any] = {}
+        if not c.verify_host_keys:
+            options["known_hosts"] = None
+        elif c.known_hosts is not None:
+            options["known_hosts"] = str(c.known_hosts)
+        async with asyncssh.connect(
+            c.host, port=c.ssh_port, username=c.user, client_keys=[str(c.ssh_key)], **options
+        ) as ssh:
+            await ssh.run(
+                f"gerrit review --json {report.change},{report.patchset}",
+                input=json.dumps(review),
+                check=True,
+            )

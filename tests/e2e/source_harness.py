@@ -1,0 +1,80 @@
+"""A running GerritEventSource against the sandbox, recording what reaches the sink."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.drivers.gerrit.sandbox import SandboxState
+from crosscheck.drivers.gerrit.source import GerritEventSource
+from crosscheck.drivers.gerrit.stream import StreamSettings, StreamState
+from crosscheck.intake import EventIntake
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import Event
+from crosscheck.store import open_store
+
+FAST = StreamSettings(base_backoff=0.2, max_backoff=1.0, keepalive_interval=5)
+
+
+def sandbox_connection(state: SandboxState) -> GerritConnection:
+    return GerritConnection(
+        name="sandbox",
+        host="127.0.0.1",
+        user=state.ci.username,
+        http_url=state.http_url,
+        ssh_port=state.ssh_port,
+        ssh_key=state.ci.ssh_key,
+        known_hosts=state.known_hosts,
+        http_password_file=state.ci_password_file,
+    )
+
+
+class RecordingSink:
+    """The events the intake accepted, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._changed = asyncio.Condition()
+
+    async def __call__(self, event: Event, _: AsyncConnection) -> None:
+        async with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
+
+    async def wait_for(self, done: Callable[[list[Event]], bool], timeout: float = 60) -> None:
+        async def waiting() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: done(self.events))
+
+        await asyncio.wait_for(waiting(), timeout)
+
+
+@asynccontextmanager
+async def running_source(
+    state: SandboxState, store: Path, sink: RecordingSink, settings: StreamSettings = FAST
+) -> AsyncIterator[GerritEventSource]:
+    engine = await open_store(f"sqlite+aiosqlite:///{store}")
+    rest = GerritRestClient(state.http_url, state.ci.username, state.ci.http_password)
+    source = GerritEventSource(sandbox_connection(state), EventIntake(engine, sink), rest, settings)
+    task = asyncio.create_task(source.run())
+    try:
+        await wait_state(source, StreamState.CONNECTED)
+        yield source
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await rest.aclose()
+        await engine.dispose()
+
+
+async def wait_state(source: GerritEventSource, state: StreamState, timeout: float = 30) -> None:
+    async def waiting() -> None:
+        while source.stream.state is not state:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(waiting(), timeout)
