@@ -138,6 +138,8 @@ class ConnectionSpec(Spec):
     verify_host_keys: bool = True
     http_password_env: str | None = None
     http_password_file: str | None = None
+    webhook_token_env: str | None = None
+    webhook_token_file: str | None = None
     #: Refused with its own message, and never offered as a "did you mean".
     http_password: Annotated[Any, AfterValidator(_no_inline_secret)] = Field(
         default=None, exclude=True

@@ -53,6 +53,8 @@ def build_connections(context: Context, entries: list[Entry[ConnectionSpec]]) ->
             verify_host_keys=spec.verify_host_keys,
             http_password_env=spec.http_password_env,
             http_password_file=_path(spec.http_password_file, base),
+            webhook_token_env=spec.webhook_token_env,
+            webhook_token_file=_path(spec.webhook_token_file, base),
         )
 
 

@@ -20,3 +20,5 @@ class GerritConnection:
     verify_host_keys: bool = True
     http_password_env: str | None = None
     http_password_file: Path | None = None
+    webhook_token_env: str | None = None
+    webhook_token_file: Path | None = None

@@ -1,0 +1,150 @@
+"""Webhook events, the intake's exactly-once rule, catch-up parsing, secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crosscheck.drivers.gerrit.catchup import _epoch, votes_in
+from crosscheck.drivers.gerrit.events import parse_line
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.drivers.gerrit.source import GerritEventSource
+from crosscheck.drivers.gerrit.webhook import webhook_router
+from crosscheck.intake import EventIntake
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import Approval, Event
+from crosscheck.secrets import SecretError, read_secret
+from crosscheck.store import open_store
+
+RECORDED = Path(__file__).parents[2] / "fixtures" / "gerrit-3.10-events.jsonl"
+LINE = next(
+    line
+    for line in RECORDED.read_text().splitlines()
+    if json.loads(line)["type"] == "patchset-created"
+)
+TOKEN = "s3cret-token"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def __call__(self, event: Event, _: AsyncConnection) -> None:
+        self.events.append(event)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    yield store
+    await store.dispose()
+
+
+@pytest.fixture
+async def webhook(engine: AsyncEngine) -> AsyncIterator[tuple[httpx.AsyncClient, Sink]]:
+    sink = Sink()
+    connection = GerritConnection(name="review", host="h", user="ci", http_url="http://h/")
+    source = GerritEventSource(connection, EventIntake(engine, sink), GerritRestClient("http://h/"))
+    app = FastAPI()
+    app.include_router(webhook_router({"review": source}, {"review": TOKEN}))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://crosscheck"
+    ) as client:
+        yield client, sink
+
+
+async def test_a_webhook_event_is_processed_once(webhook: tuple[httpx.AsyncClient, Sink]) -> None:
+    client, sink = webhook
+    first = await client.post(f"/webhooks/gerrit/review/{TOKEN}", content=LINE)
+    again = await client.post(f"/webhooks/gerrit/review/{TOKEN}", content=LINE)
+    assert (first.status_code, first.json()) == (202, {"accepted": True, "duplicate": False})
+    assert again.json() == {"accepted": True, "duplicate": True}
+    assert len(sink.events) == 1
+    assert sink.events[0].origin == "webhook"
+
+
+async def test_a_project_object_is_accepted(webhook: tuple[httpx.AsyncClient, Sink]) -> None:
+    client, sink = webhook
+    data = json.loads(LINE) | {"project": {"name": "sandbox/ci-sandbox"}}
+    response = await client.post(f"/webhooks/gerrit/review/{TOKEN}", json=data)
+    assert response.status_code == 202
+    assert sink.events[0].project == "sandbox/ci-sandbox"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "detail"),
+    [
+        ("/webhooks/gerrit/review/wrong", LINE, 401, "wrong webhook token for this connection"),
+        (f"/webhooks/gerrit/other/{TOKEN}", LINE, 404, "no connection 'other' takes webhooks"),
+        (f"/webhooks/gerrit/review/{TOKEN}", "not json", 400, "not a Gerrit event"),
+        (f"/webhooks/gerrit/review/{TOKEN}", "[1]", 400, "not a Gerrit event"),
+    ],
+)
+async def test_bad_requests_are_refused_and_nothing_is_stored(
+    webhook: tuple[httpx.AsyncClient, Sink], path: str, body: str, status: int, detail: str
+) -> None:
+    client, sink = webhook
+    response = await client.post(path, content=body)
+    assert response.status_code == status
+    assert detail in response.json()["detail"]
+    assert sink.events == []
+
+
+async def test_copies_a_second_apart_are_one_event_and_the_cursor_advances(
+    engine: AsyncEngine,
+) -> None:
+    sink = Sink()
+    intake = EventIntake(engine, sink)
+    stream = parse_line(LINE, "review")
+    late_copy = dataclasses.replace(stream, created_on=stream.created_on + 1)
+    assert await intake.submit(stream)
+    assert not await intake.submit(late_copy)
+    assert await intake.cursor("review") == stream.created_on
+    later = dataclasses.replace(stream, created_on=stream.created_on + 3600)
+    assert await intake.submit(later)  # the same text an hour later is a new event
+    assert await intake.cursor("review") == later.created_on
+    assert (intake.accepted, intake.duplicates) == (2, 1)
+
+
+async def test_a_failing_sink_records_nothing(engine: AsyncEngine) -> None:
+    async def broken(event: Event, _: AsyncConnection) -> None:
+        raise RuntimeError("scheduler down")
+
+    event = parse_line(LINE, "review")
+    with pytest.raises(RuntimeError):
+        await EventIntake(engine, broken).submit(event)
+    sink = Sink()
+    assert await EventIntake(engine, sink).submit(event)  # it comes again, and is processed
+    assert await EventIntake(engine, sink).cursor("review") == event.created_on
+
+
+def test_votes_are_read_from_a_change_message() -> None:
+    assert votes_in("Patch Set 2: Code-Review+2 Verified-1\n\nLooks good") == (
+        Approval("Code-Review", 2),
+        Approval("Verified", -1),
+    )
+    assert votes_in("Patch Set 2:\n\nrecheck") == ()
+
+
+def test_gerrit_timestamps_are_utc() -> None:
+    assert _epoch("2026-11-23 09:05:35.000000000") == 1795424735
+    assert _epoch(None) == 0
+
+
+def test_secrets_come_from_env_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI_TOKEN", "t0k")
+    assert read_secret("webhook", "CI_TOKEN", None) == "t0k"
+    (tmp_path / "pw").write_text("hunter2\n")
+    assert read_secret("password", None, tmp_path / "pw") == "hunter2"
+    assert read_secret("password", None, None) is None
+    with pytest.raises(SecretError, match="MISSING is not set"):
+        read_secret("password", "MISSING", None)
+    with pytest.raises(SecretError, match="cannot read"):
+        read_secret("password", None, tmp_path / "absent")
