@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,11 +40,13 @@ class RecordingSink:
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.arrivals: list[float] = []  # perf_counter() when each event reached the sink
         self._changed = asyncio.Condition()
 
     async def __call__(self, event: Event, _: AsyncConnection) -> None:
         async with self._changed:
             self.events.append(event)
+            self.arrivals.append(time.perf_counter())
             self._changed.notify_all()
 
     async def wait_for(self, done: Callable[[list[Event]], bool], timeout: float = 60) -> None:

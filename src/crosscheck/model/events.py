@@ -37,7 +37,7 @@ class Origin(StrEnum):
 ZERO_REV = "0" * 40
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Account:
     name: str | None = None
     email: str | None = None
@@ -48,7 +48,7 @@ class Account:
         return self.username or self.email or self.name or ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     project: str
     branch: str
@@ -65,7 +65,7 @@ class Change:
     hashtags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PatchSet:
     number: int
     revision: str
@@ -77,14 +77,14 @@ class PatchSet:
     created_on: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Approval:
     label: str
     value: int
     old_value: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RefUpdate:
     project: str
     ref: str
@@ -100,7 +100,7 @@ class RefUpdate:
         return self.old_rev == ZERO_REV
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """Something that happened on a Gerrit server."""
 
