@@ -9,7 +9,7 @@ environment and a timeout. Timed as whole commands (interpreter start included):
 and in-process `load_config()` alone. Prints medians and the ratios.
 
     pip install -e '.[bench]'
-    python bench/config_expansion.py [--rounds 5]
+    python -m bench.config_expansion [--rounds 5]
 """
 
 from __future__ import annotations

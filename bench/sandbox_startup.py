@@ -6,7 +6,7 @@ Prints medians over several rounds (the machine is shared and noisy):
 - idempotent `up`: on a sandbox already running;
 - Gerrit's resident memory once ready, and after pushing 20 changes.
 
-    python bench/sandbox_startup.py [--rounds 3]
+    python -m bench.sandbox_startup [--rounds 3]
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ import asyncio
 from pathlib import Path
 
 import asyncssh
+from prometheus_client import REGISTRY
 
 from crosscheck.drivers.gerrit.rest import change_id
 from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
-from crosscheck.drivers.gerrit.stream import StreamState
+from crosscheck.drivers.gerrit.stream import StreamSettings, StreamState
 from crosscheck.model.events import Event, Origin
 
 from .gerrit_clients import admin_rest, ci_rest
@@ -145,3 +146,32 @@ async def close_ci_connections(state: SandboxState) -> None:
         ]
         assert sessions, listing.stdout
         await ssh.run("gerrit close-connection --wait " + " ".join(sessions), check=True)
+
+
+async def test_a_silent_stream_is_reconnected_while_gerrit_answers(
+    sandbox: SandboxState, tmp_path: Path
+) -> None:
+    sink = RecordingSink()
+    quiet = StreamSettings(base_backoff=0.1, max_backoff=0.5, silence_timeout=1.0)
+    repo = await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
+    async with running_source(sandbox, tmp_path / "store.db", sink, quiet) as source:
+        assert (
+            REGISTRY.get_sample_value(
+                "crosscheck_gerrit_stream_connected", {"connection": "sandbox"}
+            )
+            == 1
+        )
+        async with asyncio.timeout(30):
+            while source.stream.connects < 3:  # the watchdog reconnected, twice
+                await asyncio.sleep(0.1)
+        await wait_state(source, StreamState.CONNECTED)
+        pushed = await repo.push_change({"w.txt": "w\n"}, "After the watchdog")
+        await sink.wait_for(
+            lambda events: any(
+                e.change is not None and e.change.number == pushed.number for e in events
+            )
+        )
+    assert (
+        REGISTRY.get_sample_value("crosscheck_gerrit_stream_connected", {"connection": "sandbox"})
+        == 0
+    )

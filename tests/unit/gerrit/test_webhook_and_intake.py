@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -148,3 +149,19 @@ def test_secrets_come_from_env_or_file(tmp_path: Path, monkeypatch: pytest.Monke
         read_secret("password", "MISSING", None)
     with pytest.raises(SecretError, match="cannot read"):
         read_secret("password", None, tmp_path / "absent")
+
+
+async def test_a_malformed_line_is_logged_with_its_text_and_skipped(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    sink = Sink()
+    connection = GerritConnection(name="review", host="h", user="ci", http_url="http://h/")
+    source = GerritEventSource(connection, EventIntake(engine, sink), GerritRestClient("http://h/"))
+    await source._on_line('{"type": "patchset-created", "change": {broken')
+    await source._on_line('{"type": "vote-deleted", "eventCreatedOn": 1, "project": "p"}')
+    await source._on_line(LINE)
+    assert "skipped a malformed line" in caplog.text
+    assert "{broken" in caplog.text
+    assert "event of unknown type 'vote-deleted'" in caplog.text
+    assert [e.type for e in sink.events] == ["vote-deleted", "patchset-created"]
