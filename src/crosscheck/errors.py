@@ -49,7 +49,15 @@ class GerritError(CrosscheckError):
 
 
 class GerritUnreachableError(GerritError):
-    """Gerrit did not answer after the retries."""
+    """Gerrit did not answer after the retries.
+
+    `may_have_acted` is False only when no connection was ever made, so Gerrit cannot
+    have seen the request.
+    """
+
+    def __init__(self, message: str, may_have_acted: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_acted = may_have_acted
 
 
 class GerritHttpError(GerritError):

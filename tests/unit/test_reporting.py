@@ -220,3 +220,27 @@ async def test_a_refusal_is_final_and_a_server_error_is_transient() -> None:
     broken = FakeGerrit(current=REPORT.revision, review_status=503)
     with pytest.raises(TransientReportError, match="503"):
         await reporter_for(broken).send(REPORT)  # no SSH key configured: no fallback
+
+
+async def test_an_ambiguous_failure_is_retried_not_sent_over_ssh() -> None:
+    def timeout_on_review(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/review"):
+            raise httpx.ReadTimeout("slow", request=request)
+        return FakeGerrit(current=REPORT.revision)(request)
+
+    rest = GerritRestClient(
+        "http://gerrit.test/",
+        "ci",
+        "pw",
+        transport=httpx.MockTransport(timeout_on_review),
+        retry=RetryPolicy(attempts=1),
+    )
+    connection = GerritConnection(
+        name="review",
+        host="gerrit.test",
+        user="ci",
+        http_url="http://gerrit.test/",
+        ssh_key=Path("/nonexistent"),
+    )
+    with pytest.raises(TransientReportError, match="ReadTimeout"):
+        await GerritReporter(connection, rest).send(REPORT)  # Gerrit may have acted: no SSH

@@ -131,7 +131,7 @@ class ConnectionSpec(Spec):
     driver: Literal["gerrit"] = "gerrit"
     host: str
     user: str
-    http_url: Annotated[str, Field(pattern=r"^https?://")]
+    http_url: Annotated[str, Field(pattern=r"^https?://[^/@]+(/.*)?$")]
     ssh_port: Port = 29418
     ssh_key: str | None = None
     known_hosts: str | None = None

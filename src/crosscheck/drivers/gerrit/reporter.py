@@ -51,10 +51,18 @@ class GerritReporter:
         try:
             await self.rest.post(f"/changes/{cid}/revisions/{report.revision}/review", review)
         except GerritUnreachableError as error:
+            if error.may_have_acted:
+                # It may have landed: the next attempt checks before posting again.
+                raise TransientReportError(str(error)) from error
             return await self._fallback(report, review, str(error))
         except GerritHttpError as error:
-            if error.status_code >= httpx.codes.INTERNAL_SERVER_ERROR:
+            if error.status_code == httpx.codes.SERVICE_UNAVAILABLE:
                 return await self._fallback(report, review, str(error))
+            if error.status_code >= httpx.codes.INTERNAL_SERVER_ERROR or error.status_code in (
+                httpx.codes.REQUEST_TIMEOUT,
+                httpx.codes.TOO_MANY_REQUESTS,
+            ):
+                raise TransientReportError(str(error)) from error
             # Gerrit refused it (permissions, a closed change): trying again will not help.
             return ReportOutcome(ReportState.FAILED, "rest", str(error))
         voted = f" with {dict(review['labels'])}" if review.get("labels") else " without votes"

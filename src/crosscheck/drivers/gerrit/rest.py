@@ -101,6 +101,11 @@ class GerritRestClient:
         )
 
     @property
+    def _safe_base(self) -> str:
+        """The base URL for messages: never with credentials in it."""
+        return str(self._http.base_url.copy_with(username=None, password=None))
+
+    @property
     def base_url(self) -> str:
         return str(self._http.base_url)
 
@@ -154,8 +159,11 @@ class GerritRestClient:
             except httpx.TransportError as error:
                 if last_try or not _may_retry_transport(method, error):
                     raise GerritUnreachableError(
-                        f"no answer from Gerrit at {self._http.base_url} for {method} {url} "
-                        f"after {attempt + 1} attempt(s): {type(error).__name__}: {error}"
+                        f"no answer from Gerrit at {self._safe_base} for {method} {url} "
+                        f"after {attempt + 1} attempt(s): {type(error).__name__}: {error}",
+                        may_have_acted=not isinstance(
+                            error, httpx.ConnectError | httpx.ConnectTimeout
+                        ),
                     ) from error
                 await self._backoff(method, url, attempt, type(error).__name__)
                 continue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -40,17 +39,17 @@ class GerritEventSource:
             await self.intake.start_cursor(self.connection.name, time.time())
         await self.stream.run()
 
-    async def submit(self, event: Event) -> bool:
-        """Hand one event to the intake; bad events are logged, never raised."""
+    async def submit(self, event: Event, *, raise_errors: bool = False) -> bool:
+        """Hand one event to the intake. A failure is logged; with `raise_errors` it is also
+        raised, so the caller (catch-up, a webhook) can have the event delivered again."""
         try:
             new = await self.intake.submit(event)
         except Exception:
             log.exception(
-                "gerrit %s: processing %s %s failed; it will come again by catch-up",
-                self.connection.name,
-                event.type,
-                event.key,
+                "gerrit %s: processing a %s event failed", self.connection.name, event.type
             )
+            if raise_errors:
+                raise
             return False
         outcome = "new" if new else "duplicate"
         events_received.labels(self.connection.name, event.origin.value, outcome).inc()
@@ -60,7 +59,8 @@ class GerritEventSource:
 
     async def submit_webhook(self, payload: object) -> bool:
         """An event POSTed by Gerrit's webhooks plugin."""
-        return await self.submit(parse_event(payload, self.connection.name, Origin.WEBHOOK))
+        event = parse_event(payload, self.connection.name, Origin.WEBHOOK)
+        return await self.submit(event, raise_errors=True)
 
     async def _on_line(self, line: str) -> None:
         try:
@@ -76,21 +76,16 @@ class GerritEventSource:
         await self.submit(event)
 
     async def _catch_up(self) -> None:
+        """Runs when the stream (re)connects. A failure raises, so the stream reconnects and
+        tries again, instead of reading on while the outage window stays unrecovered."""
         since = await self.intake.cursor(self.connection.name)
         if since is None:
             return
-        try:
-            events = await missed_events(self.rest, self.connection.name, since)
-        except Exception:
-            log.exception(
-                "gerrit %s: catch-up failed; the next reconnect tries again", self.connection.name
-            )
-            return
+        events = await missed_events(self.rest, self.connection.name, since)
         self.catch_ups += 1
         new = 0
         for event in events:
-            new += await self.submit(event)
-            await asyncio.sleep(0)  # let stream lines in between
+            new += await self.submit(event, raise_errors=True)
         log.info(
             "gerrit %s: caught up from %.0f: %d event(s), %d new",
             self.connection.name,

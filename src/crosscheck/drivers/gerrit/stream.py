@@ -73,7 +73,7 @@ class GerritStream:
             try:
                 await self._stream_once()
                 failures = 0  # a clean end (Gerrit closed the stream): retry soon
-            except (OSError, asyncssh.Error, StreamStalledError, TimeoutError) as error:
+            except Exception as error:  # nothing may end the stream for good
                 failures += 1
                 log.warning(
                     "gerrit %s: stream lost (%s: %s)",

@@ -43,6 +43,12 @@ def webhook_router(
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, f"not a Gerrit event: {error}"
             ) from error
+        except Exception as error:
+            # Not a 2xx: the webhooks plugin retries, and the event is not lost.
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "the event could not be processed now; send it again",
+            ) from error
         return {"accepted": True, "duplicate": not new}
 
     return router
