@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from crosscheck.model.events import EventType
+
 
 class Manager(StrEnum):
     #: Every item runs on its own (check).
@@ -22,22 +24,8 @@ class Notify(StrEnum):
     ALL = "ALL"
 
 
-GERRIT_EVENTS = frozenset(
-    {
-        "patchset-created",
-        "comment-added",
-        "change-merged",
-        "change-abandoned",
-        "change-restored",
-        "ref-updated",
-        "wip-state-changed",
-        "private-state-changed",
-        "topic-changed",
-        "hashtags-changed",
-        "reviewer-added",
-        "change-deleted",
-    }
-)
+#: The Gerrit event types a trigger may name.
+GERRIT_EVENTS = frozenset(t.value for t in EventType)
 
 
 def recheck_pattern(run_name: str) -> str:
