@@ -14,7 +14,6 @@ import json
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
@@ -213,10 +212,9 @@ class ReportQueue:
 
 
 def _payload(report: Report) -> str:
-    data = asdict(report)
     return json.dumps(
         {
-            "message": data["message"],
+            "message": report.message,
             "labels": dict(report.labels),
             "tag": report.tag,
             "notify": report.notify.value,

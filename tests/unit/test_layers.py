@@ -41,3 +41,25 @@ def test_drivers_import_neither_cli_nor_web() -> None:
         )
     ]
     assert offenders == []
+
+
+def test_the_model_imports_no_framework_and_does_no_io() -> None:
+    allowed = (
+        "crosscheck.model",
+        "__future__",
+        "collections",
+        "dataclasses",
+        "enum",
+        "functools",
+        "hashlib",
+        "pathlib",  # a type for paths; the model does no I/O with it
+        "re",
+        "typing",
+    )
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(
+            n for n in imported_modules(path) if not n.startswith(allowed)
+        )
+        for path in (PACKAGE / "model").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

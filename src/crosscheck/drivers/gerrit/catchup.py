@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from crosscheck.drivers.gerrit.events import parse_account
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.model.events import (
-    Account,
     Approval,
     Change,
     Event,
@@ -83,7 +83,7 @@ def _change(data: dict[str, Any]) -> Change:
         number=data["_number"],
         change_id=data.get("change_id", ""),
         subject=data.get("subject", ""),
-        owner=_account(data.get("owner")),
+        owner=parse_account(data.get("owner")),
         topic=data.get("topic"),
         status=data.get("status", "NEW"),
         wip=bool(data.get("work_in_progress")),
@@ -97,7 +97,7 @@ def _patchset(sha: str, rev: dict[str, Any]) -> PatchSet:
         number=rev["_number"],
         revision=sha,
         ref=rev.get("ref", ""),
-        uploader=_account(rev.get("uploader")),
+        uploader=parse_account(rev.get("uploader")),
         kind=rev.get("kind", ""),
         created_on=_epoch(rev.get("created")),
     )
@@ -128,7 +128,7 @@ def _comment_added(
         project=change.project,
         change=change,
         patchset=patchset,
-        account=_account(message.get("author")),
+        account=parse_account(message.get("author")),
         comment=text,
         approvals=votes_in(text),
         origin=Origin.CATCHUP,
@@ -140,12 +140,6 @@ def votes_in(message: str) -> tuple[Approval, ...]:
     first = message.split("\n", 1)[0]
     _, _, votes = first.partition(":")
     return tuple(Approval(label, int(value)) for label, value in VOTE.findall(votes))
-
-
-def _account(value: Any) -> Account | None:
-    if not isinstance(value, dict):
-        return None
-    return Account(name=value.get("name"), email=value.get("email"), username=value.get("username"))
 
 
 def _epoch(timestamp: Any) -> int:

@@ -64,11 +64,11 @@ def parse_event(data: Any, connection: str, origin: Origin = Origin.STREAM) -> E
         or _project(_dict(data.get("refUpdate")).get("project")),
         change=change,
         patchset=_patchset(data.get("patchSet")),
-        account=_account(data.get(ACTOR_FIELDS.get(kind, ""))),
+        account=parse_account(data.get(ACTOR_FIELDS.get(kind, ""))),
         comment=_text(data.get("comment") or data.get("reason")),
         approvals=tuple(a for a in map(_approval, _list(data.get("approvals"))) if a),
         ref_update=_ref_update(data.get("refUpdate")),
-        reviewer=_account(data.get("reviewer")),
+        reviewer=parse_account(data.get("reviewer")),
         extra=_extra(data),
         origin=origin,
     )
@@ -93,7 +93,7 @@ def _change(value: Any) -> Change | None:
         change_id=_text(data.get("id")) or "",
         subject=_text(data.get("subject")) or "",
         url=_text(data.get("url")) or "",
-        owner=_account(data.get("owner")),
+        owner=parse_account(data.get("owner")),
         topic=_text(data.get("topic")),
         status=_text(data.get("status")) or "NEW",
         wip=data.get("wip") is True,
@@ -113,14 +113,15 @@ def _patchset(value: Any) -> PatchSet | None:
         revision=revision,
         ref=_text(data.get("ref")) or "",
         parents=tuple(p for p in _list(data.get("parents")) if isinstance(p, str)),
-        uploader=_account(data.get("uploader")),
-        author=_account(data.get("author")),
+        uploader=parse_account(data.get("uploader")),
+        author=parse_account(data.get("author")),
         kind=_text(data.get("kind")) or "",
         created_on=_int(data.get("createdOn")),
     )
 
 
-def _account(value: Any) -> Account | None:
+def parse_account(value: Any) -> Account | None:
+    """An account as Gerrit's events and REST API both write it."""
     data = _dict(value)
     if not data:
         return None

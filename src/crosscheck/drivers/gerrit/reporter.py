@@ -17,6 +17,7 @@ import asyncssh
 import httpx
 
 from crosscheck.drivers.base import TransientReportError
+from crosscheck.drivers.gerrit import ssh
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
 from crosscheck.errors import GerritError, GerritHttpError, GerritUnreachableError
 from crosscheck.model.connection import GerritConnection
@@ -116,16 +117,8 @@ class GerritReporter:
         return ReportOutcome(ReportState.SENT, "ssh", f"REST failed ({why}); sent over SSH")
 
     async def _ssh_review(self, report: Report, review: dict[str, Any]) -> None:
-        c = self.connection
-        options: dict[str, Any] = {}
-        if not c.verify_host_keys:
-            options["known_hosts"] = None
-        elif c.known_hosts is not None:
-            options["known_hosts"] = str(c.known_hosts)
-        async with asyncssh.connect(
-            c.host, port=c.ssh_port, username=c.user, client_keys=[str(c.ssh_key)], **options
-        ) as ssh:
-            await ssh.run(
+        async with await ssh.connect(self.connection) as connection:
+            await connection.run(
                 f"gerrit review --json {report.change},{report.patchset}",
                 input=json.dumps(review),
                 check=True,

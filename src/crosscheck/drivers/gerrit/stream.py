@@ -20,6 +20,7 @@ from enum import StrEnum
 
 import asyncssh
 
+from crosscheck.drivers.gerrit import ssh
 from crosscheck.metrics import stream_connected, stream_reconnects
 from crosscheck.model.connection import GerritConnection
 
@@ -121,21 +122,10 @@ class GerritStream:
             await self.on_line(line)
 
     def _connect(self) -> Awaitable[asyncssh.SSHClientConnection]:
-        c = self.connection
-        options: dict[str, object] = {}
-        if not c.verify_host_keys:
-            options["known_hosts"] = None  # an explicit opt-out, for throwaway servers
-        elif c.known_hosts is not None:
-            options["known_hosts"] = str(c.known_hosts)
-        # else: asyncssh checks ~/.ssh/known_hosts, as ssh does
-        return asyncssh.connect(
-            c.host,
-            port=c.ssh_port,
-            username=c.user,
-            client_keys=[str(c.ssh_key)] if c.ssh_key else (),
+        return ssh.connect(
+            self.connection,
             keepalive_interval=self.settings.keepalive_interval,
             keepalive_count_max=self.settings.keepalive_count_max,
-            **options,
         )
 
     def _set_state(self, state: StreamState) -> None:
