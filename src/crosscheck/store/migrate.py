@@ -17,5 +17,6 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def upgrade(connection: Connection) -> None:
-    """Apply every migration not applied yet, inside the caller's transaction."""
-    command.upgrade(alembic_config(connection), "head")
+    """Apply every migration not applied yet, on every branch, inside the caller's transaction."""
+    # "heads": features add their tables on their own Alembic branch off 0001.
+    command.upgrade(alembic_config(connection), "heads")
