@@ -4,6 +4,15 @@ Stream, catch-up and webhooks may deliver the same event. `EventIntake.submit`
 checks it against the events already seen, hands a new one to the sink, records
 it as seen and advances the connection's cursor, all in one transaction: if the
 sink fails or the process dies, nothing is recorded and the event comes again.
+
+The cursor is a low-water mark for catch-up: everything up to it was processed.
+So only in-order sources (the stream, catch-up) move it, never a webhook, and
+never past the local clock (a Gerrit clock running ahead must not hide events).
+
+Several crosscheck processes may share one PostgreSQL database: there the check
+and the insert are serialised per event by a transaction-scoped advisory lock,
+since copies are matched with a time tolerance no unique index can express.
+On SQLite the database's single writer does the same.
 """
 
 from __future__ import annotations
@@ -11,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crosscheck.model.events import Event
+from crosscheck.model.events import Event, Origin
 from crosscheck.store.tables import event_cursors, seen_events
 
 log = logging.getLogger(__name__)
@@ -40,13 +50,15 @@ class EventIntake:
     async def submit(self, event: Event) -> bool:
         """Process the event unless it was processed already; return whether it was new."""
         async with self._lock, self.engine.begin() as connection:
+            await _lock_sameness(connection, event)
             if await _seen(connection, event):
                 self.duplicates += 1
                 log.debug("duplicate %s from %s: %s", event.type, event.origin, event.key)
                 return False
             await self.sink(event, connection)
             await _remember(connection, event)
-            await _advance(connection, event.connection, event.created_on)
+            if event.origin is not Origin.WEBHOOK:
+                await _advance(connection, event.connection, min(event.created_on, time.time()))
         self.accepted += 1
         return True
 
@@ -65,30 +77,58 @@ class EventIntake:
         async with self.engine.begin() as connection:
             await _advance(connection, connection_name, at)
 
-    async def prune(self, older_than: timedelta = timedelta(days=7)) -> int:
+    async def prune(self, connection_name: str, older_than: timedelta, *, before: float) -> int:
+        """Forget events received longer ago than `older_than` and created before `before`
+        (the caller passes a time no source will deliver events from again)."""
         cutoff = datetime.now(UTC) - older_than
         async with self.engine.begin() as connection:
             result = await connection.execute(
-                delete(seen_events).where(seen_events.c.received_at < cutoff)
+                delete(seen_events)
+                .where(seen_events.c.connection == connection_name)
+                .where(seen_events.c.received_at < cutoff)
+                .where(seen_events.c.created_on < before)
             )
         return result.rowcount or 0
+
+    async def seen_count(self, connection_name: str) -> int:
+        async with self.engine.connect() as connection:
+            count = await connection.scalar(
+                select(func.count())
+                .select_from(seen_events)
+                .where(seen_events.c.connection == connection_name)
+            )
+        return int(count or 0)
 
 
 def sameness_digest(event: Event) -> str:
     return hashlib.sha256("\x1f".join(event.sameness).encode()).hexdigest()
 
 
+async def _lock_sameness(connection: AsyncConnection, event: Event) -> None:
+    if connection.dialect.name == "postgresql":
+        lock_id = int(sameness_digest(event)[:15], 16)  # fits a signed 64-bit key
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
 async def _seen(connection: AsyncConnection, event: Event) -> bool:
-    times = await connection.scalars(
-        select(seen_events.c.created_on)
+    rows = await connection.execute(
+        select(seen_events.c.created_on, seen_events.c.origin)
         .where(seen_events.c.connection == event.connection)
         .where(seen_events.c.sameness == sameness_digest(event))
     )
+    # The stream never repeats itself: two alike stream events are two events (a
+    # state toggled twice in one second). Keeping both may let catch-up bring one of
+    # them again; dropping one would lose it.
+    copies = [row.created_on for row in rows if not _both_streamed(event.origin, row.origin)]
     if event.type == "patchset-created":
         # A patchset is created once: stream (eventCreatedOn) and REST (revision created)
         # times may differ by more than the tolerance on a busy server.
-        return any(True for _ in times)
-    return any(abs(seen - event.created_on) <= TIME_TOLERANCE for seen in times)
+        return bool(copies)
+    return any(abs(seen - event.created_on) <= TIME_TOLERANCE for seen in copies)
+
+
+def _both_streamed(origin: Origin, seen_origin: str) -> bool:
+    return origin is Origin.STREAM and seen_origin == Origin.STREAM.value
 
 
 async def _remember(connection: AsyncConnection, event: Event) -> None:
@@ -99,6 +139,7 @@ async def _remember(connection: AsyncConnection, event: Event) -> None:
             created_on=event.created_on,
             event_key=event.key,
             received_at=datetime.now(UTC),
+            origin=event.origin.value,
         )
     )
 

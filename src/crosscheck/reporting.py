@@ -14,6 +14,7 @@ import json
 import logging
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
@@ -123,7 +124,8 @@ class ReportQueue:
             attempts += 1
             await self._mark(key, ReportState.SENDING, attempts)
             try:
-                outcome = await asyncio.wait_for(reporter.send(report), self.timeout)
+                attempt = replace(report, earlier_attempts=attempts - 1)
+                outcome = await asyncio.wait_for(reporter.send(attempt), self.timeout)
             except (TransientReportError, TimeoutError) as error:
                 detail = str(error) or f"no answer within {self.timeout:g}s"
                 if attempts >= self.attempts:
@@ -198,6 +200,7 @@ class ReportQueue:
             labels=data["labels"],
             tag=data["tag"],
             notify=Notify(data["notify"]),
+            queued_at=_as_utc(row.created_at).timestamp(),
         )
         return report, row.attempts
 
@@ -209,6 +212,11 @@ class ReportQueue:
                 .order_by(reports.c.id)
             )
         return list(keys)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; crosscheck only ever stores UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _payload(report: Report) -> str:

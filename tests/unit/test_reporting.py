@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -69,9 +71,11 @@ class ScriptedReporter:
     def __init__(self, *outcomes: ReportOutcome | Exception | None) -> None:
         self.outcomes = list(outcomes)
         self.calls = 0
+        self.sent: list[Report] = []
 
     async def send(self, report: Report) -> ReportOutcome:
         self.calls += 1
+        self.sent.append(report)
         outcome = self.outcomes.pop(0)
         if outcome is None:
             await asyncio.sleep(3600)  # a Gerrit that never answers
@@ -113,6 +117,10 @@ async def test_transient_failures_are_retried_then_recorded(engine: AsyncEngine)
     assert await deliver(queue, REPORT.key) is ReportState.SENT
     assert reporter.calls == 3
     assert await queue.state(REPORT.key) == (ReportState.SENT, "rest", "posted")
+    # Each attempt knows the ones before it and when the report was queued.
+    assert [r.earlier_attempts for r in reporter.sent] == [0, 1, 2]
+    assert {r.queued_at for r in reporter.sent} == {reporter.sent[0].queued_at}
+    assert abs(reporter.sent[0].queued_at - time.time()) < 60
 
 
 async def test_a_gerrit_that_never_answers_times_out_and_fails(engine: AsyncEngine) -> None:
@@ -202,16 +210,37 @@ async def test_an_old_patchset_can_be_skipped() -> None:
     assert fake.reviews == []
 
 
-async def test_a_report_that_already_landed_is_not_posted_again() -> None:
-    landed = {
+def landed_message(date: str) -> dict[str, object]:
+    return {
         "tag": REPORT.tag,
         "_revision_number": 2,
         "message": "Patch Set 2: Verified+1\n\n" + REPORT.message,
+        "date": date,
     }
-    fake = FakeGerrit(current=REPORT.revision, messages=[landed])
-    outcome = await reporter_for(fake).send(REPORT)
+
+
+QUEUED_AT = 1795424735.0  # 2026-11-23 09:05:35 UTC
+
+
+async def test_a_retry_finds_its_earlier_attempt_landed_and_does_not_post_again() -> None:
+    fake = FakeGerrit(current=REPORT.revision, messages=[landed_message("2026-11-23 09:05:40")])
+    retry = replace(REPORT, queued_at=QUEUED_AT, earlier_attempts=1)
+    outcome = await reporter_for(fake).send(retry)
     assert outcome == ReportOutcome(ReportState.SENT, "rest", "found already posted")
     assert fake.reviews == []
+
+
+async def test_the_same_text_from_an_earlier_recheck_is_another_report() -> None:
+    # An hour before this report was queued: a previous run with the same result.
+    earlier = landed_message("2026-11-23 08:05:35")
+    retry = replace(REPORT, queued_at=QUEUED_AT, earlier_attempts=1)
+    fake = FakeGerrit(current=REPORT.revision, messages=[earlier])
+    assert (await reporter_for(fake).send(retry)).state is ReportState.SENT
+    assert len(fake.reviews) == 1
+    # A first attempt never looks: nothing of its own can have landed yet.
+    first = FakeGerrit(current=REPORT.revision, messages=[landed_message("2026-11-23 09:05:40")])
+    await reporter_for(first).send(replace(REPORT, queued_at=QUEUED_AT))
+    assert len(first.reviews) == 1
 
 
 async def test_a_refusal_is_final_and_a_server_error_is_transient() -> None:

@@ -151,4 +151,24 @@ class Event:
             who,
             text,
             ref,
+            self._state_after(),
         )
+
+    def _state_after(self) -> str:
+        """What a state-change event changed to: two topic changes by one user in one
+        second are two events, not copies. Comment votes are left out on purpose: the
+        stream lists every vote the author holds, the REST message only the new ones."""
+        change = self.change
+        match self.type:
+            case EventType.REVIEWER_ADDED:
+                return self.reviewer.identity if self.reviewer else ""
+            case EventType.TOPIC_CHANGED:
+                return f"{self.extra.get('oldTopic', '')}>{change.topic if change else ''}"
+            case EventType.HASHTAGS_CHANGED:
+                return f"+{self.extra.get('added', '')}-{self.extra.get('removed', '')}"
+            case EventType.WIP_STATE_CHANGED:
+                return str(change.wip) if change else ""
+            case EventType.PRIVATE_STATE_CHANGED:
+                return str(change.private) if change else ""
+            case _:
+                return ""

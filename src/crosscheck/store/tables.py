@@ -39,6 +39,8 @@ seen_events = Table(
     Column("created_on", BigInteger, nullable=False),
     Column("event_key", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    #: stream, catchup or webhook: the stream never sends one event twice.
+    Column("origin", String(20), nullable=False, server_default="stream"),
     Index("ix_seen_events_sameness", "connection", "sameness"),
     Index("ix_seen_events_received_at", "received_at"),
 )

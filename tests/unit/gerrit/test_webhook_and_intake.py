@@ -13,14 +13,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crosscheck.drivers.gerrit.catchup import _epoch, change_events, votes_in
-from crosscheck.drivers.gerrit.events import parse_line
+from crosscheck.drivers.gerrit.catchup import change_events, votes_in
+from crosscheck.drivers.gerrit.events import parse_line, parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.source import GerritEventSource
 from crosscheck.drivers.gerrit.webhook import webhook_router
 from crosscheck.intake import EventIntake
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Approval, Event
+from crosscheck.model.events import Approval, Event, Origin
 from crosscheck.secrets import SecretError, read_secret
 from crosscheck.store import open_store
 
@@ -109,7 +109,7 @@ async def test_copies_a_second_apart_are_one_event_and_the_cursor_advances(
         if json.loads(line)["type"] == "comment-added"
     )
     stream = parse_line(comment, "review")
-    late_copy = dataclasses.replace(stream, created_on=stream.created_on + 1)
+    late_copy = dataclasses.replace(stream, created_on=stream.created_on + 1, origin=Origin.CATCHUP)
     assert await intake.submit(stream)
     assert not await intake.submit(late_copy)
     assert await intake.cursor("review") == stream.created_on
@@ -119,7 +119,10 @@ async def test_copies_a_second_apart_are_one_event_and_the_cursor_advances(
     created = parse_line(LINE, "review")
     assert await intake.submit(created)
     # A patchset is created once: a copy with a very different time is still the same event.
-    assert not await intake.submit(dataclasses.replace(created, created_on=created.created_on + 30))
+    rest_copy = dataclasses.replace(
+        created, created_on=created.created_on + 30, origin=Origin.CATCHUP
+    )
+    assert not await intake.submit(rest_copy)
     assert (intake.accepted, intake.duplicates) == (3, 2)
 
 
@@ -144,8 +147,8 @@ def test_votes_are_read_from_a_change_message() -> None:
 
 
 def test_gerrit_timestamps_are_utc() -> None:
-    assert _epoch("2026-11-23 09:05:35.000000000") == 1795424735
-    assert _epoch(None) == 0
+    assert parse_timestamp("2026-11-23 09:05:35.000000000") == 1795424735
+    assert parse_timestamp(None) == 0
 
 
 def test_secrets_come_from_env_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ becomes a generic event with the fields every event has.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from crosscheck.model.events import (
@@ -190,3 +191,11 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def parse_timestamp(timestamp: Any) -> int:
+    """Gerrit's UTC `2026-11-23 09:05:35.000000000` as whole seconds since the epoch."""
+    if not isinstance(timestamp, str):
+        return 0
+    moment = datetime.strptime(timestamp[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    return int(moment.timestamp())

@@ -3,7 +3,9 @@
 Votes go only on the patchset that is still current; on an older one the report
 is a plain comment, or skipped (`StalePolicy`). After a request whose fate is
 unknown (a timeout), the change's messages are checked before sending again, so
-a report is never posted twice.
+a report is never posted twice. Only retries check, and only messages dated after
+the report was queued count: an identical message from an earlier recheck is
+another report, not this one.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ import httpx
 
 from crosscheck.drivers.base import TransientReportError
 from crosscheck.drivers.gerrit import ssh
+from crosscheck.drivers.gerrit.events import parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
 from crosscheck.errors import GerritError, GerritHttpError, GerritUnreachableError
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import Report, ReportOutcome, ReportState, StalePolicy, shorten
 
 log = logging.getLogger(__name__)
+
+#: How far Gerrit's clock may lag ours when matching a message to a report.
+CLOCK_SKEW = 120.0
 
 
 class GerritReporter:
@@ -47,7 +53,7 @@ class GerritReporter:
         review = self._review(report, await self._is_current(cid, report))
         if review is None:
             return ReportOutcome(ReportState.SKIPPED, detail="the patchset is no longer current")
-        if await self._already_posted(cid, report, review["message"]):
+        if report.earlier_attempts and await self._already_posted(cid, report, review["message"]):
             return ReportOutcome(ReportState.SENT, "rest", "found already posted")
         try:
             await self.rest.post(f"/changes/{cid}/revisions/{report.revision}/review", review)
@@ -95,10 +101,12 @@ class GerritReporter:
             messages = await self.rest.get(f"/changes/{cid}/messages")
         except GerritError as error:
             raise TransientReportError(f"cannot read messages: {error}") from error
+        since = report.queued_at - CLOCK_SKEW
         return any(
             m.get("tag") == report.tag
             and m.get("_revision_number") == report.patchset
             and m.get("message", "").endswith(message)
+            and parse_timestamp(m.get("date")) >= since
             for m in messages
         )
 

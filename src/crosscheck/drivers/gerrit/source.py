@@ -1,11 +1,21 @@
-"""A Gerrit connection as an event source: stream, catch-up and webhooks, into the intake."""
+"""A Gerrit connection as an event source: stream, catch-up and webhooks, into the intake.
+
+The cursor (see `crosscheck.intake`) only moves for the stream and catch-up, which
+see events in order; a webhook event may arrive while the stream is down, and
+moving the cursor past the stream's gap would hide the gap from catch-up. When an
+event from the stream fails, the stream is dropped so that catch-up, from a cursor
+that never passed the failed event, delivers it again; one that keeps failing is
+given up after a few tries rather than blocking every later event.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from datetime import timedelta
 
-from crosscheck.drivers.gerrit.catchup import missed_events
+from crosscheck.drivers.gerrit.catchup import MARGIN_SECONDS, missed_events
 from crosscheck.drivers.gerrit.events import EventParseError, parse_event, parse_line
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamSettings
@@ -15,6 +25,18 @@ from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event, Origin
 
 log = logging.getLogger(__name__)
+
+#: Gerrit sends this line when it dropped events because the subscriber read too slowly.
+DROPPED_OUTPUT = "dropped-output"
+#: Tries (first delivery plus catch-ups) before a failing event is given up.
+MAX_EVENT_TRIES = 3
+#: Seen events are kept this long, and always while catch-up may still return them.
+SEEN_RETENTION = timedelta(days=7)
+PRUNE_INTERVAL = 3600.0
+
+
+class EventDeferredError(Exception):
+    """An event from the stream failed; reconnecting lets catch-up deliver it again."""
 
 
 class GerritEventSource:
@@ -32,12 +54,17 @@ class GerritEventSource:
         self.rest = rest
         self.stream = GerritStream(connection, self._on_line, self._catch_up, settings)
         self.catch_ups = 0
+        self._tries: dict[str, int] = {}
 
     async def run(self) -> None:
         if await self.intake.cursor(self.connection.name) is None:
             # A new CI starts from now; it does not replay the server's whole history.
             await self.intake.start_cursor(self.connection.name, time.time())
-        await self.stream.run()
+        pruner = asyncio.create_task(self._prune_forever())
+        try:
+            await self.stream.run()
+        finally:
+            pruner.cancel()
 
     async def submit(self, event: Event, *, raise_errors: bool = False) -> bool:
         """Hand one event to the intake. A failure is logged; with `raise_errors` it is also
@@ -48,9 +75,11 @@ class GerritEventSource:
             log.exception(
                 "gerrit %s: processing a %s event failed", self.connection.name, event.type
             )
+            events_received.labels(self.connection.name, event.origin.value, "failed").inc()
             if raise_errors:
                 raise
             return False
+        self._tries.pop(event.key, None)
         outcome = "new" if new else "duplicate"
         events_received.labels(self.connection.name, event.origin.value, outcome).inc()
         if not event.known:
@@ -73,7 +102,30 @@ class GerritEventSource:
                 line[:2000],
             )
             return
-        await self.submit(event)
+        if event.type == DROPPED_OUTPUT:
+            log.warning(
+                "gerrit %s: Gerrit dropped stream output; catching up", self.connection.name
+            )
+            await self._catch_up()
+            return
+        await self._submit_or_defer(event)
+
+    async def _submit_or_defer(self, event: Event) -> None:
+        try:
+            await self.submit(event, raise_errors=True)
+        except Exception as error:
+            tries = self._tries[event.key] = self._tries.get(event.key, 0) + 1
+            if tries >= MAX_EVENT_TRIES:
+                self._tries.pop(event.key, None)
+                log.error(
+                    "gerrit %s: gave up on a %s event after %d tries: %s",
+                    self.connection.name,
+                    event.type,
+                    tries,
+                    event.key,
+                )
+                return
+            raise EventDeferredError(f"{event.type} event failed ({error}); catching up") from error
 
     async def _catch_up(self) -> None:
         """Runs when the stream (re)connects. A failure raises, so the stream reconnects and
@@ -82,10 +134,17 @@ class GerritEventSource:
         if since is None:
             return
         events = await missed_events(self.rest, self.connection.name, since)
-        self.catch_ups += 1
         new = 0
         for event in events:
-            new += await self.submit(event, raise_errors=True)
+            try:
+                new += await self.submit(event, raise_errors=True)
+            except Exception:
+                tries = self._tries[event.key] = self._tries.get(event.key, 0) + 1
+                if tries < MAX_EVENT_TRIES:
+                    raise
+                self._tries.pop(event.key, None)
+                log.error("gerrit %s: gave up on %s", self.connection.name, event.key)
+        self.catch_ups += 1
         log.info(
             "gerrit %s: caught up from %.0f: %d event(s), %d new",
             self.connection.name,
@@ -93,3 +152,21 @@ class GerritEventSource:
             len(events),
             new,
         )
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_INTERVAL)
+            try:
+                await self.prune()
+            except Exception:
+                log.exception("gerrit %s: pruning seen events failed", self.connection.name)
+
+    async def prune(self) -> int:
+        """Forget seen events that neither the stream nor catch-up can deliver again."""
+        cursor = await self.intake.cursor(self.connection.name) or time.time()
+        pruned = await self.intake.prune(
+            self.connection.name, SEEN_RETENTION, before=cursor - 2 * MARGIN_SECONDS
+        )
+        if pruned:
+            log.info("gerrit %s: forgot %d old seen event(s)", self.connection.name, pruned)
+        return pruned

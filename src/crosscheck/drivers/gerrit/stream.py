@@ -4,9 +4,12 @@
 - A watchdog notices a live connection whose stream went silent: after
   `silence_timeout` without a line it asks Gerrit for its version on a new channel,
   and reconnects the stream when Gerrit answers (the stream had stalled).
-- Reconnects back off exponentially with full jitter, up to `max_backoff`.
+- Reconnects back off exponentially with full jitter, up to `max_backoff`; a
+  stream Gerrit ends soon after opening counts as a failure, so the backoff grows.
 - Each (re)connection calls `on_connected` once the stream is subscribed, so the
-  caller can catch up on what was missed with no gap.
+  caller can catch up on what was missed with no gap. Lines are read into a queue
+  meanwhile (Gerrit drops output a subscriber does not read) and handed over after.
+- Connecting, opening the stream and `on_connected` each have a deadline.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -39,6 +43,10 @@ class StreamSettings:
     keepalive_count_max: int = 3
     silence_timeout: float = 600.0
     connect_timeout: float = 30.0
+    #: How long catch-up after a (re)connect may take before the attempt is abandoned.
+    catch_up_timeout: float = 900.0
+    #: A stream must live this long before its end counts as normal rather than a failure.
+    healthy_after: float = 60.0
     base_backoff: float = 1.0
     max_backoff: float = 60.0
 
@@ -48,6 +56,14 @@ class StreamSettings:
 
 class StreamStalledError(Exception):
     """The connection lives, Gerrit answers, but the stream has said nothing for too long."""
+
+
+class StreamEndedError(Exception):
+    """Gerrit closed the stream soon after opening it (no right to stream, overload...)."""
+
+
+#: Put in the line queue by the reader when the stream ends, in place of a line.
+_END = ""
 
 
 class GerritStream:
@@ -71,11 +87,15 @@ class GerritStream:
         failures = 0
         while True:
             self._set_state(StreamState.CONNECTING)
+            opened = time.monotonic()
             try:
                 await self._stream_once()
-                failures = 0  # a clean end (Gerrit closed the stream): retry soon
+                failures = 0  # a long stream that Gerrit ended cleanly: retry soon
             except Exception as error:  # nothing may end the stream for good
-                failures += 1
+                # Only a stream that stayed up a while resets the backoff: a server that
+                # accepts and at once closes must not be hammered every second.
+                healthy = time.monotonic() - opened >= self.settings.healthy_after
+                failures = 1 if healthy else failures + 1
                 log.warning(
                     "gerrit %s: stream lost (%s: %s)",
                     self.connection.name,
@@ -94,32 +114,69 @@ class GerritStream:
             self._ssh.close()
 
     async def _stream_once(self) -> None:
-        async with await asyncio.wait_for(self._connect(), self.settings.connect_timeout) as ssh:
+        timeout = self.settings.connect_timeout
+        async with await asyncio.wait_for(self._connect(), timeout) as ssh:
             self._ssh = ssh
-            process = await ssh.create_process("gerrit stream-events")
+            process = await asyncio.wait_for(ssh.create_process("gerrit stream-events"), timeout)
             self.connects += 1
             stream_reconnects.labels(self.connection.name).inc()
             self._set_state(StreamState.CONNECTED)
-            await self.on_connected()
-            await self._read(ssh, process)
+            opened = time.monotonic()
+            # Lines are read into a queue from now on, also while catch-up runs: Gerrit
+            # drops a subscriber's output when it is not read for long.
+            lines: asyncio.Queue[str] = asyncio.Queue()
+            reader = asyncio.create_task(self._read(ssh, process, lines))
+            try:
+                await asyncio.wait_for(self.on_connected(), self.settings.catch_up_timeout)
+                await self._deliver(lines, reader)
+            finally:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+            await self._ended(process, time.monotonic() - opened)
+
+    async def _deliver(self, lines: asyncio.Queue[str], reader: asyncio.Task[None]) -> None:
+        while True:
+            line = await lines.get()
+            if line is _END:
+                reader.result()  # re-raises why the reader stopped, if it failed
+                return
+            await self.on_line(line)
 
     async def _read(
-        self, ssh: asyncssh.SSHClientConnection, process: asyncssh.SSHClientProcess[str]
+        self,
+        ssh: asyncssh.SSHClientConnection,
+        process: asyncssh.SSHClientProcess[str],
+        lines: asyncio.Queue[str],
     ) -> None:
-        while True:
-            try:
-                line = await asyncio.wait_for(
-                    process.stdout.readline(), self.settings.silence_timeout
-                )
-            except TimeoutError:
-                if await _answers(ssh):
-                    raise StreamStalledError(
-                        f"no event for {self.settings.silence_timeout:.0f}s while Gerrit answers"
-                    ) from None
-                continue  # Gerrit itself is quiet or down; keepalives decide
-            if not line:
-                return  # Gerrit ended the stream
-            await self.on_line(line)
+        try:
+            while True:
+                try:
+                    line = await asyncio.wait_for(
+                        process.stdout.readline(), self.settings.silence_timeout
+                    )
+                except TimeoutError:
+                    if await _answers(ssh):
+                        raise StreamStalledError(
+                            f"no event for {self.settings.silence_timeout:.0f}s while Gerrit"
+                            " answers"
+                        ) from None
+                    continue  # Gerrit itself is quiet or down; keepalives decide
+                if not line:
+                    return  # Gerrit ended the stream
+                lines.put_nowait(line)
+        finally:
+            lines.put_nowait(_END)
+
+    async def _ended(self, process: asyncssh.SSHClientProcess[str], lived: float) -> None:
+        """Say why Gerrit ended the stream; a quick end is a failure, for the backoff."""
+        try:
+            why = (await asyncio.wait_for(process.stderr.read(), 5)).strip()
+        except (TimeoutError, asyncssh.Error, OSError):
+            why = ""
+        detail = f"exit status {process.exit_status}" + (f": {why[:500]}" if why else "")
+        if lived < self.settings.healthy_after:
+            raise StreamEndedError(f"Gerrit ended the stream after {lived:.1f}s ({detail})")
+        log.info("gerrit %s: Gerrit ended the stream (%s)", self.connection.name, detail)
 
     def _connect(self) -> Awaitable[asyncssh.SSHClientConnection]:
         return ssh.connect(

@@ -1,0 +1,153 @@
+"""The catch-up cursor, failed events, dropped output, quick stream ends, pruning."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crosscheck.drivers.gerrit.events import parse_line
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.drivers.gerrit.source import MAX_EVENT_TRIES, EventDeferredError, GerritEventSource
+from crosscheck.drivers.gerrit.stream import GerritStream, StreamEndedError, StreamSettings
+from crosscheck.intake import EventIntake
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import Event, Origin
+from crosscheck.store import open_store
+
+RECORDED = Path(__file__).parents[2] / "fixtures" / "gerrit-3.10-events.jsonl"
+LINES = RECORDED.read_text().splitlines()
+CONNECTION = GerritConnection(name="review", host="h", user="ci", http_url="http://h/")
+
+
+def recorded(type_: str, created_on: float | None = None, **fields: object) -> Event:
+    line = next(line for line in LINES if json.loads(line)["type"] == type_)
+    event = parse_line(line, "review")
+    moment = int(created_on if created_on is not None else time.time() - 100)
+    return dataclasses.replace(event, created_on=moment, **fields)  # type: ignore[arg-type]
+
+
+class Sink:
+    def __init__(self, failures: int = 0) -> None:
+        self.events: list[Event] = []
+        self.failures = failures
+
+    async def __call__(self, event: Event, _: AsyncConnection) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the scheduler is down")
+        self.events.append(event)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    yield store
+    await store.dispose()
+
+
+async def test_a_webhook_event_never_moves_the_cursor(engine: AsyncEngine) -> None:
+    intake = EventIntake(engine, Sink())
+    await intake.start_cursor("review", time.time() - 3600)
+    before = await intake.cursor("review")
+    assert await intake.submit(recorded("patchset-created", origin=Origin.WEBHOOK))
+    assert await intake.cursor("review") == before
+
+
+async def test_an_event_from_a_clock_ahead_moves_the_cursor_to_now_at_most(
+    engine: AsyncEngine,
+) -> None:
+    intake = EventIntake(engine, Sink())
+    future = time.time() + 86400
+    assert await intake.submit(recorded("patchset-created", created_on=future))
+    cursor = await intake.cursor("review")
+    assert cursor is not None
+    assert cursor <= time.time()
+
+
+async def test_a_failed_stream_event_drops_the_stream_and_is_given_up_after_tries(
+    engine: AsyncEngine,
+) -> None:
+    sink = Sink(failures=MAX_EVENT_TRIES)
+    source = GerritEventSource(CONNECTION, EventIntake(engine, sink), GerritRestClient("http://h/"))
+    line = json.dumps(
+        {**json.loads(next(x for x in LINES if '"patchset-created"' in x)), "eventCreatedOn": 1}
+    )
+    for _ in range(MAX_EVENT_TRIES - 1):
+        with pytest.raises(EventDeferredError):
+            await source._on_line(line)  # the stream reconnects; catch-up brings it again
+    await source._on_line(line)  # the last try gives up instead of blocking the stream
+    assert sink.events == []
+    await source._on_line(line)  # and a later copy is processed normally
+    assert len(sink.events) == 1
+
+
+async def test_dropped_output_runs_a_catch_up(engine: AsyncEngine) -> None:
+    sink = Sink()
+    source = GerritEventSource(CONNECTION, EventIntake(engine, sink), GerritRestClient("http://h/"))
+    catch_ups: list[bool] = []
+
+    async def catch_up() -> None:
+        catch_ups.append(True)
+
+    source._catch_up = catch_up  # type: ignore[method-assign]
+    await source._on_line('{"type":"dropped-output","eventCreatedOn":1795426192}')
+    assert catch_ups == [True]
+    assert sink.events == []
+
+
+class RecordingSettings(StreamSettings):
+    def __init__(self, failures: list[int]) -> None:
+        super().__init__(healthy_after=60.0)
+        object.__setattr__(self, "seen", failures)
+
+    def backoff(self, failures: int) -> float:
+        self.seen.append(failures)  # type: ignore[attr-defined]
+        return 0.0
+
+
+async def test_a_stream_gerrit_ends_at_once_backs_off_more_each_time() -> None:
+    seen: list[int] = []
+
+    class QuickEnds(GerritStream):
+        async def _stream_once(self) -> None:
+            if len(seen) >= 4:
+                raise asyncio.CancelledError
+            raise StreamEndedError("Gerrit ended the stream after 0.1s (exit status 1)")
+
+    stream = QuickEnds(CONNECTION, lambda line: asyncio.sleep(0), settings=RecordingSettings(seen))
+    with pytest.raises(asyncio.CancelledError):
+        await stream.run()
+    assert seen == [1, 2, 3, 4]
+
+
+async def test_pruning_keeps_what_catch_up_may_still_deliver(engine: AsyncEngine) -> None:
+    intake = EventIntake(engine, Sink())
+    old = recorded("patchset-created", created_on=1000)
+    recent = recorded("comment-added", created_on=5000)
+    assert await intake.submit(old)
+    assert await intake.submit(recent)
+    # Received just now: nothing is old enough yet.
+    assert await intake.prune("review", timedelta(days=7), before=10_000) == 0
+    assert await intake.prune("review", timedelta(0), before=3000) == 1
+    assert await intake.seen_count("review") == 1
+    copy = dataclasses.replace(recent, origin=Origin.CATCHUP)
+    assert not await intake.submit(copy)  # still known: a catch-up copy is dropped
+
+
+async def test_two_alike_events_from_the_stream_are_both_processed(engine: AsyncEngine) -> None:
+    # A state toggled twice within a second: the stream sends two events that look alike.
+    sink = Sink()
+    intake = EventIntake(engine, sink)
+    toggle = recorded("private-state-changed")
+    assert await intake.submit(toggle)
+    assert await intake.submit(toggle)
+    assert not await intake.submit(dataclasses.replace(toggle, origin=Origin.CATCHUP))
+    assert len(sink.events) == 2
