@@ -68,3 +68,49 @@ reports = Table(
     Column("finished_at", DateTime(timezone=True)),
     UniqueConstraint("report_key", name="uq_reports_report_key"),
 )
+
+#: Items: one change (or ref) in one pipeline, from the event that enqueued it to its report.
+items = Table(
+    "items",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("pipeline", String(200), nullable=False),
+    Column("connection", String(200), nullable=False),
+    Column("project", String(300), nullable=False),
+    Column("branch", String(300), nullable=False),
+    Column("change_number", Integer),
+    Column("patchset", Integer),
+    Column("revision", String(64)),
+    #: The triggering event as JSON: builds are rebuilt from it after a restart.
+    Column("event", Text, nullable=False),
+    #: new, running, finished (report queued), superseded, dequeued.
+    Column("state", String(20), nullable=False),
+    Column("detail", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ix_items_state", "state"),
+    Index("ix_items_change", "connection", "change_number"),
+)
+
+#: Builds: one attempt of one job for one item.
+builds = Table(
+    "builds",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("item_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("job", String(300), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("voting", Integer, nullable=False),
+    #: waiting, running, finished, interrupted (a restart found it running), canceled.
+    Column("state", String(20), nullable=False),
+    Column("result", String(30)),
+    Column("node", String(200)),
+    Column("log_url", Text),
+    Column("detail", Text),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ix_builds_item", "item_id"),
+    Index("ix_builds_state", "state"),
+)

@@ -1,0 +1,1 @@
+"""The scheduler: events become items, items become builds, builds become one report."""

@@ -1,0 +1,65 @@
+"""Which pipelines an event enqueues an item in: trigger matching, pure and fast.
+
+Every field a trigger sets must match. Project, branch and ref patterns match from
+the start of the value (Zuul's convention); a comment pattern may match anywhere,
+since review messages start with "Patch Set N:".
+"""
+
+from __future__ import annotations
+
+from crosscheck.model.config import Config
+from crosscheck.model.events import Event
+from crosscheck.model.pipeline import GerritTrigger, Pipeline
+
+
+def trigger_matches(trigger: GerritTrigger, event: Event) -> bool:
+    if trigger.connection != event.connection or event.type not in trigger.events:
+        return False
+    change = event.change
+    account = event.account
+    checks = (
+        (trigger.project, event.project),
+        (trigger.branch, change.branch if change else None),
+        (trigger.ref, event.ref),
+        (trigger.username, account.username if account else None),
+        (trigger.email, account.email if account else None),
+    )
+    for pattern, value in checks:
+        if pattern is not None and (value is None or not pattern.match(value)):
+            return False
+    if trigger.comment is not None and not trigger.comment.search(event.comment or ""):
+        return False
+    votes = {a.label: a.value for a in event.approvals}
+    return all(votes.get(label) == value for label, value in trigger.approvals.items())
+
+
+def skipped_state(pipeline: Pipeline, event: Event) -> str | None:
+    """Why the pipeline ignores this change's state, or None."""
+    change = event.change
+    if change is None:
+        return None
+    if pipeline.skip_wip and change.wip:
+        return "work in progress"
+    if pipeline.skip_private and change.private:
+        return "private"
+    return None
+
+
+def matching_pipelines(config: Config, event: Event) -> list[Pipeline]:
+    """Pipelines with a trigger for this event, on a project that has jobs in them."""
+    if event.project is None:
+        return []
+    entries = config.projects_for(event.project)
+    wanted = {
+        name
+        for entry in entries
+        if entry.connection in (None, event.connection)
+        for name in entry.pipelines
+    }
+    return [
+        pipeline
+        for name, pipeline in config.pipelines.items()
+        if name in wanted
+        and skipped_state(pipeline, event) is None
+        and any(isinstance(t, GerritTrigger) and trigger_matches(t, event) for t in pipeline.triggers)
+    ]
