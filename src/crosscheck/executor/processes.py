@@ -36,20 +36,25 @@ async def run_in_group(
     grace: float,
 ) -> int:
     """Run `argv` as a new session; its exit status, or StepTimeoutError after `timeout`."""
+    # Our own pipe rather than asyncio's: asyncio's `wait()` also waits for its pipes to
+    # close, which background children holding stdout would delay until they end.
+    reader_fd, writer_fd = os.pipe()
     try:
         process = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
+            stdout=writer_fd,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
     except OSError as error:
+        os.close(reader_fd)
         raise NodeError(f"cannot start {argv[0]} in {cwd}: {error.strerror}") from error
-    assert process.stdout is not None  # noqa: S101 -- PIPE was asked for
-    pump = asyncio.create_task(pump_lines(process.stdout, output))
+    finally:
+        os.close(writer_fd)
+    pump = asyncio.create_task(pump_pipe(reader_fd, output))
     try:
         async with asyncio.timeout(timeout):
             status = await process.wait()
@@ -99,11 +104,11 @@ def _signal_group(group: int, signum: int) -> None:
 
 def group_alive(group: int) -> bool:
     """Whether a process of the group is still running (zombies waiting to be reaped are not)."""
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    with os.scandir("/proc") as entries:
+        pids = [entry.name for entry in entries if entry.name.isdigit()]
+    for pid in pids:
         try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
                 stat = handle.read()
         except OSError:
             continue  # exited while we looked
@@ -121,6 +126,19 @@ async def _drain(pump: asyncio.Task[None]) -> None:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pump
+
+
+async def pump_pipe(fd: int, output: LineSink) -> None:
+    """Pump the read end of a pipe (closed when done) into `output`, line by line."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=CHUNK, loop=loop)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), os.fdopen(fd, "rb", buffering=0)
+    )
+    try:
+        await pump_lines(reader, output)
+    finally:
+        transport.close()
 
 
 async def pump_lines(stream: asyncio.StreamReader, output: LineSink) -> None:
