@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from crosscheck.config.issues import IssueList, Position
-from crosscheck.model.config import CISettings, NodeLabel
+from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.pipeline import Pipeline
 
@@ -28,6 +28,7 @@ class Entry(Generic[S]):
 class Context:
     issues: IssueList
     ci: CISettings = field(default_factory=CISettings)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     connections: dict[str, GerritConnection] = field(default_factory=dict)
     labels: dict[str, NodeLabel] = field(default_factory=dict)
     pipelines: dict[str, Pipeline] = field(default_factory=dict)

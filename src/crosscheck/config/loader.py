@@ -19,7 +19,12 @@ from crosscheck.config.jobs import JobSource, JobTable
 from crosscheck.config.pipelines import build_pipelines
 from crosscheck.config.projects import ProjectBuilder
 from crosscheck.config.schema import ELEMENTS, JobSpec
-from crosscheck.config.settings import build_ci, build_connections, build_labels
+from crosscheck.config.settings import (
+    build_ci,
+    build_connections,
+    build_executor,
+    build_labels,
+)
 from crosscheck.config.validation import validate
 from crosscheck.config.warnings import collect_warnings
 from crosscheck.model.config import Config
@@ -49,6 +54,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     context = Context(issues)
     entries = _validated(elements, context)
     build_ci(context, entries["ci"])
+    build_executor(context, entries["executor"])
     build_connections(context, entries["connection"])
     build_labels(context, entries["label"])
     build_pipelines(context, entries["pipeline"])
@@ -65,6 +71,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
         collect_warnings(context, jobs, built)
     return Config(
         ci=context.ci,
+        executor=context.executor,
         connections=context.connections,
         labels=context.labels,
         pipelines=context.pipelines,

@@ -220,6 +220,34 @@ class PipelineSpec(Spec):
     failure: Reporters = Field(default_factory=dict)
 
 
+class ExecutorSpec(Spec):
+    slots: Annotated[int, Field(ge=1, le=256)] = 2
+    work_root: Annotated[str, Field(min_length=1)] | None = None
+    logs_root: Annotated[str, Field(min_length=1)] | None = None
+    git_cache: Annotated[str, Field(min_length=1)] | None = None
+    keep_failed_workspaces: bool = False
+    log_retention_days: Annotated[int, Field(ge=1, le=36500)] = 30
+    kill_grace: Annotated[int, Field(ge=0, le=3600)] = 10
+
+    @model_validator(mode="after")
+    def _separate_roots(self) -> ExecutorSpec:
+        given = {
+            k: v
+            for k, v in (
+                ("work_root", self.work_root),
+                ("logs_root", self.logs_root),
+                ("git_cache", self.git_cache),
+            )
+            if v is not None
+        }
+        if len(set(given.values())) < len(given):
+            raise ValueError(
+                "work_root, logs_root and git_cache must be different directories: work "
+                "directories are deleted after each build, logs are pruned by age"
+            )
+        return self
+
+
 class LabelSpec(Spec):
     name: Name
     description: str = ""
@@ -342,6 +370,7 @@ ELEMENTS: dict[str, type[BaseModel]] = {
     "job-template": JobTemplateSpec,
     "project-template": ProjectTemplateSpec,
     "project": ProjectSpec,
+    "executor": ExecutorSpec,
 }
 
 

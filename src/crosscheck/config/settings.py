@@ -7,8 +7,8 @@ import unicodedata
 from pathlib import Path
 
 from crosscheck.config.context import Context, Entry
-from crosscheck.config.schema import CISpec, ConnectionSpec, LabelSpec
-from crosscheck.model.config import CISettings, NodeLabel
+from crosscheck.config.schema import CISpec, ConnectionSpec, ExecutorSpec, LabelSpec
+from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel
 from crosscheck.model.connection import GerritConnection
 
 
@@ -26,6 +26,27 @@ def build_ci(context: Context, entries: list[Entry[CISpec]]) -> None:
     run_name = spec.run_name or re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     context.ci = CISettings(
         name=spec.name, run_name=run_name or "crosscheck", info_url=spec.info_url
+    )
+
+
+def build_executor(context: Context, entries: list[Entry[ExecutorSpec]]) -> None:
+    if not entries:
+        return
+    for extra in entries[1:]:
+        context.issues.error(
+            f"'executor' is set twice (first at {entries[0].position})",
+            extra.position,
+            "keep one '- executor:' element",
+        )
+    spec, base = entries[0].spec, entries[0].position.path.parent
+    context.executor = ExecutorSettings(
+        slots=spec.slots,
+        work_root=_path(spec.work_root, base),
+        logs_root=_path(spec.logs_root, base),
+        git_cache=_path(spec.git_cache, base),
+        keep_failed_workspaces=spec.keep_failed_workspaces,
+        log_retention_days=spec.log_retention_days,
+        kill_grace=spec.kill_grace,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.job import Job
@@ -27,9 +28,34 @@ class NodeLabel:
     description: str = ""
 
 
+DEFAULT_SLOTS = 2
+DEFAULT_LOG_RETENTION_DAYS = 30
+DEFAULT_KILL_GRACE = 10
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Where builds run on this machine and where their logs are kept.
+
+    A path left None means the default under crosscheck's state or cache directory,
+    which the executor resolves at run time (the model does no I/O).
+    """
+
+    #: Builds running at once on the local node provider.
+    slots: int = DEFAULT_SLOTS
+    work_root: Path | None = None
+    logs_root: Path | None = None
+    git_cache: Path | None = None
+    keep_failed_workspaces: bool = False
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    #: Seconds between SIGTERM and SIGKILL when a build's processes are stopped.
+    kill_grace: int = DEFAULT_KILL_GRACE
+
+
 @dataclass(frozen=True)
 class Config:
     ci: CISettings = field(default_factory=CISettings)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     connections: Mapping[str, GerritConnection] = field(default_factory=dict)
     labels: Mapping[str, NodeLabel] = field(default_factory=dict)
     pipelines: Mapping[str, Pipeline] = field(default_factory=dict)

@@ -1,0 +1,354 @@
+"""The executor: one build from request to outcome.
+
+    node from the provider -> log directory and console -> workspace (the change
+    merged on its branch tip, required projects beside it) -> steps -> artifacts ->
+    build.json -> outcome
+
+`run()` never raises for a build that went wrong: that is an outcome (FAILURE,
+MERGE_CONFLICT, ERROR, ...). Cancelling the task running it kills the build's
+processes, records CANCELED and re-raises the cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from crosscheck.executor.console import ConsoleLog, Masker
+from crosscheck.executor.environment import BuildPaths, build_environment
+from crosscheck.executor.git import Git, GitError, HttpCredentials
+from crosscheck.executor.layout import log_path, log_url
+from crosscheck.executor.mirrors import MirrorCache
+from crosscheck.executor.nodes import LineSink, Node, NodeError, NodeProvider
+from crosscheck.executor.records import (
+    ARTIFACTS,
+    CONSOLE_LOG,
+    collect_artifacts,
+    write_build_json,
+)
+from crosscheck.executor.steps import StepRecord, run_steps
+from crosscheck.executor.workspace import (
+    GerritRemote,
+    MergeConflictError,
+    Workspace,
+    WorkspaceBuilder,
+)
+from crosscheck.model.build import (
+    BuildOutcome,
+    BuildRequest,
+    BuildResult,
+    change_ref,
+    format_duration,
+)
+from crosscheck.secrets import SecretError, read_secret
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildStarted:
+    """Told to `on_started` once the build has a node and a log directory."""
+
+    build_id: str
+    node: str
+    started_at: float
+    log_url: str
+    log_dir: Path
+
+
+StartedHook = Callable[[BuildStarted], Awaitable[None]]
+FinishedHook = Callable[[BuildOutcome], Awaitable[None]]
+
+
+@dataclass
+class _Build:
+    """What one build knows while it runs."""
+
+    request: BuildRequest
+    node: Node
+    log_dir: Path
+    log_url: str
+    started_at: float
+    console: ConsoleLog
+    mask: Masker
+    steps: tuple[StepRecord, ...] = ()
+    workspace: Workspace | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Executor:
+    """Runs builds on nodes from one provider and keeps their logs under `logs_root`."""
+
+    def __init__(
+        self,
+        provider: NodeProvider,
+        logs_root: Path,
+        mirrors: MirrorCache,
+        *,
+        secrets: Iterable[str] = (),
+        keep_failed_workspaces: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.provider = provider
+        self.logs_root = logs_root
+        self.mirrors = mirrors
+        self._secrets = tuple(s for s in secrets if s)
+        self._keep_failed = keep_failed_workspaces
+        self._clock = clock
+
+    async def run(
+        self,
+        request: BuildRequest,
+        *,
+        on_started: StartedHook | None = None,
+        on_finished: FinishedHook | None = None,
+        listeners: Sequence[LineSink] = (),
+    ) -> BuildOutcome:
+        """Run one build to its outcome; `listeners` get each console line as written."""
+        try:
+            password = self._password(request)
+        except SecretError as error:
+            return await self._refused(request, str(error), on_finished)
+        mask = Masker([*self._secrets, *([password] if password else [])])
+        try:
+            async with self.provider.acquire(request.build_id, request.job.node) as node:
+                build = self._open(request, node, mask, listeners)
+                with build.console:
+                    return await self._run_on_node(build, password, on_started, on_finished)
+        except NodeError as error:
+            return await self._refused(request, str(error), on_finished, BuildResult.NODE_FAILURE)
+
+    async def _run_on_node(
+        self,
+        build: _Build,
+        password: str | None,
+        on_started: StartedHook | None,
+        on_finished: FinishedHook | None,
+    ) -> BuildOutcome:
+        self._header(build)
+        write_build_json(build.log_dir, self._record(build, None, None, None))
+        if on_started is not None:
+            await on_started(
+                BuildStarted(
+                    build.request.build_id,
+                    build.node.name,
+                    build.started_at,
+                    build.log_url,
+                    build.log_dir,
+                )
+            )
+        try:
+            result, detail = await self._work(build, password)
+        except asyncio.CancelledError:
+            await asyncio.shield(
+                self._finish(build, BuildResult.CANCELED, "cancelled", on_finished)
+            )
+            raise
+        except NodeError as error:
+            result, detail = BuildResult.NODE_FAILURE, str(error)
+        except Exception as error:  # a bug or a broken disk: still an outcome, never a crash
+            log.exception("build %s failed inside crosscheck", build.request.build_id)
+            result, detail = (
+                BuildResult.ERROR,
+                f"crosscheck failed: {type(error).__name__}: {error}",
+            )
+        return await self._finish(build, result, detail, on_finished)
+
+    async def _work(self, build: _Build, password: str | None) -> tuple[BuildResult, str | None]:
+        request, node = build.request, build.node
+        paths = BuildPaths.under(node.run_dir, request.project)
+        local = BuildPaths.under(PurePosixPath(node.work_dir), request.project)
+        _make_dirs(local.home, local.tmp, local.artifacts)
+        try:
+            build.workspace = await self._workspace(build, password, Path(local.src_root))
+        except MergeConflictError as error:
+            build.console.line(f"--- MERGE_CONFLICT: {error}")
+            return BuildResult.MERGE_CONFLICT, str(error)
+        except GitError as error:
+            build.console.line(f"--- the workspace could not be prepared: {error}")
+            return BuildResult.ERROR, str(error)
+        env = build_environment(
+            request,
+            paths,
+            node=node.name,
+            log_url=build.log_url,
+            commit_message=build.workspace.commit_message,
+        )
+        await node.push()
+        try:
+            outcome = await run_steps(
+                node,
+                request.job.run,
+                env=env,
+                cwd=paths.workspace,
+                console=build.console,
+                timeout=request.job.timeout,
+            )
+        finally:
+            build.extra["artifacts"] = await self._artifacts(build, local)
+        build.steps = outcome.steps
+        return outcome.result, outcome.detail
+
+    async def _workspace(self, build: _Build, password: str | None, src_root: Path) -> Workspace:
+        connection = build.request.connection
+        credentials = (
+            HttpCredentials(connection.http_url, connection.user, password) if password else None
+        )
+        remote = GerritRemote(connection.name, connection.http_url, credentials is not None)
+        builder = WorkspaceBuilder(Git(credentials), self.mirrors, remote)
+        build.console.line("--- preparing the workspace")
+        began = time.monotonic()
+        workspace = await builder.prepare(
+            build.request.event, build.request.job.required_projects, src_root
+        )
+        for checkout in (workspace.main, *workspace.required):
+            where = checkout.branch or "detached"
+            build.console.line(f"    {checkout.project}: {where} at {checkout.revision}")
+        build.console.line(f"--- workspace ready in {time.monotonic() - began:.1f}s")
+        return workspace
+
+    async def _artifacts(self, build: _Build, local: BuildPaths) -> int:
+        await build.node.pull(PurePosixPath(ARTIFACTS))
+        return await asyncio.to_thread(collect_artifacts, Path(local.artifacts), build.log_dir)
+
+    async def _finish(
+        self,
+        build: _Build,
+        result: BuildResult,
+        detail: str | None,
+        on_finished: FinishedHook | None,
+    ) -> BuildOutcome:
+        finished_at = self._clock()
+        detail = build.mask(detail) if detail else None
+        duration = format_duration(finished_at - build.started_at)
+        build.console.line(
+            f"--- result: {result} in {duration}" + (f" ({detail})" if detail else "")
+        )
+        if result is not BuildResult.SUCCESS and self._keep_failed:
+            build.node.keep_work_dir = True
+            build.console.line(f"--- the work directory is kept: {build.node.work_dir}")
+        write_build_json(build.log_dir, self._record(build, result, detail, finished_at))
+        outcome = BuildOutcome(
+            build_id=build.request.build_id,
+            result=result,
+            started_at=build.started_at,
+            finished_at=finished_at,
+            log_url=build.log_url,
+            detail=detail,
+            node=build.node.name,
+        )
+        if on_finished is not None:
+            await on_finished(outcome)
+        return outcome
+
+    def _open(
+        self, request: BuildRequest, node: Node, mask: Masker, listeners: Sequence[LineSink]
+    ) -> _Build:
+        relative = log_path(request)
+        log_dir = self.logs_root.joinpath(*relative.parts)
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            console = ConsoleLog(log_dir / CONSOLE_LOG, mask, listeners, self._clock)
+        except OSError as error:
+            raise NodeError(f"cannot write the build's logs in {log_dir}: {error}") from error
+        return _Build(request, node, log_dir, log_url(relative), self._clock(), console, mask)
+
+    def _header(self, build: _Build) -> None:
+        request = build.request
+        event = request.event
+        lines = [
+            f"crosscheck build {request.build_id} (attempt {request.attempt})",
+            f"job:      {request.job.name}",
+            f"pipeline: {request.pipeline}",
+            f"node:     {build.node.name}",
+            f"project:  {request.project}",
+        ]
+        if event.change is not None and event.patchset is not None:
+            change, patchset = event.change, event.patchset
+            lines.append(f"change:   {change.number},{patchset.number} {change.url}".rstrip())
+            ref = patchset.ref or change_ref(change.number, patchset.number)
+            lines.append(f"refspec:  {ref} onto {change.branch}")
+        elif event.ref_update is not None:
+            lines.append(f"ref:      {event.ref_update.ref} at {event.ref_update.new_rev}")
+        lines.append(f"event:    {event.type}")
+        build.console.lines(lines)
+
+    def _record(
+        self,
+        build: _Build,
+        result: BuildResult | None,
+        detail: str | None,
+        finished_at: float | None,
+    ) -> dict[str, Any]:
+        request, event = build.request, build.request.event
+        workspace = build.workspace
+        return {
+            "build_id": request.build_id,
+            "attempt": request.attempt,
+            "pipeline": request.pipeline,
+            "job": request.job.name,
+            "voting": request.job.voting,
+            "node": build.node.name,
+            "connection": request.connection_name,
+            "project": request.project,
+            "event": str(event.type),
+            "change": event.change.number if event.change else None,
+            "patchset": event.patchset.number if event.patchset else None,
+            "branch": event.change.branch if event.change else None,
+            "ref": event.ref,
+            "revision": workspace.main.revision if workspace else None,
+            "required_projects": {
+                c.project: c.revision for c in (workspace.required if workspace else ())
+            },
+            "result": str(result) if result else None,
+            "detail": detail,
+            "started_at": build.started_at,
+            "finished_at": finished_at,
+            "duration": None if finished_at is None else finished_at - build.started_at,
+            "log_url": build.log_url,
+            "steps": [
+                {
+                    "number": s.number,
+                    "command": build.mask(s.command),
+                    "exit_status": s.exit_status,
+                    "duration": s.duration,
+                }
+                for s in build.steps
+            ],
+            **build.extra,
+        }
+
+    def _password(self, request: BuildRequest) -> str | None:
+        connection = request.connection
+        return read_secret(
+            f"connection '{connection.name}' HTTP password",
+            connection.http_password_env,
+            connection.http_password_file,
+        )
+
+    async def _refused(
+        self,
+        request: BuildRequest,
+        detail: str,
+        on_finished: FinishedHook | None,
+        result: BuildResult = BuildResult.ERROR,
+    ) -> BuildOutcome:
+        """A build that never got as far as a console: the outcome says why."""
+        log.warning("build %s: %s: %s", request.build_id, result, detail)
+        now = self._clock()
+        outcome = BuildOutcome(
+            request.build_id, result, now, now, log_url(log_path(request)), detail
+        )
+        if on_finished is not None:
+            await on_finished(outcome)
+        return outcome
+
+
+def _make_dirs(*directories: PurePosixPath) -> None:
+    for directory in directories:
+        Path(directory).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,128 @@
+"""git as the executor runs it: a clean environment, credentials only in that environment.
+
+git never sees the service's environment, the user's ~/.gitconfig or the system's
+gitconfig, so a build behaves the same on every host. The Gerrit HTTP password
+travels as an `http.<url>.extraHeader` in `GIT_CONFIG_*` variables of the one git
+process that needs it: never in argv, a URL, a remote or a file in the workspace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from crosscheck.errors import CrosscheckError
+
+#: How long one git command may take before the build fails with ERROR.
+GIT_TIMEOUT = 600.0
+#: Who the merge commit of a change onto its branch tip is by.
+MERGER_NAME = "crosscheck"
+MERGER_EMAIL = "crosscheck@localhost"
+
+
+class GitError(CrosscheckError):
+    """A git command failed; the message names the command and git's reason."""
+
+    def __init__(self, message: str, returncode: int | None = None, stderr: str = "") -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+@dataclass(frozen=True)
+class HttpCredentials:
+    """Basic credentials for one URL prefix; repr never shows the password."""
+
+    url: str
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"HttpCredentials(url={self.url!r}, username={self.username!r})"
+
+    def config(self) -> dict[str, str]:
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        return {f"http.{self.url}.extraHeader": f"Authorization: Basic {token}"}
+
+
+def git_environment(extra_config: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A from-scratch environment for git, with `extra_config` as GIT_CONFIG_* entries."""
+    config = {
+        "credential.helper": "",  # never ask a helper, never store what we send
+        "protocol.file.allow": "always",  # workspaces are cloned from the local mirrors
+        "user.name": MERGER_NAME,
+        "user.email": MERGER_EMAIL,
+        **(extra_config or {}),
+    }
+    env = {
+        "PATH": os.defpath if not os.environ.get("PATH") else os.environ["PATH"],
+        "HOME": "/nonexistent",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_COUNT": str(len(config)),
+    }
+    for index, (key, value) in enumerate(config.items()):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
+class Git:
+    """Runs git commands with the executor's clean environment."""
+
+    def __init__(self, credentials: HttpCredentials | None = None) -> None:
+        found = shutil.which("git")
+        if found is None:
+            raise GitError("git is not installed: sudo apt-get install git")
+        self._git = found
+        self._credentials = credentials
+
+    async def run(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        authenticated: bool = False,
+        timeout: float = GIT_TIMEOUT,
+    ) -> str:
+        """Run `git args...` and return its stdout; GitError when it fails."""
+        extra = self._credentials.config() if authenticated and self._credentials else None
+        process = await asyncio.create_subprocess_exec(
+            self._git,
+            *args,
+            cwd=cwd,
+            env=git_environment(extra),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                out, err = await process.communicate()
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise
+        if process.returncode != 0:
+            stderr = err.decode(errors="replace")
+            raise GitError(
+                f"`git {args[0]}` failed (exit {process.returncode}): {_reason(stderr)}",
+                process.returncode,
+                stderr,
+            )
+        return out.decode(errors="replace")
+
+
+def _reason(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.replace("\r", "\n").splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("hint:", "remote: Counting"))]
+    return "; ".join(useful[-3:]) or "no reason given"

@@ -1,0 +1,127 @@
+"""The local node provider: N builds at once on this machine, one work directory each.
+
+Steps run as subprocesses of the service, in their own session, with an
+environment built from scratch: never inside the service process, never with its
+environment. They do run as the service's user; see docs/executor.md for what
+that means for untrusted code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from crosscheck.executor.nodes import Command, LineSink, NodeError
+from crosscheck.executor.processes import run_in_group
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProviderStatistics:
+    slots: int
+    in_use: int
+
+
+class LocalNode:
+    """One build's slot on this machine."""
+
+    def __init__(self, name: str, work_dir: Path, bash: str, kill_grace: float) -> None:
+        self.name = name
+        self.work_dir = work_dir
+        self.run_dir = PurePosixPath(work_dir)
+        self.keep_work_dir = False
+        self._bash = bash
+        self._grace = kill_grace
+
+    async def push(self) -> None:
+        """The steps run where the workspace was prepared: nothing to copy."""
+
+    async def pull(self, relative: PurePosixPath) -> None:
+        """The steps wrote into `work_dir` itself: nothing to copy."""
+
+    async def run(self, command: Command, output: LineSink, timeout: float) -> int:
+        argv = [self._bash, "-e", "-c", command.script]
+        return await run_in_group(
+            argv, dict(command.env), Path(command.cwd), output, timeout=timeout, grace=self._grace
+        )
+
+
+class LocalNodeProvider:
+    """Hands out up to `slots` local nodes at once; the others wait."""
+
+    def __init__(
+        self, work_root: Path, slots: int, kill_grace: float = 10.0, name: str = "local"
+    ) -> None:
+        if slots < 1:
+            raise ValueError("a node provider needs at least one slot")
+        bash = shutil.which("bash")
+        if bash is None:
+            raise NodeError("bash is not installed: sudo apt-get install bash")
+        self.work_root = work_root
+        self._slots = slots
+        self._semaphore = asyncio.Semaphore(slots)
+        self._bash = bash
+        self._grace = kill_grace
+        self._name = name
+        self._in_use = 0
+
+    def statistics(self) -> ProviderStatistics:
+        return ProviderStatistics(self._slots, self._in_use)
+
+    @asynccontextmanager
+    async def acquire(self, build_id: str, label: str | None = None) -> AsyncIterator[LocalNode]:
+        """A node with a fresh work directory; removed on release unless kept."""
+        async with self._semaphore:
+            self._in_use += 1
+            try:
+                work_dir = self._new_work_dir(build_id)
+                node = LocalNode(f"{self._name}-{work_dir.name}", work_dir, self._bash, self._grace)
+                try:
+                    yield node
+                finally:
+                    if node.keep_work_dir:
+                        log.info("keeping the work directory %s", work_dir)
+                    else:
+                        await asyncio.to_thread(remove_tree, work_dir)
+            finally:
+                self._in_use -= 1
+
+    def _new_work_dir(self, build_id: str) -> Path:
+        try:
+            self.work_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return Path(tempfile.mkdtemp(prefix=f"{build_id}-", dir=self.work_root))
+        except OSError as error:
+            raise NodeError(
+                f"cannot create a work directory in {self.work_root}: {error.strerror}"
+            ) from error
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a work directory, even one where a build made files read-only."""
+
+    def make_writable(function: Callable[..., Any], name: str, _: object) -> None:
+        parent = os.path.dirname(name)
+        os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        if os.path.isdir(name) and not os.path.islink(name):
+            os.chmod(name, os.stat(name).st_mode | stat.S_IRWXU)
+        function(name)
+
+    if path.exists():
+        try:
+            if sys.version_info >= (3, 12):
+                shutil.rmtree(path, onexc=make_writable)
+            else:
+                shutil.rmtree(path, onerror=make_writable)
+        except OSError as error:
+            log.warning("cannot remove the work directory %s: %s", path, error)

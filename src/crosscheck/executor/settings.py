@@ -1,0 +1,68 @@
+"""The executor as the configuration describes it, with defaults resolved on this host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from crosscheck.executor.executor import Executor
+from crosscheck.executor.local import LocalNodeProvider
+from crosscheck.executor.mirrors import MirrorCache
+from crosscheck.model.config import Config, ExecutorSettings
+from crosscheck.paths import cache_dir, state_dir
+from crosscheck.secrets import SecretError, read_secret
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    slots: int
+    work_root: Path
+    logs_root: Path
+    git_cache: Path
+    keep_failed_workspaces: bool
+    log_retention: timedelta
+    kill_grace: float
+
+
+def resolve(settings: ExecutorSettings) -> ResolvedSettings:
+    """Paths left unset go under crosscheck's state directory (work, logs) and cache (git)."""
+    return ResolvedSettings(
+        slots=settings.slots,
+        work_root=settings.work_root or state_dir() / "work",
+        logs_root=settings.logs_root or state_dir() / "logs",
+        git_cache=settings.git_cache or cache_dir() / "git",
+        keep_failed_workspaces=settings.keep_failed_workspaces,
+        log_retention=timedelta(days=settings.log_retention_days),
+        kill_grace=float(settings.kill_grace),
+    )
+
+
+def configured_secrets(config: Config) -> list[str]:
+    """Every secret the configuration names and this host can read, to mask in logs."""
+    found: list[str] = []
+    for connection in config.connections.values():
+        for what, env, file in (
+            ("HTTP password", connection.http_password_env, connection.http_password_file),
+            ("webhook token", connection.webhook_token_env, connection.webhook_token_file),
+        ):
+            try:
+                value = read_secret(f"connection '{connection.name}' {what}", env, file)
+            except SecretError:
+                continue  # an unreadable secret cannot be printed either
+            if value:
+                found.append(value)
+    return found
+
+
+def executor_from_config(config: Config) -> Executor:
+    """A local executor with the configuration's slots, directories and secrets to mask."""
+    settings = resolve(config.executor)
+    provider = LocalNodeProvider(settings.work_root, settings.slots, settings.kill_grace)
+    return Executor(
+        provider,
+        settings.logs_root,
+        MirrorCache(settings.git_cache),
+        secrets=configured_secrets(config),
+        keep_failed_workspaces=settings.keep_failed_workspaces,
+    )

@@ -1,0 +1,85 @@
+"""The step runner: a job's steps, in order, on a node, within the job's timeout."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from crosscheck.executor.console import ConsoleLog
+from crosscheck.executor.nodes import Command, Node, StepTimeoutError
+from crosscheck.model.build import BuildResult, format_duration
+from crosscheck.model.job import RunStep
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    number: int
+    command: str
+    exit_status: int | None
+    duration: float
+
+
+@dataclass(frozen=True)
+class StepsOutcome:
+    result: BuildResult
+    detail: str | None
+    steps: tuple[StepRecord, ...]
+
+
+def describe(step: RunStep) -> str:
+    return step.shell if step.shell is not None else f"script {step.script}"
+
+
+def script_for(step: RunStep) -> str:
+    """The bash text of a step: a shell line as written, or a workspace script.
+
+    A script with the executable bit runs as itself (its shebang chooses the
+    interpreter); one without runs under `bash -e`.
+    """
+    if step.shell is not None:
+        return step.shell
+    path = PurePosixPath(step.script or "")
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"script {step.script!r} must be a path inside the workspace")
+    quoted = shlex.quote(f"./{path}")
+    return f"if [ -x {quoted} ]; then exec {quoted}; else exec bash -e {quoted}; fi"
+
+
+async def run_steps(
+    node: Node,
+    steps: Sequence[RunStep],
+    *,
+    env: Mapping[str, str],
+    cwd: PurePosixPath,
+    console: ConsoleLog,
+    timeout: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> StepsOutcome:
+    """Run the steps until one fails or the time is up; every step shares `timeout`."""
+    deadline = clock() + timeout
+    records: list[StepRecord] = []
+    for number, step in enumerate(steps, 1):
+        text = describe(step)
+        console.line(f"--- step {number}/{len(steps)}: {text}")
+        try:
+            command = Command(script_for(step), env, cwd)
+        except ValueError as error:
+            console.line(f"--- {error}")
+            return StepsOutcome(BuildResult.FAILURE, str(error), tuple(records))
+        began = clock()
+        try:
+            status = await node.run(command, console.line, max(0.0, deadline - clock()))
+        except StepTimeoutError:
+            records.append(StepRecord(number, text, None, clock() - began))
+            detail = f"step {number} ran past the job's timeout of {format_duration(timeout)}"
+            console.line(f"--- {detail}: every process of the build was killed")
+            return StepsOutcome(BuildResult.TIMED_OUT, detail, tuple(records))
+        records.append(StepRecord(number, text, status, clock() - began))
+        if status != 0:
+            detail = f"step {number} exited with status {status}: {text}"
+            console.line(f"--- step {number} failed (exit status {status})")
+            return StepsOutcome(BuildResult.FAILURE, detail, tuple(records))
+    return StepsOutcome(BuildResult.SUCCESS, None, tuple(records))

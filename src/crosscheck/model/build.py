@@ -1,0 +1,105 @@
+"""Builds: what the scheduler asks the executor to run, and how it went."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import Event
+from crosscheck.model.job import Job
+
+#: Build ids become a directory name and part of a URL: keep them plain.
+BUILD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class BuildResult(StrEnum):
+    SUCCESS = "SUCCESS"
+    #: A step exited non-zero.
+    FAILURE = "FAILURE"
+    #: The steps ran longer than the job's timeout; the whole process group was killed.
+    TIMED_OUT = "TIMED_OUT"
+    #: The patchset does not merge onto the branch tip; nothing ran.
+    MERGE_CONFLICT = "MERGE_CONFLICT"
+    #: The build was cancelled (a newer patchset superseded it, or an operator dequeued it).
+    CANCELED = "CANCELED"
+    #: The node could not run the build (no work directory, cannot start a process).
+    NODE_FAILURE = "NODE_FAILURE"
+    #: crosscheck could not prepare the build (Gerrit unreachable, a required project missing).
+    ERROR = "ERROR"
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the build failed for infrastructure reasons, so another attempt may pass."""
+        return self in (BuildResult.NODE_FAILURE, BuildResult.ERROR)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One attempt of one job for one item, as the scheduler hands it to the executor."""
+
+    build_id: str
+    attempt: int
+    pipeline: str
+    job: Job
+    #: What triggered the item: carries the change, the patchset and who did it.
+    event: Event
+    #: How the executor fetches the project over git; secrets are referenced, never held.
+    connection: GerritConnection
+
+    def __post_init__(self) -> None:
+        if not BUILD_ID.match(self.build_id):
+            raise ValueError(
+                f"build id {self.build_id!r}: use letters, digits, '.', '_' and '-' (at most 100)"
+            )
+        if self.attempt < 1:
+            raise ValueError(f"attempt {self.attempt}: attempts count from 1")
+        if self.event.project is None and self.event.change is None:
+            raise ValueError("the event names no project: nothing to check out")
+
+    @property
+    def connection_name(self) -> str:
+        return self.connection.name
+
+    @property
+    def project(self) -> str:
+        if self.event.change is not None:
+            return self.event.change.project
+        return self.event.project or ""
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """How a build ended. Times are seconds since the epoch (UTC)."""
+
+    build_id: str
+    result: BuildResult
+    started_at: float
+    finished_at: float
+    #: The build's log directory, relative to the logs root and URL-quoted, ending in '/'.
+    log_url: str
+    #: Why it ended so, when the result alone does not say (the files that conflicted, say).
+    detail: str | None = None
+    node: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)
+
+
+def format_duration(seconds: float) -> str:
+    """`1h 02m 03s`, `3m 02s`, `5s`: the form third-party CI reports use."""
+    total = round(max(0.0, seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def change_ref(change: int, patchset: int) -> str:
+    """Gerrit's ref of a patchset: `refs/changes/45/12345/2`."""
+    return f"refs/changes/{change % 100:02d}/{change}/{patchset}"
