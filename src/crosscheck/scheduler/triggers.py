@@ -61,5 +61,7 @@ def matching_pipelines(config: Config, event: Event) -> list[Pipeline]:
         for name, pipeline in config.pipelines.items()
         if name in wanted
         and skipped_state(pipeline, event) is None
-        and any(isinstance(t, GerritTrigger) and trigger_matches(t, event) for t in pipeline.triggers)
+        and any(
+            isinstance(t, GerritTrigger) and trigger_matches(t, event) for t in pipeline.triggers
+        )
     ]

@@ -1,0 +1,194 @@
+"""The scheduler's persistent state: items and builds, read and written in SQL.
+
+Every decision is written here before it is acted on, so that after a crash the
+scheduler resumes from the database alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crosscheck.model.events import Event
+from crosscheck.model.pipeline import Manager, Pipeline
+from crosscheck.scheduler.codec import dump_event
+from crosscheck.store.tables import builds, items
+
+#: Items still moving; the others are finished, superseded or dequeued.
+ACTIVE = ("new", "running")
+#: Builds that may still run.
+LIVE = ("waiting", "running")
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    pipeline: str
+    connection: str
+    project: str
+    branch: str
+    change_number: int | None
+    patchset: int | None
+    revision: str | None
+    event: str
+    state: str
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_build_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def enqueue_item(db: AsyncConnection, pipeline: Pipeline, event: Event) -> int | None:
+    """Add an item for the event unless the same patchset is already queued; supersede
+    what the new item replaces. Returns the new item's id, or None."""
+    change, patchset = event.change, event.patchset
+    number = change.number if change else None
+    ps = patchset.number if patchset else None
+    if number is not None and await _active(db, pipeline.name, event.connection, number, ps):
+        return None
+    if pipeline.manager is Manager.INDEPENDENT and number is not None and ps is not None:
+        await _supersede(db, pipeline.name, event.connection, number, ps)
+    elif pipeline.manager is Manager.SUPERCEDENT:
+        await _supersede_waiting(db, pipeline.name, event)
+    result = await db.execute(
+        insert(items).values(
+            pipeline=pipeline.name,
+            connection=event.connection,
+            project=event.project or "",
+            branch=_branch(event),
+            change_number=number,
+            patchset=ps,
+            revision=patchset.revision if patchset else None,
+            event=dump_event(event),
+            state="new",
+            created_at=now(),
+        )
+    )
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - an insert always has one
+        raise RuntimeError("the database returned no id for a new item")
+    return int(key[0])
+
+
+def _branch(event: Event) -> str:
+    if event.change is not None:
+        return event.change.branch
+    ref = event.ref or ""
+    return ref.removeprefix("refs/heads/")
+
+
+async def _active(
+    db: AsyncConnection, pipeline: str, connection: str, change: int, patchset: int | None
+) -> bool:
+    row = await db.scalar(
+        select(items.c.id)
+        .where(items.c.pipeline == pipeline)
+        .where(items.c.connection == connection)
+        .where(items.c.change_number == change)
+        .where(items.c.patchset == patchset)
+        .where(items.c.state.in_(ACTIVE))
+        .limit(1)
+    )
+    return row is not None
+
+
+async def _supersede(
+    db: AsyncConnection, pipeline: str, connection: str, change: int, patchset: int
+) -> None:
+    ids = await db.scalars(
+        select(items.c.id)
+        .where(items.c.pipeline == pipeline)
+        .where(items.c.connection == connection)
+        .where(items.c.change_number == change)
+        .where(items.c.patchset < patchset)
+        .where(items.c.state.in_(ACTIVE))
+    )
+    await end_items(db, list(ids), "superseded", f"patchset {patchset} superseded it")
+
+
+async def _supersede_waiting(db: AsyncConnection, pipeline: str, event: Event) -> None:
+    # Supercedent: the running item finishes; a waiting one gives way to the newer.
+    ids = await db.scalars(
+        select(items.c.id)
+        .where(items.c.pipeline == pipeline)
+        .where(items.c.connection == event.connection)
+        .where(items.c.project == (event.project or ""))
+        .where(items.c.branch == _branch(event))
+        .where(items.c.state == "new")
+    )
+    await end_items(db, list(ids), "superseded", "a newer item replaced it")
+
+
+async def end_items(db: AsyncConnection, ids: Sequence[int], state: str, detail: str) -> None:
+    """Stop items early (superseded, dequeued): their live builds are canceled."""
+    if not ids:
+        return
+    await db.execute(
+        update(items)
+        .where(items.c.id.in_(ids))
+        .values(state=state, detail=detail, finished_at=now())
+    )
+    await db.execute(
+        update(builds)
+        .where(builds.c.item_id.in_(ids))
+        .where(builds.c.state.in_(LIVE))
+        .values(state="canceled", result="CANCELED", detail=detail, finished_at=now())
+    )
+
+
+async def items_in(db: AsyncConnection, state: str) -> list[ItemRow]:
+    rows = await db.execute(select(items).where(items.c.state == state).order_by(items.c.id))
+    return [_item(row) for row in rows]
+
+
+async def item(db: AsyncConnection, item_id: int) -> ItemRow:
+    row = (await db.execute(select(items).where(items.c.id == item_id))).one()
+    return _item(row)
+
+
+def _item(row: Any) -> ItemRow:
+    return ItemRow(
+        id=row.id,
+        pipeline=row.pipeline,
+        connection=row.connection,
+        project=row.project,
+        branch=row.branch,
+        change_number=row.change_number,
+        patchset=row.patchset,
+        revision=row.revision,
+        event=row.event,
+        state=row.state,
+    )
+
+
+async def add_builds(
+    db: AsyncConnection, item_id: int, jobs: Sequence[tuple[str, bool]], attempt: int = 1
+) -> None:
+    for name, voting in jobs:
+        await db.execute(
+            insert(builds).values(
+                id=new_build_id(),
+                item_id=item_id,
+                job=name,
+                attempt=attempt,
+                voting=int(voting),
+                state="waiting",
+            )
+        )
+
+
+async def set_item_state(db: AsyncConnection, item_id: int, state: str, detail: str = "") -> None:
+    values: dict[str, Any] = {"state": state, "detail": detail or None}
+    if state not in ACTIVE:
+        values["finished_at"] = now()
+    await db.execute(update(items).where(items.c.id == item_id).values(**values))
