@@ -21,6 +21,7 @@ err_console = Console(stderr=True)
 SUBCOMMANDS = {
     "config": "crosscheck.cli.config:config_group",
     "sandbox": "crosscheck.cli.sandbox:sandbox",
+    "serve": "crosscheck.cli.serve:serve",
 }
 
 

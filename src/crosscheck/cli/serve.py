@@ -1,0 +1,52 @@
+"""`crosscheck serve`: run the whole CI in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import click
+
+from crosscheck.paths import default_config_paths
+
+
+@click.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_paths",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Configuration file or directory (repeatable) [default: $CROSSCHECK_CONFIG, "
+    "./crosscheck.d, ./crosscheck.yaml].",
+)
+@click.option(
+    "--database",
+    envvar="CROSSCHECK_DATABASE_URL",
+    help="SQLAlchemy URL [default: SQLite in the state directory]; "
+    "e.g. postgresql+asyncpg://ci@db/crosscheck.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Web server address.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--public-url", help="URL users reach the web server at, for links in reports.")
+def serve(
+    config_paths: tuple[Path, ...],
+    database: str | None,
+    host: str,
+    port: int,
+    public_url: str | None,
+) -> None:
+    """Listen to Gerrit, run jobs, report back, and serve webhooks and logs."""
+    from crosscheck.server import ServeOptions  # noqa: PLC0415 - keeps `--help` fast
+    from crosscheck.server import serve as run  # noqa: PLC0415
+
+    options = ServeOptions(
+        config_paths=list(config_paths) or default_config_paths(),
+        database_url=database,
+        host=host,
+        port=port,
+        public_url=public_url,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(options))
