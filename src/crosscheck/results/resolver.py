@@ -36,6 +36,11 @@ class ChangeResolver(Protocol):
         ...
 
 
+def is_patchset_number(revision: str) -> bool:
+    """A patchset number, not a (possibly all-digit) commit id."""
+    return revision.isdigit() and len(revision) < 10
+
+
 def split_change_id(change_id: str) -> tuple[str | None, int | None]:
     """(project, number) from `123` or `project~123`; (None, None) for other forms."""
     if change_id.isdigit():
@@ -68,7 +73,7 @@ class StoreResolver:
         return await self._patchset(project, number, revision)
 
     async def _patchset(self, project: str, number: int, revision: str) -> PatchsetRef:
-        if revision.isdigit():
+        if is_patchset_number(revision):
             return PatchsetRef(project, number, int(revision))
         if revision == "current":
             latest = await self.service.latest_patchset(number)
@@ -116,7 +121,7 @@ def _find_revision(change: dict[str, Any], revision: str) -> str | None:
     if revision == "current":
         current = change.get("current_revision")
         return current if isinstance(current, str) else None
-    if revision.isdigit():
+    if is_patchset_number(revision):
         wanted = int(revision)
         return next((sha for sha, r in revisions.items() if r.get("_number") == wanted), None)
     matches = [sha for sha in revisions if sha.startswith(revision)]
