@@ -19,6 +19,8 @@ from crosscheck.results.errors import UnknownChangeError
 from crosscheck.results.service import ResultsService
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+#: Longer all-digit revisions are commit ids, not patchset numbers.
+_MAX_PATCHSET_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class ChangeResolver(Protocol):
 
 def is_patchset_number(revision: str) -> bool:
     """A patchset number, not a (possibly all-digit) commit id."""
-    return revision.isdigit() and len(revision) < 10
+    return revision.isdigit() and len(revision) <= _MAX_PATCHSET_DIGITS
 
 
 def split_change_id(change_id: str) -> tuple[str | None, int | None]:
