@@ -49,7 +49,9 @@ def test_the_model_imports_no_framework_and_does_no_io() -> None:
         "__future__",
         "collections",
         "dataclasses",
+        "datetime",
         "enum",
+        "fnmatch",
         "functools",
         "hashlib",
         "pathlib",  # a type for paths; the model does no I/O with it

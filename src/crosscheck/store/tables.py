@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
 
@@ -67,6 +73,124 @@ reports = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     UniqueConstraint("report_key", name="uq_reports_report_key"),
+)
+
+
+# -- results service (migration 0100) ---------------------------------------
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine: SQLite hands back naive ones otherwise."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store keeps aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: CI accounts that report results; `allowed_projects` is a JSON list of globs or ^regexes.
+ci_accounts = Table(
+    "ci_accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("info_url", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("admin", Boolean, nullable=False),
+    Column("allowed_projects", Text, nullable=False),
+    Column("disabled_reason", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    #: Kept up to date by every ingest, so the health table never scans results for them.
+    Column("last_seen", UtcDateTime),
+    Column("last_success", UtcDateTime),
+    UniqueConstraint("name", name="uq_ci_accounts_name"),
+)
+
+#: API tokens: only their SHA-256 is stored (they are 256-bit random, so no slow hash is needed).
+ci_tokens = Table(
+    "ci_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("ci_accounts.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("token_hash", name="uq_ci_tokens_token_hash"),
+    Index("ix_ci_tokens_account", "account_id"),
+)
+
+#: SSH public keys; a key belongs to one account only.
+ci_ssh_keys = Table(
+    "ci_ssh_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("ci_accounts.id"), nullable=False),
+    Column("algorithm", String(100), nullable=False),
+    Column("key_data", Text, nullable=False),
+    Column("fingerprint", String(100), nullable=False),
+    Column("comment", String(300), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    UniqueConstraint("fingerprint", name="uq_ci_ssh_keys_fingerprint"),
+    Index("ix_ci_ssh_keys_account", "account_id"),
+)
+
+#: Every result ever reported: a re-report is a new row; the newest per key is current.
+results = Table(
+    "results",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("uuid", String(32), nullable=False),
+    Column("account_id", Integer, ForeignKey("ci_accounts.id"), nullable=False),
+    Column("project", String(300), nullable=False),
+    Column("branch", String(300)),
+    Column("change_number", Integer, nullable=False),
+    Column("patchset", Integer, nullable=False),
+    Column("revision", String(64)),
+    Column("job", String(200), nullable=False),
+    Column("value", String(20), nullable=False),
+    Column("url", Text),
+    Column("duration", Float),
+    Column("voting", Boolean, nullable=False),
+    Column("category", String(100)),
+    Column("rerun", Boolean, nullable=False),
+    Column("comment", Text),
+    Column("reported_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    #: The change page: one change, all its patchsets.
+    Index("ix_results_change", "change_number", "patchset"),
+    #: A CI account's history, newest first.
+    Index("ix_results_account_time", "account_id", "reported_at"),
+    #: Statistics over the partial first day of a window; recent results.
+    Index("ix_results_reported_at", "reported_at"),
+    #: verify-status addresses a patchset by its commit.
+    Index("ix_results_revision", "revision"),
+)
+
+#: Results per CI account, UTC day and value, kept by every ingest: the health table
+#: sums at most 31 rows per account and value instead of scanning a month of results.
+result_daily_counts = Table(
+    "result_daily_counts",
+    metadata,
+    Column("account_id", Integer, ForeignKey("ci_accounts.id"), primary_key=True),
+    #: Days since 1970-01-01, UTC.
+    Column("day", Integer, primary_key=True),
+    Column("value", String(20), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Index("ix_result_daily_counts_day", "day"),
 )
 
 #: Items: one change (or ref) in one pipeline, from the event that enqueued it to its report.

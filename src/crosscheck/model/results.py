@@ -1,0 +1,365 @@
+"""Results as the results service keeps them: one job's outcome on one patchset from one CI account.
+
+Plain data and rules only: what a value means, which result is current, how a
+duration is written, which projects a CI account may write to, and the checks a
+submitted result must pass (each problem names its field).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from fnmatch import fnmatchcase
+
+MAX_PROJECT = 300
+MAX_BRANCH = 300
+MAX_JOB = 200
+MAX_CATEGORY = 100
+MAX_URL = 2000
+MAX_COMMENT = 10_000
+MAX_ACCOUNT_NAME = 100
+
+#: CI account names appear in URLs, HTTP basic auth and SSH user names: no ':' or '/'.
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+@-]*$")
+REVISION = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ResultValue(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    UNSTABLE = "unstable"
+    IN_PROGRESS = "in_progress"
+    SKIPPED = "skipped"
+    NOT_REGISTERED = "not_registered"
+
+    @classmethod
+    def parse(cls, text: str) -> ResultValue:
+        """A value as people write it: `passed`, `in progress`, `In-Progress`, `SUCCESS`..."""
+        key = re.sub(r"[\s-]+", "_", text.strip().lower())
+        value = _ALIASES.get(key)
+        if value is None:
+            choices = ", ".join(v.value for v in cls)
+            raise ValueError(f"unknown result {text!r}: use one of {choices}")
+        return value
+
+    @property
+    def final(self) -> bool:
+        """Counts in success rates: the job ran to an end."""
+        return self in (ResultValue.PASSED, ResultValue.FAILED, ResultValue.UNSTABLE)
+
+    @property
+    def verify_status(self) -> int:
+        """The verify-status plugin's number; it has none for skipped or not registered (0)."""
+        return _TO_VERIFY_STATUS.get(self, 0)
+
+    @classmethod
+    def from_verify_status(cls, number: int) -> ResultValue:
+        """The plugin's numbers: below 0 failed, 0 unstable, 1 passed, 2 in progress."""
+        if number < 0:
+            return cls.FAILED
+        found = {0: cls.UNSTABLE, 1: cls.PASSED, 2: cls.IN_PROGRESS}.get(number)
+        if found is None:
+            raise ValueError(
+                f"value {number} has no meaning: use -1 (failed), 0 (unstable), "
+                "1 (passed) or 2 (in progress)"
+            )
+        return found
+
+
+_ALIASES: dict[str, ResultValue] = {v.value: v for v in ResultValue} | {
+    "success": ResultValue.PASSED,
+    "pass": ResultValue.PASSED,
+    "failure": ResultValue.FAILED,
+    "fail": ResultValue.FAILED,
+    "running": ResultValue.IN_PROGRESS,
+}
+_TO_VERIFY_STATUS = {
+    ResultValue.PASSED: 1,
+    ResultValue.FAILED: -1,
+    ResultValue.UNSTABLE: 0,
+    ResultValue.IN_PROGRESS: 2,
+}
+
+
+@dataclass(frozen=True)
+class NewResult:
+    """A result as a CI submits it; the service adds the account, an id and the times."""
+
+    project: str
+    change: int
+    patchset: int
+    job: str
+    value: ResultValue
+    branch: str | None = None
+    revision: str | None = None
+    url: str | None = None
+    #: Seconds.
+    duration: float | None = None
+    #: False for a non-voting job (the plugin's `abstain`).
+    voting: bool = True
+    category: str | None = None
+    rerun: bool = False
+    comment: str | None = None
+    #: When the CI says the result was produced; None means now.
+    reported_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """A stored result. `uuid` is its public id (the plugin's job id)."""
+
+    id: int
+    uuid: str
+    account: str
+    project: str
+    change: int
+    patchset: int
+    job: str
+    value: ResultValue
+    reported_at: datetime
+    branch: str | None = None
+    revision: str | None = None
+    url: str | None = None
+    duration: float | None = None
+    voting: bool = True
+    category: str | None = None
+    rerun: bool = False
+    comment: str | None = None
+
+    @property
+    def current_key(self) -> tuple[int, int, str, str]:
+        """Results with the same key replace each other: the newest is current."""
+        return (self.change, self.patchset, self.account, self.job)
+
+    @property
+    def newness(self) -> tuple[datetime, int]:
+        return (self.reported_at, self.id)
+
+
+def current_results(results: Iterable[Result]) -> list[Result]:
+    """The newest result per change, patchset, CI account and job, in the input's order."""
+    listed = list(results)
+    newest: dict[tuple[int, int, str, str], Result] = {}
+    for result in listed:
+        seen = newest.get(result.current_key)
+        if seen is None or result.newness > seen.newness:
+            newest[result.current_key] = result
+    kept = {id(r) for r in newest.values()}
+    return [r for r in listed if id(r) in kept]
+
+
+#: How far ahead of the service's clock a CI's clock may be.
+CLOCK_SKEW = timedelta(hours=1)
+
+
+def result_problems(result: NewResult, now: datetime) -> list[tuple[str, str]]:
+    """Every problem with a submitted result, as (field, message); empty when it is fine."""
+    problems: list[tuple[str, str]] = []
+    problems += _text_problems("project", result.project, MAX_PROJECT, required=True)
+    problems += _text_problems("job", result.job, MAX_JOB, required=True)
+    problems += _text_problems("branch", result.branch, MAX_BRANCH)
+    problems += _text_problems("category", result.category, MAX_CATEGORY)
+    if result.change < 1:
+        problems.append(("change", "must be a change number, 1 or more"))
+    if result.patchset < 1:
+        problems.append(("patchset", "must be a patchset number, 1 or more"))
+    if result.revision is not None and not REVISION.match(result.revision):
+        problems.append(("revision", "must be a full commit id (40 lowercase hex digits)"))
+    if result.url is not None:
+        problems += _url_problems(result.url)
+    if result.duration is not None and not 0 <= result.duration < 366 * 86400:
+        problems.append(("duration", "must be between 0 and a year, in seconds"))
+    if result.comment is not None and len(result.comment) > MAX_COMMENT:
+        problems.append(("comment", f"is longer than {MAX_COMMENT} characters"))
+    if result.reported_at is not None and result.reported_at.tzinfo is None:
+        problems.append(("reported_at", "needs a time zone (for example 2024-05-01T12:00:00Z)"))
+    elif result.reported_at is not None and result.reported_at > now + CLOCK_SKEW:
+        problems.append(("reported_at", "is in the future: check the CI's clock"))
+    return problems
+
+
+def _text_problems(
+    name: str, value: str | None, limit: int, *, required: bool = False
+) -> list[tuple[str, str]]:
+    if value is None or value == "":
+        return [(name, "is required")] if required else []
+    if len(value) > limit:
+        return [(name, f"is longer than {limit} characters")]
+    if _CONTROL.search(value) or value != value.strip():
+        return [(name, "must not hold control characters or surrounding spaces")]
+    return []
+
+
+def _url_problems(url: str) -> list[tuple[str, str]]:
+    if len(url) > MAX_URL:
+        return [("url", f"is longer than {MAX_URL} characters")]
+    # Pages render it as a link: only web addresses, never javascript: or data:.
+    if not re.match(r"^https?://[^\s]+$", url):
+        return [("url", "must be an http:// or https:// address without spaces")]
+    return []
+
+
+def account_name_problem(name: str) -> str | None:
+    """Why a CI account name is not acceptable, or None."""
+    if not name or len(name) > MAX_ACCOUNT_NAME:
+        return f"a CI account name has 1 to {MAX_ACCOUNT_NAME} characters"
+    if not ACCOUNT_NAME.match(name) or name != name.strip():
+        return (
+            f"CI account name {name!r}: use letters, digits, spaces and . _ + @ - "
+            "(starting with a letter or digit)"
+        )
+    return None
+
+
+# -- durations ---------------------------------------------------------------
+
+_UNITS = {
+    "ms": 0.001,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from `90`, `1m 30s`, `1h2m`, `1 min 30 sec` (Jenkins) or `2.5 sec`."""
+    cleaned = text.strip().lower().replace(",", " ")
+    if not cleaned:
+        raise ValueError("empty duration")
+    total = 0.0
+    position = 0
+    for match in _DURATION_PART.finditer(cleaned):
+        if cleaned[position : match.start()].strip():
+            break
+        number, unit = match.groups()
+        if unit not in _UNITS and unit != "":
+            break
+        total += float(number) * _UNITS.get(unit, 1)
+        position = match.end()
+    if cleaned[position:].strip() or position == 0:
+        raise ValueError(f"cannot read duration {text!r}: write it as 1h 2m 3s or in seconds")
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """`1h 2m 3s`, as the verify-status plugin shows durations."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h"] if hours else []
+    if minutes:
+        parts.append(f"{minutes}m")
+    if secs or not parts:
+        parts.append(f"{secs}s")
+    return " ".join(parts)
+
+
+# -- CI accounts -------------------------------------------------------------
+
+
+def project_pattern_problem(pattern: str) -> str | None:
+    """Why an allowed-project pattern is unusable, or None."""
+    if not pattern.strip():
+        return "an allowed-project pattern is empty"
+    if pattern.startswith("^"):
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            return f"allowed-project regex {pattern!r} is invalid: {error}"
+    return None
+
+
+def project_allowed(patterns: Iterable[str], project: str) -> bool:
+    """A pattern is a glob (`openstack/*`, `*` crosses `/`) or, starting with ^, a regex."""
+    for pattern in patterns:
+        if pattern.startswith("^"):
+            if re.match(pattern, project):
+                return True
+        elif fnmatchcase(project, pattern):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class CIAccount:
+    name: str
+    owner: str = ""
+    info_url: str = ""
+    enabled: bool = True
+    #: Admins manage accounts; an admin account reports like any other.
+    admin: bool = False
+    allowed_projects: tuple[str, ...] = ()
+    disabled_reason: str = ""
+    created_at: datetime | None = None
+    last_seen: datetime | None = None
+    last_success: datetime | None = None
+
+    def may_write(self, project: str) -> bool:
+        return project_allowed(self.allowed_projects, project)
+
+
+@dataclass(frozen=True)
+class SshKey:
+    algorithm: str
+    fingerprint: str
+    comment: str = ""
+    added_at: datetime | None = None
+
+
+# -- statistics --------------------------------------------------------------
+
+#: The health table's windows, by name.
+WINDOWS: Mapping[str, timedelta] = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """Results per value over one window."""
+
+    counts: Mapping[ResultValue, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def count(self, value: ResultValue) -> int:
+        return self.counts.get(value, 0)
+
+    @property
+    def success_rate(self) -> float | None:
+        """Passed over results that ran to an end; None when none did."""
+        final = sum(n for v, n in self.counts.items() if v.final)
+        return self.count(ResultValue.PASSED) / final if final else None
+
+
+@dataclass(frozen=True)
+class AccountStatistics:
+    account: str
+    windows: Mapping[str, WindowCounts]
+    last_seen: datetime | None = None
+    last_success: datetime | None = None
+    enabled: bool = True

@@ -1,0 +1,254 @@
+"""CI accounts, their tokens and SSH keys, in the store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncssh
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crosscheck.model.results import (
+    CIAccount,
+    SshKey,
+    account_name_problem,
+    project_pattern_problem,
+)
+from crosscheck.results.errors import (
+    AccountExistsError,
+    AccountNotFoundError,
+    InvalidInputError,
+)
+from crosscheck.results.tokens import new_token, same_secret, token_hash
+from crosscheck.store.tables import ci_accounts, ci_ssh_keys, ci_tokens
+
+
+class Accounts:
+    """Creates, changes and finds CI accounts. Tokens are returned once, never stored."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def create(
+        self,
+        name: str,
+        *,
+        owner: str = "",
+        info_url: str = "",
+        allowed_projects: Sequence[str] = (),
+        admin: bool = False,
+    ) -> tuple[CIAccount, str]:
+        """A new enabled account and its first token."""
+        _check_account_fields(name, allowed_projects)
+        now = datetime.now(UTC)
+        token = new_token()
+        try:
+            async with self.engine.begin() as connection:
+                account_id = (
+                    await connection.execute(
+                        insert(ci_accounts)
+                        .values(
+                            name=name,
+                            owner=owner,
+                            info_url=info_url,
+                            enabled=True,
+                            admin=admin,
+                            allowed_projects=json.dumps(list(allowed_projects)),
+                            disabled_reason="",
+                            created_at=now,
+                            updated_at=now,
+                        )
+                        .returning(ci_accounts.c.id)
+                    )
+                ).scalar_one()
+                await _insert_token(connection, account_id, token, now)
+        except IntegrityError as error:
+            raise AccountExistsError(f"a CI account named {name!r} exists already") from error
+        return await self.get(name), token
+
+    async def get(self, name: str) -> CIAccount:
+        async with self.engine.connect() as connection:
+            row = (
+                await connection.execute(select(ci_accounts).where(ci_accounts.c.name == name))
+            ).one_or_none()
+        if row is None:
+            raise AccountNotFoundError(f"no CI account named {name!r}")
+        return account_from_row(row._mapping)
+
+    async def list_accounts(self) -> list[CIAccount]:
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(ci_accounts).order_by(ci_accounts.c.name))
+            return [account_from_row(row._mapping) for row in rows]
+
+    async def update(
+        self,
+        name: str,
+        *,
+        owner: str | None = None,
+        info_url: str | None = None,
+        allowed_projects: Sequence[str] | None = None,
+    ) -> CIAccount:
+        changes: dict[str, Any] = {}
+        if owner is not None:
+            changes["owner"] = owner
+        if info_url is not None:
+            changes["info_url"] = info_url
+        if allowed_projects is not None:
+            _check_account_fields(name, allowed_projects)
+            changes["allowed_projects"] = json.dumps(list(allowed_projects))
+        await self._update(name, changes)
+        return await self.get(name)
+
+    async def set_enabled(self, name: str, enabled: bool, reason: str = "") -> CIAccount:
+        await self._update(name, {"enabled": enabled, "disabled_reason": "" if enabled else reason})
+        return await self.get(name)
+
+    async def rotate_token(self, name: str) -> str:
+        """Revoke every token of the account and issue a new one."""
+        now = datetime.now(UTC)
+        token = new_token()
+        async with self.engine.begin() as connection:
+            account_id = await account_id_of(connection, name)
+            await connection.execute(
+                update(ci_tokens)
+                .where(ci_tokens.c.account_id == account_id, ci_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            await _insert_token(connection, account_id, token, now)
+        return token
+
+    async def by_token(self, token: str) -> CIAccount | None:
+        """The account a live token belongs to, or None."""
+        wanted = token_hash(token)
+        async with self.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(ci_accounts, ci_tokens.c.token_hash)
+                    .join(ci_tokens, ci_tokens.c.account_id == ci_accounts.c.id)
+                    .where(ci_tokens.c.token_hash == wanted, ci_tokens.c.revoked_at.is_(None))
+                )
+            ).one_or_none()
+        # The index found it by equality; compare again in constant time all the same.
+        if row is None or not same_secret(row.token_hash, wanted):
+            return None
+        return account_from_row(row._mapping)
+
+    async def add_ssh_key(self, name: str, public_key: str) -> SshKey:
+        key = _parse_public_key(public_key)
+        now = datetime.now(UTC)
+        fingerprint = key.get_fingerprint()
+        try:
+            async with self.engine.begin() as connection:
+                account_id = await account_id_of(connection, name)
+                await connection.execute(
+                    insert(ci_ssh_keys).values(
+                        account_id=account_id,
+                        algorithm=key.get_algorithm(),
+                        key_data=key.export_public_key("openssh").decode().split()[1],
+                        fingerprint=fingerprint,
+                        comment=(key.get_comment() or "")[:300],
+                        added_at=now,
+                    )
+                )
+        except IntegrityError as error:
+            raise AccountExistsError(
+                f"SSH key {fingerprint} is registered already (a key belongs to one account)"
+            ) from error
+        return SshKey(key.get_algorithm(), fingerprint, key.get_comment() or "", now)
+
+    async def ssh_keys(self, name: str) -> list[SshKey]:
+        async with self.engine.connect() as connection:
+            account_id = await account_id_of(connection, name)
+            rows = await connection.execute(
+                select(ci_ssh_keys)
+                .where(ci_ssh_keys.c.account_id == account_id)
+                .order_by(ci_ssh_keys.c.id)
+            )
+            return [SshKey(r.algorithm, r.fingerprint, r.comment, r.added_at) for r in rows]
+
+    async def by_ssh_key(self, key: asyncssh.SSHKey) -> CIAccount | None:
+        async with self.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(ci_accounts, ci_ssh_keys.c.key_data)
+                    .join(ci_ssh_keys, ci_ssh_keys.c.account_id == ci_accounts.c.id)
+                    .where(ci_ssh_keys.c.fingerprint == key.get_fingerprint())
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        # The fingerprint found it; the whole key must match too.
+        offered = key.export_public_key("openssh").decode().split()[1]
+        if not same_secret(offered, row.key_data):
+            return None
+        return account_from_row(row._mapping)
+
+    async def _update(self, name: str, changes: dict[str, Any]) -> None:
+        async with self.engine.begin() as connection:
+            done = await connection.execute(
+                update(ci_accounts)
+                .where(ci_accounts.c.name == name)
+                .values(**changes, updated_at=datetime.now(UTC))
+            )
+        if done.rowcount == 0:
+            raise AccountNotFoundError(f"no CI account named {name!r}")
+
+
+async def account_id_of(connection: AsyncConnection, name: str) -> int:
+    found = (
+        await connection.execute(select(ci_accounts.c.id).where(ci_accounts.c.name == name))
+    ).scalar_one_or_none()
+    if found is None:
+        raise AccountNotFoundError(f"no CI account named {name!r}")
+    return int(found)
+
+
+def account_from_row(row: Any) -> CIAccount:
+    return CIAccount(
+        name=row["name"],
+        owner=row["owner"],
+        info_url=row["info_url"],
+        enabled=bool(row["enabled"]),
+        admin=bool(row["admin"]),
+        allowed_projects=tuple(json.loads(row["allowed_projects"])),
+        disabled_reason=row["disabled_reason"],
+        created_at=row["created_at"],
+        last_seen=row["last_seen"],
+        last_success=row["last_success"],
+    )
+
+
+async def _insert_token(
+    connection: AsyncConnection, account_id: int, token: str, now: datetime
+) -> None:
+    await connection.execute(
+        insert(ci_tokens).values(
+            account_id=account_id, token_hash=token_hash(token), created_at=now
+        )
+    )
+
+
+def _check_account_fields(name: str, allowed_projects: Sequence[str]) -> None:
+    problems: list[tuple[str, str]] = []
+    name_problem = account_name_problem(name)
+    if name_problem:
+        problems.append(("name", name_problem))
+    for index, pattern in enumerate(allowed_projects):
+        problem = project_pattern_problem(pattern)
+        if problem:
+            problems.append((f"allowed_projects[{index}]", problem))
+    if problems:
+        raise InvalidInputError(problems)
+
+
+def _parse_public_key(text: str) -> asyncssh.SSHKey:
+    try:
+        return asyncssh.import_public_key(text.strip())
+    except (asyncssh.KeyImportError, ValueError) as error:
+        raise InvalidInputError(
+            [("key", f"not an OpenSSH public key ({error}); paste the .pub file's line")]
+        ) from error

@@ -1,0 +1,194 @@
+"""The results service's one entry point for every transport (REST, verify-status, SSH, pages).
+
+`report` is the single write path: it checks the account (enabled, rate,
+projects, another account's name) and every item before storing anything, then
+stores the whole batch in one transaction. Reads return plain model objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.model.results import (
+    AccountStatistics,
+    CIAccount,
+    NewResult,
+    Result,
+    ResultValue,
+    current_results,
+    result_problems,
+)
+from crosscheck.results import records
+from crosscheck.results.accounts import Accounts, account_from_row, account_id_of
+from crosscheck.results.errors import (
+    AccountDisabledError,
+    AccountNotFoundError,
+    InvalidInputError,
+    NotAllowedError,
+    RateLimitedError,
+    describe,
+)
+from crosscheck.results.ratelimit import RateLimiter
+from crosscheck.results.statistics import statistics
+from crosscheck.store.tables import ci_accounts
+
+#: The most results one batch may hold.
+MAX_BATCH = 1000
+
+
+class ResultsService:
+    def __init__(self, engine: AsyncEngine, *, limiter: RateLimiter | None = None) -> None:
+        self.engine = engine
+        self.accounts = Accounts(engine)
+        self.limiter = limiter
+
+    # -- writing ---------------------------------------------------------------
+
+    async def report(
+        self,
+        account: str,
+        items: Sequence[NewResult],
+        *,
+        claimed: Sequence[str | None] = (),
+        now: datetime | None = None,
+    ) -> list[Result]:
+        """Store a batch for `account`, all or nothing.
+
+        `claimed[i]` is the CI account item i names, if it names one: it must be the
+        caller. Problems are located as `[i].field`.
+        """
+        now = now or datetime.now(UTC)
+        if not items:
+            raise InvalidInputError([("", "a batch needs at least one result")])
+        if len(items) > MAX_BATCH:
+            raise InvalidInputError([("", f"a batch holds at most {MAX_BATCH} results")])
+        self._check_rate(account)
+        async with self.engine.begin() as connection:
+            row = (
+                await connection.execute(select(ci_accounts).where(ci_accounts.c.name == account))
+            ).one_or_none()
+            if row is None:
+                raise AccountNotFoundError(f"no CI account named {account!r}")
+            reporter = account_from_row(row._mapping)
+            check_enabled(reporter)
+            _check_allowed(reporter, items, claimed)
+            _check_valid(items, now)
+            return await records.insert_results(connection, row.id, account, items, now)
+
+    def _check_rate(self, account: str) -> None:
+        if self.limiter is None:
+            return
+        wait = self.limiter.take(account)
+        if wait > 0:
+            raise RateLimitedError(account, wait)
+
+    # -- reading ---------------------------------------------------------------
+
+    async def change_results(
+        self,
+        change: int,
+        *,
+        patchset: int | None = None,
+        current: bool = True,
+        account: str | None = None,
+        job: str | None = None,
+        failed_only: bool = False,
+    ) -> list[Result]:
+        """A change's results, oldest first: current ones only, or the whole history.
+
+        `failed_only` applies after choosing the current ones: a job that failed
+        and then passed is not failing.
+        """
+        async with self.engine.connect() as connection:
+            found = await records.change_history(
+                connection, change, patchset=patchset, account=account, job=job
+            )
+        if current:
+            found = current_results(found)
+        if failed_only:
+            found = [r for r in found if r.value is ResultValue.FAILED]
+        return found
+
+    async def account_results(
+        self, account: str, *, limit: int = 100, before: datetime | None = None
+    ) -> list[Result]:
+        """A CI account's results, newest first; page with `before` the last one's time."""
+        async with self.engine.connect() as connection:
+            account_id = await account_id_of(connection, account)
+            return await records.account_history(connection, account_id, limit=limit, before=before)
+
+    async def statistics(self, now: datetime | None = None) -> list[AccountStatistics]:
+        """Every CI account's counts over 24 h, 7 d and 30 d, last seen and last success."""
+        async with self.engine.connect() as connection:
+            return await statistics(connection, now or datetime.now(UTC))
+
+    async def account_statistics(
+        self, account: str, now: datetime | None = None
+    ) -> AccountStatistics:
+        async with self.engine.connect() as connection:
+            account_id = await account_id_of(connection, account)
+            (found,) = await statistics(connection, now or datetime.now(UTC), account_id)
+            return found
+
+    async def project_of_change(self, change: int) -> str | None:
+        """The project of a change some result was reported on."""
+        async with self.engine.connect() as connection:
+            return await records.project_of_change(connection, change)
+
+    async def latest_patchset(self, change: int) -> int | None:
+        async with self.engine.connect() as connection:
+            return await records.latest_patchset(connection, change)
+
+    async def patchset_of_revision(self, revision: str) -> tuple[str, int, int] | None:
+        """(project, change, patchset) of a commit some result named."""
+        async with self.engine.connect() as connection:
+            return await records.patchset_of_revision(connection, revision)
+
+
+def check_enabled(account: CIAccount) -> None:
+    if not account.enabled:
+        reason = f" ({account.disabled_reason})" if account.disabled_reason else ""
+        raise AccountDisabledError(
+            f"CI account {account.name!r} is disabled{reason}: "
+            "ask an admin of this results service to enable it"
+        )
+
+
+def _check_allowed(
+    account: CIAccount, items: Sequence[NewResult], claimed: Sequence[str | None]
+) -> None:
+    problems: list[tuple[str, str]] = []
+    for index, name in enumerate(claimed):
+        if name is not None and name != account.name:
+            problems.append(
+                (
+                    f"[{index}].ci",
+                    f"the credentials are CI account {account.name!r}'s, not {name!r}",
+                )
+            )
+    allowed = ", ".join(account.allowed_projects) or "none"
+    for index, item in enumerate(items):
+        if not account.may_write(item.project):
+            problems.append(
+                (
+                    f"[{index}].project",
+                    f"CI account {account.name!r} may not report on project {item.project!r} "
+                    f"(allowed: {allowed})",
+                )
+            )
+    if problems:
+        raise NotAllowedError(describe(problems), problems)
+
+
+def _check_valid(items: Sequence[NewResult], now: datetime) -> None:
+    problems = [
+        (f"[{index}].{field}", message)
+        for index, item in enumerate(items)
+        for field, message in result_problems(item, now)
+    ]
+    if problems:
+        raise InvalidInputError(problems)
