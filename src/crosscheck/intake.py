@@ -12,7 +12,7 @@ never past the local clock (a Gerrit clock running ahead must not hide events).
 Several crosscheck processes may share one PostgreSQL database: there the check
 and the insert are serialised per event by a transaction-scoped advisory lock,
 since copies are matched with a time tolerance no unique index can express.
-On SQLite the database's single writer does the same.
+On SQLite the same is done by taking the database's write lock first.
 """
 
 from __future__ import annotations
@@ -108,6 +108,15 @@ async def _lock_sameness(connection: AsyncConnection, event: Event) -> None:
     if connection.dialect.name == "postgresql":
         lock_id = int(sameness_digest(event)[:15], 16)  # fits a signed 64-bit key
         await connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    elif connection.dialect.name == "sqlite":
+        # The driver begins SQLite's transaction lazily, at the first write: without a
+        # write first, two processes could both read "not seen". A no-op write takes
+        # the database's write lock before the check.
+        await connection.execute(
+            update(event_cursors)
+            .where(event_cursors.c.connection == event.connection)
+            .values(updated_at=event_cursors.c.updated_at)
+        )
 
 
 async def _seen(connection: AsyncConnection, event: Event) -> bool:
