@@ -1,0 +1,192 @@
+"""The pages as a FastAPI router: HTML for people, the same data as JSON under /json/.
+
+    /health               CI health table            /json/health
+    /changes/{change}     patchsets x CIs x jobs     /json/changes/{change}
+    /cis/{account}        history and success plot   /json/cis/{account}
+    /cis/{account}/success.svg   the plot alone
+
+No login: reading pages is public. Templates autoescape everything, and a
+Content-Security-Policy without any script source backs that up.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the route signatures.
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from crosscheck.results.accounts import account_from_row
+from crosscheck.results.records import change_history, day_number
+from crosscheck.results.service import ResultsService
+from crosscheck.results.statistics import statistics
+from crosscheck.store.tables import ci_accounts
+from crosscheck.web.plot import Plot, success_plot
+from crosscheck.web.queries import Cursor, daily_counts, history_page
+from crosscheck.web.rendering import Renderer
+from crosscheck.web.settings import PagesSettings
+from crosscheck.web.views import (
+    AccountPage,
+    ChangePage,
+    HealthPage,
+    account_page,
+    change_page,
+    daily_rate,
+    health_page,
+)
+
+MAX_PLOT_DAYS = 365
+Days = Annotated[int | None, Query(ge=1, le=MAX_PLOT_DAYS, description="Days the plot covers")]
+Before = Annotated[
+    str | None, Query(description="The cursor of an older history page, from `next_page`")
+]
+
+
+class PageNotFoundError(Exception):
+    """What a page asked for does not exist; the message says what."""
+
+
+class BadPageRequestError(Exception):
+    """A page's query is malformed (a hand-edited cursor); the message says how to fix it."""
+
+
+class Pages:
+    """Fetches from the store and shapes the views; the routes only choose HTML or JSON."""
+
+    def __init__(self, service: ResultsService, settings: PagesSettings) -> None:
+        self.service = service
+        self.settings = settings
+
+    async def change(self, change: int) -> ChangePage:
+        async with self.service.engine.connect() as connection:
+            history = await change_history(connection, change)
+        if not history:
+            raise PageNotFoundError(f"no CI has reported a result on change {change}")
+        expected = self.settings.expected_cis.for_project(history[-1].project)
+        return change_page(change, history, expected, self.settings.gerrit_url)
+
+    async def health(self) -> HealthPage:
+        now = datetime.now(UTC)
+        return health_page(await self.service.statistics(now), now)
+
+    async def account(self, name: str, before: str | None, days: int | None) -> AccountPage:
+        now = datetime.now(UTC)
+        cursor = _cursor(before)
+        days = days or self.settings.plot_days
+        async with self.service.engine.connect() as connection:
+            row = (
+                await connection.execute(select(ci_accounts).where(ci_accounts.c.name == name))
+            ).one_or_none()
+            if row is None:
+                raise PageNotFoundError(f"no CI account named {name!r}")
+            (stats,) = await statistics(connection, now, row.id)
+            history, next_cursor = await history_page(
+                connection, row.id, self.settings.page_size, cursor
+            )
+            last = day_number(now)
+            counts = await daily_counts(connection, row.id, last - days + 1, last)
+        return account_page(
+            account_from_row(row._mapping),
+            stats,
+            history,
+            next_page=next_cursor.encode() if next_cursor else None,
+            days=days,
+            daily=[daily_rate(c.day, c.passed, c.final) for c in counts],
+            now=now,
+        )
+
+
+def _cursor(before: str | None) -> Cursor | None:
+    if before is None:
+        return None
+    try:
+        return Cursor.decode(before)
+    except ValueError as error:
+        raise BadPageRequestError(str(error)) from error
+
+
+def pages_router(
+    service: ResultsService, settings: PagesSettings | None = None, prefix: str = ""
+) -> APIRouter:
+    """Every page and its JSON twin; `prefix` is where the router is mounted ("" or "/ci")."""
+    pages = Pages(service, settings or PagesSettings())
+    renderer = Renderer(prefix)
+    router = APIRouter(prefix=prefix, tags=["pages"])
+
+    @router.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse(f"{prefix}/health")
+
+    @router.get("/health", include_in_schema=False)
+    async def health_html() -> HTMLResponse:
+        return renderer.page("health.html", f"{prefix}/json/health", page=await pages.health())
+
+    @router.get("/json/health", summary="CI health: per CI account, results and success rates")
+    async def health_json() -> HealthPage:
+        return await pages.health()
+
+    @router.get("/changes/{change}", include_in_schema=False)
+    async def change_html(change: int) -> HTMLResponse:
+        json_url = f"{prefix}/json/changes/{change}"
+        try:
+            page = await pages.change(change)
+        except PageNotFoundError as error:
+            return renderer.not_found(str(error), json_url)
+        return renderer.page("change.html", json_url, page=page)
+
+    @router.get(
+        "/json/changes/{change}",
+        summary="A change's current results: patchsets x CI accounts x jobs, and missing CIs",
+        responses={404: {"description": "No CI reported on this change"}},
+    )
+    async def change_json(change: int) -> ChangePage:
+        try:
+            return await pages.change(change)
+        except PageNotFoundError as error:
+            raise HTTPException(404, str(error)) from error
+
+    @router.get("/cis/{account}", include_in_schema=False)
+    async def account_html(account: str, before: Before = None, days: Days = None) -> HTMLResponse:
+        json_url = f"{prefix}/json/cis/{quote(account, safe='')}"
+        try:
+            page = await pages.account(account, before, days)
+        except PageNotFoundError as error:
+            return renderer.not_found(str(error), json_url)
+        except BadPageRequestError as error:
+            return renderer.error(400, "Bad request", str(error), json_url)
+        plot = _plot(page)
+        return renderer.page("account.html", json_url, page=page, plot=plot)
+
+    @router.get(
+        "/json/cis/{account}",
+        summary="A CI account's history (newest first, paged) and daily success rates",
+        responses={
+            400: {"description": "A malformed page cursor"},
+            404: {"description": "No such CI account"},
+        },
+    )
+    async def account_json(account: str, before: Before = None, days: Days = None) -> AccountPage:
+        try:
+            return await pages.account(account, before, days)
+        except PageNotFoundError as error:
+            raise HTTPException(404, str(error)) from error
+        except BadPageRequestError as error:
+            raise HTTPException(400, str(error)) from error
+
+    @router.get("/cis/{account}/success.svg", include_in_schema=False)
+    async def account_svg(account: str, days: Days = None) -> Response:
+        try:
+            page = await pages.account(account, None, days)
+        except PageNotFoundError as error:
+            raise HTTPException(404, str(error)) from error
+        return renderer.svg(page=page, plot=_plot(page))
+
+    return router
+
+
+def _plot(page: AccountPage) -> Plot:
+    last = datetime.now(UTC).date()
+    return success_plot(page.daily, last - timedelta(days=page.days - 1), last)

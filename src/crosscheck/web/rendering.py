@@ -1,0 +1,80 @@
+"""Jinja2 with autoescaping everywhere, the pages' filters, and responses with safe headers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from crosscheck.model.results import ResultValue
+
+#: No script may run on these pages, whatever a result holds; styles are inline.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+ICONS = {
+    ResultValue.PASSED: "\u2714",  # heavy check mark
+    ResultValue.FAILED: "\u2718",  # heavy ballot x
+    ResultValue.UNSTABLE: "\u26a0",  # warning sign
+    ResultValue.IN_PROGRESS: "\u23f3",  # hourglass
+    ResultValue.SKIPPED: "\u23ed",  # next track
+    ResultValue.NOT_REGISTERED: "?",
+}
+LABELS = {value: value.value.replace("_", " ") for value in ResultValue}
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _percent(rate: float | None) -> str:
+    return "\u2013" if rate is None else f"{rate:.0%}"
+
+
+def _segment(text: str) -> str:
+    """A CI account name as one URL path segment."""
+    return quote(text, safe="")
+
+
+class Renderer:
+    def __init__(self, prefix: str = "") -> None:
+        self.environment = Environment(
+            loader=PackageLoader("crosscheck.web", "templates"),
+            # Every template, the SVG included: nothing reaches a page unescaped.
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.environment.filters.update(when=_when, percent=_percent, segment=_segment)
+        self.environment.globals.update(prefix=prefix, icons=ICONS, labels=LABELS)
+
+    def render(self, name: str, **context: Any) -> str:
+        return self.environment.get_template(name).render(**context)
+
+    def page(
+        self, name: str, json_url: str, status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
+        body = self.render(name, json_url=json_url, **context)
+        return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
+
+    def not_found(self, message: str, json_url: str) -> HTMLResponse:
+        return self.error(404, "Not found", message, json_url)
+
+    def error(self, status_code: int, title: str, message: str, json_url: str) -> HTMLResponse:
+        return self.page(
+            "error.html", json_url, status_code=status_code, title=title, message=message
+        )
+
+    def svg(self, **context: Any) -> Response:
+        body = self.render("success.svg", **context)
+        return Response(body, media_type="image/svg+xml", headers=SECURITY_HEADERS)

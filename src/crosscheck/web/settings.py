@@ -1,0 +1,63 @@
+"""What the pages need to know beyond the store: expected CIs per project, Gerrit's address.
+
+A results service runs without crosscheck's CI configuration (an upstream community
+runs only this), so the pages read a small YAML file of their own:
+
+    gerrit-url: https://review.example.org
+    expected-cis:
+      openstack/nova: [Acme CI, Zuul]
+      "openstack/*": [Zuul]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from crosscheck.errors import CrosscheckError
+from crosscheck.model.expected import ExpectedCIs, parse_expected_cis
+from crosscheck.web.views import safe_url
+
+_KEYS = ("gerrit-url", "expected-cis")
+
+
+class PagesSettingsError(CrosscheckError):
+    """The pages' settings file is unreadable or malformed; the message says where."""
+
+
+@dataclass(frozen=True)
+class PagesSettings:
+    expected_cis: ExpectedCIs = field(default_factory=ExpectedCIs)
+    #: Change numbers link to `<gerrit_url>/c/<number>` when set.
+    gerrit_url: str | None = None
+    #: Results per page of a CI account's history.
+    page_size: int = 50
+    #: Days the success-rate plot covers unless a page asks for others.
+    plot_days: int = 30
+
+
+def load_pages_settings(path: Path) -> PagesSettings:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise PagesSettingsError(f"{path}: cannot read the pages' settings: {error}") from error
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise PagesSettingsError(f"{path}: expected a mapping with keys {', '.join(_KEYS)}")
+    unknown = sorted(str(key) for key in data if key not in _KEYS)
+    if unknown:
+        raise PagesSettingsError(
+            f"{path}: unknown key(s) {', '.join(unknown)}: the keys are {', '.join(_KEYS)}"
+        )
+    gerrit_url = data.get("gerrit-url")
+    if gerrit_url is not None and (not isinstance(gerrit_url, str) or not safe_url(gerrit_url)):
+        raise PagesSettingsError(
+            f"{path}: gerrit-url must be an http:// or https:// address, not {gerrit_url!r}"
+        )
+    try:
+        expected = parse_expected_cis(data.get("expected-cis"))
+    except ValueError as error:
+        raise PagesSettingsError(f"{path}: {error}") from error
+    return PagesSettings(expected_cis=expected, gerrit_url=gerrit_url)

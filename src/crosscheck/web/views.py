@@ -1,0 +1,281 @@
+"""What each page shows, as plain data: the HTML templates and the JSON twins render the same.
+
+No I/O here: the router fetches model objects, these functions shape them.
+Every URL that reaches a view has passed `safe_url`, so a template may link it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from crosscheck.model.results import (
+    AccountStatistics,
+    CIAccount,
+    Result,
+    ResultValue,
+    current_results,
+    format_duration,
+)
+from crosscheck.results.records import EPOCH
+
+#: A CI account that reported nothing for this long is flagged silent.
+SILENT_AFTER = timedelta(days=1)
+#: A CI account passing less than this share of its final results over 7 days is flagged.
+LOW_SUCCESS = 0.6
+#: The window the low-success flag looks at: long enough that one bad hour does not flag.
+LOW_SUCCESS_WINDOW = "7d"
+
+_WEB_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL when a page may link it (http or https only), else None: never javascript:."""
+    if url is None or not _WEB_URL.match(url):
+        return None
+    return url
+
+
+# -- change page -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The current result of one job of one CI account on one patchset."""
+
+    value: ResultValue
+    reported_at: datetime
+    #: As people read it (`3m 2s`); `seconds` holds the number.
+    duration: str | None
+    seconds: float | None
+    url: str | None
+    #: When the stored URL was refused as a link, the text to show instead.
+    unsafe_url: str | None
+    voting: bool
+    comment: str | None
+    #: Reports for this job on this patchset, the current one included.
+    runs: int
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    account: str
+    job: str
+    #: One per patchset of the page, in the page's order; None where it did not report.
+    cells: list[Cell | None]
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    change: int
+    project: str
+    #: Newest first.
+    patchsets: list[int]
+    rows: list[MatrixRow]
+    latest_patchset: int
+    expected: list[str]
+    #: Expected CI accounts without a result on the latest patchset.
+    missing: list[str]
+    gerrit_url: str | None
+
+
+def change_page(
+    change: int,
+    history: Sequence[Result],
+    expected: Sequence[str],
+    gerrit_base: str | None = None,
+) -> ChangePage:
+    """The patchsets x CI accounts x jobs matrix of a change with at least one result."""
+    runs = Counter(r.current_key for r in history)
+    current = current_results(history)
+    patchsets = sorted({r.patchset for r in history}, reverse=True)
+    column = {patchset: index for index, patchset in enumerate(patchsets)}
+    cells: dict[tuple[str, str], list[Cell | None]] = {}
+    for result in current:
+        row = cells.setdefault((result.account, result.job), [None] * len(patchsets))
+        row[column[result.patchset]] = _cell(result, runs[result.current_key])
+    latest = patchsets[0]
+    reported = {r.account for r in current if r.patchset == latest}
+    base = safe_url(gerrit_base.rstrip("/") + f"/c/{change}") if gerrit_base else None
+    return ChangePage(
+        change=change,
+        project=history[-1].project,
+        patchsets=patchsets,
+        rows=[MatrixRow(a, j, c) for (a, j), c in sorted(cells.items())],
+        latest_patchset=latest,
+        expected=list(expected),
+        missing=[name for name in expected if name not in reported],
+        gerrit_url=base,
+    )
+
+
+def _cell(result: Result, runs: int) -> Cell:
+    url = safe_url(result.url)
+    return Cell(
+        value=result.value,
+        reported_at=result.reported_at,
+        duration=None if result.duration is None else format_duration(result.duration),
+        seconds=result.duration,
+        url=url,
+        unsafe_url=result.url if url is None else None,
+        voting=result.voting,
+        comment=result.comment,
+        runs=runs,
+    )
+
+
+# -- health table ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    account: str
+    enabled: bool
+    results_24h: int
+    results_7d: int
+    results_30d: int
+    #: Passed over final results, 0 to 1; None when nothing ran to an end.
+    success_24h: float | None
+    success_7d: float | None
+    success_30d: float | None
+    last_seen: datetime | None
+    last_success: datetime | None
+    #: Enabled and nothing reported for a day (or ever).
+    silent: bool
+    #: Below 60% success over 7 days.
+    low_success: bool
+
+    @property
+    def flagged(self) -> bool:
+        return self.silent or self.low_success
+
+
+@dataclass(frozen=True)
+class HealthPage:
+    generated_at: datetime
+    silent_after_hours: int
+    low_success_below: float
+    rows: list[HealthRow]
+
+
+def health_row(stats: AccountStatistics, now: datetime) -> HealthRow:
+    windows = stats.windows
+    rate = windows[LOW_SUCCESS_WINDOW].success_rate
+    silent = stats.enabled and (stats.last_seen is None or now - stats.last_seen > SILENT_AFTER)
+    return HealthRow(
+        account=stats.account,
+        enabled=stats.enabled,
+        results_24h=windows["24h"].total,
+        results_7d=windows["7d"].total,
+        results_30d=windows["30d"].total,
+        success_24h=windows["24h"].success_rate,
+        success_7d=rate,
+        success_30d=windows["30d"].success_rate,
+        last_seen=stats.last_seen,
+        last_success=stats.last_success,
+        silent=silent,
+        low_success=rate is not None and rate < LOW_SUCCESS,
+    )
+
+
+def health_page(statistics: Sequence[AccountStatistics], now: datetime) -> HealthPage:
+    return HealthPage(
+        generated_at=now,
+        silent_after_hours=int(SILENT_AFTER.total_seconds() // 3600),
+        low_success_below=LOW_SUCCESS,
+        rows=[health_row(stats, now) for stats in statistics],
+    )
+
+
+# -- per-CI page -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    uuid: str
+    project: str
+    change: int
+    patchset: int
+    job: str
+    value: ResultValue
+    reported_at: datetime
+    duration: str | None
+    seconds: float | None
+    url: str | None
+    unsafe_url: str | None
+    voting: bool
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class DailyRate:
+    day: date
+    passed: int
+    #: Results that ran to an end (passed, failed, unstable); never 0 in a view.
+    final: int
+    rate: float
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    account: str
+    owner: str
+    info_url: str | None
+    enabled: bool
+    disabled_reason: str
+    health: HealthRow
+    history: list[HistoryEntry]
+    #: The cursor of the next (older) history page, or None on the last page.
+    next_page: str | None
+    days: int
+    daily: list[DailyRate]
+
+
+def history_entry(result: Result) -> HistoryEntry:
+    url = safe_url(result.url)
+    return HistoryEntry(
+        uuid=result.uuid,
+        project=result.project,
+        change=result.change,
+        patchset=result.patchset,
+        job=result.job,
+        value=result.value,
+        reported_at=result.reported_at,
+        duration=None if result.duration is None else format_duration(result.duration),
+        seconds=result.duration,
+        url=url,
+        unsafe_url=result.url if url is None else None,
+        voting=result.voting,
+        comment=result.comment,
+    )
+
+
+def daily_rate(day_number: int, passed: int, final: int) -> DailyRate:
+    return DailyRate((EPOCH + timedelta(days=day_number)).date(), passed, final, passed / final)
+
+
+def account_page(
+    account: CIAccount,
+    stats: AccountStatistics,
+    history: Sequence[Result],
+    *,
+    next_page: str | None,
+    days: int,
+    daily: Sequence[DailyRate],
+    now: datetime,
+) -> AccountPage:
+    return AccountPage(
+        account=account.name,
+        owner=account.owner,
+        info_url=safe_url(account.info_url or None),
+        enabled=account.enabled,
+        disabled_reason=account.disabled_reason,
+        health=health_row(stats, now),
+        history=[history_entry(r) for r in history],
+        next_page=next_page,
+        days=days,
+        daily=list(daily),
+    )
