@@ -3,8 +3,8 @@
 - on a sandbox Gerrit: workspace preparation for a pushed change (fetch into the
   project's mirror, clone, checkout, merge onto the tip) with a cold mirror (a new
   cache each round) and a warm one; then a whole build of a job running `true`
-  (node, console, workspace, step, artifacts, build.json), and how much of it is
-  not workspace preparation;
+  (node, console, workspace, step, artifacts, build.json, clean-up), and how much
+  of each of those builds was not its workspace preparation;
 - the same on a local repository of `--files` files (over file://), where the
   size of the project, not Gerrit, dominates.
 
@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.source_harness import sandbox_connection
 from tests.unit.executor.gitrepos import Upstream
@@ -37,9 +38,9 @@ from crosscheck.model.events import Change, Event, EventType, PatchSet
 from crosscheck.model.job import Job, RunStep
 
 
-async def median_of(rounds: int, work: Callable[[int], Awaitable[None]]) -> float:
+async def median_of(rounds: int, work: Callable[[int], Awaitable[None]], start: int = 0) -> float:
     times = []
-    for index in range(rounds):
+    for index in range(start, start + rounds):
         began = time.perf_counter()
         await work(index)
         times.append(time.perf_counter() - began)
@@ -90,19 +91,41 @@ async def measure(
     executor = Executor(provider, scratch / f"logs-{label}", warm_cache)
     job = Job(name="trivial", node="local", run=(RunStep("true"),))
 
+    overheads: list[float] = []
+    prepared: list[float] = []  # workspace preparations since the last clear()
+    prepare = WorkspaceBuilder.prepare
+
+    async def timed_prepare(self: WorkspaceBuilder, *args: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return await prepare(self, *args)
+        finally:
+            prepared.append(time.perf_counter() - began)
+
     async def build(index: int) -> None:
         request = BuildRequest(f"bench-{index}", 1, "check", job, event, connection)
+        prepared.clear()
+        began = time.perf_counter()
         outcome = await executor.run(request)
+        overheads.append(time.perf_counter() - began - sum(prepared))
         assert outcome.result is BuildResult.SUCCESS, outcome.detail
 
-    cold_s = await median_of(rounds, cold)
-    warm_s = await median_of(rounds, warm)
-    build_s = await median_of(rounds, build)
+    # Interleaved, so a burst of load on the shared machine hits every measure alike.
+    times: dict[str, list[float]] = {"cold": [], "warm": [], "build": []}
+    WorkspaceBuilder.prepare = timed_prepare  # type: ignore[method-assign,assignment]
+    try:
+        for index in range(rounds):
+            for name, work in (("cold", cold), ("warm", warm), ("build", build)):
+                times[name].append(await median_of(1, work, start=index))
+    finally:
+        WorkspaceBuilder.prepare = prepare  # type: ignore[method-assign]
+    cold_s, warm_s, build_s = (statistics.median(times[n]) for n in ("cold", "warm", "build"))
     print(f"{label}:")
     print(f"  workspace, cold mirror     {cold_s * 1000:8.1f} ms")
     print(f"  workspace, warm mirror     {warm_s * 1000:8.1f} ms   ({cold_s / warm_s:.1f}x faster)")
     print(f"  build of `true` (warm)     {build_s * 1000:8.1f} ms")
-    print(f"  build minus workspace      {(build_s - warm_s) * 1000:8.1f} ms")
+    overhead = statistics.median(overheads)
+    print(f"  of which not the workspace {overhead * 1000:8.1f} ms (same builds)")
 
 
 async def bash_true(rounds: int) -> float:
