@@ -20,6 +20,7 @@ err_console = Console(stderr=True)
 #: Subcommands, imported only when used: `config check` need not load SSH and crypto.
 SUBCOMMANDS = {
     "config": "crosscheck.cli.config:config_group",
+    "run": "crosscheck.cli.run:run",
     "sandbox": "crosscheck.cli.sandbox:sandbox",
     "report": "crosscheck.cli.report:report",
     "results": "crosscheck.cli.results:results",

@@ -132,17 +132,12 @@ class Executor:
     ) -> BuildOutcome:
         self._header(build)
         write_build_json(build.log_dir, self._record(build, None, None, None))
-        if on_started is not None:
-            await on_started(
-                BuildStarted(
-                    build.request.build_id,
-                    build.node.name,
-                    build.started_at,
-                    build.log_url,
-                    build.log_dir,
-                )
-            )
+        started = BuildStarted(
+            build.request.build_id, build.node.name, build.started_at, build.log_url, build.log_dir
+        )
         try:
+            if on_started is not None:
+                await on_started(started)
             result, detail = await self._work(build, password)
         except asyncio.CancelledError:
             await asyncio.shield(

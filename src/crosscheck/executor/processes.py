@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from crosscheck.executor.nodes import LineSink, NodeError, StepTimeoutError
 
@@ -141,19 +142,31 @@ async def pump_pipe(fd: int, output: LineSink) -> None:
         transport.close()
 
 
-async def pump_lines(stream: asyncio.StreamReader, output: LineSink) -> None:
+class ByteStream(Protocol):
+    async def read(self, n: int = -1) -> bytes: ...
+
+
+async def pump_lines(stream: ByteStream, output: LineSink) -> None:
     """Pass each line of `stream` to `output`, without its newline; cut overlong lines."""
     pending = b""
     while chunk := await stream.read(CHUNK):
         pending += chunk
         *lines, pending = pending.split(b"\n")
         for line in lines:
-            output(_text(line))
+            _emit(line, output)
         while len(pending) >= MAX_LINE:
             output(_text(pending[:MAX_LINE]))
             pending = pending[MAX_LINE:]
     if pending:
-        output(_text(pending))
+        _emit(pending, output)
+
+
+def _emit(line: bytes, output: LineSink) -> None:
+    """One line, in pieces of at most MAX_LINE bytes (however the chunks fell)."""
+    while len(line) > MAX_LINE:
+        output(_text(line[:MAX_LINE]))
+        line = line[MAX_LINE:]
+    output(_text(line))
 
 
 def _text(line: bytes) -> str:

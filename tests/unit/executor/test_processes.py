@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crosscheck.executor.nodes import StepTimeoutError
-from crosscheck.executor.processes import MAX_LINE, group_alive, run_in_group
+from crosscheck.executor.processes import MAX_LINE, group_alive, pump_lines, run_in_group
 
 #: A guard against a hang, never an assertion about speed.
 GUARD = 60
@@ -111,6 +111,24 @@ async def test_stderr_is_in_the_output_and_bytes_are_decoded_safely(tmp_path: Pa
     lines: list[str] = []
     await run("echo to-stderr >&2; printf '\\xff\\n'", tmp_path, lines)
     assert lines == ["to-stderr", "\ufffd"]
+
+
+class Chunks:
+    """A stream whose reads return exactly these pieces."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = list(chunks)
+
+    async def read(self, n: int = -1) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+@pytest.mark.parametrize("first", [1, MAX_LINE - 1, MAX_LINE, MAX_LINE + 3])
+async def test_overlong_lines_are_cut_however_the_chunks_fall(first: int) -> None:
+    lines: list[str] = []
+    rest = b"x" * (MAX_LINE * 2 + 7 - first) + b"\nend"
+    await pump_lines(Chunks(b"x" * first, rest), lines.append)
+    assert [len(line) for line in lines] == [MAX_LINE, MAX_LINE, 7, 3]
 
 
 def test_group_alive_sees_this_process_group() -> None:

@@ -1,0 +1,182 @@
+"""`crosscheck run JOB --change N[,P]`: one job on one change, here and now, never reported."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crosscheck.config import load_config
+from crosscheck.config.issues import did_you_mean
+from crosscheck.drivers.gerrit.catchup import change_events
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.errors import ConfigInvalidError, CrosscheckError
+from crosscheck.executor import executor_from_config, resolve
+from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, format_duration
+from crosscheck.model.config import Config
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import Event
+from crosscheck.model.job import Job
+from crosscheck.paths import default_config_paths
+from crosscheck.secrets import read_secret
+
+
+def _change(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int | None]:
+    number, _, patchset = value.partition(",")
+    try:
+        parsed = int(number), int(patchset) if patchset else None
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: give a change number, or number,patchset (e.g. 1042 or 1042,3)"
+        ) from None
+    if parsed[0] < 1 or (parsed[1] is not None and parsed[1] < 1):
+        raise click.BadParameter(f"{value!r}: change and patchset numbers start at 1")
+    return parsed
+
+
+@click.command("run")
+@click.argument("job_name", metavar="JOB")
+@click.option(
+    "--change",
+    "change",
+    callback=_change,
+    required=True,
+    metavar="N[,P]",
+    help="The change, and its patchset [default: the current one].",
+)
+@click.option(
+    "--config",
+    "config_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Configuration file or directory (repeatable) "
+    "[default: $CROSSCHECK_CONFIG, ./crosscheck.d, ./crosscheck.yaml].",
+)
+@click.option(
+    "--connection",
+    "connection_name",
+    default=None,
+    help="The Gerrit connection [default: the only one].",
+)
+@click.option(
+    "--pipeline",
+    default="run",
+    show_default=True,
+    help="Pipeline name the build is filed under (logs, CROSSCHECK_PIPELINE).",
+)
+def run(
+    job_name: str,
+    change: tuple[int, int | None],
+    config_paths: tuple[Path, ...],
+    connection_name: str | None,
+    pipeline: str,
+) -> None:
+    """Run JOB on a change locally, streaming its console; nothing is reported to Gerrit.
+
+    The change is merged onto its branch tip as a real build would be; the console
+    and artifacts are kept in the configured logs directory. Exits 0 when the build
+    succeeds, 1 otherwise.
+    """
+    number, patchset = change
+    config = _config(config_paths)
+    job = _job(config, job_name)
+    connection = _connection(config, connection_name)
+    outcome = asyncio.run(_run(config, job, connection, number, patchset, pipeline))
+    logs = resolve(config.executor).logs_root / outcome.log_url
+    click.echo(
+        f"{outcome.result} in {format_duration(outcome.duration)}"
+        + (f": {outcome.detail}" if outcome.detail else "")
+        + f"\nlogs: {logs}",
+        err=True,
+    )
+    sys.exit(0 if outcome.result is BuildResult.SUCCESS else 1)
+
+
+def _config(paths: tuple[Path, ...]) -> Config:
+    result = load_config(list(paths) or default_config_paths())
+    if result.config is None:
+        raise ConfigInvalidError(result.errors)
+    return result.config
+
+
+def _job(config: Config, name: str) -> Job:
+    job = config.jobs.get(name)
+    if job is None:
+        hint = did_you_mean(name, config.jobs)
+        raise click.BadParameter(
+            f"no job '{name}'" + (f"; {hint}" if hint else ""), param_hint="JOB"
+        )
+    if job.abstract:
+        raise click.BadParameter(
+            f"job '{name}' is abstract: run a job inheriting from it", param_hint="JOB"
+        )
+    return job
+
+
+def _connection(config: Config, name: str | None) -> GerritConnection:
+    names = sorted(config.connections)
+    if name is not None:
+        if name not in config.connections:
+            hint = did_you_mean(name, names) or f"connections: {', '.join(names) or 'none'}"
+            raise click.BadParameter(f"no connection '{name}'; {hint}", param_hint="--connection")
+        return config.connections[name]
+    if len(names) != 1:
+        raise click.BadParameter(
+            "the configuration has "
+            + (
+                f"connections {', '.join(names)}: choose one" if names else "no connection: add one"
+            ),
+            param_hint="--connection",
+        )
+    return config.connections[names[0]]
+
+
+async def _run(
+    config: Config,
+    job: Job,
+    connection: GerritConnection,
+    number: int,
+    patchset: int | None,
+    pipeline: str,
+) -> BuildOutcome:
+    event = await fetch_event(connection, number, patchset)
+    request = BuildRequest(
+        build_id=f"run-{uuid.uuid4().hex[:12]}",
+        attempt=1,
+        pipeline=pipeline,
+        job=job,
+        event=event,
+        connection=connection,
+    )
+    executor = executor_from_config(config)
+    return await executor.run(request, listeners=[click.echo])
+
+
+async def fetch_event(connection: GerritConnection, number: int, patchset: int | None) -> Event:
+    """A patchset-created event for the change as Gerrit's REST API describes it now."""
+    password = read_secret(
+        f"connection '{connection.name}' HTTP password",
+        connection.http_password_env,
+        connection.http_password_file,
+    )
+    async with GerritRestClient(connection.http_url, connection.user, password) as rest:
+        data: dict[str, Any] = await rest.get(
+            f"/changes/{number}",
+            params={"o": ["ALL_REVISIONS", "ALL_COMMITS", "DETAILED_ACCOUNTS"]},
+        )
+    events = {e.patchset.number: e for e in change_events(data, connection.name) if e.patchset}
+    current = data.get("revisions", {}).get(data.get("current_revision"), {}).get("_number")
+    wanted = patchset or current
+    event = events.get(wanted) if wanted is not None else None
+    if event is None or event.change is None or event.patchset is None:
+        known = ", ".join(str(n) for n in sorted(events)) or "none"
+        raise CrosscheckError(f"change {number} has no patchset {wanted} (patchsets: {known})")
+    message = data["revisions"][event.patchset.revision].get("commit", {}).get("message", "")
+    url = f"{connection.http_url.rstrip('/')}/c/{event.change.project}/+/{number}"
+    change = dataclasses.replace(event.change, commit_message=message, url=url)
+    return dataclasses.replace(event, change=change)

@@ -1,0 +1,91 @@
+"""The `executor` element: defaults, paths relative to the file, validation errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crosscheck.executor import resolve
+from crosscheck.model.config import ExecutorSettings
+
+from .helpers import errors, load
+
+
+def test_defaults_without_an_executor_element(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = load(tmp_path, "")
+    assert result.config is not None
+    assert result.config.executor == ExecutorSettings()
+    monkeypatch.setenv("CROSSCHECK_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("CROSSCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    resolved = resolve(result.config.executor)
+    assert resolved.slots == 2
+    assert resolved.logs_root == tmp_path / "state" / "logs"
+    assert resolved.work_root == tmp_path / "state" / "work"
+    assert resolved.git_cache == tmp_path / "cache" / "git"
+    assert resolved.log_retention.days == 30
+    assert resolved.keep_failed_workspaces is False
+
+
+def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        """
+        - executor:
+            slots: 6
+            work_root: work
+            logs_root: /srv/crosscheck/logs
+            git_cache: ~/git-cache
+            keep_failed_workspaces: true
+            log_retention_days: 90
+            kill_grace: 30
+        """,
+    )
+    assert result.config is not None, errors(result)
+    settings = result.config.executor
+    assert settings.slots == 6
+    assert settings.work_root == tmp_path / "work"
+    assert settings.logs_root == Path("/srv/crosscheck/logs")
+    assert settings.git_cache == Path("~/git-cache").expanduser()
+    assert settings.keep_failed_workspaces is True
+    assert settings.log_retention_days == 90
+    assert settings.kill_grace == 30
+
+
+def test_bad_values_are_reported_at_their_place(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        """
+        - executor:
+            slots: 0
+            log_retention_days: forever
+            keep_failed_workspace: true
+        """,
+    )
+    assert result.config is None
+    found = errors(result)
+    assert len(found) == 3, found
+    assert found[0].startswith("test.yaml:2:")
+    assert "slots" in found[0]
+    assert "greater than or equal to 1" in found[0]
+    assert found[1].startswith("test.yaml:3:")
+    assert "log_retention_days" in found[1]
+    assert found[2].startswith("test.yaml:4:")
+    assert "did you mean 'keep_failed_workspaces'?" in found[2]
+
+
+def test_the_same_directory_twice_is_refused(tmp_path: Path) -> None:
+    result = load(tmp_path, "- executor: {work_root: /srv/ci, logs_root: /srv/ci}\n")
+    assert result.config is None
+    assert "must be different directories" in errors(result)[0]
+
+
+def test_a_second_executor_element_is_an_error(tmp_path: Path) -> None:
+    result = load(tmp_path, "- executor: {slots: 2}\n- executor: {slots: 3}\n")
+    assert result.config is None
+    assert errors(result) == [
+        "test.yaml:2:3: error: 'executor' is set twice (first at "
+        f"{tmp_path / 'test.yaml'}:1:3) — keep one '- executor:' element"
+    ]

@@ -1,0 +1,70 @@
+"""`crosscheck run`: its error paths, no Gerrit needed (the e2e tests run real builds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crosscheck.cli import main
+
+CONFIG = """
+- connection:
+    name: upstream
+    host: review.example.org
+    http_url: http://127.0.0.1:9/
+    user: ci
+- label: {name: lab}
+- job: {name: acme-base, abstract: true, node: lab, run: ["true"]}
+- job: {name: acme-unit, parent: acme-base}
+"""
+
+
+def run(tmp_path: Path, *args: str, config: str = CONFIG) -> tuple[int, str]:
+    path = tmp_path / "ci.yaml"
+    path.write_text(config)
+    result = CliRunner().invoke(main, ["run", *args, "--config", str(path)])
+    return result.exit_code, result.output
+
+
+def test_an_unknown_job_suggests_the_closest(tmp_path: Path) -> None:
+    code, output = run(tmp_path, "acme-unti", "--change", "1")
+    assert code == 2
+    assert "no job 'acme-unti'; did you mean 'acme-unit'?" in output
+
+
+def test_an_abstract_job_is_refused(tmp_path: Path) -> None:
+    code, output = run(tmp_path, "acme-base", "--change", "1")
+    assert code == 2
+    assert "job 'acme-base' is abstract: run a job inheriting from it" in output
+
+
+@pytest.mark.parametrize("change", ["abc", "12,x", "x,1", "0", "3,0", "-1"])
+def test_a_bad_change_says_what_to_give(tmp_path: Path, change: str) -> None:
+    code, output = run(tmp_path, "acme-unit", "--change", change)
+    assert code == 2
+    assert "--change" in output
+    assert "1042,3" in output or "start at 1" in output
+
+
+def test_an_unknown_connection_lists_the_known_ones(tmp_path: Path) -> None:
+    code, output = run(tmp_path, "acme-unit", "--change", "1", "--connection", "gerrit")
+    assert code == 2
+    assert "no connection 'gerrit'; connections: upstream" in output
+
+
+def test_an_invalid_configuration_lists_its_errors(tmp_path: Path) -> None:
+    code, output = run(
+        tmp_path, "acme-unit", "--change", "1", config="- job: {name: x, nodes: y}\n"
+    )
+    assert code == 1
+    assert "the configuration has" in output
+    assert "did you mean 'node'?" in output
+
+
+def test_an_unreachable_gerrit_is_one_clear_error(tmp_path: Path) -> None:
+    code, output = run(tmp_path, "acme-unit", "--change", "1")
+    assert code == 1
+    assert "no answer from Gerrit at http://127.0.0.1:9" in output
+    assert "Traceback" not in output
