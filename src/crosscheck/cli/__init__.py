@@ -21,6 +21,8 @@ err_console = Console(stderr=True)
 SUBCOMMANDS = {
     "config": "crosscheck.cli.config:config_group",
     "sandbox": "crosscheck.cli.sandbox:sandbox",
+    "report": "crosscheck.cli.report:report",
+    "results": "crosscheck.cli.results:results",
 }
 
 

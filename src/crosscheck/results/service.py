@@ -74,7 +74,7 @@ class ResultsService:
             if row is None:
                 raise AccountNotFoundError(f"no CI account named {account!r}")
             reporter = account_from_row(row._mapping)
-            _check_enabled(reporter)
+            check_enabled(reporter)
             _check_allowed(reporter, items, claimed)
             _check_valid(items, now)
             return await records.insert_results(connection, row.id, account, items, now)
@@ -149,7 +149,7 @@ class ResultsService:
             return await records.patchset_of_revision(connection, revision)
 
 
-def _check_enabled(account: CIAccount) -> None:
+def check_enabled(account: CIAccount) -> None:
     if not account.enabled:
         reason = f" ({account.disabled_reason})" if account.disabled_reason else ""
         raise AccountDisabledError(

@@ -1,0 +1,143 @@
+"""`crosscheck report`: report a CI result to a results service, from any CI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from crosscheck.errors import CrosscheckError
+from crosscheck.secrets import read_secret
+
+
+class ReportError(CrosscheckError):
+    """The results service could not be reached or refused the report."""
+
+
+@click.command()
+@click.option(
+    "--server",
+    envvar="CROSSCHECK_RESULTS_URL",
+    show_envvar=True,
+    required=True,
+    help="The results service, e.g. https://results.example.org",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file holding the CI account's token.",
+)
+@click.option(
+    "--token-env",
+    metavar="VAR",
+    default="CROSSCHECK_RESULTS_TOKEN",
+    show_default=True,
+    help="Else the environment variable holding the token.",
+)
+@click.option(
+    "--batch",
+    "batch_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help='A JSON file: {"results": [{...}, ...]} or a list; all stored or none.',
+)
+@click.option("--project", help="Gerrit project, e.g. openstack/nova.")
+@click.option("--change", type=int, help="Change number.")
+@click.option("--patchset", type=int, help="Patchset number.")
+@click.option("--job", help="Job name.")
+@click.option(
+    "--result", "value", help="passed, failed, unstable, in_progress, skipped or not_registered."
+)
+@click.option("--url", help="Where the logs are.")
+@click.option("--duration", help="Seconds, or 1h 2m 3s.")
+@click.option("--non-voting", is_flag=True, help="The job does not vote.")
+@click.option("--category", help="A free category, e.g. the driver tested.")
+@click.option("--rerun", is_flag=True, help="This run is a re-run.")
+@click.option("--comment", help="A short comment.")
+@click.option("--branch", help="The change's branch.")
+@click.option("--revision", help="The patchset's commit id.")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the server.")
+def report(
+    server: str,
+    token_file: Path | None,
+    token_env: str,
+    batch_file: Path | None,
+    timeout: float,
+    **fields: Any,
+) -> None:
+    """Report job results to a crosscheck results service.
+
+    \b
+    crosscheck report --server URL --token-file F --project P --change N \\
+        --patchset P --job NAME --result passed --url URL --duration 1m30s
+    crosscheck report --server URL --token-file F --batch results.json
+    """  # fmt: skip
+    token = _token(token_file, token_env)
+    if batch_file is not None:
+        path, body = "/api/v1/results/batch", _batch(batch_file)
+    else:
+        path, body = "/api/v1/results", _single(fields)
+    answer = _post(server, path, body, token, timeout)
+    stored = answer.get("results", [answer])
+    click.echo(f"stored {len(stored)} result(s): " + ", ".join(r["id"] for r in stored))
+
+
+def _token(token_file: Path | None, token_env: str) -> str:
+    if token_file is not None:
+        token = read_secret("the CI account's token", None, token_file)
+    else:
+        token = read_secret(
+            f"the CI account's token (--token-file, or ${token_env})", token_env, None
+        )
+    if token is None:  # pragma: no cover -- read_secret returns or raises when one is named
+        raise click.UsageError("give --token-file")
+    return token
+
+
+def _single(fields: dict[str, Any]) -> dict[str, Any]:
+    required = {"project": "--project", "change": "--change", "patchset": "--patchset",
+                "job": "--job", "value": "--result"}  # fmt: skip
+    missing = [option for name, option in required.items() if fields[name] is None]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (or give --batch FILE)")
+    body = {name: value for name, value in fields.items() if value is not None}
+    body["voting"] = not body.pop("non_voting")
+    return body
+
+
+def _batch(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(
+            f"{path}: not readable JSON: {error}", param_hint="--batch"
+        ) from error
+    return {"results": data} if isinstance(data, list) else data
+
+
+def _post(server: str, path: str, body: dict[str, Any], token: str, timeout: float) -> Any:
+    url = server.rstrip("/") + path
+    try:
+        answer = httpx.post(
+            url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        )
+    except httpx.HTTPError as error:
+        raise ReportError(f"cannot reach the results service at {url}: {error}") from error
+    if answer.is_success:
+        return answer.json()
+    raise ReportError(
+        f"the results service refused the report ({answer.status_code}): {_detail(answer)}"
+    )
+
+
+def _detail(answer: httpx.Response) -> str:
+    try:
+        body = answer.json()
+    except ValueError:
+        return answer.text[:500] or "(no message)"
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if errors:
+        return "\n" + "\n".join(f"  {e['field']}: {e['message']}" for e in errors)
+    return str(body.get("detail") if isinstance(body, dict) else body)

@@ -1,0 +1,224 @@
+"""`crosscheck results`: run the results service on its own, and manage CI accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from crosscheck.model.results import CIAccount
+from crosscheck.paths import state_dir
+from crosscheck.results.accounts import Accounts
+from crosscheck.results.server import Listen, serve_results
+from crosscheck.results.settings import ResultsSettings
+from crosscheck.secrets import read_secret
+from crosscheck.store import open_store
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+store_option = click.option(
+    "--store",
+    "store_url",
+    envvar="CROSSCHECK_STORE_URL",
+    show_envvar=True,
+    help="SQLAlchemy URL: sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB "
+    "[default: SQLite in the state directory].",
+)
+
+
+@click.group()
+def results() -> None:
+    """The results service: CI results as structured data, from any CI."""
+
+
+@results.command()
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP address.")
+@click.option("--port", default=8080, show_default=True, help="HTTP port.")
+@click.option("--ssh-host", default="127.0.0.1", show_default=True)
+@click.option("--ssh-port", default=29419, show_default=True, help="SSH command port.")
+@click.option("--no-ssh", is_flag=True, help="No SSH command server.")
+@click.option(
+    "--host-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SSH host key, created when missing [default: STATE_DIR/results/ssh_host_ed25519_key].",
+)
+@click.option("--admin-token-env", metavar="VAR", help="Read the admin token from $VAR.")
+@click.option(
+    "--admin-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the admin token from this file.",
+)
+@click.option("--private-reads", is_flag=True, help="Reading results needs a token too.")
+@click.option("--rate", default=10.0, show_default=True, help="Writes/second per CI account.")
+@click.option("--burst", default=100, show_default=True, help="Writes allowed in a burst.")
+def serve(
+    store_url: str | None,
+    host: str,
+    port: int,
+    ssh_host: str,
+    ssh_port: int,
+    no_ssh: bool,
+    host_key: Path | None,
+    admin_token_env: str | None,
+    admin_token_file: Path | None,
+    private_reads: bool,
+    rate: float,
+    burst: int,
+) -> None:
+    """Run the results service alone: REST API (OpenAPI at /docs) and SSH commands."""
+    settings = ResultsSettings(
+        public_reads=not private_reads,
+        admin_token=read_secret("the admin token", admin_token_env, admin_token_file),
+        rate=rate,
+        burst=burst,
+    )
+    listen = Listen(
+        http_host=host,
+        http_port=port,
+        ssh_host=ssh_host,
+        ssh_port=None if no_ssh else ssh_port,
+        host_key=host_key or state_dir() / "results" / "ssh_host_ed25519_key",
+    )
+    asyncio.run(serve_results(store_url, settings, listen))
+
+
+@results.group()
+def account() -> None:
+    """Create, list, disable and enable CI accounts; rotate tokens; add SSH keys."""
+
+
+def _with_accounts(store_url: str | None, work: Callable[[Accounts], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = await open_store(store_url)
+        try:
+            return await work(Accounts(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _hand_over_token(token: str, token_file: Path | None) -> None:
+    """Shown once: to a 0600 file, or on stdout (and nowhere else)."""
+    if token_file is None:
+        click.echo(token)
+        err_console.print("[bold]Keep this token now[/]: only its hash is stored.")
+        return
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    err_console.print(f"token written to {token_file} (mode 0600)")
+
+
+token_file_option = click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the token to this file (mode 0600) instead of printing it.",
+)
+
+
+@account.command()
+@store_option
+@click.argument("name")
+@click.option("--owner", default="", help="Who runs this CI (a contact).")
+@click.option("--info-url", default="", help="Where to read about this CI.")
+@click.option(
+    "--project",
+    "projects",
+    multiple=True,
+    help="A project it may report on: a glob (openstack/*) or a regex (^...); repeatable.",
+)
+@click.option("--admin", is_flag=True, help="May manage accounts too.")
+@token_file_option
+def create(
+    store_url: str | None,
+    name: str,
+    owner: str,
+    info_url: str,
+    projects: tuple[str, ...],
+    admin: bool,
+    token_file: Path | None,
+) -> None:
+    """Create a CI account and print its token, once."""
+    if not projects and not admin:
+        err_console.print("note: no --project given, so this account cannot report yet")
+    _, token = _with_accounts(
+        store_url,
+        lambda accounts: accounts.create(
+            name, owner=owner, info_url=info_url, allowed_projects=projects, admin=admin
+        ),
+    )
+    _hand_over_token(token, token_file)
+
+
+@account.command("list")
+@store_option
+def list_accounts(store_url: str | None) -> None:
+    """Every CI account, its state and projects."""
+    found = _with_accounts(store_url, lambda accounts: accounts.list_accounts())
+    table = Table("name", "enabled", "admin", "projects", "owner", "last seen")
+    for item in found:
+        table.add_row(*_account_row(item))
+    console.print(table)
+
+
+def _account_row(item: CIAccount) -> list[str]:
+    enabled = "yes" if item.enabled else f"no ({item.disabled_reason})".replace(" ()", "")
+    seen = item.last_seen.strftime("%Y-%m-%d %H:%M") if item.last_seen else "never"
+    return [
+        item.name,
+        enabled,
+        "yes" if item.admin else "",
+        ", ".join(item.allowed_projects),
+        item.owner,
+        seen,
+    ]
+
+
+@account.command()
+@store_option
+@click.argument("name")
+@click.option("--reason", default="", help="Shown to the CI when it is refused.")
+def disable(store_url: str | None, name: str, reason: str) -> None:
+    """Disable an account: its reports are refused with a clear message."""
+    _with_accounts(store_url, lambda accounts: accounts.set_enabled(name, False, reason))
+    err_console.print(f"CI account {name!r} disabled")
+
+
+@account.command()
+@store_option
+@click.argument("name")
+def enable(store_url: str | None, name: str) -> None:
+    """Enable an account again."""
+    _with_accounts(store_url, lambda accounts: accounts.set_enabled(name, True))
+    err_console.print(f"CI account {name!r} enabled")
+
+
+@account.command("rotate-token")
+@store_option
+@click.argument("name")
+@token_file_option
+def rotate_token(store_url: str | None, name: str, token_file: Path | None) -> None:
+    """Revoke the account's tokens and print a new one, once."""
+    token = _with_accounts(store_url, lambda accounts: accounts.rotate_token(name))
+    _hand_over_token(token, token_file)
+
+
+@account.command("add-key")
+@store_option
+@click.argument("name")
+@click.argument("key_file", type=click.File("r"))
+def add_key(store_url: str | None, name: str, key_file: TextIO) -> None:
+    """Add an SSH public key (a .pub file, or - for stdin) for the SSH commands."""
+    text = key_file.read()
+    key = _with_accounts(store_url, lambda accounts: accounts.add_ssh_key(name, text))
+    err_console.print(f"added {key.algorithm} key {key.fingerprint} to {name!r}")

@@ -1,0 +1,208 @@
+"""The native REST API under /api/v1: report results, read them, statistics, accounts."""
+
+# No `from __future__ import annotations`: FastAPI must see the dependencies in the
+# signatures of functions defined inside other functions.
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from crosscheck.model.results import CIAccount, Result
+from crosscheck.results.auth import AuthDependencies, Caller
+from crosscheck.results.errors import ResultsError
+from crosscheck.results.http_errors import ResultsHTTPError, http_error
+from crosscheck.results.schemas import (
+    AccountChangeIn,
+    AccountIn,
+    AccountOut,
+    AccountsOut,
+    AllStatisticsOut,
+    BatchIn,
+    DisableIn,
+    ResultFilters,
+    ResultIn,
+    ResultOut,
+    ResultsOut,
+    SshKeyIn,
+    SshKeyOut,
+    StatisticsOut,
+    TokenOut,
+)
+from crosscheck.results.service import ResultsService
+
+PREFIX = "/api/v1"
+_ERRORS: dict[int | str, dict[str, str]] = {
+    400: {"description": "Bad request"},
+    401: {"description": "No or wrong credentials"},
+    403: {"description": "Not allowed, or the CI account is disabled"},
+    404: {"description": "No such CI account"},
+    422: {"description": "A field is malformed; `errors` says which"},
+    429: {"description": "Too many requests; see Retry-After"},
+}
+
+
+@asynccontextmanager
+async def refusals(prefix: str = "") -> AsyncIterator[None]:
+    """The service's refusals as HTTP errors, located under `prefix`."""
+    try:
+        yield
+    except ResultsError as error:
+        raise http_error(error, prefix) from error
+
+
+def results_router(service: ResultsService, auth: AuthDependencies) -> APIRouter:
+    router = APIRouter(prefix=PREFIX, tags=["results"], responses=_ERRORS)
+    Reporter = Annotated[CIAccount, Depends(auth.reporter)]  # noqa: N806 -- a type alias
+    Reader = Annotated[Caller, Depends(auth.reader)]  # noqa: N806
+
+    @router.post("/results", status_code=status.HTTP_201_CREATED, summary="Report one result")
+    async def post_result(body: ResultIn, account: Reporter) -> ResultOut:
+        async with refusals():
+            (stored,) = await service.report(account.name, [body.to_new()], claimed=[body.ci])
+        return ResultOut.of(stored)
+
+    @router.post(
+        "/results/batch",
+        status_code=status.HTTP_201_CREATED,
+        summary="Report many results: all are stored, or none",
+    )
+    async def post_batch(body: BatchIn, account: Reporter) -> ResultsOut:
+        async with refusals("results"):
+            stored = await service.report(
+                account.name,
+                [item.to_new() for item in body.results],
+                claimed=[item.ci for item in body.results],
+            )
+        return ResultsOut.of(stored)
+
+    @router.get("/changes/{change}/results", summary="A change's results")
+    async def change_results(
+        change: int,
+        _: Reader,
+        filters: Annotated[ResultFilters, Query()],
+    ) -> ResultsOut:
+        return ResultsOut.of(await _filtered(service, change, filters.patchset, filters))
+
+    @router.get("/changes/{change}/patchsets/{patchset}/results", summary="A patchset's results")
+    async def patchset_results(
+        change: int, patchset: int, _: Reader, filters: Annotated[ResultFilters, Query()]
+    ) -> ResultsOut:
+        return ResultsOut.of(await _filtered(service, change, patchset, filters))
+
+    @router.get("/accounts/{name}/results", summary="A CI account's results, newest first")
+    async def account_results(
+        name: str,
+        _: Reader,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before: Annotated[
+            datetime | None, Query(description="Page: results reported before this time")
+        ] = None,
+    ) -> ResultsOut:
+        async with refusals():
+            return ResultsOut.of(await service.account_results(name, limit=limit, before=before))
+
+    @router.get("/statistics", summary="Every CI account's health: counts over 24h, 7d, 30d")
+    async def all_statistics(_: Reader) -> AllStatisticsOut:
+        found = await service.statistics()
+        return AllStatisticsOut(accounts=[StatisticsOut.of(s) for s in found])
+
+    @router.get("/accounts/{name}/statistics", summary="One CI account's health")
+    async def account_statistics(name: str, _: Reader) -> StatisticsOut:
+        async with refusals():
+            return StatisticsOut.of(await service.account_statistics(name))
+
+    @router.get("/accounts", summary="CI accounts")
+    async def list_accounts(_: Reader) -> AccountsOut:
+        found = await service.accounts.list_accounts()
+        return AccountsOut(accounts=[AccountOut.of(a) for a in found])
+
+    @router.get("/accounts/{name}", summary="One CI account")
+    async def get_account(name: str, _: Reader) -> AccountOut:
+        async with refusals():
+            return AccountOut.of(await service.accounts.get(name))
+
+    return router
+
+
+async def _filtered(
+    service: ResultsService, change: int, patchset: int | None, filters: ResultFilters
+) -> list[Result]:
+    return await service.change_results(
+        change,
+        patchset=patchset,
+        current=not filters.history,
+        account=filters.ci,
+        job=filters.job,
+        failed_only=filters.failed_only,
+    )
+
+
+def accounts_router(service: ResultsService, auth: AuthDependencies) -> APIRouter:
+    """Admin only: create, change, disable, enable accounts; rotate tokens; add SSH keys."""
+    router = APIRouter(
+        prefix=f"{PREFIX}/accounts",
+        tags=["accounts (admin)"],
+        responses=_ERRORS,
+        dependencies=[Depends(auth.admin)],
+    )
+
+    @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a CI account")
+    async def create(body: AccountIn) -> TokenOut:
+        async with refusals():
+            account, token = await service.accounts.create(
+                body.name,
+                owner=body.owner,
+                info_url=body.info_url,
+                allowed_projects=body.allowed_projects,
+                admin=body.admin,
+            )
+        return TokenOut(account=AccountOut.of(account), token=token)
+
+    @router.patch("/{name}", summary="Change a CI account's owner, info URL or projects")
+    async def change(name: str, body: AccountChangeIn) -> AccountOut:
+        async with refusals():
+            return AccountOut.of(
+                await service.accounts.update(
+                    name,
+                    owner=body.owner,
+                    info_url=body.info_url,
+                    allowed_projects=body.allowed_projects,
+                )
+            )
+
+    @router.post("/{name}/disable", summary="Disable a CI account: it can no longer report")
+    async def disable(name: str, body: DisableIn | None = None) -> AccountOut:
+        async with refusals():
+            reason = body.reason if body else ""
+            return AccountOut.of(await service.accounts.set_enabled(name, False, reason))
+
+    @router.post("/{name}/enable", summary="Enable a CI account again")
+    async def enable(name: str) -> AccountOut:
+        async with refusals():
+            return AccountOut.of(await service.accounts.set_enabled(name, True))
+
+    @router.post("/{name}/rotate-token", summary="Revoke the tokens and issue a new one")
+    async def rotate(name: str) -> TokenOut:
+        async with refusals():
+            token = await service.accounts.rotate_token(name)
+            return TokenOut(account=AccountOut.of(await service.accounts.get(name)), token=token)
+
+    @router.post(
+        "/{name}/ssh-keys", status_code=status.HTTP_201_CREATED, summary="Add an SSH public key"
+    )
+    async def add_key(name: str, body: SshKeyIn) -> SshKeyOut:
+        async with refusals():
+            return SshKeyOut.of(await service.accounts.add_ssh_key(name, body.key))
+
+    @router.get("/{name}/ssh-keys", summary="A CI account's SSH keys")
+    async def keys(name: str) -> list[SshKeyOut]:
+        async with refusals():
+            return [SshKeyOut.of(k) for k in await service.accounts.ssh_keys(name)]
+
+    return router
+
+
+__all__ = ["PREFIX", "ResultsHTTPError", "accounts_router", "refusals", "results_router"]

@@ -1,0 +1,46 @@
+"""The results service as a FastAPI app of its own, or as routers for `crosscheck serve`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from crosscheck import __version__
+from crosscheck.results.api import accounts_router, results_router
+from crosscheck.results.auth import Authenticator, auth_dependencies
+from crosscheck.results.http_errors import install_error_handlers
+from crosscheck.results.resolver import ChangeResolver, StoreResolver
+from crosscheck.results.service import ResultsService
+from crosscheck.results.settings import ResultsSettings
+from crosscheck.results.verify_status import verify_status_router
+
+
+def results_routers(
+    service: ResultsService,
+    settings: ResultsSettings,
+    resolver: ChangeResolver | None = None,
+) -> list[APIRouter]:
+    """Every route of the results service. An app mounting them should also call
+    `install_error_handlers(app)`, for located errors (`results[3].value`)."""
+    auth = auth_dependencies(Authenticator(service, settings))
+    return [
+        results_router(service, auth),
+        accounts_router(service, auth),
+        verify_status_router(service, auth, resolver or StoreResolver(service)),
+    ]
+
+
+def create_results_app(
+    service: ResultsService,
+    settings: ResultsSettings | None = None,
+    resolver: ChangeResolver | None = None,
+) -> FastAPI:
+    """The standalone results service; OpenAPI at /openapi.json, docs at /docs."""
+    app = FastAPI(
+        title="crosscheck results",
+        version=__version__,
+        description="CI results as structured data: report them, read them, see CI health.",
+    )
+    for router in results_routers(service, settings or ResultsSettings(), resolver):
+        app.include_router(router)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,153 @@
+"""Who is calling over HTTP: a CI account (bearer token, or basic name:token as
+Jenkins' verify-status reporter sends it), the admin, or nobody.
+
+A CI account's HTTP password is its token, so Gerrit clients configured with a
+user name and an HTTP password work unchanged.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the dependencies in the
+# signatures of functions defined inside other functions.
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
+
+from crosscheck.model.results import CIAccount
+from crosscheck.results.errors import AuthenticationError, NotAllowedError, ResultsError
+from crosscheck.results.http_errors import http_error
+from crosscheck.results.service import ResultsService, check_enabled
+from crosscheck.results.settings import ResultsSettings
+from crosscheck.results.tokens import same_secret
+
+_bearer = HTTPBearer(auto_error=False, description="A CI account's token, or the admin token")
+_basic = HTTPBasic(
+    auto_error=False,
+    realm="crosscheck results",
+    description="CI account name and its token as the password (verify-status clients)",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    account: CIAccount | None = None
+    admin: bool = False
+
+    @property
+    def anonymous(self) -> bool:
+        return self.account is None and not self.admin
+
+
+class Authenticator:
+    def __init__(self, service: ResultsService, settings: ResultsSettings) -> None:
+        self.service = service
+        self.settings = settings
+
+    async def identify(
+        self,
+        bearer: HTTPAuthorizationCredentials | None,
+        basic: HTTPBasicCredentials | None,
+    ) -> Caller:
+        """The caller; wrong credentials are refused, none at all is anonymous."""
+        if bearer is not None:
+            return await self._by_bearer(bearer.credentials)
+        if basic is not None:
+            return await self._by_basic(basic.username, basic.password)
+        return Caller()
+
+    async def _by_bearer(self, token: str) -> Caller:
+        admin_token = self.settings.admin_token
+        if admin_token and same_secret(token, admin_token):
+            return Caller(admin=True)
+        account = await self.service.accounts.by_token(token)
+        if account is None:
+            raise AuthenticationError("the token is not valid (wrong, or rotated since)")
+        return Caller(account=account, admin=account.admin)
+
+    async def _by_basic(self, name: str, token: str) -> Caller:
+        account = await self.service.accounts.by_token(token)
+        if account is None or account.name != name:
+            raise AuthenticationError(
+                f"wrong user name or token for CI account {name!r} "
+                "(the HTTP password is the account's token)"
+            )
+        return Caller(account=account, admin=account.admin)
+
+
+@dataclass(frozen=True)
+class AuthDependencies:
+    """FastAPI dependencies: `caller` (anyone), `reporter`, `admin` and `reader`."""
+
+    caller: Callable[..., Awaitable[Caller]]
+    reporter: Callable[..., Awaitable[CIAccount]]
+    admin: Callable[..., Awaitable[Caller]]
+    reader: Callable[..., Awaitable[Caller]]
+
+
+def auth_dependencies(authenticator: Authenticator) -> AuthDependencies:
+    async def caller(
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+    ) -> Caller:
+        try:
+            return await authenticator.identify(bearer, basic)
+        except ResultsError as error:
+            raise http_error(error) from error
+
+    async def reporter(who: Annotated[Caller, Depends(caller)]) -> CIAccount:
+        try:
+            return require_reporter(who)
+        except ResultsError as error:
+            raise http_error(error) from error
+
+    async def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
+        try:
+            return require_admin(who)
+        except ResultsError as error:
+            raise http_error(error) from error
+
+    async def reader(who: Annotated[Caller, Depends(caller)]) -> Caller:
+        try:
+            return require_reader(who, authenticator.settings.public_reads)
+        except ResultsError as error:
+            raise http_error(error) from error
+
+    return AuthDependencies(caller, reporter, admin, reader)
+
+
+def require_reporter(caller: Caller) -> CIAccount:
+    """A CI account, enabled, that may write its results."""
+    if caller.account is None:
+        raise AuthenticationError(
+            "reporting a result needs a CI account's token "
+            "(Authorization: Bearer TOKEN, or basic auth with the account name)"
+        )
+    check_enabled(caller.account)
+    return caller.account
+
+
+def require_admin(caller: Caller) -> Caller:
+    if caller.anonymous:
+        raise AuthenticationError("managing CI accounts needs the admin token")
+    if caller.account is not None:
+        check_enabled(caller.account)
+        if not caller.admin:
+            raise NotAllowedError(f"CI account {caller.account.name!r} is not an admin")
+    return caller
+
+
+def require_reader(caller: Caller, public_reads: bool) -> Caller:
+    if public_reads:
+        return caller
+    if caller.anonymous:
+        raise AuthenticationError("this results service needs a token to read results")
+    if caller.account is not None:
+        check_enabled(caller.account)
+    return caller

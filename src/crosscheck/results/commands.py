@@ -1,0 +1,243 @@
+"""The SSH commands, apart from SSH: parse a command line, report as the key's CI account.
+
+    verify-status save [-p PROJECT] [-b BRANCH] -v 'name=J|value=1|url=...' [-v ...]
+                       {COMMIT | CHANGE,PS}...
+    crosscheck-report --project P --change N --patchset N --job J --result passed [--url ...]
+    crosscheck-report --batch < results.json
+
+Exit status: 0 stored, 1 refused (the message says why), 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from crosscheck.model.results import NewResult, ResultValue, parse_duration
+from crosscheck.results.errors import InvalidInputError, ResultsError
+from crosscheck.results.http_errors import validation_problems
+from crosscheck.results.resolver import ChangeResolver, PatchsetRef
+from crosscheck.results.schemas import BatchIn, ResultIn
+from crosscheck.results.service import ResultsService
+
+USAGE = (
+    "commands: `verify-status save [-p PROJECT] [-b BRANCH] -v 'name=JOB|value=1|...' "
+    "{COMMIT | CHANGE,PS}...` and `crosscheck-report --help`"
+)
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_TARGET = re.compile(r"^(\d+),(\d+)$")
+_VERIFICATION_KEYS = frozenset(
+    {"name", "value", "url", "reporter", "category", "duration", "abstain", "rerun", "comment"}
+)
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    exit_status: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+class UsageError(Exception):
+    """Bad arguments; the message says which and how to write them."""
+
+
+class _Stop(Exception):  # noqa: N818 -- not an error: --help ends parsing early
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing and exiting the process."""
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise _Stop(status, message or "")
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}\n{self.format_usage()}")
+
+    def print_help(self, file: Any = None) -> None:
+        raise _Stop(0, self.format_help())
+
+
+@dataclass
+class CommandContext:
+    account: str
+    service: ResultsService
+    resolver: ChangeResolver
+    read_stdin: Callable[[], Awaitable[str]]
+
+
+async def run_command(command_line: str, context: CommandContext) -> CommandOutcome:
+    try:
+        words = shlex.split(command_line)
+        if words[:1] == ["gerrit"]:
+            words = words[1:]
+        if words[:2] == ["verify-status", "save"]:
+            items = await _verify_status_save(words[2:], context)
+        elif words[:1] == ["crosscheck-report"]:
+            items = await _crosscheck_report(words[1:], context)
+        else:
+            raise UsageError(f"unknown command {command_line!r}; {USAGE}")
+        stored = await context.service.report(context.account, items)
+    except _Stop as stop:
+        return CommandOutcome(stop.status, stdout=str(stop))
+    except (UsageError, ValueError) as error:
+        return CommandOutcome(2, stderr=f"error: {error}\n")
+    except ResultsError as error:
+        return CommandOutcome(1, stderr=f"error: {error}\n")
+    return CommandOutcome(0, stdout=f"stored {len(stored)} result(s)\n")
+
+
+# -- verify-status save ------------------------------------------------------
+
+
+def _verify_status_parser() -> _Parser:
+    parser = _Parser(prog="verify-status save", description="Save job results on patchsets.")
+    parser.add_argument("-p", "--project", help="the project of the changes")
+    parser.add_argument("-b", "--branch", help="the branch of the changes")
+    parser.add_argument(
+        "-v",
+        "--verification",
+        action="append",
+        required=True,
+        help="'name=JOB|value=1|url=...|duration=1m|abstain=false|rerun=false|comment=...'",
+    )
+    parser.add_argument("targets", nargs="+", metavar="{COMMIT | CHANGE,PS}")
+    return parser
+
+
+async def _verify_status_save(args: Sequence[str], context: CommandContext) -> list[NewResult]:
+    options = _verify_status_parser().parse_args(args)
+    verifications = [_verification(text, i) for i, text in enumerate(options.verification)]
+    items: list[NewResult] = []
+    for target in options.targets:
+        where = await _place(target, options.project, context)
+        branch = options.branch or where.branch
+        items += [_as_result(v, where, branch) for v in verifications]
+    return items
+
+
+def _verification(text: str, index: int) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for part in text.split("|"):
+        key, equals, value = part.partition("=")
+        key = key.strip()
+        if not equals or key not in _VERIFICATION_KEYS:
+            raise UsageError(
+                f"-v #{index + 1}: {part!r} is not KEY=VALUE with KEY one of "
+                f"{', '.join(sorted(_VERIFICATION_KEYS))}"
+            )
+        fields[key] = value
+    for required in ("name", "value"):
+        if not fields.get(required):
+            raise UsageError(f"-v #{index + 1}: {required}=... is required")
+    return fields
+
+
+def _as_result(fields: dict[str, str], where: PatchsetRef, branch: str | None) -> NewResult:
+    try:
+        value = ResultValue.from_verify_status(int(fields["value"]))
+    except ValueError as error:
+        raise UsageError(f"value={fields['value']}: {error}") from error
+    return NewResult(
+        project=where.project,
+        change=where.change,
+        patchset=where.patchset,
+        revision=where.revision,
+        branch=branch,
+        job=fields["name"],
+        value=value,
+        url=fields.get("url") or None,
+        duration=parse_duration(fields["duration"]) if fields.get("duration") else None,
+        voting=not _flag(fields, "abstain"),
+        category=fields.get("category") or None,
+        rerun=_flag(fields, "rerun"),
+        comment=fields.get("comment") or None,
+    )
+
+
+def _flag(fields: dict[str, str], name: str) -> bool:
+    text = fields.get(name, "false").strip().lower()
+    if text not in ("true", "false"):
+        raise UsageError(f"{name}={text}: write true or false")
+    return text == "true"
+
+
+async def _place(target: str, project: str | None, context: CommandContext) -> PatchsetRef:
+    numbered = _TARGET.match(target)
+    if numbered:
+        change, patchset = numbered.groups()
+        change_id = f"{project}~{change}" if project else change
+        return await context.resolver.resolve(change_id, patchset)
+    if _SHA.match(target):
+        found = await context.service.patchset_of_revision(target)
+        if found is not None:
+            return PatchsetRef(found[0], found[1], found[2], target)
+        raise UsageError(f"commit {target} is unknown here: name it as CHANGE,PS with -p PROJECT")
+    raise UsageError(f"{target!r} is neither a commit id (40 hex digits) nor CHANGE,PS")
+
+
+# -- crosscheck-report -------------------------------------------------------
+
+
+def _report_parser() -> _Parser:
+    parser = _Parser(prog="crosscheck-report", description="Report job results.")
+    parser.add_argument("--batch", action="store_true", help="read {'results': [...]} from stdin")
+    for name in ("project", "branch", "revision", "job", "url", "duration", "category", "comment"):
+        parser.add_argument(f"--{name}")
+    parser.add_argument("--change", type=int)
+    parser.add_argument("--patchset", type=int)
+    parser.add_argument("--result", help="passed, failed, unstable, in_progress, skipped, ...")
+    parser.add_argument("--non-voting", action="store_true")
+    parser.add_argument("--rerun", action="store_true")
+    return parser
+
+
+async def _crosscheck_report(args: Sequence[str], context: CommandContext) -> list[NewResult]:
+    options = _report_parser().parse_args(args)
+    if options.batch:
+        return _batch(await context.read_stdin())
+    missing = [
+        f"--{name}" for name in ("project", "change", "patchset", "job", "result")
+        if getattr(options, name) is None
+    ]  # fmt: skip
+    if missing:
+        raise UsageError(f"crosscheck-report: {', '.join(missing)} required (or --batch)")
+    fields = {
+        name: getattr(options, name)
+        for name in ("project", "branch", "revision", "job", "url", "duration", "category",
+                     "comment", "change", "patchset", "rerun")
+        if getattr(options, name) is not None
+    }  # fmt: skip
+    fields |= {"value": options.result, "voting": not options.non_voting}
+    try:
+        return [ResultIn.model_validate(fields).to_new()]
+    except ValidationError as error:
+        raise InvalidInputError(_as_options(validation_problems(error.errors()))) from error
+
+
+def _batch(text: str) -> list[NewResult]:
+    try:
+        body = BatchIn.model_validate(json.loads(text))
+    except json.JSONDecodeError as error:
+        raise UsageError(f"stdin is not JSON: {error}") from error
+    except ValidationError as error:
+        raise InvalidInputError(validation_problems(error.errors())) from error
+    return [item.to_new() for item in body.results]
+
+
+def _as_options(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    renamed = {"value": "--result", "voting": "--non-voting"}
+    return [(renamed.get(where, f"--{where}"), message) for where, message in problems]
+
+
+__all__ = ["USAGE", "CommandContext", "CommandOutcome", "run_command"]

@@ -1,0 +1,130 @@
+"""Placing a change and revision as Gerrit clients name them on a project, change and patchset.
+
+Gerrit clients say `123`, `project~123` (project URL-encoded) or
+`project~branch~I...`, and a revision as a patchset number, a commit id or
+`current`. `StoreResolver` answers from the results stored so far;
+`GerritResolver` asks the Gerrit server, which knows every change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.errors import GerritError, GerritNotFoundError
+from crosscheck.results.errors import UnknownChangeError
+from crosscheck.results.service import ResultsService
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+#: Longer all-digit revisions are commit ids, not patchset numbers.
+_MAX_PATCHSET_DIGITS = 9
+
+
+@dataclass(frozen=True)
+class PatchsetRef:
+    project: str
+    change: int
+    patchset: int
+    revision: str | None = None
+    branch: str | None = None
+
+
+class ChangeResolver(Protocol):
+    async def resolve(self, change_id: str, revision: str) -> PatchsetRef:
+        """The patchset, or UnknownChangeError saying how to name it instead."""
+        ...
+
+
+def is_patchset_number(revision: str) -> bool:
+    """A patchset number, not a (possibly all-digit) commit id."""
+    return revision.isdigit() and len(revision) <= _MAX_PATCHSET_DIGITS
+
+
+def split_change_id(change_id: str) -> tuple[str | None, int | None]:
+    """(project, number) from `123` or `project~123`; (None, None) for other forms."""
+    if change_id.isdigit():
+        return None, int(change_id)
+    project, _, number = change_id.rpartition("~")
+    if project and "~" not in project and number.isdigit():
+        return project, int(number)
+    return None, None
+
+
+class StoreResolver:
+    """Knows the changes and commits results were reported on."""
+
+    def __init__(self, service: ResultsService) -> None:
+        self.service = service
+
+    async def resolve(self, change_id: str, revision: str) -> PatchsetRef:
+        project, number = split_change_id(change_id)
+        if number is None:
+            raise UnknownChangeError(
+                f"change {change_id!r}: without a Gerrit connection this service knows changes "
+                "by number: use NUMBER or PROJECT~NUMBER"
+            )
+        project = project or await self.service.project_of_change(number)
+        if project is None:
+            raise UnknownChangeError(
+                f"change {number} has no results yet, so its project is unknown: "
+                f"address it as PROJECT~{number} (the project URL-encoded)"
+            )
+        return await self._patchset(project, number, revision)
+
+    async def _patchset(self, project: str, number: int, revision: str) -> PatchsetRef:
+        if is_patchset_number(revision):
+            return PatchsetRef(project, number, int(revision))
+        if revision == "current":
+            latest = await self.service.latest_patchset(number)
+            if latest is not None:
+                return PatchsetRef(project, number, latest)
+        elif _SHA.match(revision):
+            found = await self.service.patchset_of_revision(revision)
+            if found is not None and found[1] == number:
+                return PatchsetRef(project, number, found[2], revision)
+        raise UnknownChangeError(
+            f"revision {revision!r} of change {number} is unknown here: "
+            "name the patchset by its number"
+        )
+
+
+class GerritResolver:
+    """Asks Gerrit (`GET /changes/ID?o=ALL_REVISIONS`) where a change and revision are."""
+
+    def __init__(self, client: GerritRestClient) -> None:
+        self.client = client
+
+    async def resolve(self, change_id: str, revision: str) -> PatchsetRef:
+        try:
+            change = await self.client.get(
+                f"/changes/{quote(change_id, safe='~')}", params={"o": "ALL_REVISIONS"}
+            )
+        except GerritNotFoundError as error:
+            raise UnknownChangeError(f"Gerrit has no change {change_id!r}") from error
+        except GerritError as error:
+            raise UnknownChangeError(f"cannot look up change {change_id!r}: {error}") from error
+        sha = _find_revision(change, revision)
+        if sha is None:
+            raise UnknownChangeError(f"change {change_id!r} has no revision {revision!r}")
+        return PatchsetRef(
+            project=change["project"],
+            change=int(change["_number"]),
+            patchset=int(change["revisions"][sha]["_number"]),
+            revision=sha,
+            branch=change.get("branch"),
+        )
+
+
+def _find_revision(change: dict[str, Any], revision: str) -> str | None:
+    revisions: dict[str, Any] = change.get("revisions") or {}
+    if revision == "current":
+        current = change.get("current_revision")
+        return current if isinstance(current, str) else None
+    if is_patchset_number(revision):
+        wanted = int(revision)
+        return next((sha for sha, r in revisions.items() if r.get("_number") == wanted), None)
+    matches = [sha for sha in revisions if sha.startswith(revision)]
+    return matches[0] if len(matches) == 1 else None

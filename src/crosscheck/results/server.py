@@ -1,0 +1,59 @@
+"""The results service on its own: HTTP (uvicorn) and the SSH command server in one process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from crosscheck.results.app import create_results_app
+from crosscheck.results.ratelimit import RateLimiter
+from crosscheck.results.resolver import StoreResolver
+from crosscheck.results.service import ResultsService
+from crosscheck.results.settings import ResultsSettings
+from crosscheck.results.ssh import load_or_create_host_key, start_ssh_server
+from crosscheck.store import open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Listen:
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    ssh_host: str = "127.0.0.1"
+    #: None: no SSH command server.
+    ssh_port: int | None = 29419
+    host_key: Path | None = None
+
+
+async def serve_results(store_url: str | None, settings: ResultsSettings, listen: Listen) -> None:
+    """Serve until cancelled or interrupted (uvicorn handles SIGINT and SIGTERM)."""
+    engine = await open_store(store_url)
+    service = ResultsService(engine, limiter=RateLimiter(settings.rate, settings.burst))
+    acceptor = None
+    try:
+        if listen.ssh_port is not None:
+            if listen.host_key is None:
+                raise ValueError("the SSH server needs a host key path")
+            acceptor = await start_ssh_server(
+                service,
+                StoreResolver(service),
+                load_or_create_host_key(listen.host_key),
+                listen.ssh_host,
+                listen.ssh_port,
+            )
+            log.warning("results: SSH commands on %s:%d", listen.ssh_host, listen.ssh_port)
+        app = create_results_app(service, settings)
+        config = uvicorn.Config(
+            app, host=listen.http_host, port=listen.http_port, lifespan="off", log_config=None
+        )
+        log.warning("results: HTTP on http://%s:%d", listen.http_host, listen.http_port)
+        await uvicorn.Server(config).serve()
+    finally:
+        if acceptor is not None:
+            acceptor.close()
+            await acceptor.wait_closed()
+        await engine.dispose()

@@ -1,0 +1,16 @@
+"""How a results service runs: who may read, who administers, how fast a CI may write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ResultsSettings:
+    #: False: reading needs a CI account's token or the admin token.
+    public_reads: bool = True
+    #: The admin token (from a secret: an environment variable or a file), or None for none.
+    admin_token: str | None = field(default=None, repr=False)
+    #: Writes per second per CI account, on average, and the burst allowed.
+    rate: float = 10.0
+    burst: int = 100

@@ -1,0 +1,52 @@
+"""A results app on the store under test, driven in-process through httpx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from crosscheck.results.app import create_results_app
+from crosscheck.results.ratelimit import RateLimiter
+from crosscheck.results.service import ResultsService
+from crosscheck.results.settings import ResultsSettings
+from crosscheck.store import open_store
+
+ADMIN_TOKEN = "admin-secret-for-tests"
+
+
+@dataclass
+class Harness:
+    service: ResultsService
+    http: httpx.AsyncClient
+
+    async def account(self, name: str, projects: list[str] | None = None) -> str:
+        """A CI account allowed on openstack/* (or `projects`); returns its token."""
+        _, token = await self.service.accounts.create(
+            name, allowed_projects=projects if projects is not None else ["openstack/*"]
+        )
+        return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def harness(
+    store_url: str, *, public_reads: bool = True, rate: float = 1000.0, burst: int = 1000
+) -> AsyncIterator[Harness]:
+    engine = await open_store(store_url)
+    settings = ResultsSettings(
+        public_reads=public_reads, admin_token=ADMIN_TOKEN, rate=rate, burst=burst
+    )
+    service = ResultsService(engine, limiter=RateLimiter(settings.rate, settings.burst))
+    app = create_results_app(service, settings)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://results") as http:
+            yield Harness(service, http)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,61 @@
+"""GerritResolver against Gerrit's REST answers (MockTransport; the e2e test uses a real Gerrit)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from crosscheck.drivers.gerrit.rest import XSSI_PREFIX, GerritRestClient, RetryPolicy
+from crosscheck.results.errors import UnknownChangeError
+from crosscheck.results.resolver import GerritResolver, PatchsetRef, split_change_id
+
+SHA1 = "1" * 40
+SHA2 = "ab" * 20
+CHANGE = {
+    "project": "openstack/nova",
+    "branch": "master",
+    "_number": 1234,
+    "current_revision": SHA2,
+    "revisions": {SHA1: {"_number": 1}, SHA2: {"_number": 2}},
+}
+
+
+def _client(seen: list[httpx.Request]) -> GerritRestClient:
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if "1234" not in request.url.path:
+            return httpx.Response(404, text="Not found: x")
+        return httpx.Response(200, text=XSSI_PREFIX + "\n" + json.dumps(CHANGE))
+
+    return GerritRestClient(
+        "http://gerrit", transport=httpx.MockTransport(answer), retry=RetryPolicy(attempts=1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("revision", "patchset", "sha"),
+    [("1", 1, SHA1), ("current", 2, SHA2), (SHA1, 1, SHA1), ("abababa", 2, SHA2)],
+)
+async def test_revisions_are_found(revision: str, patchset: int, sha: str) -> None:
+    seen: list[httpx.Request] = []
+    resolver = GerritResolver(_client(seen))
+    found = await resolver.resolve("openstack/nova~1234", revision)
+    assert found == PatchsetRef("openstack/nova", 1234, patchset, sha, "master")
+    assert seen[0].url.raw_path == b"/changes/openstack%2Fnova~1234?o=ALL_REVISIONS"
+
+
+async def test_unknown_changes_and_revisions_are_clear() -> None:
+    resolver = GerritResolver(_client([]))
+    with pytest.raises(UnknownChangeError, match="Gerrit has no change '99'"):
+        await resolver.resolve("99", "1")
+    with pytest.raises(UnknownChangeError, match="has no revision '7'"):
+        await resolver.resolve("1234", "7")
+
+
+def test_change_ids() -> None:
+    assert split_change_id("123") == (None, 123)
+    assert split_change_id("openstack/nova~123") == ("openstack/nova", 123)
+    assert split_change_id("p~master~I0123") == (None, None)
+    assert split_change_id("I0123abc") == (None, None)
