@@ -230,3 +230,8 @@ def add_key(store_url: str | None, name: str, key_file: TextIO) -> None:
     text = key_file.read()
     key = _with_accounts(store_url, lambda accounts: accounts.add_ssh_key(name, text))
     err_console.print(f"added {key.algorithm} key {key.fingerprint} to {name!r}")
+
+
+from crosscheck.cli.results_backfill import backfill  # noqa: E402 -- registered last
+
+results.add_command(backfill)

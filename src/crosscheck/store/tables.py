@@ -190,3 +190,18 @@ result_daily_counts = Table(
     Column("count", Integer, nullable=False),
     Index("ix_result_daily_counts_day", "day"),
 )
+
+
+# -- results backfill (migration 0101) ---------------------------------------
+
+#: Gerrit review messages whose job lines became results: a backfill imports each once.
+backfilled_messages = Table(
+    "backfilled_messages",
+    metadata,
+    #: The Gerrit server's URL: message ids are unique per server only.
+    Column("source", String(300), primary_key=True),
+    Column("message_id", String(100), primary_key=True),
+    Column("change_number", Integer, nullable=False),
+    Column("results", Integer, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+)
