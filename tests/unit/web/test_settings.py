@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from crosscheck.cli import main
 from crosscheck.web.queries import Cursor
 from crosscheck.web.settings import PagesSettingsError, load_pages_settings
 
@@ -63,3 +65,10 @@ def test_malformed_cursors_are_refused(text: str) -> None:
 def test_a_cursor_survives_its_round_trip() -> None:
     cursor = Cursor.decode("2024-05-01T10:00:00.123456+00:00~42")
     assert Cursor.decode(cursor.encode()) == cursor
+
+
+def test_serve_refuses_a_bad_pages_file_with_its_place(tmp_path: Path) -> None:
+    path = write(tmp_path, "expected-cis: {'^(': [Acme CI]}\n")
+    result = CliRunner().invoke(main, ["results", "serve", "--pages-settings", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}: expected-cis.^(: allowed-project regex '^(' is invalid" in result.output
