@@ -98,9 +98,8 @@ class Backfill:
         return report
 
     async def _changes(self, options: BackfillOptions) -> AsyncIterator[dict[str, Any]]:
+        # No `before:` for --until: a change updated since may hold older messages.
         query = f'after:"{gerrit_query_time(options.since)}"'
-        if options.until is not None:
-            query += f' before:"{gerrit_query_time(options.until)}"'
         if options.project is not None:
             query += f' project:"{options.project}"'
         start = 0

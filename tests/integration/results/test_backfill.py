@@ -165,7 +165,8 @@ async def test_until_and_mapping_limit_what_is_imported(engine: AsyncEngine) -> 
     fake = FakeGerrit()
     report = await backfill(engine, fake, options)
     assert (report.imported, report.results) == (1, 2)
-    assert fake.queries[0]["q"] == 'after:"2024-05-01 00:00:00" before:"2024-05-02 10:30:00"'
+    # Changes updated after --until may hold messages before it: messages are filtered.
+    assert fake.queries[0]["q"] == 'after:"2024-05-01 00:00:00"'
 
 
 def test_gerrit_times_keep_microseconds() -> None:
