@@ -205,3 +205,7 @@ backfilled_messages = Table(
     Column("results", Integer, nullable=False),
     Column("imported_at", UtcDateTime, nullable=False),
 )
+
+#: The health table counts the first, partial day of each window by (account, value):
+#: with this index that is an index-only scan instead of a visit to every row of the day.
+Index("ix_results_time_account_value", results.c.reported_at, results.c.account_id, results.c.value)

@@ -1,4 +1,4 @@
-"""Results backfill: the Gerrit review messages already imported, so a re-run adds nothing.
+"""Results backfill and pages: messages already imported; a covering index for the health table.
 
 Revision ID: 0101
 Revises: 0100
@@ -22,7 +22,11 @@ def upgrade() -> None:
         sa.Column("results", sa.Integer, nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_index(
+        "ix_results_time_account_value", "results", ["reported_at", "account_id", "value"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_results_time_account_value", "results")
     op.drop_table("backfilled_messages")
