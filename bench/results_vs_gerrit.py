@@ -2,9 +2,10 @@
 
 A sandbox Gerrit gets a change with --patchsets patchsets, each reported on by the
 CI account with --jobs job lines (Zuul style). crosscheck imports them by backfill
-and serves them over real HTTP (uvicorn); Gerrit serves the change's messages,
-which are parsed the way a dashboard would have to. Both sides are timed end to
-end, from request to the current results in hand. Medians, p95 and the ratio.
+and serves them over real HTTP (`crosscheck results serve`, in its own process);
+Gerrit serves the change's messages, which are parsed as a dashboard would have to.
+Both sides are timed end to end, from request to the current results in hand.
+Medians, p95 and the ratio.
 
     python -m bench.results_vs_gerrit [--patchsets 5] [--jobs 20] [--requests 100]
 """
@@ -14,24 +15,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.browser.server import serve_pages
+from tests.browser.server import free_port
 from tests.e2e.gerrit_clients import ci_rest
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
 from crosscheck.drivers.gerrit.sandbox import PushedChange, Sandbox, SandboxRepo, SandboxState
 from crosscheck.results.backfill import Backfill, BackfillOptions
 from crosscheck.results.backfill_messages import JobLine, parse_ci_message
-from crosscheck.results.service import ResultsService
 from crosscheck.store import open_store
-from crosscheck.web import PagesSettings
 
 
 def report_text(patchset: int, jobs: int) -> str:
@@ -63,7 +65,8 @@ async def prepare(state: SandboxState, work: Path, patchsets: int, jobs: int) ->
 async def from_gerrit(rest: GerritRestClient, pushed: PushedChange, ci: str) -> list[JobLine]:
     """What a dashboard without crosscheck does: fetch the messages, parse the CI's lines."""
     change = await rest.get(
-        f"/changes/{change_id(pushed.project, pushed.number)}", params={"o": "MESSAGES"}
+        f"/changes/{change_id(pushed.project, pushed.number)}",
+        params={"o": ["MESSAGES", "DETAILED_ACCOUNTS"]},  # usernames of the authors
     )
     current: dict[tuple[int, str], JobLine] = {}
     for message in change["messages"]:
@@ -72,6 +75,31 @@ async def from_gerrit(rest: GerritRestClient, pushed: PushedChange, ci: str) -> 
         for job in parse_ci_message(message["message"]).jobs:
             current[(message["_revision_number"], job.job)] = job
     return list(current.values())
+
+
+@contextmanager
+def results_server(store: str) -> Iterator[str]:
+    """`crosscheck results serve` in its own process, as Gerrit runs in its own."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "crosscheck", "results", "serve", "--store", store,
+        "--port", str(port), "--no-ssh",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/json/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("crosscheck results serve did not answer in 30 s")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 async def timed(work: Callable[[], Awaitable[int]], requests: int, expected: int) -> list[float]:
@@ -103,10 +131,7 @@ async def compare(state: SandboxState, work: Path, arguments: argparse.Namespace
     finally:
         await engine.dispose()
 
-    async def nothing(_: ResultsService) -> None:
-        return None
-
-    with serve_pages(store, PagesSettings(), nothing) as base:
+    with results_server(store) as base:
         async with ci_rest(state) as rest, httpx.AsyncClient(base_url=base) as http:
 
             async def crosscheck() -> int:
@@ -125,7 +150,7 @@ async def compare(state: SandboxState, work: Path, arguments: argparse.Namespace
         f"({expected} current results), {arguments.requests} requests each:"
     )
     print(summary("crosscheck GET /json/changes/N", ours))
-    print(summary("Gerrit GET /changes/N?o=MESSAGES + parse", theirs))
+    print(summary("Gerrit GET /changes/N (messages) + parse", theirs))
     ratio = statistics.median(theirs) / statistics.median(ours)
     print(f"  crosscheck is {ratio:.1f}x faster (ratio of medians)")
 
