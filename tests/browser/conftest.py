@@ -17,13 +17,15 @@ CHROMIUM = os.environ.get("CROSSCHECK_CHROMIUM", "/usr/bin/chromium")
 INSTALL_HINT = "install it with `bash scripts/setup` (or: apt-get install chromium)"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop installed in
+# the main thread while it is open, and the asyncio tests that follow need it gone.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not shutil.which(CHROMIUM):
         pytest.fail(f"chromium was not found at {CHROMIUM}: {INSTALL_HINT}")
