@@ -65,3 +65,15 @@ def test_the_model_imports_no_framework_and_does_no_io() -> None:
         for path in (PACKAGE / "model").rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_only_the_cli_and_the_results_app_import_the_pages() -> None:
+    allowed = {"results/app.py", "results/settings.py"}
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.relative_to(PACKAGE).parts[0] not in ("cli", "web")
+        and str(path.relative_to(PACKAGE)) not in allowed
+        and any(name.startswith("crosscheck.web") for name in imported_modules(path))
+    ]
+    assert offenders == []

@@ -19,6 +19,7 @@ from crosscheck.results.server import Listen, serve_results
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.secrets import read_secret
 from crosscheck.store import open_store
+from crosscheck.web.settings import PagesSettings, load_pages_settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -60,6 +61,11 @@ def results() -> None:
 @click.option("--private-reads", is_flag=True, help="Reading results needs a token too.")
 @click.option("--rate", default=10.0, show_default=True, help="Writes/second per CI account.")
 @click.option("--burst", default=100, show_default=True, help="Writes allowed in a burst.")
+@click.option(
+    "--pages-settings",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML for the pages: gerrit-url, and expected-cis per project (see docs/results.md).",
+)
 def serve(
     store_url: str | None,
     host: str,
@@ -73,6 +79,7 @@ def serve(
     private_reads: bool,
     rate: float,
     burst: int,
+    pages_settings: Path | None,
 ) -> None:
     """Run the results service alone: REST API (OpenAPI at /docs) and SSH commands."""
     settings = ResultsSettings(
@@ -80,6 +87,7 @@ def serve(
         admin_token=read_secret("the admin token", admin_token_env, admin_token_file),
         rate=rate,
         burst=burst,
+        pages=load_pages_settings(pages_settings) if pages_settings else PagesSettings(),
     )
     listen = Listen(
         http_host=host,
@@ -222,3 +230,8 @@ def add_key(store_url: str | None, name: str, key_file: TextIO) -> None:
     text = key_file.read()
     key = _with_accounts(store_url, lambda accounts: accounts.add_ssh_key(name, text))
     err_console.print(f"added {key.algorithm} key {key.fingerprint} to {name!r}")
+
+
+from crosscheck.cli.results_backfill import backfill  # noqa: E402 -- registered last
+
+results.add_command(backfill)

@@ -12,6 +12,7 @@ from crosscheck.results.resolver import ChangeResolver, StoreResolver
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.verify_status import verify_status_router
+from crosscheck.web.pages import pages_router
 
 
 def results_routers(
@@ -26,6 +27,7 @@ def results_routers(
         results_router(service, auth),
         accounts_router(service, auth),
         verify_status_router(service, auth, resolver or StoreResolver(service)),
+        *([pages_router(service, settings.pages)] if settings.public_reads else []),
     ]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crosscheck.web.settings import PagesSettings
+
 
 @dataclass(frozen=True)
 class ResultsSettings:
@@ -14,3 +16,5 @@ class ResultsSettings:
     #: Writes per second per CI account, on average, and the burst allowed.
     rate: float = 10.0
     burst: int = 100
+    #: The pages (served only with public reads): expected CIs per project, Gerrit's address.
+    pages: PagesSettings = field(default_factory=PagesSettings)

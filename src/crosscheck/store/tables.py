@@ -193,6 +193,25 @@ result_daily_counts = Table(
     Index("ix_result_daily_counts_day", "day"),
 )
 
+# -- results backfill (migration 0101) ---------------------------------------
+
+#: Gerrit review messages whose job lines became results: a backfill imports each once.
+backfilled_messages = Table(
+    "backfilled_messages",
+    metadata,
+    #: The Gerrit server's URL: message ids are unique per server only.
+    Column("source", String(300), primary_key=True),
+    Column("message_id", String(100), primary_key=True),
+    Column("change_number", Integer, nullable=False),
+    Column("results", Integer, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+)
+
+#: The health table counts the first, partial day of each window by (account, value):
+#: with this index that is an index-only scan instead of a visit to every row of the day.
+Index("ix_results_time_account_value", results.c.reported_at, results.c.account_id, results.c.value)
+
+
 #: Items: one change (or ref) in one pipeline, from the event that enqueued it to its report.
 items = Table(
     "items",

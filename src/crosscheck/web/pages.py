@@ -12,11 +12,12 @@ Content-Security-Policy without any script source backs that up.
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from crosscheck.results.accounts import account_from_row
@@ -43,6 +44,17 @@ Days = Annotated[int | None, Query(ge=1, le=MAX_PLOT_DAYS, description="Days the
 Before = Annotated[
     str | None, Query(description="The cursor of an older history page, from `next_page`")
 ]
+
+
+# The twins serialise straight from the views, which are typed already: FastAPI would
+# validate them again through the response model first (kept for the OpenAPI schema).
+_HEALTH = TypeAdapter(HealthPage)
+_CHANGE = TypeAdapter(ChangePage)
+_ACCOUNT = TypeAdapter(AccountPage)
+
+
+def _json(adapter: TypeAdapter[Any], page: object) -> Response:
+    return Response(adapter.dump_json(page), media_type="application/json")
 
 
 class PageNotFoundError(Exception):
@@ -124,9 +136,13 @@ def pages_router(
     async def health_html() -> HTMLResponse:
         return renderer.page("health.html", f"{prefix}/json/health", page=await pages.health())
 
-    @router.get("/json/health", summary="CI health: per CI account, results and success rates")
-    async def health_json() -> HealthPage:
-        return await pages.health()
+    @router.get(
+        "/json/health",
+        summary="CI health: per CI account, results and success rates",
+        response_model=HealthPage,
+    )
+    async def health_json() -> Response:
+        return _json(_HEALTH, await pages.health())
 
     @router.get("/changes/{change}", include_in_schema=False)
     async def change_html(change: int) -> HTMLResponse:
@@ -141,10 +157,11 @@ def pages_router(
         "/json/changes/{change}",
         summary="A change's current results: patchsets x CI accounts x jobs, and missing CIs",
         responses={404: {"description": "No CI reported on this change"}},
+        response_model=ChangePage,
     )
-    async def change_json(change: int) -> ChangePage:
+    async def change_json(change: int) -> Response:
         try:
-            return await pages.change(change)
+            return _json(_CHANGE, await pages.change(change))
         except PageNotFoundError as error:
             raise HTTPException(404, str(error)) from error
 
@@ -167,10 +184,11 @@ def pages_router(
             400: {"description": "A malformed page cursor"},
             404: {"description": "No such CI account"},
         },
+        response_model=AccountPage,
     )
-    async def account_json(account: str, before: Before = None, days: Days = None) -> AccountPage:
+    async def account_json(account: str, before: Before = None, days: Days = None) -> Response:
         try:
-            return await pages.account(account, before, days)
+            return _json(_ACCOUNT, await pages.account(account, before, days))
         except PageNotFoundError as error:
             raise HTTPException(404, str(error)) from error
         except BadPageRequestError as error:

@@ -1,0 +1,127 @@
+"""Results ingested per second: one at a time and in batches, through the service and the HTTP API.
+
+The HTTP API runs in process (httpx's ASGI transport: FastAPI, authentication,
+validation, the store; no network). Each figure is the median of --rounds rounds.
+
+    python -m bench.results_ingest [--results 2000] [--batch 100] [--engines sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.postgres import PostgresCluster
+
+from crosscheck.model.results import NewResult, ResultValue
+from crosscheck.results.app import create_results_app
+from crosscheck.results.service import ResultsService
+from crosscheck.store import open_store
+
+ACCOUNT = "Bench CI"
+_changes = itertools.count(1)
+
+
+def payload() -> dict[str, Any]:
+    return {
+        "project": "openstack/nova",
+        "change": next(_changes),
+        "patchset": 1,
+        "job": "tempest-full",
+        "value": "passed",
+        "url": "https://logs.example/1",
+        "duration": 1234.0,
+    }
+
+
+def new_result() -> NewResult:
+    data = payload()
+    data["value"] = ResultValue.PASSED
+    return NewResult(**data)
+
+
+async def rate(work: Callable[[], Awaitable[None]], results: int, rounds: int) -> float:
+    took = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        await work()
+        took.append(time.perf_counter() - began)
+    return results / statistics.median(took)
+
+
+async def measure(url: str, results: int, batch: int, rounds: int) -> dict[str, float]:
+    engine = await open_store(url)
+    try:
+        service = ResultsService(engine)
+        _, token = await service.accounts.create(ACCOUNT, allowed_projects=["*"])
+        headers = {"Authorization": f"Bearer {token}"}
+        transport = httpx.ASGITransport(create_results_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+
+            async def service_single() -> None:
+                for _ in range(results):
+                    await service.report(ACCOUNT, [new_result()])
+
+            async def service_batched() -> None:
+                for _ in range(results // batch):
+                    await service.report(ACCOUNT, [new_result() for _ in range(batch)])
+
+            async def http_single() -> None:
+                for _ in range(results):
+                    response = await http.post("/api/v1/results", json=payload(), headers=headers)
+                    assert response.status_code == 201, response.text
+
+            async def http_batched() -> None:
+                for _ in range(results // batch):
+                    body = {"results": [payload() for _ in range(batch)]}
+                    response = await http.post("/api/v1/results/batch", json=body, headers=headers)
+                    assert response.status_code == 201, response.text
+
+            return {
+                "service, one per call": await rate(service_single, results, rounds),
+                f"service, {batch} per call": await rate(service_batched, results, rounds),
+                "HTTP API, one per request": await rate(http_single, results, rounds),
+                f"HTTP API, {batch} per request": await rate(http_batched, results, rounds),
+            }
+    finally:
+        await engine.dispose()
+
+
+async def on_engine(engine: str, results: int, batch: int, rounds: int) -> dict[str, float]:
+    if engine == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="crosscheck-bench-") as scratch:
+            url = f"sqlite+aiosqlite:///{Path(scratch) / 'results.db'}"
+            return await measure(url, results, batch, rounds)
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        return await measure(cluster.create_database(), results, batch, rounds)
+    finally:
+        cluster.stop()
+
+
+async def main(results: int, batch: int, rounds: int, engines: list[str]) -> None:
+    for engine in engines:
+        figures = await on_engine(engine, results, batch, rounds)
+        print(f"results ingested per second ({engine}, median of {rounds} rounds):")
+        for name, value in figures.items():
+            print(f"  {name:28s} {value:10,.0f} /s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=int, default=2000, help="Results per round.")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    arguments = parser.parse_args()
+    engines = arguments.engines.split(",")
+    asyncio.run(main(arguments.results, arguments.batch, arguments.rounds, engines))

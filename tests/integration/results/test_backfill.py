@@ -1,0 +1,176 @@
+"""Backfill against a fake Gerrit (paging, mapping, dates, re-runs), on SQLite and PostgreSQL.
+
+The same path runs against the real sandbox Gerrit in tests/e2e/test_backfill.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.model.results import ResultValue
+from crosscheck.results.backfill import Backfill, BackfillOptions, gerrit_time
+from crosscheck.results.service import ResultsService
+from crosscheck.store import open_store
+
+SHA1, SHA2 = "1" * 40, "2" * 40
+SINCE = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def message(id_: str, user: str, date: str, patchset: int, text: str) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "author": {"_account_id": 1, "username": user, "name": user.title()},
+        "date": date,
+        "_revision_number": patchset,
+        "message": text,
+    }
+
+
+def change(number: int, messages: list[dict[str, Any]], more: bool = False) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "project": "openstack/nova",
+        "branch": "master",
+        "_number": number,
+        "revisions": {SHA1: {"_number": 1}, SHA2: {"_number": 2}},
+        "messages": messages,
+    }
+    if more:
+        found["_more_changes"] = True
+    return found
+
+
+PAGES = [
+    [
+        change(
+            11,
+            [
+                message("m1", "acme-ci", "2024-05-02 10:00:00.000000000", 1,
+                        "Build failed (check pipeline).\n\n"
+                        "- unit https://logs/1 : FAILURE in 1m 00s\n"
+                        "- lint https://logs/2 : SUCCESS in 5s (non-voting)\n"),
+                message("m2", "acme-ci", "2024-05-02 11:00:00.500000000", 1,
+                        "Build succeeded (check pipeline).\n\n- unit https://logs/3 : SUCCESS\n"),
+                message("m3", "jane", "2024-05-02 12:00:00.000000000", 1,
+                        "- unit https://logs/x : SUCCESS\n"),
+                message("m0", "acme-ci", "2024-04-01 00:00:00.000000000", 1,
+                        "- old https://logs/o : SUCCESS\n"),
+            ],
+            more=True,
+        )
+    ],
+    [
+        change(
+            12,
+            [
+                message("m4", "other-ci", "2024-05-03 09:00:00.000000000", 2,
+                        "- tempest https://logs/t : TIMED_OUT in 2h 00m 00s\n"
+                        "- odd https://logs/o : WOBBLY\n"),
+            ],
+        )
+    ],
+]  # fmt: skip
+
+
+class FakeGerrit:
+    """Serves PAGES by the `S` offset, as Gerrit pages change queries."""
+
+    def __init__(self) -> None:
+        self.queries: list[httpx.QueryParams] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/a/changes/"
+        self.queries.append(request.url.params)
+        page = PAGES[int(request.url.params["S"])]
+        return httpx.Response(200, text=")]}'\n" + json.dumps(page))
+
+
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    store = await open_store(store_url)
+    yield store
+    await store.dispose()
+
+
+async def backfill(engine: AsyncEngine, fake: FakeGerrit, options: BackfillOptions) -> Any:
+    transport = httpx.MockTransport(fake)
+    async with GerritRestClient("https://gerrit.example", "u", "p", transport=transport) as rest:
+        return await Backfill(engine, rest, "https://gerrit.example/").run(options)
+
+
+async def test_ci_messages_become_results_once(engine: AsyncEngine) -> None:
+    fake = FakeGerrit()
+    mapping = {"acme-ci": "Acme CI", "other-ci": "Other CI"}
+    options = BackfillOptions(since=SINCE, accounts=mapping, page_size=1)
+    report = await backfill(engine, fake, options)
+    assert report.changes == 2
+    assert (report.imported, report.results, report.already) == (3, 4, 0)
+    assert report.accounts_created == ["Acme CI", "Other CI"]
+    ((where, why),) = report.skipped
+    assert where == "change 12 message m4"
+    assert why.startswith("unknown result WOBBLY")
+    assert why.endswith(": - odd https://logs/o : WOBBLY")
+    assert [q["S"] for q in fake.queries] == ["0", "1"]
+    assert fake.queries[0]["q"] == 'after:"2024-05-01 00:00:00"'
+    assert fake.queries[0].get_list("o") == ["MESSAGES", "ALL_REVISIONS", "DETAILED_ACCOUNTS"]
+
+    service = ResultsService(engine)
+    history = await service.change_results(11, current=False)
+    assert [(r.account, r.job, r.value, r.rerun) for r in history] == [
+        ("Acme CI", "unit", ResultValue.FAILED, False),
+        ("Acme CI", "lint", ResultValue.PASSED, False),
+        ("Acme CI", "unit", ResultValue.PASSED, True),
+    ]
+    first = history[0]
+    assert first.revision == SHA1
+    assert first.branch == "master"
+    assert first.category == "check"
+    assert first.duration == 60.0
+    assert first.url == "https://logs/1"
+    assert first.reported_at == datetime(2024, 5, 2, 10, tzinfo=UTC)
+    assert history[1].voting is False
+    (tempest,) = await service.change_results(12)
+    assert (tempest.account, tempest.patchset, tempest.revision) == ("Other CI", 2, SHA2)
+    assert tempest.value is ResultValue.FAILED
+    assert tempest.duration == 7200.0
+
+    again = await backfill(engine, FakeGerrit(), options)
+    assert (again.imported, again.results, again.already) == (0, 0, 3)
+    assert len(await service.change_results(11, current=False)) == 3
+    assert (await service.account_statistics("Acme CI")).last_seen == gerrit_time(
+        "2024-05-02 11:00:00.500000000"
+    )
+
+
+async def test_without_a_mapping_every_author_with_job_lines_counts(engine: AsyncEngine) -> None:
+    report = await backfill(engine, FakeGerrit(), BackfillOptions(since=SINCE, page_size=1))
+    assert sorted(report.accounts_created) == ["acme-ci", "jane", "other-ci"]
+    assert report.results == 5
+
+
+async def test_until_and_mapping_limit_what_is_imported(engine: AsyncEngine) -> None:
+    options = BackfillOptions(
+        since=SINCE,
+        until=datetime(2024, 5, 2, 10, 30, tzinfo=UTC),
+        accounts={"acme-ci": "Acme CI"},
+        page_size=1,
+    )
+    fake = FakeGerrit()
+    report = await backfill(engine, fake, options)
+    assert (report.imported, report.results) == (1, 2)
+    # Changes updated after --until may hold messages before it: messages are filtered.
+    assert fake.queries[0]["q"] == 'after:"2024-05-01 00:00:00"'
+
+
+def test_gerrit_times_keep_microseconds() -> None:
+    assert gerrit_time("2024-05-02 11:00:00.123456789") == datetime(
+        2024, 5, 2, 11, 0, 0, 123456, tzinfo=UTC
+    )
+    assert gerrit_time("2024-05-02 11:00:00") == datetime(2024, 5, 2, 11, tzinfo=UTC)

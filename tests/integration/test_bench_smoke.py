@@ -1,0 +1,40 @@
+"""Each results bench script runs, at a tiny size (the figures come from full runs)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def bench(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_ingest_bench_prints_rates() -> None:
+    output = bench(
+        "bench.results_ingest", "--results", "20", "--batch", "10", "--rounds", "1",
+        "--engines", "sqlite,postgresql",
+    )  # fmt: skip
+    assert output.count("HTTP API, 10 per request") == 2
+    assert "(postgresql, median of 1 rounds)" in output
+
+
+def test_pages_bench_loads_and_prints_latency() -> None:
+    output = bench(
+        "bench.results_pages", "--results", "3000", "--requests", "3",
+        "--engines", "sqlite,postgresql",
+    )  # fmt: skip
+    assert output.count("loaded 3,000 results on 240 changes") == 2
+    assert output.count("health table (HTML)") == 2
