@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -104,8 +105,9 @@ class ServeProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.require_alive()
-            if self.query("SELECT 1 FROM event_cursors WHERE connection = 'sandbox'"):
-                return
+            with contextlib.suppress(sqlite3.OperationalError):  # not migrated yet
+                if self.query("SELECT 1 FROM event_cursors WHERE connection = 'sandbox'"):
+                    return
             await asyncio.sleep(0.2)
         raise AssertionError(f"crosscheck serve never started listening:\n{self.log_tail()}")
 
@@ -131,13 +133,8 @@ class ServeProcess:
                 self.process.wait(timeout=15)
 
     def query(self, sql: str, *args: Any) -> list[Any]:
-        if not self.database.exists():
-            return []
         with sqlite3.connect(self.database, timeout=10) as db:
-            try:
-                return db.execute(sql, args).fetchall()
-            except sqlite3.OperationalError:  # tables not migrated yet
-                return []
+            return db.execute(sql, args).fetchall()
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log.exists():

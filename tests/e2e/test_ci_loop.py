@@ -165,7 +165,7 @@ async def test_a_new_patchset_during_a_build_cancels_the_old_one(
     detail = await wait_reports(sandbox, second, serve)
 
     messages = ci_messages(detail)
-    assert [m["_revision_number"] for m in messages] == [2]
+    assert [m["_revision_number"] for m in messages] == [2], (messages, serve.log_tail())
     assert ci_vote(detail) == 1
     items = item_rows(serve, first)
     assert [(row[1], row[2]) for row in items] == [(1, "superseded"), (2, "finished")]
@@ -175,8 +175,13 @@ async def test_a_new_patchset_during_a_build_cancels_the_old_one(
     # `advisory` is quick and may have finished; the sleeping `hello` was stopped.
     assert ("hello", "canceled") in old_builds
     assert [state for job, state in old_builds if job == "hello"] == ["canceled"]
-    old_reports = serve.query("SELECT key FROM reports WHERE key LIKE ?", f"item-{items[0][0]}-%")
-    assert old_reports == []
+    reported = [
+        row[0]
+        for row in serve.query(
+            "SELECT report_key FROM reports WHERE change_number = ?", first.number
+        )
+    ]
+    assert reported == [f"item-{items[1][0]}-sandbox"]
 
 
 async def test_a_change_that_no_longer_merges_is_reported_as_a_merge_conflict(
@@ -208,3 +213,69 @@ async def merge(sandbox: SandboxState, pushed: PushedChange) -> None:
         await admin.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Code-Review": 2}})
         merged = await admin.post(f"/changes/{cid}/submit", {})
     assert merged["status"] == "MERGED"
+
+
+async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> None:
+    # The module's service itself: a second one would report on the same changes.
+    work = await repo(sandbox, tmp_path)
+    pushed = await work.push_change({unique("crash"): "1\n", "SLEEP": "5\n"}, "Survives")
+
+    async def running() -> bool | None:
+        rows = serve.query(
+            "SELECT b.id FROM builds b JOIN items i ON i.id = b.item_id "
+            "WHERE i.change_number = ? AND b.job = 'hello' AND b.state = 'running'",
+            pushed.number,
+        )
+        return True if rows else None
+
+    await poll(running, 60, "the build to start", serve)
+    serve.kill()
+    serve.start()
+
+    await wait_reports(sandbox, pushed, serve)
+    await asyncio.sleep(3)  # room for a duplicate to show
+    detail = await change_detail(sandbox, pushed)
+
+    assert len(ci_messages(detail)) == 1
+    assert ci_vote(detail) == 1
+    hello = serve.query(
+        "SELECT b.attempt, b.state, b.result FROM builds b JOIN items i ON i.id = b.item_id "
+        "WHERE i.change_number = ? AND b.job = 'hello' ORDER BY b.attempt",
+        pushed.number,
+    )
+    assert hello == [(1, "interrupted", "INTERRUPTED"), (2, "finished", "SUCCESS")]
+    # Only this change: catch-up may also replay other tests' recent changes.
+    reports = serve.query("SELECT state FROM reports WHERE change_number = ?", pushed.number)
+    assert reports == [("sent",)]
+
+
+async def test_fifty_changes_pushed_at_once_get_one_report_each(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> None:
+    work = await repo(sandbox, tmp_path)
+    topic = f"fifty-{uuid.uuid4().hex[:8]}"
+    for index in range(50):
+        (work.workdir / unique(f"many-{index}")).write_text(f"{index}\n")
+        await git(work.workdir, "add", "--all")
+        await git(work.workdir, "commit", "--quiet", "-m", f"Change {index} of fifty")
+    await work.push_head(topic=topic)  # one push, fifty changes
+
+    async def all_reported() -> list[Any] | None:
+        async with ci_rest(sandbox) as rest:
+            changes = await rest.get("/changes/", params={"q": f"topic:{topic}", "o": "MESSAGES"})
+        done = [c for c in changes if ci_messages(c)]
+        return changes if len(changes) == 50 and len(done) == 50 else None
+
+    await poll(all_reported, 240, "fifty reports", serve)
+    await asyncio.sleep(3)  # room for a duplicate to show
+    async with ci_rest(sandbox) as rest:
+        changes = await rest.get("/changes/", params={"q": f"topic:{topic}", "o": "MESSAGES"})
+    counts = sorted(len(ci_messages(c)) for c in changes)
+    assert counts == [1] * 50
+
+
+async def git(directory: Path, *args: str) -> None:
+    process = await asyncio.create_subprocess_exec("git", *args, cwd=directory)
+    assert await process.wait() == 0, f"git {' '.join(args)} failed in {directory}"
