@@ -152,6 +152,11 @@ async def settle(scheduler: Scheduler, rounds: int = 5) -> None:
     for _ in range(rounds):
         await scheduler.reconcile()
         await asyncio.sleep(0.01)
+        # On a loaded machine a build takes more than a sleep to end: give the
+        # running ones (held ones aside, which never end) a moment to.
+        tasks = list(scheduler._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
 
 
 async def queued_reports(engine: AsyncEngine) -> list[Any]:
