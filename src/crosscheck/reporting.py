@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.drivers.base import Reporter, TransientReportError
 from crosscheck.metrics import reports_finished
@@ -54,24 +54,39 @@ class ReportQueue:
         """Record a report to send; False when a report with this key exists already."""
         try:
             async with self.engine.begin() as connection:
-                await connection.execute(
-                    insert(reports).values(
-                        report_key=report.key,
-                        connection=report.connection,
-                        project=report.project,
-                        change_number=report.change,
-                        patchset=report.patchset,
-                        revision=report.revision,
-                        payload=_payload(report),
-                        state=ReportState.PENDING.value,
-                        attempts=0,
-                        created_at=datetime.now(UTC),
-                    )
-                )
+                added = await self.add(connection, report)
         except IntegrityError:
             return False
-        self._put(report.key)
+        if added:
+            self.send_soon(report.key)
+        return added
+
+    async def add(self, connection: AsyncConnection, report: Report) -> bool:
+        """Record a report inside the caller's transaction, so that it commits together
+        with what decided it; the caller calls `send_soon` after the commit."""
+        exists = await connection.scalar(
+            select(reports.c.id).where(reports.c.report_key == report.key)
+        )
+        if exists is not None:
+            return False
+        await connection.execute(
+            insert(reports).values(
+                report_key=report.key,
+                connection=report.connection,
+                project=report.project,
+                change_number=report.change,
+                patchset=report.patchset,
+                revision=report.revision,
+                payload=_payload(report),
+                state=ReportState.PENDING.value,
+                attempts=0,
+                created_at=datetime.now(UTC),
+            )
+        )
         return True
+
+    def send_soon(self, key: str) -> None:
+        self._put(key)
 
     async def run(self) -> None:
         """Send reports until cancelled, starting with those a previous run left unfinished."""

@@ -129,6 +129,18 @@ async def _supersede_waiting(db: AsyncConnection, pipeline: str, event: Event) -
     await end_items(db, list(ids), "superseded", "a newer item replaced it")
 
 
+async def claim_finish(db: AsyncConnection, item_id: int, detail: str) -> bool:
+    """Finish a running item unless something (a new patchset, a dequeue) ended it
+    first; whether this call finished it."""
+    result = await db.execute(
+        update(items)
+        .where(items.c.id == item_id)
+        .where(items.c.state == "running")
+        .values(state="finished", detail=detail, finished_at=now())
+    )
+    return result.rowcount == 1
+
+
 async def end_items(db: AsyncConnection, ids: Sequence[int], state: str, detail: str) -> None:
     """Stop items early (superseded, dequeued): their live builds are canceled."""
     if not ids:

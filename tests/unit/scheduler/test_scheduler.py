@@ -20,6 +20,7 @@ from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, Event, PatchSet
 from crosscheck.reporting import ReportQueue
+from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import open_store
 from crosscheck.store.tables import builds, items, reports
@@ -151,6 +152,11 @@ async def settle(scheduler: Scheduler, rounds: int = 5) -> None:
     for _ in range(rounds):
         await scheduler.reconcile()
         await asyncio.sleep(0.01)
+        # On a loaded machine a build takes more than a sleep to end: give the
+        # running ones (held ones aside, which never end) a moment to.
+        tasks = list(scheduler._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
 
 
 async def queued_reports(engine: AsyncEngine) -> list[Any]:
@@ -244,3 +250,28 @@ async def test_a_build_running_when_the_process_died_runs_again_as_attempt_two(
         ("unit", 1, "interrupted"),
         ("unit", 2, "finished"),
     ]
+
+
+async def test_an_item_superseded_after_its_builds_ended_is_not_reported(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    # The race the e2e test found: a pass reads the item as running, a new patchset
+    # supersedes it, then the pass reaches the item with all its builds done.
+    executor = FakeExecutor({})
+    executor.hold = {"unit"}
+    scheduler = scheduler_for(engine, load(tmp_path), executor, ["a.py"])
+    await accept(scheduler, patchset_created(12, 1))
+    await settle(scheduler, rounds=2)
+    async with engine.connect() as db:
+        (stale,) = await queue.items_in(db, "running")
+    executor.release.set()
+    for _ in range(50):
+        if not scheduler._tasks:
+            break
+        await asyncio.sleep(0.01)
+    await accept(scheduler, patchset_created(12, 2))
+    await scheduler._finish_if_done(stale)
+    assert await queued_reports(engine) == []
+    async with engine.connect() as db:
+        (state,) = await db.scalars(select(items.c.state).where(items.c.id == stale.id))
+    assert state == "superseded"
