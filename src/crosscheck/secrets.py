@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from crosscheck.errors import CrosscheckError
+from crosscheck.model.connection import GerritConnection
 
 
 class SecretError(CrosscheckError):
@@ -28,3 +29,21 @@ def read_secret(what: str, env: str | None, file: Path | None) -> str | None:
             raise SecretError(f"{what}: {file} is empty")
         return value
     return None
+
+
+def http_password(connection: GerritConnection) -> str | None:
+    """The connection's Gerrit HTTP password, if the configuration names one."""
+    return read_secret(
+        f"connection '{connection.name}' HTTP password",
+        connection.http_password_env,
+        connection.http_password_file,
+    )
+
+
+def webhook_token(connection: GerritConnection) -> str | None:
+    """The token Gerrit's webhooks plugin puts in the URL, if the configuration names one."""
+    return read_secret(
+        f"connection '{connection.name}' webhook token",
+        connection.webhook_token_env,
+        connection.webhook_token_file,
+    )

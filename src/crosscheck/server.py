@@ -29,7 +29,7 @@ from crosscheck.intake import EventIntake
 from crosscheck.model.connection import GerritConnection
 from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
-from crosscheck.secrets import read_secret
+from crosscheck.secrets import http_password, webhook_token
 from crosscheck.store import open_store
 
 log = logging.getLogger(__name__)
@@ -59,12 +59,7 @@ class Service:
 
 
 def rest_client(connection: GerritConnection) -> GerritRestClient:
-    password = read_secret(
-        f"connection '{connection.name}' HTTP password",
-        connection.http_password_env,
-        connection.http_password_file,
-    )
-    return GerritRestClient(connection.http_url, connection.user, password)
+    return GerritRestClient(connection.http_url, connection.user, http_password(connection))
 
 
 async def build_service(options: ServeOptions) -> Service:
@@ -98,11 +93,7 @@ async def build_service(options: ServeOptions) -> Service:
 def _webhook_tokens(connections: Iterable[GerritConnection]) -> dict[str, str]:
     tokens: dict[str, str] = {}
     for connection in connections:
-        token = read_secret(
-            f"connection '{connection.name}' webhook token",
-            connection.webhook_token_env,
-            connection.webhook_token_file,
-        )
+        token = webhook_token(connection)
         if token:
             tokens[connection.name] = token
     return tokens

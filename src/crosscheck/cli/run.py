@@ -23,7 +23,7 @@ from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
 from crosscheck.model.job import Job
 from crosscheck.paths import default_config_paths
-from crosscheck.secrets import read_secret
+from crosscheck.secrets import http_password
 
 
 def _change(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int | None]:
@@ -159,11 +159,7 @@ async def _run(
 
 async def fetch_event(connection: GerritConnection, number: int, patchset: int | None) -> Event:
     """A patchset-created event for the change as Gerrit's REST API describes it now."""
-    password = read_secret(
-        f"connection '{connection.name}' HTTP password",
-        connection.http_password_env,
-        connection.http_password_file,
-    )
+    password = http_password(connection)
     async with GerritRestClient(connection.http_url, connection.user, password) as rest:
         data: dict[str, Any] = await rest.get(
             f"/changes/{number}",

@@ -45,7 +45,7 @@ from crosscheck.model.build import (
     change_ref,
     format_duration,
 )
-from crosscheck.secrets import SecretError, read_secret
+from crosscheck.secrets import SecretError, http_password
 
 log = logging.getLogger(__name__)
 
@@ -319,12 +319,7 @@ class Executor:
         }
 
     def _password(self, request: BuildRequest) -> str | None:
-        connection = request.connection
-        return read_secret(
-            f"connection '{connection.name}' HTTP password",
-            connection.http_password_env,
-            connection.http_password_file,
-        )
+        return http_password(request.connection)
 
     async def _refused(
         self,

@@ -11,7 +11,7 @@ from crosscheck.executor.local import LocalNodeProvider
 from crosscheck.executor.mirrors import MirrorCache
 from crosscheck.model.config import Config, ExecutorSettings
 from crosscheck.paths import cache_dir, state_dir
-from crosscheck.secrets import SecretError, read_secret
+from crosscheck.secrets import SecretError, http_password, webhook_token
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,9 @@ def configured_secrets(config: Config) -> list[str]:
     """Every secret the configuration names and this host can read, to mask in logs."""
     found: list[str] = []
     for connection in config.connections.values():
-        for what, env, file in (
-            ("HTTP password", connection.http_password_env, connection.http_password_file),
-            ("webhook token", connection.webhook_token_env, connection.webhook_token_file),
-        ):
+        for secret in (http_password, webhook_token):
             try:
-                value = read_secret(f"connection '{connection.name}' {what}", env, file)
+                value = secret(connection)
             except SecretError:
                 continue  # an unreadable secret cannot be printed either
             if value:
