@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.gerrit.reporter import GerritReporter
@@ -16,19 +14,11 @@ from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
 from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
 from crosscheck.model.report import Report, ReportState
 from crosscheck.reporting import ReportQueue
-from crosscheck.store import open_store
 
 from .gerrit_clients import ci_rest
 from .source_harness import sandbox_connection
 
 PROJECT = "sandbox/ci-sandbox"
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    yield store
-    await store.dispose()
 
 
 def report_for(pushed: PushedChange, key: str, message: str, vote: int = 1) -> Report:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +27,6 @@ from crosscheck.model.report import (
     shorten,
 )
 from crosscheck.reporting import ReportQueue
-from crosscheck.store import open_store
 
 REPORT = Report(
     key="check:1:final",
@@ -83,13 +81,6 @@ class ScriptedReporter:
             raise outcome
         assert isinstance(outcome, ReportOutcome)
         return outcome
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    yield store
-    await store.dispose()
 
 
 async def deliver(queue: ReportQueue, key: str) -> ReportState:

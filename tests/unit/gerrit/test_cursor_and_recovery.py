@@ -6,25 +6,22 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.gerrit.events import parse_line
-from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.drivers.gerrit.source import MAX_EVENT_TRIES, EventDeferredError, GerritEventSource
+from crosscheck.drivers.gerrit.source import MAX_EVENT_TRIES, EventDeferredError
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamEndedError, StreamSettings
 from crosscheck.intake import EventIntake
-from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event, Origin
-from crosscheck.store import open_store
+
+from .helpers import CONNECTION, Sink, source_for
 
 RECORDED = Path(__file__).parents[2] / "fixtures" / "gerrit-3.10-events.jsonl"
 LINES = RECORDED.read_text().splitlines()
-CONNECTION = GerritConnection(name="review", host="h", user="ci", http_url="http://h/")
 
 
 def recorded(type_: str, created_on: float | None = None, **fields: object) -> Event:
@@ -32,25 +29,6 @@ def recorded(type_: str, created_on: float | None = None, **fields: object) -> E
     event = parse_line(line, "review")
     moment = int(created_on if created_on is not None else time.time() - 100)
     return dataclasses.replace(event, created_on=moment, **fields)  # type: ignore[arg-type]
-
-
-class Sink:
-    def __init__(self, failures: int = 0) -> None:
-        self.events: list[Event] = []
-        self.failures = failures
-
-    async def __call__(self, event: Event, _: AsyncConnection) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise RuntimeError("the scheduler is down")
-        self.events.append(event)
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    yield store
-    await store.dispose()
 
 
 async def test_a_webhook_event_never_moves_the_cursor(engine: AsyncEngine) -> None:
@@ -76,7 +54,7 @@ async def test_a_failed_stream_event_drops_the_stream_and_is_given_up_after_trie
     engine: AsyncEngine,
 ) -> None:
     sink = Sink(failures=MAX_EVENT_TRIES)
-    source = GerritEventSource(CONNECTION, EventIntake(engine, sink), GerritRestClient("http://h/"))
+    source = source_for(engine, sink)
     line = json.dumps(
         {**json.loads(next(x for x in LINES if '"patchset-created"' in x)), "eventCreatedOn": 1}
     )
@@ -91,7 +69,7 @@ async def test_a_failed_stream_event_drops_the_stream_and_is_given_up_after_trie
 
 async def test_dropped_output_runs_a_catch_up(engine: AsyncEngine) -> None:
     sink = Sink()
-    source = GerritEventSource(CONNECTION, EventIntake(engine, sink), GerritRestClient("http://h/"))
+    source = source_for(engine, sink)
     catch_ups: list[bool] = []
 
     async def catch_up() -> None:

@@ -10,19 +10,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.drivers.gerrit.catchup import change_events, votes_in
 from crosscheck.drivers.gerrit.events import parse_line, parse_timestamp
-from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.drivers.gerrit.source import GerritEventSource
-from crosscheck.drivers.gerrit.webhook import webhook_router
 from crosscheck.intake import EventIntake
-from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Approval, Event, Origin
 from crosscheck.secrets import SecretError, read_secret
-from crosscheck.store import open_store
+
+from .helpers import TOKEN, Sink, source_for, webhook_client
 
 RECORDED = Path(__file__).parents[2] / "fixtures" / "gerrit-3.10-events.jsonl"
 LINE = next(
@@ -30,34 +26,12 @@ LINE = next(
     for line in RECORDED.read_text().splitlines()
     if json.loads(line)["type"] == "patchset-created"
 )
-TOKEN = "s3cret-token"
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def __call__(self, event: Event, _: AsyncConnection) -> None:
-        self.events.append(event)
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    yield store
-    await store.dispose()
 
 
 @pytest.fixture
 async def webhook(engine: AsyncEngine) -> AsyncIterator[tuple[httpx.AsyncClient, Sink]]:
     sink = Sink()
-    connection = GerritConnection(name="review", host="h", user="ci", http_url="http://h/")
-    source = GerritEventSource(connection, EventIntake(engine, sink), GerritRestClient("http://h/"))
-    app = FastAPI()
-    app.include_router(webhook_router({"review": source}, {"review": TOKEN}))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://crosscheck"
-    ) as client:
+    async with webhook_client(source_for(engine, sink)) as client:
         yield client, sink
 
 
@@ -168,8 +142,7 @@ async def test_a_malformed_line_is_logged_with_its_text_and_skipped(
 ) -> None:
     caplog.set_level(logging.INFO)
     sink = Sink()
-    connection = GerritConnection(name="review", host="h", user="ci", http_url="http://h/")
-    source = GerritEventSource(connection, EventIntake(engine, sink), GerritRestClient("http://h/"))
+    source = source_for(engine, sink)
     await source._on_line('{"type": "patchset-created", "change": {broken')
     await source._on_line('{"type": "vote-deleted", "eventCreatedOn": 1, "project": "p"}')
     await source._on_line(LINE)
@@ -179,21 +152,17 @@ async def test_a_malformed_line_is_logged_with_its_text_and_skipped(
     assert [e.type for e in sink.events] == ["vote-deleted", "patchset-created"]
 
 
-async def test_a_webhook_that_cannot_be_processed_gets_503(engine: AsyncEngine) -> None:
-    async def broken(event: Event, _: AsyncConnection) -> None:
-        raise RuntimeError("database down")
-
-    connection = GerritConnection(name="review", host="h", user="ci", http_url="http://h/")
-    source = GerritEventSource(
-        connection, EventIntake(engine, broken), GerritRestClient("http://h/")
-    )
-    app = FastAPI()
-    app.include_router(webhook_router({"review": source}, {"review": TOKEN}))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://crosscheck"
-    ) as client:
+@pytest.mark.parametrize(
+    "error", [RuntimeError("database down"), ValueError("a bug below the intake")]
+)
+async def test_a_webhook_that_cannot_be_processed_gets_503(
+    engine: AsyncEngine, error: Exception
+) -> None:
+    # Only a body that is not an event is the sender's fault (400, never sent again);
+    # any failure to process one, a ValueError included, must let the plugin retry.
+    async with webhook_client(source_for(engine, Sink(failures=1, error=error))) as client:
         response = await client.post(f"/webhooks/gerrit/review/{TOKEN}", content=LINE)
-    assert response.status_code == 503  # the plugin sends it again
+    assert response.status_code == 503
 
 
 def test_gerrit_own_messages_are_not_comments() -> None:

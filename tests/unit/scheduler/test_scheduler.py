@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,7 +21,6 @@ from crosscheck.model.events import Account, Change, Event, PatchSet
 from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
-from crosscheck.store import open_store
 from crosscheck.store.tables import builds, items, reports
 
 CONFIG = """
@@ -119,13 +117,6 @@ def patchset_created(number: int, patchset: int) -> Event:
         patchset=PatchSet(number=patchset, revision=f"{number:04d}{patchset:036d}"),
         account=Account(username="dev"),
     )
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    yield store
-    await store.dispose()
 
 
 def scheduler_for(

@@ -16,13 +16,13 @@ import time
 from datetime import timedelta
 
 from crosscheck.drivers.gerrit.catchup import MARGIN_SECONDS, missed_events
-from crosscheck.drivers.gerrit.events import EventParseError, parse_event, parse_line
+from crosscheck.drivers.gerrit.events import EventParseError, parse_line
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamSettings
-from crosscheck.intake import EventIntake
+from crosscheck.intake import EventIntake, sameness_digest
 from crosscheck.metrics import events_received
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Event, Origin
+from crosscheck.model.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ class GerritEventSource:
         finally:
             pruner.cancel()
 
-    async def submit(self, event: Event, *, raise_errors: bool = False) -> bool:
-        """Hand one event to the intake. A failure is logged; with `raise_errors` it is also
-        raised, so the caller (catch-up, a webhook) can have the event delivered again."""
+    async def submit(self, event: Event) -> bool:
+        """Hand one event to the intake; whether it was new. A failure is logged and
+        raised, so the caller (stream, catch-up, a webhook) has the event sent again."""
         try:
             new = await self.intake.submit(event)
         except Exception:
@@ -76,20 +76,13 @@ class GerritEventSource:
                 "gerrit %s: processing a %s event failed", self.connection.name, event.type
             )
             events_received.labels(self.connection.name, event.origin.value, "failed").inc()
-            if raise_errors:
-                raise
-            return False
-        self._tries.pop(event.key, None)
+            raise
+        self._tries.pop(sameness_digest(event), None)
         outcome = "new" if new else "duplicate"
         events_received.labels(self.connection.name, event.origin.value, outcome).inc()
         if not event.known:
             log.info("gerrit %s: event of unknown type %r", self.connection.name, event.type)
         return new
-
-    async def submit_webhook(self, payload: object) -> bool:
-        """An event POSTed by Gerrit's webhooks plugin."""
-        event = parse_event(payload, self.connection.name, Origin.WEBHOOK)
-        return await self.submit(event, raise_errors=True)
 
     async def _on_line(self, line: str) -> None:
         try:
@@ -112,20 +105,29 @@ class GerritEventSource:
 
     async def _submit_or_defer(self, event: Event) -> None:
         try:
-            await self.submit(event, raise_errors=True)
+            await self.submit(event)
         except Exception as error:
-            tries = self._tries[event.key] = self._tries.get(event.key, 0) + 1
-            if tries >= MAX_EVENT_TRIES:
-                self._tries.pop(event.key, None)
-                log.error(
-                    "gerrit %s: gave up on a %s event after %d tries: %s",
-                    self.connection.name,
-                    event.type,
-                    tries,
-                    event.key,
-                )
-                return
-            raise EventDeferredError(f"{event.type} event failed ({error}); catching up") from error
+            if not self._give_up(event):
+                raise EventDeferredError(
+                    f"{event.type} event failed ({error}); catching up"
+                ) from error
+
+    def _give_up(self, event: Event) -> bool:
+        """Count a failed try of the event, whichever path brought it; whether that was
+        the last one (it is then logged and dropped, so later events can go on)."""
+        key = sameness_digest(event)
+        tries = self._tries[key] = self._tries.get(key, 0) + 1
+        if tries < MAX_EVENT_TRIES:
+            return False
+        del self._tries[key]
+        log.error(
+            "gerrit %s: gave up on a %s event after %d tries: %s",
+            self.connection.name,
+            event.type,
+            tries,
+            event.key,
+        )
+        return True
 
     async def _catch_up(self) -> None:
         """Runs when the stream (re)connects. A failure raises, so the stream reconnects and
@@ -137,13 +139,10 @@ class GerritEventSource:
         new = 0
         for event in events:
             try:
-                new += await self.submit(event, raise_errors=True)
+                new += await self.submit(event)
             except Exception:
-                tries = self._tries[event.key] = self._tries.get(event.key, 0) + 1
-                if tries < MAX_EVENT_TRIES:
+                if not self._give_up(event):
                     raise
-                self._tries.pop(event.key, None)
-                log.error("gerrit %s: gave up on %s", self.connection.name, event.key)
         self.catch_ups += 1
         log.info(
             "gerrit %s: caught up from %.0f: %d event(s), %d new",

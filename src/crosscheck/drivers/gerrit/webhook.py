@@ -15,8 +15,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from crosscheck.drivers.gerrit.events import EventParseError
+from crosscheck.drivers.gerrit.events import parse_event
 from crosscheck.drivers.gerrit.source import GerritEventSource
+from crosscheck.model.events import Origin
 
 
 def webhook_router(
@@ -37,12 +38,13 @@ def webhook_router(
                 status.HTTP_401_UNAUTHORIZED, "wrong webhook token for this connection"
             )
         try:
-            payload = json.loads(await request.body())
-            new = await source.submit_webhook(payload)
-        except (ValueError, EventParseError) as error:
+            event = parse_event(json.loads(await request.body()), connection, Origin.WEBHOOK)
+        except ValueError as error:  # EventParseError is one
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, f"not a Gerrit event: {error}"
             ) from error
+        try:
+            new = await source.submit(event)
         except Exception as error:
             # Not a 2xx: the webhooks plugin retries, and the event is not lost.
             raise HTTPException(
