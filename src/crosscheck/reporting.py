@@ -215,7 +215,7 @@ class ReportQueue:
             labels=data["labels"],
             tag=data["tag"],
             notify=Notify(data["notify"]),
-            queued_at=_as_utc(row.created_at).timestamp(),
+            queued_at=row.created_at.timestamp(),
         )
         return report, row.attempts
 
@@ -227,11 +227,6 @@ class ReportQueue:
                 .order_by(reports.c.id)
             )
         return list(keys)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; crosscheck only ever stores UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _payload(report: Report) -> str:

@@ -24,13 +24,33 @@ from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
 
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine: SQLite hands back naive ones otherwise."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store keeps aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 #: Per connection, the time of the newest event processed: catch-up resumes from it.
 event_cursors = Table(
     "event_cursors",
     metadata,
     Column("connection", String(200), primary_key=True),
     Column("last_event_at", Float, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 #: Events already processed, so a copy from another path is dropped.
@@ -44,7 +64,7 @@ seen_events = Table(
     Column("sameness", String(64), nullable=False),
     Column("created_on", BigInteger, nullable=False),
     Column("event_key", Text, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
     #: stream, catchup or webhook: the stream never sends one event twice.
     Column("origin", String(20), nullable=False, server_default="stream"),
     Index("ix_seen_events_sameness", "connection", "sameness"),
@@ -70,32 +90,13 @@ reports = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("transport", String(20)),
     Column("detail", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
     UniqueConstraint("report_key", name="uq_reports_report_key"),
 )
 
 
 # -- results service (migration 0100) ---------------------------------------
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every engine: SQLite hands back naive ones otherwise."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("the store keeps aware datetimes only")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 #: CI accounts that report results; `allowed_projects` is a JSON list of globs or ^regexes.
@@ -231,8 +232,8 @@ items = Table(
     #: new, running, finished (report queued), superseded, dequeued.
     Column("state", String(20), nullable=False),
     Column("detail", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
     Index("ix_items_state", "state"),
     Index("ix_items_change", "connection", "change_number"),
 )
@@ -252,8 +253,8 @@ builds = Table(
     Column("node", String(200)),
     Column("log_url", Text),
     Column("detail", Text),
-    Column("started_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
     Index("ix_builds_item", "item_id"),
     Index("ix_builds_state", "state"),
 )

@@ -44,7 +44,8 @@ VOTE = re.compile(r"(?:^|\s)([A-Za-z0-9-]+)([+-]\d+)(?=\s|$)")
 
 
 async def missed_events(rest: GerritRestClient, connection: str, since: float) -> list[Event]:
-    """Every patchset-created and comment-added event after `since`, oldest first."""
+    """Every event catch-up can rebuild from changes updated after `since` (less the
+    margin), oldest first: patchsets, comments and the tagged state changes."""
     floor = since - MARGIN_SECONDS
     events: list[Event] = []
     async for change in _changes_updated_after(rest, floor):
