@@ -221,6 +221,7 @@ class ReportQueue:
             notify=Notify(data["notify"]),
             queued_at=row.created_at.timestamp(),
             # Reports queued before results were reported carry neither.
+            pipeline=data.get("pipeline", ""),
             branch=data.get("branch", ""),
             jobs=tuple(JobLine(**job) for job in data.get("jobs", ())),
         )
@@ -244,6 +245,7 @@ def _payload(report: Report) -> str:
             "labels": dict(report.labels),
             "tag": report.tag,
             "notify": report.notify.value,
+            **({"pipeline": report.pipeline} if report.pipeline else {}),
             **({"branch": report.branch} if report.branch else {}),
             **({"jobs": [asdict(job) for job in report.jobs]} if report.jobs else {}),
         }

@@ -28,6 +28,7 @@ REPORT = Report(
     patchset=2,
     revision="a" * 40,
     message="",
+    pipeline="check",
     branch="main",
     jobs=(
         JobLine(
@@ -94,6 +95,7 @@ async def test_an_item_is_one_batch_through_the_public_api_with_the_token() -> N
         "voting": True,
         "branch": "main",
         "revision": "a" * 40,
+        "category": "check",
         "reported_at": "2026-03-01T12:00:00.250000+00:00",
     }
     # No logs, no url; a result the values do not name is said in the comment.
@@ -193,7 +195,7 @@ async def test_the_queue_keeps_the_jobs_across_a_restart_and_retries_without_a_d
     first, second = (json.loads(p.content)["results"] for p in fake.posts)
     assert first == second  # the same batch, with the same reported_at
     assert [r["job"] for r in first] == ["unit", "lab"]
-    assert first[0]["branch"] == "main"
+    assert (first[0]["branch"], first[0]["category"]) == ("main", "check")
     # Before the second POST it checked that the first had not landed.
     assert [r.method for r in fake.requests] == ["POST", "GET", "POST"]
 

@@ -68,7 +68,8 @@ class Report:
     #: this one: only a retry can find its own earlier attempt already posted.
     queued_at: float = 0.0
     earlier_attempts: int = 0
-    #: For a results service: the change's branch and each job's result.
+    #: For a results service: the item's pipeline, the change's branch, each job's result.
+    pipeline: str = ""
     branch: str = ""
     jobs: tuple[JobLine, ...] = ()
 

@@ -391,6 +391,7 @@ class Scheduler:
             patchset=item.patchset,
             revision=item.revision or "",
             message="",
+            pipeline=item.pipeline,
             branch=item.branch,
             jobs=tuple(lines),
         )

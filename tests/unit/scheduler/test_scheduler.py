@@ -291,7 +291,7 @@ async def test_an_item_also_queues_its_job_results_for_the_results_service(
     assert (results.project, results.change_number, results.patchset) == ("acme/driver", 13, 1)
     assert results.revision == f"{13:04d}{1:036d}"
     payload = json.loads(results.payload)
-    assert payload["branch"] == "master"
+    assert (payload["branch"], payload["pipeline"]) == ("master", "check")
     assert [(j["job"], j["result"], j["voting"], j["duration"]) for j in payload["jobs"]] == [
         ("lab", "TIMED_OUT", False, 62.0),
         ("unit", "SUCCESS", True, 62.0),

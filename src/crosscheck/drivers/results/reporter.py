@@ -132,6 +132,8 @@ def _result(report: Report, job: JobLine, reported_at: datetime) -> dict[str, An
         "voting": job.voting,
         "branch": report.branch or None,
         "revision": report.revision or None,
+        # As backfill reads `(check pipeline)` from a review message.
+        "category": report.pipeline or None,
         "comment": job.result if explained else None,
         "reported_at": reported_at.isoformat(),
     }
