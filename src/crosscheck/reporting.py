@@ -8,7 +8,8 @@ reporter checks Gerrit first, so an earlier attempt that landed is not repeated)
 
 Several queues may share the table, one per kind of destination (Gerrit
 connections; the results service), so that one slow destination never holds up
-another's reports: each queue resends only the reports of its own reporters.
+another's reports: each queue resends only the reports of its own reporters. A
+report whose connection is no longer configured stays pending until it is again.
 """
 
 from __future__ import annotations
