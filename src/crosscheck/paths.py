@@ -1,7 +1,8 @@
 """Where crosscheck keeps downloads and state on this machine.
 
 Downloads (the Gerrit distribution) are shared by every sandbox and live in the
-user's cache directory; they are never put inside a source checkout.
+user's cache directory; they are never put inside a source checkout. Files holding
+secrets are written with `write_private`.
 """
 
 from __future__ import annotations
@@ -40,3 +41,13 @@ def default_config_paths() -> list[Path]:
         return [Path(part).expanduser() for part in explicit.split(":") if part]
     directory = Path("crosscheck.d")
     return [directory if directory.is_dir() else Path("crosscheck.yaml")]
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, without a moment where others could."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

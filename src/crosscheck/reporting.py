@@ -5,6 +5,11 @@ up event intake. Workers send with a timeout and bounded retries with backoff;
 every report ends `sent`, `skipped` or `failed`, with the transport and reason.
 After a restart, reports still `pending` or `sending` are sent again (the
 reporter checks Gerrit first, so an earlier attempt that landed is not repeated).
+
+Several queues may share the table, one per kind of destination (Gerrit
+connections; the results service), so that one slow destination never holds up
+another's reports: each queue resends only the reports of its own reporters. A
+report whose connection is no longer configured stays pending until it is again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
@@ -24,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crosscheck.drivers.base import Reporter, TransientReportError
 from crosscheck.metrics import reports_finished
 from crosscheck.model.pipeline import Notify
-from crosscheck.model.report import Report, ReportOutcome, ReportState
+from crosscheck.model.report import JobLine, Report, ReportOutcome, ReportState
 from crosscheck.store.tables import reports
 
 log = logging.getLogger(__name__)
@@ -216,6 +221,10 @@ class ReportQueue:
             tag=data["tag"],
             notify=Notify(data["notify"]),
             queued_at=row.created_at.timestamp(),
+            # Reports queued before results were reported carry neither.
+            pipeline=data.get("pipeline", ""),
+            branch=data.get("branch", ""),
+            jobs=tuple(JobLine(**job) for job in data.get("jobs", ())),
         )
         return report, row.attempts
 
@@ -224,6 +233,7 @@ class ReportQueue:
             keys = await connection.scalars(
                 select(reports.c.report_key)
                 .where(reports.c.state.in_([ReportState.PENDING.value, ReportState.SENDING.value]))
+                .where(reports.c.connection.in_(list(self.reporters)))
                 .order_by(reports.c.id)
             )
         return list(keys)
@@ -236,5 +246,8 @@ def _payload(report: Report) -> str:
             "labels": dict(report.labels),
             "tag": report.tag,
             "notify": report.notify.value,
+            **({"pipeline": report.pipeline} if report.pipeline else {}),
+            **({"branch": report.branch} if report.branch else {}),
+            **({"jobs": [asdict(job) for job in report.jobs]} if report.jobs else {}),
         }
     )

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from crosscheck.errors import CrosscheckError
+from crosscheck.model.config import CISettings, ResultsConfig
 from crosscheck.model.connection import GerritConnection
 
 
@@ -46,4 +47,18 @@ def webhook_token(connection: GerritConnection) -> str | None:
         f"connection '{connection.name}' webhook token",
         connection.webhook_token_env,
         connection.webhook_token_file,
+    )
+
+
+def admin_token(ci: CISettings) -> str | None:
+    """The results service's admin token, if the `ci` element names one."""
+    return read_secret("the results admin token (ci)", ci.admin_token_env, ci.admin_token_file)
+
+
+def results_token(results: ResultsConfig) -> str | None:
+    """The CI account's token for reporting results, if the `results` element names one."""
+    return read_secret(
+        f"the results token of CI account {results.account!r}",
+        results.token_env,
+        results.token_file,
     )

@@ -2,15 +2,17 @@
 
 The composition root: it reads the configuration and wires the Gerrit event
 sources into the intake, the intake into the scheduler, the scheduler into the
-executor and the report queue, and serves the web routes (webhooks, logs) with
-uvicorn. Nothing else imports it.
+executor and the report queues (Gerrit reviews; job results to a results
+service), and serves the web routes with uvicorn: webhooks, build logs under
+/logs/, and the results service (its API, the verify-status routes and the
+pages) on the same store. Log pruning runs beside them. Nothing else imports it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,18 +20,37 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crosscheck import __version__
 from crosscheck.config.live import LiveConfig
 from crosscheck.drivers.base import Reporter
 from crosscheck.drivers.gerrit.reporter import GerritReporter
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.source import GerritEventSource
 from crosscheck.drivers.gerrit.webhook import webhook_router
-from crosscheck.executor.settings import executor_from_config
+from crosscheck.drivers.results.reporter import ResultsReporter
+from crosscheck.executor.settings import ResolvedSettings, executor_from_config, resolve
 from crosscheck.intake import EventIntake
+from crosscheck.logs import logs_router, prune_periodically
+from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
+from crosscheck.model.report import RESULTS_SERVICE
+from crosscheck.paths import state_dir
 from crosscheck.reporting import ReportQueue
+from crosscheck.results.accounts import Accounts
+from crosscheck.results.app import results_routers
+from crosscheck.results.http_errors import install_error_handlers
+from crosscheck.results.own_account import TOKEN_FILE, own_token
+from crosscheck.results.ratelimit import RateLimiter
+from crosscheck.results.service import ResultsService
+from crosscheck.results.settings import settings_from_config
 from crosscheck.scheduler.scheduler import Scheduler
-from crosscheck.secrets import http_password, webhook_token
+from crosscheck.secrets import (
+    SecretError,
+    admin_token,
+    http_password,
+    results_token,
+    webhook_token,
+)
 from crosscheck.store import open_store
 
 log = logging.getLogger(__name__)
@@ -44,6 +65,10 @@ class ServeOptions:
     #: The address users reach the web server at, for links in reports.
     public_url: str | None = None
 
+    @property
+    def own_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
 
 @dataclass
 class Service:
@@ -55,7 +80,11 @@ class Service:
     reports: ReportQueue
     sources: dict[str, GerritEventSource]
     app: FastAPI
+    executor: ResolvedSettings
     rest: dict[str, GerritRestClient] = field(default_factory=dict)
+    #: Job results to a results service; None when they are reported nowhere.
+    results: ReportQueue | None = None
+    results_reporter: ResultsReporter | None = None
 
 
 def rest_client(connection: GerritConnection) -> GerritRestClient:
@@ -71,23 +100,84 @@ async def build_service(options: ServeOptions) -> Service:
         name: GerritReporter(c, rest[name]) for name, c in config.connections.items()
     }
     reports = ReportQueue(engine, reporters)
-    public = options.public_url or f"http://{options.host}:{options.port}"
+    target = await results_target(config, engine, options.own_url)
+    results_reporter = ResultsReporter(*target) if target is not None else None
+    held_secrets = [target[2]] if target is not None else []  # the token, masked in logs
+    results = (
+        ReportQueue(engine, {RESULTS_SERVICE: results_reporter}, workers=1)
+        if results_reporter is not None
+        else None
+    )
     scheduler = Scheduler(
         engine,
         lambda: live.current,
-        executor=executor_from_config(config),
+        executor=executor_from_config(config, extra_secrets=held_secrets),
         reports=reports,
         connections=config.connections,
         rest=rest,
-        logs_url=f"{public.rstrip('/')}/logs",
+        logs_url=f"{options.own_url}/logs",
+        results=results,
     )
     intake = EventIntake(engine, scheduler.accept)
     sources = {
         name: GerritEventSource(c, intake, rest[name]) for name, c in config.connections.items()
     }
-    app = FastAPI(title="crosscheck")
+    executor = resolve(config.executor)
+    app = web_app(config, engine, sources, executor.logs_root)
+    return Service(
+        live, engine, scheduler, reports, sources, app, executor, rest, results, results_reporter
+    )
+
+
+async def results_target(
+    config: Config, engine: AsyncEngine, own_url: str
+) -> tuple[str, str, str] | None:
+    """(url, CI account, token) to report job results to, or None for nowhere.
+
+    Reporting to the embedded service, serve makes sure its CI account exists and,
+    unless a token is configured, keeps a token of its own in the state directory.
+    """
+    settings = config.results
+    url = settings.report_url(own_url)
+    if url is None:
+        return None
+    token = results_token(settings)
+    if settings.reports_to_itself:
+        token = await own_token(
+            Accounts(engine),
+            settings.account,
+            state_dir() / TOKEN_FILE,
+            configured=token,
+            info_url=config.ci.info_url or "",
+        )
+    if token is None:  # the configuration checker requires a token with a url
+        raise SecretError("reporting results to a url needs token_env or token_file")
+    log.info("results: reporting job results to %s as CI account %r", url, settings.account)
+    return url, settings.account, token
+
+
+def web_app(
+    config: Config,
+    engine: AsyncEngine,
+    sources: Mapping[str, GerritEventSource],
+    logs_root: Path,
+) -> FastAPI:
+    """Webhooks, build logs, and the results service when it is served here."""
+    app = FastAPI(
+        title="crosscheck",
+        version=__version__,
+        description="A third-party CI for Gerrit: webhooks, build logs, CI results.",
+    )
     app.include_router(webhook_router(sources, _webhook_tokens(config.connections.values())))
-    return Service(live, engine, scheduler, reports, sources, app, rest)
+    app.include_router(logs_router(logs_root))
+    if config.results.serve:
+        limiter = RateLimiter(config.results.rate, config.results.burst)
+        service = ResultsService(engine, limiter=limiter)
+        settings = settings_from_config(config.results, admin_token(config.ci))
+        for router in results_routers(service, settings):
+            app.include_router(router)
+        install_error_handlers(app)
+    return app
 
 
 def _webhook_tokens(connections: Iterable[GerritConnection]) -> dict[str, str]:
@@ -110,12 +200,17 @@ async def serve(options: ServeOptions) -> None:
         service.scheduler.run(),
         service.live.watch(),
         server.serve(),
+        prune_periodically(service.executor.logs_root, service.executor.log_retention),
         *(source.run() for source in service.sources.values()),
     ]
+    if service.results is not None:
+        parts.append(service.results.run())
     log.info("crosscheck serving on http://%s:%d", options.host, options.port)
     try:
         await asyncio.gather(*parts)
     finally:
         for client in service.rest.values():
             await client.aclose()
+        if service.results_reporter is not None:
+            await service.results_reporter.aclose()
         await service.engine.dispose()

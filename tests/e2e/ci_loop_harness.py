@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+
 from crosscheck.drivers.gerrit.rest import change_id
 from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxState
 from crosscheck.drivers.gerrit.sandbox.site import free_port
@@ -81,6 +83,11 @@ class ServeProcess:
         self.log = state / "serve.log"
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Its web server: webhooks, /logs/, the results API and pages (no public URL set)."""
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
@@ -200,3 +207,24 @@ async def comment(sandbox: SandboxState, pushed: PushedChange, message: str) -> 
             f"/changes/{change_id(pushed.project, pushed.number)}/revisions/current/review",
             {"message": message},
         )
+
+
+async def get(url: str, **params: Any) -> httpx.Response:
+    """An anonymous GET: logs, results and pages need no login."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        return await client.get(url, params=params)
+
+
+async def wait_results(
+    serve: ServeProcess, pushed: PushedChange, count: int, timeout: float = 60, **params: Any
+) -> list[Any]:
+    """The patchset's results in serve's results API, once there are `count` of them."""
+    where = f"{serve.url}/api/v1/changes/{pushed.number}/patchsets/{pushed.patchset}/results"
+
+    async def stored() -> list[Any] | None:
+        answer = await get(where, **params)
+        answer.raise_for_status()
+        found: list[Any] = answer.json()["results"]
+        return found if len(found) >= count else None
+
+    return await poll(stored, timeout, f"{count} result(s) of change {pushed.number}", serve)

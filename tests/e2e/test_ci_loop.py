@@ -8,6 +8,7 @@ vote), plus the service's own database where "nothing happened" must be proved.
 from __future__ import annotations
 
 import asyncio
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +26,10 @@ from .ci_loop_harness import (
     ci_messages,
     ci_vote,
     comment,
+    get,
     poll,
     wait_reports,
+    wait_results,
     write_config,
 )
 from .gerrit_clients import admin_rest, ci_rest
@@ -84,6 +87,60 @@ async def test_a_passing_job_votes_plus_one_and_a_failing_one_minus_one(
     bad_message = ci_messages(bad_detail)[0]["message"]
     assert "Build failed (check pipeline)." in bad_message
     assert " : FAILURE in " in bad_message
+
+
+async def test_the_report_links_to_its_logs_and_serve_shows_the_results(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> None:
+    work = await repo(sandbox, tmp_path)
+    pushed = await work.push_change({unique("shown"): "1\n", "NVFAIL": "1\n"}, "Shown")
+    detail = await wait_reports(sandbox, pushed, serve)
+    assert ci_vote(detail) == 1
+    lines = ci_messages(detail)[0]["message"].splitlines()
+    urls = {line.split()[1]: line.split()[2] for line in lines if line.startswith("- ")}
+    assert sorted(urls) == ["advisory", "hello"]
+
+    # The log links answer without a login: the build's listing, then its console.
+    listing = await get(urls["hello"])
+    assert listing.status_code == 200
+    assert "console.log" in listing.text
+    console = await get(urls["hello"] + "console.log")
+    assert console.status_code == 200
+    assert console.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "--- step 2/2: test ! -e FAIL" in console.text
+    failed = await get(urls["advisory"] + "console.log")
+    assert "--- step 1 failed (exit status 1)" in failed.text
+
+    # The job results went to serve's own results service through its public API.
+    results = await wait_results(serve, pushed, 2)
+    found = {r["job"]: r for r in results}
+    assert sorted(found) == ["advisory", "hello"]
+    hello, advisory = found["hello"], found["advisory"]
+    assert (hello["ci"], hello["value"], hello["voting"]) == ("crosscheck", "passed", True)
+    assert (advisory["value"], advisory["voting"]) == ("failed", False)
+    assert (hello["url"], advisory["url"]) == (urls["hello"], urls["advisory"])
+    assert hello["project"] == PROJECT
+    assert hello["branch"] == pushed.branch
+    assert hello["category"] == "check"
+    assert hello["revision"] == pushed.revision
+    assert hello["duration"] is not None
+    assert hello["duration"] >= 0
+    page = await get(f"{serve.url}/changes/{pushed.number}")
+    assert page.status_code == 200
+    assert "crosscheck" in page.text
+    assert "advisory" in page.text
+    assert urls["hello"] in page.text
+    twin = (await get(f"{serve.url}/json/changes/{pushed.number}")).json()
+    assert "crosscheck" in str(twin)
+    health = await get(f"{serve.url}/health")
+    assert health.status_code == 200
+    assert "crosscheck" in health.text
+    # serve minted its CI account's token: kept only its user can read, never logged.
+    token_file = serve.state / "results" / "ci-account.token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    token = token_file.read_text().strip()
+    assert len(token) >= 40
+    assert token not in serve.log.read_text()
 
 
 async def test_a_failing_non_voting_job_still_votes_plus_one(
@@ -178,10 +235,17 @@ async def test_a_new_patchset_during_a_build_cancels_the_old_one(
     reported = [
         row[0]
         for row in serve.query(
-            "SELECT report_key FROM reports WHERE change_number = ?", first.number
+            "SELECT report_key FROM reports WHERE change_number = ? AND connection = 'sandbox'",
+            first.number,
         )
     ]
     assert reported == [f"item-{items[1][0]}-sandbox"]
+    # The results service hears of the new patchset only, too.
+    results = serve.query(
+        "SELECT report_key FROM reports WHERE change_number = ? AND connection = '@results'",
+        first.number,
+    )
+    assert results == [(f"item-{items[1][0]}-@results",)]
 
 
 async def test_a_change_that_no_longer_merges_is_reported_as_a_merge_conflict(
@@ -247,8 +311,24 @@ async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
     )
     assert hello == [(1, "interrupted", "INTERRUPTED"), (2, "finished", "SUCCESS")]
     # Only this change: catch-up may also replay other tests' recent changes.
-    reports = serve.query("SELECT state FROM reports WHERE change_number = ?", pushed.number)
+    reports = serve.query(
+        "SELECT state FROM reports WHERE change_number = ? AND connection = 'sandbox'",
+        pushed.number,
+    )
     assert reports == [("sent",)]
+    # Its job results were stored once each, by the restarted process.
+    history = await wait_results(serve, pushed, 2, history="true")
+    await asyncio.sleep(1)
+    history = await wait_results(serve, pushed, 2, history="true")
+    assert sorted((r["job"], r["value"]) for r in history) == [
+        ("advisory", "passed"),
+        ("hello", "passed"),
+    ]
+    results = serve.query(
+        "SELECT state FROM reports WHERE change_number = ? AND connection = '@results'",
+        pushed.number,
+    )
+    assert results == [("sent",)]
 
 
 async def test_fifty_changes_pushed_at_once_get_one_report_each(

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from crosscheck.config.issues import IssueList, Position
-from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel
+from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel, ResultsConfig
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.pipeline import Pipeline
 
@@ -29,6 +29,7 @@ class Context:
     issues: IssueList
     ci: CISettings = field(default_factory=CISettings)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    results: ResultsConfig = field(default_factory=ResultsConfig)
     connections: dict[str, GerritConnection] = field(default_factory=dict)
     labels: dict[str, NodeLabel] = field(default_factory=dict)
     pipelines: dict[str, Pipeline] = field(default_factory=dict)

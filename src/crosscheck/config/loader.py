@@ -1,8 +1,9 @@
 """Load a configuration: every file, every element, every cross-reference, all errors.
 
-The order is fixed: files, elements, settings and connections, labels,
-pipelines, jobs, templates and projects, inheritance, warnings. A configuration
-with any error yields no model at all, so a half-checked one is never applied.
+The order is fixed: files, elements, settings (ci, executor, results) and
+connections, labels, pipelines, jobs, templates and projects, inheritance,
+warnings. A configuration with any error yields no model at all, so a
+half-checked one is never applied.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from crosscheck.config.settings import (
     build_connections,
     build_executor,
     build_labels,
+    build_results,
 )
 from crosscheck.config.validation import validate
 from crosscheck.config.warnings import collect_warnings
@@ -55,6 +57,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     entries = _validated(elements, context)
     build_ci(context, entries["ci"])
     build_executor(context, entries["executor"])
+    build_results(context, entries["results"], entries["ci"])
     build_connections(context, entries["connection"])
     build_labels(context, entries["label"])
     build_pipelines(context, entries["pipeline"])
@@ -72,6 +75,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     return Config(
         ci=context.ci,
         executor=context.executor,
+        results=context.results,
         connections=context.connections,
         labels=context.labels,
         pipelines=context.pipelines,
@@ -92,8 +96,9 @@ def _validated(elements: Sequence[Element], context: Context) -> dict[str, list[
         )
         if spec is not None:
             entries[element.kind].append(Entry(spec, element.body, element.position))
-        elif isinstance(element.body, dict) and isinstance(element.body.get("name"), str):
-            context.broken.add((element.kind, element.body["name"]))
+        else:
+            name = element.body.get("name") if isinstance(element.body, dict) else None
+            context.broken.add((element.kind, name if isinstance(name, str) else ""))
     return entries
 
 

@@ -13,8 +13,10 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from crosscheck.model.config import DEFAULT_RESULTS_BURST, DEFAULT_RESULTS_RATE
 from crosscheck.model.globs import compile_glob
 from crosscheck.model.pipeline import GERRIT_EVENTS, Notify
+from crosscheck.model.results import account_name_problem
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
 CRON_FIELDS = 5
@@ -111,19 +113,39 @@ Glob = Annotated[str, AfterValidator(_glob)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+def _no_inline(key: str) -> AfterValidator:
+    """Refuse a secret written in the configuration, pointing at its `_env`/`_file` keys."""
+
+    def refuse(value: Any) -> Any:
+        if value is not None:
+            raise ValueError(
+                f"{key} must not be written in the configuration: name a file with "
+                f"{key}_file or an environment variable with {key}_env"
+            )
+        return value
+
+    return AfterValidator(refuse)
+
+
+def _one_source(spec: BaseModel, key: str) -> None:
+    if getattr(spec, f"{key}_env") and getattr(spec, f"{key}_file"):
+        raise ValueError(f"give {key}_env or {key}_file, not both")
+
+
 class CISpec(Spec):
     name: Annotated[str, Field(min_length=1)]
     run_name: Name | None = None
     info_url: str | None = None
+    #: The results service's admin token (the account API), for serve and operator commands.
+    admin_token_env: str | None = None
+    admin_token_file: str | None = None
+    #: Refused with its own message, and never offered as a "did you mean".
+    admin_token: Annotated[Any, _no_inline("admin_token")] = Field(default=None, exclude=True)
 
-
-def _no_inline_secret(value: Any) -> Any:
-    if value is not None:
-        raise ValueError(
-            "http_password must not be written in the configuration: name a file with "
-            "http_password_file or an environment variable with http_password_env"
-        )
-    return value
+    @model_validator(mode="after")
+    def _one_admin_token_source(self) -> CISpec:
+        _one_source(self, "admin_token")
+        return self
 
 
 class ConnectionSpec(Spec):
@@ -141,14 +163,11 @@ class ConnectionSpec(Spec):
     webhook_token_env: str | None = None
     webhook_token_file: str | None = None
     #: Refused with its own message, and never offered as a "did you mean".
-    http_password: Annotated[Any, AfterValidator(_no_inline_secret)] = Field(
-        default=None, exclude=True
-    )
+    http_password: Annotated[Any, _no_inline("http_password")] = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _one_password_source(self) -> ConnectionSpec:
-        if self.http_password_env and self.http_password_file:
-            raise ValueError("give http_password_env or http_password_file, not both")
+        _one_source(self, "http_password")
         return self
 
 
@@ -244,6 +263,69 @@ class ExecutorSpec(Spec):
             raise ValueError(
                 "work_root, logs_root and git_cache must be different directories: work "
                 "directories are deleted after each build, logs are pruned by age"
+            )
+        return self
+
+
+def _web_address(value: str) -> str:
+    if not re.match(r"^https?://[^/@\s]+(/\S*)?$", value):
+        raise ValueError(
+            f"{value!r} is not a web address: write it as http://HOST[:PORT][/PATH] "
+            "or https://..., without user or password"
+        )
+    return value
+
+
+def _account_name(value: str) -> str:
+    problem = account_name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+#: Keys that configure the embedded service, and keys that say where results go.
+SERVICE_KEYS = ("public_reads", "rate", "burst", "pages")
+REPORT_KEYS = ("url", "account", "token_env", "token_file")
+
+
+class ResultsSpec(Spec):
+    serve: bool = True
+    public_reads: bool = True
+    rate: Annotated[float, Field(gt=0, le=100_000)] = DEFAULT_RESULTS_RATE
+    burst: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_RESULTS_BURST
+    pages: Annotated[str, Field(min_length=1)] | None = None
+    report: bool = True
+    url: Annotated[str, AfterValidator(_web_address)] | None = None
+    account: Annotated[str, AfterValidator(_account_name)] | None = None
+    token_env: str | None = None
+    token_file: str | None = None
+    #: Refused with its own message, and never offered as a "did you mean".
+    token: Annotated[Any, _no_inline("token")] = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ResultsSpec:
+        _one_source(self, "token")
+        given = self.model_fields_set
+        if not self.serve and (unused := [k for k in SERVICE_KEYS if k in given]):
+            raise ValueError(
+                f"{', '.join(unused)} configure the results service served here, but serve "
+                "is false: remove them, or drop 'serve: false'"
+            )
+        report_keys = [k for k in REPORT_KEYS if k in given]
+        if not self.report and report_keys:
+            raise ValueError(
+                f"{', '.join(report_keys)} say where results are reported, but report is "
+                "false: remove them, or drop 'report: false'"
+            )
+        if self.report and not self.serve and self.url is None and report_keys:
+            raise ValueError(
+                "there is no results service to report to: give its url, or serve it here "
+                "(drop 'serve: false')"
+            )
+        if self.url is not None and not (self.token_env or self.token_file):
+            raise ValueError(
+                "reporting to a results service at url needs the CI account's token: "
+                "give token_env or token_file (`crosscheck results account create` prints it)"
             )
         return self
 
@@ -371,6 +453,7 @@ ELEMENTS: dict[str, type[BaseModel]] = {
     "project-template": ProjectTemplateSpec,
     "project": ProjectSpec,
     "executor": ExecutorSpec,
+    "results": ResultsSpec,
 }
 
 

@@ -1,4 +1,4 @@
-"""The `ci`, `connection` and `label` elements, into the model."""
+"""The `ci`, `executor`, `results`, `connection` and `label` elements, into the model."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import unicodedata
 from pathlib import Path
 
 from crosscheck.config.context import Context, Entry
-from crosscheck.config.schema import CISpec, ConnectionSpec, ExecutorSpec, LabelSpec
-from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel
+from crosscheck.config.schema import CISpec, ConnectionSpec, ExecutorSpec, LabelSpec, ResultsSpec
+from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel, ResultsConfig
 from crosscheck.model.connection import GerritConnection
+from crosscheck.model.results import account_name_problem
 
 
 def build_ci(context: Context, entries: list[Entry[CISpec]]) -> None:
@@ -25,7 +26,11 @@ def build_ci(context: Context, entries: list[Entry[CISpec]]) -> None:
     ascii_name = unicodedata.normalize("NFKD", spec.name).encode("ascii", "ignore").decode()
     run_name = spec.run_name or re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     context.ci = CISettings(
-        name=spec.name, run_name=run_name or "crosscheck", info_url=spec.info_url
+        name=spec.name,
+        run_name=run_name or "crosscheck",
+        info_url=spec.info_url,
+        admin_token_env=spec.admin_token_env,
+        admin_token_file=_path(spec.admin_token_file, entries[0].position.path.parent),
     )
 
 
@@ -47,6 +52,52 @@ def build_executor(context: Context, entries: list[Entry[ExecutorSpec]]) -> None
         keep_failed_workspaces=spec.keep_failed_workspaces,
         log_retention_days=spec.log_retention_days,
         kill_grace=spec.kill_grace,
+    )
+
+
+def build_results(
+    context: Context, entries: list[Entry[ResultsSpec]], ci: list[Entry[CISpec]]
+) -> None:
+    """After `build_ci`: results are reported as the CI's name unless `account` says."""
+    for extra in entries[1:]:
+        context.issues.error(
+            f"'results' is set twice (first at {entries[0].position})",
+            extra.position,
+            "keep one '- results:' element",
+        )
+    if not entries:
+        context.results = ResultsConfig(account=context.ci.name)
+        if not context.is_broken("results", ""):  # its own errors are reported already
+            _check_default_account(context, context.results, ci)
+        return
+    spec, base = entries[0].spec, entries[0].position.path.parent
+    context.results = ResultsConfig(
+        serve=spec.serve,
+        public_reads=spec.public_reads,
+        rate=spec.rate,
+        burst=spec.burst,
+        pages=_path(spec.pages, base),
+        report=spec.report,
+        url=spec.url,
+        account=spec.account or context.ci.name,
+        token_env=spec.token_env,
+        token_file=_path(spec.token_file, base),
+    )
+    if spec.account is None:
+        _check_default_account(context, context.results, ci)
+
+
+def _check_default_account(
+    context: Context, results: ResultsConfig, ci: list[Entry[CISpec]]
+) -> None:
+    """The CI's name becomes a CI account's name when results are reported."""
+    problem = account_name_problem(results.account)
+    if problem is None or not results.reporting or not ci:
+        return
+    context.issues.error(
+        f"results are reported as CI account {results.account!r} (the ci name), but {problem}",
+        ci[0].body.position_of("name"),
+        "name the account in the results element: '- results: {account: acme-ci}'",
     )
 
 

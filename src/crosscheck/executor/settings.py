@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from crosscheck.executor.executor import Executor
@@ -11,7 +13,13 @@ from crosscheck.executor.local import LocalNodeProvider
 from crosscheck.executor.mirrors import MirrorCache
 from crosscheck.model.config import Config, ExecutorSettings
 from crosscheck.paths import cache_dir, state_dir
-from crosscheck.secrets import SecretError, http_password, webhook_token
+from crosscheck.secrets import (
+    SecretError,
+    admin_token,
+    http_password,
+    results_token,
+    webhook_token,
+)
 
 
 @dataclass(frozen=True)
@@ -40,26 +48,32 @@ def resolve(settings: ExecutorSettings) -> ResolvedSettings:
 
 def configured_secrets(config: Config) -> list[str]:
     """Every secret the configuration names and this host can read, to mask in logs."""
+    readers: list[Callable[[], str | None]] = [
+        partial(secret, connection)
+        for connection in config.connections.values()
+        for secret in (http_password, webhook_token)
+    ]
+    readers += [partial(admin_token, config.ci), partial(results_token, config.results)]
     found: list[str] = []
-    for connection in config.connections.values():
-        for secret in (http_password, webhook_token):
-            try:
-                value = secret(connection)
-            except SecretError:
-                continue  # an unreadable secret cannot be printed either
-            if value:
-                found.append(value)
+    for read in readers:
+        try:
+            value = read()
+        except SecretError:
+            continue  # an unreadable secret cannot be printed either
+        if value:
+            found.append(value)
     return found
 
 
-def executor_from_config(config: Config) -> Executor:
-    """A local executor with the configuration's slots, directories and secrets to mask."""
+def executor_from_config(config: Config, extra_secrets: Sequence[str] = ()) -> Executor:
+    """A local executor with the configuration's slots, directories and secrets to mask
+    (with `extra_secrets`, those the service holds beyond the configuration's)."""
     settings = resolve(config.executor)
     provider = LocalNodeProvider(settings.work_root, settings.slots, settings.kill_grace)
     return Executor(
         provider,
         settings.logs_root,
         MirrorCache(settings.git_cache),
-        secrets=configured_secrets(config),
+        secrets=[*configured_secrets(config), *extra_secrets],
         keep_failed_workspaces=settings.keep_failed_workspaces,
     )

@@ -20,6 +20,9 @@ class CISettings:
     #: `run <run_name>` in a review comment re-runs this CI's jobs only.
     run_name: str = "crosscheck"
     info_url: str | None = None
+    #: Where the results service's admin token is (referenced, never held).
+    admin_token_env: str | None = None
+    admin_token_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,56 @@ class ExecutorSettings:
     kill_grace: int = DEFAULT_KILL_GRACE
 
 
+DEFAULT_RESULTS_RATE = 10.0
+DEFAULT_RESULTS_BURST = 100
+
+
+@dataclass(frozen=True)
+class ResultsConfig:
+    """The results service inside `crosscheck serve`, and where job results are reported.
+
+    With `url` None, results go to the embedded service (when it is served) at the
+    service's own public address; `token_*` None there means serve mints its own.
+    """
+
+    #: Serve the results service (API, verify-status routes, pages) in `crosscheck serve`.
+    serve: bool = True
+    public_reads: bool = True
+    #: Writes per second per CI account on average, and the burst allowed.
+    rate: float = DEFAULT_RESULTS_RATE
+    burst: int = DEFAULT_RESULTS_BURST
+    #: The pages' settings file (expected CIs, Gerrit's address).
+    pages: Path | None = None
+    #: Report each item's job results to a results service.
+    report: bool = True
+    url: str | None = None
+    #: The CI account results are reported as (the `ci` name unless given).
+    account: str = "crosscheck"
+    token_env: str | None = None
+    token_file: Path | None = None
+
+    @property
+    def reporting(self) -> bool:
+        """Results are reported somewhere: to a given url, or to the embedded service."""
+        return self.report and (self.serve or self.url is not None)
+
+    @property
+    def reports_to_itself(self) -> bool:
+        """Results go to the embedded service: serve may create its account and token."""
+        return self.report and self.serve and self.url is None
+
+    def report_url(self, own_url: str) -> str | None:
+        """Where results are reported, given this serve's public URL; None: nowhere."""
+        if not self.reporting:
+            return None
+        return self.url or own_url
+
+
 @dataclass(frozen=True)
 class Config:
     ci: CISettings = field(default_factory=CISettings)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    results: ResultsConfig = field(default_factory=ResultsConfig)
     connections: Mapping[str, GerritConnection] = field(default_factory=dict)
     labels: Mapping[str, NodeLabel] = field(default_factory=dict)
     pipelines: Mapping[str, Pipeline] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""What goes back upstream: a review with a message, votes and a tag."""
+"""What goes back: a review with a message, votes and a tag; job results for a results service."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from crosscheck.model.pipeline import Notify
 MAX_MESSAGE_BYTES = 16_000
 TRUNCATED = "\n\n[... the rest of this report was cut to fit Gerrit's message limit]"
 SUCCESS_LINE = re.compile(r"^- \S.* : SUCCESS\b")
+#: The destination of results reports, in place of a connection's name (which cannot
+#: start with '@', so no connection is ever mistaken for it).
+RESULTS_SERVICE = "@results"
 
 
 class ReportState(StrEnum):
@@ -35,9 +38,23 @@ class StalePolicy(StrEnum):
 
 
 @dataclass(frozen=True)
+class JobLine:
+    """One job's final build in an item's report."""
+
+    job: str
+    #: A `BuildResult` value (SUCCESS, FAILURE, TIMED_OUT, ...).
+    result: str
+    #: The build's logs, or "" when it has none.
+    url: str
+    duration: float
+    voting: bool
+
+
+@dataclass(frozen=True)
 class Report:
     #: Unique per report: the same key is never sent twice.
     key: str
+    #: The connection reported to, or RESULTS_SERVICE.
     connection: str
     project: str
     change: int
@@ -51,6 +68,10 @@ class Report:
     #: this one: only a retry can find its own earlier attempt already posted.
     queued_at: float = 0.0
     earlier_attempts: int = 0
+    #: For a results service: the item's pipeline, the change's branch, each job's result.
+    pipeline: str = ""
+    branch: str = ""
+    jobs: tuple[JobLine, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crosscheck.web.settings import PagesSettings
+from crosscheck.model.config import ResultsConfig
+from crosscheck.web.settings import PagesSettings, load_pages_settings
 
 
 @dataclass(frozen=True)
@@ -18,3 +19,15 @@ class ResultsSettings:
     burst: int = 100
     #: The pages (served only with public reads): expected CIs per project, Gerrit's address.
     pages: PagesSettings = field(default_factory=PagesSettings)
+
+
+def settings_from_config(config: ResultsConfig, admin_token: str | None) -> ResultsSettings:
+    """The settings of the service `crosscheck serve` embeds; the pages' file is read now,
+    so a mistake in it stops serve with the file named."""
+    return ResultsSettings(
+        public_reads=config.public_reads,
+        admin_token=admin_token,
+        rate=config.rate,
+        burst=config.burst,
+        pages=load_pages_settings(config.pages) if config.pages else PagesSettings(),
+    )

@@ -12,18 +12,9 @@ crosscheck's own results backfill read back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from crosscheck.model.build import BuildResult, format_duration
-
-
-@dataclass(frozen=True)
-class JobLine:
-    job: str
-    result: str
-    url: str
-    duration: float
-    voting: bool
+from crosscheck.model.report import JobLine
 
 
 def item_passed(lines: Sequence[JobLine]) -> bool:

@@ -7,7 +7,8 @@ this process, once a second or when woken. Because every step reads its work fro
 the database, a restart (even after `kill -9`) resumes where the last one stopped:
 builds found running are re-run with their attempt counted, items whose builds are
 done get their report, and a report is queued under a key unique to the item, so
-it is never sent twice.
+it is never sent twice. The item's job results for a results service are queued in
+the same transaction, under a key of their own.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
 from crosscheck.model.job import Job
-from crosscheck.model.report import Report
+from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report
 from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.codec import load_event
-from crosscheck.scheduler.message import JobLine, item_message, item_passed, start_message
+from crosscheck.scheduler.message import item_message, item_passed, start_message
 from crosscheck.scheduler.triggers import matching_pipelines
 from crosscheck.store.tables import builds
 
@@ -65,11 +66,14 @@ class Scheduler:
         rest: Mapping[str, GerritRestClient],
         logs_url: str = "",
         tick: float = 1.0,
+        results: ReportQueue | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.executor = executor
         self.reports = reports
+        #: The queue of job results for a results service; None: they are not reported.
+        self.results = results
         self.connections = connections
         self.rest = rest
         self.logs_url = logs_url.rstrip("/")
@@ -341,8 +345,12 @@ class Scheduler:
             if not await queue.claim_finish(db, item.id, verdict):
                 return
             keys = await self._report(db, item, lines)
+            result_keys = await self._report_results(db, item, lines)
         for key in keys:
             self.reports.send_soon(key)
+        if self.results is not None:
+            for key in result_keys:
+                self.results.send_soon(key)
 
     def _line(self, row: Any) -> JobLine:
         duration = 0.0
@@ -368,6 +376,26 @@ class Scheduler:
             if report is not None and await self.reports.add(db, report):
                 keys.append(report.key)
         return keys
+
+    async def _report_results(
+        self, db: AsyncConnection, item: queue.ItemRow, lines: Sequence[JobLine]
+    ) -> list[str]:
+        """Record the item's job results for the results service in `db`, once per item."""
+        if self.results is None or item.change_number is None or item.patchset is None:
+            return []
+        report = Report(
+            key=f"item-{item.id}-{RESULTS_SERVICE}",
+            connection=RESULTS_SERVICE,
+            project=item.project,
+            change=item.change_number,
+            patchset=item.patchset,
+            revision=item.revision or "",
+            message="",
+            pipeline=item.pipeline,
+            branch=item.branch,
+            jobs=tuple(lines),
+        )
+        return [report.key] if lines and await self.results.add(db, report) else []
 
     async def _report_start(self, item: queue.ItemRow, jobs: Sequence[str], event: Event) -> None:
         pipeline = self.config().pipelines.get(item.pipeline)

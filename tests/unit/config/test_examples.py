@@ -39,3 +39,12 @@ def test_storage_example_has_a_non_voting_job_a_files_filter_and_recheck() -> No
     assert comment_trigger.comment is not None  # type: ignore[union-attr]
     assert comment_trigger.comment.search("Patch Set 2:\n\nrecheck")  # type: ignore[union-attr]
     assert comment_trigger.comment.search("run acme-storage")  # type: ignore[union-attr]
+
+
+def test_storage_example_reports_its_results_upstream() -> None:
+    config = load_config([EXAMPLES / "storage-driver-ci"]).config
+    assert config is not None
+    results = config.results
+    assert results.report_url("http://ci.acme.example") == "https://results.example.org"
+    assert (results.serve, results.account) == (False, "Acme Storage CI")
+    assert results.token_file == Path("~/.config/crosscheck/results.token").expanduser()

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,12 @@ def patchset_created(number: int, patchset: int) -> Event:
 
 
 def scheduler_for(
-    engine: AsyncEngine, config: Config, executor: FakeExecutor, files: list[str]
+    engine: AsyncEngine,
+    config: Config,
+    executor: FakeExecutor,
+    files: list[str],
+    *,
+    results: bool = False,
 ) -> Scheduler:
     return Scheduler(
         engine,
@@ -131,6 +137,7 @@ def scheduler_for(
         rest={"review": FakeRest(files)},
         logs_url="https://ci.example.org/logs",
         tick=0.05,
+        results=ReportQueue(engine, {}) if results else None,
     )
 
 
@@ -266,3 +273,53 @@ async def test_an_item_superseded_after_its_builds_ended_is_not_reported(
     async with engine.connect() as db:
         (state,) = await db.scalars(select(items.c.state).where(items.c.id == stale.id))
     assert state == "superseded"
+
+
+async def test_an_item_also_queues_its_job_results_for_the_results_service(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    executor = FakeExecutor({"lab": BuildResult.TIMED_OUT})
+    scheduler = scheduler_for(engine, load(tmp_path), executor, ["a.py"], results=True)
+    await accept(scheduler, patchset_created(13, 1))
+    await settle(scheduler)
+    items_ = await queued_reports(engine)
+    assert [(r.report_key.split("-", 2)[2], r.connection) for r in items_] == [
+        ("review", "review"),
+        ("@results", "@results"),
+    ]
+    results = items_[1]
+    assert (results.project, results.change_number, results.patchset) == ("acme/driver", 13, 1)
+    assert results.revision == f"{13:04d}{1:036d}"
+    payload = json.loads(results.payload)
+    assert (payload["branch"], payload["pipeline"]) == ("master", "check")
+    assert [(j["job"], j["result"], j["voting"], j["duration"]) for j in payload["jobs"]] == [
+        ("lab", "TIMED_OUT", False, 62.0),
+        ("unit", "SUCCESS", True, 62.0),
+    ]
+    assert payload["jobs"][1]["url"].startswith("https://ci.example.org/logs/")
+    # A recheck is another item: its results are another report.
+    recheck = replace(
+        patchset_created(13, 1), type="comment-added", comment="recheck", created_on=1
+    )
+    await accept(scheduler, recheck)
+    await settle(scheduler)
+    keys = [r.report_key for r in await queued_reports(engine)]
+    assert len(keys) == 4
+    assert len([k for k in keys if k.endswith("-@results")]) == 2
+
+
+async def test_a_superseded_patchset_reports_no_results(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    executor = FakeExecutor({})
+    executor.hold = {"unit"}
+    scheduler = scheduler_for(engine, load(tmp_path), executor, ["a.py"], results=True)
+    await accept(scheduler, patchset_created(14, 1))
+    await settle(scheduler)
+    executor.hold = set()
+    await accept(scheduler, patchset_created(14, 2))
+    await settle(scheduler)
+    assert sorted((r.connection, r.patchset) for r in await queued_reports(engine)) == [
+        ("@results", 2),
+        ("review", 2),
+    ]

@@ -25,10 +25,9 @@ from crosscheck.drivers.gerrit.sandbox.state import (
     Account,
     SandboxState,
     check_project_name,
-    write_private,
 )
 from crosscheck.errors import SandboxError
-from crosscheck.paths import cache_dir, default_sandbox_dir
+from crosscheck.paths import cache_dir, default_sandbox_dir, write_private
 from crosscheck.prerequisites import require_java
 
 Report = Callable[[str], None]

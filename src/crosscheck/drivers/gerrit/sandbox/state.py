@@ -5,7 +5,6 @@ The state file holds passwords, so it is written readable by its owner only.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from crosscheck.errors import SandboxError, SandboxNotInitializedError
-from crosscheck.paths import default_sandbox_dir
+from crosscheck.paths import default_sandbox_dir, write_private
 
 STATE_FILE = "sandbox.json"
 HOST = "127.0.0.1"
@@ -124,13 +123,3 @@ class SandboxState(BaseModel):
     @classmethod
     def exists(cls, state_dir: Path) -> bool:
         return (state_dir / STATE_FILE).exists()
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, without a moment where others could."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)

@@ -1,0 +1,154 @@
+"""An item's job results to a results service, through the public REST API any CI uses.
+
+One report is one batch (`POST /api/v1/results/batch`, the CI account's token as a
+bearer token), stored whole or not at all. Every result carries the time the report
+was queued as `reported_at`, so a retry after an attempt whose fate is unknown first
+asks the service for the account's results on the patchset at that time, and posts
+again only when they are not there: an item's results are never stored twice.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from crosscheck.drivers.base import TransientReportError
+from crosscheck.model.build import BuildResult
+from crosscheck.model.report import JobLine, Report, ReportOutcome, ReportState
+from crosscheck.model.results import ResultValue
+
+API = "/api/v1"
+TRANSPORT = "results-api"
+#: How far a stored `reported_at` may be from the one sent (the stores keep microseconds).
+SAME_TIME = 0.001
+_TRANSIENT = frozenset({httpx.codes.REQUEST_TIMEOUT, httpx.codes.TOO_MANY_REQUESTS})
+_VALUES = {
+    BuildResult.SUCCESS: ResultValue.PASSED,
+    BuildResult.CANCELED: ResultValue.SKIPPED,
+}
+
+
+def result_value(build_result: str) -> ResultValue:
+    """Anything but success (a timeout, a merge conflict, a node failure) is a failure."""
+    try:
+        return _VALUES.get(BuildResult(build_result), ResultValue.FAILED)
+    except ValueError:
+        return ResultValue.FAILED
+
+
+class ResultsReporter:
+    def __init__(
+        self,
+        url: str,
+        account: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.account = account
+        self._client = httpx.AsyncClient(
+            base_url=self.url + API,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, report: Report) -> ReportOutcome:
+        if not report.jobs:
+            return ReportOutcome(ReportState.SKIPPED, detail="no job results to report")
+        reported_at = datetime.fromtimestamp(report.queued_at or time.time(), UTC)
+        if report.earlier_attempts and await self._already_stored(report, reported_at):
+            return ReportOutcome(ReportState.SENT, TRANSPORT, "found already stored")
+        body = {"results": [_result(report, job, reported_at) for job in report.jobs]}
+        answer = await self._call("POST", "/results/batch", json=body)
+        if answer.is_success:
+            return ReportOutcome(
+                ReportState.SENT,
+                TRANSPORT,
+                f"{len(report.jobs)} result(s) stored as CI account {self.account!r}",
+            )
+        # Refused for good (a wrong token, a disabled account, a project not allowed).
+        return ReportOutcome(
+            ReportState.FAILED,
+            TRANSPORT,
+            f"the results service refused them ({answer.status_code}): {_detail(answer)}",
+        )
+
+    async def _already_stored(self, report: Report, reported_at: datetime) -> bool:
+        answer = await self._call(
+            "GET",
+            f"/changes/{report.change}/patchsets/{report.patchset}/results",
+            params={"ci": self.account, "history": "true"},
+        )
+        if not answer.is_success:
+            raise TransientReportError(
+                f"cannot check for an earlier attempt ({answer.status_code}): {_detail(answer)}"
+            )
+        stored = {
+            item["job"]
+            for item in answer.json().get("results", [])
+            if abs((datetime.fromisoformat(item["reported_at"]) - reported_at).total_seconds())
+            < SAME_TIME
+        }
+        return {job.job for job in report.jobs} <= stored
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The answer, unless trying again later may help: then TransientReportError."""
+        try:
+            answer = await self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            why = str(error) or type(error).__name__
+            raise TransientReportError(
+                f"cannot reach the results service at {self.url}: {why}"
+            ) from error
+        if answer.status_code >= httpx.codes.INTERNAL_SERVER_ERROR or (
+            answer.status_code in _TRANSIENT
+        ):
+            raise TransientReportError(
+                f"the results service answered {answer.status_code}: {_detail(answer)}"
+            )
+        return answer
+
+
+def _result(report: Report, job: JobLine, reported_at: datetime) -> dict[str, Any]:
+    value = result_value(job.result)
+    explained = job.result not in (BuildResult.SUCCESS, BuildResult.FAILURE)
+    result: dict[str, Any] = {
+        "project": report.project,
+        "change": report.change,
+        "patchset": report.patchset,
+        "job": job.job,
+        "value": value.value,
+        "url": job.url or None,
+        "duration": job.duration,
+        "voting": job.voting,
+        "branch": report.branch or None,
+        "revision": report.revision or None,
+        # As backfill reads `(check pipeline)` from a review message.
+        "category": report.pipeline or None,
+        "comment": job.result if explained else None,
+        "reported_at": reported_at.isoformat(),
+    }
+    return {key: item for key, item in result.items() if item is not None}
+
+
+def _detail(answer: httpx.Response) -> str:
+    """The service's own words: `detail`, and each located problem."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return answer.text[:300] or "(no message)"
+    if not isinstance(body, dict):
+        return str(body)[:300]
+    problems = "; ".join(
+        f"{item.get('field')}: {item.get('message')}" for item in body.get("errors") or ()
+    )
+    return problems or str(body.get("detail", body))[:300]

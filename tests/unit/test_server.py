@@ -1,0 +1,179 @@
+"""`crosscheck serve`'s web app and its own CI account: what is mounted, on which store,
+and the token it reports its results with (the whole process runs in tests/e2e)."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.config.loader import load_config
+from crosscheck.model.config import Config
+from crosscheck.model.results import NewResult, ResultValue
+from crosscheck.results.accounts import Accounts
+from crosscheck.results.errors import AccountNotFoundError
+from crosscheck.results.own_account import own_token
+from crosscheck.results.service import ResultsService
+from crosscheck.server import ServeOptions, results_target, web_app
+
+
+def config_of(tmp_path: Path, text: str) -> Config:
+    path = tmp_path / "crosscheck.yaml"
+    path.write_text(text)
+    result = load_config([path])
+    assert result.config is not None, result.errors
+    return result.config
+
+
+@pytest.fixture
+def logs_root(tmp_path: Path) -> Path:
+    build = tmp_path / "logs" / "34" / "1234" / "1" / "check" / "unit" / "b1"
+    build.mkdir(parents=True)
+    (build / "console.log").write_text("2026-03-01 12:00:00.000 | make test\n")
+    return tmp_path / "logs"
+
+
+def client(app: httpx.ASGITransport) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=app, base_url="http://ci.test")
+
+
+@pytest.fixture
+async def stored(engine: AsyncEngine) -> ResultsService:
+    service = ResultsService(engine)
+    await service.accounts.create("Acme CI", allowed_projects=["*"])
+    await service.report(
+        "Acme CI",
+        [NewResult(project="acme/driver", change=1234, patchset=1, job="unit",
+                   value=ResultValue.PASSED)],
+    )  # fmt: skip
+    return service
+
+
+async def test_serve_mounts_logs_and_the_results_service_on_its_store(
+    tmp_path: Path, engine: AsyncEngine, logs_root: Path, stored: ResultsService
+) -> None:
+    app = web_app(config_of(tmp_path, "- ci: {name: Acme CI}\n"), engine, {}, logs_root)
+    async with client(httpx.ASGITransport(app=app)) as http:
+        console = await http.get("/logs/34/1234/1/check/unit/b1/console.log")
+        assert console.status_code == 200
+        assert console.text == "2026-03-01 12:00:00.000 | make test\n"
+        assert console.headers["content-type"] == "text/plain; charset=utf-8"
+        results = (await http.get("/api/v1/changes/1234/results")).json()["results"]
+        assert [(r["ci"], r["job"], r["value"]) for r in results] == [("Acme CI", "unit", "passed")]
+        page = await http.get("/changes/1234")
+        assert page.status_code == 200
+        assert "Acme CI" in page.text
+        assert (await http.get("/health")).status_code == 200
+        # The results service's located errors, in serve too.
+        refused = await http.post("/api/v1/results", json={"project": "acme/driver"})
+        assert refused.status_code == 401
+        assert refused.json()["detail"].startswith("reporting a result needs a CI account's token")
+        # Managing accounts needs the admin token, which this configuration does not name.
+        assert (await http.get("/api/v1/accounts")).status_code == 200
+        assert (await http.post("/api/v1/accounts", json={"name": "x"})).status_code == 401
+
+
+async def test_the_admin_token_of_the_ci_element_manages_accounts(
+    tmp_path: Path, engine: AsyncEngine, logs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROSSCHECK_TEST_ADMIN", "admin-" + "y" * 40)
+    config = config_of(tmp_path, "- ci: {name: Acme CI, admin_token_env: CROSSCHECK_TEST_ADMIN}\n")
+    app = web_app(config, engine, {}, logs_root)
+    async with client(httpx.ASGITransport(app=app)) as http:
+        created = await http.post(
+            "/api/v1/accounts",
+            json={"name": "Other CI", "allowed_projects": ["acme/*"]},
+            headers={"Authorization": "Bearer admin-" + "y" * 40},
+        )
+    assert created.status_code == 201, created.text
+    assert (await Accounts(engine).get("Other CI")).allowed_projects == ("acme/*",)
+
+
+async def test_private_reads_hide_the_pages_and_serve_false_mounts_only_logs(
+    tmp_path: Path, engine: AsyncEngine, logs_root: Path, stored: ResultsService
+) -> None:
+    private = web_app(
+        config_of(tmp_path, "- results: {public_reads: false}\n"), engine, {}, logs_root
+    )
+    async with client(httpx.ASGITransport(app=private)) as http:
+        assert (await http.get("/changes/1234")).status_code == 404
+        assert (await http.get("/api/v1/changes/1234/results")).status_code == 401
+        assert (await http.get("/logs/34/1234/1/check/unit/b1/console.log")).status_code == 200
+    alone = web_app(config_of(tmp_path, "- results: {serve: false}\n"), engine, {}, logs_root)
+    async with client(httpx.ASGITransport(app=alone)) as http:
+        assert (await http.get("/api/v1/changes/1234/results")).status_code == 404
+        assert (await http.get("/health")).status_code == 404
+        assert (await http.get("/logs/34/1234/1/check/unit/b1/console.log")).status_code == 200
+
+
+async def test_serve_creates_its_account_and_keeps_a_private_token(
+    tmp_path: Path, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    accounts = Accounts(engine)
+    token_file = tmp_path / "state" / "results" / "ci-account.token"
+    with caplog.at_level(logging.INFO):
+        token = await own_token(accounts, "Acme CI", token_file, info_url="https://ci.example")
+    account = await accounts.by_token(token)
+    assert account is not None
+    assert (account.name, account.allowed_projects, account.info_url) == (
+        "Acme CI",
+        ("*",),
+        "https://ci.example",
+    )
+    assert token_file.read_text() == token + "\n"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert token not in caplog.text
+    # A restart keeps it; a token that no longer works (rotated) is replaced.
+    assert await own_token(accounts, "Acme CI", token_file) == token
+    await accounts.rotate_token("Acme CI")
+    fresh = await own_token(accounts, "Acme CI", token_file)
+    assert fresh != token
+    assert (await accounts.by_token(fresh)) is not None
+    assert token_file.read_text() == fresh + "\n"
+
+
+async def test_a_configured_token_is_used_as_it_is_and_a_wrong_one_is_warned_about(
+    tmp_path: Path, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    accounts = Accounts(engine)
+    _, real = await accounts.create("Acme CI", allowed_projects=["*"])
+    token_file = tmp_path / "ci-account.token"
+    assert await own_token(accounts, "Acme CI", token_file, configured=real) == real
+    assert "refused" not in caplog.text
+    wrong = "w" * 43
+    assert await own_token(accounts, "Acme CI", token_file, configured=wrong) == wrong
+    assert "the configured token does not belong to CI account 'Acme CI'" in caplog.text
+    assert wrong not in caplog.text
+    assert not token_file.exists()
+
+
+async def test_where_results_go(
+    tmp_path: Path, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROSSCHECK_STATE_DIR", str(tmp_path / "state"))
+    own = ServeOptions([], host="0.0.0.0", port=8081, public_url="https://ci.example.org/")  # noqa: S104
+    assert own.own_url == "https://ci.example.org"
+    target = await results_target(config_of(tmp_path, ""), engine, own.own_url)
+    assert target is not None
+    url, account, token = target
+    assert (url, account) == ("https://ci.example.org", "crosscheck")
+    assert (tmp_path / "state" / "results" / "ci-account.token").read_text() == token + "\n"
+    monkeypatch.setenv("CROSSCHECK_TEST_RESULTS", "r" * 43)
+    elsewhere = config_of(
+        tmp_path,
+        "- results: {serve: false, url: 'https://results.example.org', "
+        "token_env: CROSSCHECK_TEST_RESULTS, account: acme}\n",
+    )
+    assert await results_target(elsewhere, engine, own.own_url) == (
+        "https://results.example.org",
+        "acme",
+        "r" * 43,
+    )
+    with pytest.raises(AccountNotFoundError):
+        await Accounts(engine).get("acme")  # an account elsewhere is not created here
+    nowhere = config_of(tmp_path, "- results: {report: false}\n")
+    assert await results_target(nowhere, engine, own.own_url) is None
