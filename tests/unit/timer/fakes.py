@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.config.loader import load_config
-from crosscheck.errors import GerritNotFoundError
+from crosscheck.errors import GerritHttpError, GerritNotFoundError
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event
 
@@ -94,6 +94,8 @@ class FakeProjects:
         self.table = projects
         self.calls: list[str] = []
         self.error: Exception | None = None
+        #: Projects whose calls fail with a server error.
+        self.broken: set[str] = set()
 
     async def projects(self) -> list[str]:
         self.calls.append("projects")
@@ -110,6 +112,8 @@ class FakeProjects:
     def _entry(self, project: str) -> tuple[str, list[str]]:
         if self.error is not None:
             raise self.error
+        if project in self.broken:
+            raise GerritHttpError("GET", f"/projects/{project}/HEAD", 500, "Internal error")
         if project not in self.table:
             raise GerritNotFoundError("GET", f"/projects/{project}/HEAD", 404, "Not found")
         return self.table[project]

@@ -184,6 +184,28 @@ async def test_a_failing_gerrit_keeps_the_time_due_then_it_is_given_up(
     assert await timer.intake.cursor(CURSOR) == at("2026-03-11 02:01:00")
 
 
+async def test_one_failing_project_delays_only_itself(
+    engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink, projects = Sink(), gerrit()
+    projects.broken = {"acme/lib-a"}
+    clock = FakeClock("2026-03-10 01:59:50")
+    timer = timer_for(EventIntake(engine, sink), load(tmp_path), clock, projects)
+    await timer.start()
+    clock.time += await timer.fire_due()
+    with caplog.at_level(logging.ERROR):
+        await timer.fire_due()
+    assert sink.fired() == [DAILY[0], DAILY[2]]
+    assert (
+        "timer: pipeline 'daily' at 2026-03-10 02:00 UTC: project 'acme/lib-a' failed "
+        "(GerritHttpError: Gerrit answered 500" in caplog.text
+    )
+    projects.broken = set()
+    clock.time += 30
+    await timer.fire_due()
+    assert sink.fired() == [DAILY[0], DAILY[2], DAILY[1]]
+
+
 async def test_a_project_gerrit_does_not_know_is_skipped_and_the_others_fire(
     engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -134,15 +134,15 @@ class TimerEventSource:
         for problem in problems:
             log.warning("timer: pipeline '%s' cannot fire: %s", due.pipeline, problem)
         resolver = BranchResolver(self.projects)
-        try:
-            resolved = await asyncio.gather(
-                *(resolver.tips(target, due.trigger.branches) for target in found)
+        tips = await resolver.resolve(found, due.trigger.branches)
+        for what, why in resolver.failures.items():
+            log.error(
+                "timer: pipeline '%s' at %s: %s failed (%s); tried again at the next pass",
+                due.pipeline,
+                _when(due),
+                what,
+                why,
             )
-        except Exception:
-            log.exception("timer: pipeline '%s' at %s: Gerrit failed", due.pipeline, _when(due))
-            return False
-        # An exact entry and a ^regex entry may name the same project: fire it once.
-        tips = sorted({tip for some in resolved for tip in some})
         log.info(
             "timer: pipeline '%s' (%s) at %s: %d branch tip(s)",
             due.pipeline,
@@ -151,7 +151,7 @@ class TimerEventSource:
             len(tips),
         )
         results = [await self._submit(timer_event(due, tip)) for tip in tips]
-        return all(results)
+        return all(results) and not resolver.failures
 
     async def _submit(self, event: Event) -> bool:
         try:
