@@ -6,8 +6,9 @@ it as seen and advances the connection's cursor, all in one transaction: if the
 sink fails or the process dies, nothing is recorded and the event comes again.
 
 The cursor is a low-water mark for catch-up: everything up to it was processed.
-So only in-order sources (the stream, catch-up) move it, never a webhook, and
-never past the local clock (a Gerrit clock running ahead must not hide events).
+So only in-order sources (the stream, catch-up) move it, never a webhook or the
+timer, and never past the local clock (a Gerrit clock running ahead must not hide
+events). The timer keeps a cursor of its own under its reserved name, `timer`.
 
 Several crosscheck processes may share one PostgreSQL database: there the check
 and the insert are serialised per event by a transaction-scoped advisory lock,
@@ -57,7 +58,7 @@ class EventIntake:
                 return False
             await self.sink(event, connection)
             await _remember(connection, event)
-            if event.origin is not Origin.WEBHOOK:
+            if event.origin.in_order:
                 await _advance(connection, event.connection, min(event.created_on, time.time()))
         self.accepted += 1
         return True
@@ -74,8 +75,12 @@ class EventIntake:
 
     async def start_cursor(self, connection_name: str, at: float) -> None:
         """Begin a connection's history at `at` when it has none yet."""
+        await self.advance_cursor(connection_name, at)
+
+    async def advance_cursor(self, name: str, at: float) -> None:
+        """Move a cursor forward to `at` (never back), creating it if needed."""
         async with self.engine.begin() as connection:
-            await _advance(connection, connection_name, at)
+            await _advance(connection, name, at)
 
     async def prune(self, connection_name: str, older_than: timedelta, *, before: float) -> int:
         """Forget events received longer ago than `older_than` and created before `before`

@@ -23,11 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crosscheck import __version__
 from crosscheck.config.live import LiveConfig
 from crosscheck.drivers.base import Reporter
+from crosscheck.drivers.gerrit.projects import GerritProjects
 from crosscheck.drivers.gerrit.reporter import GerritReporter
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.source import GerritEventSource
 from crosscheck.drivers.gerrit.webhook import webhook_router
 from crosscheck.drivers.results.reporter import ResultsReporter
+from crosscheck.drivers.timer import TimerEventSource
 from crosscheck.executor.settings import ResolvedSettings, executor_from_config, resolve
 from crosscheck.intake import EventIntake
 from crosscheck.logs import logs_router, prune_periodically
@@ -85,6 +87,7 @@ class Service:
     #: Job results to a results service; None when they are reported nowhere.
     results: ReportQueue | None = None
     results_reporter: ResultsReporter | None = None
+    timer: TimerEventSource | None = None
 
 
 def rest_client(connection: GerritConnection) -> GerritRestClient:
@@ -124,8 +127,20 @@ async def build_service(options: ServeOptions) -> Service:
     }
     executor = resolve(config.executor)
     app = web_app(config, engine, sources, executor.logs_root)
+    projects = {name: GerritProjects(client) for name, client in rest.items()}
+    timer = TimerEventSource(intake, lambda: live.current, projects)
     return Service(
-        live, engine, scheduler, reports, sources, app, executor, rest, results, results_reporter
+        live,
+        engine,
+        scheduler,
+        reports,
+        sources,
+        app,
+        executor,
+        rest,
+        results,
+        results_reporter,
+        timer,
     )
 
 
@@ -205,6 +220,8 @@ async def serve(options: ServeOptions) -> None:
     ]
     if service.results is not None:
         parts.append(service.results.run())
+    if service.timer is not None:
+        parts.append(service.timer.run())
     log.info("crosscheck serving on http://%s:%d", options.host, options.port)
     try:
         await asyncio.gather(*parts)

@@ -66,7 +66,8 @@ def _triggers(context: Context, entry: Entry[PipelineSpec]) -> list[Trigger]:
             if connection == TIMER:
                 timer = validate(TimerTriggerSpec, node, context.issues, what, where)
                 if timer:
-                    triggers.append(TimerTrigger(cron=timer.time))
+                    branches = tuple(dict.fromkeys(timer.branches or ()))
+                    triggers.append(TimerTrigger(cron=timer.time, branches=branches))
             else:
                 gerrit = validate(GerritTriggerSpec, node, context.issues, what, where)
                 if gerrit:

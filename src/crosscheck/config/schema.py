@@ -20,6 +20,8 @@ from crosscheck.model.results import account_name_problem
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
 CRON_FIELDS = 5
+#: What git refuses in a branch name (git check-ref-format), patterns' characters among them.
+BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[/.-]|[/.]$|\.lock$")
 DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
 
 
@@ -76,6 +78,27 @@ def _cron(value: str) -> str:
         raise ValueError(
             f"{value!r} is not a cron schedule: five fields (minute hour day "
             "month weekday, UTC), e.g. '0 2 * * *'"
+        )
+    return value
+
+
+def _branch(value: str) -> str:
+    if value.startswith("refs/"):
+        short = value.removeprefix("refs/heads/")
+        raise ValueError(f"{value!r}: give the branch's name, e.g. {short!r}")
+    if not value or BAD_BRANCH.search(value):
+        raise ValueError(
+            f"{value!r} is not a branch name: branches are exact names, not patterns, "
+            "e.g. [master, stable/2024.1]"
+        )
+    return value
+
+
+def _some_branches(value: list[str]) -> list[str]:
+    if not value:
+        raise ValueError(
+            "name at least one branch, or leave 'branches' out to fire on each "
+            "project's HEAD branch"
         )
     return value
 
@@ -186,6 +209,15 @@ class GerritTriggerSpec(Spec):
 
 class TimerTriggerSpec(Spec):
     time: Annotated[str, AfterValidator(_cron)]
+    #: Fire on these branches of each project instead of its HEAD branch.
+    branches: (
+        Annotated[
+            list[Annotated[str, AfterValidator(_branch)]],
+            BeforeValidator(_as_list),
+            AfterValidator(_some_branches),
+        ]
+        | None
+    ) = None
 
 
 class ReporterSpec(Spec):

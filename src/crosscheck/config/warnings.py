@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from crosscheck.config.context import Context
 from crosscheck.model.job import Job
+from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.project import Project
 
 
@@ -28,7 +29,9 @@ def collect_warnings(
     _unused(context, "project-template", "is not used by any project")
     _unused(context, "label", "is not used by any job")
     for name, pipeline in context.pipelines.items():
-        if not pipeline.reports:
+        if pipeline.timer_only:
+            _timer_reports(context, pipeline)
+        elif not pipeline.reports:
             context.issues.warning(
                 f"pipeline '{name}' has no reporter: its results are recorded but never reported",
                 context.position_of("pipeline", name),
@@ -45,6 +48,18 @@ def collect_warnings(
                 f"project '{project.name}' runs no job in any pipeline",
                 context.position_of("project", project.name),
             )
+
+
+def _timer_reports(context: Context, pipeline: Pipeline) -> None:
+    """A timer's items are branch tips: there is no change to vote or comment on."""
+    actions = (*pipeline.start, *pipeline.success, *pipeline.failure)
+    if any(action.labels or action.comment for action in actions):
+        context.issues.warning(
+            f"pipeline '{pipeline.name}' is triggered only by a timer: its items are branch "
+            "tips, not changes, so its reports to Gerrit are never sent",
+            context.position_of("pipeline", pipeline.name),
+            "remove its reporters; its builds and their logs are recorded all the same",
+        )
 
 
 def _unused(context: Context, kind: str, why: str) -> None:

@@ -9,6 +9,12 @@ Reporter (required for anything crosscheck reports to)
     `send(report)` delivers one report and says how it went. It is called by the
     report queue, which persists reports, retries and applies timeouts; `send` itself
     must never post the same report twice (check before resending when unsure).
+
+ProjectSource (required for a connection whose projects the timer fires for)
+    `projects()` names every project the CI account can see, `head_branch(project)`
+    the branch a project's HEAD points at, `branches(project)` its branches (short
+    names). Called by the timer at each scheduled time; a project that does not
+    exist raises `GerritNotFoundError` (or the driver's own not-found error).
 """
 
 from __future__ import annotations
@@ -24,6 +30,14 @@ class EventSource(Protocol):
 
 class Reporter(Protocol):
     async def send(self, report: Report) -> ReportOutcome: ...
+
+
+class ProjectSource(Protocol):
+    async def projects(self) -> list[str]: ...
+
+    async def head_branch(self, project: str) -> str: ...
+
+    async def branches(self, project: str) -> list[str]: ...
 
 
 class TransientReportError(Exception):

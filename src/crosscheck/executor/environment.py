@@ -119,6 +119,9 @@ def gerrit_variables(request: BuildRequest, commit_message: str = "") -> dict[st
         env.update(
             GERRIT_REFNAME=update.ref, GERRIT_OLDREV=update.old_rev, GERRIT_NEWREV=update.new_rev
         )
+    if event.timer is not None:
+        # A branch tip, as Gerrit Trigger describes a branch: no change, no refspec.
+        env.update(GERRIT_BRANCH=event.timer.branch, GERRIT_REFNAME=event.timer.ref)
     return env
 
 

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -45,6 +46,7 @@ from crosscheck.model.build import (
     change_ref,
     format_duration,
 )
+from crosscheck.model.events import Event
 from crosscheck.secrets import SecretError, http_password
 
 log = logging.getLogger(__name__)
@@ -270,6 +272,9 @@ class Executor:
             lines.append(f"refspec:  {ref} onto {change.branch}")
         elif event.ref_update is not None:
             lines.append(f"ref:      {event.ref_update.ref} at {event.ref_update.new_rev}")
+        elif event.timer is not None:
+            scheduled = datetime.fromtimestamp(event.created_on, UTC).strftime("%Y-%m-%d %H:%M")
+            lines.append(f"ref:      {event.timer.ref} (its tip, scheduled {scheduled} UTC)")
         lines.append(f"event:    {event.type}")
         build.console.lines(lines)
 
@@ -294,7 +299,7 @@ class Executor:
             "event": str(event.type),
             "change": event.change.number if event.change else None,
             "patchset": event.patchset.number if event.patchset else None,
-            "branch": event.change.branch if event.change else None,
+            "branch": _branch(event),
             "ref": event.ref,
             "revision": workspace.main.revision if workspace else None,
             "required_projects": {
@@ -337,6 +342,12 @@ class Executor:
         if on_finished is not None:
             await on_finished(outcome)
         return outcome
+
+
+def _branch(event: Event) -> str | None:
+    if event.change is not None:
+        return event.change.branch
+    return event.timer.branch if event.timer is not None else None
 
 
 def _make_dirs(*directories: PurePosixPath) -> None:

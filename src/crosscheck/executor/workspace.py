@@ -101,10 +101,11 @@ class WorkspaceBuilder:
             branch = update.ref.removeprefix("refs/heads/") if _is_branch(update.ref) else None
             return await self._check_out(clone, project, branch, update.new_rev)
         clone = await self._clone(project, src_root)
-        wanted = event.extra.get("branch")
-        branch = await self._first_branch(clone, [wanted] if wanted else DEFAULT_BRANCHES)
+        wanted = _branch_of(event)
+        candidates = [wanted] if wanted else DEFAULT_BRANCHES
+        branch = await self._first_branch(clone, candidates)
         if branch is None:
-            raise GitError(f"{project} has none of the branches {', '.join(DEFAULT_BRANCHES)}")
+            raise GitError(f"{project} has no branch {' or '.join(candidates)}")
         return await self._check_out(clone, project, branch, f"origin/{branch}")
 
     async def _merge_change(self, change: Change, patchset: PatchSet, src_root: Path) -> Checkout:
@@ -191,6 +192,13 @@ class WorkspaceBuilder:
         await self._git.run(
             "remote", "set-url", "origin", self._remote.public_url(project), cwd=clone
         )
+
+
+def _branch_of(event: Event) -> str | None:
+    """The branch whose tip an event without a change or a new revision is about."""
+    if event.timer is not None:
+        return event.timer.branch
+    return event.extra.get("branch")
 
 
 def _is_branch(ref: str) -> bool:

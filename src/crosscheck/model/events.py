@@ -2,7 +2,8 @@
 
 One `Event` class serves every type: the fields a type does not have are None or
 empty. `key` identifies an event so that copies arriving by the stream, the
-REST catch-up and webhooks are processed once.
+REST catch-up and webhooks are processed once. The timer makes events of its own
+(`TIMER_EVENT`): a pipeline's scheduled run on one branch of one project.
 """
 
 from __future__ import annotations
@@ -28,10 +29,21 @@ class EventType(StrEnum):
     CHANGE_DELETED = "change-deleted"
 
 
+#: The type of the timer's events; not a Gerrit event, so no Gerrit trigger names it.
+TIMER_EVENT = "timer"
+
+
 class Origin(StrEnum):
     STREAM = "stream"
     CATCHUP = "catchup"
     WEBHOOK = "webhook"
+    TIMER = "timer"
+
+    @property
+    def in_order(self) -> bool:
+        """Whether the source delivers a connection's events in order, so that it may
+        move the connection's catch-up cursor (a webhook or the timer must not)."""
+        return self in (Origin.STREAM, Origin.CATCHUP)
 
 
 ZERO_REV = "0" * 40
@@ -101,6 +113,18 @@ class RefUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class TimerTick:
+    """What a timer event is about: one pipeline's scheduled run on one branch."""
+
+    pipeline: str
+    branch: str
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """Something that happened on a Gerrit server."""
 
@@ -118,6 +142,8 @@ class Event:
     reviewer: Account | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
     origin: Origin = Origin.STREAM
+    #: Timer events only: the pipeline and branch; `created_on` is the scheduled time.
+    timer: TimerTick | None = None
 
     @property
     def known(self) -> bool:
@@ -127,6 +153,8 @@ class Event:
     def ref(self) -> str | None:
         if self.ref_update is not None:
             return self.ref_update.ref
+        if self.timer is not None:
+            return self.timer.ref
         return self.patchset.ref if self.patchset else None
 
     @property
@@ -141,7 +169,6 @@ class Event:
         patchset = self.patchset.number if self.patchset else ""
         who = self.account.identity if self.account else ""
         text = hashlib.sha1((self.comment or "").encode(), usedforsecurity=False).hexdigest()[:12]
-        ref = f"{self.ref_update.ref}@{self.ref_update.new_rev}" if self.ref_update else ""
         return (
             self.connection,
             self.type,
@@ -150,9 +177,17 @@ class Event:
             str(patchset),
             who,
             text,
-            ref,
+            self._ref_sameness(),
             self._state_after(),
         )
+
+    def _ref_sameness(self) -> str:
+        if self.ref_update is not None:
+            return f"{self.ref_update.ref}@{self.ref_update.new_rev}"
+        if self.timer is not None:
+            # Two pipelines' ticks at one time on one branch are two events.
+            return f"{self.timer.pipeline}@{self.timer.ref}"
+        return ""
 
     def _state_after(self) -> str:
         """What a state-change event changed to: two topic changes by one user in one

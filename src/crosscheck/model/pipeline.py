@@ -53,9 +53,11 @@ class GerritTrigger:
 
 @dataclass(frozen=True)
 class TimerTrigger:
-    """A cron schedule (five fields, UTC) that enqueues every project's branch tip."""
+    """A cron schedule (five fields, UTC) that enqueues the branch tips of every project
+    with jobs in the pipeline: the branches named, else each project's HEAD branch."""
 
     cron: str
+    branches: tuple[str, ...] = ()
 
 
 Trigger = GerritTrigger | TimerTrigger
@@ -86,3 +88,12 @@ class Pipeline:
     @property
     def reports(self) -> bool:
         return bool(self.start or self.success or self.failure)
+
+    @property
+    def timers(self) -> tuple[TimerTrigger, ...]:
+        return tuple(t for t in self.triggers if isinstance(t, TimerTrigger))
+
+    @property
+    def timer_only(self) -> bool:
+        """Triggered only by timers: its items are branch tips, never changes."""
+        return bool(self.triggers) and len(self.timers) == len(self.triggers)

@@ -6,7 +6,16 @@ import dataclasses
 import json
 from typing import Any
 
-from crosscheck.model.events import Account, Approval, Change, Event, Origin, PatchSet, RefUpdate
+from crosscheck.model.events import (
+    Account,
+    Approval,
+    Change,
+    Event,
+    Origin,
+    PatchSet,
+    RefUpdate,
+    TimerTick,
+)
 
 
 def dump_event(event: Event) -> str:
@@ -31,6 +40,7 @@ def load_event(text: str) -> Event:
         reviewer=_account(data.get("reviewer")),
         extra=data.get("extra", {}),
         origin=Origin(data.get("origin", Origin.STREAM.value)),
+        timer=TimerTick(**data["timer"]) if data.get("timer") else None,
     )
 
 

@@ -129,6 +129,21 @@ async def _supersede_waiting(db: AsyncConnection, pipeline: str, event: Event) -
     await end_items(db, list(ids), "superseded", "a newer item replaced it")
 
 
+async def older_running(db: AsyncConnection, item: ItemRow) -> bool:
+    """Whether an older item of the item's pipeline, project and branch still runs."""
+    row = await db.scalar(
+        select(items.c.id)
+        .where(items.c.pipeline == item.pipeline)
+        .where(items.c.connection == item.connection)
+        .where(items.c.project == item.project)
+        .where(items.c.branch == item.branch)
+        .where(items.c.state == "running")
+        .where(items.c.id < item.id)
+        .limit(1)
+    )
+    return row is not None
+
+
 async def claim_finish(db: AsyncConnection, item_id: int, detail: str) -> bool:
     """Finish a running item unless something (a new patchset, a dequeue) ended it
     first; whether this call finished it."""

@@ -31,6 +31,7 @@ from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
 from crosscheck.model.job import Job
+from crosscheck.model.pipeline import Manager
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report
 from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler import queue
@@ -166,6 +167,8 @@ class Scheduler:
     # -- planning ------------------------------------------------------------------
 
     async def _plan(self, item: queue.ItemRow) -> None:
+        if await self._waits_its_turn(item):
+            return
         event = load_event(item.event)
         try:
             files = await self._files(item)
@@ -180,6 +183,15 @@ class Scheduler:
             await queue.add_builds(db, item.id, [(j.name, j.voting) for j in jobs])
             await queue.set_item_state(db, item.id, "running")
         await self._report_start(item, [j.name for j in jobs], event)
+
+    async def _waits_its_turn(self, item: queue.ItemRow) -> bool:
+        """Supercedent: an item stays new while an older one of its branch runs, so a
+        newer item can still replace it (one running and one waiting per branch)."""
+        pipeline = self.config().pipelines.get(item.pipeline)
+        if pipeline is None or pipeline.manager is not Manager.SUPERCEDENT:
+            return False
+        async with self.engine.connect() as db:
+            return await queue.older_running(db, item)
 
     def _jobs(self, item: queue.ItemRow) -> list[Job]:
         config = self.config()
@@ -366,7 +378,18 @@ class Scheduler:
     ) -> list[str]:
         """Record the item's final report(s) in `db`; the keys to send once committed."""
         pipeline = self.config().pipelines.get(item.pipeline)
-        if pipeline is None or item.change_number is None or item.patchset is None:
+        if pipeline is None:
+            return []
+        if item.change_number is None or item.patchset is None:
+            log.info(
+                "item %d (%s %s in %s) %s: no change to report on in Gerrit; "
+                "its builds and their logs are recorded",
+                item.id,
+                item.project,
+                item.branch,
+                item.pipeline,
+                "passed" if item_passed(lines) else "failed",
+            )
             return []
         actions = pipeline.success if item_passed(lines) else pipeline.failure
         message = item_message(item.pipeline, lines, self.config().ci.info_url)

@@ -2,7 +2,8 @@
 
 Every field a trigger sets must match. Project, branch and ref patterns match from
 the start of the value (Zuul's convention); a comment pattern may match anywhere,
-since review messages start with "Patch Set N:".
+since review messages start with "Patch Set N:". A timer event names its pipeline:
+it matches that pipeline alone, while the pipeline still has a timer trigger.
 """
 
 from __future__ import annotations
@@ -59,9 +60,14 @@ def matching_pipelines(config: Config, event: Event) -> list[Pipeline]:
     return [
         pipeline
         for name, pipeline in config.pipelines.items()
-        if name in wanted
-        and skipped_state(pipeline, event) is None
-        and any(
-            isinstance(t, GerritTrigger) and trigger_matches(t, event) for t in pipeline.triggers
-        )
+        if name in wanted and skipped_state(pipeline, event) is None and triggers(pipeline, event)
     ]
+
+
+def triggers(pipeline: Pipeline, event: Event) -> bool:
+    """Whether one of the pipeline's triggers matches the event."""
+    if event.timer is not None:
+        return event.timer.pipeline == pipeline.name and bool(pipeline.timers)
+    return any(
+        isinstance(t, GerritTrigger) and trigger_matches(t, event) for t in pipeline.triggers
+    )

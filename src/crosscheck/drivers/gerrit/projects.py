@@ -1,0 +1,49 @@
+"""A Gerrit connection's projects and branches over REST, for the timer.
+
+Projects are listed whole and in pages (`n`, `S`), never filtered with Gerrit's
+`r=` parameter: Gerrit matches that regular expression against the whole name in
+its own dialect, while a configured `^regex` is Python's, matched from the start
+(`^sandbox/` matches `sandbox/a`; `r=sandbox/` matches nothing). The caller
+filters with the configuration's own rule, so a project pattern means one thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
+
+#: Projects per page when listing a connection's projects.
+PAGE = 500
+BRANCH_PREFIX = "refs/heads/"
+
+
+class GerritProjects:
+    """The `ProjectSource` of one Gerrit connection."""
+
+    def __init__(self, rest: GerritRestClient, page: int = PAGE) -> None:
+        self.rest = rest
+        self.page = page
+
+    async def projects(self) -> list[str]:
+        names: list[str] = []
+        while True:
+            listing: dict[str, Any] = await self.rest.get(
+                "/projects/", params={"n": self.page, "S": len(names)}
+            )
+            names.extend(listing)
+            last = list(listing.values())[-1] if listing else {}
+            if not last.get("_more_projects"):
+                return names
+
+    async def head_branch(self, project: str) -> str:
+        ref = await self.rest.get(f"/projects/{project_id(project)}/HEAD")
+        return str(ref).removeprefix(BRANCH_PREFIX)
+
+    async def branches(self, project: str) -> list[str]:
+        listing = await self.rest.get(f"/projects/{project_id(project)}/branches/")
+        return [
+            branch["ref"].removeprefix(BRANCH_PREFIX)
+            for branch in listing
+            if str(branch.get("ref", "")).startswith(BRANCH_PREFIX)
+        ]
