@@ -172,3 +172,17 @@ def event(kind: str, **fields: object) -> Event:
 )
 def test_why_an_item_was_enqueued_is_said_in_a_few_words(given: Event, said: str) -> None:
     assert why(given) == said
+
+
+async def test_the_api_is_described_in_the_openapi_document(
+    engine: AsyncEngine, config: Config
+) -> None:
+    async with operator_api(engine, config) as api:
+        answer = await api.http.get("/openapi.json")
+    assert answer.status_code == 200
+    document = answer.json()
+    assert set(document["paths"]) == {"/api/v1/status", "/api/v1/enqueue", "/api/v1/dequeue"}
+    enqueue = document["paths"]["/api/v1/enqueue"]["post"]
+    assert enqueue["security"] == [{"HTTPBearer": []}]
+    assert {"201", "401", "403", "404", "409", "422", "502"} <= set(enqueue["responses"])
+    assert "running_builds" in document["components"]["schemas"]["StatusView"]["properties"]
