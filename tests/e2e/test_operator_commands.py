@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
+from crosscheck.model.report import RESULTS_SERVICE
 
 from .ci_loop_harness import (
     PROJECT,
@@ -179,9 +180,18 @@ async def test_enqueue_of_a_change_no_trigger_matched_builds_it_and_reports_once
     ]
     await asyncio.sleep(2)  # a second report would be on its way by now
     assert len(ci_messages(await change_detail(sandbox, pushed))) == 1
-    assert serve.query("SELECT state FROM reports WHERE change_number = ?", pushed.number) == [
-        ("sent",)
-    ]
+
+    # One review on Gerrit, and the job results to serve's results service, as for
+    # any triggered item.
+    async def sent() -> list[Any] | None:
+        rows = serve.query(
+            "SELECT connection, state FROM reports WHERE change_number = ? ORDER BY connection",
+            pushed.number,
+        )
+        return rows if all(state == "sent" for _, state in rows) else None
+
+    reports = await poll(sent, 30, "the reports to be sent", serve)
+    assert reports == sorted([("sandbox", "sent"), (RESULTS_SERVICE, "sent")])
 
 
 async def test_status_shows_a_running_build(
