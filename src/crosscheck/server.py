@@ -4,8 +4,9 @@ The composition root: it reads the configuration and wires the Gerrit event
 sources into the intake, the intake into the scheduler, the scheduler into the
 executor and the report queues (Gerrit reviews; job results to a results
 service), and serves the web routes with uvicorn: webhooks, build logs under
-/logs/, and the results service (its API, the verify-status routes and the
-pages) on the same store. Log pruning runs beside them. Nothing else imports it.
+/logs/, the operator API (status, enqueue, dequeue), and the results service
+(its API, the verify-status routes and the pages) on the same store. Log
+pruning runs beside them. Nothing else imports it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from crosscheck.logs import logs_router, prune_periodically
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import RESULTS_SERVICE
+from crosscheck.operator.router import operator_router
 from crosscheck.paths import state_dir
 from crosscheck.reporting import ReportQueue
 from crosscheck.results.accounts import Accounts
@@ -127,6 +129,7 @@ async def build_service(options: ServeOptions) -> Service:
     }
     executor = resolve(config.executor)
     app = web_app(config, engine, sources, executor.logs_root)
+    app.include_router(operator_router(scheduler))
     projects = {name: GerritProjects(client) for name, client in rest.items()}
     timer = TimerEventSource(intake, lambda: live.current, projects)
     return Service(

@@ -20,11 +20,14 @@ err_console = Console(stderr=True)
 #: Subcommands, imported only when used: `config check` need not load SSH and crypto.
 SUBCOMMANDS = {
     "config": "crosscheck.cli.config:config_group",
+    "dequeue": "crosscheck.cli.operator:dequeue",
+    "enqueue": "crosscheck.cli.operator:enqueue",
     "run": "crosscheck.cli.run:run",
     "sandbox": "crosscheck.cli.sandbox:sandbox",
     "report": "crosscheck.cli.report:report",
     "results": "crosscheck.cli.results:results",
     "serve": "crosscheck.cli.serve:serve",
+    "status": "crosscheck.cli.status:status",
 }
 
 

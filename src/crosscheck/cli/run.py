@@ -3,40 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import click
 
+from crosscheck.cli.options import parse_change
 from crosscheck.config import load_config
 from crosscheck.config.issues import did_you_mean
-from crosscheck.drivers.gerrit.catchup import change_events
+from crosscheck.drivers.gerrit.changes import fetch_patchset
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.errors import ConfigInvalidError, CrosscheckError
+from crosscheck.errors import ConfigInvalidError
 from crosscheck.executor import executor_from_config, resolve
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, format_duration
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Event
+from crosscheck.model.events import Event, EventType, Origin
 from crosscheck.model.job import Job
 from crosscheck.paths import default_config_paths
 from crosscheck.secrets import http_password
-
-
-def _change(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int | None]:
-    number, _, patchset = value.partition(",")
-    try:
-        parsed = int(number), int(patchset) if patchset else None
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r}: give a change number, or number,patchset (e.g. 1042 or 1042,3)"
-        ) from None
-    if parsed[0] < 1 or (parsed[1] is not None and parsed[1] < 1):
-        raise click.BadParameter(f"{value!r}: change and patchset numbers start at 1")
-    return parsed
 
 
 @click.command("run")
@@ -44,7 +30,7 @@ def _change(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int
 @click.option(
     "--change",
     "change",
-    callback=_change,
+    callback=parse_change,
     required=True,
     metavar="N[,P]",
     help="The change, and its patchset [default: the current one].",
@@ -161,18 +147,14 @@ async def fetch_event(connection: GerritConnection, number: int, patchset: int |
     """A patchset-created event for the change as Gerrit's REST API describes it now."""
     password = http_password(connection)
     async with GerritRestClient(connection.http_url, connection.user, password) as rest:
-        data: dict[str, Any] = await rest.get(
-            f"/changes/{number}",
-            params={"o": ["ALL_REVISIONS", "ALL_COMMITS", "DETAILED_ACCOUNTS"]},
-        )
-    events = {e.patchset.number: e for e in change_events(data, connection.name) if e.patchset}
-    current = data.get("revisions", {}).get(data.get("current_revision"), {}).get("_number")
-    wanted = patchset or current
-    event = events.get(wanted) if wanted is not None else None
-    if event is None or event.change is None or event.patchset is None:
-        known = ", ".join(str(n) for n in sorted(events)) or "none"
-        raise CrosscheckError(f"change {number} has no patchset {wanted} (patchsets: {known})")
-    message = data["revisions"][event.patchset.revision].get("commit", {}).get("message", "")
-    url = f"{connection.http_url.rstrip('/')}/c/{event.change.project}/+/{number}"
-    change = dataclasses.replace(event.change, commit_message=message, url=url)
-    return dataclasses.replace(event, change=change)
+        found = await fetch_patchset(rest, connection, number, patchset)
+    return Event(
+        type=EventType.PATCHSET_CREATED,
+        connection=connection.name,
+        created_on=found.patchset.created_on,
+        project=found.change.project,
+        change=found.change,
+        patchset=found.patchset,
+        account=found.patchset.uploader,
+        origin=Origin.CATCHUP,
+    )

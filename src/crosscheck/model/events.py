@@ -38,6 +38,8 @@ class Origin(StrEnum):
     CATCHUP = "catchup"
     WEBHOOK = "webhook"
     TIMER = "timer"
+    #: Enqueued by an operator (`crosscheck enqueue`), not delivered by Gerrit.
+    OPERATOR = "operator"
 
     @property
     def in_order(self) -> bool:

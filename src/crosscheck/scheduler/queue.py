@@ -38,6 +38,8 @@ class ItemRow:
     revision: str | None
     event: str
     state: str
+    created_at: datetime
+    detail: str | None = None
 
 
 def now() -> datetime:
@@ -54,7 +56,7 @@ async def enqueue_item(db: AsyncConnection, pipeline: Pipeline, event: Event) ->
     change, patchset = event.change, event.patchset
     number = change.number if change else None
     ps = patchset.number if patchset else None
-    if number is not None and await _active(db, pipeline.name, event.connection, number, ps):
+    if number is not None and await active_item(db, pipeline.name, event.connection, number, ps):
         return None
     if pipeline.manager is Manager.INDEPENDENT and number is not None and ps is not None:
         await _supersede(db, pipeline.name, event.connection, number, ps)
@@ -87,9 +89,10 @@ def _branch(event: Event) -> str:
     return ref.removeprefix("refs/heads/")
 
 
-async def _active(
+async def active_item(
     db: AsyncConnection, pipeline: str, connection: str, change: int, patchset: int | None
-) -> bool:
+) -> int | None:
+    """The id of the item queued for this patchset in the pipeline, if one is."""
     row = await db.scalar(
         select(items.c.id)
         .where(items.c.pipeline == pipeline)
@@ -99,7 +102,7 @@ async def _active(
         .where(items.c.state.in_(ACTIVE))
         .limit(1)
     )
-    return row is not None
+    return int(row) if row is not None else None
 
 
 async def _supersede(
@@ -156,31 +159,60 @@ async def claim_finish(db: AsyncConnection, item_id: int, detail: str) -> bool:
     return result.rowcount == 1
 
 
-async def end_items(db: AsyncConnection, ids: Sequence[int], state: str, detail: str) -> None:
-    """Stop items early (superseded, dequeued): their live builds are canceled."""
-    if not ids:
-        return
-    await db.execute(
-        update(items)
-        .where(items.c.id.in_(ids))
-        .values(state=state, detail=detail, finished_at=now())
-    )
-    await db.execute(
-        update(builds)
-        .where(builds.c.item_id.in_(ids))
-        .where(builds.c.state.in_(LIVE))
-        .values(state="canceled", result="CANCELED", detail=detail, finished_at=now())
-    )
+async def end_items(db: AsyncConnection, ids: Sequence[int], state: str, detail: str) -> list[int]:
+    """Stop items early (superseded, dequeued): their live builds are canceled. Items
+    that ended meanwhile (finished, reported) are left as they are; returns the ids
+    this call ended."""
+    ended: list[int] = []
+    for item_id in ids:
+        result = await db.execute(
+            update(items)
+            .where(items.c.id == item_id)
+            .where(items.c.state.in_(ACTIVE))
+            .values(state=state, detail=detail, finished_at=now())
+        )
+        if result.rowcount == 1:
+            ended.append(item_id)
+    if ended:
+        await db.execute(
+            update(builds)
+            .where(builds.c.item_id.in_(ended))
+            .where(builds.c.state.in_(LIVE))
+            .values(state="canceled", result="CANCELED", detail=detail, finished_at=now())
+        )
+    return ended
 
 
-async def items_in(db: AsyncConnection, state: str) -> list[ItemRow]:
-    rows = await db.execute(select(items).where(items.c.state == state).order_by(items.c.id))
+async def items_in(db: AsyncConnection, *states: str) -> list[ItemRow]:
+    rows = await db.execute(select(items).where(items.c.state.in_(states)).order_by(items.c.id))
     return [_item(row) for row in rows]
 
 
 async def item(db: AsyncConnection, item_id: int) -> ItemRow:
     row = (await db.execute(select(items).where(items.c.id == item_id))).one()
     return _item(row)
+
+
+async def find_item(db: AsyncConnection, item_id: int) -> ItemRow | None:
+    row = (await db.execute(select(items).where(items.c.id == item_id))).one_or_none()
+    return _item(row) if row is not None else None
+
+
+async def active_items_of_change(
+    db: AsyncConnection, pipeline: str, change: int, patchset: int | None = None
+) -> list[ItemRow]:
+    """Items still moving for a change in a pipeline, on any connection; every patchset
+    when `patchset` is None."""
+    query = (
+        select(items)
+        .where(items.c.pipeline == pipeline)
+        .where(items.c.change_number == change)
+        .where(items.c.state.in_(ACTIVE))
+        .order_by(items.c.id)
+    )
+    if patchset is not None:
+        query = query.where(items.c.patchset == patchset)
+    return [_item(row) for row in await db.execute(query)]
 
 
 def _item(row: Any) -> ItemRow:
@@ -195,6 +227,8 @@ def _item(row: Any) -> ItemRow:
         revision=row.revision,
         event=row.event,
         state=row.state,
+        created_at=row.created_at,
+        detail=row.detail,
     )
 
 
@@ -214,8 +248,13 @@ async def add_builds(
         )
 
 
-async def set_item_state(db: AsyncConnection, item_id: int, state: str, detail: str = "") -> None:
+async def plan_item(db: AsyncConnection, item_id: int, state: str, detail: str = "") -> bool:
+    """Move a `new` item on (running, or finished when no job applies) unless something
+    (a new patchset, a dequeue) ended it while it was planned; whether this call did."""
     values: dict[str, Any] = {"state": state, "detail": detail or None}
     if state not in ACTIVE:
         values["finished_at"] = now()
-    await db.execute(update(items).where(items.c.id == item_id).values(**values))
+    result = await db.execute(
+        update(items).where(items.c.id == item_id).where(items.c.state == "new").values(**values)
+    )
+    return result.rowcount == 1

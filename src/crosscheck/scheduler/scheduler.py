@@ -176,12 +176,14 @@ class Scheduler:
             log.warning("item %d: cannot list its files yet (%s); will retry", item.id, error)
             return
         jobs = [job for job in self._jobs(item) if job.is_relevant(files)]
+        # The item may have been superseded or dequeued while its files were fetched.
         async with self.engine.begin() as db:
             if not jobs:
-                await queue.set_item_state(db, item.id, "finished", "no job applies to these files")
+                await queue.plan_item(db, item.id, "finished", "no job applies to these files")
+                return
+            if not await queue.plan_item(db, item.id, "running"):
                 return
             await queue.add_builds(db, item.id, [(j.name, j.voting) for j in jobs])
-            await queue.set_item_state(db, item.id, "running")
         await self._report_start(item, [j.name for j in jobs], event)
 
     async def _waits_its_turn(self, item: queue.ItemRow) -> bool:

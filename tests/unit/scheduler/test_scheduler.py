@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.loader import load_config
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.executor.executor import BuildStarted, StartedHook
-from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
+from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, Event, PatchSet
 from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store.tables import builds, items, reports
+
+from .fakes import FakeExecutor, settle
 
 CONFIG = """
 - connection:
@@ -71,34 +71,6 @@ def load(tmp_path: Path) -> Config:
     return result.config
 
 
-class FakeExecutor:
-    """Builds end as scripted per job; a job in `hold` waits until released."""
-
-    def __init__(self, results: Mapping[str, BuildResult]) -> None:
-        self.results = dict(results)
-        self.hold: set[str] = set()
-        self.release = asyncio.Event()
-        self.requests: list[BuildRequest] = []
-        self.canceled: list[str] = []
-
-    async def run(
-        self, request: BuildRequest, *, on_started: StartedHook | None = None
-    ) -> BuildOutcome:
-        self.requests.append(request)
-        started = time.time()
-        log_url = f"{request.build_id}/"
-        if on_started:
-            await on_started(BuildStarted(request.build_id, "local-0", started, log_url, Path()))
-        try:
-            if request.job.name in self.hold:
-                await self.release.wait()
-        except asyncio.CancelledError:
-            self.canceled.append(request.build_id)
-            raise
-        result = self.results.get(request.job.name, BuildResult.SUCCESS)
-        return BuildOutcome(request.build_id, result, started, started + 62, log_url)
-
-
 class FakeRest(GerritRestClient):
     def __init__(self, files: list[str]) -> None:
         super().__init__("https://review.example.org/")
@@ -144,17 +116,6 @@ def scheduler_for(
 async def accept(scheduler: Scheduler, event: Event) -> None:
     async with scheduler.engine.begin() as db:
         await scheduler.accept(event, db)
-
-
-async def settle(scheduler: Scheduler, rounds: int = 5) -> None:
-    for _ in range(rounds):
-        await scheduler.reconcile()
-        await asyncio.sleep(0.01)
-        # On a loaded machine a build takes more than a sleep to end: give the
-        # running ones (held ones aside, which never end) a moment to.
-        tasks = list(scheduler._tasks.values())
-        if tasks:
-            await asyncio.wait(tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
 
 
 async def queued_reports(engine: AsyncEngine) -> list[Any]:

@@ -17,14 +17,8 @@ from crosscheck.model.events import TIMER_EVENT, Event, Origin, TimerTick
 from crosscheck.scheduler.triggers import matching_pipelines
 from crosscheck.store.tables import builds, items
 
-from .test_scheduler import (
-    FakeExecutor,
-    accept,
-    patchset_created,
-    queued_reports,
-    scheduler_for,
-    settle,
-)
+from .fakes import FakeExecutor, settle
+from .test_scheduler import accept, patchset_created, queued_reports, scheduler_for
 
 CONFIG = """
 - connection:

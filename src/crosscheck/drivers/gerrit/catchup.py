@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from crosscheck.drivers.gerrit.changes import parse_change, parse_patchset
 from crosscheck.drivers.gerrit.events import parse_account, parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.model.events import (
@@ -74,7 +75,7 @@ async def _changes_updated_after(rest: GerritRestClient, floor: float) -> AsyncI
 
 
 def change_events(data: dict[str, Any], connection: str) -> list[Event]:
-    change = _change(data)
+    change = parse_change(data)
     revisions = {rev.get("_number"): (sha, rev) for sha, rev in data.get("revisions", {}).items()}
     events = [
         _patchset_created(change, connection, sha, rev)
@@ -85,7 +86,7 @@ def change_events(data: dict[str, Any], connection: str) -> list[Event]:
         if number not in revisions or not message.get("author"):
             continue
         sha, rev = revisions[number]
-        event = _message_event(change, connection, _patchset(sha, rev), message)
+        event = _message_event(change, connection, parse_patchset(sha, rev), message)
         if event is not None:
             events.append(event)
     return events
@@ -134,35 +135,8 @@ def _message_event(
     )
 
 
-def _change(data: dict[str, Any]) -> Change:
-    return Change(
-        project=data["project"],
-        branch=data.get("branch", ""),
-        number=data["_number"],
-        change_id=data.get("change_id", ""),
-        subject=data.get("subject", ""),
-        owner=parse_account(data.get("owner")),
-        topic=data.get("topic"),
-        status=data.get("status", "NEW"),
-        wip=bool(data.get("work_in_progress")),
-        private=bool(data.get("is_private")),
-        hashtags=tuple(data.get("hashtags", [])),
-    )
-
-
-def _patchset(sha: str, rev: dict[str, Any]) -> PatchSet:
-    return PatchSet(
-        number=rev["_number"],
-        revision=sha,
-        ref=rev.get("ref", ""),
-        uploader=parse_account(rev.get("uploader")),
-        kind=rev.get("kind", ""),
-        created_on=parse_timestamp(rev.get("created")),
-    )
-
-
 def _patchset_created(change: Change, connection: str, sha: str, rev: dict[str, Any]) -> Event:
-    patchset = _patchset(sha, rev)
+    patchset = parse_patchset(sha, rev)
     return Event(
         type=EventType.PATCHSET_CREATED,
         connection=connection,

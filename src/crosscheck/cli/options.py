@@ -1,0 +1,23 @@
+"""Option parsers shared by several commands."""
+
+from __future__ import annotations
+
+import click
+
+
+def parse_change(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[int, int | None] | None:
+    """`N` or `N,P` (Gerrit's and Zuul's way of naming a patchset) -> (N, P or None)."""
+    if value is None:
+        return None
+    number, _, patchset = value.partition(",")
+    try:
+        parsed = int(number), int(patchset) if patchset else None
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: give a change number, or number,patchset (e.g. 1042 or 1042,3)"
+        ) from None
+    if parsed[0] < 1 or (parsed[1] is not None and parsed[1] < 1):
+        raise click.BadParameter(f"{value!r}: change and patchset numbers start at 1")
+    return parsed

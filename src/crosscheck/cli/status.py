@@ -1,0 +1,137 @@
+"""`crosscheck status`: the queues and running builds of a running crosscheck serve."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from crosscheck.cli.serve_api import ServeApi, url_option
+from crosscheck.model.build import format_duration
+
+#: Results (upper case) not named here are failures of some kind, shown in red.
+STATE_STYLES = {
+    "running": "cyan",
+    "waiting": "yellow",
+    "new": "yellow",
+    "canceled": "magenta",
+    "SUCCESS": "green",
+}
+
+
+@click.command()
+@url_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status API's JSON as it is.")
+def status(url: str, as_json: bool) -> None:
+    """Show each pipeline's queued items and their builds, and the builds running now.
+
+    Reads GET /api/v1/status of crosscheck serve, which needs no token.
+    """
+    with ServeApi(url) as api:
+        data = api.status()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    render(data, Console(), datetime.now(UTC))
+
+
+def render(data: dict[str, Any], console: Console, now: datetime) -> None:
+    """One tree per pipeline (items, then their builds), then the running builds."""
+    for pipeline in data["pipelines"]:
+        console.print(_pipeline_tree(pipeline, now))
+    running = data["running_builds"]
+    console.print(
+        f"{len(running)} build(s) running, {data['waiting_builds']} waiting for a node",
+        highlight=False,
+    )
+    if running:
+        console.print(_running_table(running, now))
+
+
+def _pipeline_tree(pipeline: dict[str, Any], now: datetime) -> Tree:
+    items = pipeline["items"]
+    manager = pipeline["manager"] or "no longer configured"
+    count = f"{len(items)} item(s)" if items else "empty"
+    tree = Tree(Text.assemble((pipeline["name"], "bold"), f" ({manager}): {count}"))
+    for item in items:
+        branch = tree.add(
+            Text.assemble(
+                f"item {item['id']}  {_change(item)}  {item['project']} ({item['branch']})  ",
+                _state(item["state"]),
+                f"  {_since(item['enqueued_at'], now)} ago  {item['why']}",
+            )
+        )
+        width = max((len(_job(b)) for b in item["builds"]), default=0)
+        for build in item["builds"]:
+            branch.add(_build_line(build, width, now))
+    return tree
+
+
+def _build_line(build: dict[str, Any], width: int, now: datetime) -> Text:
+    parts = [
+        build["node"] or "",
+        _build_time(build, now),
+        build["log_url"] or build["detail"] or "",
+    ]
+    return Text.assemble(
+        f"{_job(build):<{width}}  ",
+        _state(build["result"] or build["state"]),
+        "  " + "  ".join(p for p in parts if p),
+    )
+
+
+def _job(build: dict[str, Any]) -> str:
+    """The job, and the attempt when it is a retry."""
+    return str(build["job"]) + (f" #{build['attempt']}" if build["attempt"] > 1 else "")
+
+
+def _running_table(running: list[dict[str, Any]], now: datetime) -> Table:
+    table = Table(title="running builds", title_justify="left")
+    for column in ("job", "change", "pipeline", "node", "running for"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("logs", overflow="fold")
+    for build in running:
+        # Text cells: a value is never read as rich markup.
+        cells = (
+            _job(build),
+            _change(build),
+            build["pipeline"],
+            build["node"] or "",
+            _since(build["started_at"], now) if build["started_at"] else "",
+            build["log_url"] or "",
+        )
+        table.add_row(*(Text(cell) for cell in cells))
+    return table
+
+
+def _change(entry: dict[str, Any]) -> str:
+    if entry["change"] is None:
+        return "-"
+    return f"{entry['change']},{entry['patchset']}"
+
+
+def _state(state: str) -> Text:
+    return Text(state, style=STATE_STYLES.get(state, "red" if state.isupper() else ""))
+
+
+def _build_time(build: dict[str, Any], now: datetime) -> str:
+    started = build["started_at"]
+    if started is None:
+        return ""
+    end = _parse(build["finished_at"]) if build["finished_at"] else now
+    return format_duration((end - _parse(started)).total_seconds())
+
+
+def _since(moment: str, now: datetime) -> str:
+    return format_duration((now - _parse(moment)).total_seconds())
+
+
+def _parse(moment: str) -> datetime:
+    parsed = datetime.fromisoformat(moment)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

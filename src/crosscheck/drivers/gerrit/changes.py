@@ -1,0 +1,89 @@
+"""A change and its patchsets as Gerrit's REST API describes them (ChangeInfo, RevisionInfo).
+
+Catch-up rebuilds events from these; `crosscheck run` and operator enqueues look
+one change up by number to build the event a trigger would have delivered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from crosscheck.drivers.gerrit.events import parse_account, parse_timestamp
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.errors import CrosscheckError
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import Change, PatchSet
+
+
+class PatchsetNotFoundError(CrosscheckError):
+    """The change exists, but not the patchset asked for."""
+
+    def __init__(self, number: int, patchset: int, known: list[int]) -> None:
+        self.number = number
+        self.patchset = patchset
+        self.known = known
+        listing = ", ".join(str(n) for n in known) or "none"
+        super().__init__(f"change {number} has no patchset {patchset} (patchsets: {listing})")
+
+
+@dataclass(frozen=True)
+class FoundPatchset:
+    change: Change
+    patchset: PatchSet
+    #: The change's current patchset number: `patchset` may be an older one.
+    current: int
+
+
+def parse_change(data: dict[str, Any]) -> Change:
+    return Change(
+        project=data["project"],
+        branch=data.get("branch", ""),
+        number=data["_number"],
+        change_id=data.get("change_id", ""),
+        subject=data.get("subject", ""),
+        owner=parse_account(data.get("owner")),
+        topic=data.get("topic"),
+        status=data.get("status", "NEW"),
+        wip=bool(data.get("work_in_progress")),
+        private=bool(data.get("is_private")),
+        hashtags=tuple(data.get("hashtags", [])),
+    )
+
+
+def parse_patchset(sha: str, rev: dict[str, Any]) -> PatchSet:
+    return PatchSet(
+        number=rev["_number"],
+        revision=sha,
+        ref=rev.get("ref", ""),
+        uploader=parse_account(rev.get("uploader")),
+        kind=rev.get("kind", ""),
+        created_on=parse_timestamp(rev.get("created")),
+    )
+
+
+async def fetch_patchset(
+    rest: GerritRestClient, connection: GerritConnection, number: int, patchset: int | None = None
+) -> FoundPatchset:
+    """Change `number` and its patchset `patchset` (the current one when None), now.
+
+    Raises GerritNotFoundError when Gerrit does not show the change to this account,
+    PatchsetNotFoundError when the patchset does not exist.
+    """
+    data: dict[str, Any] = await rest.get(
+        f"/changes/{number}",
+        params={"o": ["ALL_REVISIONS", "ALL_COMMITS", "DETAILED_ACCOUNTS"]},
+    )
+    revisions: dict[str, Any] = data.get("revisions", {})
+    by_number = {rev["_number"]: (sha, rev) for sha, rev in revisions.items()}
+    current = revisions.get(data.get("current_revision", ""), {}).get("_number")
+    wanted = patchset if patchset is not None else current
+    if wanted not in by_number:
+        raise PatchsetNotFoundError(number, wanted or 0, sorted(by_number))
+    sha, rev = by_number[wanted]
+    change = parse_change(data)
+    url = f"{connection.http_url.rstrip('/')}/c/{change.project}/+/{number}"
+    message = rev.get("commit", {}).get("message", "")
+    change = dataclasses.replace(change, commit_message=message, url=url)
+    return FoundPatchset(change, parse_patchset(sha, rev), current or wanted)

@@ -1,0 +1,1 @@
+"""Operator commands over HTTP: the status of the queues, enqueue and dequeue."""

@@ -1,0 +1,199 @@
+"""What the scheduler is doing, read from the store: queued items per pipeline, their
+builds, and the builds running now. The views are plain dataclasses; the status API
+serialises them as they are, so their fields are the JSON's schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crosscheck.model.config import Config
+from crosscheck.model.events import Event, EventType, Origin
+from crosscheck.scheduler import queue
+from crosscheck.scheduler.codec import load_event
+from crosscheck.store.tables import builds
+
+#: A comment quoted in an item's `why` is cut to this many characters.
+WHY_COMMENT_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class BuildView:
+    id: str
+    job: str
+    attempt: int
+    voting: bool
+    #: waiting, running, finished, interrupted, canceled.
+    state: str
+    #: SUCCESS, FAILURE, ... once it ended.
+    result: str | None
+    node: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    #: The build's logs, absolute when serve knows its public address.
+    log_url: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    pipeline: str
+    connection: str
+    project: str
+    branch: str
+    change: int | None
+    patchset: int | None
+    #: new (jobs being chosen), running; ended items show finished, superseded, dequeued.
+    state: str
+    enqueued_at: datetime
+    #: What enqueued it: the event, who caused it, or an operator.
+    why: str
+    detail: str | None
+    builds: list[BuildView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PipelineView:
+    name: str
+    #: independent or supercedent; None for a pipeline no longer configured.
+    manager: str | None
+    items: list[ItemView]
+
+
+@dataclass(frozen=True)
+class RunningBuildView:
+    id: str
+    item: int
+    pipeline: str
+    project: str
+    change: int | None
+    patchset: int | None
+    job: str
+    attempt: int
+    node: str | None
+    started_at: datetime | None
+    log_url: str | None
+
+
+@dataclass(frozen=True)
+class StatusView:
+    pipelines: list[PipelineView]
+    running_builds: list[RunningBuildView]
+    #: Builds waiting for a node.
+    waiting_builds: int
+
+
+async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> StatusView:
+    """Every configured pipeline (empty ones too) with its queued items, in queue order."""
+    rows = await queue.items_in(db, *queue.ACTIVE)
+    views = await item_views(db, rows, logs_url)
+    pipelines = [
+        PipelineView(name, pipeline.manager.value, [v for v in views if v.pipeline == name])
+        for name, pipeline in config.pipelines.items()
+    ]
+    # Items of a pipeline removed from the configuration still run to their end.
+    for name in dict.fromkeys(v.pipeline for v in views if v.pipeline not in config.pipelines):
+        pipelines.append(PipelineView(name, None, [v for v in views if v.pipeline == name]))
+    running = [_running(item, b) for item in views for b in item.builds if b.state == "running"]
+    waiting = sum(b.state == "waiting" for item in views for b in item.builds)
+    return StatusView(pipelines, running, waiting)
+
+
+async def item_views(
+    db: AsyncConnection, rows: Sequence[queue.ItemRow], logs_url: str
+) -> list[ItemView]:
+    """The items with their builds (every attempt), read in one query."""
+    by_item: dict[int, list[BuildView]] = {row.id: [] for row in rows}
+    if by_item:
+        result = await db.execute(
+            select(builds)
+            .where(builds.c.item_id.in_(list(by_item)))
+            .order_by(builds.c.item_id, builds.c.job, builds.c.attempt)
+        )
+        for build in result:
+            by_item[build.item_id].append(_build(build, logs_url))
+    return [_item(row, by_item[row.id]) for row in rows]
+
+
+def _item(row: queue.ItemRow, item_builds: list[BuildView]) -> ItemView:
+    return ItemView(
+        id=row.id,
+        pipeline=row.pipeline,
+        connection=row.connection,
+        project=row.project,
+        branch=row.branch,
+        change=row.change_number,
+        patchset=row.patchset,
+        state=row.state,
+        enqueued_at=row.created_at,
+        why=why(load_event(row.event)),
+        detail=row.detail,
+        builds=item_builds,
+    )
+
+
+def _build(row: Any, logs_url: str) -> BuildView:
+    return BuildView(
+        id=row.id,
+        job=row.job,
+        attempt=row.attempt,
+        voting=bool(row.voting),
+        state=row.state,
+        result=row.result,
+        node=row.node,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        log_url=f"{logs_url}/{row.log_url}" if row.log_url and logs_url else row.log_url,
+        detail=row.detail,
+    )
+
+
+def _running(item: ItemView, build: BuildView) -> RunningBuildView:
+    return RunningBuildView(
+        id=build.id,
+        item=item.id,
+        pipeline=item.pipeline,
+        project=item.project,
+        change=item.change,
+        patchset=item.patchset,
+        job=build.job,
+        attempt=build.attempt,
+        node=build.node,
+        started_at=build.started_at,
+        log_url=build.log_url,
+    )
+
+
+def why(event: Event) -> str:
+    """The event that enqueued an item, in a few words."""
+    if event.origin is Origin.OPERATOR:
+        return "enqueued by an operator"
+    if event.origin is Origin.TIMER:
+        return f"scheduled for {datetime.fromtimestamp(event.created_on, UTC):%Y-%m-%d %H:%M} UTC"
+    who = f" by {event.account.identity}" if event.account and event.account.identity else ""
+    match event.type:
+        case EventType.PATCHSET_CREATED:
+            number = event.patchset.number if event.patchset else "?"
+            return f"patchset {number} uploaded{who}"
+        case EventType.COMMENT_ADDED:
+            return f"comment{who}: {_quote(event.comment or '')}"
+        case EventType.REF_UPDATED:
+            return f"{event.ref} updated{who}"
+        case _:
+            return f"{event.type}{who}"
+
+
+def _quote(comment: str) -> str:
+    """The comment's first meaningful line ("Patch Set 2:" and votes aside), shortened."""
+    lines: Iterable[str] = (line.strip() for line in comment.splitlines())
+    text = next((line for line in lines if line and not line.startswith("Patch Set ")), "")
+    if len(text) > WHY_COMMENT_LENGTH:
+        text = text[: WHY_COMMENT_LENGTH - 1] + "…"
+    return f'"{text}"'
