@@ -1,6 +1,9 @@
 """A bare mirror per project, so each build fetches only what changed since the last one.
 
-Mirrors live under `<git_cache>/<connection>/<project>.git`. One build at a time
+Mirrors live under `<git_cache>/<connection>-<server digest>/<project>.git`: the
+digest of the server's URL keeps two Gerrits apart even when configurations give
+their connections the same name (a sandbox per test session, say), since mixing
+their histories in one mirror would merge changes onto unrelated branches. One build at a time
 updates a mirror: an asyncio lock inside this process, and an advisory file lock
 against other crosscheck processes (`crosscheck run` beside `crosscheck serve`).
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import os
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -37,15 +41,16 @@ class MirrorCache:
         self.root = root
         self._locks: dict[Path, asyncio.Lock] = {}
 
-    def path_for(self, connection: str, project: str) -> Path:
-        base = self.root / quote(connection, safe="")
+    def path_for(self, connection: str, project: str, url: str) -> Path:
+        server = hashlib.sha256(url.removesuffix(project).encode()).hexdigest()[:12]
+        base = self.root / f"{quote(connection, safe='')}-{server}"
         return project_path(base, project).with_name(project.rsplit("/", 1)[-1] + ".git")
 
     async def update(
         self, git: Git, connection: str, project: str, url: str, refs: Sequence[str] = ()
     ) -> Path:
         """Fetch branches, tags and `refs` (e.g. a change's ref) from `url` into the mirror."""
-        path = self.path_for(connection, project)
+        path = self.path_for(connection, project, url)
         async with self._locked(path):
             if not (path / "HEAD").exists():
                 path.mkdir(parents=True, exist_ok=True)

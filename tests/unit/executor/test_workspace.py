@@ -170,8 +170,18 @@ async def test_a_second_build_fetches_into_the_same_mirror(
     second = upstream.change(PROJECT, 10, 2, {"a": "2"}, "Second")
     workspace = await make.prepare(change_event(10, 2, second), (), tmp_path / "two")
     assert workspace.main.revision == second
-    mirrors = list((tmp_path / "git" / "upstream" / "acme").iterdir())
+    (server,) = (tmp_path / "git").glob("upstream-*")
+    mirrors = list((server / "acme").iterdir())
     assert [m.name for m in mirrors if m.is_dir()] == ["driver.git"]
+
+
+def test_two_servers_behind_one_connection_name_get_their_own_mirrors(tmp_path: Path) -> None:
+    cache = MirrorCache(tmp_path)
+    one = cache.path_for("sandbox", "acme/driver", "http://127.0.0.1:8081/a/acme/driver")
+    two = cache.path_for("sandbox", "acme/driver", "http://127.0.0.1:8082/a/acme/driver")
+    again = cache.path_for("sandbox", "acme/tools", "http://127.0.0.1:8081/a/acme/tools")
+    assert one != two
+    assert one.parent == again.parent  # one server's projects stay together
 
 
 async def test_a_ref_updated_event_checks_out_the_new_revision(
