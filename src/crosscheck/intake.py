@@ -75,12 +75,30 @@ class EventIntake:
 
     async def start_cursor(self, connection_name: str, at: float) -> None:
         """Begin a connection's history at `at` when it has none yet."""
-        await self.advance_cursor(connection_name, at)
+        async with self.engine.begin() as connection:
+            await _advance(connection, connection_name, at)
+            await connection.execute(
+                update(event_cursors)
+                .where(event_cursors.c.connection == connection_name)
+                .where(event_cursors.c.started_at.is_(None))
+                .values(started_at=at)
+            )
 
     async def advance_cursor(self, name: str, at: float) -> None:
         """Move a cursor forward to `at` (never back), creating it if needed."""
         async with self.engine.begin() as connection:
             await _advance(connection, name, at)
+
+    async def history_start(self, connection_name: str) -> float | None:
+        """When crosscheck began listening to a connection; None for cursors older than
+        that record (migration 0004)."""
+        async with self.engine.connect() as connection:
+            row = await connection.scalar(
+                select(event_cursors.c.started_at).where(
+                    event_cursors.c.connection == connection_name
+                )
+            )
+        return float(row) if row is not None else None
 
     async def prune(self, connection_name: str, older_than: timedelta, *, before: float) -> int:
         """Forget events received longer ago than `older_than` and created before `before`

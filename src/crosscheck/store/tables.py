@@ -51,6 +51,8 @@ event_cursors = Table(
     Column("connection", String(200), primary_key=True),
     Column("last_event_at", Float, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    #: When crosscheck first listened (migration 0004); catch-up never looks before it.
+    Column("started_at", Float),
 )
 
 #: Events already processed, so a copy from another path is dropped.

@@ -9,10 +9,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crosscheck.drivers.gerrit.events import parse_line
+from crosscheck.drivers.gerrit.catchup import missed_events
+from crosscheck.drivers.gerrit.events import parse_line, parse_timestamp
+from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
 from crosscheck.drivers.gerrit.source import MAX_EVENT_TRIES, EventDeferredError
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamEndedError, StreamSettings
 from crosscheck.intake import EventIntake
@@ -129,3 +132,39 @@ async def test_two_alike_events_from_the_stream_are_both_processed(engine: Async
     assert await intake.submit(toggle)
     assert not await intake.submit(dataclasses.replace(toggle, origin=Origin.CATCHUP))
     assert len(sink.events) == 2
+
+
+def _one_change_pushed_at(stamp: str) -> GerritRestClient:
+    change = {
+        "project": "p",
+        "_number": 7,
+        "branch": "master",
+        "revisions": {"b" * 40: {"_number": 1, "created": stamp, "uploader": {"username": "dev"}}},
+        "messages": [],
+    }
+    return GerritRestClient(
+        "http://gerrit.test/",
+        "ci",
+        "pw",
+        retry=RetryPolicy(attempts=1),
+        transport=httpx.MockTransport(
+            lambda _: httpx.Response(200, text=")]}'\n" + json.dumps([change]))
+        ),
+    )
+
+
+async def test_catch_up_never_looks_before_crosscheck_began_listening() -> None:
+    pushed = parse_timestamp("2026-11-23 09:00:00.000000000")
+    async with _one_change_pushed_at("2026-11-23 09:00:00.000000000") as rest:
+        # Within the margin of a cursor that has seen events: caught up, as always.
+        assert len(await missed_events(rest, "review", pushed + 30)) == 1
+        # A CI started 30 s after the push: that change is not its business.
+        assert await missed_events(rest, "review", pushed + 30, not_before=pushed + 30) == []
+
+
+async def test_the_first_start_records_when_history_began(engine: AsyncEngine) -> None:
+    intake = EventIntake(engine, Sink())
+    assert await intake.history_start("review") is None
+    await intake.start_cursor("review", 1_000.0)
+    await intake.start_cursor("review", 2_000.0)  # history began at the first start
+    assert await intake.history_start("review") == 1_000.0

@@ -44,10 +44,16 @@ PAGE_SIZE = 100
 VOTE = re.compile(r"(?:^|\s)([A-Za-z0-9-]+)([+-]\d+)(?=\s|$)")
 
 
-async def missed_events(rest: GerritRestClient, connection: str, since: float) -> list[Event]:
+async def missed_events(
+    rest: GerritRestClient, connection: str, since: float, *, not_before: float | None = None
+) -> list[Event]:
     """Every event catch-up can rebuild from changes updated after `since` (less the
-    margin), oldest first: patchsets, comments and the tagged state changes."""
+    margin), oldest first: patchsets, comments and the tagged state changes. Nothing
+    older than `not_before` (when crosscheck began listening): a new CI does not act on
+    what happened before it existed."""
     floor = since - MARGIN_SECONDS
+    if not_before is not None:
+        floor = max(floor, not_before)
     events: list[Event] = []
     async for change in _changes_updated_after(rest, floor):
         events.extend(e for e in change_events(change, connection) if e.created_on >= floor)

@@ -135,7 +135,8 @@ class GerritEventSource:
         since = await self.intake.cursor(self.connection.name)
         if since is None:
             return
-        events = await missed_events(self.rest, self.connection.name, since)
+        started = await self.intake.history_start(self.connection.name)
+        events = await missed_events(self.rest, self.connection.name, since, not_before=started)
         new = 0
         for event in events:
             try:
