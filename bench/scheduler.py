@@ -170,7 +170,7 @@ async def run(events: int, warmup: int, scratch: Path) -> dict[str, list[float]]
         rest={CONNECTION: InstantRest()},
     )
     scheduler.milestones = milestones
-    intake = EventIntake(engine, scheduler.accept)
+    intake = EventIntake(engine, scheduler.accept, on_committed=scheduler.wake)
     loop = asyncio.create_task(scheduler.run())
     times: dict[str, list[float]] = {ACCEPTED: [], PLANNED: [], REPORTED: []}
     try:

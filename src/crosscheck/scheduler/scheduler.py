@@ -100,9 +100,11 @@ class Scheduler:
                     _what(event),
                     pipeline.name,
                 )
-        self._wake.set()
 
     def wake(self) -> None:
+        """Run a pass now. The intake calls it once `accept`'s transaction committed:
+        woken from `accept` itself, the loop would read before the commit, find no new
+        item, and sleep a whole tick with the item waiting."""
         self._wake.set()
 
     # -- the loop ----------------------------------------------------------------
