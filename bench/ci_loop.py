@@ -149,15 +149,21 @@ async def one_change(
     return pushed, wall, figures
 
 
-def stages_of(serve: ServeProcess, number: int, pushed_at: float) -> dict[str, float]:
-    """Seconds between the marks the serve's store keeps for the change's item."""
-    (row,) = serve.query(
-        "SELECT i.created_at, MIN(b.started_at), MAX(b.finished_at), i.finished_at, "
-        "r.finished_at FROM items i JOIN builds b ON b.item_id = i.id "
-        "JOIN reports r ON r.change_number = i.change_number "
-        "WHERE i.change_number = ? GROUP BY i.id",
-        number,
-    )
+async def stages_of(serve: ServeProcess, number: int, pushed_at: float) -> dict[str, float]:
+    """Seconds between the marks the serve's store keeps for the change's item. The vote
+    can be seen before the serve has recorded its review POST as sent: wait for that."""
+    async with asyncio.timeout(30):
+        while True:
+            (row,) = serve.query(
+                "SELECT i.created_at, MIN(b.started_at), MAX(b.finished_at), i.finished_at, "
+                "r.finished_at FROM items i JOIN builds b ON b.item_id = i.id "
+                "JOIN reports r ON r.change_number = i.change_number "
+                "WHERE i.change_number = ? GROUP BY i.id",
+                number,
+            )
+            if None not in row:
+                break
+            await asyncio.sleep(0.1)
     marks = [pushed_at, *(_epoch(value) for value in row)]
     steps = zip(STAGES, marks, marks[1:], strict=False)  # marks has one more than STAGES
     return {name: later - earlier for (name, _), earlier, later in steps}
@@ -187,7 +193,7 @@ async def measure(state: SandboxState, scratch: Path, pushes: int, warmup: int) 
                 samples.overhead.append(
                     figures["push_to_vote"] - figures["push_to_event"] - figures["post_to_event"]
                 )
-                for name, seconds in stages_of(serve, pushed.number, wall).items():
+                for name, seconds in (await stages_of(serve, pushed.number, wall)).items():
                     samples.stages.setdefault(name, []).append(seconds)
     finally:
         serve.stop()
