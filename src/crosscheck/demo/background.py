@@ -21,9 +21,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from crosscheck.errors import DemoError
-from crosscheck.store.tables import event_cursors
+from crosscheck.scheduler.queue import ACTIVE
+from crosscheck.store.tables import event_cursors, items
 
 #: Seconds a process may take to show up after its start, or to disappear after SIGKILL.
 KILL_WAIT = 10.0
@@ -104,22 +106,36 @@ class BackgroundServe:
             self.pid_file.unlink(missing_ok=True)
         return pid
 
+    def active_items(self) -> int:
+        """Items queued or running: more than the demo's own when the serve is catching
+        up on changes pushed while it was stopped."""
+        placeholders = ", ".join("?" for _ in ACTIVE)
+        rows = self._read(
+            f"SELECT COUNT(*) FROM {items.name} WHERE state IN ({placeholders})",  # noqa: S608
+            *ACTIVE,
+        )
+        return int(rows[0][0]) if rows else 0
+
     def listening(self, connection: str) -> bool:
         """The serve has started listening to `connection`: its event cursor exists, so
         every later event reaches it (by the stream, or by catch-up from the cursor)."""
+        rows = self._read(
+            f"SELECT 1 FROM {event_cursors.name} WHERE connection = ?",  # noqa: S608
+            connection,
+        )
+        return bool(rows)
+
+    def _read(self, sql: str, *args: object) -> list[Any]:
+        """Rows from the serve's store, read-only; none before it is created and migrated."""
         if not self.database.exists():
-            return False
+            return []
         try:
             with contextlib.closing(
                 sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=5)
             ) as db:
-                row = db.execute(
-                    f"SELECT 1 FROM {event_cursors.name} WHERE connection = ?",  # noqa: S608
-                    (connection,),
-                ).fetchone()
+                return db.execute(sql, args).fetchall()
         except sqlite3.OperationalError:  # created but not migrated yet
-            return False
-        return row is not None
+            return []
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -145,3 +145,14 @@ def test_listening_once_the_connection_has_an_event_cursor(tmp_path: Path) -> No
         db.execute("INSERT INTO event_cursors VALUES ('sandbox')")
         db.commit()
     assert serve.listening("sandbox")
+
+
+def test_active_items_counts_what_is_queued_or_running(tmp_path: Path) -> None:
+    serve = BackgroundServe(tmp_path, SLEEPER)
+    assert serve.active_items() == 0  # no store yet
+    with contextlib.closing(sqlite3.connect(serve.database)) as db:
+        db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, state TEXT)")
+        states = ["new", "running", "running", "finished", "superseded", "dequeued"]
+        db.executemany("INSERT INTO items (state) VALUES (?)", [(state,) for state in states])
+        db.commit()
+    assert serve.active_items() == 3
