@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from crosscheck.demo import BackgroundServe
@@ -94,6 +95,12 @@ async def check_reported(sandbox: SandboxState, output: str, port: int) -> int:
     assert re.search(rf"^logs +hello +http://127\.0\.0\.1:{port}/logs/\S+/$", output, re.M)
     assert re.search(rf"^ +whitespace +http://127\.0\.0\.1:{port}/logs/\S+/$", output, re.M)
     assert sandbox.command("down") in output
+    hello = re.search(r"^- hello (\S+) : ", message, re.M)
+    assert hello, message
+    async with httpx.AsyncClient(timeout=10) as client:  # serve's /logs/, no login
+        console = await client.get(hello.group(1) + "console.log")
+    assert console.status_code == 200
+    assert f"Testing sandbox/ci-sandbox change {number},1" in console.text
     return number
 
 

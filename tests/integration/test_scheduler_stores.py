@@ -21,7 +21,8 @@ from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import open_store
 from crosscheck.store.tables import builds, reports
-from tests.unit.scheduler.test_scheduler import FakeExecutor, FakeRest, load, patchset_created
+from tests.unit.scheduler.fakes import FakeExecutor
+from tests.unit.scheduler.test_scheduler import FakeRest, load, patchset_created
 
 
 async def wait_report(engine: AsyncEngine, timeout: float = 30) -> dict[str, object]:

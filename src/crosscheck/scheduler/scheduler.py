@@ -102,9 +102,10 @@ class Scheduler:
                 )
 
     def wake(self) -> None:
-        """Run a pass now. The intake calls it once `accept`'s transaction committed:
-        woken from `accept` itself, the loop would read before the commit, find no new
-        item, and sleep a whole tick with the item waiting."""
+        """Run a pass now. Call it once what the pass must see is committed (the intake
+        after `accept`'s transaction, the operator after its writes): woken from inside a
+        transaction, the loop could read before the commit, find nothing new, and sleep a
+        whole tick with the item waiting."""
         self._wake.set()
 
     # -- the loop ----------------------------------------------------------------
