@@ -5,6 +5,7 @@
     ├── ConfigInvalidError          a configuration has errors (each with file:line:column)
     ├── SandboxError                the local sandbox Gerrit could not be set up, started or stopped
     │   └── SandboxNotInitializedError  no sandbox exists yet in the state directory
+    ├── DemoError                   the demo's CI loop did not come round (serve died, no report)
     └── GerritError                 talking to a Gerrit server failed
         ├── GerritUnreachableError  no answer (connection refused, timeout) after the retries
         └── GerritHttpError         Gerrit answered with an error status
@@ -42,6 +43,10 @@ class SandboxError(CrosscheckError):
 
 class SandboxNotInitializedError(SandboxError):
     """No sandbox exists yet in the state directory."""
+
+
+class DemoError(CrosscheckError):
+    """The demo's CI loop did not come round: the serve died, or no report arrived in time."""
 
 
 class GerritError(CrosscheckError):

@@ -41,9 +41,18 @@ TIME_TOLERANCE = 2
 
 
 class EventIntake:
-    def __init__(self, engine: AsyncEngine, sink: EventSink) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sink: EventSink,
+        *,
+        on_committed: Callable[[], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.sink = sink
+        #: Called after each new event's transaction committed: what the sink wrote is
+        #: visible to other connections only from then (the scheduler's loop wakes here).
+        self.on_committed = on_committed
         self._lock = asyncio.Lock()  # one check-then-insert at a time in this process
         self.accepted = 0
         self.duplicates = 0
@@ -61,6 +70,8 @@ class EventIntake:
             if event.origin.in_order:
                 await _advance(connection, event.connection, min(event.created_on, time.time()))
         self.accepted += 1
+        if self.on_committed is not None:
+            self.on_committed()
         return True
 
     async def cursor(self, connection_name: str) -> float | None:

@@ -123,7 +123,7 @@ async def build_service(options: ServeOptions) -> Service:
         logs_url=f"{options.own_url}/logs",
         results=results,
     )
-    intake = EventIntake(engine, scheduler.accept)
+    intake = EventIntake(engine, scheduler.accept, on_committed=scheduler.wake)
     sources = {
         name: GerritEventSource(c, intake, rest[name]) for name, c in config.connections.items()
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,13 +25,20 @@ class EventStream:
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        #: When each event was read (time.perf_counter()), for benches.
+        self.arrivals: list[float] = []
         self._changed = asyncio.Condition()
 
     async def feed(self, process: asyncssh.SSHClientProcess[str]) -> None:
         async for line in process.stdout:
+            arrived = time.perf_counter()
             async with self._changed:
                 self.events.append(json.loads(line))
+                self.arrivals.append(arrived)
                 self._changed.notify_all()
+
+    def arrival(self, event: dict[str, Any]) -> float:
+        return next(at for e, at in zip(self.events, self.arrivals, strict=True) if e is event)
 
     async def wait_for(
         self, match: Callable[[dict[str, Any]], bool], timeout: float = 30.0

@@ -38,3 +38,12 @@ def test_pages_bench_loads_and_prints_latency() -> None:
     )  # fmt: skip
     assert output.count("loaded 3,000 results on 240 changes") == 2
     assert output.count("health table (HTML)") == 2
+
+
+def test_scheduler_bench_prints_per_event_figures_and_memory() -> None:
+    output = bench("bench.scheduler", "--events", "2", "--warmup", "1")
+    assert "4,000 jobs configured" in output
+    assert "3 items finished with 1,200 builds" in output
+    assert "submit -> builds created" in output
+    assert "submit -> report queued" in output
+    assert "peak" in output

@@ -26,7 +26,7 @@ def test_help_lists_the_commands() -> None:
 def test_sandbox_help_lists_its_subcommands() -> None:
     code, output = run("sandbox", "--help")
     assert code == 0
-    for command in ("up", "down", "status", "info", "push", "fetch"):
+    for command in ("up", "down", "status", "info", "push", "fetch", "demo"):
         assert f"  {command}" in output
 
 

@@ -77,3 +77,13 @@ def test_only_the_cli_and_the_results_app_import_the_pages() -> None:
         and any(name.startswith("crosscheck.web") for name in imported_modules(path))
     ]
     assert offenders == []
+
+
+def test_only_the_cli_imports_the_demo() -> None:
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.relative_to(PACKAGE).parts[0] not in ("cli", "demo")
+        and any(name.startswith("crosscheck.demo") for name in imported_modules(path))
+    ]
+    assert offenders == []

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from crosscheck.cli.sandbox_demo import demo, stop_demo_serve
 from crosscheck.drivers.gerrit.sandbox import PushedChange, Sandbox, SandboxRepo, SandboxStatus
 from crosscheck.drivers.gerrit.sandbox.distribution import ensure_distribution
 from crosscheck.drivers.gerrit.sandbox.manager import info, ssh_command
@@ -152,7 +153,11 @@ def fetch(box: Sandbox) -> None:
 )
 @click.pass_obj
 def down(box: Sandbox, timeout: float) -> None:
-    """Stop the sandbox Gerrit; its site and accounts are kept for the next `up`."""
+    """Stop the demo's crosscheck serve, if any, and the sandbox Gerrit; the site and
+    accounts are kept for the next `up`."""
+    serve = stop_demo_serve(box)
+    if serve is not None:
+        click.echo(f"The demo's crosscheck serve (pid {serve}) stopped.")
     if box.down(timeout):
         click.echo("Sandbox Gerrit stopped.")
     else:
@@ -291,6 +296,9 @@ async def _push(
     repo = await SandboxRepo(state, project, state.state_dir / "work" / project).open()
     files = files or {"README.sandbox": f"{subject}\n"}
     return await repo.push_change(files, subject, branch=branch, topic=topic, wip=wip)
+
+
+sandbox.add_command(demo)
 
 
 def _parse_files(specs: tuple[str, ...]) -> dict[str, str]:

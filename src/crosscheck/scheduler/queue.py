@@ -235,17 +235,23 @@ def _item(row: Any) -> ItemRow:
 async def add_builds(
     db: AsyncConnection, item_id: int, jobs: Sequence[tuple[str, bool]], attempt: int = 1
 ) -> None:
-    for name, voting in jobs:
-        await db.execute(
-            insert(builds).values(
-                id=new_build_id(),
-                item_id=item_id,
-                job=name,
-                attempt=attempt,
-                voting=int(voting),
-                state="waiting",
-            )
-        )
+    if not jobs:
+        return
+    # One statement for all of them: an item of a big job matrix has hundreds.
+    await db.execute(
+        insert(builds),
+        [
+            {
+                "id": new_build_id(),
+                "item_id": item_id,
+                "job": name,
+                "attempt": attempt,
+                "voting": int(voting),
+                "state": "waiting",
+            }
+            for name, voting in jobs
+        ],
+    )
 
 
 async def plan_item(db: AsyncConnection, item_id: int, state: str, detail: str = "") -> bool:

@@ -100,9 +100,12 @@ class Scheduler:
                     _what(event),
                     pipeline.name,
                 )
-        self._wake.set()
 
     def wake(self) -> None:
+        """Run a pass now. Call it once what the pass must see is committed (the intake
+        after `accept`'s transaction, the operator after its writes): woken from inside a
+        transaction, the loop could read before the commit, find nothing new, and sleep a
+        whole tick with the item waiting."""
         self._wake.set()
 
     # -- the loop ----------------------------------------------------------------
