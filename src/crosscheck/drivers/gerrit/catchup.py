@@ -20,6 +20,7 @@ itself arrives by the stream, which is subscribed before catch-up starts.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -53,7 +54,8 @@ async def missed_events(
     what happened before it existed."""
     floor = since - MARGIN_SECONDS
     if not_before is not None:
-        floor = max(floor, not_before)
+        # Gerrit's times are whole seconds: an event in the start's second may be after it.
+        floor = max(floor, math.floor(not_before))
     events: list[Event] = []
     async for change in _changes_updated_after(rest, floor):
         events.extend(e for e in change_events(change, connection) if e.created_on >= floor)
