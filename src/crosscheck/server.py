@@ -85,11 +85,11 @@ class Service:
     sources: dict[str, GerritEventSource]
     app: FastAPI
     executor: ResolvedSettings
+    timer: TimerEventSource
     rest: dict[str, GerritRestClient] = field(default_factory=dict)
     #: Job results to a results service; None when they are reported nowhere.
     results: ReportQueue | None = None
     results_reporter: ResultsReporter | None = None
-    timer: TimerEventSource | None = None
 
 
 def rest_client(connection: GerritConnection) -> GerritRestClient:
@@ -140,10 +140,10 @@ async def build_service(options: ServeOptions) -> Service:
         sources,
         app,
         executor,
+        timer,
         rest,
         results,
         results_reporter,
-        timer,
     )
 
 
@@ -219,12 +219,11 @@ async def serve(options: ServeOptions) -> None:
         service.live.watch(),
         server.serve(),
         prune_periodically(service.executor.logs_root, service.executor.log_retention),
+        service.timer.run(),
         *(source.run() for source in service.sources.values()),
     ]
     if service.results is not None:
         parts.append(service.results.run())
-    if service.timer is not None:
-        parts.append(service.timer.run())
     log.info("crosscheck serving on http://%s:%d", options.host, options.port)
     try:
         await asyncio.gather(*parts)

@@ -28,6 +28,8 @@ from crosscheck.model.report import (
 )
 from crosscheck.reporting import ReportQueue
 
+from .delivery import deliver
+
 REPORT = Report(
     key="check:1:final",
     connection="review",
@@ -81,20 +83,6 @@ class ScriptedReporter:
             raise outcome
         assert isinstance(outcome, ReportOutcome)
         return outcome
-
-
-async def deliver(queue: ReportQueue, key: str) -> ReportState:
-    task = asyncio.create_task(queue.run())
-    try:
-        for _ in range(500):
-            state, _, _ = await queue.state(key)
-            if state.final:
-                return state
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"report {key} never finished")
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_transient_failures_are_retried_then_recorded(engine: AsyncEngine) -> None:

@@ -18,6 +18,8 @@ from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, ReportOutc
 from crosscheck.model.results import ResultValue
 from crosscheck.reporting import ReportQueue
 
+from .delivery import deliver
+
 TOKEN = "t0ken-" + "x" * 40
 QUEUED = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
 REPORT = Report(
@@ -168,20 +170,6 @@ async def test_an_item_without_finished_builds_has_nothing_to_report() -> None:
     outcome = await reporter(fake).send(Report(**{**REPORT.__dict__, "jobs": ()}))
     assert outcome.state is ReportState.SKIPPED
     assert fake.requests == []
-
-
-async def deliver(queue: ReportQueue, key: str) -> ReportState:
-    task = asyncio.create_task(queue.run())
-    try:
-        for _ in range(500):
-            state, _, _ = await queue.state(key)
-            if state.final:
-                return state
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"report {key} never finished")
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_the_queue_keeps_the_jobs_across_a_restart_and_retries_without_a_duplicate(

@@ -37,7 +37,8 @@ def serve(
     port: int,
     public_url: str | None,
 ) -> None:
-    """Listen to Gerrit, run jobs, report back, and serve webhooks and logs."""
+    """Listen to Gerrit, run jobs, report back; serve webhooks, logs, the operator API
+    and the results service."""
     from crosscheck.server import ServeOptions  # noqa: PLC0415 - keeps `--help` fast
     from crosscheck.server import serve as run  # noqa: PLC0415
 

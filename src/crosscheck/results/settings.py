@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crosscheck.model.config import ResultsConfig
+from crosscheck.model.config import DEFAULT_RESULTS_BURST, DEFAULT_RESULTS_RATE, ResultsConfig
 from crosscheck.web.settings import PagesSettings, load_pages_settings
 
 
@@ -15,8 +15,8 @@ class ResultsSettings:
     #: The admin token (from a secret: an environment variable or a file), or None for none.
     admin_token: str | None = field(default=None, repr=False)
     #: Writes per second per CI account, on average, and the burst allowed.
-    rate: float = 10.0
-    burst: int = 100
+    rate: float = DEFAULT_RESULTS_RATE
+    burst: int = DEFAULT_RESULTS_BURST
     #: The pages (served only with public reads): expected CIs per project, Gerrit's address.
     pages: PagesSettings = field(default_factory=PagesSettings)
 
