@@ -96,10 +96,6 @@ def token_file(serve: ServeProcess) -> Path:
     return serve.config / "admin-token"
 
 
-def url(serve: ServeProcess) -> str:
-    return f"http://127.0.0.1:{serve.port}"
-
-
 def crosscheck(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real command; wide, so that rich does not fold URLs."""
     ambient = ("CROSSCHECK_ADMIN_TOKEN", "CROSSCHECK_URL")
@@ -123,7 +119,7 @@ def succeeded(completed: subprocess.CompletedProcess[str]) -> str:
 def enqueue(serve: ServeProcess, token_file: Path, pushed: PushedChange) -> str:
     return succeeded(
         crosscheck(
-            "enqueue", "--url", url(serve), "--token-file", str(token_file),
+            "enqueue", "--url", serve.url, "--token-file", str(token_file),
             "--pipeline", "check", "--change", str(pushed.number),
         )
     )  # fmt: skip
@@ -140,7 +136,7 @@ async def push(
 async def running_build(serve: ServeProcess, pushed: PushedChange) -> dict[str, Any]:
     async def running() -> dict[str, Any] | None:
         async with httpx.AsyncClient() as http:
-            status = (await http.get(f"{url(serve)}/api/v1/status")).json()
+            status = (await http.get(f"{serve.url}/api/v1/status")).json()
         builds = [b for b in status["running_builds"] if b["change"] == pushed.number]
         return builds[0] if builds else None
 
@@ -201,12 +197,12 @@ async def test_status_shows_a_running_build(
     enqueue(serve, token_file, pushed)
     build = await running_build(serve, pushed)
     try:
-        shown = succeeded(crosscheck("status", "--url", url(serve)))
-        as_json = json.loads(succeeded(crosscheck("status", "--url", url(serve), "--json")))
+        shown = succeeded(crosscheck("status", "--url", serve.url))
+        as_json = json.loads(succeeded(crosscheck("status", "--url", serve.url, "--json")))
     finally:
         succeeded(
             crosscheck(
-                "dequeue", "--url", url(serve), "--item", str(build["item"]),
+                "dequeue", "--url", serve.url, "--item", str(build["item"]),
                 env={"CROSSCHECK_ADMIN_TOKEN": ADMIN_TOKEN},
             )
         )  # fmt: skip
@@ -236,7 +232,7 @@ async def test_dequeue_of_a_running_item_cancels_its_build_and_posts_no_report(
 
     said = succeeded(
         crosscheck(
-            "dequeue", "--url", url(serve), "--pipeline", "check",
+            "dequeue", "--url", serve.url, "--pipeline", "check",
             "--change", str(pushed.number), env={"CROSSCHECK_ADMIN_TOKEN": ADMIN_TOKEN},
         )
     )  # fmt: skip
@@ -268,7 +264,7 @@ async def test_dequeue_of_a_running_item_cancels_its_build_and_posts_no_report(
     assert ci_vote(detail) is None
     assert serve.query("SELECT id FROM reports WHERE change_number = ?", pushed.number) == []
     dequeued_again = crosscheck(
-        "dequeue", "--url", url(serve), "--item", str(build["item"]),
+        "dequeue", "--url", serve.url, "--item", str(build["item"]),
         env={"CROSSCHECK_ADMIN_TOKEN": ADMIN_TOKEN},
     )  # fmt: skip
     assert dequeued_again.returncode == 1
@@ -287,7 +283,7 @@ async def test_refusals_name_the_real_problem(
 
     def attempt(change: int, token: Path) -> str:
         completed = crosscheck(
-            "enqueue", "--url", url(serve), "--token-file", str(token),
+            "enqueue", "--url", serve.url, "--token-file", str(token),
             "--pipeline", "check", "--change", str(change),
         )  # fmt: skip
         assert completed.returncode == 1, completed.stdout

@@ -69,11 +69,11 @@ class Operations:
         event = _event(pipeline, connection, found)
         what = f"change {change},{found.patchset.number}"
         async with self.scheduler.engine.begin() as db:
-            existing = await queue.active_item(
-                db, pipeline.name, connection, change, found.patchset.number
-            )
-            item_id = None if existing else await queue.enqueue_item(db, pipeline, event)
+            item_id = await queue.enqueue_item(db, pipeline, event)
             if item_id is None:
+                existing = await queue.active_item(
+                    db, pipeline.name, connection, change, found.patchset.number
+                )
                 raise ConflictError(
                     f"{what} is already queued in pipeline '{pipeline.name}'"
                     + (f" as item {existing}" if existing else "")

@@ -98,10 +98,10 @@ def operator_router(scheduler: Scheduler) -> APIRouter:
     return router
 
 
-def _check_token_source(admin_token: TokenSource) -> None:
+def _check_token_source(token: TokenSource) -> None:
     """A token the configuration names but that cannot be read stops serve at start
     (SecretError); none at all is allowed, with a warning."""
-    if admin_token() is None:
+    if token() is None:
         log.warning(
             "operator commands (enqueue, dequeue) are disabled: no admin token is configured "
             "(admin_token_file or admin_token_env in the '- ci:' element)"

@@ -18,11 +18,6 @@ WRITES = [
 ]
 
 
-@pytest.fixture
-def token_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_VARIABLE, ADMIN_TOKEN)
-
-
 @pytest.mark.parametrize(("path", "body"), WRITES)
 async def test_without_a_configured_token_writes_are_refused_saying_how_to_configure_one(
     engine: AsyncEngine, tmp_path: Path, path: str, body: dict[str, object]

@@ -14,14 +14,9 @@ from crosscheck.scheduler import queue
 from crosscheck.store.tables import builds, items, reports
 
 from ..scheduler.fakes import settle
-from .harness import ADMIN_TOKEN, CI_WITH_TOKEN, CONFIG, TOKEN_VARIABLE, load, operator_api
+from .harness import CI_WITH_TOKEN, CONFIG, load, operator_api
 
 pytestmark = pytest.mark.usefixtures("token_in_env")
-
-
-@pytest.fixture
-def token_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_VARIABLE, ADMIN_TOKEN)
 
 
 async def build_states(engine: AsyncEngine) -> list[tuple[str, str]]:

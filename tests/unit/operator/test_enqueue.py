@@ -17,10 +17,8 @@ from crosscheck.store.tables import items, reports
 
 from ..scheduler.fakes import settle
 from .harness import (
-    ADMIN_TOKEN,
     CI_WITH_TOKEN,
     CONFIG,
-    TOKEN_VARIABLE,
     TWO_CONNECTIONS,
     FakeGerrit,
     change_info,
@@ -29,11 +27,6 @@ from .harness import (
 )
 
 pytestmark = pytest.mark.usefixtures("token_in_env")
-
-
-@pytest.fixture
-def token_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_VARIABLE, ADMIN_TOKEN)
 
 
 async def test_an_enqueued_change_is_built_and_reported_once(
