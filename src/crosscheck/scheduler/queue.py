@@ -163,16 +163,17 @@ async def end_items(db: AsyncConnection, ids: Sequence[int], state: str, detail:
     """Stop items early (superseded, dequeued): their live builds are canceled. Items
     that ended meanwhile (finished, reported) are left as they are; returns the ids
     this call ended."""
-    ended: list[int] = []
-    for item_id in ids:
-        result = await db.execute(
-            update(items)
-            .where(items.c.id == item_id)
-            .where(items.c.state.in_(ACTIVE))
-            .values(state=state, detail=detail, finished_at=now())
-        )
-        if result.rowcount == 1:
-            ended.append(item_id)
+    if not ids:
+        return []
+    result = await db.execute(
+        update(items)
+        .where(items.c.id.in_(ids))
+        .where(items.c.state.in_(ACTIVE))
+        .values(state=state, detail=detail, finished_at=now())
+        .returning(items.c.id)
+    )
+    done = set(result.scalars())
+    ended = [item_id for item_id in ids if item_id in done]  # RETURNING has no order
     if ended:
         await db.execute(
             update(builds)

@@ -63,9 +63,9 @@ CONFIG = """
 """
 
 
-def load(tmp_path: Path) -> Config:
+def load(tmp_path: Path, text: str = CONFIG) -> Config:
     path = tmp_path / "crosscheck.yaml"
-    path.write_text(CONFIG)
+    path.write_text(text)
     result = load_config([path])
     assert result.config is not None, result.errors
     return result.config

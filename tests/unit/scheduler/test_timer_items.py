@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import textwrap
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crosscheck.config.loader import load_config
 from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.events import TIMER_EVENT, Event, Origin, TimerTick
@@ -19,6 +17,7 @@ from crosscheck.store.tables import builds, items
 
 from .fakes import FakeExecutor, settle
 from .test_scheduler import accept, patchset_created, queued_reports, scheduler_for
+from .test_scheduler import load as load_text
 
 CONFIG = """
 - connection:
@@ -57,11 +56,7 @@ CONFIG = """
 
 
 def load(tmp_path: Path) -> Config:
-    path = tmp_path / "ci.yaml"
-    path.write_text(textwrap.dedent(CONFIG))
-    result = load_config([path])
-    assert result.config is not None, result.errors
-    return result.config
+    return load_text(tmp_path, CONFIG)
 
 
 def tick(pipeline: str = "daily", at: int = 1_773_108_000, branch: str = "master") -> Event:

@@ -10,9 +10,7 @@ import pytest
 
 from crosscheck.drivers.timer.schedule import latest_tick, next_tick
 
-
-def at(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+from .fakes import at
 
 
 def iso(seconds: float) -> str:
