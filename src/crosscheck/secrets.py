@@ -51,8 +51,8 @@ def webhook_token(connection: GerritConnection) -> str | None:
 
 
 def admin_token(ci: CISettings) -> str | None:
-    """The results service's admin token, if the `ci` element names one."""
-    return read_secret("the results admin token (ci)", ci.admin_token_env, ci.admin_token_file)
+    """The admin token (results accounts API, operator writes), if the `ci` element names one."""
+    return read_secret("the admin token (ci element)", ci.admin_token_env, ci.admin_token_file)
 
 
 def results_token(results: ResultsConfig) -> str | None:
