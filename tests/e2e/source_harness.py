@@ -36,25 +36,36 @@ def sandbox_connection(state: SandboxState) -> GerritConnection:
 
 
 class RecordingSink:
-    """The events the intake accepted, in order."""
+    """The events the intake accepted, in order, once their transaction committed.
+
+    An event whose transaction rolled back (a source cancelled between the sink and
+    the commit) is not recorded: it was not processed, and it will come again.
+    """
 
     def __init__(self) -> None:
         self.events: list[Event] = []
-        self.arrivals: list[float] = []  # perf_counter() when each event reached the sink
-        self._changed = asyncio.Condition()
+        self.arrivals: list[float] = []  # perf_counter() when each event was committed
+        self._uncommitted: Event | None = None
 
     async def __call__(self, event: Event, _: AsyncConnection) -> None:
-        async with self._changed:
-            self.events.append(event)
+        self._uncommitted = event  # the intake submits one event at a time
+
+    def committed(self) -> None:
+        if self._uncommitted is not None:
+            self.events.append(self._uncommitted)
             self.arrivals.append(time.perf_counter())
-            self._changed.notify_all()
+            self._uncommitted = None
 
     async def wait_for(self, done: Callable[[list[Event]], bool], timeout: float = 60) -> None:
-        async def waiting() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: done(self.events))
-
-        await asyncio.wait_for(waiting(), timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                while not done(self.events):
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            seen = [(e.type, e.origin.value, e.change and e.change.number) for e in self.events]
+            raise AssertionError(
+                f"not there after {timeout} s; {len(seen)} events: {seen}"
+            ) from None
 
 
 @asynccontextmanager
@@ -63,7 +74,12 @@ async def running_source(
 ) -> AsyncIterator[GerritEventSource]:
     engine = await open_store(f"sqlite+aiosqlite:///{store}")
     rest = GerritRestClient(state.http_url, state.ci.username, state.ci.http_password)
-    source = GerritEventSource(sandbox_connection(state), EventIntake(engine, sink), rest, settings)
+    source = GerritEventSource(
+        sandbox_connection(state),
+        EventIntake(engine, sink, on_committed=sink.committed),
+        rest,
+        settings,
+    )
     task = asyncio.create_task(source.run())
     try:
         await wait_state(source, StreamState.CONNECTED)
