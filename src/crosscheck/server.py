@@ -12,10 +12,13 @@ pruning runs beside them. Nothing else imports it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Iterable, Mapping
+import signal
+from collections.abc import Awaitable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import uvicorn
 from fastapi import FastAPI
@@ -107,7 +110,7 @@ async def build_service(options: ServeOptions) -> Service:
     reports = ReportQueue(engine, reporters)
     target = await results_target(config, engine, options.own_url)
     results_reporter = ResultsReporter(*target) if target is not None else None
-    held_secrets = [target[2]] if target is not None else []  # the token, masked in logs
+    held_secrets = [target.token] if target is not None else []  # the token, masked in logs
     results = (
         ReportQueue(engine, {RESULTS_SERVICE: results_reporter}, workers=1)
         if results_reporter is not None
@@ -147,10 +150,16 @@ async def build_service(options: ServeOptions) -> Service:
     )
 
 
-async def results_target(
-    config: Config, engine: AsyncEngine, own_url: str
-) -> tuple[str, str, str] | None:
-    """(url, CI account, token) to report job results to, or None for nowhere.
+class ResultsTarget(NamedTuple):
+    """Where serve reports job results, and as whom."""
+
+    url: str
+    account: str
+    token: str
+
+
+async def results_target(config: Config, engine: AsyncEngine, own_url: str) -> ResultsTarget | None:
+    """Where to report job results to, or None for nowhere.
 
     Reporting to the embedded service, serve makes sure its CI account exists and,
     unless a token is configured, keeps a token of its own in the state directory.
@@ -171,7 +180,7 @@ async def results_target(
     if token is None:  # the configuration checker requires a token with a url
         raise SecretError("reporting results to a url needs token_env or token_file")
     log.info("results: reporting job results to %s as CI account %r", url, settings.account)
-    return url, settings.account, token
+    return ResultsTarget(url, settings.account, token)
 
 
 def web_app(
@@ -207,17 +216,70 @@ def _webhook_tokens(connections: Iterable[GerritConnection]) -> dict[str, str]:
     return tokens
 
 
+#: How long a stopping web server waits for open requests (a log download) to end.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+class _WebServer(uvicorn.Server):
+    """uvicorn, minus its own signal handling: a stop signal stops the whole service.
+    uvicorn's would stop only the web server, then raise the signal again, ending
+    the process before the builds were stopped."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _run_until_stopped(server: uvicorn.Server, parts: list[Awaitable[None]]) -> None:
+    """Run the web server and the other parts until one fails or a stop signal comes.
+
+    SIGTERM and SIGINT stop the parts: the scheduler stops the running builds'
+    processes, whose rows stay running so the next start runs them again. The web
+    server finishes its requests and stops on its own.
+    """
+    web = asyncio.ensure_future(server.serve())
+    work = asyncio.gather(*parts)
+    stopped_by: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopped_by:
+            log.warning("%s: already stopping", sig.name)
+            return
+        stopped_by.append(sig.name)
+        log.warning(
+            "%s: stopping; running builds are stopped, to run again at the next start", sig.name
+        )
+        server.should_exit = True
+        work.cancel()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        await asyncio.gather(web, work)
+    except asyncio.CancelledError:
+        if not stopped_by:
+            raise
+        await web
+        log.warning("crosscheck stopped (%s)", stopped_by[0])
+
+
 async def serve(options: ServeOptions) -> None:
     service = await build_service(options)
-    server = uvicorn.Server(
-        uvicorn.Config(service.app, host=options.host, port=options.port, log_level="warning")
+    server = _WebServer(
+        uvicorn.Config(
+            service.app,
+            host=options.host,
+            port=options.port,
+            log_level="warning",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
     )
     service.live.reload_on_sighup(asyncio.get_running_loop())
     parts: list[Awaitable[None]] = [
         service.reports.run(),
         service.scheduler.run(),
         service.live.watch(),
-        server.serve(),
         prune_periodically(service.executor.logs_root, service.executor.log_retention),
         service.timer.run(),
         *(source.run() for source in service.sources.values()),
@@ -226,7 +288,7 @@ async def serve(options: ServeOptions) -> None:
         parts.append(service.results.run())
     log.info("crosscheck serving on http://%s:%d", options.host, options.port)
     try:
-        await asyncio.gather(*parts)
+        await _run_until_stopped(server, parts)
     finally:
         for client in service.rest.values():
             await client.aclose()

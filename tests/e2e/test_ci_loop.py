@@ -8,6 +8,9 @@ vote), plus the service's own database where "nothing happened" must be proved.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import stat
 import uuid
 from collections.abc import Iterator
@@ -279,13 +282,7 @@ async def merge(sandbox: SandboxState, pushed: PushedChange) -> None:
     assert merged["status"] == "MERGED"
 
 
-async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
-    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
-) -> None:
-    # The module's service itself: a second one would report on the same changes.
-    work = await repo(sandbox, tmp_path)
-    pushed = await work.push_change({unique("crash"): "1\n", "SLEEP": "5\n"}, "Survives")
-
+async def hello_running(serve: ServeProcess, pushed: PushedChange) -> None:
     async def running() -> bool | None:
         rows = serve.query(
             "SELECT b.id FROM builds b JOIN items i ON i.id = b.item_id "
@@ -295,6 +292,66 @@ async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
         return True if rows else None
 
     await poll(running, 60, "the build to start", serve)
+
+
+def hello_attempts(serve: ServeProcess, pushed: PushedChange) -> list[Any]:
+    return serve.query(
+        "SELECT b.attempt, b.state, b.result FROM builds b JOIN items i ON i.id = b.item_id "
+        "WHERE i.change_number = ? AND b.job = 'hello' ORDER BY b.attempt",
+        pushed.number,
+    )
+
+
+def build_processes(serve: ServeProcess) -> list[int]:
+    """Processes working in one of the service's build workspaces."""
+    work = serve.state / "work"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if Path(os.readlink(entry / "cwd")).is_relative_to(work):
+                    found.append(int(entry.name))
+    return found
+
+
+async def test_sigterm_during_a_build_stops_it_and_a_restart_reports_once(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> None:
+    # As systemd stops a service: the build's processes must not outlive it.
+    work = await repo(sandbox, tmp_path)
+    pushed = await work.push_change({unique("term"): "1\n", "SLEEP": "8\n"}, "Stopped")
+    await hello_running(serve, pushed)
+
+    async def sleeping() -> bool | None:
+        return True if build_processes(serve) else None
+
+    await poll(sleeping, 30, "the build's processes", serve)
+    serve.kill(signal.SIGTERM)
+    assert serve.process is not None
+    assert serve.process.returncode == 0, serve.log_tail()
+    assert build_processes(serve) == []
+    assert "SIGTERM: stopping" in serve.log_tail()
+    assert hello_attempts(serve, pushed) == [(1, "running", None)]  # for the next start
+    serve.start()
+
+    await wait_reports(sandbox, pushed, serve)
+    await asyncio.sleep(3)  # room for a duplicate to show
+    detail = await change_detail(sandbox, pushed)
+    assert len(ci_messages(detail)) == 1
+    assert ci_vote(detail) == 1
+    assert hello_attempts(serve, pushed) == [
+        (1, "interrupted", "INTERRUPTED"),
+        (2, "finished", "SUCCESS"),
+    ]
+
+
+async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> None:
+    # The module's service itself: a second one would report on the same changes.
+    work = await repo(sandbox, tmp_path)
+    pushed = await work.push_change({unique("crash"): "1\n", "SLEEP": "5\n"}, "Survives")
+    await hello_running(serve, pushed)
     serve.kill()
     serve.start()
 
@@ -304,12 +361,10 @@ async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
 
     assert len(ci_messages(detail)) == 1
     assert ci_vote(detail) == 1
-    hello = serve.query(
-        "SELECT b.attempt, b.state, b.result FROM builds b JOIN items i ON i.id = b.item_id "
-        "WHERE i.change_number = ? AND b.job = 'hello' ORDER BY b.attempt",
-        pushed.number,
-    )
-    assert hello == [(1, "interrupted", "INTERRUPTED"), (2, "finished", "SUCCESS")]
+    assert hello_attempts(serve, pushed) == [
+        (1, "interrupted", "INTERRUPTED"),
+        (2, "finished", "SUCCESS"),
+    ]
     # Only this change: catch-up may also replay other tests' recent changes.
     reports = serve.query(
         "SELECT state FROM reports WHERE change_number = ? AND connection = 'sandbox'",

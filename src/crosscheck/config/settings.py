@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 from crosscheck.config.context import Context, Entry
 from crosscheck.config.schema import CISpec, ConnectionSpec, ExecutorSpec, LabelSpec, ResultsSpec
@@ -13,15 +14,20 @@ from crosscheck.model.connection import GerritConnection
 from crosscheck.model.results import account_name_problem
 
 
+def _only_one(context: Context, kind: str, entries: list[Entry[Any]]) -> None:
+    """`ci`, `executor` and `results` are set once; the first one counts."""
+    for extra in entries[1:]:
+        context.issues.error(
+            f"'{kind}' is set twice (first at {entries[0].position})",
+            extra.position,
+            f"keep one '- {kind}:' element",
+        )
+
+
 def build_ci(context: Context, entries: list[Entry[CISpec]]) -> None:
     if not entries:
         return
-    for extra in entries[1:]:
-        context.issues.error(
-            f"'ci' is set twice (first at {entries[0].position})",
-            extra.position,
-            "keep one '- ci:' element",
-        )
+    _only_one(context, "ci", entries)
     spec = entries[0].spec
     ascii_name = unicodedata.normalize("NFKD", spec.name).encode("ascii", "ignore").decode()
     run_name = spec.run_name or re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
@@ -37,12 +43,7 @@ def build_ci(context: Context, entries: list[Entry[CISpec]]) -> None:
 def build_executor(context: Context, entries: list[Entry[ExecutorSpec]]) -> None:
     if not entries:
         return
-    for extra in entries[1:]:
-        context.issues.error(
-            f"'executor' is set twice (first at {entries[0].position})",
-            extra.position,
-            "keep one '- executor:' element",
-        )
+    _only_one(context, "executor", entries)
     spec, base = entries[0].spec, entries[0].position.path.parent
     context.executor = ExecutorSettings(
         slots=spec.slots,
@@ -59,12 +60,7 @@ def build_results(
     context: Context, entries: list[Entry[ResultsSpec]], ci: list[Entry[CISpec]]
 ) -> None:
     """After `build_ci`: results are reported as the CI's name unless `account` says."""
-    for extra in entries[1:]:
-        context.issues.error(
-            f"'results' is set twice (first at {entries[0].position})",
-            extra.position,
-            "keep one '- results:' element",
-        )
+    _only_one(context, "results", entries)
     if not entries:
         context.results = ResultsConfig(account=context.ci.name)
         if not context.is_broken("results", ""):  # its own errors are reported already

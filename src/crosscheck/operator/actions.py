@@ -132,9 +132,7 @@ class Operations:
             ended = await queue.end_items(db, [r.id for r in rows], "dequeued", DEQUEUED)
             if not ended:
                 raise ConflictError(f"nothing to dequeue: {what} ended meanwhile")
-            views = await item_views(
-                db, [await queue.item(db, item_id) for item_id in ended], self._logs_url
-            )
+            views = await item_views(db, await queue.items_by_id(db, ended), self._logs_url)
         log.info("operator: %s dequeued from %s (items %s)", what, pipeline_name, ended)
         self.scheduler.wake()
         return views

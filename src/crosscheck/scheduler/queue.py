@@ -190,13 +190,22 @@ async def items_in(db: AsyncConnection, *states: str) -> list[ItemRow]:
 
 
 async def item(db: AsyncConnection, item_id: int) -> ItemRow:
-    row = (await db.execute(select(items).where(items.c.id == item_id))).one()
-    return _item(row)
+    """An item known to exist (a build's, or one just written)."""
+    found = await find_item(db, item_id)
+    if found is None:
+        raise LookupError(f"item {item_id} does not exist")
+    return found
 
 
 async def find_item(db: AsyncConnection, item_id: int) -> ItemRow | None:
     row = (await db.execute(select(items).where(items.c.id == item_id))).one_or_none()
     return _item(row) if row is not None else None
+
+
+async def items_by_id(db: AsyncConnection, item_ids: list[int]) -> list[ItemRow]:
+    """The items with these ids, in id order, in one query."""
+    query = select(items).where(items.c.id.in_(item_ids)).order_by(items.c.id)
+    return [_item(row) for row in await db.execute(query)]
 
 
 async def active_items_of_change(

@@ -197,28 +197,32 @@ def test_writes_without_a_token_stop_before_calling_the_server() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        (["enqueue", "--pipeline", "check", "--change", "x"], "give a change number"),
-        (["enqueue", "--pipeline", "check", "--change", "3,0"], "numbers start at 1"),
-        (["enqueue", "--change", "3"], "Missing option '--pipeline'"),
-        (["dequeue", "--item", "1", "--change", "3"], "give --item alone"),
-        (["dequeue", "--pipeline", "check"], "give --item ID, or --pipeline and --change"),
-        (["dequeue", "--item", "0"], "0 is not in the range x>=1"),
+        (["enqueue", "--pipeline", "check", "--change", "x"], "give a change number", 2),
+        (["enqueue", "--pipeline", "check", "--change", "3,0"], "numbers start at 1", 2),
+        (["enqueue", "--change", "3"], "Missing option '--pipeline'", 2),
+        (["dequeue", "--item", "1", "--change", "3"], "give --item alone", 2),
+        (["dequeue", "--pipeline", "check"], "give --item ID, or --pipeline and --change", 2),
+        (["dequeue", "--item", "0"], "0 is not in the range x>=1", 2),
         (
             ["dequeue", "--item", "1", "--token-env", "NOPE_UNSET_VAR"],
             "the environment variable NOPE_UNSET_VAR is not set or empty",
+            1,  # the arguments are right; the environment is not
         ),
         (
             ["dequeue", "--item", "1", "--token-env", "A", "--token-file", "f"],
             "give --token-file or --token-env, not both",
+            2,
         ),
     ],
 )
-def test_bad_arguments_are_refused_before_any_call(args: list[str], message: str) -> None:
+def test_bad_arguments_are_refused_before_any_call(
+    args: list[str], message: str, code: int
+) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = cli(*args, "--url", url)
-    assert result.exit_code in (1, 2)
+    assert result.exit_code == code, result.output
     assert message in result.output
     assert "cannot reach" not in result.output
 
