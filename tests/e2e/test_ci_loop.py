@@ -282,7 +282,13 @@ async def merge(sandbox: SandboxState, pushed: PushedChange) -> None:
     assert merged["status"] == "MERGED"
 
 
-async def hello_running(serve: ServeProcess, pushed: PushedChange) -> None:
+async def a_running_build(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, subject: str, *, sleep: int
+) -> PushedChange:
+    """A change whose `hello` build is running, and sleeps `sleep` seconds."""
+    work = await repo(sandbox, tmp_path)
+    pushed = await work.push_change({unique("rerun"): "1\n", "SLEEP": f"{sleep}\n"}, subject)
+
     async def running() -> bool | None:
         rows = serve.query(
             "SELECT b.id FROM builds b JOIN items i ON i.id = b.item_id "
@@ -292,6 +298,7 @@ async def hello_running(serve: ServeProcess, pushed: PushedChange) -> None:
         return True if rows else None
 
     await poll(running, 60, "the build to start", serve)
+    return pushed
 
 
 def hello_attempts(serve: ServeProcess, pushed: PushedChange) -> list[Any]:
@@ -300,6 +307,21 @@ def hello_attempts(serve: ServeProcess, pushed: PushedChange) -> list[Any]:
         "WHERE i.change_number = ? AND b.job = 'hello' ORDER BY b.attempt",
         pushed.number,
     )
+
+
+async def reported_once_after_a_rerun(
+    sandbox: SandboxState, serve: ServeProcess, pushed: PushedChange
+) -> None:
+    """The restarted service ran the interrupted build again and reported once."""
+    await wait_reports(sandbox, pushed, serve)
+    await asyncio.sleep(3)  # room for a duplicate to show
+    detail = await change_detail(sandbox, pushed)
+    assert len(ci_messages(detail)) == 1
+    assert ci_vote(detail) == 1
+    assert hello_attempts(serve, pushed) == [
+        (1, "interrupted", "INTERRUPTED"),
+        (2, "finished", "SUCCESS"),
+    ]
 
 
 def build_processes(serve: ServeProcess) -> list[int]:
@@ -318,9 +340,7 @@ async def test_sigterm_during_a_build_stops_it_and_a_restart_reports_once(
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
 ) -> None:
     # As systemd stops a service: the build's processes must not outlive it.
-    work = await repo(sandbox, tmp_path)
-    pushed = await work.push_change({unique("term"): "1\n", "SLEEP": "8\n"}, "Stopped")
-    await hello_running(serve, pushed)
+    pushed = await a_running_build(sandbox, tmp_path, serve, "Stopped", sleep=8)
 
     async def sleeping() -> bool | None:
         return True if build_processes(serve) else None
@@ -333,38 +353,17 @@ async def test_sigterm_during_a_build_stops_it_and_a_restart_reports_once(
     assert "SIGTERM: stopping" in serve.log_tail()
     assert hello_attempts(serve, pushed) == [(1, "running", None)]  # for the next start
     serve.start()
-
-    await wait_reports(sandbox, pushed, serve)
-    await asyncio.sleep(3)  # room for a duplicate to show
-    detail = await change_detail(sandbox, pushed)
-    assert len(ci_messages(detail)) == 1
-    assert ci_vote(detail) == 1
-    assert hello_attempts(serve, pushed) == [
-        (1, "interrupted", "INTERRUPTED"),
-        (2, "finished", "SUCCESS"),
-    ]
+    await reported_once_after_a_rerun(sandbox, serve, pushed)
 
 
 async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
 ) -> None:
     # The module's service itself: a second one would report on the same changes.
-    work = await repo(sandbox, tmp_path)
-    pushed = await work.push_change({unique("crash"): "1\n", "SLEEP": "5\n"}, "Survives")
-    await hello_running(serve, pushed)
+    pushed = await a_running_build(sandbox, tmp_path, serve, "Survives", sleep=5)
     serve.kill()
     serve.start()
-
-    await wait_reports(sandbox, pushed, serve)
-    await asyncio.sleep(3)  # room for a duplicate to show
-    detail = await change_detail(sandbox, pushed)
-
-    assert len(ci_messages(detail)) == 1
-    assert ci_vote(detail) == 1
-    assert hello_attempts(serve, pushed) == [
-        (1, "interrupted", "INTERRUPTED"),
-        (2, "finished", "SUCCESS"),
-    ]
+    await reported_once_after_a_rerun(sandbox, serve, pushed)
     # Only this change: catch-up may also replay other tests' recent changes.
     reports = serve.query(
         "SELECT state FROM reports WHERE change_number = ? AND connection = 'sandbox'",
