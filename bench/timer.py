@@ -17,6 +17,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from crosscheck.config.loader import load_config
@@ -67,6 +68,9 @@ class SlowGerrit:
 
 class NoBuilds:
     """The bench stops at items: nothing is planned or run."""
+
+    async def recover(self, build_ids: Collection[str]) -> None:
+        pass  # nothing was running before the bench
 
     async def run(
         self, request: BuildRequest, *, on_started: StartedHook | None = None

@@ -60,6 +60,10 @@ async def repo(sandbox: SandboxState, tmp_path: Path) -> SandboxRepo:
     return await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
 
 
+#: Seconds the first attempt of a_running_build sleeps: longer than any restart takes.
+SLEEPER = 120
+
+
 def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}.txt"
 
@@ -324,28 +328,37 @@ async def reported_once_after_a_rerun(
     ]
 
 
-def build_processes(serve: ServeProcess) -> list[int]:
-    """Processes working in one of the service's build workspaces."""
+def build_processes(serve: ServeProcess, *argv: str) -> list[int]:
+    """Processes working in one of the service's build workspaces (running `argv`, if
+    given)."""
     work = serve.state / "work"
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if Path(os.readlink(entry / "cwd")).is_relative_to(work):
+                command = (entry / "cmdline").read_bytes().decode().split("\0")[:-1]
+                if Path(os.readlink(entry / "cwd")).is_relative_to(work) and (
+                    not argv or command == list(argv)
+                ):
                     found.append(int(entry.name))
     return found
+
+
+async def sleeping_build(serve: ServeProcess) -> list[int]:
+    """The `sleep` of a_running_build(sleep=SLEEPER)."""
+
+    async def found() -> list[int] | None:
+        return build_processes(serve, "sleep", str(SLEEPER)) or None
+
+    return await poll(found, 30, "the build's sleep", serve)
 
 
 async def test_sigterm_during_a_build_stops_it_and_a_restart_reports_once(
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
 ) -> None:
     # As systemd stops a service: the build's processes must not outlive it.
-    pushed = await a_running_build(sandbox, tmp_path, serve, "Stopped", sleep=8)
-
-    async def sleeping() -> bool | None:
-        return True if build_processes(serve) else None
-
-    await poll(sleeping, 30, "the build's processes", serve)
+    pushed = await a_running_build(sandbox, tmp_path, serve, "Stopped", sleep=SLEEPER)
+    await sleeping_build(serve)
     serve.kill(signal.SIGTERM)
     assert serve.process is not None
     assert serve.process.returncode == 0, serve.log_tail()
@@ -360,10 +373,15 @@ async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
 ) -> None:
     # The module's service itself: a second one would report on the same changes.
-    pushed = await a_running_build(sandbox, tmp_path, serve, "Survives", sleep=5)
+    pushed = await a_running_build(sandbox, tmp_path, serve, "Survives", sleep=SLEEPER)
+    left = await sleeping_build(serve)
     serve.kill()
+    assert build_processes(serve, "sleep", str(SLEEPER)) == left  # its session outlives serve
     serve.start()
     await reported_once_after_a_rerun(sandbox, serve, pushed)
+    # The restart stopped it before running the build again.
+    assert build_processes(serve, "sleep", str(SLEEPER)) == []
+    assert "stopped process group" in serve.log.read_text()
     # Only this change: catch-up may also replay other tests' recent changes.
     reports = serve.query(
         "SELECT state FROM reports WHERE change_number = ? AND connection = 'sandbox'",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -102,6 +102,10 @@ class Executor:
         self._secrets = tuple(s for s in secrets if s)
         self._keep_failed = keep_failed_workspaces
         self._clock = clock
+
+    async def recover(self, build_ids: Collection[str]) -> None:
+        """Before interrupted builds run again: clear what they left on the nodes."""
+        await self.provider.recover(build_ids)
 
     async def run(
         self,

@@ -15,12 +15,13 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from crosscheck.executor.leftovers import stop_leftovers
 from crosscheck.executor.nodes import Command, LineSink, NodeError
 from crosscheck.executor.processes import run_in_group
 
@@ -96,6 +97,18 @@ class LocalNodeProvider:
                         await asyncio.to_thread(remove_tree, work_dir)
             finally:
                 self._in_use -= 1
+
+    async def recover(self, build_ids: Collection[str]) -> None:
+        """Stop the processes interrupted builds left running here, and remove their
+        work directories."""
+        stopped = await stop_leftovers(build_ids, self._grace)
+        for group, build_id in sorted(stopped.items()):
+            log.warning(
+                "stopped process group %d, left running by interrupted build %s", group, build_id
+            )
+        for build_id in build_ids:
+            for path in self.work_root.glob(f"{build_id}-*"):
+                await asyncio.to_thread(remove_tree, path)
 
     def _new_work_dir(self, build_id: str) -> Path:
         try:

@@ -22,7 +22,7 @@ The step runner (steps.py) knows what to run; a node only knows where and how.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -63,3 +63,6 @@ class Node(Protocol):
 
 class NodeProvider(Protocol):
     def acquire(self, build_id: str, label: str | None) -> AbstractAsyncContextManager[Node]: ...
+
+    async def recover(self, build_ids: Collection[str]) -> None:
+        """Clear what builds interrupted by a dead service left on the nodes."""

@@ -84,13 +84,13 @@ async def stop_group(process: asyncio.subprocess.Process, grace: float) -> None:
     """SIGTERM the process group, wait up to `grace` seconds, then SIGKILL what is left."""
     group = process.pid
     if group_alive(group):
-        _signal_group(group, signal.SIGTERM)
+        signal_group(group, signal.SIGTERM)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         while group_alive(group) and loop.time() < deadline:  # noqa: ASYNC110 -- no event exists
             await asyncio.sleep(POLL_SECONDS)
         if group_alive(group):
-            _signal_group(group, signal.SIGKILL)
+            signal_group(group, signal.SIGKILL)
     await process.wait()
     # SIGKILL is final, but a process in uninterruptible sleep dies only when it wakes.
     deadline = asyncio.get_running_loop().time() + KILL_WAIT_SECONDS
@@ -98,7 +98,7 @@ async def stop_group(process: asyncio.subprocess.Process, grace: float) -> None:
         await asyncio.sleep(POLL_SECONDS)
 
 
-def _signal_group(group: int, signum: int) -> None:
+def signal_group(group: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signum)
 

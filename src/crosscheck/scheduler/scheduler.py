@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -49,6 +49,8 @@ class BuildRunner(Protocol):
     async def run(
         self, request: BuildRequest, *, on_started: StartedHook | None = None
     ) -> BuildOutcome: ...
+
+    async def recover(self, build_ids: Collection[str]) -> None: ...
 
 
 #: Files Gerrit lists for every patchset that are not in the tree.
@@ -134,8 +136,11 @@ class Scheduler:
 
     async def recover(self) -> None:
         """After a restart: builds that were running when the last process died run again."""
-        async with self.engine.begin() as db:
+        async with self.engine.connect() as db:
             rows = (await db.execute(select(builds).where(builds.c.state == "running"))).all()
+        # What the dead process's builds left running must stop before they run again.
+        await self.executor.recover([row.id for row in rows])
+        async with self.engine.begin() as db:
             for row in rows:
                 await db.execute(
                     update(builds)

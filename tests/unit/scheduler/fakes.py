@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from crosscheck.executor.executor import BuildStarted, StartedHook
@@ -21,6 +21,10 @@ class FakeExecutor:
         self.release = asyncio.Event()
         self.requests: list[BuildRequest] = []
         self.canceled: list[str] = []
+        self.recovered: list[list[str]] = []
+
+    async def recover(self, build_ids: Collection[str]) -> None:
+        self.recovered.append(sorted(build_ids))
 
     async def run(
         self, request: BuildRequest, *, on_started: StartedHook | None = None

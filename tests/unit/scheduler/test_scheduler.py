@@ -195,9 +195,11 @@ async def test_a_build_running_when_the_process_died_runs_again_as_attempt_two(
     await accept(dying, patchset_created(11, 1))
     await settle(dying)
     await dying.stop_builds()  # as if killed: the rows still say running
+    interrupted = sorted(r.build_id for r in executor.requests)
     fresh = FakeExecutor({})
     restarted = scheduler_for(engine, config, fresh, ["a.py"])
     await restarted.recover()
+    assert fresh.recovered == [interrupted]  # what they left is cleared before they run again
     await settle(restarted)
     assert sorted((r.job.name, r.attempt) for r in fresh.requests) == [("lab", 2), ("unit", 2)]
     assert len(await queued_reports(engine)) == 1
