@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,11 +25,26 @@ STUBBORN = (
 )
 
 
+ServeFactory = Callable[..., BackgroundServe]
+
+
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[BackgroundServe]:
-    background = BackgroundServe(tmp_path / "demo", SLEEPER)
-    yield background
-    background.stop(timeout=2)
+def make_serve() -> Iterator[ServeFactory]:
+    """BackgroundServe(directory, command), each stopped after the test, pass or fail."""
+    made: list[BackgroundServe] = []
+
+    def make(directory: Path, command: tuple[str, ...] = SLEEPER) -> BackgroundServe:
+        made.append(BackgroundServe(directory, command))
+        return made[-1]
+
+    yield make
+    for background in made:
+        background.stop(timeout=0.5)
+
+
+@pytest.fixture
+def serve(make_serve: ServeFactory, tmp_path: Path) -> BackgroundServe:
+    return make_serve(tmp_path / "demo")
 
 
 def alive(pid: int) -> bool:
@@ -83,10 +98,11 @@ def test_stop_without_a_directory_creates_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "never").exists()
 
 
-def test_a_pid_file_naming_another_program_is_never_signalled(tmp_path: Path) -> None:
+def test_a_pid_file_naming_another_program_is_never_signalled(
+    serve: BackgroundServe, tmp_path: Path
+) -> None:
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
-        serve = BackgroundServe(tmp_path / "demo", SLEEPER)
         serve.directory.mkdir()
         serve.pid_file.write_text(f"{stranger.pid}\n")  # a recycled pid
         assert serve.running_pid() is None
@@ -95,28 +111,24 @@ def test_a_pid_file_naming_another_program_is_never_signalled(tmp_path: Path) ->
         started = serve.start([tmp_path], 18123)
         assert started.replaced is None
         assert stranger.poll() is None
-        serve.stop(timeout=2)
     finally:
         stranger.kill()
         stranger.wait()
 
 
-def test_a_serve_of_another_directory_is_not_ours(tmp_path: Path) -> None:
-    one = BackgroundServe(tmp_path / "one", SLEEPER)
-    other = BackgroundServe(tmp_path / "other", SLEEPER)
+def test_a_serve_of_another_directory_is_not_ours(make_serve: ServeFactory, tmp_path: Path) -> None:
+    one = make_serve(tmp_path / "one")
+    other = make_serve(tmp_path / "other")
     started = one.start([tmp_path], 18123)
-    try:
-        other.directory.mkdir()
-        other.pid_file.write_text(f"{started.pid}\n")
-        assert other.running_pid() is None
-        assert other.stop() is None
-        assert alive(started.pid)
-    finally:
-        one.stop(timeout=2)
+    other.directory.mkdir()
+    other.pid_file.write_text(f"{started.pid}\n")
+    assert other.running_pid() is None
+    assert other.stop() is None
+    assert alive(started.pid)
 
 
-def test_a_serve_ignoring_sigterm_is_killed(tmp_path: Path) -> None:
-    serve = BackgroundServe(tmp_path / "demo", STUBBORN)
+def test_a_serve_ignoring_sigterm_is_killed(make_serve: ServeFactory, tmp_path: Path) -> None:
+    serve = make_serve(tmp_path / "demo", STUBBORN)
     started = serve.start([tmp_path], 18123)
     wait_for_line(serve, "ready")  # its SIGTERM handler is in place
     assert serve.stop(timeout=0.5) == started.pid
