@@ -216,6 +216,7 @@ def _webhook_tokens(connections: Iterable[GerritConnection]) -> dict[str, str]:
     return tokens
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: How long a stopping web server waits for open requests (a log download) to end.
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
@@ -231,37 +232,53 @@ class _WebServer(uvicorn.Server):
 
 
 async def _run_until_stopped(server: uvicorn.Server, parts: list[Awaitable[None]]) -> None:
-    """Run the web server and the other parts until one fails or a stop signal comes.
+    """Run the web server and the other parts until one fails or a stop signal comes,
+    then stop every part and wait for each to end.
 
     SIGTERM and SIGINT stop the parts: the scheduler stops the running builds'
-    processes, whose rows stay running so the next start runs them again. The web
-    server finishes its requests and stops on its own.
+    processes (SIGTERM, kill_grace, SIGKILL), whose rows stay running so the next
+    start runs them again. The web server finishes its requests and stops. A second
+    signal ends the process at once.
     """
     web = asyncio.ensure_future(server.serve())
-    work = asyncio.gather(*parts)
+    tasks = [asyncio.ensure_future(part) for part in parts]
+    stopped_by = _stop_on_signals(server, tasks)
+    try:
+        await asyncio.wait([web, *tasks], return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        server.should_exit = True
+        for task in tasks:
+            task.cancel()
+        outcomes = await asyncio.gather(web, *tasks, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+            raise outcome
+    if stopped_by:
+        log.warning("crosscheck stopped (%s)", stopped_by[0])
+
+
+def _stop_on_signals(server: uvicorn.Server, tasks: list[asyncio.Task[None]]) -> list[str]:
+    """Install the stop signals' handlers; the list they fill with the signal's name."""
     stopped_by: list[str] = []
 
     def on_signal(sig: signal.Signals) -> None:
-        if stopped_by:
-            log.warning("%s: already stopping", sig.name)
-            return
         stopped_by.append(sig.name)
         log.warning(
-            "%s: stopping; running builds are stopped, to run again at the next start", sig.name
+            "%s: stopping; running builds are stopped, to run again at the next start "
+            "(a second signal ends crosscheck at once)",
+            sig.name,
         )
+        for each in STOP_SIGNALS:  # the second one takes the default action: the end
+            loop.remove_signal_handler(each)
+            signal.signal(each, signal.SIG_DFL)
         server.should_exit = True
-        work.cancel()
+        for task in tasks:
+            task.cancel()
 
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        await asyncio.gather(web, work)
-    except asyncio.CancelledError:
-        if not stopped_by:
-            raise
-        await web
-        log.warning("crosscheck stopped (%s)", stopped_by[0])
+    return stopped_by
 
 
 async def serve(options: ServeOptions) -> None:

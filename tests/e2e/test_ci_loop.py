@@ -359,7 +359,7 @@ async def test_sigterm_during_a_build_stops_it_and_a_restart_reports_once(
     # As systemd stops a service: the build's processes must not outlive it.
     pushed = await a_running_build(sandbox, tmp_path, serve, "Stopped", sleep=SLEEPER)
     await sleeping_build(serve)
-    serve.kill(signal.SIGTERM)
+    serve.kill(signal.SIGTERM)  # the sleep ignores SIGTERM: only the SIGKILL ends it
     assert serve.process is not None
     assert serve.process.returncode == 0, serve.log_tail()
     assert build_processes(serve) == []

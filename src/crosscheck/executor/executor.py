@@ -104,8 +104,9 @@ class Executor:
         self._clock = clock
 
     async def recover(self, build_ids: Collection[str]) -> None:
-        """Before interrupted builds run again: clear what they left on the nodes."""
-        await self.provider.recover(build_ids)
+        """Before interrupted builds run again: clear what they left on the nodes (their
+        work directories stay with `keep_failed_workspaces`)."""
+        await self.provider.recover(build_ids, keep_work_dirs=self._keep_failed)
 
     async def run(
         self,

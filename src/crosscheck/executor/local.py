@@ -98,14 +98,16 @@ class LocalNodeProvider:
             finally:
                 self._in_use -= 1
 
-    async def recover(self, build_ids: Collection[str]) -> None:
+    async def recover(self, build_ids: Collection[str], *, keep_work_dirs: bool) -> None:
         """Stop the processes interrupted builds left running here, and remove their
-        work directories."""
+        work directories unless kept."""
         stopped = await stop_leftovers(build_ids, self._grace)
         for group, build_id in sorted(stopped.items()):
             log.warning(
                 "stopped process group %d, left running by interrupted build %s", group, build_id
             )
+        if keep_work_dirs:
+            return
         for build_id in build_ids:
             for path in self.work_root.glob(f"{build_id}-*"):
                 await asyncio.to_thread(remove_tree, path)

@@ -64,5 +64,6 @@ class Node(Protocol):
 class NodeProvider(Protocol):
     def acquire(self, build_id: str, label: str | None) -> AbstractAsyncContextManager[Node]: ...
 
-    async def recover(self, build_ids: Collection[str]) -> None:
-        """Clear what builds interrupted by a dead service left on the nodes."""
+    async def recover(self, build_ids: Collection[str], *, keep_work_dirs: bool) -> None:
+        """Stop what builds interrupted by a dead service left running on the nodes, and
+        remove their work directories unless kept."""

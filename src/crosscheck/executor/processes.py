@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Protocol
 
 from crosscheck.executor.nodes import LineSink, NodeError, StepTimeoutError
+
+log = logging.getLogger(__name__)
 
 CHUNK = 65536
 #: Longer lines are cut, so one runaway line cannot take the service's memory.
@@ -99,8 +102,14 @@ async def stop_group(process: asyncio.subprocess.Process, grace: float) -> None:
 
 
 def signal_group(group: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    try:
         os.killpg(group, signum)
+    except ProcessLookupError:
+        pass  # it ended first
+    except PermissionError:
+        # What is left of it belongs to another user (a job's `sudo`): the host's
+        # administrator has to stop it.
+        log.warning("process group %d: not allowed to signal what is left of it", group)
 
 
 def group_alive(group: int) -> bool:

@@ -135,30 +135,40 @@ class Scheduler:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def recover(self) -> None:
-        """After a restart: builds that were running when the last process died run again."""
+        """After a restart: builds that were running when the last process died run again,
+        once what they left on the nodes is stopped."""
         async with self.engine.connect() as db:
             rows = (await db.execute(select(builds).where(builds.c.state == "running"))).all()
-        # What the dead process's builds left running must stop before they run again.
-        await self.executor.recover([row.id for row in rows])
+        if not rows:
+            return
+        try:
+            await self.executor.recover([row.id for row in rows])
+        except Exception:  # a failed clean-up must not keep the scheduler from starting
+            log.exception("scheduler: clearing what interrupted builds left failed")
         async with self.engine.begin() as db:
             for row in rows:
-                await db.execute(
-                    update(builds)
-                    .where(builds.c.id == row.id)
-                    .values(state="interrupted", result="INTERRUPTED", finished_at=queue.now())
+                await self._interrupted(db, row)
+        log.warning("scheduler: %d build(s) interrupted by a restart run again", len(rows))
+
+    async def _interrupted(self, db: AsyncConnection, row: Any) -> None:
+        """Mark one build interrupted and queue its next attempt; unless it ended while its
+        leftovers were stopped (its item superseded or dequeued meanwhile)."""
+        marked = await db.execute(
+            update(builds)
+            .where(builds.c.id == row.id)
+            .where(builds.c.state == "running")
+            .values(state="interrupted", result="INTERRUPTED", finished_at=queue.now())
+        )
+        if marked.rowcount and not await self._retry(db, row, "interrupted by a restart"):
+            await db.execute(
+                update(builds)
+                .where(builds.c.id == row.id)
+                .values(
+                    state="finished",
+                    result=BuildResult.ERROR.value,
+                    detail=f"interrupted by restarts {row.attempt} time(s)",
                 )
-                if not await self._retry(db, row, "interrupted by a restart"):
-                    await db.execute(
-                        update(builds)
-                        .where(builds.c.id == row.id)
-                        .values(
-                            state="finished",
-                            result=BuildResult.ERROR.value,
-                            detail=f"interrupted by restarts {row.attempt} time(s)",
-                        )
-                    )
-        if rows:
-            log.warning("scheduler: %d build(s) interrupted by a restart run again", len(rows))
+            )
 
     async def reconcile(self) -> None:
         await self._cancel_ended()

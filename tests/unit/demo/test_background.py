@@ -31,15 +31,14 @@ ServeFactory = Callable[..., BackgroundServe]
 @pytest.fixture
 def make_serve() -> Iterator[ServeFactory]:
     """BackgroundServe(directory, command), each stopped after the test, pass or fail."""
-    made: list[BackgroundServe] = []
+    with contextlib.ExitStack() as stops:  # each is stopped even if another's stop fails
 
-    def make(directory: Path, command: tuple[str, ...] = SLEEPER) -> BackgroundServe:
-        made.append(BackgroundServe(directory, command))
-        return made[-1]
+        def make(directory: Path, command: tuple[str, ...] = SLEEPER) -> BackgroundServe:
+            background = BackgroundServe(directory, command)
+            stops.callback(background.stop, timeout=0.5)
+            return background
 
-    yield make
-    for background in made:
-        background.stop(timeout=0.5)
+        yield make
 
 
 @pytest.fixture

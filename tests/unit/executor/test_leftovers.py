@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,24 +19,31 @@ from crosscheck.executor.local import LocalNodeProvider
 
 from .test_processes import pids_in, running, wait_for_file
 
-#: A build's step with a background child, as a dead service would have left it.
-STEP = 'sleep 300 & echo $! >> "$PIDS"; echo $$ >> "$PIDS"; trap "" TERM; sleep 300'
+#: A build's step with a background child, as a dead service would have left it; both
+#: ignore SIGTERM (set before anything is written, so a test never sees it unset).
+STEP = 'trap "" TERM; sleep 300 & echo $! >> "$PIDS"; echo $$ >> "$PIDS"; sleep 300'
+
+
+def build_id() -> str:
+    """Unique per run: two test runs on one host must not find each other's processes."""
+    return uuid.uuid4().hex
+
+
+def spawn(script: str, pids: Path, marker: str) -> subprocess.Popen[bytes]:
+    """A build's step, in a session of its own, with the build's marker."""
+    return subprocess.Popen(
+        ["bash", "-c", script],
+        env={"PATH": "/usr/bin:/bin", "PIDS": str(pids), "CROSSCHECK_BUILD_ID": marker},
+        start_new_session=True,
+    )
 
 
 @pytest.fixture
 def orphans(tmp_path: Path) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
     """Two builds' steps, each in a session of its own, by build id."""
     started: dict[str, subprocess.Popen[bytes]] = {}
-    for build_id in ("deadbeef01", "deadbeef02"):
-        started[build_id] = subprocess.Popen(
-            ["bash", "-c", STEP],
-            env={
-                "PATH": "/usr/bin:/bin",
-                "PIDS": str(tmp_path / build_id),
-                "CROSSCHECK_BUILD_ID": build_id,
-            },
-            start_new_session=True,
-        )
+    for each in (build_id(), build_id()):
+        started[each] = spawn(STEP, tmp_path / each, each)
     yield started
     for process in started.values():
         kill_group(process)
@@ -50,31 +58,47 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
 async def test_the_groups_of_the_named_builds_are_found_and_stopped(
     tmp_path: Path, orphans: dict[str, subprocess.Popen[bytes]]
 ) -> None:
-    for build_id in orphans:
-        await wait_for_file(tmp_path / build_id, 2)
-    assert leftover_groups(["deadbeef01"]) == {orphans["deadbeef01"].pid: "deadbeef01"}
-    # The step ignores SIGTERM: the grace runs out and SIGKILL ends it.
-    stopped = await stop_leftovers(["deadbeef01", "not-running"], grace=0.5)
-    assert stopped == {orphans["deadbeef01"].pid: "deadbeef01"}
-    orphans["deadbeef01"].wait(timeout=30)
-    async with asyncio.timeout(30):
-        while any(running(pid) for pid in pids_in(tmp_path / "deadbeef01")):
-            await asyncio.sleep(0.05)
-    assert all(running(pid) for pid in pids_in(tmp_path / "deadbeef02"))  # another build's
+    one, other = orphans
+    for each in orphans:
+        await wait_for_file(tmp_path / each, 2)
+    assert leftover_groups([one]) == {orphans[one].pid: one}
+    # The step ignores SIGTERM: the grace runs out and SIGKILL ends it, and it is waited for.
+    stopped = await stop_leftovers([one, build_id()], grace=0.5)
+    assert stopped == {orphans[one].pid: one}
+    assert [pid for pid in pids_in(tmp_path / one) if running(pid)] == []
+    assert all(running(pid) for pid in pids_in(tmp_path / other))  # another build's
+
+
+async def test_a_process_that_left_the_group_is_found_again_in_its_own(tmp_path: Path) -> None:
+    # `setsid` escapes a group; the marker in its environment goes with it.
+    marker = build_id()
+    step = spawn(
+        'setsid sleep 300 & echo $! >> "$PIDS"; echo $$ >> "$PIDS"; wait', tmp_path / "pids", marker
+    )
+    try:
+        await wait_for_file(tmp_path / "pids", 2)
+        escaped, leader = pids_in(tmp_path / "pids")
+        assert sorted(leftover_groups([marker])) == sorted({leader, escaped})
+        await stop_leftovers([marker], grace=1)
+        assert not running(escaped)
+        assert not running(leader)
+    finally:
+        kill_group(step)
 
 
 def test_the_service_never_stops_its_own_process_group() -> None:
     # A child left in the service's group (not a build's session) is never signalled.
+    marker = build_id()
     child = subprocess.Popen(
-        ["sleep", "300"], env={"PATH": "/usr/bin:/bin", "CROSSCHECK_BUILD_ID": "own-group"}
+        ["sleep", "300"], env={"PATH": "/usr/bin:/bin", "CROSSCHECK_BUILD_ID": marker}
     )
     try:
         deadline = time.monotonic() + 30
-        while b"own-group" not in Path(f"/proc/{child.pid}/environ").read_bytes():
+        while marker.encode() not in Path(f"/proc/{child.pid}/environ").read_bytes():
             assert time.monotonic() < deadline
             time.sleep(0.05)  # until exec replaced the forked copy's environment
-        assert leftover_groups(["own-group"]) == {}
-        assert asyncio.run(stop_leftovers(["own-group"], grace=0)) == {}
+        assert leftover_groups([marker]) == {}
+        assert asyncio.run(stop_leftovers([marker], grace=0)) == {}
         assert child.poll() is None
     finally:
         child.kill()
@@ -85,9 +109,12 @@ async def test_the_local_provider_removes_interrupted_builds_work_directories(
     tmp_path: Path,
 ) -> None:
     provider = LocalNodeProvider(tmp_path / "work", slots=1, kill_grace=0.5)
-    for name in ("aa11-x1", "aa11-x2", "bb22-x3"):
+    interrupted, other = build_id(), build_id()
+    for name in (f"{interrupted}-x1", f"{interrupted}-x2", f"{other}-x3"):
         (tmp_path / "work" / name / "src").mkdir(parents=True)
         (tmp_path / "work" / name / "src" / "ro.txt").write_text("x")
         (tmp_path / "work" / name / "src").chmod(0o500)  # a build may leave it read-only
-    await provider.recover(["aa11"])
-    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["bb22-x3"]
+    await provider.recover([interrupted], keep_work_dirs=True)  # keep_failed_workspaces
+    assert len(list((tmp_path / "work").iterdir())) == 3
+    await provider.recover([interrupted], keep_work_dirs=False)
+    assert [p.name for p in (tmp_path / "work").iterdir()] == [f"{other}-x3"]

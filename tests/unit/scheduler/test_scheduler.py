@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,41 @@ async def test_a_build_running_when_the_process_died_runs_again_as_attempt_two(
         ("unit", 1, "interrupted"),
         ("unit", 2, "finished"),
     ]
+
+
+class DequeuedWhileRecovering(FakeExecutor):
+    """While the leftovers are stopped, an operator dequeues the running item."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__({})
+        self.engine = engine
+
+    async def recover(self, build_ids: Collection[str]) -> None:
+        await super().recover(build_ids)
+        async with self.engine.begin() as db:
+            (item,) = await queue.items_in(db, "running")
+            await queue.end_items(db, [item.id], "dequeued", "dequeued by an operator")
+
+
+async def test_a_build_that_ended_while_its_leftovers_were_stopped_is_not_run_again(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    config = load(tmp_path)
+    executor = FakeExecutor({})
+    executor.hold = {"unit", "lab"}
+    dying = scheduler_for(engine, config, executor, ["a.py"])
+    await accept(dying, patchset_created(13, 1))
+    await settle(dying)
+    await dying.stop_builds()
+    fresh = DequeuedWhileRecovering(engine)
+    restarted = scheduler_for(engine, config, fresh, ["a.py"])
+    await restarted.recover()
+    await settle(restarted)
+    assert fresh.requests == []
+    async with engine.connect() as db:
+        states = sorted((r.job, r.attempt, r.state) for r in await db.execute(select(builds)))
+    assert states == [("lab", 1, "canceled"), ("unit", 1, "canceled")]
+    assert await queued_reports(engine) == []
 
 
 async def test_an_item_superseded_after_its_builds_ended_is_not_reported(
