@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from crosscheck.cli.options import parse_change
+from crosscheck.cli.options import change_option
 from crosscheck.cli.serve_api import ServeApi, admin_token, token_options, url_option
 
 Change = tuple[int, int | None]
@@ -16,14 +16,7 @@ Change = tuple[int, int | None]
 
 @click.command()
 @click.option("--pipeline", required=True, help="The pipeline to queue the change in.")
-@click.option(
-    "--change",
-    "change",
-    callback=parse_change,
-    required=True,
-    metavar="N[,P]",
-    help="The change, and its patchset [default: the current one].",
-)
+@change_option(required=True, patchset_default="the current one")
 @click.option("--connection", help="The Gerrit connection [default: the pipeline's only one].")
 @click.option("--project", help="The change's project [default: read from Gerrit].")
 @url_option
@@ -60,13 +53,7 @@ def enqueue(
 @click.command()
 @click.option("--item", "item_id", type=click.IntRange(min=1), help="The item's id.")
 @click.option("--pipeline", help="The pipeline the change is queued in.")
-@click.option(
-    "--change",
-    "change",
-    callback=parse_change,
-    metavar="N[,P]",
-    help="The change, and its patchset [default: every queued patchset].",
-)
+@change_option(required=False, patchset_default="every queued patchset")
 @click.option("--connection", help="The Gerrit connection [default: any].")
 @url_option
 @token_options

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def parse_change(
@@ -21,3 +26,16 @@ def parse_change(
     if parsed[0] < 1 or (parsed[1] is not None and parsed[1] < 1):
         raise click.BadParameter(f"{value!r}: change and patchset numbers start at 1")
     return parsed
+
+
+def change_option(*, required: bool, patchset_default: str) -> Callable[[F], F]:
+    """`--change N[,P]`, parsed to (N, P or None); `patchset_default` says what P is when
+    left out."""
+    return click.option(
+        "--change",
+        "change",
+        callback=parse_change,
+        required=required,
+        metavar="N[,P]",
+        help=f"The change, and its patchset [default: {patchset_default}].",
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from crosscheck.cli.options import parse_change
+from crosscheck.cli.options import change_option
 from crosscheck.config import load_config
 from crosscheck.config.issues import did_you_mean
 from crosscheck.drivers.gerrit.changes import fetch_patchset
@@ -27,14 +27,7 @@ from crosscheck.secrets import http_password
 
 @click.command("run")
 @click.argument("job_name", metavar="JOB")
-@click.option(
-    "--change",
-    "change",
-    callback=parse_change,
-    required=True,
-    metavar="N[,P]",
-    help="The change, and its patchset [default: the current one].",
-)
+@change_option(required=True, patchset_default="the current one")
 @click.option(
     "--config",
     "config_paths",
