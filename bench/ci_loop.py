@@ -157,7 +157,7 @@ async def stages_of(serve: ServeProcess, number: int, pushed_at: float) -> dict[
             (row,) = serve.query(
                 "SELECT i.created_at, MIN(b.started_at), MAX(b.finished_at), i.finished_at, "
                 "r.finished_at FROM items i JOIN builds b ON b.item_id = i.id "
-                "JOIN reports r ON r.change_number = i.change_number "
+                "JOIN reports r ON r.change_number = i.change_number AND r.connection = 'sandbox' "
                 "WHERE i.change_number = ? GROUP BY i.id",
                 number,
             )

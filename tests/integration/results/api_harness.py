@@ -21,6 +21,8 @@ ADMIN_TOKEN = "admin-secret-for-tests"
 class Harness:
     service: ResultsService
     http: httpx.AsyncClient
+    #: The app's transport, for another client (a CI's reporter) to call it through.
+    transport: httpx.ASGITransport
 
     async def account(self, name: str, projects: list[str] | None = None) -> str:
         """A CI account allowed on openstack/* (or `projects`); returns its token."""
@@ -47,6 +49,6 @@ async def harness(
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://results") as http:
-            yield Harness(service, http)
+            yield Harness(service, http, transport)
     finally:
         await engine.dispose()

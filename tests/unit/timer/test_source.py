@@ -225,11 +225,13 @@ async def test_a_project_gerrit_does_not_know_is_skipped_and_the_others_fire(
 async def test_timer_events_never_move_the_gerrit_connection_cursor(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    intake = EventIntake(engine, Sink())
+    sink = Sink()
+    intake = EventIntake(engine, sink)
     await intake.start_cursor("review", at("2026-03-10 01:00:00"))
     clock = FakeClock("2026-03-10 01:59:50")
     timer = timer_for(intake, load(tmp_path), clock, gerrit())
     await timer.start()
     clock.time += await timer.fire_due()
     await timer.fire_due()
+    assert sink.fired() == DAILY  # events went through the intake
     assert await intake.cursor("review") == at("2026-03-10 01:00:00")
