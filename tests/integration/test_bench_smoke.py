@@ -1,4 +1,4 @@
-"""Each results bench script runs, at a tiny size (the figures come from full runs)."""
+"""Each bench script that needs no Gerrit runs, at a tiny size (the figures come from full runs)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,8 @@ def test_scheduler_bench_prints_per_event_figures_and_memory() -> None:
     assert "submit -> builds created" in output
     assert "submit -> report queued" in output
     assert "peak" in output
+
+
+def test_timer_bench_prints_its_figures() -> None:
+    output = bench("bench.timer", "--projects", "5", "--latency", "0", "--rounds", "1")
+    assert "5 projects, 0 ms per Gerrit call, 1 rounds (medians): pass " in output
