@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.ci_loop_harness import ServeProcess
+from tests.e2e.ci_loop_harness import ServeProcess, write_config
 from tests.e2e.gerrit_clients import EventStream, ci_rest, stream_events
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
@@ -81,13 +81,6 @@ class Samples:
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[18] if len(values) >= 2 else values[0]
-
-
-def write_config(state: SandboxState, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "connection.yaml").write_text(state.connection_file.read_text())
-    (directory / "ci.yaml").write_text(TRIVIAL)
-    return directory
 
 
 Match = Callable[[dict[str, Any]], bool]
@@ -175,7 +168,9 @@ def _epoch(stored: str) -> float:
 
 
 async def measure(state: SandboxState, scratch: Path, pushes: int, warmup: int) -> Samples:
-    serve = ServeProcess(write_config(state, scratch / "config"), scratch / "serve")
+    serve = ServeProcess(
+        write_config(state, scratch / "config", ci_yaml=TRIVIAL), scratch / "serve"
+    )
     serve.start()
     samples = Samples()
     try:

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -71,13 +71,29 @@ CONFIG = """\
 KILL_GRACE = 2
 
 
-def write_config(sandbox: SandboxState, directory: Path, slots: int = 2) -> Path:
+def write_config(
+    sandbox: SandboxState, directory: Path, slots: int = 2, ci_yaml: str | None = None
+) -> Path:
+    """A configuration directory: the sandbox's connection.yaml, and `ci_yaml` (else the
+    hello/advisory CI above)."""
     directory.mkdir(parents=True, exist_ok=True)
-    connection = (sandbox.state_dir / "connection.yaml").read_text()
-    (directory / "connection.yaml").write_text(connection)
-    executor = f"- executor:\n    slots: {slots}\n    kill_grace: {KILL_GRACE}\n"
-    (directory / "ci.yaml").write_text(CONFIG + executor)
+    (directory / "connection.yaml").write_text(sandbox.connection_file.read_text())
+    if ci_yaml is None:
+        ci_yaml = CONFIG + f"- executor:\n    slots: {slots}\n    kill_grace: {KILL_GRACE}\n"
+    (directory / "ci.yaml").write_text(ci_yaml)
     return directory
+
+
+@contextlib.contextmanager
+def running_serve(config: Path, state: Path) -> Iterator[ServeProcess]:
+    """A `crosscheck serve` listening to the sandbox; stopped afterwards."""
+    process = ServeProcess(config, state)
+    process.start()
+    try:
+        asyncio.run(process.ready())
+        yield process
+    finally:
+        process.stop()
 
 
 class ServeProcess:

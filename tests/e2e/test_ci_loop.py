@@ -31,6 +31,7 @@ from .ci_loop_harness import (
     comment,
     get,
     poll,
+    running_serve,
     wait_reports,
     wait_results,
     write_config,
@@ -47,13 +48,8 @@ def module_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def serve(sandbox_dir: Path, module_dir: Path) -> Iterator[ServeProcess]:
     """One service for the scenarios that do not kill it: each uses its own changes."""
     sandbox = SandboxState.load(sandbox_dir)
-    process = ServeProcess(write_config(sandbox, module_dir / "config"), module_dir / "state")
-    process.start()
-    try:
-        asyncio.run(process.ready())
-        yield process
-    finally:
-        process.stop()
+    with running_serve(write_config(sandbox, module_dir / "config"), module_dir / "state") as made:
+        yield made
 
 
 async def repo(sandbox: SandboxState, tmp_path: Path) -> SandboxRepo:
@@ -367,6 +363,27 @@ async def test_sigterm_during_a_build_stops_it_and_a_restart_reports_once(
     assert hello_attempts(serve, pushed) == [(1, "running", None)]  # for the next start
     serve.start()
     await reported_once_after_a_rerun(sandbox, serve, pushed)
+
+
+async def test_a_second_sigterm_ends_serve_at_once_and_the_restart_clears_up(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> None:
+    pushed = await a_running_build(sandbox, tmp_path, serve, "Stopped twice", sleep=SLEEPER)
+    await sleeping_build(serve)
+    assert serve.process is not None
+    stops = serve.log.read_text().count("SIGTERM: stopping")  # the log is the module's
+    serve.process.send_signal(signal.SIGTERM)
+
+    async def stopping() -> bool | None:
+        return True if serve.log.read_text().count("SIGTERM: stopping") > stops else None
+
+    await poll(stopping, 10, "the first SIGTERM to be taken", serve)
+    # Within the build's kill_grace: the first stop is still waiting for the sleep.
+    serve.kill(signal.SIGTERM)
+    assert serve.process.returncode == -signal.SIGTERM
+    serve.start()
+    await reported_once_after_a_rerun(sandbox, serve, pushed)
+    assert build_processes(serve, "sleep", str(SLEEPER)) == []
 
 
 async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(

@@ -32,7 +32,9 @@ from .ci_loop_harness import (
     ci_messages,
     ci_vote,
     poll,
+    running_serve,
     wait_reports,
+    write_config,
 )
 
 ADMIN_TOKEN = "ccr_" + uuid.uuid4().hex
@@ -77,18 +79,10 @@ CONFIG = """\
 def serve(sandbox_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     sandbox = SandboxState.load(sandbox_dir)
     root = tmp_path_factory.mktemp("operator")
-    config = root / "config"
-    config.mkdir()
-    (config / "connection.yaml").write_text((sandbox.state_dir / "connection.yaml").read_text())
-    (config / "ci.yaml").write_text(CONFIG)
+    config = write_config(sandbox, root / "config", ci_yaml=CONFIG)
     (config / "admin-token").write_text(ADMIN_TOKEN + "\n")
-    process = ServeProcess(config, root / "state")
-    process.start()
-    try:
-        asyncio.run(process.ready())
-        yield process
-    finally:
-        process.stop()
+    with running_serve(config, root / "state") as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
