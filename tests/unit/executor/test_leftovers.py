@@ -78,6 +78,9 @@ async def test_a_process_that_left_the_group_is_found_again_in_its_own(tmp_path:
     try:
         await wait_for_file(tmp_path / "pids", 2)
         escaped, leader = pids_in(tmp_path / "pids")
+        async with asyncio.timeout(30):
+            while os.getpgid(escaped) != escaped:  # until `setsid` ran, on a slow machine
+                await asyncio.sleep(0.01)
         assert sorted(leftover_groups([marker])) == sorted({leader, escaped})
         await stop_leftovers([marker], grace=1)
         assert not running(escaped)
