@@ -87,3 +87,8 @@ def test_only_the_cli_imports_the_demo() -> None:
         and any(name.startswith("crosscheck.demo") for name in imported_modules(path))
     ]
     assert offenders == []
+
+
+def test_the_daemon_helpers_import_no_layer_so_every_layer_may_use_them() -> None:
+    imported = imported_modules(PACKAGE / "daemons.py")
+    assert sorted(name for name in imported if name.startswith("crosscheck")) == []

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import signal
 import sqlite3
 import sys
 import time
@@ -23,12 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crosscheck import daemons
 from crosscheck.errors import DemoError
 from crosscheck.scheduler.queue import ACTIVE
 from crosscheck.store.tables import event_cursors, items
 
-#: Seconds a process may take to show up after its start, or to disappear after SIGKILL.
-KILL_WAIT = 10.0
+#: Seconds a process may take to show up after its start.
+START_WAIT = 10.0
 #: Rich wraps log lines at 80 columns when it does not write to a terminal.
 LOG_COLUMNS = "160"
 
@@ -59,6 +59,11 @@ class BackgroundServe:
     @property
     def database_url(self) -> str:
         return f"sqlite+aiosqlite:///{self.database}"
+
+    @property
+    def markers(self) -> tuple[str, str]:
+        """What the command line of this directory's serve, and no other process, holds."""
+        return ("serve", self.database_url)
 
     @property
     def port(self) -> int | None:
@@ -171,9 +176,9 @@ class BackgroundServe:
     def _wait_identifiable(self, pid: int) -> None:
         """Until the new process shows its own command line: during its exec, /proc still
         shows none, and a pid that cannot be told ours yet must not be recorded."""
-        deadline = time.monotonic() + KILL_WAIT
+        deadline = time.monotonic() + START_WAIT
         while not self._is_ours(pid):
-            if _reaped(pid) or time.monotonic() > deadline:
+            if daemons.reaped(pid) or time.monotonic() > deadline:
                 raise DemoError(
                     f"crosscheck serve did not start; the end of {self.log_file}:\n"
                     + self.log_tail()
@@ -181,29 +186,12 @@ class BackgroundServe:
             time.sleep(0.01)
 
     def _is_ours(self, pid: int) -> bool:
-        try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            return False
-        # A zombie's command line is empty: it is gone as far as anyone can tell.
-        return "serve" in args and self.database_url in args
+        return daemons.is_ours(pid, self.markers)
 
     def _terminate(self, pid: int, timeout: float = 15.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`; a build it ran is re-run by the next serve."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if _gone(pid):
-                return
-            time.sleep(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + KILL_WAIT
-        while not _gone(pid):
-            if time.monotonic() > deadline:
-                raise DemoError(f"crosscheck serve (pid {pid}) outlived SIGKILL: {self.log_file}")
-            time.sleep(0.1)
+        if not daemons.stop(pid, self.markers, timeout):
+            raise DemoError(f"crosscheck serve (pid {pid}) outlived SIGKILL: {self.log_file}")
 
     @contextlib.contextmanager
     def _locked(self, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
@@ -213,24 +201,3 @@ class BackgroundServe:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _gone(pid: int) -> bool:
-    """The process has exited and released everything (its port, its files): it is
-    reaped, or a zombie. An exiting process loses its command line before its files."""
-    if _reaped(pid):
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state in ("Z", "X")
-
-
-def _reaped(pid: int) -> bool:
-    """Collect the exit status when the serve is our own child, so it leaves no zombie."""
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return False
-    return finished == pid

@@ -17,8 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from crosscheck import daemons
 from crosscheck.config import load_config
 from crosscheck.demo.background import BackgroundServe
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
@@ -152,22 +151,14 @@ async def wait_listening(serve: BackgroundServe, pid: int, timeout: float) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _require_alive(serve, pid)
-        if serve.listening(CONNECTION) and await _answers(serve.port):
+        api = f"http://127.0.0.1:{serve.port}/openapi.json"
+        if serve.listening(CONNECTION) and await daemons.answers(api):
             return
         await asyncio.sleep(0.2)
     raise DemoError(
         f"crosscheck serve (pid {pid}) did not start listening to the sandbox within "
         f"{timeout:.0f}s; the end of {serve.log_file}:\n{serve.log_tail()}"
     )
-
-
-async def _answers(port: int | None) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            await client.get(f"http://127.0.0.1:{port}/openapi.json")
-    except httpx.HTTPError:
-        return False
-    return True
 
 
 async def wait_report(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
+from crosscheck import daemons
 from crosscheck.drivers.gerrit.sandbox.distribution import LAUNCHER_CLASS, GerritDistribution
 from crosscheck.drivers.gerrit.sandbox.site import write_log_config
 from crosscheck.drivers.gerrit.sandbox.state import SandboxState
@@ -47,14 +45,7 @@ def start_daemon(dist: GerritDistribution, java: str, state: SandboxState, heap:
 
 def is_our_daemon(pid: int | None, state: SandboxState) -> bool:
     """True when `pid` is alive and is this sandbox's Gerrit, not a recycled pid."""
-    if pid is None:
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    args = [part.decode(errors="replace") for part in cmdline]
-    return LAUNCHER_CLASS in args and str(state.site_dir) in args
+    return daemons.is_ours(pid, _markers(state))
 
 
 def running_pid(state: SandboxState) -> int | None:
@@ -64,35 +55,21 @@ def running_pid(state: SandboxState) -> int | None:
 
 def stop_daemon(pid: int, state: SandboxState, timeout: float = 60.0) -> None:
     """Ask Gerrit to shut down cleanly; kill it if it has not within `timeout`."""
-    if not is_our_daemon(pid, state):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not is_our_daemon(pid, state) or _reap(pid):
-            return
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-    _reap(pid)
+    if not daemons.stop(pid, _markers(state), timeout):
+        raise SandboxError(
+            f"Gerrit (pid {pid}) outlived SIGKILL; the end of {state.log_file}:\n"
+            + log_tail(state.log_file)
+        )
 
 
-def _reap(pid: int) -> bool:
-    """Collect the exit status when the daemon is our child, so it leaves no zombie."""
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return False
-    return finished == pid
+def _markers(state: SandboxState) -> tuple[str, str]:
+    """What the command line of this sandbox's Gerrit, and no other process, holds."""
+    return (LAUNCHER_CLASS, str(state.site_dir))
 
 
-async def answers(http_url: str, timeout: float = 2.0) -> bool:
+async def answers(http_url: str) -> bool:
     """True when Gerrit serves its version anonymously, the sign it is ready."""
-    try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            response = await client.get(f"{http_url.rstrip('/')}/config/server/version")
-    except httpx.HTTPError:
-        return False
-    return response.status_code == httpx.codes.OK
+    return await daemons.answers(f"{http_url.rstrip('/')}/config/server/version")
 
 
 async def wait_ready(
@@ -103,7 +80,7 @@ async def wait_ready(
     while (elapsed := time.monotonic() - started) < timeout:
         if await answers(state.http_url):
             return elapsed
-        if not is_our_daemon(pid, state) or _reap(pid):
+        if not is_our_daemon(pid, state) or daemons.reaped(pid):
             raise SandboxError(
                 f"Gerrit exited while starting; the end of {state.log_file}:\n"
                 + log_tail(state.log_file)
