@@ -191,14 +191,9 @@ def _connection(config: Config, pipeline: Pipeline, name: str | None) -> str:
 def _require_jobs(
     config: Config, pipeline: Pipeline, connection: str, project: str, change: int
 ) -> None:
-    entries = [
-        entry
-        for entry in config.projects_for(project)
-        if entry.connection in (None, connection) and pipeline.name in entry.pipelines
-    ]
-    if entries:
+    if config.jobs_for(project, connection, pipeline.name):
         return
-    with_jobs = sorted({p.name for p in config.projects if pipeline.name in p.pipelines})
+    with_jobs = sorted({p.name for p in config.projects if p.pipelines.get(pipeline.name)})
     listing = (
         f"projects with jobs there: {', '.join(with_jobs)}"
         if with_jobs

@@ -214,13 +214,7 @@ class Scheduler:
             return await queue.older_running(db, item)
 
     def _jobs(self, item: queue.ItemRow) -> list[Job]:
-        config = self.config()
-        jobs: dict[str, Job] = {}
-        for entry in config.projects_for(item.project):
-            if entry.connection in (None, item.connection):
-                for job in entry.pipelines.get(item.pipeline, ()):
-                    jobs.setdefault(job.name, job)
-        return list(jobs.values())
+        return self.config().jobs_for(item.project, item.connection, item.pipeline)
 
     async def _files(self, item: queue.ItemRow) -> list[str]:
         if item.change_number is None or item.revision is None:
