@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
 from crosscheck.errors import GerritError
 from crosscheck.executor.executor import BuildStarted, StartedHook
+from crosscheck.executor.layout import served_log_url
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
@@ -382,9 +383,7 @@ class Scheduler:
         duration = 0.0
         if row.started_at is not None and row.finished_at is not None:
             duration = (row.finished_at - row.started_at).total_seconds()
-        url = (
-            f"{self.logs_url}/{row.log_url}" if row.log_url and self.logs_url else row.log_url or ""
-        )
+        url = served_log_url(self.logs_url, row.log_url) or ""
         return JobLine(row.job, row.result or "ERROR", url, duration, bool(row.voting))
 
     async def _report(
