@@ -115,8 +115,9 @@ class Operations:
             raise NotFoundError(_unknown("connection", connection, config.connections))
         what = f"change {change}" + (f",{patchset}" if patchset is not None else "")
         async with self.scheduler.engine.begin() as db:
-            rows = await queue.active_items_of_change(db, pipeline_name, change, patchset)
-            rows = [r for r in rows if connection in (None, r.connection)]
+            rows = await queue.active_items_of_change(
+                db, pipeline_name, change, patchset, connection
+            )
             if not rows:
                 if pipeline_name not in config.pipelines:
                     raise NotFoundError(_unknown("pipeline", pipeline_name, config.pipelines))
