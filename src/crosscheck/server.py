@@ -87,7 +87,7 @@ class Service:
     reports: ReportQueue
     sources: dict[str, GerritEventSource]
     app: FastAPI
-    executor: ResolvedSettings
+    executor_settings: ResolvedSettings
     timer: TimerEventSource
     rest: dict[str, GerritRestClient] = field(default_factory=dict)
     #: Job results to a results service; None when they are reported nowhere.
@@ -116,10 +116,11 @@ async def build_service(options: ServeOptions) -> Service:
         if results_reporter is not None
         else None
     )
+    executor_settings = resolve(config.executor)
     scheduler = Scheduler(
         engine,
         lambda: live.current,
-        executor=executor_from_config(config, extra_secrets=held_secrets),
+        executor=executor_from_config(config, held_secrets, executor_settings),
         reports=reports,
         connections=config.connections,
         rest=rest,
@@ -130,8 +131,7 @@ async def build_service(options: ServeOptions) -> Service:
     sources = {
         name: GerritEventSource(c, intake, rest[name]) for name, c in config.connections.items()
     }
-    executor = resolve(config.executor)
-    app = web_app(config, engine, sources, executor.logs_root)
+    app = web_app(config, engine, sources, executor_settings.logs_root)
     app.include_router(operator_router(scheduler))
     projects = {name: GerritProjects(client) for name, client in rest.items()}
     timer = TimerEventSource(intake, lambda: live.current, projects)
@@ -142,7 +142,7 @@ async def build_service(options: ServeOptions) -> Service:
         reports,
         sources,
         app,
-        executor,
+        executor_settings,
         timer,
         rest,
         results,
@@ -297,7 +297,9 @@ async def serve(options: ServeOptions) -> None:
         service.reports.run(),
         service.scheduler.run(),
         service.live.watch(),
-        prune_periodically(service.executor.logs_root, service.executor.log_retention),
+        prune_periodically(
+            service.executor_settings.logs_root, service.executor_settings.log_retention
+        ),
         service.timer.run(),
         *(source.run() for source in service.sources.values()),
     ]

@@ -12,14 +12,14 @@ import click
 from crosscheck.cli.options import change_option
 from crosscheck.config import load_config
 from crosscheck.config.issues import did_you_mean
-from crosscheck.drivers.gerrit.changes import fetch_patchset
+from crosscheck.drivers.gerrit.changes import fetch_patchset, patchset_created
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.errors import ConfigInvalidError
 from crosscheck.executor import executor_from_config, resolve
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, format_duration
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Event, EventType, Origin
+from crosscheck.model.events import Event, Origin
 from crosscheck.model.job import Job
 from crosscheck.paths import default_config_paths
 from crosscheck.secrets import http_password
@@ -141,13 +141,4 @@ async def fetch_event(connection: GerritConnection, number: int, patchset: int |
     password = http_password(connection)
     async with GerritRestClient(connection.http_url, connection.user, password) as rest:
         found = await fetch_patchset(rest, connection, number, patchset)
-    return Event(
-        type=EventType.PATCHSET_CREATED,
-        connection=connection.name,
-        created_on=found.patchset.created_on,
-        project=found.change.project,
-        change=found.change,
-        patchset=found.patchset,
-        account=found.patchset.uploader,
-        origin=Origin.CATCHUP,
-    )
+    return patchset_created(found.change, connection.name, found.patchset, Origin.CATCHUP)

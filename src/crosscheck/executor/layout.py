@@ -42,5 +42,11 @@ def log_url(path: PurePosixPath) -> str:
     return "/".join(quote(part, safe="") for part in path.parts) + "/"
 
 
+def served_log_url(logs_url: str, log_url: str | None) -> str | None:
+    """A build's `log_url` under the address its logs are served at (`logs_url`, no
+    trailing '/'); as recorded when either is empty."""
+    return f"{logs_url}/{log_url}" if log_url and logs_url else log_url
+
+
 def _project_parts(project: str) -> tuple[str, ...]:
     return tuple(component(part) for part in project.split("/") if part)

@@ -65,10 +65,15 @@ def configured_secrets(config: Config) -> list[str]:
     return found
 
 
-def executor_from_config(config: Config, extra_secrets: Sequence[str] = ()) -> Executor:
+def executor_from_config(
+    config: Config,
+    extra_secrets: Sequence[str] = (),
+    settings: ResolvedSettings | None = None,
+) -> Executor:
     """A local executor with the configuration's slots, directories and secrets to mask
-    (with `extra_secrets`, those the service holds beyond the configuration's)."""
-    settings = resolve(config.executor)
+    (with `extra_secrets`, those the service holds beyond the configuration's);
+    `settings`, when given, are the configuration's executor settings already resolved."""
+    settings = settings or resolve(config.executor)
     provider = LocalNodeProvider(settings.work_root, settings.slots, settings.kill_grace)
     return Executor(
         provider,

@@ -115,3 +115,13 @@ class Config:
         """The project entries that apply to a Gerrit project, exact names first."""
         exact = tuple(p for p in self.projects if not p.is_regex and p.matches(project))
         return exact + tuple(p for p in self.projects if p.is_regex and p.matches(project))
+
+    def jobs_for(self, project: str, connection: str, pipeline: str) -> list[Job]:
+        """The jobs a Gerrit project on a connection runs in a pipeline: those of every
+        entry that applies, exact names first, each job once (the first entry's wins)."""
+        jobs: dict[str, Job] = {}
+        for entry in self.projects_for(project):
+            if entry.connection in (None, connection):
+                for job in entry.pipelines.get(pipeline, ()):
+                    jobs.setdefault(job.name, job)
+        return list(jobs.values())

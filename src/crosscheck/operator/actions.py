@@ -115,8 +115,9 @@ class Operations:
             raise NotFoundError(_unknown("connection", connection, config.connections))
         what = f"change {change}" + (f",{patchset}" if patchset is not None else "")
         async with self.scheduler.engine.begin() as db:
-            rows = await queue.active_items_of_change(db, pipeline_name, change, patchset)
-            rows = [r for r in rows if connection in (None, r.connection)]
+            rows = await queue.active_items_of_change(
+                db, pipeline_name, change, patchset, connection
+            )
             if not rows:
                 if pipeline_name not in config.pipelines:
                     raise NotFoundError(_unknown("pipeline", pipeline_name, config.pipelines))
@@ -191,14 +192,9 @@ def _connection(config: Config, pipeline: Pipeline, name: str | None) -> str:
 def _require_jobs(
     config: Config, pipeline: Pipeline, connection: str, project: str, change: int
 ) -> None:
-    entries = [
-        entry
-        for entry in config.projects_for(project)
-        if entry.connection in (None, connection) and pipeline.name in entry.pipelines
-    ]
-    if entries:
+    if config.jobs_for(project, connection, pipeline.name):
         return
-    with_jobs = sorted({p.name for p in config.projects if pipeline.name in p.pipelines})
+    with_jobs = sorted({p.name for p in config.projects if p.pipelines.get(pipeline.name)})
     listing = (
         f"projects with jobs there: {', '.join(with_jobs)}"
         if with_jobs

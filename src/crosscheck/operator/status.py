@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crosscheck.executor.layout import served_log_url
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event, EventType, Origin
 from crosscheck.scheduler import queue
@@ -150,7 +151,7 @@ def _build(row: Any, logs_url: str) -> BuildView:
         node=row.node,
         started_at=row.started_at,
         finished_at=row.finished_at,
-        log_url=f"{logs_url}/{row.log_url}" if row.log_url and logs_url else row.log_url,
+        log_url=served_log_url(logs_url, row.log_url),
         detail=row.detail,
     )
 

@@ -209,10 +209,14 @@ async def items_by_id(db: AsyncConnection, item_ids: list[int]) -> list[ItemRow]
 
 
 async def active_items_of_change(
-    db: AsyncConnection, pipeline: str, change: int, patchset: int | None = None
+    db: AsyncConnection,
+    pipeline: str,
+    change: int,
+    patchset: int | None = None,
+    connection: str | None = None,
 ) -> list[ItemRow]:
-    """Items still moving for a change in a pipeline, on any connection; every patchset
-    when `patchset` is None."""
+    """Items still moving for a change in a pipeline; every patchset when `patchset` is
+    None, on every connection when `connection` is None."""
     query = (
         select(items)
         .where(items.c.pipeline == pipeline)
@@ -222,6 +226,8 @@ async def active_items_of_change(
     )
     if patchset is not None:
         query = query.where(items.c.patchset == patchset)
+    if connection is not None:
+        query = query.where(items.c.connection == connection)
     return [_item(row) for row in await db.execute(query)]
 
 

@@ -6,7 +6,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from crosscheck.executor.layout import component, log_path, log_url
+from crosscheck.executor.layout import component, log_path, log_url, served_log_url
 from crosscheck.model.build import (
     BuildOutcome,
     BuildRequest,
@@ -76,3 +76,11 @@ def test_the_log_path_of_a_ref_build() -> None:
 @pytest.mark.parametrize(("name", "expected"), [("..", "%2E%2E"), (".", "%2E"), ("", "_")])
 def test_no_name_becomes_a_special_path_component(name: str, expected: str) -> None:
     assert component(name) == expected
+
+
+def test_a_log_url_is_served_under_the_logs_address_when_both_are_known() -> None:
+    logs = "https://ci.example.org/logs"
+    assert served_log_url(logs, "45/12345/2/check/unit/b1/") == f"{logs}/45/12345/2/check/unit/b1/"
+    assert served_log_url("", "45/12345/2/check/unit/b1/") == "45/12345/2/check/unit/b1/"
+    assert served_log_url(logs, None) is None
+    assert served_log_url(logs, "") == ""

@@ -14,7 +14,7 @@ from crosscheck.scheduler import queue
 from crosscheck.store.tables import builds, items, reports
 
 from ..scheduler.fakes import settle
-from .harness import CI_WITH_TOKEN, CONFIG, load, operator_api
+from .harness import CI_WITH_TOKEN, CONFIG, TWO_CONNECTIONS, load, operator_api
 
 pytestmark = pytest.mark.usefixtures("token_in_env")
 
@@ -76,6 +76,25 @@ async def test_a_change_is_dequeued_by_pipeline_and_number(
     assert [(i["change"], i["pipeline"]) for i in answer.json()["dequeued"]] == [(1, "check")]
     queued = {p["name"]: [i["change"] for i in p["items"]] for p in status["pipelines"]}
     assert queued == {"check": [2], "post": [1]}
+
+
+async def test_a_change_queued_from_two_connections_is_dequeued_from_the_one_named(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with operator_api(engine, load(tmp_path, CI_WITH_TOKEN + TWO_CONNECTIONS)) as api:
+        for connection in ("review", "upstream"):
+            queued = await api.enqueue(pipeline="both", change=1, connection=connection)
+            assert queued.status_code == 201, queued.text
+        ambiguous = await api.dequeue(pipeline="both", change=1)
+        answer = await api.dequeue(pipeline="both", change=1, connection="upstream")
+        status = await api.status()
+    assert ambiguous.status_code == 409
+    assert ambiguous.json()["detail"] == (
+        "change 1 is queued in 'both' from connections review, upstream: give the connection"
+    )
+    assert answer.status_code == 200, answer.text
+    assert [i["connection"] for i in answer.json()["dequeued"]] == ["upstream"]
+    assert [i["connection"] for p in status["pipelines"] for i in p["items"]] == ["review"]
 
 
 async def test_a_planned_item_dequeued_before_its_builds_start_stays_dequeued(

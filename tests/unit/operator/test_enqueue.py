@@ -178,6 +178,22 @@ async def test_what_cannot_be_enqueued_is_refused_with_the_reason(
         assert (await api.status())["pipelines"][0]["items"] == []
 
 
+async def test_a_project_whose_pipeline_lists_no_job_is_refused_like_one_without_it(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    empty = "- project:\n    name: acme/empty\n    check:\n      jobs: []\n"
+    gerrit = FakeGerrit({22: change_info(22, project="acme/empty")})
+    async with operator_api(engine, load(tmp_path, CI_WITH_TOKEN + CONFIG + empty), gerrit) as api:
+        answer = await api.enqueue(pipeline="check", change=22)
+        assert (await api.status())["pipelines"][0]["items"] == []
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == (
+        "change 22 is in project 'acme/empty', which has no jobs in pipeline 'check' "
+        "(projects with jobs there: acme/driver): add the pipeline to the project "
+        "in the configuration"
+    )
+
+
 async def test_gerrit_not_answering_is_a_bad_gateway(engine: AsyncEngine, tmp_path: Path) -> None:
     gerrit = FakeGerrit(unreachable=True)
     async with operator_api(engine, load(tmp_path, CI_WITH_TOKEN + CONFIG), gerrit) as api:

@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from crosscheck.drivers.gerrit.changes import parse_change, parse_patchset
+from crosscheck.drivers.gerrit.changes import parse_change, parse_patchset, patchset_created
 from crosscheck.drivers.gerrit.events import parse_account, parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.model.events import (
@@ -86,7 +86,7 @@ def change_events(data: dict[str, Any], connection: str) -> list[Event]:
     change = parse_change(data)
     revisions = {rev.get("_number"): (sha, rev) for sha, rev in data.get("revisions", {}).items()}
     events = [
-        _patchset_created(change, connection, sha, rev)
+        patchset_created(change, connection, parse_patchset(sha, rev), Origin.CATCHUP)
         for sha, rev in data.get("revisions", {}).items()
     ]
     for message in data.get("messages", []):
@@ -139,20 +139,6 @@ def _message_event(
         patchset=patchset,
         account=parse_account(message.get("author")),
         comment=(reason.strip() or None) if is_reasoned else None,
-        origin=Origin.CATCHUP,
-    )
-
-
-def _patchset_created(change: Change, connection: str, sha: str, rev: dict[str, Any]) -> Event:
-    patchset = parse_patchset(sha, rev)
-    return Event(
-        type=EventType.PATCHSET_CREATED,
-        connection=connection,
-        created_on=patchset.created_on,
-        project=change.project,
-        change=change,
-        patchset=patchset,
-        account=patchset.uploader,
         origin=Origin.CATCHUP,
     )
 

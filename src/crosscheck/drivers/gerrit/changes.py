@@ -14,16 +14,13 @@ from crosscheck.drivers.gerrit.events import parse_account, parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.errors import CrosscheckError
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Change, PatchSet
+from crosscheck.model.events import Change, Event, EventType, Origin, PatchSet
 
 
 class PatchsetNotFoundError(CrosscheckError):
     """The change exists, but not the patchset asked for."""
 
     def __init__(self, number: int, patchset: int, known: list[int]) -> None:
-        self.number = number
-        self.patchset = patchset
-        self.known = known
         listing = ", ".join(str(n) for n in known) or "none"
         super().__init__(f"change {number} has no patchset {patchset} (patchsets: {listing})")
 
@@ -32,8 +29,6 @@ class PatchsetNotFoundError(CrosscheckError):
 class FoundPatchset:
     change: Change
     patchset: PatchSet
-    #: The change's current patchset number: `patchset` may be an older one.
-    current: int
 
 
 def parse_change(data: dict[str, Any]) -> Change:
@@ -63,6 +58,21 @@ def parse_patchset(sha: str, rev: dict[str, Any]) -> PatchSet:
     )
 
 
+def patchset_created(change: Change, connection: str, patchset: PatchSet, origin: Origin) -> Event:
+    """The patchset-created event Gerrit sent, or would have sent, when `patchset` was
+    uploaded."""
+    return Event(
+        type=EventType.PATCHSET_CREATED,
+        connection=connection,
+        created_on=patchset.created_on,
+        project=change.project,
+        change=change,
+        patchset=patchset,
+        account=patchset.uploader,
+        origin=origin,
+    )
+
+
 async def fetch_patchset(
     rest: GerritRestClient, connection: GerritConnection, number: int, patchset: int | None = None
 ) -> FoundPatchset:
@@ -86,4 +96,4 @@ async def fetch_patchset(
     url = f"{connection.http_url.rstrip('/')}/c/{change.project}/+/{number}"
     message = rev.get("commit", {}).get("message", "")
     change = dataclasses.replace(change, commit_message=message, url=url)
-    return FoundPatchset(change, parse_patchset(sha, rev), current or wanted)
+    return FoundPatchset(change, parse_patchset(sha, rev))

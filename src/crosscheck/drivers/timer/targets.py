@@ -2,7 +2,7 @@
 
 A due rule is one timer trigger of one pipeline whose latest scheduled time falls
 in the window the timer is looking at. It fires for every project entry with
-jobs in that pipeline, on the entry's connection (or the only connection).
+jobs in that pipeline, on the entry's connection.
 """
 
 from __future__ import annotations
@@ -60,13 +60,13 @@ def targets(config: Config, pipeline: str) -> tuple[list[Target], list[str]]:
     entries that cannot fire, with why."""
     found: list[Target] = []
     problems: list[str] = []
-    only = next(iter(config.connections)) if len(config.connections) == 1 else None
     for entry in config.projects:
         if not entry.pipelines.get(pipeline):
             continue
-        connection = entry.connection or only
-        if connection is None:
+        # The loader gives every entry the only connection when there is one, so an
+        # entry is without one only when the configuration defines no connection.
+        if entry.connection is None:
             problems.append(f"project '{entry.name}' names no connection")
         else:
-            found.append(Target(connection, entry))
+            found.append(Target(entry.connection, entry))
     return found, problems
