@@ -7,38 +7,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from crosscheck.demo import BackgroundServe
 
-#: Sleeps like a serve that never exits; `serve ARGS` end up in its argv, as with the real one.
-SLEEPER = (sys.executable, "-c", "import time; time.sleep(120)")
-#: A serve that ignores SIGTERM, so only SIGKILL stops it.
-STUBBORN = (
-    sys.executable,
-    "-c",
-    "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-    "print('ready', flush=True); time.sleep(120)",
-)
-
-
-ServeFactory = Callable[..., BackgroundServe]
-
-
-@pytest.fixture
-def make_serve() -> Iterator[ServeFactory]:
-    """BackgroundServe(directory, command), each stopped after the test, pass or fail."""
-    with contextlib.ExitStack() as stops:  # each is stopped even if another's stop fails
-
-        def make(directory: Path, command: tuple[str, ...] = SLEEPER) -> BackgroundServe:
-            background = BackgroundServe(directory, command)
-            stops.callback(background.stop, timeout=0.5)
-            return background
-
-        yield make
+from .sleepers import SLEEPER, STUBBORN, ServeFactory
 
 
 @pytest.fixture

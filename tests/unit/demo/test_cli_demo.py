@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from crosscheck.cli import main
-from crosscheck.demo import BackgroundServe
 from crosscheck.demo.flow import demo_dir
 
 from ..sandbox_factories import make_state
-
-SLEEPER = (sys.executable, "-c", "import time; time.sleep(120)")
+from .sleepers import ServeFactory
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -21,9 +18,9 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_down_stops_the_demos_serve_then_gerrit(tmp_path: Path) -> None:
+def test_down_stops_the_demos_serve_then_gerrit(make_serve: ServeFactory, tmp_path: Path) -> None:
     make_state(tmp_path).save()  # a sandbox whose Gerrit is not running
-    serve = BackgroundServe(demo_dir(tmp_path), SLEEPER)
+    serve = make_serve(demo_dir(tmp_path))
     started = serve.start([tmp_path], 18123)
     code, output = run("sandbox", "--state-dir", str(tmp_path), "down")
     assert code == 0, output
@@ -34,8 +31,8 @@ def test_down_stops_the_demos_serve_then_gerrit(tmp_path: Path) -> None:
     assert serve.running_pid() is None
 
 
-def test_demo_stop_stops_only_the_serve(tmp_path: Path) -> None:
-    serve = BackgroundServe(demo_dir(tmp_path), SLEEPER)
+def test_demo_stop_stops_only_the_serve(make_serve: ServeFactory, tmp_path: Path) -> None:
+    serve = make_serve(demo_dir(tmp_path))
     started = serve.start([tmp_path], 18123)
     code, output = run("sandbox", "--state-dir", str(tmp_path), "demo", "--stop")
     assert (code, output) == (0, f"The demo's crosscheck serve (pid {started.pid}) stopped.\n")
