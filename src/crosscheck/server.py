@@ -191,7 +191,8 @@ def web_app(
     logs_root: Path,
     admin_token_source: TokenSource | None = None,
 ) -> FastAPI:
-    """Webhooks, build logs, and the results service when it is served here.
+    """Webhooks, build logs, and the results service when it is served here; errors
+    answer `{"detail", "errors"}` (results/http_errors.py) whichever is mounted.
 
     The results service's admin token is read at each request from `admin_token_source`
     (by default the `ci` element of `config`), as the operator API reads its own.
@@ -211,7 +212,9 @@ def web_app(
         )
         for router in results_routers(service, settings):
             app.include_router(router)
-        install_error_handlers(app)
+    # In every configuration, so the operator API's malformed requests are answered
+    # alike, with the located `errors` its clients read.
+    install_error_handlers(app)
     return app
 
 

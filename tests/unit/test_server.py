@@ -14,11 +14,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crosscheck.config.loader import load_config
 from crosscheck.model.config import Config
 from crosscheck.model.results import NewResult, ResultValue
+from crosscheck.operator.router import operator_router
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.errors import AccountNotFoundError
 from crosscheck.results.own_account import own_token
 from crosscheck.results.service import ResultsService
 from crosscheck.server import ServeOptions, results_target, web_app
+
+from .operator.harness import (
+    ADMIN_TOKEN,
+    CI_WITH_TOKEN,
+    CONFIG,
+    TOKEN_VARIABLE,
+    FakeGerrit,
+    bearer,
+    load,
+    scheduler_for,
+)
+from .scheduler.fakes import FakeExecutor
 
 
 def config_of(tmp_path: Path, text: str) -> Config:
@@ -151,6 +164,33 @@ async def test_an_unreadable_admin_token_refuses_admin_calls_but_not_ci_accounts
     assert refused.json()["detail"].startswith("the admin token cannot be checked: ")
     assert "missing-token" in refused.json()["detail"]
     assert reported.status_code == 201, reported.text
+
+
+@pytest.mark.parametrize("serve", [True, False])
+async def test_a_malformed_operator_request_has_located_errors_whether_results_are_served(
+    tmp_path: Path,
+    engine: AsyncEngine,
+    logs_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    serve: bool,
+) -> None:
+    monkeypatch.setenv(TOKEN_VARIABLE, ADMIN_TOKEN)
+    config = load(
+        tmp_path, CI_WITH_TOKEN + CONFIG + f"- results: {{serve: {str(serve).lower()}}}\n"
+    )
+    app = web_app(config, engine, {}, logs_root)
+    app.include_router(
+        operator_router(scheduler_for(engine, config, FakeExecutor({}), FakeGerrit()))
+    )
+    async with client(httpx.ASGITransport(app=app)) as http:
+        answer = await http.post(
+            "/api/v1/enqueue", json={"pipeline": "check"}, headers=bearer(ADMIN_TOKEN)
+        )
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "detail": "change: Field required",
+        "errors": [{"field": "change", "message": "Field required"}],
+    }
 
 
 async def test_private_reads_hide_the_pages_and_serve_false_mounts_only_logs(
