@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from crosscheck.errors import CrosscheckError
@@ -12,6 +13,12 @@ from crosscheck.model.connection import GerritConnection
 
 class SecretError(CrosscheckError):
     """A secret the configuration names cannot be read."""
+
+
+#: Returns a token read now (so a rotated file or a reloaded configuration takes effect
+#: at once), None when none is configured; raises SecretError when the configured one
+#: cannot be read.
+TokenSource = Callable[[], str | None]
 
 
 def read_secret(what: str, env: str | None, file: Path | None) -> str | None:

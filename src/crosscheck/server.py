@@ -53,6 +53,7 @@ from crosscheck.results.settings import settings_from_config
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.secrets import (
     SecretError,
+    TokenSource,
     admin_token,
     http_password,
     results_token,
@@ -131,7 +132,13 @@ async def build_service(options: ServeOptions) -> Service:
     sources = {
         name: GerritEventSource(c, intake, rest[name]) for name, c in config.connections.items()
     }
-    app = web_app(config, engine, sources, executor_settings.logs_root)
+    app = web_app(
+        config,
+        engine,
+        sources,
+        executor_settings.logs_root,
+        lambda: admin_token(live.current.ci),
+    )
     app.include_router(operator_router(scheduler))
     projects = {name: GerritProjects(client) for name, client in rest.items()}
     timer = TimerEventSource(intake, lambda: live.current, projects)
@@ -188,8 +195,14 @@ def web_app(
     engine: AsyncEngine,
     sources: Mapping[str, GerritEventSource],
     logs_root: Path,
+    admin_token_source: TokenSource | None = None,
 ) -> FastAPI:
-    """Webhooks, build logs, and the results service when it is served here."""
+    """Webhooks, build logs, and the results service when it is served here; errors
+    answer `{"detail", "errors"}` (results/http_errors.py) whichever is mounted.
+
+    The results service's admin token is read at each request from `admin_token_source`
+    (by default the `ci` element of `config`), as the operator API reads its own.
+    """
     app = FastAPI(
         title="crosscheck",
         version=__version__,
@@ -200,10 +213,14 @@ def web_app(
     if config.results.serve:
         limiter = RateLimiter(config.results.rate, config.results.burst)
         service = ResultsService(engine, limiter=limiter)
-        settings = settings_from_config(config.results, admin_token(config.ci))
+        settings = settings_from_config(
+            config.results, admin_token_source or (lambda: admin_token(config.ci))
+        )
         for router in results_routers(service, settings):
             app.include_router(router)
-        install_error_handlers(app)
+    # In every configuration, so the operator API's malformed requests are answered
+    # alike, with the located `errors` its clients read.
+    install_error_handlers(app)
     return app
 
 

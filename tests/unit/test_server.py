@@ -14,11 +14,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crosscheck.config.loader import load_config
 from crosscheck.model.config import Config
 from crosscheck.model.results import NewResult, ResultValue
+from crosscheck.operator.router import operator_router
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.errors import AccountNotFoundError
 from crosscheck.results.own_account import own_token
 from crosscheck.results.service import ResultsService
 from crosscheck.server import ServeOptions, results_target, web_app
+
+from .operator.harness import (
+    ADMIN_TOKEN,
+    CI_WITH_TOKEN,
+    CONFIG,
+    TOKEN_VARIABLE,
+    FakeGerrit,
+    bearer,
+    load,
+    scheduler_for,
+)
+from .scheduler.fakes import FakeExecutor
 
 
 def config_of(tmp_path: Path, text: str) -> Config:
@@ -91,6 +104,93 @@ async def test_the_admin_token_of_the_ci_element_manages_accounts(
         )
     assert created.status_code == 201, created.text
     assert (await Accounts(engine).get("Other CI")).allowed_projects == ("acme/*",)
+
+
+def admin(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_rotated_admin_token_file_counts_at_once_in_the_account_api(
+    tmp_path: Path, engine: AsyncEngine, logs_root: Path
+) -> None:
+    old, new = "admin-old-" + "o" * 40, "admin-new-" + "n" * 40
+    token_file = tmp_path / "admin-token"
+    token_file.write_text(old + "\n")
+    config = config_of(tmp_path, "- ci: {name: Acme CI, admin_token_file: admin-token}\n")
+    app = web_app(config, engine, {}, logs_root)
+    async with client(httpx.ASGITransport(app=app)) as http:
+        before = await http.post("/api/v1/accounts", json={"name": "A CI"}, headers=admin(old))
+        assert before.status_code == 201, before.text
+        token_file.write_text(new + "\n")
+        stale = await http.post("/api/v1/accounts", json={"name": "B CI"}, headers=admin(old))
+        rotated = await http.post("/api/v1/accounts", json={"name": "B CI"}, headers=admin(new))
+    assert stale.status_code == 401
+    assert stale.json()["detail"] == "the token is not valid (wrong, or rotated since)"
+    assert rotated.status_code == 201, rotated.text
+
+
+async def test_the_account_api_reads_the_admin_token_from_the_source_serve_gives(
+    tmp_path: Path, engine: AsyncEngine, logs_root: Path
+) -> None:
+    """serve passes the `ci` element of its live configuration: a reload counts at once."""
+    current = ["admin-first-" + "f" * 40]
+    config = config_of(tmp_path, "- ci: {name: Acme CI}\n")
+    app = web_app(config, engine, {}, logs_root, lambda: current[0])
+    async with client(httpx.ASGITransport(app=app)) as http:
+        first = await http.get("/api/v1/accounts/none/ssh-keys", headers=admin(current[0]))
+        current[0] = "admin-second-" + "s" * 40
+        stale = await http.get(
+            "/api/v1/accounts/none/ssh-keys", headers=admin("admin-first-" + "f" * 40)
+        )
+        second = await http.get("/api/v1/accounts/none/ssh-keys", headers=admin(current[0]))
+    assert (first.status_code, stale.status_code, second.status_code) == (404, 401, 404)
+
+
+async def test_an_unreadable_admin_token_refuses_admin_calls_but_not_ci_accounts(
+    tmp_path: Path, engine: AsyncEngine, logs_root: Path, stored: ResultsService
+) -> None:
+    ci_token = await stored.accounts.rotate_token("Acme CI")
+    config = config_of(tmp_path, "- ci: {name: Acme CI, admin_token_file: missing-token}\n")
+    app = web_app(config, engine, {}, logs_root)
+    async with client(httpx.ASGITransport(app=app)) as http:
+        refused = await http.post("/api/v1/accounts", json={"name": "x"}, headers=admin("a" * 40))
+        reported = await http.post(
+            "/api/v1/results",
+            json={"project": "acme/driver", "change": 1234, "patchset": 1, "job": "lint",
+                  "value": "passed"},
+            headers=admin(ci_token),
+        )  # fmt: skip
+    assert refused.status_code == 503
+    assert refused.json()["detail"].startswith("the admin token cannot be checked: ")
+    assert "missing-token" in refused.json()["detail"]
+    assert reported.status_code == 201, reported.text
+
+
+@pytest.mark.parametrize("serve", [True, False])
+async def test_a_malformed_operator_request_has_located_errors_whether_results_are_served(
+    tmp_path: Path,
+    engine: AsyncEngine,
+    logs_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    serve: bool,
+) -> None:
+    monkeypatch.setenv(TOKEN_VARIABLE, ADMIN_TOKEN)
+    config = load(
+        tmp_path, CI_WITH_TOKEN + CONFIG + f"- results: {{serve: {str(serve).lower()}}}\n"
+    )
+    app = web_app(config, engine, {}, logs_root)
+    app.include_router(
+        operator_router(scheduler_for(engine, config, FakeExecutor({}), FakeGerrit()))
+    )
+    async with client(httpx.ASGITransport(app=app)) as http:
+        answer = await http.post(
+            "/api/v1/enqueue", json={"pipeline": "check"}, headers=bearer(ADMIN_TOKEN)
+        )
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "detail": "change: Field required",
+        "errors": [{"field": "change", "message": "Field required"}],
+    }
 
 
 async def test_private_reads_hide_the_pages_and_serve_false_mounts_only_logs(

@@ -10,6 +10,7 @@ import click
 import httpx
 
 from crosscheck.errors import CrosscheckError
+from crosscheck.results.error_message import error_message
 from crosscheck.secrets import read_secret
 
 
@@ -128,16 +129,5 @@ def _post(server: str, path: str, body: dict[str, Any], token: str, timeout: flo
     if answer.is_success:
         return answer.json()
     raise ReportError(
-        f"the results service refused the report ({answer.status_code}): {_detail(answer)}"
+        f"the results service refused the report ({answer.status_code}): {error_message(answer)}"
     )
-
-
-def _detail(answer: httpx.Response) -> str:
-    try:
-        body = answer.json()
-    except ValueError:
-        return answer.text[:500] or "(no message)"
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if errors:
-        return "\n" + "\n".join(f"  {e['field']}: {e['message']}" for e in errors)
-    return str(body.get("detail") if isinstance(body, dict) else body)

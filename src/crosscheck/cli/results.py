@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -82,9 +83,11 @@ def serve(
     pages_settings: Path | None,
 ) -> None:
     """Run the results service alone: REST API (OpenAPI at /docs) and SSH commands."""
+    read_admin_token = partial(read_secret, "the admin token", admin_token_env, admin_token_file)
+    read_admin_token()  # a token named but unreadable stops the service now, not at a request
     settings = ResultsSettings(
         public_reads=not private_reads,
-        admin_token=read_secret("the admin token", admin_token_env, admin_token_file),
+        admin_token=read_admin_token,
         rate=rate,
         burst=burst,
         pages=load_pages_settings(pages_settings) if pages_settings else PagesSettings(),

@@ -15,6 +15,7 @@ import click
 import httpx
 
 from crosscheck.errors import CrosscheckError
+from crosscheck.results.error_message import error_message
 from crosscheck.secrets import read_secret
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -130,7 +131,7 @@ def _json(answer: httpx.Response, url: str) -> Any:
 
 
 def _refusal(answer: httpx.Response, url: str, path: str) -> str:
-    detail = _detail(answer)
+    detail = error_message(answer)
     code = answer.status_code
     if code == httpx.codes.NOT_FOUND and detail == "Not Found":
         return f"{url} has no {path}: is it crosscheck serve, a version with operator commands?"
@@ -140,24 +141,3 @@ def _refusal(answer: httpx.Response, url: str, path: str) -> str:
             "element names (admin_token_file or admin_token_env)"
         )
     return f"crosscheck serve refused the request ({code}): {detail}"
-
-
-def _detail(answer: httpx.Response) -> str:
-    try:
-        body = answer.json()
-    except ValueError:
-        return answer.text[:500].strip() or "(no message)"
-    detail = body.get("detail") if isinstance(body, dict) else body
-    if isinstance(detail, list):  # FastAPI's validation errors: [{loc, msg}, ...]
-        return "; ".join(_problem(p) for p in detail)
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if errors and isinstance(errors, list):  # the results service's {field, message}
-        return "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
-    return str(detail)
-
-
-def _problem(problem: Any) -> str:
-    if not isinstance(problem, dict):
-        return str(problem)
-    where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
-    return f"{where}: {problem.get('msg')}" if where else str(problem.get("msg"))

@@ -16,11 +16,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crosscheck.results.tokens import same_secret
-from crosscheck.secrets import SecretError
-
-#: Returns the admin token, None when none is configured; raises SecretError when the
-#: configured one cannot be read.
-TokenSource = Callable[[], str | None]
+from crosscheck.secrets import SecretError, TokenSource
 
 NOT_CONFIGURED = (
     "operator commands are disabled: no admin token is configured. Name one in the "

@@ -21,11 +21,17 @@ from fastapi.security import (
 )
 
 from crosscheck.model.results import CIAccount
-from crosscheck.results.errors import AuthenticationError, NotAllowedError, ResultsError
+from crosscheck.results.errors import (
+    AuthenticationError,
+    NotAllowedError,
+    ResultsError,
+    UnavailableError,
+)
 from crosscheck.results.http_errors import http_error
 from crosscheck.results.service import ResultsService, check_enabled
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.tokens import same_secret
+from crosscheck.secrets import SecretError
 
 _bearer = HTTPBearer(auto_error=False, description="A CI account's token, or the admin token")
 _basic = HTTPBasic(
@@ -63,13 +69,23 @@ class Authenticator:
         return Caller()
 
     async def _by_bearer(self, token: str) -> Caller:
-        admin_token = self.settings.admin_token
-        if admin_token and same_secret(token, admin_token):
-            return Caller(admin=True)
+        # A CI account's token first: reporting goes on when the admin token cannot be read.
         account = await self.service.accounts.by_token(token)
-        if account is None:
-            raise AuthenticationError("the token is not valid (wrong, or rotated since)")
-        return Caller(account=account, admin=account.admin)
+        if account is not None:
+            return Caller(account=account, admin=account.admin)
+        if self._is_admin_token(token):
+            return Caller(admin=True)
+        raise AuthenticationError("the token is not valid (wrong, or rotated since)")
+
+    def _is_admin_token(self, token: str) -> bool:
+        """Read now, so a rotated token file or a reloaded configuration counts at once."""
+        try:
+            admin_token = self.settings.admin_token()
+        except SecretError as error:
+            raise UnavailableError(f"the admin token cannot be checked: {error}") from error
+        if not admin_token:
+            return False
+        return same_secret(token, admin_token)
 
     async def _by_basic(self, name: str, token: str) -> Caller:
         account = await self.service.accounts.by_token(token)

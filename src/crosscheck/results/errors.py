@@ -9,7 +9,8 @@ CrosscheckError
     ├── UnknownChangeError        a change or revision the service cannot place (404)
     ├── AccountExistsError        the name or the SSH key is taken (409)
     ├── InvalidInputError        a result or account is malformed; `problems` locate each (422)
-    └── RateLimitedError          too many requests; `retry_after` seconds (429)
+    ├── RateLimitedError          too many requests; `retry_after` seconds (429)
+    └── UnavailableError          the service cannot check a request now: the admin token (503)
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class RateLimitedError(ResultsError):
         )
 
 
+class UnavailableError(ResultsError):
+    status_code = 503
+
+
 __all__ = [
     "AccountDisabledError",
     "AccountExistsError",
@@ -87,6 +92,7 @@ __all__ = [
     "NotAllowedError",
     "RateLimitedError",
     "ResultsError",
+    "UnavailableError",
     "UnknownChangeError",
     "describe",
 ]

@@ -5,15 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crosscheck.model.config import DEFAULT_RESULTS_BURST, DEFAULT_RESULTS_RATE, ResultsConfig
+from crosscheck.secrets import TokenSource
 from crosscheck.web.settings import PagesSettings, load_pages_settings
+
+
+def no_admin_token() -> None:
+    return None
 
 
 @dataclass(frozen=True)
 class ResultsSettings:
     #: False: reading needs a CI account's token or the admin token.
     public_reads: bool = True
-    #: The admin token (from a secret: an environment variable or a file), or None for none.
-    admin_token: str | None = field(default=None, repr=False)
+    #: Reads the admin token (a secret: an environment variable or a file) at each request,
+    #: so a rotated token or a reloaded configuration takes effect without a restart.
+    admin_token: TokenSource = no_admin_token
     #: Writes per second per CI account, on average, and the burst allowed.
     rate: float = DEFAULT_RESULTS_RATE
     burst: int = DEFAULT_RESULTS_BURST
@@ -21,7 +27,7 @@ class ResultsSettings:
     pages: PagesSettings = field(default_factory=PagesSettings)
 
 
-def settings_from_config(config: ResultsConfig, admin_token: str | None) -> ResultsSettings:
+def settings_from_config(config: ResultsConfig, admin_token: TokenSource) -> ResultsSettings:
     """The settings of the service `crosscheck serve` embeds; the pages' file is read now,
     so a mistake in it stops serve with the file named."""
     return ResultsSettings(

@@ -42,7 +42,7 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     engine = await open_store(store_url)
     settings = ResultsSettings(
-        public_reads=public_reads, admin_token=ADMIN_TOKEN, rate=rate, burst=burst
+        public_reads=public_reads, admin_token=lambda: ADMIN_TOKEN, rate=rate, burst=burst
     )
     service = ResultsService(engine, limiter=RateLimiter(settings.rate, settings.burst))
     app = create_results_app(service, settings)

@@ -175,6 +175,17 @@ async def test_the_ssh_command_of_results_serve(server: Server) -> None:
     assert [(i["name"], i["reporter"]) for i in read.values()] == [("j", "a")]
 
 
+def test_results_serve_reads_its_admin_token_file_at_each_request(server: Server) -> None:
+    def accounts(token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.get(f"{server.url}/api/v1/accounts/none/ssh-keys", headers=headers).status_code
+
+    assert accounts(ADMIN_TOKEN) == 404
+    (server.tmp / "admin-token").write_text("rotated-admin-token")
+    assert accounts(ADMIN_TOKEN) == 401
+    assert accounts("rotated-admin-token") == 404
+
+
 def test_report_needs_a_token(tmp_path: Path) -> None:
     done = run("report", "--server", "http://127.0.0.1:9", "--project", "p",
                env={"CROSSCHECK_RESULTS_TOKEN": ""})  # fmt: skip

@@ -19,6 +19,7 @@ from crosscheck.drivers.base import TransientReportError
 from crosscheck.model.build import BuildResult
 from crosscheck.model.report import JobLine, Report, ReportOutcome, ReportState
 from crosscheck.model.results import ResultValue
+from crosscheck.results.error_message import error_message
 
 API = "/api/v1"
 TRANSPORT = "results-api"
@@ -79,7 +80,7 @@ class ResultsReporter:
         return ReportOutcome(
             ReportState.FAILED,
             TRANSPORT,
-            f"the results service refused them ({answer.status_code}): {_detail(answer)}",
+            f"the results service refused them ({answer.status_code}): {error_message(answer)}",
         )
 
     async def _already_stored(self, report: Report, reported_at: datetime) -> bool:
@@ -89,8 +90,9 @@ class ResultsReporter:
             params={"ci": self.account, "history": "true"},
         )
         if not answer.is_success:
+            why = error_message(answer)
             raise TransientReportError(
-                f"cannot check for an earlier attempt ({answer.status_code}): {_detail(answer)}"
+                f"cannot check for an earlier attempt ({answer.status_code}): {why}"
             )
         stored = {
             item["job"]
@@ -113,7 +115,7 @@ class ResultsReporter:
             answer.status_code in _TRANSIENT
         ):
             raise TransientReportError(
-                f"the results service answered {answer.status_code}: {_detail(answer)}"
+                f"the results service answered {answer.status_code}: {error_message(answer)}"
             )
         return answer
 
@@ -138,17 +140,3 @@ def _result(report: Report, job: JobLine, reported_at: datetime) -> dict[str, An
         "reported_at": reported_at.isoformat(),
     }
     return {key: item for key, item in result.items() if item is not None}
-
-
-def _detail(answer: httpx.Response) -> str:
-    """The service's own words: `detail`, and each located problem."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return answer.text[:300] or "(no message)"
-    if not isinstance(body, dict):
-        return str(body)[:300]
-    problems = "; ".join(
-        f"{item.get('field')}: {item.get('message')}" for item in body.get("errors") or ()
-    )
-    return problems or str(body.get("detail", body))[:300]
