@@ -7,13 +7,13 @@ the server or fix --url, use the right token, or what the server refused and why
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import httpx
 
+from crosscheck.cli.options import F
 from crosscheck.errors import CrosscheckError
 from crosscheck.results.error_message import error_message
 from crosscheck.secrets import read_secret
@@ -22,8 +22,6 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 TOKEN_ENV = "CROSSCHECK_ADMIN_TOKEN"  # noqa: S105 - the variable's name, not a token
 #: Enqueue looks the change up in Gerrit, which may retry for a while before giving up.
 DEFAULT_TIMEOUT = 60.0
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ServeApiError(CrosscheckError):
