@@ -1,8 +1,13 @@
-"""Prometheus metrics crosscheck exports (names follow Prometheus' conventions)."""
+"""Prometheus metrics crosscheck exports (names follow Prometheus' conventions).
+
+Counters and histograms are updated where things happen; the gauges of queue
+depths are set from the store when `/metrics` is scraped, so they are true after
+a restart too. docs/operator.md lists them for operators.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 stream_connected = Gauge(
     "crosscheck_gerrit_stream_connected",
@@ -19,6 +24,42 @@ events_received = Counter(
     "Events received, by how they came and whether they were new.",
     ["connection", "origin", "outcome"],
 )
+events_ignored = Counter(
+    "crosscheck_events_ignored_total",
+    "Events that triggered nothing on purpose, by why (own account, old patchset, ...).",
+    ["connection", "reason"],
+)
+items_queued = Gauge(
+    "crosscheck_items",
+    "Items still moving, by pipeline and state (new, running); set at each scrape.",
+    ["pipeline", "state"],
+)
+builds_queued = Gauge(
+    "crosscheck_builds",
+    "Builds that may still run, by state (waiting, running); set at each scrape.",
+    ["state"],
+)
+builds_finished = Counter(
+    "crosscheck_builds_total",
+    "Builds finished, by pipeline and result (SUCCESS, FAILURE, ERROR, ...).",
+    ["pipeline", "result"],
+)
+reports_pending = Gauge(
+    "crosscheck_reports_pending",
+    "Reports not yet delivered (pending or sending), by destination; set at each scrape.",
+    ["connection"],
+)
 reports_finished = Counter(
     "crosscheck_reports_total", "Reports finished, by outcome.", ["connection", "state"]
+)
+reports_given_up = Counter(
+    "crosscheck_reports_given_up_total",
+    "Reports given up without being delivered, by destination and reason.",
+    ["connection", "reason"],
+)
+report_delivery_seconds = Histogram(
+    "crosscheck_report_delivery_seconds",
+    "Seconds from a report being queued to its delivery.",
+    ["connection"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
 )
