@@ -30,12 +30,12 @@ events_ignored = Counter(
     ["connection", "reason"],
 )
 items_queued = Gauge(
-    "crosscheck_items",
+    "crosscheck_queue_items",
     "Items still moving, by pipeline and state (new, running); set at each scrape.",
     ["pipeline", "state"],
 )
 builds_queued = Gauge(
-    "crosscheck_builds",
+    "crosscheck_queue_builds",
     "Builds that may still run, by state (waiting, running); set at each scrape.",
     ["state"],
 )
