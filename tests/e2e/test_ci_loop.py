@@ -266,8 +266,15 @@ async def test_a_change_that_no_longer_merges_is_reported_as_a_merge_conflict(
     detail = await wait_reports(sandbox, loser, serve, count=2)
 
     last = ci_messages(detail)[-1]["message"]
-    assert "Build failed (check pipeline)." in last
-    assert " : MERGE_CONFLICT in " in last
+    # Its own headline now (issue 11), the conflicting file and how to fix it.
+    assert (
+        f"Merge failed (check pipeline): patchset {loser.patchset} does not merge onto master."
+        in last
+    )
+    (line,) = [line for line in last.splitlines() if line.startswith("- hello ")]
+    assert " : MERGE_CONFLICT in " in line
+    assert line.endswith(f" — conflict in {shared}")
+    assert "rebase the change onto the tip of master and push it again" in last
     assert ci_vote(detail) == -1
 
 

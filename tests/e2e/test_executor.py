@@ -194,7 +194,7 @@ async def test_crosscheck_run_on_a_pushed_change(
     assert failed.returncode == 1
     assert "failing on purpose" in failed.stdout
     assert "FAILURE in " in failed.stderr
-    assert "step 2 exited with status 3" in failed.stderr
+    assert "step 2 'exit 3' exited 3" in failed.stderr
 
     missing = crosscheck_run(config_dir, "exec-pass", "--change", f"{change.number},7")
     assert missing.returncode == 1

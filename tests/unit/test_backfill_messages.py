@@ -135,3 +135,29 @@ def test_any_text_parses_without_error(text: str) -> None:
         assert job.job
         assert job.url is None or job.url.startswith(("http://", "https://", "HTTP"))
         assert job.duration is None or job.duration >= 0
+
+
+def test_a_reason_after_the_line_is_read_apart_and_old_lines_still_parse() -> None:
+    message = parse_ci_message(
+        "Build failed (check pipeline).\n\n"
+        "- unit http://ci/1 : FAILURE in 1m 02s (non-voting) — step 2 'make test' exited 2\n"
+        "- lab http://ci/2 : ERROR in 0s — git fetch of refs/changes/01/1/1 from "
+        "http://g/a/p: connection refused\n"
+        "- docs http://ci/3 : MERGE_CONFLICT in 0s — conflict in a (x).txt\n"
+        "- old http://ci/4 : SUCCESS in 5s\n"
+    )
+    assert message.unreadable == []
+    unit, lab, docs, old = message.jobs
+    assert unit == JobLine(
+        "unit",
+        ResultValue.FAILED,
+        "http://ci/1",
+        62.0,
+        voting=False,
+        detail="step 2 'make test' exited 2",
+    )
+    assert (lab.value, lab.duration, lab.voting) == (ResultValue.FAILED, 0.0, True)
+    assert lab.detail == "git fetch of refs/changes/01/1/1 from http://g/a/p: connection refused"
+    # Parentheses in the reason are not taken for the duration's end or a flag.
+    assert (docs.duration, docs.voting, docs.detail) == (0.0, True, "conflict in a (x).txt")
+    assert old == JobLine("old", ResultValue.PASSED, "http://ci/4", 5.0)

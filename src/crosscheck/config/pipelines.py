@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from crosscheck.config.context import Context, Entry
@@ -21,6 +22,8 @@ from crosscheck.model.pipeline import (
 )
 
 TIMER = "timer"
+#: Reporter moments every pipeline has; `merge_conflict` and `error` default to failure's.
+MOMENTS = ("start", "success", "failure")
 
 
 def build_pipelines(context: Context, entries: list[Entry[PipelineSpec]]) -> None:
@@ -29,9 +32,10 @@ def build_pipelines(context: Context, entries: list[Entry[PipelineSpec]]) -> Non
         if not context.define("pipeline", spec.name, entry.position):
             continue
         triggers = _triggers(context, entry)
-        reports = {
-            moment: _reports(context, entry, moment) for moment in ("start", "success", "failure")
-        }
+        reports = {moment: _reports(context, entry, moment) for moment in MOMENTS}
+        failure = reports["failure"]
+        reports["merge_conflict"] = _written_or(context, entry, "merge_conflict", failure)
+        reports["error"] = _written_or(context, entry, "error", _without_votes(failure))
         context.pipelines[spec.name] = Pipeline(
             name=spec.name,
             manager=Manager(spec.manager),
@@ -96,8 +100,23 @@ def _compile(pattern: str | None) -> re.Pattern[str] | None:
     return re.compile(pattern) if pattern is not None else None
 
 
+def _written_or(
+    context: Context,
+    entry: Entry[PipelineSpec],
+    moment: str,
+    default: tuple[ReportAction, ...],
+) -> tuple[ReportAction, ...]:
+    """A moment's reporters as written (an empty one sends nothing), else `default`."""
+    return _reports(context, entry, moment) if moment in entry.body else default
+
+
+def _without_votes(actions: tuple[ReportAction, ...]) -> tuple[ReportAction, ...]:
+    """An infrastructure error is no verdict on the change: say so, vote nothing."""
+    return tuple(replace(action, labels={}, comment=True) for action in actions)
+
+
 def _reports(context: Context, entry: Entry[PipelineSpec], moment: str) -> tuple[ReportAction, ...]:
-    specs: dict[str, ReporterSpec] = getattr(entry.spec, moment)
+    specs: dict[str, ReporterSpec] = getattr(entry.spec, moment) or {}
     body: Any = entry.body.get(moment)
     actions = []
     for connection, spec in specs.items():

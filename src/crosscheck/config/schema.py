@@ -269,6 +269,9 @@ class PipelineSpec(Spec):
     start: Reporters = Field(default_factory=dict)
     success: Reporters = Field(default_factory=dict)
     failure: Reporters = Field(default_factory=dict)
+    #: None: not written, so derived from `failure` (see config/pipelines.py).
+    merge_conflict: Reporters | None = None
+    error: Reporters | None = None
 
 
 class ExecutorSpec(Spec):

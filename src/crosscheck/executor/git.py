@@ -12,10 +12,12 @@ import asyncio
 import base64
 import contextlib
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from crosscheck.errors import CrosscheckError
 
@@ -107,22 +109,58 @@ class Git:
         try:
             async with asyncio.timeout(timeout):
                 out, err = await process.communicate()
-        except BaseException:
+        except BaseException as error:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+            if isinstance(error, TimeoutError):
+                raise GitError(
+                    f"`git {args[0]}` took longer than {timeout:.0f} s", None, ""
+                ) from error
             raise
         if process.returncode != 0:
             stderr = err.decode(errors="replace")
             raise GitError(
-                f"`git {args[0]}` failed (exit {process.returncode}): {_reason(stderr)}",
+                f"`git {args[0]}` failed (exit {process.returncode}): {short_reason(stderr)}",
                 process.returncode,
                 stderr,
             )
         return out.decode(errors="replace")
 
 
-def _reason(stderr: str) -> str:
+#: What git (through curl) says when the server cannot be reached, in a few words.
+_NETWORK_REASONS = (
+    (re.compile(r"couldn't connect to server|connection refused", re.I), "connection refused"),
+    (re.compile(r"could not resolve host", re.I), "host not found"),
+    (re.compile(r"timed out", re.I), "connection timed out"),
+    (re.compile(r"connection reset|recv failure", re.I), "connection reset"),
+    (re.compile(r"empty reply from server", re.I), "empty reply from the server"),
+    (re.compile(r"returned error: (\d{3})", re.I), "HTTP {0}"),
+    (re.compile(r"authentication failed", re.I), "authentication failed"),
+    (
+        re.compile(r"repository '[^']*' not found|does not appear to be a git repository", re.I),
+        "repository not found",
+    ),
+)
+
+
+def short_reason(stderr: str) -> str:
+    """Why a git command failed, in a few words: the network failure when it is one,
+    else git's last useful lines."""
+    for pattern, reason in _NETWORK_REASONS:
+        found = pattern.search(stderr)
+        if found:
+            return reason.format(*found.groups())
     lines = [line.strip() for line in stderr.replace("\r", "\n").splitlines() if line.strip()]
     useful = [line for line in lines if not line.startswith(("hint:", "remote: Counting"))]
     return "; ".join(useful[-3:]) or "no reason given"
+
+
+def secret_free(url: str) -> str:
+    """The URL without a user or password, fit for a report or a log."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))

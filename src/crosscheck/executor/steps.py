@@ -29,8 +29,20 @@ class StepsOutcome:
     steps: tuple[StepRecord, ...]
 
 
+#: A command longer than this is cut in a report's reason: the console log has it whole.
+MAX_COMMAND = 60
+
+
 def describe(step: RunStep) -> str:
     return step.shell if step.shell is not None else f"script {step.script}"
+
+
+def step_name(number: int, text: str) -> str:
+    """`step 2 'make test'`: how a reason names a step, its command on one short line."""
+    flat = " ".join(text.split())
+    if len(flat) > MAX_COMMAND:
+        flat = flat[: MAX_COMMAND - 3].rstrip() + "..."
+    return f"step {number} '{flat}'"
 
 
 def script_for(step: RunStep) -> str:
@@ -68,18 +80,23 @@ async def run_steps(
             command = Command(script_for(step), env, cwd)
         except ValueError as error:
             console.line(f"--- {error}")
-            return StepsOutcome(BuildResult.FAILURE, str(error), tuple(records))
+            return StepsOutcome(
+                BuildResult.FAILURE, f"{step_name(number, text)}: {error}", tuple(records)
+            )
         began = clock()
         try:
             status = await node.run(command, console.line, max(0.0, deadline - clock()))
         except StepTimeoutError:
             records.append(StepRecord(number, text, None, clock() - began))
-            detail = f"step {number} ran past the job's timeout of {format_duration(timeout)}"
+            detail = (
+                f"{step_name(number, text)} ran past the job's timeout of "
+                f"{format_duration(timeout)}"
+            )
             console.line(f"--- {detail}: every process of the build was killed")
             return StepsOutcome(BuildResult.TIMED_OUT, detail, tuple(records))
         records.append(StepRecord(number, text, status, clock() - began))
         if status != 0:
-            detail = f"step {number} exited with status {status}: {text}"
+            detail = f"{step_name(number, text)} exited {status}"
             console.line(f"--- step {number} failed (exit status {status})")
             return StepsOutcome(BuildResult.FAILURE, detail, tuple(records))
     return StepsOutcome(BuildResult.SUCCESS, None, tuple(records))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crosscheck.executor.git import Git, GitError
+from crosscheck.executor.git import Git, GitError, secret_free, short_reason
 from crosscheck.executor.mirrors import MirrorCache, project_path
 from crosscheck.model.build import change_ref
 from crosscheck.model.events import Change, Event, PatchSet
@@ -133,10 +133,10 @@ class WorkspaceBuilder:
         # A merge refused before it began leaves nothing to abort.
         with contextlib.suppress(GitError):
             await self._git.run("merge", "--abort", cwd=clone)
-        what = f"{ref} does not merge onto the tip of {branch}"
+        # The report's headline says what does not merge onto what: the files are the news.
         if files:
-            return MergeConflictError(f"{what}: conflict in {', '.join(files)}", files)
-        return MergeConflictError(f"{what}: {error}", ())
+            return MergeConflictError(f"conflict in {', '.join(files)}", files)
+        return MergeConflictError(f"{ref} does not merge onto the tip of {branch}: {error}", ())
 
     async def _required_checkout(
         self, required: RequiredProject, change_branch: str | None, src_root: Path
@@ -157,9 +157,20 @@ class WorkspaceBuilder:
         return await self._check_out(clone, required.name, branch, f"origin/{branch}")
 
     async def _clone(self, project: str, src_root: Path, refs: Sequence[str] = ()) -> Path:
-        mirror = await self._mirrors.update(
-            self._git, self._remote.connection, project, self._remote.fetch_url(project), refs
-        )
+        url = self._remote.fetch_url(project)
+        try:
+            mirror = await self._mirrors.update(
+                self._git, self._remote.connection, project, url, refs
+            )
+        except GitError as error:
+            # The one request of a build that leaves the host: say which, where, and why.
+            what = ", ".join(refs) or "the branches"
+            reason = short_reason(error.stderr) if error.stderr else str(error)
+            raise GitError(
+                f"git fetch of {what} from {secret_free(url)}: {reason}",
+                error.returncode,
+                error.stderr,
+            ) from error
         target = project_path(src_root, project)
         target.parent.mkdir(parents=True, exist_ok=True)
         await self._git.run("clone", "--quiet", "--no-checkout", str(mirror), str(target))

@@ -35,6 +35,22 @@ class BuildResult(StrEnum):
         return self in (BuildResult.NODE_FAILURE, BuildResult.ERROR)
 
 
+#: Seconds before the next attempt of a build that failed for the infrastructure, by the
+#: number of the attempt that failed; the last one holds after it. A Gerrit restart or a
+#: network blip takes tens of seconds to a few minutes: retrying at once only fails again.
+RETRY_DELAYS = (30.0, 120.0, 300.0)
+#: Each delay is spread by up to this fraction either way, so the builds one outage
+#: failed together do not all come back in the same second.
+RETRY_JITTER = 0.2
+
+
+def retry_delay(failed_attempt: int, jitter: float) -> float:
+    """Seconds to wait before retrying after attempt `failed_attempt` (from 1) failed for
+    the infrastructure; `jitter` in [0, 1) spreads it (0.5 gives the nominal delay)."""
+    nominal = RETRY_DELAYS[min(max(failed_attempt, 1), len(RETRY_DELAYS)) - 1]
+    return nominal * (1 + RETRY_JITTER * (2 * jitter - 1))
+
+
 @dataclass(frozen=True)
 class BuildRequest:
     """One attempt of one job for one item, as the scheduler hands it to the executor."""

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from crosscheck.model.globs import matches_any
 
 DEFAULT_TIMEOUT = 3600
+#: Tries of a build that fails for the infrastructure (ERROR, NODE_FAILURE), the first
+#: included, as Zuul's default: 1 would turn every Gerrit restart into a report.
 DEFAULT_ATTEMPTS = 3
 
 

@@ -84,10 +84,15 @@ class Pipeline:
     start: tuple[ReportAction, ...] = ()
     success: tuple[ReportAction, ...] = ()
     failure: tuple[ReportAction, ...] = ()
+    #: A voting job's patchset does not merge onto its branch (config: failure's reporters).
+    merge_conflict: tuple[ReportAction, ...] = ()
+    #: The attempts of a voting job ran out on infrastructure errors, and no voting job
+    #: failed for real (config: failure's connections with the message and no labels).
+    error: tuple[ReportAction, ...] = ()
 
     @property
     def reports(self) -> bool:
-        return bool(self.start or self.success or self.failure)
+        return bool(self.start or self.success or self.failure or self.merge_conflict or self.error)
 
     @property
     def timers(self) -> tuple[TimerTrigger, ...]:

@@ -9,6 +9,9 @@ from enum import StrEnum
 
 from crosscheck.model.pipeline import Notify
 
+#: Between a job line's `RESULT in 3s (non-voting)` and its reason: after everything
+#: the parsers of Zuul's lines read, and not a character a job name or a URL holds.
+DETAIL_SEPARATOR = " — "
 #: Gerrit refuses longer review messages (Zuul keeps under ~16 KB too).
 MAX_MESSAGE_BYTES = 16_000
 TRUNCATED = "\n\n[... the rest of this report was cut to fit Gerrit's message limit]"
@@ -56,6 +59,10 @@ class JobLine:
     url: str
     duration: float
     voting: bool
+    #: Why it did not succeed, in a few words (the step and its exit status, the request
+    #: that failed, the conflicting files); "" when there is nothing to say. Rows queued
+    #: before it existed load without it.
+    detail: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Zuul and most third-party CIs write one line per job,
 
     - job-name https://logs.example/1 : SUCCESS in 3m 02s (non-voting)
 
-sometimes without the URL (`- job-name : NOT_REGISTERED`). Jenkins' Gerrit Trigger
+sometimes without the URL (`- job-name : NOT_REGISTERED`); crosscheck appends the
+reason of a non-success after an em dash (`: FAILURE in 3s — step 2 'make' exited 2`).
+Jenkins' Gerrit Trigger
 writes `https://jenkins.example/job/name/12/ : SUCCESS`, the job named by its URL.
 Lines are read one by one; a line that looks like a job line but cannot be read
 is kept with the reason, never guessed.
@@ -16,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from crosscheck.model.report import DETAIL_SEPARATOR
 from crosscheck.model.results import MAX_JOB, ResultValue, parse_duration
 
 #: Zuul's build results (and a few other CIs'), to the service's values.
@@ -65,6 +68,8 @@ class JobLine:
     #: Seconds.
     duration: float | None = None
     voting: bool = True
+    #: The reason the line gives after the result, when it gives one.
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,13 +113,14 @@ def _job_line(line: str) -> JobLine | str | None:
         return f"unknown result {result}: known are {', '.join(sorted(RESULTS))}"
     if not job or len(job) > MAX_JOB or _CONTROL.search(job):
         return f"job name {job[:40]!r} is empty, too long or holds control characters"
-    rest = match.group("rest")
+    rest, _, detail = match.group("rest").partition(DETAIL_SEPARATOR)
     return JobLine(
         job=job,
         value=value,
         url=url if url is not None and _is_web(url) else None,
         duration=_duration(rest),
         voting=not _NON_VOTING.search(rest),
+        detail=detail.strip() or None,
     )
 
 

@@ -249,8 +249,13 @@ def _item(row: Any) -> ItemRow:
 
 
 async def add_builds(
-    db: AsyncConnection, item_id: int, jobs: Sequence[tuple[str, bool]], attempt: int = 1
+    db: AsyncConnection,
+    item_id: int,
+    jobs: Sequence[tuple[str, bool]],
+    attempt: int = 1,
+    not_before: datetime | None = None,
 ) -> None:
+    """Waiting builds of the item's jobs; none starts before `not_before` (when given)."""
     if not jobs:
         return
     # One statement for all of them: an item of a big job matrix has hundreds.
@@ -264,6 +269,7 @@ async def add_builds(
                 "attempt": attempt,
                 "voting": int(voting),
                 "state": "waiting",
+                "not_before": not_before,
             }
             for name, voting in jobs
         ],

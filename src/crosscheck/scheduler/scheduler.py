@@ -16,18 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crosscheck import metrics
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
 from crosscheck.errors import GerritError
 from crosscheck.executor.executor import BuildStarted, StartedHook
 from crosscheck.executor.layout import served_log_url
-from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
+from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, retry_delay
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
@@ -37,7 +39,15 @@ from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, report_tag
 from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.codec import load_event
-from crosscheck.scheduler.message import item_message, item_passed, start_message
+from crosscheck.scheduler.message import (
+    VERDICTS,
+    Outcome,
+    decide,
+    item_message,
+    item_outcome,
+    reporters,
+    start_message,
+)
 from crosscheck.scheduler.triggers import matching_pipelines
 from crosscheck.store.tables import builds
 
@@ -71,6 +81,8 @@ class Scheduler:
         logs_url: str = "",
         tick: float = 1.0,
         results: ReportQueue | None = None,
+        clock: Callable[[], datetime] = queue.now,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.engine = engine
         self.config = config
@@ -84,6 +96,11 @@ class Scheduler:
         self.tick = tick
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        #: Now, and a number in [0, 1) that spreads retry delays; tests pass their own.
+        self._clock = clock
+        self._jitter = jitter
+        #: The wake-up at the next retry's not-before time, when one waits.
+        self._retry_wake: asyncio.TimerHandle | None = None
 
     # -- events in -------------------------------------------------------------
 
@@ -160,7 +177,10 @@ class Scheduler:
             .where(builds.c.state == "running")
             .values(state="interrupted", result="INTERRUPTED", finished_at=queue.now())
         )
-        if marked.rowcount and not await self._retry(db, row, "interrupted by a restart"):
+        if not marked.rowcount:
+            return
+        # Not the infrastructure's fault: the process stopped, so the next attempt runs at once.
+        if not await self._retry(db, row, "interrupted by a restart", backoff=False):
             await db.execute(
                 update(builds)
                 .where(builds.c.id == row.id)
@@ -228,17 +248,39 @@ class Scheduler:
     # -- builds ----------------------------------------------------------------------
 
     async def _start_waiting(self) -> None:
+        """Start the waiting builds whose not-before time has come; wake up for the next."""
+        now = self._clock()
+        waiting = builds.c.state == "waiting"
         async with self.engine.connect() as db:
             rows = (
                 await db.execute(
-                    select(builds).where(builds.c.state == "waiting").order_by(builds.c.item_id)
+                    select(builds)
+                    .where(waiting)
+                    .where(or_(builds.c.not_before.is_(None), builds.c.not_before <= now))
+                    .order_by(builds.c.item_id)
                 )
             ).all()
+            later = await db.scalar(
+                select(func.min(builds.c.not_before))
+                .where(waiting)
+                .where(builds.c.not_before > now)
+            )
+        self._wake_at(later, now)
         for row in rows:
             if row.id not in self._tasks:
                 task = asyncio.create_task(self._build(row))
                 self._tasks[row.id] = task
                 task.add_done_callback(self._forget(row.id))
+
+    def _wake_at(self, when: datetime | None, now: datetime) -> None:
+        """Wake the loop when a backed-off build may start (the tick may be long)."""
+        if self._retry_wake is not None:
+            self._retry_wake.cancel()
+            self._retry_wake = None
+        if when is not None:
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            delay = max(0.0, (when - now).total_seconds())
+            self._retry_wake = asyncio.get_running_loop().call_later(delay, self._wake.set)
 
     def _forget(self, build_id: str) -> Callable[[asyncio.Task[None]], None]:
         def forget(_: asyncio.Task[None]) -> None:
@@ -251,7 +293,9 @@ class Scheduler:
             item = await queue.item(db, row.item_id)
         job = self._job_named(item, row.job)
         if job is None:
-            await self._record(row, BuildResult.ERROR, f"job {row.job!r} is no longer configured")
+            await self._record(
+                row, item.pipeline, BuildResult.ERROR, f"job {row.job!r} is no longer configured"
+            )
             return
         request = BuildRequest(
             build_id=row.id,
@@ -262,7 +306,7 @@ class Scheduler:
             connection=self.connections[item.connection],
         )
         outcome = await self.executor.run(request, on_started=self._started)
-        await self._finished(row, outcome)
+        await self._finished(row, item.pipeline, outcome)
 
     def _job_named(self, item: queue.ItemRow, name: str) -> Job | None:
         for job in self._jobs(item):
@@ -284,9 +328,9 @@ class Scheduler:
                 )
             )
 
-    async def _finished(self, row: Any, outcome: BuildOutcome) -> None:
+    async def _finished(self, row: Any, pipeline: str, outcome: BuildOutcome) -> None:
         async with self.engine.begin() as db:
-            await db.execute(
+            ended = await db.execute(
                 update(builds)
                 .where(builds.c.id == row.id)
                 .where(builds.c.state.in_(queue.LIVE))
@@ -300,11 +344,14 @@ class Scheduler:
                     finished_at=datetime.fromtimestamp(outcome.finished_at, UTC),
                 )
             )
-            if outcome.result.retryable:
+            # A build canceled meanwhile keeps its row as it is, and is no retry.
+            if ended.rowcount and outcome.result.retryable:
                 await self._retry(db, row, outcome.detail or outcome.result.value)
+        if ended.rowcount:
+            metrics.builds_finished.labels(pipeline, outcome.result.value).inc()
         self._wake.set()
 
-    async def _record(self, row: Any, result: BuildResult, detail: str) -> None:
+    async def _record(self, row: Any, pipeline: str, result: BuildResult, detail: str) -> None:
         async with self.engine.begin() as db:
             await db.execute(
                 update(builds)
@@ -313,23 +360,40 @@ class Scheduler:
                     state="finished", result=result.value, detail=detail, finished_at=queue.now()
                 )
             )
+        metrics.builds_finished.labels(pipeline, result.value).inc()
         self._wake.set()
 
-    async def _retry(self, db: AsyncConnection, row: Any, why: str) -> bool:
+    async def _retry(
+        self, db: AsyncConnection, row: Any, why: str, *, backoff: bool = True
+    ) -> bool:
         """Queue the next attempt of a build that ended for the infrastructure, if the job
-        allows another; whether it did."""
+        allows another; whether it did. With `backoff` it waits (30 s, 2 min, then 5 min,
+        jittered): what was unreachable a moment ago rarely is back at once."""
         item = await queue.item(db, row.item_id)
         job = self._job_named(item, row.job)
         limit = job.attempts if job else 1
         if item.state not in queue.ACTIVE or row.attempt >= limit:
+            if item.state in queue.ACTIVE:
+                log.warning(
+                    "build %s (%s) ended for the infrastructure (%s) on its last attempt (%d)",
+                    row.id,
+                    row.job,
+                    why,
+                    row.attempt,
+                )
             return False
-        await queue.add_builds(db, row.item_id, [(row.job, bool(row.voting))], row.attempt + 1)
+        delay = retry_delay(row.attempt, self._jitter()) if backoff else 0.0
+        not_before = self._clock() + timedelta(seconds=delay) if delay else None
+        await queue.add_builds(
+            db, row.item_id, [(row.job, bool(row.voting))], row.attempt + 1, not_before
+        )
         log.info(
-            "build %s (%s) ended for the infrastructure (%s): attempt %d",
+            "build %s (%s) ended for the infrastructure (%s): attempt %d in %.0f s",
             row.id,
             row.job,
             why,
             row.attempt + 1,
+            delay,
         )
         return True
 
@@ -368,8 +432,7 @@ class Scheduler:
         # The item may have been superseded since it was read: its report and its end
         # commit together, and only while it is still running.
         async with self.engine.begin() as db:
-            verdict = "passed" if item_passed(lines) else "failed"
-            if not await queue.claim_finish(db, item.id, verdict):
+            if not await queue.claim_finish(db, item.id, VERDICTS[item_outcome(lines)]):
                 return
             keys = await self._report(db, item, lines)
             result_keys = await self._report_results(db, item, lines)
@@ -384,7 +447,9 @@ class Scheduler:
         if row.started_at is not None and row.finished_at is not None:
             duration = (row.finished_at - row.started_at).total_seconds()
         url = served_log_url(self.logs_url, row.log_url) or ""
-        return JobLine(row.job, row.result or "ERROR", url, duration, bool(row.voting))
+        return JobLine(
+            row.job, row.result or "ERROR", url, duration, bool(row.voting), row.detail or ""
+        )
 
     async def _report(
         self, db: AsyncConnection, item: queue.ItemRow, lines: Sequence[JobLine]
@@ -401,11 +466,21 @@ class Scheduler:
                 item.project,
                 item.branch,
                 item.pipeline,
-                "passed" if item_passed(lines) else "failed",
+                VERDICTS[item_outcome(lines)],
             )
             return []
-        actions = pipeline.success if item_passed(lines) else pipeline.failure
-        message = item_message(item.pipeline, lines, self.config().ci.info_url)
+        verdict = decide(item.pipeline, lines, patchset=item.patchset, branch=item.branch)
+        if verdict.outcome is Outcome.ERROR:
+            log.warning(
+                "item %d (change %d,%d in %s): infrastructure error, %s",
+                item.id,
+                item.change_number,
+                item.patchset,
+                item.pipeline,
+                "reported to its error reporters" if pipeline.error else "no error reporter",
+            )
+        actions = reporters(pipeline, verdict.outcome)
+        message = item_message(verdict, lines, self.config().ci.info_url)
         keys: list[str] = []
         for action in actions:
             report = self._report_for(item, f"item-{item.id}-{action.connection}", action, message)

@@ -257,6 +257,9 @@ builds = Table(
     Column("detail", Text),
     Column("started_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
+    #: A waiting build starts only from this time on (a retry after an infrastructure
+    #: failure backs off); None: at once.
+    Column("not_before", UtcDateTime),
     Index("ix_builds_item", "item_id"),
     Index("ix_builds_state", "state"),
 )

@@ -91,7 +91,7 @@ async def test_a_failing_step_stops_the_build(
         make_request("echo one", "exit 4", "echo never", event=change_event(1, 1, revision))
     )
     assert outcome.result is BuildResult.FAILURE
-    assert outcome.detail == "step 2 exited with status 4: exit 4"
+    assert outcome.detail == "step 2 'exit 4' exited 4"
     assert "never" not in console(executor, outcome).replace("echo never", "")
     assert build_json(executor, outcome)["result"] == "FAILURE"
 
@@ -109,7 +109,9 @@ async def test_a_timeout_kills_every_process_and_says_so(
     async with asyncio.timeout(GUARD):
         outcome = await executor.run(request)
     assert outcome.result is BuildResult.TIMED_OUT
-    assert outcome.detail == "step 1 ran past the job's timeout of 2s"
+    assert outcome.detail is not None
+    assert outcome.detail.startswith("step 1 'sleep 300 & echo $! >> ")
+    assert outcome.detail.endswith("...' ran past the job's timeout of 2s")
     assert [pid for pid in pids_in(pids) if running(pid)] == []
 
 

@@ -1,0 +1,166 @@
+"""Gerrit restarted while builds prepare: retried with backoff, and no negative vote.
+
+One `crosscheck serve` with a single slot: change A's `blocker` holds the slot until
+the test releases it, so the builds of B and C are still waiting (their workspace not
+fetched) when the sandbox Gerrit is stopped with the real CLI. Released, they try to
+fetch from the stopped Gerrit and end in ERROR. `hello` (3 attempts, the default)
+retries after its backoff, once Gerrit is back, and passes: B gets +1. `once` (1
+attempt) has none left: C's report says it was an infrastructure error, with the
+failed request, and casts no vote.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
+
+from .ci_loop_harness import (
+    PROJECT,
+    ServeProcess,
+    ci_messages,
+    ci_vote,
+    poll,
+    running_serve,
+    wait_reports,
+    write_config,
+)
+from .conftest import crosscheck
+
+CI_YAML = """\
+- label:
+    name: local
+- executor:
+    slots: 1
+    kill_grace: 2
+- pipeline:
+    name: check
+    manager: independent
+    trigger:
+      sandbox:
+        - event: patchset-created
+    success:
+      sandbox:
+        labels: {{Verified: 1}}
+    failure:
+      sandbox:
+        labels: {{Verified: -1}}
+- job:
+    name: blocker
+    node: local
+    files: [BLOCK]
+    run: ['while [ ! -e {release} ]; do sleep 0.2; done']
+- job:
+    name: hello
+    node: local
+    files: [HELLO]
+    run: ['true']
+- job:
+    name: once
+    node: local
+    files: [ONCE]
+    attempts: 1
+    run: ['true']
+- project:
+    name: sandbox/ci-sandbox
+    check:
+      jobs: [blocker, hello, once]
+"""
+
+
+def builds_of(serve: ServeProcess, pushed: PushedChange) -> list[Any]:
+    return serve.query(
+        "SELECT b.job, b.attempt, b.state, b.result, b.detail, b.finished_at, b.not_before "
+        "FROM builds b JOIN items i ON i.id = b.item_id WHERE i.change_number = ? "
+        "ORDER BY b.job, b.attempt",
+        pushed.number,
+    )
+
+
+def first_attempts_failed(rows: list[Any]) -> bool:
+    first = [r for r in rows if r[1] == 1]
+    return bool(first) and all(r[3] == "ERROR" for r in first)
+
+
+async def wait_builds(
+    serve: ServeProcess, pushed: PushedChange, what: str, check: Any
+) -> list[Any]:
+    async def found() -> list[Any] | None:
+        rows = builds_of(serve, pushed)
+        return rows if check(rows) else None
+
+    return await poll(found, 120, what, serve)
+
+
+@pytest.fixture
+def serve(sandbox_dir: Path, tmp_path: Path) -> Iterator[ServeProcess]:
+    """A serve with one slot; `blocker` builds wait for `tmp_path/release`."""
+    sandbox = SandboxState.load(sandbox_dir)
+    yaml = CI_YAML.format(release=tmp_path / "release")
+    with running_serve(
+        write_config(sandbox, tmp_path / "config", ci_yaml=yaml), tmp_path / "state"
+    ) as made:
+        yield made
+
+
+async def test_gerrit_restarted_while_builds_prepare_gives_no_negative_vote(
+    sandbox_dir: Path, tmp_path: Path, serve: ServeProcess
+) -> None:
+    sandbox = SandboxState.load(sandbox_dir)
+    release = tmp_path / "release"
+    work = await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
+    tag = uuid.uuid4().hex[:8]
+    blocking = await work.push_change({"BLOCK": tag}, "Holds the only slot")
+    await wait_builds(
+        serve, blocking, "the blocker to run", lambda rows: rows and rows[0][2] == "running"
+    )
+    b = await work.push_change({"HELLO": tag}, "Retried after Gerrit is back")
+    c = await work.push_change({"HELLO": tag, "ONCE": tag}, "Out of attempts")
+    await wait_builds(serve, b, "B's build", lambda rows: len(rows) == 1)
+    await wait_builds(serve, c, "C's builds", lambda rows: len(rows) == 2)
+    assert [r[2] for r in builds_of(serve, b) + builds_of(serve, c)] == ["waiting"] * 3
+
+    try:
+        crosscheck(sandbox_dir, "down")
+        release.touch()
+        failed = await wait_builds(serve, c, "C's builds to fail", first_attempts_failed)
+        await wait_builds(serve, b, "B's first attempt to fail", first_attempts_failed)
+    finally:
+        crosscheck(sandbox_dir, "up")
+
+    # The failed request, said in a few words, with no secret in it.
+    for _job, attempt, _state, _result, detail, *_ in failed:
+        if attempt > 1:
+            continue
+        assert detail.startswith(f"git fetch of refs/changes/{c.number % 100:02d}/")
+        assert detail.endswith(f"/a/{PROJECT}: connection refused")
+
+    b_detail = await wait_reports(sandbox, b, serve, timeout=240)
+    c_detail = await wait_reports(sandbox, c, serve, timeout=240)
+
+    assert ci_vote(b_detail) == 1
+    (b_message,) = [m["message"] for m in ci_messages(b_detail)]
+    assert "Build succeeded (check pipeline)." in b_message
+    hello = builds_of(serve, b)
+    assert hello[0][1:4] == (1, "finished", "ERROR")
+    assert hello[-1][2:4] == ("finished", "SUCCESS")
+    # The retry waited its backoff (30 s, jittered by at most a fifth) after the failure.
+    waited = datetime.fromisoformat(hello[1][6]) - datetime.fromisoformat(hello[0][5])
+    assert waited >= timedelta(seconds=23)
+
+    assert ci_vote(c_detail) is None
+    (c_message,) = [m["message"] for m in ci_messages(c_detail)]
+    assert "Build could not run (check pipeline): infrastructure error, no vote cast." in c_message
+    once = next(line for line in c_message.splitlines() if line.startswith("- once "))
+    assert " : ERROR in " in once
+    assert " — git fetch of refs/changes/" in once
+    assert once.endswith(": connection refused")
+    assert " : SUCCESS in " in next(
+        line for line in c_message.splitlines() if line.startswith("- hello ")
+    )

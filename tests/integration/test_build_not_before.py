@@ -1,0 +1,58 @@
+"""Migration 0005 on both engines: `builds.not_before` added to a store with builds in it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import inspect, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from crosscheck.scheduler import queue
+from crosscheck.store import open_store
+from crosscheck.store.migrate import alembic_config
+from crosscheck.store.tables import builds
+
+
+async def test_a_store_at_0004_gains_not_before_and_keeps_its_builds(
+    store_url: str, tmp_path: Path
+) -> None:
+    old = create_async_engine(store_url)
+    try:
+        async with old.begin() as db:
+            await db.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0004"))
+            await db.execute(
+                text(
+                    "INSERT INTO builds (id, item_id, job, attempt, voting, state) "
+                    "VALUES ('b1', 1, 'unit', 1, 1, 'waiting')"
+                )
+            )
+    finally:
+        await old.dispose()
+
+    engine = await open_store(store_url)
+    try:
+        async with engine.begin() as db:
+            columns = await db.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("builds")}
+            )
+            versions = set(
+                (await db.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+            )
+            when = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC)
+            await queue.add_builds(db, 1, [("unit", True)], 2, when)
+            rows = (
+                await db.execute(
+                    select(builds.c.attempt, builds.c.not_before).order_by(builds.c.attempt)
+                )
+            ).all()
+            due = await db.scalar(
+                select(builds.c.attempt).where(builds.c.not_before <= when + timedelta(seconds=1))
+            )
+    finally:
+        await engine.dispose()
+    assert "not_before" in columns
+    assert "0005" in versions
+    assert [(r.attempt, r.not_before) for r in rows] == [(1, None), (2, when)]
+    assert due == 2

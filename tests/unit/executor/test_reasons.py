@@ -1,0 +1,45 @@
+"""The few words a report gives for a failed step or a failed git request."""
+
+from __future__ import annotations
+
+import pytest
+
+from crosscheck.executor.git import secret_free, short_reason
+from crosscheck.executor.steps import MAX_COMMAND, step_name
+
+
+def test_a_step_is_named_by_its_number_and_its_command_on_one_short_line() -> None:
+    assert step_name(2, "make test") == "step 2 'make test'"
+    assert step_name(1, "set -x\n  ./run   --all") == "step 1 'set -x ./run --all'"
+    long = step_name(3, "x" * 500)
+    assert long == f"step 3 '{'x' * (MAX_COMMAND - 3)}...'"
+
+
+@pytest.mark.parametrize(
+    ("stderr", "reason"),
+    [
+        (
+            "fatal: unable to access 'http://127.0.0.1:8080/a/p/': Failed to connect to "
+            "127.0.0.1 port 8080 after 0 ms: Couldn't connect to server\n",
+            "connection refused",
+        ),
+        ("fatal: unable to access 'http://x/': Could not resolve host: x\n", "host not found"),
+        (
+            "fatal: unable to access 'http://x/': The requested URL returned error: 503\n",
+            "HTTP 503",
+        ),
+        ("fatal: Authentication failed for 'http://x/a/p/'\n", "authentication failed"),
+        ("fatal: repository 'http://x/p/' not found\n", "repository not found"),
+        ("hint: try this\nerror: one\nerror: two\n", "error: one; error: two"),
+        ("", "no reason given"),
+    ],
+)
+def test_git_failures_are_said_in_a_few_words(stderr: str, reason: str) -> None:
+    assert short_reason(stderr) == reason
+
+
+def test_urls_lose_their_user_and_password() -> None:
+    assert secret_free("https://ci:s3cret@review.example.org:8443/a/p") == (
+        "https://review.example.org:8443/a/p"
+    )
+    assert secret_free("http://127.0.0.1:8080/a/p") == "http://127.0.0.1:8080/a/p"

@@ -1,0 +1,243 @@
+"""Infrastructure failures: retried with backoff on a clock the test moves, never a -1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import REGISTRY
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, retry_delay
+from crosscheck.reporting import ReportQueue
+from crosscheck.scheduler import queue
+from crosscheck.scheduler.scheduler import Scheduler
+from crosscheck.store.tables import builds, items
+
+from .fakes import FakeExecutor, settle
+from .test_scheduler import CONFIG, FakeRest, accept, load, patchset_created, queued_reports
+
+FETCH_FAILED = "git fetch of refs/changes/07/7/1 from https://review.example.org/a/acme/driver: "
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Flaky(FakeExecutor):
+    """Each job's first `failing[job]` attempts end in `result`; then as scripted."""
+
+    def __init__(
+        self, failing: dict[str, int], result: BuildResult = BuildResult.ERROR, **results: Any
+    ) -> None:
+        super().__init__({name: BuildResult(value) for name, value in results.items()})
+        self.failing = failing
+        self.result = result
+
+    async def run(self, request: BuildRequest, **kwargs: Any) -> BuildOutcome:
+        outcome = await super().run(request, **kwargs)
+        if request.attempt <= self.failing.get(request.job.name, 0):
+            detail = FETCH_FAILED + "connection refused"
+            return BuildOutcome(
+                request.build_id, self.result, outcome.started_at, outcome.started_at, "", detail
+            )
+        return outcome
+
+
+def scheduler(
+    engine: AsyncEngine, tmp_path: Path, executor: FakeExecutor, clock: Clock, text: str = CONFIG
+) -> Scheduler:
+    config = load(tmp_path, text)
+    return Scheduler(
+        engine,
+        lambda: config,
+        executor=executor,
+        reports=ReportQueue(engine, {}),
+        connections=config.connections,
+        rest={"review": FakeRest(["a.py"])},
+        logs_url="https://ci.example.org/logs",
+        tick=0.05,
+        clock=clock,
+        jitter=lambda: 0.5,
+    )
+
+
+async def attempts(engine: AsyncEngine, job: str) -> list[Any]:
+    async with engine.connect() as db:
+        query = select(builds).where(builds.c.job == job).order_by(builds.c.attempt)
+        return list((await db.execute(query)).all())
+
+
+def finished(pipeline: str, result: str) -> float:
+    labels = {"pipeline": pipeline, "result": result}
+    return REGISTRY.get_sample_value("crosscheck_builds_total", labels) or 0.0
+
+
+async def test_an_infrastructure_error_is_retried_only_once_its_backoff_has_passed(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    clock = Clock()
+    executor = Flaky({"unit": 1})
+    errors_before = finished("check", "ERROR")
+    sched = scheduler(engine, tmp_path, executor, clock)
+    await accept(sched, patchset_created(7, 1))
+    await settle(sched)
+
+    first, second = await attempts(engine, "unit")
+    assert (first.state, first.result) == ("finished", "ERROR")
+    assert first.detail == FETCH_FAILED + "connection refused"
+    assert second.state == "waiting"
+    assert second.not_before == clock.now + timedelta(seconds=30)
+    assert finished("check", "ERROR") == errors_before + 1
+    assert [r.attempt for r in executor.requests if r.job.name == "unit"] == [1]
+    assert await queued_reports(engine) == []
+
+    clock.now += timedelta(seconds=29)
+    await settle(sched)
+    assert [r.attempt for r in executor.requests if r.job.name == "unit"] == [1]
+
+    clock.now += timedelta(seconds=1)
+    await settle(sched)
+    assert [r.attempt for r in executor.requests if r.job.name == "unit"] == [1, 2]
+    (report,) = await queued_reports(engine)
+    payload = json.loads(report.payload)
+    assert payload["labels"] == {"Verified": 1}
+    assert payload["message"].startswith("Build succeeded (check pipeline).")
+
+
+async def test_backoff_grows_and_the_not_before_survives_a_restart(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    clock = Clock()
+    sched = scheduler(engine, tmp_path, Flaky({"unit": 3}), clock)
+    await accept(sched, patchset_created(7, 1))
+    await settle(sched)
+    clock.now += timedelta(seconds=30)
+    await settle(sched)
+    third = (await attempts(engine, "unit"))[2]
+    assert third.not_before == clock.now + timedelta(seconds=120)
+
+    # A new process reads the same rows: the third attempt still waits its turn.
+    fresh = Flaky({})
+    restarted = scheduler(engine, tmp_path, fresh, clock)
+    await restarted.recover()
+    await settle(restarted)
+    assert fresh.requests == []
+    clock.now += timedelta(seconds=120)
+    await settle(restarted)
+    assert [(r.job.name, r.attempt) for r in fresh.requests] == [("unit", 3)]
+
+
+async def test_the_loop_wakes_itself_when_a_retry_is_due(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    clock = Clock()
+    sched = scheduler(engine, tmp_path, Flaky({}), clock)
+    await accept(sched, patchset_created(7, 1))
+    await settle(sched)
+    async with engine.begin() as db:
+        (item,) = await queue.items_in(db, "finished")
+        await db.execute(items.update().values(state="running"))
+        await queue.add_builds(db, item.id, [("unit", True)], 2, clock.now + timedelta(seconds=1))
+    await sched._start_waiting()
+    assert sched._retry_wake is not None
+    assert 0.9 < sched._retry_wake.when() - asyncio.get_running_loop().time() <= 1.0
+
+
+async def test_attempts_run_out_on_an_infrastructure_error_and_no_vote_is_cast(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    clock = Clock()
+    sched = scheduler(engine, tmp_path, Flaky({"unit": 3}, BuildResult.NODE_FAILURE), clock)
+    await accept(sched, patchset_created(7, 1))
+    for delay in (0, 30, 120):
+        clock.now += timedelta(seconds=delay)
+        await settle(sched)
+    assert [(r.attempt, r.result) for r in await attempts(engine, "unit")] == [
+        (1, "NODE_FAILURE"),
+        (2, "NODE_FAILURE"),
+        (3, "NODE_FAILURE"),
+    ]
+    (report,) = await queued_reports(engine)
+    payload = json.loads(report.payload)
+    assert payload["labels"] == {}
+    lines = payload["message"].splitlines()
+    assert lines[0] == "Build could not run (check pipeline): infrastructure error, no vote cast."
+    unit = next(line for line in lines if line.startswith("- unit "))
+    assert unit.endswith(" : NODE_FAILURE in 0s — " + FETCH_FAILED + "connection refused")
+    async with engine.connect() as db:
+        assert await db.scalar(select(items.c.detail)) == "infrastructure error"
+
+
+async def test_a_real_failure_beside_an_infrastructure_error_votes_minus_one(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    clock = Clock()
+    text = CONFIG.replace("        - lab: {voting: false}", "        - lab")
+    executor = Flaky({"unit": 3}, lab="FAILURE")
+    sched = scheduler(engine, tmp_path, executor, clock, text)
+    await accept(sched, patchset_created(7, 1))
+    for delay in (0, 30, 120):
+        clock.now += timedelta(seconds=delay)
+        await settle(sched)
+    (report,) = await queued_reports(engine)
+    payload = json.loads(report.payload)
+    assert payload["labels"] == {"Verified": -1}
+    assert payload["message"].startswith("Build failed (check pipeline).")
+
+
+ERROR_REPORTERS = CONFIG.replace(
+    """    failure:
+      review:
+        labels: {Verified: -1}
+""",
+    """    failure:
+      review:
+        labels: {Verified: -1}
+    error:
+      review:
+        comment: false
+        labels: {Verified: 0}
+""",
+)
+
+
+async def test_the_error_reporters_are_configurable(engine: AsyncEngine, tmp_path: Path) -> None:
+    clock = Clock()
+    text = ERROR_REPORTERS.replace("    run: [make test]", "    run: [make test]\n    attempts: 1")
+    sched = scheduler(engine, tmp_path, Flaky({"unit": 1}), clock, text)
+    await accept(sched, patchset_created(7, 1))
+    await settle(sched)
+    assert len(await attempts(engine, "unit")) == 1  # attempts: 1 is no retry at all
+    (report,) = await queued_reports(engine)
+    payload = json.loads(report.payload)
+    assert (payload["labels"], payload["message"]) == ({"Verified": 0}, "")
+
+
+async def test_a_merge_conflict_goes_to_the_failure_reporters_with_its_headline(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    sched = scheduler(engine, tmp_path, FakeExecutor({"unit": BuildResult.MERGE_CONFLICT}), Clock())
+    await accept(sched, patchset_created(7, 3))
+    await settle(sched)
+    assert len(await attempts(engine, "unit")) == 1  # the change's own problem: no retry
+    (report,) = await queued_reports(engine)
+    payload = json.loads(report.payload)
+    assert payload["labels"] == {"Verified": -1}
+    assert payload["message"].startswith(
+        "Merge failed (check pipeline): patchset 3 does not merge onto master."
+    )
+
+
+def test_retry_delays_grow_are_capped_and_jittered() -> None:
+    assert [retry_delay(n, 0.5) for n in (1, 2, 3, 4, 9)] == [30.0, 120.0, 300.0, 300.0, 300.0]
+    assert retry_delay(1, 0.0) == 24.0
+    assert 35.9 < retry_delay(1, 0.999) < 36.0
