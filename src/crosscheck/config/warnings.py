@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from crosscheck.config.context import Context
-from crosscheck.model.job import Job
 from crosscheck.model.events import EventType
+from crosscheck.model.job import Job
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
 from crosscheck.model.project import Project
 

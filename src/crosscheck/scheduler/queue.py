@@ -308,18 +308,15 @@ async def end_change(
     if not rows:
         return []
     ids = [row.id for row in rows]
-    live: dict[int, int] = dict(
-        (
-            await db.execute(
-                select(builds.c.item_id, func.count())
-                .where(builds.c.item_id.in_(ids))
-                .where(builds.c.state.in_(LIVE))
-                .group_by(builds.c.item_id)
-            )
-        ).tuples()
+    counted = await db.execute(
+        select(builds.c.item_id, func.count())
+        .where(builds.c.item_id.in_(ids))
+        .where(builds.c.state.in_(LIVE))
+        .group_by(builds.c.item_id)
     )
+    live = {int(item_id): int(count) for item_id, count in counted}
     ended = set(await end_items(db, ids, state, detail))
-    return [EndedItem(r.id, r.pipeline, int(live.get(r.id, 0))) for r in rows if r.id in ended]
+    return [EndedItem(r.id, r.pipeline, live.get(r.id, 0)) for r in rows if r.id in ended]
 
 
 async def newest_patchset(
