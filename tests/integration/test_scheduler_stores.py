@@ -21,8 +21,8 @@ from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import open_store
 from crosscheck.store.tables import builds, reports
-from tests.unit.scheduler.fakes import FakeExecutor
-from tests.unit.scheduler.test_scheduler import FakeRest, load, patchset_created
+from tests.unit.scheduler.fakes import FakeChanges, FakeExecutor
+from tests.unit.scheduler.test_scheduler import load, patchset_created
 
 
 async def wait_report(engine: AsyncEngine, timeout: float = 30) -> dict[str, object]:
@@ -47,7 +47,7 @@ async def test_a_submitted_event_wakes_the_loop_and_ends_in_one_report(
         executor=FakeExecutor({"lab": BuildResult.FAILURE}),
         reports=ReportQueue(engine, {}),
         connections=config.connections,
-        rest={"review": FakeRest(["driver.py"])},
+        changes={"review": FakeChanges(["driver.py"])},
         tick=3600,
     )
 

@@ -19,6 +19,7 @@ from crosscheck.model.pipeline import (
     TimerTrigger,
     Trigger,
     recheck_pattern,
+    run_pattern,
 )
 
 TIMER = "timer"
@@ -43,6 +44,7 @@ def build_pipelines(context: Context, entries: list[Entry[PipelineSpec]]) -> Non
             description=spec.description,
             skip_wip=spec.skip_wip,
             skip_private=spec.skip_private,
+            current_patchset_only=spec.current_patchset_only,
             **reports,
         )
 
@@ -81,7 +83,10 @@ def _triggers(context: Context, entry: Entry[PipelineSpec]) -> list[Trigger]:
 
 def _gerrit_trigger(context: Context, connection: str, spec: GerritTriggerSpec) -> GerritTrigger:
     comment = spec.comment
-    if comment is None and "comment-added" in spec.event and not spec.approval:
+    # `run <ci>` works on every comment trigger, whatever the operator's pattern; a
+    # trigger on votes alone is about the votes, not the words.
+    by_comment = "comment-added" in spec.event and not spec.approval
+    if comment is None and by_comment:
         comment = recheck_pattern(context.ci.run_name)
     return GerritTrigger(
         connection=connection,
@@ -90,6 +95,7 @@ def _gerrit_trigger(context: Context, connection: str, spec: GerritTriggerSpec) 
         branch=_compile(spec.branch),
         ref=_compile(spec.ref),
         comment=_compile(comment),
+        run_comment=re.compile(run_pattern(context.ci.run_name)) if by_comment else None,
         username=_compile(spec.username),
         email=_compile(spec.email),
         approvals=dict(spec.approval),

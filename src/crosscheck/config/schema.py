@@ -171,6 +171,19 @@ class CISpec(Spec):
         return self
 
 
+#: A Gerrit username or an email address: no spaces, no separators.
+ACCOUNT_PATTERN = re.compile(r"^[^\s,;]+$")
+
+
+def _account(value: str) -> str:
+    if not ACCOUNT_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not an account: give usernames or emails, one per list entry, "
+            "e.g. ignore_accounts: [other-ci, bot@example.org]"
+        )
+    return value
+
+
 class ConnectionSpec(Spec):
     name: Name
     driver: Literal["gerrit"] = "gerrit"
@@ -185,6 +198,12 @@ class ConnectionSpec(Spec):
     http_password_file: str | None = None
     webhook_token_env: str | None = None
     webhook_token_file: str | None = None
+    #: Events by `user` (the CI account) trigger nothing.
+    ignore_own_events: bool = True
+    #: Accounts (other CIs, bots) whose events trigger nothing: usernames or emails.
+    ignore_accounts: Annotated[
+        list[Annotated[str, AfterValidator(_account)]], BeforeValidator(_as_list)
+    ] = Field(default_factory=list)
     #: Refused with its own message, and never offered as a "did you mean".
     http_password: Annotated[Any, _no_inline("http_password")] = Field(default=None, exclude=True)
 
@@ -266,6 +285,7 @@ class PipelineSpec(Spec):
     )
     skip_wip: bool = True
     skip_private: bool = True
+    current_patchset_only: bool = True
     start: Reporters = Field(default_factory=dict)
     success: Reporters = Field(default_factory=dict)
     failure: Reporters = Field(default_factory=dict)

@@ -123,6 +123,8 @@ def build_connections(context: Context, entries: list[Entry[ConnectionSpec]]) ->
             http_password_file=_path(spec.http_password_file, base),
             webhook_token_env=spec.webhook_token_env,
             webhook_token_file=_path(spec.webhook_token_file, base),
+            ignore_own_events=spec.ignore_own_events,
+            ignore_accounts=frozenset(a.casefold() for a in spec.ignore_accounts),
         )
 
 

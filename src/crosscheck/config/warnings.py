@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from crosscheck.config.context import Context
+from crosscheck.model.events import EventType
 from crosscheck.model.job import Job
-from crosscheck.model.pipeline import Pipeline
+from crosscheck.model.pipeline import GerritTrigger, Pipeline
 from crosscheck.model.project import Project
 
 
@@ -37,6 +38,7 @@ def collect_warnings(
                 context.position_of("pipeline", name),
                 "add 'success:' and 'failure:' reporters",
             )
+        _ready_for_review(context, pipeline)
         if name not in context.used.get("pipeline", set()):
             context.issues.warning(
                 f"pipeline '{name}' runs no job for any project",
@@ -59,6 +61,24 @@ def _timer_reports(context: Context, pipeline: Pipeline) -> None:
             "tips, not changes, so its reports to Gerrit are never sent",
             context.position_of("pipeline", pipeline.name),
             "remove its reporters; its builds and their logs are recorded all the same",
+        )
+
+
+def _ready_for_review(context: Context, pipeline: Pipeline) -> None:
+    """Skipping WIP changes, a pipeline that only hears new patchsets never tests a
+    change pushed as WIP and then marked ready: that mark uploads no patchset."""
+    events = {e for t in pipeline.triggers if isinstance(t, GerritTrigger) for e in t.events}
+    if (
+        pipeline.skip_wip
+        and EventType.PATCHSET_CREATED in events
+        and EventType.WIP_STATE_CHANGED not in events
+    ):
+        context.issues.warning(
+            f"pipeline '{pipeline.name}' skips work-in-progress changes and triggers on "
+            "patchset-created but not on wip-state-changed: a change marked ready for "
+            "review will not be tested",
+            context.position_of("pipeline", pipeline.name),
+            "add wip-state-changed: '- event: [wip-state-changed, change-restored]'",
         )
 
 

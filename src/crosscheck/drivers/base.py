@@ -15,12 +15,20 @@ ProjectSource (required for a connection whose projects the timer fires for)
     the branch a project's HEAD points at, `branches(project)` its branches (short
     names). Called by the timer at each scheduled time; a project that does not
     exist raises `GerritNotFoundError` (or the driver's own not-found error).
+
+ChangeSource (required for a connection whose changes the scheduler builds)
+    `change_state(project, number, revision)` says how the change is now: its status,
+    its current patchset, and the files of `revision` when it is the current one;
+    `revision_files(...)` lists an older revision's files. Called before an item's
+    builds are planned; an unreachable server raises `GerritError` (the item waits
+    and is tried again), a change the account cannot see `GerritNotFoundError`.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from crosscheck.model.events import ChangeState
 from crosscheck.model.report import Report, ReportOutcome
 
 
@@ -38,6 +46,12 @@ class ProjectSource(Protocol):
     async def head_branch(self, project: str) -> str: ...
 
     async def branches(self, project: str) -> list[str]: ...
+
+
+class ChangeSource(Protocol):
+    async def change_state(self, project: str, number: int, revision: str) -> ChangeState: ...
+
+    async def revision_files(self, project: str, number: int, revision: str) -> list[str]: ...
 
 
 class TransientReportError(Exception):

@@ -22,3 +22,9 @@ class GerritConnection:
     http_password_file: Path | None = None
     webhook_token_env: str | None = None
     webhook_token_file: Path | None = None
+    #: Events by the CI account itself (`user`) trigger nothing: its own review
+    #: messages must never trigger another build (a vote storm).
+    ignore_own_events: bool = True
+    #: More accounts whose events trigger nothing (other CIs), as usernames or emails,
+    #: casefolded.
+    ignore_accounts: frozenset[str] = frozenset()

@@ -78,6 +78,34 @@ class Change:
     commit_message: str = ""
     hashtags: tuple[str, ...] = ()
 
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+
+#: Statuses of a change that no longer takes patchsets: its builds are wasted work.
+CLOSED_STATUSES = frozenset({"MERGED", "ABANDONED"})
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeState:
+    """A change as its server shows it now, for one revision the scheduler is about to
+    build: whether that revision is still worth building."""
+
+    status: str
+    current_patchset: int
+    current_revision: str
+    #: The files of the revision asked about; None when that revision is not current
+    #: (the source did not list them).
+    files: tuple[str, ...] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+    def is_current(self, revision: str) -> bool:
+        return revision == self.current_revision
+
 
 @dataclass(frozen=True, slots=True)
 class PatchSet:

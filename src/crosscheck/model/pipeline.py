@@ -28,12 +28,18 @@ class Notify(StrEnum):
 GERRIT_EVENTS = frozenset(t.value for t in EventType)
 
 
+#: What Gerrit puts before a review comment's text: "Patch Set 2: Code-Review+1\n\n".
+_COMMENT_PREFIX = r"(?i)^(Patch Set [0-9]+:)?( [\w\\+-]*)*(\n\n)?\s*"
+
+
 def recheck_pattern(run_name: str) -> str:
     """OpenStack's recheck expression, also accepting `run <run_name>` for this CI alone."""
-    return (
-        r"(?i)^(Patch Set [0-9]+:)?( [\w\\+-]*)*(\n\n)?\s*"
-        rf"(recheck|run[ -]+{re.escape(run_name)})\b"
-    )
+    return _COMMENT_PREFIX + rf"(recheck|run[ -]+{re.escape(run_name)})\b"
+
+
+def run_pattern(run_name: str) -> str:
+    """`run <run_name>` alone: accepted beside any comment pattern an operator writes."""
+    return _COMMENT_PREFIX + rf"run[ -]+{re.escape(run_name)}\b"
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class GerritTrigger:
     branch: re.Pattern[str] | None = None
     ref: re.Pattern[str] | None = None
     comment: re.Pattern[str] | None = None
+    #: `run <run_name>`, accepted whatever `comment` says (None: a trigger on approvals).
+    run_comment: re.Pattern[str] | None = None
     username: re.Pattern[str] | None = None
     email: re.Pattern[str] | None = None
     approvals: Mapping[str, int] = field(default_factory=dict)
@@ -81,6 +89,8 @@ class Pipeline:
     description: str = ""
     skip_wip: bool = True
     skip_private: bool = True
+    #: Events on a patchset that is no longer the change's newest enqueue nothing.
+    current_patchset_only: bool = True
     start: tuple[ReportAction, ...] = ()
     success: tuple[ReportAction, ...] = ()
     failure: tuple[ReportAction, ...] = ()

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.model.events import Event
 from crosscheck.model.pipeline import Manager, Pipeline
 from crosscheck.scheduler.codec import dump_event
-from crosscheck.store.tables import builds, items
+from crosscheck.store.tables import builds, items, seen_events
 
 #: Items still moving; the others are finished, superseded or dequeued.
 ACTIVE = ("new", "running")
@@ -40,6 +40,15 @@ class ItemRow:
     state: str
     created_at: datetime
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class EndedItem:
+    """An item ended early, and how many of its builds that canceled."""
+
+    id: int
+    pipeline: str
+    canceled: int
 
 
 def now() -> datetime:
@@ -286,3 +295,53 @@ async def plan_item(db: AsyncConnection, item_id: int, state: str, detail: str =
         update(items).where(items.c.id == item_id).where(items.c.state == "new").values(**values)
     )
     return result.rowcount == 1
+
+
+async def end_change(
+    db: AsyncConnection, connection: str, change: int, state: str, detail: str
+) -> list[EndedItem]:
+    """End every active item of a change on a connection, in every pipeline (the
+    change was abandoned or merged); their live builds are canceled."""
+    rows = (
+        await db.execute(
+            select(items.c.id, items.c.pipeline)
+            .where(items.c.connection == connection)
+            .where(items.c.change_number == change)
+            .where(items.c.state.in_(ACTIVE))
+            .order_by(items.c.id)
+        )
+    ).all()
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    counted = await db.execute(
+        select(builds.c.item_id, func.count())
+        .where(builds.c.item_id.in_(ids))
+        .where(builds.c.state.in_(LIVE))
+        .group_by(builds.c.item_id)
+    )
+    live = {int(item_id): int(count) for item_id, count in counted}
+    ended = set(await end_items(db, ids, state, detail))
+    return [EndedItem(r.id, r.pipeline, live.get(r.id, 0)) for r in rows if r.id in ended]
+
+
+async def newest_patchset(
+    db: AsyncConnection, connection: str, project: str, change: int
+) -> int | None:
+    """The newest patchset of a change the store knows: from its items in any pipeline,
+    and from the patchset-created events seen (whose key starts with the connection,
+    the type, the project, the change and the patchset: `Event.key`)."""
+    from_items = await db.scalar(
+        select(func.max(items.c.patchset))
+        .where(items.c.connection == connection)
+        .where(items.c.change_number == change)
+    )
+    prefix = f"{connection}|patchset-created|{project}|{change}|"
+    keys = await db.scalars(
+        select(seen_events.c.event_key)
+        .where(seen_events.c.connection == connection)
+        .where(seen_events.c.event_key.startswith(prefix, autoescape=True))
+    )
+    seen = [int(part) for key in keys if (part := key[len(prefix) :].split("|", 1)[0]).isdigit()]
+    known = [n for n in (from_items, *seen) if n is not None]
+    return max(known) if known else None

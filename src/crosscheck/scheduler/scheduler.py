@@ -25,16 +25,18 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck import metrics
-from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.errors import GerritError
+from crosscheck.drivers.base import ChangeSource
+from crosscheck.drivers.gerrit.changes import GerritChanges
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.errors import GerritError, GerritNotFoundError
 from crosscheck.executor.executor import BuildStarted, StartedHook
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, retry_delay
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Event
+from crosscheck.model.events import ChangeState, Event, EventType, Origin
 from crosscheck.model.job import Job
-from crosscheck.model.pipeline import Manager
+from crosscheck.model.pipeline import Manager, Pipeline
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, report_tag
 from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler import queue
@@ -48,7 +50,12 @@ from crosscheck.scheduler.message import (
     reporters,
     start_message,
 )
-from crosscheck.scheduler.triggers import matching_pipelines
+from crosscheck.scheduler.triggers import (
+    OLD_PATCHSET,
+    OWN_ACCOUNT,
+    ignored_reason,
+    matching_pipelines,
+)
 from crosscheck.store.tables import builds
 
 log = logging.getLogger(__name__)
@@ -64,8 +71,8 @@ class BuildRunner(Protocol):
     async def recover(self, build_ids: Collection[str]) -> None: ...
 
 
-#: Files Gerrit lists for every patchset that are not in the tree.
-MAGIC_FILES = frozenset({"/COMMIT_MSG", "/MERGE_LIST", "/PATCHSET_LEVEL"})
+#: Events that end a change's items: no build of a closed change is worth finishing.
+CLOSING_EVENTS = {EventType.CHANGE_ABANDONED: "abandoned", EventType.CHANGE_MERGED: "merged"}
 
 
 class Scheduler:
@@ -77,7 +84,8 @@ class Scheduler:
         executor: BuildRunner,
         reports: ReportQueue,
         connections: Mapping[str, GerritConnection],
-        rest: Mapping[str, GerritRestClient],
+        rest: Mapping[str, GerritRestClient] | None = None,
+        changes: Mapping[str, ChangeSource] | None = None,
         logs_url: str = "",
         tick: float = 1.0,
         results: ReportQueue | None = None,
@@ -91,7 +99,14 @@ class Scheduler:
         #: The queue of job results for a results service; None: they are not reported.
         self.results = results
         self.connections = connections
-        self.rest = rest
+        #: For operator enqueues, which look a change up.
+        self.rest: Mapping[str, GerritRestClient] = rest or {}
+        #: Where `_plan` asks whether a change is still worth building, per connection.
+        self.changes: Mapping[str, ChangeSource] = (
+            changes
+            if changes is not None
+            else {name: GerritChanges(client) for name, client in self.rest.items()}
+        )
         self.logs_url = logs_url.rstrip("/")
         self.tick = tick
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -105,21 +120,70 @@ class Scheduler:
     # -- events in -------------------------------------------------------------
 
     async def accept(self, event: Event, db: AsyncConnection) -> None:
-        """The intake's sink: enqueue an item in every pipeline the event triggers."""
-        for pipeline in matching_pipelines(self.config(), event):
-            item_id = await queue.enqueue_item(db, pipeline, event)
-            if item_id is None:
-                log.info(
-                    "%s: %s already queued in %s", event.connection, _what(event), pipeline.name
-                )
-            else:
-                log.info(
-                    "%s: item %d for %s in %s",
-                    event.connection,
-                    item_id,
-                    _what(event),
-                    pipeline.name,
-                )
+        """The intake's sink: end a closed change's items, then enqueue an item in every
+        pipeline the event triggers. The event is recorded as seen whatever happens here,
+        ignored or not, so its cursor moves on."""
+        await self._end_closed_change(event, db)
+        config = self.config()
+        pipelines = matching_pipelines(config, event)
+        if not pipelines:
+            return
+        reason = ignored_reason(config.connections.get(event.connection), event)
+        if reason is not None:
+            self._ignored(event, reason, f"{_what(event)}: not enqueued ({reason})")
+            return
+        newest: int | None = None
+        for pipeline in pipelines:
+            if pipeline.current_patchset_only and event.change and event.patchset:
+                if newest is None:
+                    newest = (
+                        await queue.newest_patchset(
+                            db, event.connection, event.project or "", event.change.number
+                        )
+                        or 0
+                    )
+                if newest > event.patchset.number:
+                    self._ignored(
+                        event,
+                        OLD_PATCHSET,
+                        f"{_what(event)}: not enqueued in {pipeline.name}: patchset "
+                        f"{event.patchset.number} is no longer current (patchset {newest} is)",
+                    )
+                    continue
+            await self._enqueue(pipeline, event, db)
+
+    async def _enqueue(self, pipeline: Pipeline, event: Event, db: AsyncConnection) -> None:
+        item_id = await queue.enqueue_item(db, pipeline, event)
+        if item_id is None:
+            log.info("%s: %s already queued in %s", event.connection, _what(event), pipeline.name)
+        else:
+            log.info(
+                "%s: item %d for %s in %s", event.connection, item_id, _what(event), pipeline.name
+            )
+
+    def _ignored(self, event: Event, reason: str, message: str) -> None:
+        metrics.events_ignored.labels(event.connection, reason).inc()
+        # The CI's own messages come with every report: at INFO they would be noise.
+        log.log(logging.DEBUG if reason == OWN_ACCOUNT else logging.INFO, "%s", message)
+
+    async def _end_closed_change(self, event: Event, db: AsyncConnection) -> None:
+        """An abandoned or merged change's items end in every pipeline, their builds
+        canceled and nothing reported; in `db`, so they end with the event's record.
+        The items the merge itself enqueues (a post pipeline's) come after this."""
+        how = CLOSING_EVENTS.get(EventType(event.type)) if event.known else None
+        if how is None or event.change is None:
+            return
+        detail = f"change {how}"
+        number = event.change.number
+        for ended in await queue.end_change(db, event.connection, number, "dequeued", detail):
+            log.info(
+                "change %d %s: item %d (%s) dequeued, %d build(s) canceled",
+                number,
+                how,
+                ended.id,
+                ended.pipeline,
+                ended.canceled,
+            )
 
     def wake(self) -> None:
         """Run a pass now. Call it once what the pass must see is committed (the intake
@@ -210,9 +274,16 @@ class Scheduler:
             return
         event = load_event(item.event)
         try:
-            files = await self._files(item)
+            skip, files = await self._files(item, event)
         except GerritError as error:
             log.warning("item %d: cannot list its files yet (%s); will retry", item.id, error)
+            return
+        if skip is not None:
+            async with self.engine.begin() as db:
+                if await queue.plan_item(db, item.id, "skipped", skip):
+                    log.info(
+                        "item %d (%s in %s) skipped: %s", item.id, _what(event), item.pipeline, skip
+                    )
             return
         jobs = [job for job in self._jobs(item) if job.is_relevant(files)]
         # The item may have been superseded or dequeued while its files were fetched.
@@ -237,13 +308,45 @@ class Scheduler:
     def _jobs(self, item: queue.ItemRow) -> list[Job]:
         return self.config().jobs_for(item.project, item.connection, item.pipeline)
 
-    async def _files(self, item: queue.ItemRow) -> list[str]:
+    async def _files(self, item: queue.ItemRow, event: Event) -> tuple[str | None, list[str]]:
+        """Why the item is no longer worth building (or None), and its files. Raises
+        GerritError while the change's server cannot say."""
         if item.change_number is None or item.revision is None:
-            return []
-        rest = self.rest[item.connection]
-        cid = change_id(item.project, item.change_number)
-        listing = await rest.get(f"/changes/{cid}/revisions/{item.revision}/files")
-        return [name for name in listing if name not in MAGIC_FILES]
+            return None, []
+        source = self.changes[item.connection]
+        try:
+            state = await source.change_state(item.project, item.change_number, item.revision)
+        except GerritNotFoundError:
+            return f"change {item.change_number} is not found (deleted, or hidden from the CI)", []
+        skip = self._not_worth_building(item, event, state)
+        if skip is not None:
+            return skip, []
+        if state.files is not None:
+            return None, list(state.files)
+        files = await source.revision_files(item.project, item.change_number, item.revision)
+        return None, files
+
+    def _not_worth_building(
+        self, item: queue.ItemRow, event: Event, state: ChangeState
+    ) -> str | None:
+        """What the store could not know when the item was enqueued: the change closed
+        since, or a newer patchset came. An item of the merge itself (a post pipeline's)
+        and an operator's explicit choice of patchset are built all the same."""
+        triggered_closed = event.change is not None and event.change.closed
+        if state.closed and not triggered_closed:
+            return f"change {item.change_number} is {state.status.lower()}"
+        pipeline = self.config().pipelines.get(item.pipeline)
+        wants_current = pipeline is None or pipeline.current_patchset_only
+        if (
+            wants_current
+            and event.origin is not Origin.OPERATOR
+            and not state.is_current(item.revision or "")
+        ):
+            return (
+                f"patchset {item.patchset} is no longer current "
+                f"(patchset {state.current_patchset} is)"
+            )
+        return None
 
     # -- builds ----------------------------------------------------------------------
 

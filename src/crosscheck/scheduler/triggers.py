@@ -4,12 +4,17 @@ Every field a trigger sets must match. Project, branch and ref patterns match fr
 the start of the value (Zuul's convention); a comment pattern may match anywhere,
 since review messages start with "Patch Set N:". A timer event names its pipeline:
 it matches that pipeline alone, while the pipeline still has a timer trigger.
+
+Some events match and still trigger nothing (`ignored_reason`): those of the CI's
+own account (its review messages must never trigger it again) and of the accounts
+the connection names, and those on a closed change.
 """
 
 from __future__ import annotations
 
 from crosscheck.model.config import Config
-from crosscheck.model.events import Event
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import Account, Event, EventType
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
 
 
@@ -28,10 +33,44 @@ def trigger_matches(trigger: GerritTrigger, event: Event) -> bool:
     for pattern, value in checks:
         if pattern is not None and (value is None or not pattern.match(value)):
             return False
-    if trigger.comment is not None and not trigger.comment.search(event.comment or ""):
+    if not _comment_matches(trigger, event.comment or ""):
         return False
     votes = {a.label: a.value for a in event.approvals}
     return all(votes.get(label) == value for label, value in trigger.approvals.items())
+
+
+def _comment_matches(trigger: GerritTrigger, comment: str) -> bool:
+    patterns = [p for p in (trigger.comment, trigger.run_comment) if p is not None]
+    return not patterns or any(p.search(comment) for p in patterns)
+
+
+#: Why a matching event triggers nothing (the `reason` of metrics.events_ignored).
+OWN_ACCOUNT = "own-account"
+IGNORED_ACCOUNT = "ignored-account"
+CLOSED_CHANGE = "closed-change"
+OLD_PATCHSET = "old-patchset"
+
+
+def ignored_reason(connection: GerritConnection | None, event: Event) -> str | None:
+    """Why an event that matches a trigger must still trigger nothing, or None."""
+    names = _names(event.account)
+    if connection is not None and names:
+        if connection.ignore_own_events and connection.user.casefold() in names:
+            return OWN_ACCOUNT
+        if names & connection.ignore_accounts:
+            return IGNORED_ACCOUNT
+    change = event.change
+    # The merge of a change is what a post pipeline runs on; anything else on a closed
+    # change (a recheck on an abandoned one, a catch-up replay) is work for nothing.
+    if change is not None and change.closed and event.type != EventType.CHANGE_MERGED:
+        return CLOSED_CHANGE
+    return None
+
+
+def _names(account: Account | None) -> frozenset[str]:
+    if account is None:
+        return frozenset()
+    return frozenset(n.casefold() for n in (account.username, account.email) if n)
 
 
 def skipped_state(pipeline: Pipeline, event: Event) -> str | None:

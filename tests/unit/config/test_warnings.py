@@ -32,6 +32,10 @@ def test_unused_things_and_silent_pipelines_are_warned_about(tmp_path: Path) -> 
     assert warnings(result) == [
         "test.yaml:1:3: warning: pipeline 'quiet' has no reporter: its results are recorded "
         "but never reported — add 'success:' and 'failure:' reporters",
+        "test.yaml:1:3: warning: pipeline 'quiet' skips work-in-progress changes and triggers "
+        "on patchset-created but not on wip-state-changed: a change marked ready for review "
+        "will not be tested — add wip-state-changed: "
+        "'- event: [wip-state-changed, change-restored]'",
         "test.yaml:6:3: warning: label 'spare' is not used by any job",
         "test.yaml:10:3: warning: job 'orphan' is not run by any project — add it to a "
         "project's pipeline, or remove it",

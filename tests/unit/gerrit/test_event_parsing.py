@@ -168,3 +168,24 @@ def test_mutated_real_events_never_crash_the_parser(data: st.DataObject, index: 
 def test_arbitrary_lines_never_crash_the_parser(line: str | bytes) -> None:
     with contextlib.suppress(EventParseError):
         assert isinstance(parse_line(line, "review").key, str)
+
+
+def test_a_change_marked_ready_says_it_is_no_longer_wip() -> None:
+    # Gerrit omits `wip` once the change is ready: the event must read as not WIP, or
+    # skip_wip would keep a change marked ready from ever being tested.
+    toggles = [
+        parse_line(line, "review")
+        for line in LINES
+        if json.loads(line)["type"] == "wip-state-changed"
+    ]
+    assert [e.change.wip for e in toggles if e.change] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("kind", "closed"),
+    [("change-abandoned", True), ("change-merged", True), ("change-restored", False)],
+)
+def test_an_abandoned_or_merged_change_reads_as_closed(kind: str, closed: bool) -> None:
+    change = parsed(kind).change
+    assert change is not None
+    assert change.closed is closed

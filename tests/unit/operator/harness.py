@@ -144,6 +144,7 @@ def change_info(
             "created": "2024-05-01 10:00:00.000000000",
             "uploader": {"username": "dev"},
             "commit": {"message": f"Change {number}\n"},
+            "files": {"/COMMIT_MSG": {}, "driver.py": {}},
         }
         for ps in range(1, patchsets + 1)
     }
@@ -175,7 +176,8 @@ class FakeGerrit:
         self.urls.append(request.url)
         if self.unreachable:
             raise httpx.ConnectError("connection refused", request=request)
-        if match := re.fullmatch(r"/a/changes/(\d+)", path):
+        # By number (an operator's lookup) or by project~number (the scheduler's).
+        if match := re.fullmatch(r"/a/changes/(?:.+~)?(\d+)", path):
             found = self.changes.get(int(match[1]))
             return _json(found) if found else httpx.Response(404, text="Not found: " + match[1])
         if path.endswith("/files"):

@@ -1,4 +1,5 @@
-"""A fake executor for scheduler tests, and a way to let the scheduler settle."""
+"""A fake executor and a fake change source for scheduler tests, and a way to let the
+scheduler settle."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
+from crosscheck.errors import GerritUnreachableError
 from crosscheck.executor.executor import BuildStarted, StartedHook
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
+from crosscheck.model.events import ChangeState
 from crosscheck.scheduler.scheduler import Scheduler
 
 
@@ -42,6 +45,30 @@ class FakeExecutor:
             raise
         result = self.results.get(request.job.name, BuildResult.SUCCESS)
         return BuildOutcome(request.build_id, result, started, started + 62, log_url)
+
+
+class FakeChanges:
+    """A ChangeSource: every change is open and every revision asked about is current,
+    with `files`, unless `status` or `current` (change -> (patchset, revision)) say
+    otherwise; `unreachable` makes every call fail as a Gerrit down would."""
+
+    def __init__(self, files: list[str]) -> None:
+        self.files = files
+        self.status: dict[int, str] = {}
+        self.current: dict[int, tuple[int, str]] = {}
+        self.unreachable = False
+        self.asked: list[tuple[int, str]] = []
+
+    async def change_state(self, project: str, number: int, revision: str) -> ChangeState:
+        self.asked.append((number, revision))
+        if self.unreachable:
+            raise GerritUnreachableError("Gerrit is down (fake)")
+        patchset, current = self.current.get(number, (0, revision))
+        files = tuple(self.files) if current == revision else None
+        return ChangeState(self.status.get(number, "NEW"), patchset, current, files)
+
+    async def revision_files(self, project: str, number: int, revision: str) -> list[str]:
+        return list(self.files)
 
 
 async def settle(scheduler: Scheduler, rounds: int = 5) -> None:

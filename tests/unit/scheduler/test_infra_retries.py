@@ -18,8 +18,8 @@ from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store.tables import builds, items
 
-from .fakes import FakeExecutor, settle
-from .test_scheduler import CONFIG, FakeRest, accept, load, patchset_created, queued_reports
+from .fakes import FakeChanges, FakeExecutor, settle
+from .test_scheduler import CONFIG, accept, load, patchset_created, queued_reports
 
 FETCH_FAILED = "git fetch of refs/changes/07/7/1 from https://review.example.org/a/acme/driver: "
 
@@ -62,7 +62,7 @@ def scheduler(
         executor=executor,
         reports=ReportQueue(engine, {}),
         connections=config.connections,
-        rest={"review": FakeRest(["a.py"])},
+        changes={"review": FakeChanges(["a.py"])},
         logs_url="https://ci.example.org/logs",
         tick=0.05,
         clock=clock,

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.loader import load_config
-from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, Event, PatchSet
@@ -23,7 +22,7 @@ from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store.tables import builds, items, reports
 
-from .fakes import FakeExecutor, settle
+from .fakes import FakeChanges, FakeExecutor, settle
 
 CONFIG = """
 - connection:
@@ -72,15 +71,6 @@ def load(tmp_path: Path, text: str = CONFIG) -> Config:
     return result.config
 
 
-class FakeRest(GerritRestClient):
-    def __init__(self, files: list[str]) -> None:
-        super().__init__("https://review.example.org/")
-        self.files = files
-
-    async def get(self, path: str, params: Any = None) -> Any:
-        return {"/COMMIT_MSG": {}, **{name: {} for name in self.files}}
-
-
 def patchset_created(number: int, patchset: int) -> Event:
     return Event(
         type="patchset-created",
@@ -107,7 +97,7 @@ def scheduler_for(
         executor=executor,
         reports=ReportQueue(engine, {}),
         connections=config.connections,
-        rest={"review": FakeRest(files)},
+        changes={"review": FakeChanges(files)},
         logs_url="https://ci.example.org/logs",
         tick=0.05,
         results=ReportQueue(engine, {}) if results else None,

@@ -1,7 +1,8 @@
 """A change and its patchsets as Gerrit's REST API describes them (ChangeInfo, RevisionInfo).
 
 Catch-up rebuilds events from these; `crosscheck run` and operator enqueues look
-one change up by number to build the event a trigger would have delivered.
+one change up by number to build the event a trigger would have delivered;
+`GerritChanges` tells the scheduler whether a patchset is still worth building.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from crosscheck.drivers.gerrit.events import parse_account, parse_timestamp
-from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
 from crosscheck.errors import CrosscheckError
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Change, Event, EventType, Origin, PatchSet
+from crosscheck.model.events import Change, ChangeState, Event, EventType, Origin, PatchSet
+
+#: Files Gerrit lists for every patchset that are not in the tree.
+MAGIC_FILES = frozenset({"/COMMIT_MSG", "/MERGE_LIST", "/PATCHSET_LEVEL"})
 
 
 class PatchsetNotFoundError(CrosscheckError):
@@ -97,3 +101,36 @@ async def fetch_patchset(
     message = rev.get("commit", {}).get("message", "")
     change = dataclasses.replace(change, commit_message=message, url=url)
     return FoundPatchset(change, parse_patchset(sha, rev))
+
+
+class GerritChanges:
+    """The scheduler's `ChangeSource` on one Gerrit connection."""
+
+    def __init__(self, rest: GerritRestClient) -> None:
+        self.rest = rest
+
+    async def change_state(self, project: str, number: int, revision: str) -> ChangeState:
+        """One request: the status, the current revision and, only for it, its files."""
+        data: dict[str, Any] = await self.rest.get(
+            f"/changes/{change_id(project, number)}",
+            params={"o": ["CURRENT_REVISION", "CURRENT_FILES"]},
+        )
+        current = data.get("current_revision", "")
+        info: dict[str, Any] = data.get("revisions", {}).get(current, {})
+        files = _tree_files(info.get("files", {})) if current == revision else None
+        return ChangeState(
+            status=data.get("status", "NEW"),
+            current_patchset=int(info.get("_number", 0)),
+            current_revision=current,
+            files=files,
+        )
+
+    async def revision_files(self, project: str, number: int, revision: str) -> list[str]:
+        listing = await self.rest.get(
+            f"/changes/{change_id(project, number)}/revisions/{revision}/files"
+        )
+        return list(_tree_files(listing))
+
+
+def _tree_files(listing: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(name for name in listing if name not in MAGIC_FILES)
