@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from crosscheck import server
 from crosscheck.cli import main
+from crosscheck.cli import results as results_cli
 from crosscheck.cli.logs import (
     CHATTY_LIBRARIES,
     FORMAT_ENV,
@@ -27,7 +28,6 @@ from crosscheck.cli.logs import (
     level_for,
     make_handler,
 )
-from crosscheck.results import server as results_server
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\w+) ([\w.]+): (.*)$")
 
@@ -164,7 +164,7 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> type[Seen]:
 
     Seen.level = Seen.handler = None
     monkeypatch.setattr(server, "serve", fake_serve)
-    monkeypatch.setattr(results_server, "serve_results", fake_serve)
+    monkeypatch.setattr(results_cli, "serve_results", fake_serve)
     monkeypatch.delenv(FORMAT_ENV, raising=False)
     return Seen
 
