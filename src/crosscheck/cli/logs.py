@@ -162,11 +162,10 @@ def log_options(*, env: bool) -> Callable[[F], F]:
             help="Log lines as text (coloured on a terminal) or JSON objects [default: text].",
         )(function)
         function = click.option(
-            "-q", "--quiet", count=True, help="Less log output (-qq for errors only)."
+            "-q", "--quiet", count=True, help="Less log output, a level per -q (WARNING, ERROR)."
         )(function)
-        return click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")(
-            function
-        )
+        more = "More log output, a level per -v (INFO, DEBUG)."
+        return click.option("-v", "--verbose", count=True, help=more)(function)
 
     return decorate
 
