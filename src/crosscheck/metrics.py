@@ -63,3 +63,13 @@ report_delivery_seconds = Histogram(
     ["connection"],
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
 )
+http_requests = Counter(
+    "crosscheck_http_requests_total",
+    "HTTP requests answered, by method and status (401 and 403: refused credentials).",
+    ["method", "status"],
+)
+http_request_seconds = Histogram(
+    "crosscheck_http_request_seconds",
+    "Seconds from an HTTP request to the end of its answer.",
+    ["method"],
+)

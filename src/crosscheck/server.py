@@ -5,8 +5,8 @@ sources into the intake, the intake into the scheduler, the scheduler into the
 executor and the report queues (Gerrit reviews; job results to a results
 service), and serves the web routes with uvicorn: webhooks, build logs under
 /logs/, the operator API (status, enqueue, dequeue), and the results service
-(its API, the verify-status routes and the pages) on the same store. Log
-pruning runs beside them. Nothing else imports it.
+(its API, the verify-status routes and the pages) on the same store, with an
+access log and /metrics. Log pruning runs beside them. Nothing else imports it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
-from collections.abc import Awaitable, Iterable, Iterator, Mapping
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -25,6 +27,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck import __version__
+from crosscheck.access_log import AccessLog
 from crosscheck.config.live import LiveConfig
 from crosscheck.drivers.base import Reporter
 from crosscheck.drivers.gerrit.projects import GerritProjects
@@ -37,11 +40,13 @@ from crosscheck.drivers.timer import TimerEventSource
 from crosscheck.executor.settings import ResolvedSettings, executor_from_config, resolve
 from crosscheck.intake import EventIntake
 from crosscheck.logs import logs_router, prune_periodically
+from crosscheck.metrics_endpoint import metrics_router
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import RESULTS_SERVICE
 from crosscheck.operator.router import operator_router
 from crosscheck.paths import state_dir
+from crosscheck.queue_depths import QueueDepths
 from crosscheck.reporting import ReportQueue
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.app import results_routers
@@ -59,6 +64,7 @@ from crosscheck.secrets import (
     results_token,
     webhook_token,
 )
+from crosscheck.sockets import listen
 from crosscheck.store import open_store
 
 log = logging.getLogger(__name__)
@@ -138,6 +144,7 @@ async def build_service(options: ServeOptions) -> Service:
         sources,
         executor_settings.logs_root,
         lambda: admin_token(live.current.ci),
+        current_config=lambda: live.current,
     )
     app.include_router(operator_router(scheduler))
     projects = {name: GerritProjects(client) for name, client in rest.items()}
@@ -190,24 +197,37 @@ async def results_target(config: Config, engine: AsyncEngine, own_url: str) -> R
     return ResultsTarget(url, settings.account, token)
 
 
+#: A webhook's URL holds its token (Gerrit's plugin can send no header): masked in the
+#: access log.
+WEBHOOK_TOKEN_PATH = re.compile(r"^(/webhooks/gerrit/[^/]+/)[^/]+")
+
+
 def web_app(
     config: Config,
     engine: AsyncEngine,
     sources: Mapping[str, GerritEventSource],
     logs_root: Path,
     admin_token_source: TokenSource | None = None,
+    *,
+    current_config: Callable[[], Config] | None = None,
 ) -> FastAPI:
-    """Webhooks, build logs, and the results service when it is served here; errors
-    answer `{"detail", "errors"}` (results/http_errors.py) whichever is mounted.
+    """Webhooks, build logs, /metrics, and the results service when it is served here;
+    errors answer `{"detail", "errors"}` (results/http_errors.py) whichever is mounted;
+    every request is logged (access_log.py).
 
     The results service's admin token is read at each request from `admin_token_source`
     (by default the `ci` element of `config`), as the operator API reads its own.
+    `current_config` (by default `config`) names the pipelines and connections whose
+    queue depths /metrics shows at 0 when empty.
     """
     app = FastAPI(
         title="crosscheck",
         version=__version__,
         description="A third-party CI for Gerrit: webhooks, build logs, CI results.",
     )
+    app.add_middleware(AccessLog, secret_paths=[WEBHOOK_TOKEN_PATH])
+    depths = QueueDepths(engine, current_config or (lambda: config))
+    app.include_router(metrics_router(depths.refresh))
     app.include_router(webhook_router(sources, _webhook_tokens(config.connections.values())))
     app.include_router(logs_router(logs_root))
     if config.results.serve:
@@ -248,7 +268,9 @@ class _WebServer(uvicorn.Server):
         yield
 
 
-async def _run_until_stopped(server: uvicorn.Server, parts: list[Awaitable[None]]) -> None:
+async def _run_until_stopped(
+    server: uvicorn.Server, sock: socket.socket, parts: list[Awaitable[None]]
+) -> None:
     """Run the web server and the other parts until one fails or a stop signal comes,
     then stop every part and wait for each to end.
 
@@ -257,7 +279,7 @@ async def _run_until_stopped(server: uvicorn.Server, parts: list[Awaitable[None]
     start runs them again. The web server finishes its requests and stops. A second
     signal ends the process at once.
     """
-    web = asyncio.ensure_future(server.serve())
+    web = asyncio.ensure_future(server.serve(sockets=[sock]))
     tasks = [asyncio.ensure_future(part) for part in parts]
     stopped_by = _stop_on_signals(server, tasks)
     try:
@@ -299,13 +321,24 @@ def _stop_on_signals(server: uvicorn.Server, tasks: list[asyncio.Task[None]]) ->
 
 
 async def serve(options: ServeOptions) -> None:
+    """Run until a stop signal. The port is taken first: when it is in use,
+    `ListenError` says so before anything is created (an account, a token, a database)."""
+    with listen(options.host, options.port) as sock:
+        await _serve_on(sock, options)
+
+
+async def _serve_on(sock: socket.socket, options: ServeOptions) -> None:
     service = await build_service(options)
     server = _WebServer(
         uvicorn.Config(
             service.app,
             host=options.host,
             port=options.port,
-            log_level="warning",
+            # uvicorn's records reach crosscheck's handler (cli/logs.py); its access
+            # log is replaced by access_log.py's, which leaves out query strings.
+            log_config=None,
+            log_level=None,
+            access_log=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
     )
@@ -322,9 +355,15 @@ async def serve(options: ServeOptions) -> None:
     ]
     if service.results is not None:
         parts.append(service.results.run())
-    log.info("crosscheck serving on http://%s:%d", options.host, options.port)
+    log.info(
+        "crosscheck %s serving on http://%s:%d (links in reports: %s)",
+        __version__,
+        options.host,
+        options.port,
+        options.own_url,
+    )
     try:
-        await _run_until_stopped(server, parts)
+        await _run_until_stopped(server, sock, parts)
     finally:
         for client in service.rest.values():
             await client.aclose()

@@ -8,14 +8,10 @@ from typing import Any
 
 import click
 from click.exceptions import NoSuchCommand
-from rich.console import Console
-from rich.logging import RichHandler
 
 from crosscheck import __version__
+from crosscheck.cli.logs import LogFormat, configure, level_for, log_options
 from crosscheck.errors import CrosscheckError
-
-err_console = Console(stderr=True)
-
 
 #: Subcommands, imported only when used: `config check` need not load SSH and crypto.
 SUBCOMMANDS = {
@@ -65,8 +61,8 @@ class CrosscheckGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="crosscheck")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-def main(verbose: int) -> None:
+@log_options(env=True)
+def main(verbose: int, quiet: int, log_format: str | None) -> None:
     """Third-party CI for Gerrit.
 
     crosscheck listens to a Gerrit server, runs jobs on hardware you own, reports
@@ -75,13 +71,8 @@ def main(verbose: int) -> None:
 
     Start with `crosscheck sandbox up`: a real local Gerrit to try it on.
     """
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(
-        level=level,
-        format="%(message)s",
-        datefmt="[%X]",
-        handlers=[RichHandler(console=err_console, show_path=False)],
-    )
+    # Commands log at WARNING; `serve` and `results serve` configure again, at INFO.
+    configure(level_for(logging.WARNING, verbose, quiet), LogFormat(log_format or "text"))
 
 
 __all__ = ["main"]

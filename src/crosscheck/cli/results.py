@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -13,12 +14,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from crosscheck.cli.logs import configure_command, log_options
+from crosscheck.cli.serve import LISTEN_FAILED
 from crosscheck.model.results import CIAccount
 from crosscheck.paths import state_dir
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.server import Listen, serve_results
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.secrets import read_secret
+from crosscheck.sockets import ListenError
 from crosscheck.store import open_store
 from crosscheck.web.settings import PagesSettings, load_pages_settings
 
@@ -67,6 +71,7 @@ def results() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML for the pages: gerrit-url, and expected-cis per project (see docs/results.md).",
 )
+@log_options(env=False)
 def serve(
     store_url: str | None,
     host: str,
@@ -81,8 +86,13 @@ def serve(
     rate: float,
     burst: int,
     pages_settings: Path | None,
+    verbose: int,
+    quiet: int,
+    log_format: str | None,
 ) -> None:
-    """Run the results service alone: REST API (OpenAPI at /docs) and SSH commands."""
+    """Run the results service alone: REST API (OpenAPI at /docs), SSH commands and
+    /metrics. Logs at INFO, a line per request too (-v for debug, -q for warnings only)."""
+    configure_command(logging.INFO, verbose, quiet, log_format)
     read_admin_token = partial(read_secret, "the admin token", admin_token_env, admin_token_file)
     read_admin_token()  # a token named but unreadable stops the service now, not at a request
     settings = ResultsSettings(
@@ -99,7 +109,11 @@ def serve(
         ssh_port=None if no_ssh else ssh_port,
         host_key=host_key or state_dir() / "results" / "ssh_host_ed25519_key",
     )
-    asyncio.run(serve_results(store_url, settings, listen))
+    try:
+        asyncio.run(serve_results(store_url, settings, listen))
+    except ListenError as error:
+        click.echo(f"crosscheck results serve: {error}", err=True)
+        raise SystemExit(LISTEN_FAILED) from None
 
 
 @results.group()

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 import click
 
+from crosscheck.cli.logs import configure_command, log_options
 from crosscheck.paths import default_config_paths
+from crosscheck.sockets import ListenError
+
+#: The exit status when the web server's address cannot be taken (nothing was started),
+#: as for a wrong option: what to pass instead is in the message.
+LISTEN_FAILED = 2
 
 
 @click.command()
@@ -30,15 +37,23 @@ from crosscheck.paths import default_config_paths
 @click.option("--host", default="127.0.0.1", show_default=True, help="Web server address.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--public-url", help="URL users reach the web server at, for links in reports.")
+@log_options(env=False)
 def serve(
     config_paths: tuple[Path, ...],
     database: str | None,
     host: str,
     port: int,
     public_url: str | None,
+    verbose: int,
+    quiet: int,
+    log_format: str | None,
 ) -> None:
-    """Listen to Gerrit, run jobs, report back; serve webhooks, logs, the operator API
-    and the results service."""
+    """Listen to Gerrit, run jobs, report back; serve webhooks, logs, the operator API,
+    the results service and /metrics.
+
+    Logs at INFO, one line per record, to stderr (-v for debug, -q for warnings only).
+    """
+    configure_command(logging.INFO, verbose, quiet, log_format)
     from crosscheck.server import ServeOptions  # noqa: PLC0415 - keeps `--help` fast
     from crosscheck.server import serve as run  # noqa: PLC0415
 
@@ -49,5 +64,9 @@ def serve(
         port=port,
         public_url=public_url,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(options))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(options))
+    except ListenError as error:  # one line, no traceback: the operator knows what to do
+        click.echo(f"crosscheck serve: {error}", err=True)
+        raise SystemExit(LISTEN_FAILED) from None

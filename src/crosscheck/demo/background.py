@@ -29,8 +29,6 @@ from crosscheck.store.tables import event_cursors, items
 
 #: Seconds a process may take to show up after its start.
 START_WAIT = 10.0
-#: Rich wraps log lines at 80 columns when it does not write to a terminal.
-LOG_COLUMNS = "160"
 
 
 @dataclass(frozen=True)
@@ -41,8 +39,8 @@ class Started:
     replaced: int | None
 
 
-#: `crosscheck`, from this interpreter, logging at INFO.
-CROSSCHECK = (sys.executable, "-m", "crosscheck", "-v")
+#: `crosscheck`, from this interpreter (`serve` logs at INFO, a line per record).
+CROSSCHECK = (sys.executable, "-m", "crosscheck")
 
 
 class BackgroundServe:
@@ -155,7 +153,7 @@ class BackgroundServe:
             command += ["-c", str(path.resolve())]
         command += ["--port", str(port), "--database", self.database_url]
         # Build work directories and logs go under this directory, not the user's state.
-        env = {**os.environ, "CROSSCHECK_STATE_DIR": str(self.directory), "COLUMNS": LOG_COLUMNS}
+        env = {**os.environ, "CROSSCHECK_STATE_DIR": str(self.directory)}
         with self.log_file.open("a") as log:
             log.write(f"--- crosscheck serve starting at {datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z\n")
             log.flush()

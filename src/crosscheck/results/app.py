@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from crosscheck import __version__
+from crosscheck.access_log import AccessLog
+from crosscheck.metrics_endpoint import metrics_router
 from crosscheck.results.api import accounts_router, results_router
 from crosscheck.results.auth import Authenticator, auth_dependencies
 from crosscheck.results.http_errors import install_error_handlers
@@ -36,12 +38,15 @@ def create_results_app(
     settings: ResultsSettings | None = None,
     resolver: ChangeResolver | None = None,
 ) -> FastAPI:
-    """The standalone results service; OpenAPI at /openapi.json, docs at /docs."""
+    """The standalone results service; OpenAPI at /openapi.json, docs at /docs, Prometheus
+    metrics at /metrics; every request logged (access_log.py)."""
     app = FastAPI(
         title="crosscheck results",
         version=__version__,
         description="CI results as structured data: report them, read them, see CI health.",
     )
+    app.add_middleware(AccessLog)
+    app.include_router(metrics_router())
     for router in results_routers(service, settings or ResultsSettings(), resolver):
         app.include_router(router)
     install_error_handlers(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from crosscheck.results.resolver import StoreResolver
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.ssh import load_or_create_host_key, start_ssh_server
+from crosscheck.sockets import listen as listen_on
 from crosscheck.store import open_store
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,17 @@ class Listen:
 
 
 async def serve_results(store_url: str | None, settings: ResultsSettings, listen: Listen) -> None:
-    """Serve until cancelled or interrupted (uvicorn handles SIGINT and SIGTERM)."""
+    """Serve until cancelled or interrupted (uvicorn handles SIGINT and SIGTERM).
+
+    The HTTP port is taken first: `ListenError` when it is in use, before the store is
+    opened or created."""
+    with listen_on(listen.http_host, listen.http_port) as sock:
+        await _serve_on(sock, store_url, settings, listen)
+
+
+async def _serve_on(
+    sock: socket.socket, store_url: str | None, settings: ResultsSettings, listen: Listen
+) -> None:
     engine = await open_store(store_url)
     service = ResultsService(engine, limiter=RateLimiter(settings.rate, settings.burst))
     acceptor = None
@@ -45,13 +57,20 @@ async def serve_results(store_url: str | None, settings: ResultsSettings, listen
                 listen.ssh_host,
                 listen.ssh_port,
             )
-            log.warning("results: SSH commands on %s:%d", listen.ssh_host, listen.ssh_port)
+            log.info("results: SSH commands on %s:%d", listen.ssh_host, listen.ssh_port)
         app = create_results_app(service, settings)
         config = uvicorn.Config(
-            app, host=listen.http_host, port=listen.http_port, lifespan="off", log_config=None
+            app,
+            host=listen.http_host,
+            port=listen.http_port,
+            lifespan="off",
+            # uvicorn's records go to crosscheck's handler; the app logs each request
+            # itself (access_log.py), without query strings.
+            log_config=None,
+            access_log=False,
         )
-        log.warning("results: HTTP on http://%s:%d", listen.http_host, listen.http_port)
-        await uvicorn.Server(config).serve()
+        log.info("results: HTTP on http://%s:%d", listen.http_host, listen.http_port)
+        await uvicorn.Server(config).serve(sockets=[sock])
     finally:
         if acceptor is not None:
             acceptor.close()

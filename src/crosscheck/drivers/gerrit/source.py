@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from crosscheck.drivers.gerrit.catchup import MARGIN_SECONDS, missed_events
 from crosscheck.drivers.gerrit.events import EventParseError, parse_line
@@ -60,6 +60,7 @@ class GerritEventSource:
         if await self.intake.cursor(self.connection.name) is None:
             # A new CI starts from now; it does not replay the server's whole history.
             await self.intake.start_cursor(self.connection.name, time.time())
+            log.info("gerrit %s: first start: events from now on", self.connection.name)
         pruner = asyncio.create_task(self._prune_forever())
         try:
             await self.stream.run()
@@ -136,6 +137,7 @@ class GerritEventSource:
         if since is None:
             return
         started = await self.intake.history_start(self.connection.name)
+        log.info("gerrit %s: catching up since %s", self.connection.name, _utc(since))
         events = await missed_events(self.rest, self.connection.name, since, not_before=started)
         new = 0
         for event in events:
@@ -146,9 +148,9 @@ class GerritEventSource:
                     raise
         self.catch_ups += 1
         log.info(
-            "gerrit %s: caught up from %.0f: %d event(s), %d new",
+            "gerrit %s: caught up since %s: %d event(s), %d new",
             self.connection.name,
-            since,
+            _utc(since),
             len(events),
             new,
         )
@@ -170,3 +172,7 @@ class GerritEventSource:
         if pruned:
             log.info("gerrit %s: forgot %d old seen event(s)", self.connection.name, pruned)
         return pruned
+
+
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")

@@ -7,10 +7,16 @@ H2). `gerrit-war` itself is not served by every mirror of Maven Central (it is
 not by the one this project's CI reaches), so crosscheck assembles the same
 server from these jars plus the BouncyCastle jars Gerrit 3.10 builds against.
 The result runs headless: REST, SSH and git are all there; the web UI is not.
+
+A war carries the release number as a resource that `com.google.gerrit.common.Version`
+reads (`com/google/gerrit/common/Version`, one line); these jars do not, and Gerrit
+would say "(dev)" to `gerrit version` and `/config/server/version`, which clients
+that parse the version refuse. The launcher directory, on the classpath, holds it.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +32,8 @@ GERRIT_VERSION = "3.10.2"
 BOUNCYCASTLE_VERSION = "1.72"  # the version Gerrit 3.10 is built against
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 LAUNCHER_CLASS = "CrosscheckGerritLauncher"
+#: Where Gerrit's `Version` class looks for the release number, relative to the classpath.
+VERSION_RESOURCE = "com/google/gerrit/common/Version"
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,10 @@ class GerritDistribution:
     def launcher_dir(self) -> Path:
         return self.root / "launcher"
 
+    @property
+    def version_resource(self) -> Path:
+        return self.launcher_dir / VERSION_RESOURCE
+
     def jars(self) -> list[Path]:
         return sorted(self.lib_dir.glob("*.jar"))
 
@@ -77,10 +89,29 @@ class GerritDistribution:
         return ":".join([*(str(jar) for jar in self.jars()), str(self.launcher_dir)])
 
     def is_complete(self) -> bool:
+        return self.has_server() and self.has_version()
+
+    def has_server(self) -> bool:
+        """Every jar and the compiled launcher."""
         names = {jar.name for jar in self.jars()}
         wanted = {f"{a.name}-{a.version}.jar" for a in ARTIFACTS}
         launcher = self.launcher_dir / f"{LAUNCHER_CLASS}.class"
         return wanted <= names and launcher.exists()
+
+    def has_version(self) -> bool:
+        try:
+            return self.version_resource.read_text().strip() == self.version
+        except OSError:
+            return False
+
+    def write_version(self) -> None:
+        """The release number where Gerrit reads it; a cache fetched before this
+        existed gets it at the next `up`, without fetching anything again."""
+        self.version_resource.parent.mkdir(parents=True, exist_ok=True)
+        # Whole or absent: a Gerrit starting meanwhile from the same cache reads one or the other.
+        partial = self.version_resource.with_name(f".Version.{os.getpid()}")
+        partial.write_text(self.version + "\n")
+        partial.replace(self.version_resource)
 
     def java_command(
         self, java: str, heap: str, program: str, *args: str, jvm_options: tuple[str, ...] = ()
@@ -106,15 +137,16 @@ def ensure_distribution(
 ) -> GerritDistribution:
     """Return the cached distribution, fetching and building what is missing."""
     dist = distribution_in(cache)
-    if dist.is_complete():
-        return dist
-    require_all((JAVA, JAVAC, MAVEN))
-    require_java()
-    if not {f"{a.name}-{a.version}.jar" for a in ARTIFACTS} <= {j.name for j in dist.jars()}:
-        report(f"downloading Gerrit {dist.version} from Maven Central with Maven")
-        _fetch_jars(dist)
-    report("compiling the Gerrit launcher")
-    _compile_launcher(dist)
+    if not dist.has_server():
+        require_all((JAVA, JAVAC, MAVEN))
+        require_java()
+        if not {f"{a.name}-{a.version}.jar" for a in ARTIFACTS} <= {j.name for j in dist.jars()}:
+            report(f"downloading Gerrit {dist.version} from Maven Central with Maven")
+            _fetch_jars(dist)
+        report("compiling the Gerrit launcher")
+        _compile_launcher(dist)
+    if not dist.has_version():
+        dist.write_version()
     return dist
 
 
