@@ -31,7 +31,13 @@ from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.errors import GerritError, GerritNotFoundError
 from crosscheck.executor.executor import BuildStarted, StartedHook
 from crosscheck.executor.layout import served_log_url
-from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, retry_delay
+from crosscheck.model.build import (
+    BuildOutcome,
+    BuildRequest,
+    BuildResult,
+    format_duration,
+    retry_delay,
+)
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import ChangeState, Event, EventType, Origin
@@ -430,6 +436,12 @@ class Scheduler:
                     started_at=queue.now(),
                 )
             )
+        log.info(
+            "build %s started on %s: %s",
+            started.build_id,
+            started.node,
+            served_log_url(self.logs_url, started.log_url) or started.log_url,
+        )
 
     async def _finished(self, row: Any, pipeline: str, outcome: BuildOutcome) -> None:
         async with self.engine.begin() as db:
@@ -452,6 +464,15 @@ class Scheduler:
                 await self._retry(db, row, outcome.detail or outcome.result.value)
         if ended.rowcount:
             metrics.builds_finished.labels(pipeline, outcome.result.value).inc()
+            log.info(
+                "build %s (%s, attempt %d) finished: %s in %s%s",
+                row.id,
+                row.job,
+                row.attempt,
+                outcome.result.value,
+                format_duration(outcome.duration),
+                f" ({outcome.detail})" if outcome.detail else "",
+            )
         self._wake.set()
 
     async def _record(self, row: Any, pipeline: str, result: BuildResult, detail: str) -> None:
