@@ -30,7 +30,7 @@ from crosscheck.executor.layout import served_log_url
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Event
+from crosscheck.model.events import Event, EventType
 from crosscheck.model.job import Job
 from crosscheck.model.pipeline import Manager
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, report_tag
@@ -469,6 +469,7 @@ class Scheduler:
             labels=dict(action.labels),
             tag=report_tag(item.pipeline),
             notify=action.notify,
+            after_merge=load_event(item.event).type is EventType.CHANGE_MERGED,
         )
 
 
