@@ -146,10 +146,14 @@ class ReportQueue:
                     key = await self._queue.get()
                     group.create_task(self._attempt(key))
         finally:
-            for key, (_, timer) in self._waiting.items():
+            # Whatever was queued or waiting is still unfinished in the store: a next
+            # `run` starts from there.
+            for _, timer in self._waiting.values():
                 timer.cancel()
-                self._queued.discard(key)
             self._waiting.clear()
+            self._queued.clear()
+            while not self._queue.empty():
+                self._queue.get_nowait()
 
     def _put(self, key: str) -> None:
         if key not in self._queued:
@@ -200,7 +204,9 @@ class ReportQueue:
 
     async def _deliver(self, key: str) -> _DelayedRetry | None:
         """Send the report once; the retry to schedule, or None once it is final."""
-        report, attempts = await self._load(key)
+        report, attempts, state = await self._load(key)
+        if state.final:
+            return None  # queued twice (a `send_soon` racing a restart's resume): done
         reporter = self.reporters.get(report.connection)
         if reporter is None:
             outcome = ReportOutcome(
@@ -316,7 +322,7 @@ class ReportQueue:
                 update(reports).where(reports.c.report_key == key).values(**values)
             )
 
-    async def _load(self, key: str) -> tuple[Report, int]:
+    async def _load(self, key: str) -> tuple[Report, int, ReportState]:
         async with self.engine.connect() as connection:
             row = (
                 await connection.execute(select(reports).where(reports.c.report_key == key))
@@ -340,7 +346,7 @@ class ReportQueue:
             jobs=tuple(JobLine(**job) for job in data.get("jobs", ())),
             after_merge=bool(data.get("after_merge", False)),
         )
-        return report, row.attempts
+        return report, row.attempts, ReportState(row.state)
 
     async def _unfinished(self) -> list[str]:
         async with self.engine.connect() as connection:
