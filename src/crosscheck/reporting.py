@@ -13,8 +13,8 @@ WARNING and counted in `crosscheck_reports_given_up_total`.
 A report waiting for its next attempt holds nothing: the wait is a timer that puts
 the key back on the queue, and each attempt runs as a task of its own, at most
 `workers` at once per destination, so a destination that hangs never delays
-another's reports. When a report is delivered, the reports waiting for the same
-destination are tried at once: it is reachable again.
+another's reports. When a destination answers again (a report delivered or skipped),
+the reports waiting for it are tried at once.
 
 After a restart, reports still `pending` or `sending` are sent again (the
 reporter checks Gerrit first, so an earlier attempt that landed is not repeated).
@@ -23,8 +23,9 @@ which `crosscheck status` shows.
 
 Several queues may share the table, one per kind of destination (Gerrit
 connections; the results service), so that one slow destination never holds up
-another's reports: each queue resends only the reports of its own reporters. A
-report whose connection is no longer configured stays pending until it is again.
+another's reports: each queue resends only the reports of its own reporters. At
+start, a report whose connection is no longer configured stays pending until it is
+again; one handed to a queue without a reporter for it is given up (`no-reporter`).
 """
 
 from __future__ import annotations
@@ -224,8 +225,8 @@ class ReportQueue:
                 detail = str(error) or f"no answer within {self.timeout:g}s"
                 return await self._failed_attempt(report, attempts, detail)
         await self._finish(report, attempts, outcome, REFUSED)
-        if outcome.state is ReportState.SENT:
-            self._wake(report.connection)
+        if outcome.state in (ReportState.SENT, ReportState.SKIPPED):
+            self._wake(report.connection)  # it answered
         return None
 
     async def _failed_attempt(
