@@ -1,15 +1,31 @@
 """The report queue: reports are persisted, sent in the background, retried, and recorded.
 
 Enqueuing only writes a row and returns, so a slow or failing Gerrit never holds
-up event intake. Workers send with a timeout and bounded retries with backoff;
-every report ends `sent`, `skipped` or `failed`, with the transport and reason.
+up event intake. Each attempt has a timeout. An attempt that fails for a reason
+that may pass (Gerrit unreachable, 5xx, a timeout) is tried again after a capped,
+jittered exponential backoff, for as long as the report is younger than
+`give_up_after` (24 hours by default, counted from the row's `created_at`, so it
+holds across restarts). Every report ends `sent`, `skipped` (the reporter saw the
+patchset superseded or the change closed) or `failed` (refused for good, no
+reporter, or too old), with the transport and reason; a failure is logged at
+WARNING and counted in `crosscheck_reports_given_up_total`.
+
+A report waiting for its next attempt holds nothing: the wait is a timer that puts
+the key back on the queue, and each attempt runs as a task of its own, at most
+`workers` at once per destination, so a destination that hangs never delays
+another's reports. When a destination answers again (a report delivered or skipped),
+the reports waiting for it are tried at once.
+
 After a restart, reports still `pending` or `sending` are sent again (the
 reporter checks Gerrit first, so an earlier attempt that landed is not repeated).
+While a report waits, its row says how many attempts failed and the last error,
+which `crosscheck status` shows.
 
 Several queues may share the table, one per kind of destination (Gerrit
 connections; the results service), so that one slow destination never holds up
-another's reports: each queue resends only the reports of its own reporters. A
-report whose connection is no longer configured stays pending until it is again.
+another's reports: each queue resends only the reports of its own reporters. At
+start, a report whose connection is no longer configured stays pending until it is
+again; one handed to a queue without a reporter for it is given up (`no-reporter`).
 """
 
 from __future__ import annotations
@@ -18,8 +34,9 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Mapping
-from dataclasses import asdict, replace
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
@@ -27,12 +44,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.drivers.base import Reporter, TransientReportError
-from crosscheck.metrics import reports_finished
+from crosscheck.metrics import report_delivery_seconds, reports_finished, reports_given_up
+from crosscheck.model.build import format_duration
+from crosscheck.model.config import DEFAULT_REPORT_GIVE_UP_AFTER
 from crosscheck.model.pipeline import Notify
 from crosscheck.model.report import JobLine, Report, ReportOutcome, ReportState
 from crosscheck.store.tables import reports
 
 log = logging.getLogger(__name__)
+
+#: Reasons a report is given up, as `crosscheck_reports_given_up_total` labels them.
+MAX_AGE = "max-age"
+REFUSED = "refused"
+NO_REPORTER = "no-reporter"
+#: A failed attempt is logged at WARNING the first time, then every this many attempts.
+WARN_EVERY = 10
+#: A waiting report's row keeps this much of the last error.
+DETAIL_LENGTH = 4000
 
 
 class ReportQueue:
@@ -41,19 +69,29 @@ class ReportQueue:
         engine: AsyncEngine,
         reporters: Mapping[str, Reporter],
         *,
-        attempts: int = 5,
+        give_up_after: float | Callable[[], float] = DEFAULT_REPORT_GIVE_UP_AFTER,
         timeout: float = 60.0,
         base_backoff: float = 2.0,
+        max_backoff: float = 120.0,
         workers: int = 2,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
         self.reporters = reporters
-        self.attempts = attempts
+        # A callable follows the configuration in use (reloads included).
+        self._give_up_after = give_up_after
         self.timeout = timeout
         self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
         self.workers = workers
+        #: Wall-clock seconds; reports' ages are measured with it (a test's own clock).
+        self.clock = clock
         self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._queued: set[str] = set()  # queued or in flight: never delivered twice at once
+        # Queued, in flight or waiting for its next attempt: never delivered twice at once.
+        self._queued: set[str] = set()
+        # Waiting for the next attempt: key -> (destination, timer).
+        self._waiting: dict[str, tuple[str, asyncio.TimerHandle]] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
 
     async def enqueue(self, report: Report) -> bool:
         """Record a report to send; False when a report with this key exists already."""
@@ -85,10 +123,16 @@ class ReportQueue:
                 payload=_payload(report),
                 state=ReportState.PENDING.value,
                 attempts=0,
-                created_at=datetime.now(UTC),
+                created_at=datetime.fromtimestamp(self.clock(), UTC),
             )
         )
         return True
+
+    @property
+    def give_up_after(self) -> float:
+        """Seconds from queuing after which an undelivered report is given up."""
+        limit = self._give_up_after
+        return float(limit() if callable(limit) else limit)
 
     def send_soon(self, key: str) -> None:
         self._put(key)
@@ -97,9 +141,20 @@ class ReportQueue:
         """Send reports until cancelled, starting with those a previous run left unfinished."""
         for key in await self._unfinished():
             self._put(key)
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self.workers):
-                group.create_task(self._work())
+        try:
+            async with asyncio.TaskGroup() as group:
+                while True:
+                    key = await self._queue.get()
+                    group.create_task(self._attempt(key))
+        finally:
+            # Whatever was queued or waiting is still unfinished in the store: a next
+            # `run` starts from there.
+            for _, timer in self._waiting.values():
+                timer.cancel()
+            self._waiting.clear()
+            self._queued.clear()
+            while not self._queue.empty():
+                self._queue.get_nowait()
 
     def _put(self, key: str) -> None:
         if key not in self._queued:
@@ -117,30 +172,50 @@ class ReportQueue:
             ).one()
         return ReportState(row.state), row.transport, row.detail
 
-    async def _work(self) -> None:
-        while True:
-            key = await self._queue.get()
-            try:
-                await self._deliver(key)
-            except Exception:
-                log.exception("report %s: unexpected failure; it stays unfinished", key)
-            finally:
-                self._queued.discard(key)
-                self._queue.task_done()
+    async def _attempt(self, key: str) -> None:
+        """One attempt; then the report is final, or waits on a timer for the next."""
+        try:
+            retry = await self._deliver(key)
+        except Exception:
+            # A fault of ours or of the store (a database restarting): the row is still
+            # unfinished, so try again later rather than leaving it to the next start.
+            log.exception("report %s: unexpected failure; trying again later", key)
+            retry = _DelayedRetry(self.max_backoff, "")
+        if retry is None:
+            self._queued.discard(key)
+            return
+        timer = asyncio.get_running_loop().call_later(retry.delay, self._due, key)
+        self._waiting[key] = (retry.destination, timer)
 
-    async def _deliver(self, key: str) -> None:
-        report, attempts = await self._load(key)
+    def _due(self, key: str) -> None:
+        self._waiting.pop(key, None)
+        self._queue.put_nowait(key)  # still in `_queued`, from the first put
+
+    def _wake(self, destination: str) -> None:
+        """Try the reports waiting for `destination` now: it answered again."""
+        for key, (waiting_for, timer) in list(self._waiting.items()):
+            if waiting_for == destination:
+                timer.cancel()
+                self._due(key)
+
+    def _limit(self, destination: str) -> asyncio.Semaphore:
+        if destination not in self._limits:
+            self._limits[destination] = asyncio.Semaphore(self.workers)
+        return self._limits[destination]
+
+    async def _deliver(self, key: str) -> _DelayedRetry | None:
+        """Send the report once; the retry to schedule, or None once it is final."""
+        report, attempts, state = await self._load(key)
+        if state.final:
+            return None  # queued twice (a `send_soon` racing a restart's resume): done
         reporter = self.reporters.get(report.connection)
         if reporter is None:
-            await self._finish(
-                report,
-                attempts,
-                ReportOutcome(
-                    ReportState.FAILED, detail=f"no reporter for connection {report.connection!r}"
-                ),
+            outcome = ReportOutcome(
+                ReportState.FAILED, detail=f"no reporter for connection {report.connection!r}"
             )
-            return
-        while True:
+            await self._finish(report, attempts, outcome, NO_REPORTER)
+            return None
+        async with self._limit(report.connection):
             attempts += 1
             await self._mark(key, ReportState.SENDING, attempts)
             try:
@@ -148,30 +223,54 @@ class ReportQueue:
                 outcome = await asyncio.wait_for(reporter.send(attempt), self.timeout)
             except (TransientReportError, TimeoutError) as error:
                 detail = str(error) or f"no answer within {self.timeout:g}s"
-                if attempts >= self.attempts:
-                    await self._finish(
-                        report,
-                        attempts,
-                        ReportOutcome(
-                            ReportState.FAILED,
-                            detail=f"gave up after {attempts} attempts: {detail}",
-                        ),
-                    )
-                    return
-                delay = random.uniform(0, self.base_backoff * 2**attempts)  # noqa: S311
-                log.warning(
-                    "report %s: attempt %d failed (%s); again in %.1fs",
-                    key,
-                    attempts,
-                    detail,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                continue
-            await self._finish(report, attempts, outcome)
-            return
+                return await self._failed_attempt(report, attempts, detail)
+        await self._finish(report, attempts, outcome, REFUSED)
+        if outcome.state in (ReportState.SENT, ReportState.SKIPPED):
+            self._wake(report.connection)  # it answered
+        return None
 
-    async def _finish(self, report: Report, attempts: int, outcome: ReportOutcome) -> None:
+    async def _failed_attempt(
+        self, report: Report, attempts: int, detail: str
+    ) -> _DelayedRetry | None:
+        age, limit = self.clock() - report.queued_at, self.give_up_after
+        if age >= limit:
+            outcome = ReportOutcome(
+                ReportState.FAILED,
+                detail=f"given up after {format_duration(age)} and {attempts} attempt(s): "
+                + detail,
+            )
+            await self._finish(report, attempts, outcome, MAX_AGE)
+            return None
+        # The last attempt comes when the report reaches its age limit, not after.
+        delay = min(self._backoff(attempts), limit - age)
+        await self._mark(report.key, ReportState.PENDING, attempts, detail)
+        level = logging.WARNING if attempts == 1 or attempts % WARN_EVERY == 0 else logging.DEBUG
+        log.log(
+            level,
+            "report %s on change %d,%d to %s: attempt %d failed (%s); trying again in %.0fs, "
+            "until it is %s old",
+            report.key,
+            report.change,
+            report.patchset,
+            report.connection,
+            attempts,
+            detail,
+            delay,
+            format_duration(limit),
+        )
+        return _DelayedRetry(delay, report.connection)
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential from `base_backoff`, capped; jittered within the upper half, so
+        reports failing together spread out yet none comes back at once."""
+        ceiling = min(self.max_backoff, self.base_backoff * 2 ** min(attempts - 1, 30))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 -- jitter, not cryptography
+
+    async def _finish(
+        self, report: Report, attempts: int, outcome: ReportOutcome, reason: str
+    ) -> None:
+        """Record the final outcome; `reason` labels a failure in the given-up metric."""
+        now = self.clock()
         async with self.engine.begin() as connection:
             await connection.execute(
                 update(reports)
@@ -180,30 +279,51 @@ class ReportQueue:
                     state=outcome.state.value,
                     attempts=attempts,
                     transport=outcome.transport,
-                    detail=outcome.detail[:4000],
-                    finished_at=datetime.now(UTC),
+                    detail=outcome.detail[:DETAIL_LENGTH],
+                    finished_at=datetime.fromtimestamp(now, UTC),
                 )
             )
         reports_finished.labels(report.connection, outcome.state.value).inc()
+        if outcome.state is ReportState.SENT:
+            report_delivery_seconds.labels(report.connection).observe(
+                max(0.0, now - report.queued_at)
+            )
+        if outcome.state is ReportState.FAILED:
+            reports_given_up.labels(report.connection, reason).inc()
+            log.warning(
+                "report %s on change %d,%d to %s given up (%s) after %d attempt(s): %s",
+                report.key,
+                report.change,
+                report.patchset,
+                report.connection,
+                reason,
+                attempts,
+                outcome.detail,
+            )
+            return
         log.info(
-            "report %s on change %d,%d: %s via %s (%s)",
+            "report %s on change %d,%d: %s via %s after %d attempt(s) (%s)",
             report.key,
             report.change,
             report.patchset,
             outcome.state.value,
             outcome.transport,
+            attempts,
             outcome.detail,
         )
 
-    async def _mark(self, key: str, state: ReportState, attempts: int) -> None:
+    async def _mark(
+        self, key: str, state: ReportState, attempts: int, detail: str | None = None
+    ) -> None:
+        values: dict[str, object] = {"state": state.value, "attempts": attempts}
+        if detail is not None:
+            values["detail"] = detail[:DETAIL_LENGTH]
         async with self.engine.begin() as connection:
             await connection.execute(
-                update(reports)
-                .where(reports.c.report_key == key)
-                .values(state=state.value, attempts=attempts)
+                update(reports).where(reports.c.report_key == key).values(**values)
             )
 
-    async def _load(self, key: str) -> tuple[Report, int]:
+    async def _load(self, key: str) -> tuple[Report, int, ReportState]:
         async with self.engine.connect() as connection:
             row = (
                 await connection.execute(select(reports).where(reports.c.report_key == key))
@@ -225,8 +345,9 @@ class ReportQueue:
             pipeline=data.get("pipeline", ""),
             branch=data.get("branch", ""),
             jobs=tuple(JobLine(**job) for job in data.get("jobs", ())),
+            after_merge=bool(data.get("after_merge", False)),
         )
-        return report, row.attempts
+        return report, row.attempts, ReportState(row.state)
 
     async def _unfinished(self) -> list[str]:
         async with self.engine.connect() as connection:
@@ -239,6 +360,14 @@ class ReportQueue:
         return list(keys)
 
 
+@dataclass(frozen=True)
+class _DelayedRetry:
+    """The next attempt of a report: in `delay` seconds, to `destination`."""
+
+    delay: float
+    destination: str
+
+
 def _payload(report: Report) -> str:
     return json.dumps(
         {
@@ -249,5 +378,6 @@ def _payload(report: Report) -> str:
             **({"pipeline": report.pipeline} if report.pipeline else {}),
             **({"branch": report.branch} if report.branch else {}),
             **({"jobs": [asdict(job) for job in report.jobs]} if report.jobs else {}),
+            **({"after_merge": True} if report.after_merge else {}),
         }
     )

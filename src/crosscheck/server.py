@@ -114,12 +114,18 @@ async def build_service(options: ServeOptions) -> Service:
     reporters: dict[str, Reporter] = {
         name: GerritReporter(c, rest[name]) for name, c in config.connections.items()
     }
-    reports = ReportQueue(engine, reporters)
+
+    def give_up_after() -> float:
+        return live.current.ci.report_give_up_after
+
+    reports = ReportQueue(engine, reporters, give_up_after=give_up_after)
     target = await results_target(config, engine, options.own_url)
     results_reporter = ResultsReporter(*target) if target is not None else None
     held_secrets = [target.token] if target is not None else []  # the token, masked in logs
     results = (
-        ReportQueue(engine, {RESULTS_SERVICE: results_reporter}, workers=1)
+        ReportQueue(
+            engine, {RESULTS_SERVICE: results_reporter}, workers=1, give_up_after=give_up_after
+        )
         if results_reporter is not None
         else None
     )

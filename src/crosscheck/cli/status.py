@@ -1,4 +1,5 @@
-"""`crosscheck status`: the queues and running builds of a running crosscheck serve."""
+"""`crosscheck status`: the queues, running builds and undelivered reports of a running
+crosscheck serve."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.tree import Tree
 
 from crosscheck.cli.serve_api import ServeApi, url_option
 from crosscheck.model.build import format_duration
+from crosscheck.model.report import RESULTS_SERVICE
 
 #: Results (upper case) not named here are failures of some kind, shown in red.
 STATE_STYLES = {
@@ -29,7 +31,8 @@ STATE_STYLES = {
 @url_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status API's JSON as it is.")
 def status(url: str, as_json: bool) -> None:
-    """Show each pipeline's queued items and their builds, and the builds running now.
+    """Show each pipeline's queued items and their builds, the builds running now, and
+    the reports not delivered: waiting for their next attempt, or given up lately.
 
     Reads GET /api/v1/status of crosscheck serve, which needs no token.
     """
@@ -52,6 +55,50 @@ def render(data: dict[str, Any], console: Console, now: datetime) -> None:
     )
     if running:
         console.print(_running_table(running, now))
+    # A server from before reports were shown has no such section.
+    if "reports" in data:
+        _render_reports(data["reports"], console, now)
+
+
+def _render_reports(section: dict[str, Any], console: Console, now: datetime) -> None:
+    pending, failed = section["pending"], section["failed"]
+    console.print(
+        f"{section['pending_count']} report(s) waiting to be delivered, "
+        f"{section['failed_count']} given up in the last 24h",
+        highlight=False,
+    )
+    if pending:
+        shown = f" (the {len(pending)} oldest)" if len(pending) < section["pending_count"] else ""
+        table = _reports_table("reports waiting" + shown, "queued", "last error")
+        for report in pending:
+            _report_row(table, report, report["queued_at"], now)
+        console.print(table)
+    if failed:
+        shown = f" (the {len(failed)} latest)" if len(failed) < section["failed_count"] else ""
+        table = _reports_table("reports given up" + shown, "given up", "why")
+        for report in failed:
+            _report_row(table, report, report["finished_at"] or report["queued_at"], now)
+        console.print(table)
+
+
+def _reports_table(title: str, since: str, detail: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("change", "to", "attempts", since):
+        table.add_column(column, no_wrap=True)
+    table.add_column(detail, overflow="fold")
+    return table
+
+
+def _report_row(table: Table, report: dict[str, Any], moment: str, now: datetime) -> None:
+    destination = report["destination"]
+    cells = (
+        _change(report),
+        "results service" if destination == RESULTS_SERVICE else destination,
+        str(report["attempts"]),
+        f"{_since(moment, now)} ago",
+        report["detail"] or "",
+    )
+    table.add_row(*(Text(cell) for cell in cells))
 
 
 def _pipeline_tree(pipeline: dict[str, Any], now: datetime) -> Tree:

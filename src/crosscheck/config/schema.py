@@ -13,7 +13,11 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from crosscheck.model.config import DEFAULT_RESULTS_BURST, DEFAULT_RESULTS_RATE
+from crosscheck.model.config import (
+    DEFAULT_REPORT_GIVE_UP_AFTER,
+    DEFAULT_RESULTS_BURST,
+    DEFAULT_RESULTS_RATE,
+)
 from crosscheck.model.globs import compile_glob
 from crosscheck.model.pipeline import GERRIT_EVENTS, Notify
 from crosscheck.model.results import account_name_problem
@@ -164,6 +168,8 @@ class CISpec(Spec):
     admin_token_file: str | None = None
     #: Refused with its own message, and never offered as a "did you mean".
     admin_token: Annotated[Any, _no_inline("admin_token")] = Field(default=None, exclude=True)
+    #: How long an undelivered report is retried (from when it was queued).
+    report_give_up_after: Duration = DEFAULT_REPORT_GIVE_UP_AFTER
 
     @model_validator(mode="after")
     def _one_admin_token_source(self) -> CISpec:

@@ -37,6 +37,7 @@ def build_ci(context: Context, entries: list[Entry[CISpec]]) -> None:
         info_url=spec.info_url,
         admin_token_env=spec.admin_token_env,
         admin_token_file=_path(spec.admin_token_file, entries[0].position.path.parent),
+        report_give_up_after=spec.report_give_up_after,
     )
 
 

@@ -11,10 +11,13 @@ from crosscheck.model.job import Job
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.project import Project
 
+#: A report is retried for a day before it is given up (`report_give_up_after`).
+DEFAULT_REPORT_GIVE_UP_AFTER = 24 * 3600
+
 
 @dataclass(frozen=True)
 class CISettings:
-    """Who this CI is in its reports."""
+    """Who this CI is in its reports, and how long its reports are retried."""
 
     name: str = "crosscheck"
     #: `run <run_name>` in a review comment re-runs this CI's jobs only.
@@ -23,6 +26,8 @@ class CISettings:
     #: Where the results service's admin token is (referenced, never held).
     admin_token_env: str | None = None
     admin_token_file: Path | None = None
+    #: Seconds after which a report that could not be delivered is given up.
+    report_give_up_after: int = DEFAULT_REPORT_GIVE_UP_AFTER
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,9 @@ class Report:
     pipeline: str = ""
     branch: str = ""
     jobs: tuple[JobLine, ...] = ()
+    #: The item ran because the change merged (a post-merge pipeline): a merged change
+    #: is what it reports on, not a reason to skip the report.
+    after_merge: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The operator API: `GET /api/v1/status` for anyone, as Zuul's status page is; enqueue
 and dequeue for the admin token only.
 
-    GET  /api/v1/status    pipelines, their queued items and builds, running builds
+    GET  /api/v1/status    pipelines, their queued items and builds, running builds,
+                           reports waiting to be delivered or given up lately
     POST /api/v1/enqueue   {pipeline, change, patchset?, connection?, project?}
     POST /api/v1/dequeue   {item} or {pipeline, change, patchset?, connection?}
 
@@ -47,7 +48,11 @@ def operator_router(scheduler: Scheduler) -> APIRouter:
     require_admin = admin_dependency(token)
     router = APIRouter(prefix="/api/v1", tags=["operator"])
 
-    @router.get("/status", response_model=StatusView, summary="Queues and running builds")
+    @router.get(
+        "/status",
+        response_model=StatusView,
+        summary="Queues, running builds and undelivered reports",
+    )
     async def get_status() -> StatusView:
         return await operations.status()
 

@@ -1,5 +1,6 @@
 """What the scheduler is doing, read from the store: queued items per pipeline, their
-builds, and the builds running now. The views are plain dataclasses; the status API
+builds, the builds running now, and the reports not delivered (waiting for their
+next attempt, or given up lately). The views are plain dataclasses; the status API
 serialises them as they are, so their fields are the JSON's schema.
 """
 
@@ -7,21 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event, EventType, Origin
+from crosscheck.model.report import ReportState
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.codec import load_event
-from crosscheck.store.tables import builds
+from crosscheck.store.tables import builds, reports
 
 #: A comment quoted in an item's `why` is cut to this many characters.
 WHY_COMMENT_LENGTH = 60
+#: Reports failed within this window are shown, at most REPORTS_SHOWN of each kind.
+FAILED_REPORTS_WINDOW = timedelta(hours=24)
+REPORTS_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,41 @@ class RunningBuildView:
 
 
 @dataclass(frozen=True)
+class ReportView:
+    key: str
+    #: The connection reported to, or "@results" for the results service.
+    destination: str
+    project: str
+    change: int
+    patchset: int
+    #: pending (waiting for its next attempt), sending; failed once given up.
+    state: str
+    #: Attempts made so far (0: none yet).
+    attempts: int
+    queued_at: datetime
+    finished_at: datetime | None
+    #: While pending: the last attempt's error. Once failed: why it was given up.
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class ReportsView:
+    #: Reports not yet delivered, oldest first (at most REPORTS_SHOWN of them).
+    pending: list[ReportView] = field(default_factory=list)
+    pending_count: int = 0
+    #: Reports given up or refused in the last 24 hours, newest first (at most
+    #: REPORTS_SHOWN of them).
+    failed: list[ReportView] = field(default_factory=list)
+    failed_count: int = 0
+
+
+@dataclass(frozen=True)
 class StatusView:
     pipelines: list[PipelineView]
     running_builds: list[RunningBuildView]
     #: Builds waiting for a node.
     waiting_builds: int
+    reports: ReportsView = field(default_factory=ReportsView)
 
 
 async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> StatusView:
@@ -104,7 +139,45 @@ async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> Sta
         pipelines.append(PipelineView(name, None, [v for v in views if v.pipeline == name]))
     running = [_running(item, b) for item in views for b in item.builds if b.state == "running"]
     waiting = sum(b.state == "waiting" for item in views for b in item.builds)
-    return StatusView(pipelines, running, waiting)
+    return StatusView(pipelines, running, waiting, await report_views(db, datetime.now(UTC)))
+
+
+async def report_views(db: AsyncConnection, now: datetime) -> ReportsView:
+    """The reports still to deliver, and those that failed in the 24 hours before `now`."""
+    unfinished = reports.c.state.in_([ReportState.PENDING.value, ReportState.SENDING.value])
+    failed = (reports.c.state == ReportState.FAILED.value) & (
+        reports.c.finished_at >= now - FAILED_REPORTS_WINDOW
+    )
+    pending_rows = await db.execute(
+        select(reports).where(unfinished).order_by(reports.c.id).limit(REPORTS_SHOWN)
+    )
+    failed_rows = await db.execute(
+        select(reports)
+        .where(failed)
+        .order_by(reports.c.finished_at.desc(), reports.c.id.desc())
+        .limit(REPORTS_SHOWN)
+    )
+    return ReportsView(
+        pending=[_report(row) for row in pending_rows],
+        pending_count=await db.scalar(select(func.count()).where(unfinished)) or 0,
+        failed=[_report(row) for row in failed_rows],
+        failed_count=await db.scalar(select(func.count()).where(failed)) or 0,
+    )
+
+
+def _report(row: Any) -> ReportView:
+    return ReportView(
+        key=row.report_key,
+        destination=row.connection,
+        project=row.project,
+        change=row.change_number,
+        patchset=row.patchset,
+        state=row.state,
+        attempts=row.attempts,
+        queued_at=row.created_at,
+        finished_at=row.finished_at,
+        detail=row.detail,
+    )
 
 
 async def item_views(

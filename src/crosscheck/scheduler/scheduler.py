@@ -668,6 +668,7 @@ class Scheduler:
             labels=dict(action.labels),
             tag=report_tag(item.pipeline),
             notify=action.notify,
+            after_merge=load_event(item.event).type == EventType.CHANGE_MERGED,
         )
 
 

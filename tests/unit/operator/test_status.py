@@ -46,6 +46,7 @@ async def test_an_empty_ci_lists_its_pipelines_and_nothing_running(
         ],
         "running_builds": [],
         "waiting_builds": 0,
+        "reports": {"pending": [], "pending_count": 0, "failed": [], "failed_count": 0},
     }
 
 

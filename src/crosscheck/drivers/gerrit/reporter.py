@@ -6,11 +6,18 @@ unknown (a timeout), the change's messages are checked before sending again, so
 a report is never posted twice. Only retries check, and only messages dated after
 the report was queued count: an identical message from an earlier recheck is
 another report, not this one.
+
+A closed change gets nothing: the change is read before posting, and a report on
+an abandoned change, or on a merged one (unless the item ran because it merged, a
+post-merge pipeline), is skipped; so is one Gerrit refuses with 409 because the
+change closed in between. Gerrit unreachable, a 5xx, 408 or 429 raise
+TransientReportError (the queue tries again later); any other refusal is final.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -50,11 +57,28 @@ class GerritReporter:
 
     async def send(self, report: Report) -> ReportOutcome:
         cid = change_id(report.project, report.change)
-        review = self._review(report, await self._is_current(cid, report))
-        if review is None:
-            return ReportOutcome(ReportState.SKIPPED, detail="the patchset is no longer current")
+        try:
+            change = await self._read_change(cid, report)
+        except _RefusedError as refused:
+            return refused.outcome
+        current = change.get("current_revision") == report.revision
+        skipped = self._skip_reason(change, report, current)
+        if skipped is not None:
+            return ReportOutcome(ReportState.SKIPPED, detail=skipped)
+        review = self._review(report, current)
         if report.earlier_attempts and await self._already_posted(cid, report, review["message"]):
             return ReportOutcome(ReportState.SENT, "rest", "found already posted")
+        return await self._post(cid, report, review)
+
+    def _skip_reason(self, change: dict[str, Any], report: Report, current: bool) -> str | None:
+        closed = _closed(change, report)
+        if closed is not None:
+            return f"the change is {closed}"
+        if not current and self.stale is StalePolicy.SKIP:
+            return "the patchset is no longer current"
+        return None
+
+    async def _post(self, cid: str, report: Report, review: dict[str, Any]) -> ReportOutcome:
         try:
             await self.rest.post(f"/changes/{cid}/revisions/{report.revision}/review", review)
         except GerritUnreachableError as error:
@@ -65,19 +89,25 @@ class GerritReporter:
         except GerritHttpError as error:
             if error.status_code == httpx.codes.SERVICE_UNAVAILABLE:
                 return await self._fallback(report, review, str(error))
-            if error.status_code >= httpx.codes.INTERNAL_SERVER_ERROR or error.status_code in (
-                httpx.codes.REQUEST_TIMEOUT,
-                httpx.codes.TOO_MANY_REQUESTS,
-            ):
+            if _transient(error):
                 raise TransientReportError(str(error)) from error
-            # Gerrit refused it (permissions, a closed change): trying again will not help.
-            return ReportOutcome(ReportState.FAILED, "rest", str(error))
+            return await self._refused(cid, report, error)
         voted = f" with {dict(review['labels'])}" if review.get("labels") else " without votes"
         return ReportOutcome(ReportState.SENT, "rest", "posted" + voted)
 
-    def _review(self, report: Report, current: bool) -> dict[str, Any] | None:
-        if not current and self.stale is StalePolicy.SKIP:
-            return None
+    async def _refused(self, cid: str, report: Report, error: GerritHttpError) -> ReportOutcome:
+        """Gerrit refused the review: skipped when the change was closed meanwhile (its
+        409), else failed for good (permissions, a bad label): trying again will not help."""
+        if error.status_code == httpx.codes.CONFLICT:
+            with contextlib.suppress(GerritError, TransientReportError, _RefusedError):
+                closed = _closed(await self._read_change(cid, report), report)
+                if closed is not None:
+                    return ReportOutcome(
+                        ReportState.SKIPPED, "rest", f"the change is {closed} ({error})"
+                    )
+        return ReportOutcome(ReportState.FAILED, "rest", str(error))
+
+    def _review(self, report: Report, current: bool) -> dict[str, Any]:
         review: dict[str, Any] = {
             "message": shorten(report.message),
             "tag": report.tag,
@@ -88,12 +118,21 @@ class GerritReporter:
             review["labels"] = dict(report.labels)
         return review
 
-    async def _is_current(self, cid: str, report: Report) -> bool:
+    async def _read_change(self, cid: str, report: Report) -> dict[str, Any]:
+        """The change's status and current revision, as Gerrit shows them now."""
         try:
-            change = await self.rest.get(f"/changes/{cid}", params={"o": "CURRENT_REVISION"})
+            change: dict[str, Any] = await self.rest.get(
+                f"/changes/{cid}", params={"o": "CURRENT_REVISION"}
+            )
+        except GerritHttpError as error:
+            why = f"cannot read change {report.change}: {error}"
+            if _transient(error):
+                raise TransientReportError(why) from error
+            # Not found, or not visible to the CI account: it will not be tomorrow either.
+            raise _RefusedError(ReportOutcome(ReportState.FAILED, "rest", why)) from error
         except GerritError as error:
             raise TransientReportError(f"cannot read change {report.change}: {error}") from error
-        return bool(change.get("current_revision") == report.revision)
+        return change
 
     async def _already_posted(self, cid: str, report: Report, message: str) -> bool:
         """Whether an earlier attempt of this report reached Gerrit after all."""
@@ -131,3 +170,29 @@ class GerritReporter:
                 input=json.dumps(review),
                 check=True,
             )
+
+
+class _RefusedError(Exception):
+    """Gerrit refused a request in a way no retry changes: the report's final outcome."""
+
+    def __init__(self, outcome: ReportOutcome) -> None:
+        super().__init__(outcome.detail)
+        self.outcome = outcome
+
+
+def _closed(change: dict[str, Any], report: Report) -> str | None:
+    """'abandoned' or 'merged' when the change is closed to this report, else None."""
+    status = change.get("status")
+    if status == "ABANDONED":
+        return "abandoned"
+    if status == "MERGED" and not report.after_merge:
+        return "merged"
+    return None
+
+
+def _transient(error: GerritHttpError) -> bool:
+    """A server error, a timeout or a rate limit: Gerrit may well take it later."""
+    return error.status_code >= httpx.codes.INTERNAL_SERVER_ERROR or error.status_code in (
+        httpx.codes.REQUEST_TIMEOUT,
+        httpx.codes.TOO_MANY_REQUESTS,
+    )

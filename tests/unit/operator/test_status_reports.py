@@ -1,0 +1,152 @@
+"""`crosscheck status` shows the reports not delivered: those waiting for their next
+attempt (attempts, last error, age) and those given up in the last day."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.cli.status import render
+from crosscheck.model.config import Config
+from crosscheck.model.report import RESULTS_SERVICE, Report
+from crosscheck.reporting import ReportQueue
+from crosscheck.store.tables import reports
+
+from .harness import ADMIN_TOKEN, CI_WITH_TOKEN, CONFIG, TOKEN_VARIABLE, load, operator_api
+
+REPORT = Report(
+    key="item-1-review",
+    connection="review",
+    project="acme/driver",
+    change=3,
+    patchset=2,
+    revision="a" * 40,
+    message="Build succeeded (check pipeline).",
+)
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv(TOKEN_VARIABLE, ADMIN_TOKEN)
+    return load(tmp_path, CI_WITH_TOKEN + CONFIG)
+
+
+async def set_row(engine: AsyncEngine, key: str, **values: object) -> None:
+    async with engine.begin() as db:
+        await db.execute(update(reports).where(reports.c.report_key == key).values(**values))
+
+
+async def test_waiting_and_given_up_reports_are_in_the_status(
+    engine: AsyncEngine, config: Config
+) -> None:
+    now = datetime.now(UTC)
+    queue = ReportQueue(engine, {})
+    waiting = REPORT
+    results = replace(REPORT, key="item-1-@results", connection=RESULTS_SERVICE)
+    given_up = replace(REPORT, key="item-2-review", change=4)
+    long_ago = replace(REPORT, key="item-3-review", change=5)
+    sent = replace(REPORT, key="item-4-review", change=6)
+    for report in (waiting, results, given_up, long_ago, sent):
+        assert await queue.enqueue(report)
+    await set_row(engine, waiting.key, attempts=3, detail="cannot reach Gerrit: refused")
+    await set_row(engine, results.key, state="sending", attempts=1)
+    reason = "given up after 24h 00m 00s and 40 attempt(s): Gerrit answered 503"
+    await set_row(engine, given_up.key, state="failed", attempts=40, detail=reason, finished_at=now)
+    await set_row(
+        engine, long_ago.key, state="failed", detail="old", finished_at=now - timedelta(days=2)
+    )
+    await set_row(engine, sent.key, state="sent", attempts=1, finished_at=now)
+    async with operator_api(engine, config) as api:
+        section = (await api.status())["reports"]
+    assert section["pending_count"] == 2
+    assert section["failed_count"] == 1
+    first, second = section["pending"]
+    assert (first["key"], first["destination"], first["state"]) == (
+        "item-1-review",
+        "review",
+        "pending",
+    )
+    assert (first["change"], first["patchset"], first["attempts"]) == (3, 2, 3)
+    assert first["detail"] == "cannot reach Gerrit: refused"
+    assert abs(datetime.fromisoformat(first["queued_at"]) - now) < timedelta(minutes=1)
+    assert (second["destination"], second["state"]) == (RESULTS_SERVICE, "sending")
+    (failed,) = section["failed"]
+    assert (failed["key"], failed["attempts"], failed["detail"]) == ("item-2-review", 40, reason)
+    assert failed["finished_at"] is not None
+
+
+def test_the_cli_lists_waiting_and_given_up_reports() -> None:
+    data = {
+        "pipelines": [],
+        "running_builds": [],
+        "waiting_builds": 0,
+        "reports": {
+            "pending": [
+                {
+                    "key": "item-1-review",
+                    "destination": "review",
+                    "project": "acme/driver",
+                    "change": 3,
+                    "patchset": 2,
+                    "state": "pending",
+                    "attempts": 7,
+                    "queued_at": "2024-05-01T10:00:00+00:00",
+                    "finished_at": None,
+                    "detail": "cannot reach Gerrit: [red]refused",
+                },
+                {
+                    "key": "item-1-@results",
+                    "destination": RESULTS_SERVICE,
+                    "project": "acme/driver",
+                    "change": 3,
+                    "patchset": 2,
+                    "state": "sending",
+                    "attempts": 0,
+                    "queued_at": "2024-05-01T10:00:00+00:00",
+                    "finished_at": None,
+                    "detail": None,
+                },
+            ],
+            "pending_count": 2,
+            "failed": [
+                {
+                    "key": "item-2-review",
+                    "destination": "review",
+                    "project": "acme/driver",
+                    "change": 4,
+                    "patchset": 1,
+                    "state": "failed",
+                    "attempts": 1,
+                    "queued_at": "2024-05-01T09:00:00+00:00",
+                    "finished_at": "2024-05-01T09:30:00+00:00",
+                    "detail": "Gerrit answered 403 to POST",
+                }
+            ],
+            "failed_count": 1,
+        },
+    }
+    console = Console(width=140, record=True, color_system=None)
+    render(data, console, datetime(2024, 5, 1, 10, 5, tzinfo=UTC))
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    assert "2 report(s) waiting to be delivered, 1 given up in the last 24h" in lines
+    rows = [line for line in lines if line.startswith("│ ")]
+    assert any(
+        "3,2" in r and "review" in r and "│ 7 " in r and "5m 00s ago" in r and "[red]refused" in r
+        for r in rows
+    )
+    assert any("results service" in r for r in rows)
+    assert any("4,1" in r and "35m 00s ago" in r and "403" in r for r in rows)
+    assert "reports waiting" in lines
+    assert "reports given up" in lines
+
+
+def test_the_cli_reads_a_server_without_a_reports_section() -> None:
+    console = Console(width=100, record=True, color_system=None)
+    render({"pipelines": [], "running_builds": [], "waiting_builds": 0}, console, datetime.now(UTC))
+    assert "report(s)" not in console.export_text()
