@@ -30,18 +30,16 @@ import tempfile
 import time
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
 from bench.config_expansion import PROJECTS, crosscheck_config
 from crosscheck.config import load_config
-from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.executor.executor import BuildStarted, StartedHook
 from crosscheck.intake import EventIntake
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, change_ref
 from crosscheck.model.config import Config
-from crosscheck.model.events import Account, Change, Event, EventType, PatchSet
+from crosscheck.model.events import Account, Change, ChangeState, Event, EventType, PatchSet
 from crosscheck.reporting import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
@@ -70,14 +68,18 @@ class InstantExecutor:
         return BuildOutcome(request.build_id, BuildResult.SUCCESS, now, time.time(), log_url)
 
 
-class InstantRest(GerritRestClient):
-    """Gerrit's file list of any patchset, at once."""
+#: The files of every patchset (Gerrit's /COMMIT_MSG left out, as the driver does).
+FILES = ("deploy.sh", "tests/test_api.py")
 
-    def __init__(self) -> None:
-        super().__init__("https://review.example.org/")
 
-    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return {"/COMMIT_MSG": {}, "deploy.sh": {}, "tests/test_api.py": {}}
+class InstantChanges:
+    """Gerrit's answer for any patchset, at once: the change open, the patchset current."""
+
+    async def change_state(self, project: str, number: int, revision: str) -> ChangeState:
+        return ChangeState("NEW", 1, revision, FILES)
+
+    async def revision_files(self, project: str, number: int, revision: str) -> list[str]:
+        return list(FILES)
 
 
 class Milestones:
@@ -171,7 +173,7 @@ async def run(events: int, warmup: int, scratch: Path) -> dict[str, list[float]]
         executor=InstantExecutor(),
         reports=reports,
         connections=config.connections,
-        rest={CONNECTION: InstantRest()},
+        changes={CONNECTION: InstantChanges()},
     )
     scheduler.milestones = milestones
     intake = EventIntake(engine, scheduler.accept, on_committed=scheduler.wake)

@@ -158,7 +158,8 @@ async def test_a_failing_non_voting_job_still_votes_plus_one(
     message = ci_messages(detail)[0]["message"]
     assert "Build succeeded (check pipeline)." in message
     advisory = next(line for line in message.splitlines() if line.startswith("- advisory "))
-    assert advisory.endswith("(non-voting)")
+    # Zuul's line, then the reason: the step that failed and its exit status.
+    assert advisory.endswith("(non-voting) — step 1 'test ! -e NVFAIL' exited 1")
     assert " : FAILURE in " in advisory
     hello = next(line for line in message.splitlines() if line.startswith("- hello "))
     assert "(non-voting)" not in hello

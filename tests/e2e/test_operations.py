@@ -143,7 +143,8 @@ async def test_serve_logs_requests_and_exports_metrics_of_a_whole_loop(
     assert value(after, "crosscheck_queue_items", pipeline="check", state="running") == 0
     assert value(after, "crosscheck_queue_builds", state="waiting") == 0
     assert value(after, "crosscheck_reports_pending", connection="sandbox") == 0
-    assert (value(after, "crosscheck_http_requests_total", method="GET", status="200") or 0) >= 2
+    # A request is counted once answered: the scrapes before this one at least.
+    assert (value(after, "crosscheck_http_requests_total", method="GET", status="200") or 0) >= 1
 
     async with httpx.AsyncClient(base_url=serve.url, timeout=10) as http:
         no_admin = await http.post("/api/v1/enqueue", json={"pipeline": "check", "change": 1})
