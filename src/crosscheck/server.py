@@ -238,10 +238,10 @@ def web_app(
     app.include_router(logs_router(logs_root))
     if config.results.serve:
         limiter = RateLimiter(config.results.rate, config.results.burst)
-        service = ResultsService(engine, limiter=limiter)
         settings = settings_from_config(
             config.results, admin_token_source or (lambda: admin_token(config.ci))
         )
+        service = ResultsService(engine, limiter=limiter, max_age=settings.max_result_age)
         for router in results_routers(service, settings):
             app.include_router(router)
     # In every configuration, so the operator API's malformed requests are answered

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -16,9 +19,10 @@ from rich.table import Table
 
 from crosscheck.cli.logs import configure_command, log_options
 from crosscheck.cli.serve import LISTEN_FAILED
-from crosscheck.model.results import CIAccount
+from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE, AuditEvent, CIAccount
 from crosscheck.paths import state_dir
 from crosscheck.results.accounts import Accounts
+from crosscheck.results.audit import audit_trail
 from crosscheck.results.server import Listen, serve_results
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.secrets import read_secret
@@ -67,6 +71,14 @@ def results() -> None:
 @click.option("--rate", default=10.0, show_default=True, help="Writes/second per CI account.")
 @click.option("--burst", default=100, show_default=True, help="Writes allowed in a burst.")
 @click.option(
+    "--max-result-age",
+    type=click.FloatRange(min=0.001, max=366),
+    default=DEFAULT_MAX_RESULT_AGE.days,
+    show_default=True,
+    metavar="DAYS",
+    help="Refuse results reported as older than this.",
+)
+@click.option(
     "--pages-settings",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML for the pages: gerrit-url, and expected-cis per project (see docs/results.md).",
@@ -85,6 +97,7 @@ def serve(
     private_reads: bool,
     rate: float,
     burst: int,
+    max_result_age: float,
     pages_settings: Path | None,
     verbose: int,
     quiet: int,
@@ -101,6 +114,7 @@ def serve(
         rate=rate,
         burst=burst,
         pages=load_pages_settings(pages_settings) if pages_settings else PagesSettings(),
+        max_result_age=timedelta(days=max_result_age),
     )
     listen = Listen(
         http_host=host,
@@ -130,6 +144,15 @@ def _with_accounts(store_url: str | None, work: Callable[[Accounts], Awaitable[T
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def _actor() -> str:
+    """The trail names who ran the command on this machine."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = str(os.getuid())
+    return f"cli ({user})"
 
 
 def _hand_over_token(token: str, token_file: Path | None) -> None:
@@ -179,7 +202,12 @@ def create(
     _, token = _with_accounts(
         store_url,
         lambda accounts: accounts.create(
-            name, owner=owner, info_url=info_url, allowed_projects=projects, admin=admin
+            name,
+            owner=owner,
+            info_url=info_url,
+            allowed_projects=projects,
+            admin=admin,
+            by=_actor(),
         ),
     )
     _hand_over_token(token, token_file)
@@ -215,7 +243,9 @@ def _account_row(item: CIAccount) -> list[str]:
 @click.option("--reason", default="", help="Shown to the CI when it is refused.")
 def disable(store_url: str | None, name: str, reason: str) -> None:
     """Disable an account: its reports are refused with a clear message."""
-    _with_accounts(store_url, lambda accounts: accounts.set_enabled(name, False, reason))
+    _with_accounts(
+        store_url, lambda accounts: accounts.set_enabled(name, False, reason, by=_actor())
+    )
     err_console.print(f"CI account {name!r} disabled")
 
 
@@ -224,7 +254,7 @@ def disable(store_url: str | None, name: str, reason: str) -> None:
 @click.argument("name")
 def enable(store_url: str | None, name: str) -> None:
     """Enable an account again."""
-    _with_accounts(store_url, lambda accounts: accounts.set_enabled(name, True))
+    _with_accounts(store_url, lambda accounts: accounts.set_enabled(name, True, by=_actor()))
     err_console.print(f"CI account {name!r} enabled")
 
 
@@ -234,7 +264,7 @@ def enable(store_url: str | None, name: str) -> None:
 @token_file_option
 def rotate_token(store_url: str | None, name: str, token_file: Path | None) -> None:
     """Revoke the account's tokens and print a new one, once."""
-    token = _with_accounts(store_url, lambda accounts: accounts.rotate_token(name))
+    token = _with_accounts(store_url, lambda accounts: accounts.rotate_token(name, by=_actor()))
     _hand_over_token(token, token_file)
 
 
@@ -245,10 +275,60 @@ def rotate_token(store_url: str | None, name: str, token_file: Path | None) -> N
 def add_key(store_url: str | None, name: str, key_file: TextIO) -> None:
     """Add an SSH public key (a .pub file, or - for stdin) for the SSH commands."""
     text = key_file.read()
-    key = _with_accounts(store_url, lambda accounts: accounts.add_ssh_key(name, text))
+    key = _with_accounts(store_url, lambda accounts: accounts.add_ssh_key(name, text, by=_actor()))
     err_console.print(f"added {key.algorithm} key {key.fingerprint} to {name!r}")
 
 
 from crosscheck.cli.results_backfill import backfill  # noqa: E402 -- registered last
 
 results.add_command(backfill)
+
+
+@results.command()
+@store_option
+@click.option("--account", "account_name", help="Only this CI account's events.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    show_default=True,
+    help="How many events, newest first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def audit(store_url: str | None, account_name: str | None, limit: int, as_json: bool) -> None:
+    """Admins' actions on CI accounts: created, changed, disabled, enabled, token rotated,
+    SSH key added; who did it and when."""
+
+    async def read() -> list[AuditEvent]:
+        engine = await open_store(store_url)
+        try:
+            return await audit_trail(engine, limit=limit, account=account_name)
+        finally:
+            await engine.dispose()
+
+    events = asyncio.run(read())
+    if as_json:
+        for event in events:
+            click.echo(json.dumps(_audit_record(event)))
+        return
+    table = Table("time (UTC)", "actor", "action", "account", "detail")
+    for event in events:
+        table.add_row(
+            event.at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.actor,
+            event.action.value,
+            event.account,
+            event.detail,
+        )
+    console.print(table)
+
+
+def _audit_record(event: AuditEvent) -> dict[str, str | int]:
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action.value,
+        "account": event.account,
+        "detail": event.detail,
+    }

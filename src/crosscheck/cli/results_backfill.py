@@ -68,7 +68,8 @@ def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
     multiple=True,
     metavar="NAME=GERRIT_USERNAME",
     help="Import this Gerrit user's messages as CI account NAME; repeatable. "
-    "Without any, every author with job lines, named by Gerrit username.",
+    "Without any, Gerrit's service users (the Service Users or Non-Interactive Users "
+    "groups), named by Gerrit username; people are never imported.",
 )
 @click.option(
     "--store",
@@ -132,6 +133,7 @@ def _print(report: BackfillReport) -> None:
         err_console.print(f"skipped {where}: {why}", markup=False, highlight=False)
     if len(report.skipped) > SHOWN_SKIPS:
         err_console.print(f"... and {len(report.skipped) - SHOWN_SKIPS} more skipped")
+    _print_not_ci(report)
     for name in report.accounts_created:
         err_console.print(
             f"created CI account {name!r}: no allowed projects, so it cannot report through "
@@ -143,3 +145,22 @@ def _print(report: BackfillReport) -> None:
         f"{report.imported} imported ({report.results} results), "
         f"{report.already} imported before, {len(report.skipped)} lines skipped"
     )
+
+
+def _print_not_ci(report: BackfillReport) -> None:
+    if report.not_ci:
+        people = ", ".join(f"{name} ({count})" for name, count in sorted(report.not_ci.items()))
+        err_console.print(
+            f"not imported, not Gerrit service users: messages with job lines by {people}; "
+            "if one is a CI, name it with --ci-account NAME=GERRIT_USERNAME",
+            markup=False,
+            highlight=False,
+        )
+    if report.service_users is None and report.not_ci:
+        err_console.print(
+            "the Service Users and Non-Interactive Users groups could not be read, so only "
+            "accounts Gerrit tags SERVICE_USER counted as CIs: give --user (a member or "
+            "owner of those groups, or an administrator), or name CIs with --ci-account",
+            markup=False,
+            highlight=False,
+        )

@@ -14,6 +14,7 @@ from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from crosscheck.model.config import (
+    DEFAULT_MAX_RESULT_AGE,
     DEFAULT_REPORT_GIVE_UP_AFTER,
     DEFAULT_RESULTS_BURST,
     DEFAULT_RESULTS_RATE,
@@ -345,7 +346,7 @@ def _account_name(value: str) -> str:
 
 
 #: Keys that configure the embedded service, and keys that say where results go.
-SERVICE_KEYS = ("public_reads", "rate", "burst", "pages")
+SERVICE_KEYS = ("public_reads", "rate", "burst", "pages", "max_result_age")
 REPORT_KEYS = ("url", "account", "token_env", "token_file")
 
 
@@ -354,6 +355,7 @@ class ResultsSpec(Spec):
     public_reads: bool = True
     rate: Annotated[float, Field(gt=0, le=100_000)] = DEFAULT_RESULTS_RATE
     burst: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_RESULTS_BURST
+    max_result_age: Annotated[Duration, Field(le=366 * 86400)] = DEFAULT_MAX_RESULT_AGE
     pages: Annotated[str, Field(min_length=1)] | None = None
     report: bool = True
     url: Annotated[str, AfterValidator(_web_address)] | None = None

@@ -73,6 +73,7 @@ def build_results(
         public_reads=spec.public_reads,
         rate=spec.rate,
         burst=spec.burst,
+        max_result_age=spec.max_result_age,
         pages=_path(spec.pages, base),
         report=spec.report,
         url=spec.url,

@@ -62,6 +62,8 @@ class ExecutorSettings:
 
 DEFAULT_RESULTS_RATE = 10.0
 DEFAULT_RESULTS_BURST = 100
+#: Results reported as older than a week are refused (`max_result_age`), in seconds.
+DEFAULT_MAX_RESULT_AGE = 7 * 86400
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class ResultsConfig:
     #: Writes per second per CI account on average, and the burst allowed.
     rate: float = DEFAULT_RESULTS_RATE
     burst: int = DEFAULT_RESULTS_BURST
+    #: Seconds: results reported as older are refused.
+    max_result_age: int = DEFAULT_MAX_RESULT_AGE
     #: The pages' settings file (expected CIs, Gerrit's address).
     pages: Path | None = None
     #: Report each item's job results to a results service.

@@ -21,11 +21,16 @@ MAX_CATEGORY = 100
 MAX_URL = 2000
 MAX_COMMENT = 10_000
 MAX_ACCOUNT_NAME = 100
+MAX_OWNER = 200
+MAX_INFO_URL = 2000
+MAX_DISABLED_REASON = 500
 
 #: CI account names appear in URLs, HTTP basic auth and SSH user names: no ':' or '/'.
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+@-]*$")
 REVISION = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MARKUP = re.compile(r"[<>]")
+_WEB_ADDRESS = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 
 
 class ResultValue(StrEnum):
@@ -76,7 +81,26 @@ _ALIASES: dict[str, ResultValue] = {v.value: v for v in ResultValue} | {
     "failure": ResultValue.FAILED,
     "fail": ResultValue.FAILED,
     "running": ResultValue.IN_PROGRESS,
+    # Buildbot's and the verify-status clients' words for a build that has not ended.
+    "started": ResultValue.IN_PROGRESS,
+    "pending": ResultValue.IN_PROGRESS,
 }
+#: The duration verify-status clients send for a build that has only started (Buildbot).
+PENDING = "pending"
+
+
+def verify_status_value(number: int, duration: str | None) -> ResultValue:
+    """A verify-status value with its duration: Buildbot reports a build that has just
+    started as 0 ("unstable" to the plugin) with the duration `pending`: in progress."""
+    if number == 0 and is_pending(duration):
+        return ResultValue.IN_PROGRESS
+    return ResultValue.from_verify_status(number)
+
+
+def is_pending(duration: str | None) -> bool:
+    return duration is not None and duration.strip().lower() == PENDING
+
+
 _TO_VERIFY_STATUS = {
     ResultValue.PASSED: 1,
     ResultValue.FAILED: -1,
@@ -153,11 +177,19 @@ def current_results(results: Iterable[Result]) -> list[Result]:
 
 
 #: How far ahead of the service's clock a CI's clock may be.
-CLOCK_SKEW = timedelta(hours=1)
+CLOCK_SKEW = timedelta(minutes=5)
+#: Results reported as older than this are refused: they would fall outside every
+#: statistics window at once and could rewrite history (`max_result_age`).
+DEFAULT_MAX_RESULT_AGE = timedelta(days=7)
 
 
-def result_problems(result: NewResult, now: datetime) -> list[tuple[str, str]]:
-    """Every problem with a submitted result, as (field, message); empty when it is fine."""
+def result_problems(
+    result: NewResult, now: datetime, *, max_age: timedelta | None = None
+) -> list[tuple[str, str]]:
+    """Every problem with a submitted result, as (field, message); empty when it is fine.
+
+    `max_age` None accepts any past time (a backfill imports history on purpose).
+    """
     problems: list[tuple[str, str]] = []
     problems += _text_problems("project", result.project, MAX_PROJECT, required=True)
     problems += _text_problems("job", result.job, MAX_JOB, required=True)
@@ -177,9 +209,40 @@ def result_problems(result: NewResult, now: datetime) -> list[tuple[str, str]]:
         problems.append(("comment", f"is longer than {MAX_COMMENT} characters"))
     if result.reported_at is not None and result.reported_at.tzinfo is None:
         problems.append(("reported_at", "needs a time zone (for example 2024-05-01T12:00:00Z)"))
-    elif result.reported_at is not None and result.reported_at > now + CLOCK_SKEW:
-        problems.append(("reported_at", "is in the future: check the CI's clock"))
+    elif result.reported_at is not None:
+        problems += _time_problems(result.reported_at, now, max_age)
     return problems
+
+
+def _time_problems(
+    reported_at: datetime, now: datetime, max_age: timedelta | None
+) -> list[tuple[str, str]]:
+    if reported_at > now + CLOCK_SKEW:
+        return [
+            (
+                "reported_at",
+                f"is in the future ({_ahead(reported_at - now)} ahead, more than "
+                f"{_ahead(CLOCK_SKEW)} of clock skew): check the CI's clock, or leave "
+                "reported_at out to mean now",
+            )
+        ]
+    if max_age is not None and reported_at < now - max_age:
+        return [
+            (
+                "reported_at",
+                f"is older than {_ahead(max_age)}, the oldest this service accepts: "
+                "report results as they happen (or leave reported_at out to mean now); "
+                "older history is imported with `crosscheck results backfill`",
+            )
+        ]
+    return []
+
+
+def _ahead(span: timedelta) -> str:
+    """A span as people read it: `7 days`, `2h 5m`."""
+    if span.days >= 2:  # noqa: PLR2004 -- "1 day 3h" reads better than "27h"
+        return f"{span.days} days"
+    return format_duration(span.total_seconds())
 
 
 def _text_problems(
@@ -198,9 +261,34 @@ def _url_problems(url: str) -> list[tuple[str, str]]:
     if len(url) > MAX_URL:
         return [("url", f"is longer than {MAX_URL} characters")]
     # Pages render it as a link: only web addresses, never javascript: or data:.
-    if not re.match(r"^https?://[^\s]+$", url):
+    if not _WEB_ADDRESS.match(url):
         return [("url", "must be an http:// or https:// address without spaces")]
     return []
+
+
+def plain_text_problem(value: str, limit: int) -> str | None:
+    """Why owner-like text is unacceptable: too long, or markup or control characters.
+
+    Pages escape everything, but API readers receive the text as it is stored.
+    """
+    if len(value) > limit:
+        return f"is longer than {limit} characters"
+    if _CONTROL.search(value):
+        return "must not hold control characters (newlines, tabs, ...)"
+    if _MARKUP.search(value):
+        return "must be plain text: < and > are not accepted"
+    return None
+
+
+def info_url_problem(url: str) -> str | None:
+    """Why a CI account's info URL is unacceptable, or None ("" means none)."""
+    if url == "":
+        return None
+    if len(url) > MAX_INFO_URL:
+        return f"is longer than {MAX_INFO_URL} characters"
+    if not _WEB_ADDRESS.match(url):
+        return "must be an http:// or https:// address without spaces (or empty)"
+    return None
 
 
 def account_name_problem(name: str) -> str | None:
@@ -363,3 +451,29 @@ class AccountStatistics:
     last_seen: datetime | None = None
     last_success: datetime | None = None
     enabled: bool = True
+
+
+# -- audit -------------------------------------------------------------------
+
+
+class AuditAction(StrEnum):
+    """What an admin did to a CI account."""
+
+    ACCOUNT_CREATED = "account_created"
+    ACCOUNT_CHANGED = "account_changed"
+    ACCOUNT_DISABLED = "account_disabled"
+    ACCOUNT_ENABLED = "account_enabled"
+    TOKEN_ROTATED = "token_rotated"  # noqa: S105 -- an action's name, not a secret
+    SSH_KEY_ADDED = "ssh_key_added"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    at: datetime
+    #: Who did it: `admin token`, `CI account NAME`, `cli (USER)`, `backfill`, `serve`.
+    actor: str
+    action: AuditAction
+    account: str
+    #: What changed, in words; never a token.
+    detail: str = ""

@@ -13,11 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.model.results import (
+    MAX_DISABLED_REASON,
+    MAX_OWNER,
+    AuditAction,
     CIAccount,
     SshKey,
     account_name_problem,
+    info_url_problem,
+    plain_text_problem,
     project_pattern_problem,
 )
+from crosscheck.results import audit
+from crosscheck.results.audit import SYSTEM
 from crosscheck.results.errors import (
     AccountExistsError,
     AccountNotFoundError,
@@ -28,7 +35,10 @@ from crosscheck.store.tables import ci_accounts, ci_ssh_keys, ci_tokens
 
 
 class Accounts:
-    """Creates, changes and finds CI accounts. Tokens are returned once, never stored."""
+    """Creates, changes and finds CI accounts. Tokens are returned once, never stored.
+
+    Every change is written to the audit trail as `by` (who asked), in its transaction.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -41,9 +51,10 @@ class Accounts:
         info_url: str = "",
         allowed_projects: Sequence[str] = (),
         admin: bool = False,
+        by: str = SYSTEM,
     ) -> tuple[CIAccount, str]:
         """A new enabled account and its first token."""
-        _check_account_fields(name, allowed_projects)
+        _check_account_fields(name, allowed_projects, owner=owner, info_url=info_url)
         now = datetime.now(UTC)
         token = new_token()
         try:
@@ -66,6 +77,12 @@ class Accounts:
                     )
                 ).scalar_one()
                 await _insert_token(connection, account_id, token, now)
+                detail = _describe(
+                    owner=owner, info_url=info_url, allowed_projects=allowed_projects, admin=admin
+                )
+                await audit.record(
+                    connection, by, AuditAction.ACCOUNT_CREATED, name, detail, now=now
+                )
         except IntegrityError as error:
             raise AccountExistsError(f"a CI account named {name!r} exists already") from error
         return await self.get(name), token
@@ -91,34 +108,47 @@ class Accounts:
         owner: str | None = None,
         info_url: str | None = None,
         allowed_projects: Sequence[str] | None = None,
+        by: str = SYSTEM,
     ) -> CIAccount:
+        _check_account_fields(
+            None, allowed_projects or (), owner=owner or "", info_url=info_url or ""
+        )
         changes: dict[str, Any] = {}
         if owner is not None:
             changes["owner"] = owner
         if info_url is not None:
             changes["info_url"] = info_url
         if allowed_projects is not None:
-            _check_account_fields(name, allowed_projects)
             changes["allowed_projects"] = json.dumps(list(allowed_projects))
-        await self._update(name, changes)
+        detail = _describe(owner=owner, info_url=info_url, allowed_projects=allowed_projects)
+        await self._update(name, changes, (by, AuditAction.ACCOUNT_CHANGED, detail))
         return await self.get(name)
 
-    async def set_enabled(self, name: str, enabled: bool, reason: str = "") -> CIAccount:
-        await self._update(name, {"enabled": enabled, "disabled_reason": "" if enabled else reason})
+    async def set_enabled(
+        self, name: str, enabled: bool, reason: str = "", *, by: str = SYSTEM
+    ) -> CIAccount:
+        if not enabled and (problem := plain_text_problem(reason, MAX_DISABLED_REASON)):
+            raise InvalidInputError([("reason", problem)])
+        action = AuditAction.ACCOUNT_ENABLED if enabled else AuditAction.ACCOUNT_DISABLED
+        detail = "" if enabled else f"reason: {reason}" if reason else ""
+        changes = {"enabled": enabled, "disabled_reason": "" if enabled else reason}
+        await self._update(name, changes, (by, action, detail))
         return await self.get(name)
 
-    async def rotate_token(self, name: str) -> str:
+    async def rotate_token(self, name: str, *, by: str = SYSTEM) -> str:
         """Revoke every token of the account and issue a new one."""
         now = datetime.now(UTC)
         token = new_token()
         async with self.engine.begin() as connection:
             account_id = await account_id_of(connection, name)
-            await connection.execute(
+            revoked = await connection.execute(
                 update(ci_tokens)
                 .where(ci_tokens.c.account_id == account_id, ci_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
             await _insert_token(connection, account_id, token, now)
+            detail = f"{revoked.rowcount} token(s) revoked, a new one issued"
+            await audit.record(connection, by, AuditAction.TOKEN_ROTATED, name, detail, now=now)
         return token
 
     async def by_token(self, token: str) -> CIAccount | None:
@@ -137,7 +167,7 @@ class Accounts:
             return None
         return account_from_row(row._mapping)
 
-    async def add_ssh_key(self, name: str, public_key: str) -> SshKey:
+    async def add_ssh_key(self, name: str, public_key: str, *, by: str = SYSTEM) -> SshKey:
         key = _parse_public_key(public_key)
         now = datetime.now(UTC)
         fingerprint = key.get_fingerprint()
@@ -154,6 +184,8 @@ class Accounts:
                         added_at=now,
                     )
                 )
+                detail = f"{key.get_algorithm()} {fingerprint}"
+                await audit.record(connection, by, AuditAction.SSH_KEY_ADDED, name, detail, now=now)
         except IntegrityError as error:
             raise AccountExistsError(
                 f"SSH key {fingerprint} is registered already (a key belongs to one account)"
@@ -187,15 +219,20 @@ class Accounts:
             return None
         return account_from_row(row._mapping)
 
-    async def _update(self, name: str, changes: dict[str, Any]) -> None:
+    async def _update(
+        self, name: str, changes: dict[str, Any], audited: tuple[str, AuditAction, str]
+    ) -> None:
+        now = datetime.now(UTC)
         async with self.engine.begin() as connection:
             done = await connection.execute(
                 update(ci_accounts)
                 .where(ci_accounts.c.name == name)
-                .values(**changes, updated_at=datetime.now(UTC))
+                .values(**changes, updated_at=now)
             )
-        if done.rowcount == 0:
-            raise AccountNotFoundError(f"no CI account named {name!r}")
+            if done.rowcount == 0:
+                raise AccountNotFoundError(f"no CI account named {name!r}")
+            by, action, detail = audited
+            await audit.record(connection, by, action, name, detail, now=now)
 
 
 async def account_id_of(connection: AsyncConnection, name: str) -> int:
@@ -232,17 +269,44 @@ async def _insert_token(
     )
 
 
-def _check_account_fields(name: str, allowed_projects: Sequence[str]) -> None:
+def _check_account_fields(
+    name: str | None, allowed_projects: Sequence[str], *, owner: str, info_url: str
+) -> None:
+    """Names, owners and URLs reach API readers as stored: plain text and web addresses."""
     problems: list[tuple[str, str]] = []
-    name_problem = account_name_problem(name)
+    name_problem = None if name is None else account_name_problem(name)
     if name_problem:
         problems.append(("name", name_problem))
+    if owner_problem := plain_text_problem(owner, MAX_OWNER):
+        problems.append(("owner", owner_problem))
+    if url_problem := info_url_problem(info_url):
+        problems.append(("info_url", url_problem))
     for index, pattern in enumerate(allowed_projects):
         problem = project_pattern_problem(pattern)
         if problem:
             problems.append((f"allowed_projects[{index}]", problem))
     if problems:
         raise InvalidInputError(problems)
+
+
+def _describe(
+    *,
+    owner: str | None = None,
+    info_url: str | None = None,
+    allowed_projects: Sequence[str] | None = None,
+    admin: bool = False,
+) -> str:
+    """The fields an action set, for the audit trail."""
+    parts = []
+    if owner is not None:
+        parts.append(f"owner: {owner!r}")
+    if info_url is not None:
+        parts.append(f"info_url: {info_url!r}")
+    if allowed_projects is not None:
+        parts.append(f"allowed_projects: {', '.join(allowed_projects) or 'none'}")
+    if admin:
+        parts.append("admin")
+    return "; ".join(parts)
 
 
 def _parse_public_key(text: str) -> asyncssh.SSHKey:

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from crosscheck.model.results import CIAccount, Result
+from crosscheck.results.audit import actor_of
 from crosscheck.results.auth import AuthDependencies, Caller
 from crosscheck.results.errors import ResultsError
 from crosscheck.results.http_errors import ResultsHTTPError, http_error
@@ -148,9 +149,10 @@ def accounts_router(service: ResultsService, auth: AuthDependencies) -> APIRoute
         responses=_ERRORS,
         dependencies=[Depends(auth.admin)],
     )
+    Admin = Annotated[Caller, Depends(auth.admin)]  # noqa: N806 -- a type alias
 
     @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a CI account")
-    async def create(body: AccountIn) -> TokenOut:
+    async def create(body: AccountIn, who: Admin) -> TokenOut:
         async with refusals():
             account, token = await service.accounts.create(
                 body.name,
@@ -158,11 +160,12 @@ def accounts_router(service: ResultsService, auth: AuthDependencies) -> APIRoute
                 info_url=body.info_url,
                 allowed_projects=body.allowed_projects,
                 admin=body.admin,
+                by=_actor(who),
             )
         return TokenOut(account=AccountOut.of(account), token=token)
 
     @router.patch("/{name}", summary="Change a CI account's owner, info URL or projects")
-    async def change(name: str, body: AccountChangeIn) -> AccountOut:
+    async def change(name: str, body: AccountChangeIn, who: Admin) -> AccountOut:
         async with refusals():
             return AccountOut.of(
                 await service.accounts.update(
@@ -170,32 +173,35 @@ def accounts_router(service: ResultsService, auth: AuthDependencies) -> APIRoute
                     owner=body.owner,
                     info_url=body.info_url,
                     allowed_projects=body.allowed_projects,
+                    by=_actor(who),
                 )
             )
 
     @router.post("/{name}/disable", summary="Disable a CI account: it can no longer report")
-    async def disable(name: str, body: DisableIn | None = None) -> AccountOut:
+    async def disable(name: str, who: Admin, body: DisableIn | None = None) -> AccountOut:
         async with refusals():
             reason = body.reason if body else ""
-            return AccountOut.of(await service.accounts.set_enabled(name, False, reason))
+            disabled = await service.accounts.set_enabled(name, False, reason, by=_actor(who))
+            return AccountOut.of(disabled)
 
     @router.post("/{name}/enable", summary="Enable a CI account again")
-    async def enable(name: str) -> AccountOut:
+    async def enable(name: str, who: Admin) -> AccountOut:
         async with refusals():
-            return AccountOut.of(await service.accounts.set_enabled(name, True))
+            return AccountOut.of(await service.accounts.set_enabled(name, True, by=_actor(who)))
 
     @router.post("/{name}/rotate-token", summary="Revoke the tokens and issue a new one")
-    async def rotate(name: str) -> TokenOut:
+    async def rotate(name: str, who: Admin) -> TokenOut:
         async with refusals():
-            token = await service.accounts.rotate_token(name)
+            token = await service.accounts.rotate_token(name, by=_actor(who))
             return TokenOut(account=AccountOut.of(await service.accounts.get(name)), token=token)
 
     @router.post(
         "/{name}/ssh-keys", status_code=status.HTTP_201_CREATED, summary="Add an SSH public key"
     )
-    async def add_key(name: str, body: SshKeyIn) -> SshKeyOut:
+    async def add_key(name: str, body: SshKeyIn, who: Admin) -> SshKeyOut:
         async with refusals():
-            return SshKeyOut.of(await service.accounts.add_ssh_key(name, body.key))
+            key = await service.accounts.add_ssh_key(name, body.key, by=_actor(who))
+            return SshKeyOut.of(key)
 
     @router.get("/{name}/ssh-keys", summary="A CI account's SSH keys")
     async def keys(name: str) -> list[SshKeyOut]:
@@ -203,6 +209,12 @@ def accounts_router(service: ResultsService, auth: AuthDependencies) -> APIRoute
             return [SshKeyOut.of(k) for k in await service.accounts.ssh_keys(name)]
 
     return router
+
+
+def _actor(who: Caller) -> str:
+    return actor_of(
+        admin_token=who.admin, account=who.account.name if who.account is not None else None
+    )
 
 
 __all__ = ["PREFIX", "ResultsHTTPError", "accounts_router", "refusals", "results_router"]

@@ -8,6 +8,7 @@ from crosscheck import __version__
 from crosscheck.access_log import AccessLog
 from crosscheck.metrics_endpoint import metrics_router
 from crosscheck.results.api import accounts_router, results_router
+from crosscheck.results.audit_api import audit_router
 from crosscheck.results.auth import Authenticator, auth_dependencies
 from crosscheck.results.http_errors import install_error_handlers
 from crosscheck.results.resolver import ChangeResolver, StoreResolver
@@ -28,6 +29,7 @@ def results_routers(
     return [
         results_router(service, auth),
         accounts_router(service, auth),
+        audit_router(service, auth),
         verify_status_router(service, auth, resolver or StoreResolver(service)),
         *([pages_router(service, settings.pages)] if settings.public_reads else []),
     ]

@@ -140,6 +140,13 @@ def auth_dependencies(authenticator: Authenticator) -> AuthDependencies:
 
 def require_reporter(caller: Caller) -> CIAccount:
     """A CI account, enabled, that may write its results."""
+    if caller.account is None and caller.admin:
+        # The token is right, just not for this: 401 would send the caller hunting for a typo.
+        raise NotAllowedError(
+            "the admin token manages CI accounts but does not report results: report with "
+            "a CI account's token (create one with POST /api/v1/accounts or "
+            "`crosscheck results account create`)"
+        )
     if caller.account is None:
         raise AuthenticationError(
             "reporting a result needs a CI account's token "

@@ -10,6 +10,10 @@ A backfill is an administrator's import of what Gerrit already shows: it writes
 beside the REST API, not through it, so a CI account's allowed projects do not
 limit it, and an account named by the mapping is created when missing (with no
 allowed projects: it cannot report through the API until an admin allows it).
+
+Without a mapping, only Gerrit's service users are CIs: members of "Service Users"
+(Gerrit 3.7 on) or "Non-Interactive Users" (before), or accounts Gerrit tags
+SERVICE_USER. A person quoting a CI's `- job URL : SUCCESS` line is never one.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.errors import GerritError, GerritNotFoundError
 from crosscheck.model.results import NewResult, account_name_problem, result_problems
 from crosscheck.results import records
 from crosscheck.results.accounts import Accounts, account_id_of
@@ -37,14 +43,18 @@ log = logging.getLogger(__name__)
 #: Changes per REST page.
 PAGE_SIZE = 100
 _QUERY_OPTIONS = ["MESSAGES", "ALL_REVISIONS", "DETAILED_ACCOUNTS"]
+#: Gerrit's group of non-interactive accounts: renamed in Gerrit 3.7.
+SERVICE_GROUPS = ("Service Users", "Non-Interactive Users")
+#: The tag Gerrit puts on a service user's AccountInfo.
+SERVICE_USER_TAG = "SERVICE_USER"
 
 
 @dataclass(frozen=True)
 class BackfillOptions:
     since: datetime
     until: datetime | None = None
-    #: Gerrit username -> CI account name; None imports every author with job lines,
-    #: named by their Gerrit username.
+    #: Gerrit username -> CI account name; None imports Gerrit's service users whose
+    #: messages have job lines, named by their Gerrit username.
     accounts: Mapping[str, str] | None = None
     #: Only this project (Gerrit's `project:` operator), or every project.
     project: str | None = None
@@ -63,6 +73,12 @@ class BackfillReport:
     accounts_created: list[str] = field(default_factory=list)
     #: (where, why) for every line or result left out.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: Without a mapping: the service users found in Gerrit's groups (None: the groups
+    #: could not be read; only SERVICE_USER tags count then).
+    service_users: frozenset[str] | None = None
+    #: Without a mapping: messages with job lines by people, not service users, by
+    #: username; never imported.
+    not_ci: dict[str, int] = field(default_factory=dict)
 
 
 def gerrit_time(text: str) -> datetime:
@@ -90,6 +106,8 @@ class Backfill:
         progress: Callable[[BackfillReport], None] | None = None,
     ) -> BackfillReport:
         report = BackfillReport()
+        if options.accounts is None:
+            report.service_users = await self._service_users()
         async for change in self._changes(options):
             report.changes += 1
             await self._import_change(change, options, report)
@@ -112,6 +130,23 @@ class Backfill:
                 return
             start += len(page)
 
+    async def _service_users(self) -> frozenset[str] | None:
+        """Usernames in Gerrit's service-user groups; None when no group is readable
+        (they are visible to their members, their owners and administrators)."""
+        found: set[str] = set()
+        readable = False
+        for group in SERVICE_GROUPS:
+            try:
+                members = await self.rest.get(f"/groups/{quote(group, safe='')}/members/")
+            except GerritNotFoundError:
+                continue
+            except GerritError as error:
+                log.warning("cannot read Gerrit group %r: %s", group, error)
+                continue
+            readable = True
+            found |= {str(m["username"]) for m in members or [] if m.get("username")}
+        return frozenset(found) if readable else None
+
     async def _import_change(
         self, change: dict[str, Any], options: BackfillOptions, report: BackfillReport
     ) -> None:
@@ -121,11 +156,15 @@ class Backfill:
         seen_jobs: set[tuple[str, int, str]] = set()
         messages = sorted(change.get("messages") or [], key=lambda m: m.get("date", ""))
         for message in messages:
-            name = self._account_name(message, options)
+            name = self._account_name(message, options, report)
             when = gerrit_time(message["date"]) if message.get("date") else None
             if name is None or when is None or not _within(when, options):
                 continue
             parsed = parse_ci_message(message.get("message") or "")
+            if isinstance(name, _NotCI):
+                if parsed.jobs:
+                    report.not_ci[name.username] = report.not_ci.get(name.username, 0) + 1
+                continue
             where = f"change {change['_number']} message {message.get('id')}"
             report.skipped += [(where, f"{why}: {line}") for line, why in parsed.unreadable]
             if not parsed.jobs:
@@ -135,13 +174,21 @@ class Backfill:
             items = _results(origin, parsed, revisions, seen_jobs)
             await self._store(origin, items, report)
 
-    def _account_name(self, message: dict[str, Any], options: BackfillOptions) -> str | None:
-        username = (message.get("author") or {}).get("username")
+    def _account_name(
+        self, message: dict[str, Any], options: BackfillOptions, report: BackfillReport
+    ) -> str | _NotCI | None:
+        """The CI account of a message's author; _NotCI for a person (counted when they
+        wrote job lines); None for an author the mapping leaves out."""
+        author = message.get("author") or {}
+        username = author.get("username")
         if username is None:
             return None
-        if options.accounts is None:
+        if options.accounts is not None:
+            return options.accounts.get(username)
+        tagged = SERVICE_USER_TAG in (author.get("tags") or [])
+        if tagged or username in (report.service_users or ()):
             return str(username)
-        return options.accounts.get(username)
+        return _NotCI(str(username))
 
     async def _store(
         self, origin: _Origin, items: Sequence[NewResult], report: BackfillReport
@@ -202,13 +249,21 @@ class Backfill:
             except AccountNotFoundError:
                 found = None
         if found is None:
-            await self.accounts.create(name)  # its token is dropped: only an admin can rotate
+            # Its token is dropped: only an admin can rotate it.
+            await self.accounts.create(name, by="backfill")
             report.accounts_created.append(name)
             log.info("created CI account %r for backfilled results", name)
             async with self.engine.connect() as connection:
                 found = await account_id_of(connection, name)
         self._account_ids[name] = found
         return found
+
+
+@dataclass(frozen=True)
+class _NotCI:
+    """A message's author who is not a service user."""
+
+    username: str
 
 
 @dataclass(frozen=True)

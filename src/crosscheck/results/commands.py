@@ -1,7 +1,7 @@
 """The SSH commands, apart from SSH: parse a command line, report as the key's CI account.
 
     verify-status save [-p PROJECT] [-b BRANCH] -v 'name=J|value=1|url=...' [-v ...]
-                       {COMMIT | CHANGE,PS}...
+                       {COMMIT | CHANGE,PS}...      (COMMIT complete or abbreviated)
     crosscheck-report --project P --change N --patchset N --job J --result passed [--url ...]
     crosscheck-report --batch < results.json
 
@@ -20,10 +20,10 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from crosscheck.model.results import NewResult, ResultValue, parse_duration
-from crosscheck.results.errors import InvalidInputError, ResultsError
+from crosscheck.model.results import NewResult, is_pending, parse_duration, verify_status_value
+from crosscheck.results.errors import InvalidInputError, ResultsError, UnknownChangeError
 from crosscheck.results.http_errors import validation_problems
-from crosscheck.results.resolver import ChangeResolver, PatchsetRef
+from crosscheck.results.resolver import COMMIT, ChangeResolver, PatchsetRef, find_commit
 from crosscheck.results.schemas import BatchIn, ResultIn
 from crosscheck.results.service import ResultsService
 
@@ -31,7 +31,6 @@ USAGE = (
     "commands: `verify-status save [-p PROJECT] [-b BRANCH] -v 'name=JOB|value=1|...' "
     "{COMMIT | CHANGE,PS}...` and `crosscheck-report --help`"
 )
-_SHA = re.compile(r"^[0-9a-f]{40}$")
 _TARGET = re.compile(r"^(\d+),(\d+)$")
 _VERIFICATION_KEYS = frozenset(
     {"name", "value", "url", "reporter", "category", "duration", "abstain", "rerun", "comment"}
@@ -144,10 +143,13 @@ def _verification(text: str, index: int) -> dict[str, str]:
 
 
 def _as_result(fields: dict[str, str], where: PatchsetRef, branch: str | None) -> NewResult:
+    duration = fields.get("duration") or None
     try:
-        value = ResultValue.from_verify_status(int(fields["value"]))
+        value = verify_status_value(int(fields["value"]), duration)
     except ValueError as error:
         raise UsageError(f"value={fields['value']}: {error}") from error
+    if duration is not None and is_pending(duration):
+        duration = None
     return NewResult(
         project=where.project,
         change=where.change,
@@ -157,7 +159,7 @@ def _as_result(fields: dict[str, str], where: PatchsetRef, branch: str | None) -
         job=fields["name"],
         value=value,
         url=fields.get("url") or None,
-        duration=parse_duration(fields["duration"]) if fields.get("duration") else None,
+        duration=parse_duration(duration) if duration else None,
         voting=not _flag(fields, "abstain"),
         category=fields.get("category") or None,
         rerun=_flag(fields, "rerun"),
@@ -177,13 +179,28 @@ async def _place(target: str, project: str | None, context: CommandContext) -> P
     if numbered:
         change, patchset = numbered.groups()
         change_id = f"{project}~{change}" if project else change
-        return await context.resolver.resolve(change_id, patchset)
-    if _SHA.match(target):
-        found = await context.service.patchset_of_revision(target)
+        try:
+            return await context.resolver.resolve(change_id, patchset)
+        except UnknownChangeError as error:
+            if project is not None:
+                raise
+            # The resolver's advice names REST forms; this command takes -p.
+            raise UsageError(
+                f"change {change} is unknown here, so its project is too: add -p PROJECT, "
+                f"as in `verify-status save -p openstack/nova -v ... {target}`"
+            ) from error
+    if COMMIT.match(target):
+        found = await find_commit(context.service, target, project=project)
         if found is not None:
-            return PatchsetRef(found[0], found[1], found[2], target)
-        raise UsageError(f"commit {target} is unknown here: name it as CHANGE,PS with -p PROJECT")
-    raise UsageError(f"{target!r} is neither a commit id (40 hex digits) nor CHANGE,PS")
+            return found
+        raise UsageError(
+            f"commit {target} is unknown here (no result names it yet): name its patchset "
+            f"as CHANGE,PS with -p PROJECT, as in `-p openstack/nova 123456,3`"
+        )
+    raise UsageError(
+        f"{target!r} is neither a commit id (4 to 40 hex digits, complete or abbreviated) "
+        "nor CHANGE,PS"
+    )
 
 
 # -- crosscheck-report -------------------------------------------------------

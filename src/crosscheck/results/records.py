@@ -181,6 +181,24 @@ async def patchset_of_revision(
     return None if row is None else (row.project, row.change_number, row.patchset)
 
 
+async def patchsets_of_revision_prefix(
+    connection: AsyncConnection, prefix: str, limit: int = 10
+) -> list[tuple[str, int, int, str]]:
+    """(project, change, patchset, commit) of the commits results named that start with
+    `prefix` (lowercase hex): a range on ix_results_revision, on every engine."""
+    rows = await connection.execute(
+        select(results.c.project, results.c.change_number, results.c.patchset, results.c.revision)
+        .where(results.c.revision >= prefix, results.c.revision < prefix + "g")
+        .distinct()
+        .limit(limit)
+    )
+    return [
+        (row.project, row.change_number, row.patchset, row.revision)
+        for row in rows
+        if row.revision.startswith(prefix)
+    ]
+
+
 def _result(row: Any, account: str) -> Result:
     return Result(
         id=row["id"],

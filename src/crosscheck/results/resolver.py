@@ -15,10 +15,11 @@ from urllib.parse import quote
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.errors import GerritError, GerritNotFoundError
-from crosscheck.results.errors import UnknownChangeError
+from crosscheck.results.errors import ResultsError, UnknownChangeError
 from crosscheck.results.service import ResultsService
 
-_SHA = re.compile(r"^[0-9a-f]{40}$")
+#: A complete or abbreviated commit id, as Gerrit accepts them (4 to 40 hex digits).
+COMMIT = re.compile(r"^[0-9a-fA-F]{4,40}$")
 #: Longer all-digit revisions are commit ids, not patchset numbers.
 _MAX_PATCHSET_DIGITS = 9
 
@@ -30,6 +31,12 @@ class PatchsetRef:
     patchset: int
     revision: str | None = None
     branch: str | None = None
+
+
+class AmbiguousCommitError(ResultsError):
+    """An abbreviated commit id that starts more than one patchset's commit."""
+
+    status_code = 400
 
 
 class ChangeResolver(Protocol):
@@ -81,14 +88,39 @@ class StoreResolver:
             latest = await self.service.latest_patchset(number)
             if latest is not None:
                 return PatchsetRef(project, number, latest)
-        elif _SHA.match(revision):
-            found = await self.service.patchset_of_revision(revision)
-            if found is not None and found[1] == number:
-                return PatchsetRef(project, number, found[2], revision)
+        elif COMMIT.match(revision):
+            found = await find_commit(self.service, revision, change=number)
+            if found is not None:
+                return found
         raise UnknownChangeError(
             f"revision {revision!r} of change {number} is unknown here: "
             "name the patchset by its number"
         )
+
+
+async def find_commit(
+    service: ResultsService,
+    commit: str,
+    *,
+    change: int | None = None,
+    project: str | None = None,
+) -> PatchsetRef | None:
+    """The patchset of a complete or abbreviated commit id some result named; None when
+    none did; AmbiguousCommitError when it starts several patchsets' commits."""
+    found = [
+        (p, c, ps, sha)
+        for p, c, ps, sha in await service.patchsets_of_commit(commit)
+        if (change is None or c == change) and (project is None or p == project)
+    ]
+    if not found:
+        return None
+    if len(found) > 1:
+        listed = ", ".join(f"{sha[:12]} (change {c},{ps})" for _, c, ps, sha in found[:5])
+        raise AmbiguousCommitError(
+            f"commit {commit} is ambiguous: it starts {listed}; give more of its digits"
+        )
+    ((project_name, number, patchset, sha),) = found
+    return PatchsetRef(project_name, number, patchset, sha)
 
 
 class GerritResolver:

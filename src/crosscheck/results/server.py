@@ -44,7 +44,11 @@ async def _serve_on(
     sock: socket.socket, store_url: str | None, settings: ResultsSettings, listen: Listen
 ) -> None:
     engine = await open_store(store_url)
-    service = ResultsService(engine, limiter=RateLimiter(settings.rate, settings.burst))
+    service = ResultsService(
+        engine,
+        limiter=RateLimiter(settings.rate, settings.burst),
+        max_age=settings.max_result_age,
+    )
     acceptor = None
     try:
         if listen.ssh_port is not None:

@@ -8,12 +8,13 @@ stores the whole batch in one transaction. Reads return plain model objects.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.model.results import (
+    DEFAULT_MAX_RESULT_AGE,
     AccountStatistics,
     CIAccount,
     NewResult,
@@ -41,10 +42,18 @@ MAX_BATCH = 1000
 
 
 class ResultsService:
-    def __init__(self, engine: AsyncEngine, *, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        limiter: RateLimiter | None = None,
+        max_age: timedelta | None = DEFAULT_MAX_RESULT_AGE,
+    ) -> None:
         self.engine = engine
         self.accounts = Accounts(engine)
         self.limiter = limiter
+        #: Results reported as older are refused; None accepts any past time.
+        self.max_age = max_age
 
     # -- writing ---------------------------------------------------------------
 
@@ -76,7 +85,7 @@ class ResultsService:
             reporter = account_from_row(row._mapping)
             check_enabled(reporter)
             _check_allowed(reporter, items, claimed)
-            _check_valid(items, now)
+            _check_valid(items, now, self.max_age)
             return await records.insert_results(connection, row.id, account, items, now)
 
     def _check_rate(self, account: str) -> None:
@@ -148,6 +157,12 @@ class ResultsService:
         async with self.engine.connect() as connection:
             return await records.patchset_of_revision(connection, revision)
 
+    async def patchsets_of_commit(self, prefix: str) -> list[tuple[str, int, int, str]]:
+        """(project, change, patchset, commit) of the commits some result named that start
+        with `prefix` (a complete or abbreviated commit id); a few, when it is ambiguous."""
+        async with self.engine.connect() as connection:
+            return await records.patchsets_of_revision_prefix(connection, prefix.lower())
+
 
 def check_enabled(account: CIAccount) -> None:
     if not account.enabled:
@@ -184,11 +199,11 @@ def _check_allowed(
         raise NotAllowedError(describe(problems), problems)
 
 
-def _check_valid(items: Sequence[NewResult], now: datetime) -> None:
+def _check_valid(items: Sequence[NewResult], now: datetime, max_age: timedelta | None) -> None:
     problems = [
         (f"[{index}].{field}", message)
         for index, item in enumerate(items)
-        for field, message in result_problems(item, now)
+        for field, message in result_problems(item, now, max_age=max_age)
     ]
     if problems:
         raise InvalidInputError(problems)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from crosscheck.model.config import DEFAULT_RESULTS_BURST, DEFAULT_RESULTS_RATE, ResultsConfig
+from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE
 from crosscheck.secrets import TokenSource
 from crosscheck.web.settings import PagesSettings, load_pages_settings
 
@@ -25,6 +27,8 @@ class ResultsSettings:
     burst: int = DEFAULT_RESULTS_BURST
     #: The pages (served only with public reads): expected CIs per project, Gerrit's address.
     pages: PagesSettings = field(default_factory=PagesSettings)
+    #: Results reported as older than this are refused.
+    max_result_age: timedelta = DEFAULT_MAX_RESULT_AGE
 
 
 def settings_from_config(config: ResultsConfig, admin_token: TokenSource) -> ResultsSettings:
@@ -36,4 +40,5 @@ def settings_from_config(config: ResultsConfig, admin_token: TokenSource) -> Res
         rate=config.rate,
         burst=config.burst,
         pages=load_pages_settings(config.pages) if config.pages else PagesSettings(),
+        max_result_age=timedelta(seconds=config.max_result_age),
     )

@@ -214,6 +214,26 @@ backfilled_messages = Table(
 #: with this index that is an index-only scan instead of a visit to every row of the day.
 Index("ix_results_time_account_value", results.c.reported_at, results.c.account_id, results.c.value)
 
+# -- audit trail (migration 0102) --------------------------------------------
+
+#: What admins did to CI accounts (created, changed, disabled, enabled, token rotated,
+#: SSH key added), by whom and when; never a token. Admins read it newest first.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("at", UtcDateTime, nullable=False),
+    #: `admin token`, `CI account NAME`, `cli (USER)`, `backfill`, `serve`.
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    #: The CI account acted on, by name (kept when the account is renamed or gone).
+    Column("account", String(100), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_audit_events_account", "account"),
+)
+
 
 #: Items: one change (or ref) in one pipeline, from the event that enqueued it to its report.
 items = Table(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
+from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE
 from crosscheck.results.app import create_results_app
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.service import ResultsService
@@ -38,13 +40,20 @@ def bearer(token: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def harness(
-    store_url: str, *, public_reads: bool = True, rate: float = 1000.0, burst: int = 1000
+    store_url: str,
+    *,
+    public_reads: bool = True,
+    rate: float = 1000.0,
+    burst: int = 1000,
+    max_age: timedelta | None = DEFAULT_MAX_RESULT_AGE,
 ) -> AsyncIterator[Harness]:
     engine = await open_store(store_url)
     settings = ResultsSettings(
         public_reads=public_reads, admin_token=lambda: ADMIN_TOKEN, rate=rate, burst=burst
     )
-    service = ResultsService(engine, limiter=RateLimiter(settings.rate, settings.burst))
+    service = ResultsService(
+        engine, limiter=RateLimiter(settings.rate, settings.burst), max_age=max_age
+    )
     app = create_results_app(service, settings)
     transport = httpx.ASGITransport(app=app)
     try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
 from crosscheck.model.results import NewResult, ResultValue
@@ -45,3 +47,11 @@ async def daily_count_total(service: ResultsService) -> int:
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def plugin_json(answer: httpx.Response) -> Any:
+    """A verify-status GET answer: Gerrit's `)]}'` line, then JSON, as the plugin sends."""
+    assert answer.status_code == 200, answer.text
+    prefix, _, body = answer.text.partition("\n")
+    assert prefix == ")]}'"
+    return json.loads(body)

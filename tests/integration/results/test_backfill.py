@@ -24,10 +24,15 @@ SHA1, SHA2 = "1" * 40, "2" * 40
 SINCE = datetime(2024, 5, 1, tzinfo=UTC)
 
 
-def message(id_: str, user: str, date: str, patchset: int, text: str) -> dict[str, Any]:
+def message(
+    id_: str, user: str, date: str, patchset: int, text: str, *, tags: list[str] | None = None
+) -> dict[str, Any]:
+    author: dict[str, Any] = {"_account_id": 1, "username": user, "name": user.title()}
+    if tags:
+        author["tags"] = tags
     return {
         "id": id_,
-        "author": {"_account_id": 1, "username": user, "name": user.title()},
+        "author": author,
         "date": date,
         "_revision_number": patchset,
         "message": text,
@@ -72,7 +77,7 @@ PAGES = [
             [
                 message("m4", "other-ci", "2024-05-03 09:00:00.000000000", 2,
                         "- tempest https://logs/t : TIMED_OUT in 2h 00m 00s\n"
-                        "- odd https://logs/o : WOBBLY\n"),
+                        "- odd https://logs/o : WOBBLY\n", tags=["SERVICE_USER"]),
             ],
         )
     ],
@@ -80,12 +85,21 @@ PAGES = [
 
 
 class FakeGerrit:
-    """Serves PAGES by the `S` offset, as Gerrit pages change queries."""
+    """Serves PAGES by the `S` offset, as Gerrit pages change queries; `groups` are the
+    readable groups' members (others answer 404, as Gerrit does to who may not see them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, groups: dict[str, list[str]] | None = None) -> None:
         self.queries: list[httpx.QueryParams] = []
+        self.groups = groups if groups is not None else {"Service Users": ["acme-ci"]}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/a/groups/"):
+            name = request.url.path.split("/")[3]
+            members = self.groups.get(name)
+            if members is None:
+                return httpx.Response(404, text=f"Not found: {name}")
+            listed = [{"_account_id": 9, "username": m} for m in members]
+            return httpx.Response(200, text=")]}'\n" + json.dumps(listed))
         assert request.url.path == "/a/changes/"
         self.queries.append(request.url.params)
         page = PAGES[int(request.url.params["S"])]
@@ -149,10 +163,28 @@ async def test_ci_messages_become_results_once(engine: AsyncEngine) -> None:
     )
 
 
-async def test_without_a_mapping_every_author_with_job_lines_counts(engine: AsyncEngine) -> None:
+async def test_without_a_mapping_only_gerrits_service_users_count(engine: AsyncEngine) -> None:
+    # Changed on purpose (issue 12): jane, a person writing a job line, is no CI account.
     report = await backfill(engine, FakeGerrit(), BackfillOptions(since=SINCE, page_size=1))
-    assert sorted(report.accounts_created) == ["acme-ci", "jane", "other-ci"]
-    assert report.results == 5
+    assert sorted(report.accounts_created) == ["acme-ci", "other-ci"]  # a member; a tag
+    assert report.results == 4
+    assert report.service_users == frozenset({"acme-ci"})
+    assert report.not_ci == {"jane": 1}
+    assert {a.name for a in await ResultsService(engine).accounts.list_accounts()} == {
+        "acme-ci",
+        "other-ci",
+    }
+
+
+async def test_a_person_quoting_a_ci_creates_no_ci_account(engine: AsyncEngine) -> None:
+    """Without readable groups, only SERVICE_USER tags count: a quoted SUCCESS line
+    (a "recheck" comment) by a person imports nothing."""
+    fake = FakeGerrit(groups={})
+    report = await backfill(engine, fake, BackfillOptions(since=SINCE, page_size=1))
+    assert report.service_users is None
+    assert report.accounts_created == ["other-ci"]
+    assert report.not_ci == {"acme-ci": 2, "jane": 1}
+    assert await ResultsService(engine).change_results(11) == []
 
 
 async def test_until_and_mapping_limit_what_is_imported(engine: AsyncEngine) -> None:

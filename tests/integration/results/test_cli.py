@@ -17,6 +17,8 @@ import asyncssh
 import httpx
 import pytest
 
+from tests.integration.results.helpers import plugin_json
+
 CROSSCHECK = [sys.executable, "-m", "crosscheck"]
 ADMIN_TOKEN = "cli-admin-token"
 UNIT_FAILED = {
@@ -171,7 +173,7 @@ async def test_the_ssh_command_of_results_serve(server: Server) -> None:
     assert done.exit_status == 0, done.stderr
     async with httpx.AsyncClient() as http:
         answer = await http.get(f"{server.url}/a/changes/5/revisions/1/verify-status~verifications")
-    read = answer.json()
+    read = plugin_json(answer)
     assert [(i["name"], i["reporter"]) for i in read.values()] == [("j", "a")]
 
 

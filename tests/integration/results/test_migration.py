@@ -16,7 +16,8 @@ async def test_the_results_tables_are_created_once(store_url: str) -> None:
             versions = (
                 await connection.execute(text("SELECT version_num FROM alembic_version"))
             ).scalars()
-            assert set(versions) & {"0100", "0101"}  # 0101 (backfill) builds on 0100
+            # 0101 (backfill) builds on 0100, 0102 (audit) on 0101.
+            assert set(versions) & {"0100", "0101", "0102"}
             tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
             indexes = await connection.run_sync(
                 lambda sync: {i["name"] for i in inspect(sync).get_indexes("results")}
@@ -24,6 +25,7 @@ async def test_the_results_tables_are_created_once(store_url: str) -> None:
     finally:
         await engine.dispose()
     assert {"ci_accounts", "ci_tokens", "ci_ssh_keys", "results", "result_daily_counts"} <= tables
+    assert "audit_events" in tables
     assert {
         "ix_results_change",
         "ix_results_account_time",

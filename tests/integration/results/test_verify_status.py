@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration.results.api_harness import Harness, harness
-from tests.integration.results.helpers import REVISION, stored_count
+from tests.integration.results.helpers import REVISION, plugin_json, stored_count
 
 PATH = "/a/changes/{change}/revisions/{revision}/verify-status~verifications"
 
@@ -47,7 +47,7 @@ async def test_save_then_read_in_the_plugins_shapes(api: Harness) -> None:
     assert saved.status_code == 204, saved.text
     read = await api.http.get(PATH.format(change="1234", revision="2"))
     assert read.status_code == 200
-    ((job_id, info),) = read.json().items()
+    ((job_id, info),) = plugin_json(read).items()
     assert len(job_id) == 32
     assert info == {
         "name": "gate-nova-python3",
@@ -77,7 +77,7 @@ async def test_filters_and_sorts(api: Harness) -> None:
     async def names(**params: str) -> list[tuple[str, str, int]]:
         answer = await api.http.get(PATH.format(change="1234", revision="2"), params=params)
         assert answer.status_code == 200, answer.text
-        return [(i["reporter"], i["name"], i["value"]) for i in answer.json().values()]
+        return [(i["reporter"], i["name"], i["value"]) for i in plugin_json(answer).values()]
 
     assert await names(sort="DATE") == [
         ("a", "zeta", 1),
@@ -157,8 +157,8 @@ async def test_changes_and_revisions_are_found_from_earlier_results(api: Harness
     )
     assert by_sha.status_code == 204, by_sha.text
     current = await api.http.get(PATH.format(change="1234", revision="current"))
-    assert {i["name"] for i in current.json().values()} == {"unit", "by-sha"}
+    assert {i["name"] for i in plugin_json(current).values()} == {"unit", "by-sha"}
     (stored,) = await api.service.change_results(1234, job="by-sha")
     assert (stored.patchset, stored.revision) == (3, REVISION)
     nothing = await api.http.get(PATH.format(change="4321", revision="1"))
-    assert nothing.json() == {}
+    assert plugin_json(nothing) == {}

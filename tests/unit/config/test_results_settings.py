@@ -180,3 +180,15 @@ def test_a_broken_results_element_is_reported_once(tmp_path: Path) -> None:
     assert result.config is None
     (found,) = errors(result)
     assert "'rate'" in found
+
+
+def test_max_result_age_is_a_duration_a_week_by_default(tmp_path: Path) -> None:
+    default = load(tmp_path, "- ci: {name: Acme CI}\n")
+    assert default.config is not None, errors(default)
+    assert default.config.results.max_result_age == 7 * 86400
+    given = load(tmp_path, "- ci: {name: Acme CI}\n- results: {max_result_age: 48h}\n")
+    assert given.config is not None, errors(given)
+    assert given.config.results.max_result_age == 48 * 3600
+    wrong = load(tmp_path, "- ci: {name: Acme CI}\n- results: {max_result_age: soon}\n")
+    assert wrong.config is None
+    assert any("max_result_age" in e and "is not a duration" in e for e in errors(wrong))
