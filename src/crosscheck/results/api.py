@@ -8,14 +8,15 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from crosscheck.model.results import CIAccount, Result
 from crosscheck.results.audit import actor_of
 from crosscheck.results.auth import AuthDependencies, Caller
 from crosscheck.results.errors import ResultsError
-from crosscheck.results.http_errors import ResultsHTTPError, http_error
+from crosscheck.results.http_errors import ResultsHTTPError, error_responses, http_error
 from crosscheck.results.schemas import (
+    MAX_GERRIT_INT,
     AccountChangeIn,
     AccountIn,
     AccountOut,
@@ -35,14 +36,10 @@ from crosscheck.results.schemas import (
 from crosscheck.results.service import ResultsService
 
 PREFIX = "/api/v1"
-_ERRORS: dict[int | str, dict[str, str]] = {
-    400: {"description": "Bad request"},
-    401: {"description": "No or wrong credentials"},
-    403: {"description": "Not allowed, or the CI account is disabled"},
-    404: {"description": "No such CI account"},
-    422: {"description": "A field is malformed; `errors` says which"},
-    429: {"description": "Too many requests; see Retry-After"},
-}
+ChangePath = Annotated[int, Path(ge=1, le=MAX_GERRIT_INT, description="The change number")]
+PatchsetPath = Annotated[int, Path(ge=1, le=MAX_GERRIT_INT, description="The patchset number")]
+#: Every route here may answer these, with the body http_errors.py describes.
+_ERRORS = error_responses(400, 401, 403, 404, 422, 429, 503)
 
 
 @asynccontextmanager
@@ -81,7 +78,7 @@ def results_router(service: ResultsService, auth: AuthDependencies) -> APIRouter
 
     @router.get("/changes/{change}/results", summary="A change's results")
     async def change_results(
-        change: int,
+        change: ChangePath,
         _: Reader,
         filters: Annotated[ResultFilters, Query()],
     ) -> ResultsOut:
@@ -89,7 +86,10 @@ def results_router(service: ResultsService, auth: AuthDependencies) -> APIRouter
 
     @router.get("/changes/{change}/patchsets/{patchset}/results", summary="A patchset's results")
     async def patchset_results(
-        change: int, patchset: int, _: Reader, filters: Annotated[ResultFilters, Query()]
+        change: ChangePath,
+        patchset: PatchsetPath,
+        _: Reader,
+        filters: Annotated[ResultFilters, Query()],
     ) -> ResultsOut:
         return ResultsOut.of(await _filtered(service, change, patchset, filters))
 
@@ -146,7 +146,7 @@ def accounts_router(service: ResultsService, auth: AuthDependencies) -> APIRoute
     router = APIRouter(
         prefix=f"{PREFIX}/accounts",
         tags=["accounts (admin)"],
-        responses=_ERRORS,
+        responses=_ERRORS | error_responses(409),
         dependencies=[Depends(auth.admin)],
     )
     Admin = Annotated[Caller, Depends(auth.admin)]  # noqa: N806 -- a type alias

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from crosscheck import __version__
 from crosscheck.access_log import AccessLog
@@ -10,10 +10,11 @@ from crosscheck.metrics_endpoint import metrics_router
 from crosscheck.results.api import accounts_router, results_router
 from crosscheck.results.audit_api import audit_router
 from crosscheck.results.auth import Authenticator, auth_dependencies
-from crosscheck.results.http_errors import install_error_handlers
+from crosscheck.results.http_errors import error_responses, install_error_handlers
 from crosscheck.results.resolver import ChangeResolver, StoreResolver
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
+from crosscheck.results.storable import refuse_unstorable
 from crosscheck.results.verify_status import verify_status_router
 from crosscheck.web.pages import pages_router
 
@@ -26,13 +27,32 @@ def results_routers(
     """Every route of the results service. An app mounting them should also call
     `install_error_handlers(app)`, for located errors (`results[3].value`)."""
     auth = auth_dependencies(Authenticator(service, settings))
+    verify_status = verify_status_router(service, auth, resolver or StoreResolver(service))
     return [
-        results_router(service, auth),
-        accounts_router(service, auth),
-        audit_router(service, auth),
-        verify_status_router(service, auth, resolver or StoreResolver(service)),
-        *([pages_router(service, settings.pages)] if settings.public_reads else []),
+        _documented(results_router(service, auth)),
+        _documented(accounts_router(service, auth)),
+        _documented(audit_router(service, auth), 400, 401, 403),
+        # The plugin answers a bad body with 400; the rest as the native API.
+        _documented(verify_status, 400, 401, 403, 404, 422, 429, 503),
+        *(
+            [_documented(pages_router(service, settings.pages), 400, 404, 422)]
+            if settings.public_reads
+            else []
+        ),
     ]
+
+
+def _documented(router: APIRouter, *codes: int) -> APIRouter:
+    """`router` refusing strings no store can hold (422), with these error answers in the
+    OpenAPI document, each with its real body (FastAPI's own 422 body,
+    HTTPValidationError, is not what the service sends)."""
+    outer = APIRouter()
+    outer.include_router(
+        router,
+        responses=error_responses(422, *codes),
+        dependencies=[Depends(refuse_unstorable)],
+    )
+    return outer
 
 
 def create_results_app(

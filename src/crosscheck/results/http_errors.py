@@ -1,8 +1,10 @@
 """The results service's errors as HTTP answers: `{"detail": message, "errors": [...]}`.
 
 Routes raise `ResultsHTTPError`; any FastAPI app renders it as `{"detail": ...}`.
-`install_error_handlers(app)` adds the located `errors` list, and gives request
-validation errors the same shape with readable field paths (`results[3].value`).
+`install_error_handlers(app)` adds the located `errors` list, gives request
+validation errors and every other HTTP error (a page's 404, an unknown route) the
+same shape with readable field paths (`results[3].value`). `error_responses`
+documents that body in the OpenAPI.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crosscheck.results.errors import (
     AuthenticationError,
@@ -20,6 +24,35 @@ from crosscheck.results.errors import (
     ResultsError,
     describe,
 )
+
+
+class FieldErrorOut(BaseModel):
+    field: str = Field(description="Where: `results[3].value`, `job (query parameter)`, `body`")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error the results service answers, whatever its status."""
+
+    detail: str = Field(description="What was refused and how to fix it, in one line")
+    errors: list[FieldErrorOut] = Field(description="Each malformed field (may be empty)")
+
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "Bad request",
+    401: "No or wrong credentials",
+    403: "Not allowed, or the CI account is disabled",
+    404: "Not found",
+    409: "The name or SSH key is taken",
+    422: "A field is malformed or holds what cannot be stored; `errors` says which",
+    429: "Too many requests; see Retry-After",
+    503: "The admin token cannot be read now",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these statuses, each with the body actually sent."""
+    return {code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
 
 
 class ResultsHTTPError(HTTPException):
@@ -85,6 +118,16 @@ async def _results_http_error(request: Request, error: Exception) -> JSONRespons
     )
 
 
+async def _http_error(request: Request, error: Exception) -> Response:
+    if not isinstance(error, StarletteHTTPException):  # registered for this class only
+        raise error
+    if error.status_code in (204, 304):  # no body allowed
+        return Response(status_code=error.status_code, headers=error.headers)
+    return JSONResponse(
+        {"detail": error.detail, "errors": []}, error.status_code, headers=error.headers
+    )
+
+
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     if not isinstance(error, RequestValidationError):  # registered for this class only
         raise error
@@ -94,4 +137,5 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ResultsHTTPError, _results_http_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

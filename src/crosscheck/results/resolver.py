@@ -22,6 +22,8 @@ from crosscheck.results.service import ResultsService
 COMMIT = re.compile(r"^[0-9a-fA-F]{4,40}$")
 #: Longer all-digit revisions are commit ids, not patchset numbers.
 _MAX_PATCHSET_DIGITS = 9
+#: Gerrit's change numbers are Java ints: 2147483647 at most.
+_MAX_CHANGE = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -47,16 +49,32 @@ class ChangeResolver(Protocol):
 
 def is_patchset_number(revision: str) -> bool:
     """A patchset number, not a (possibly all-digit) commit id."""
-    return revision.isdigit() and len(revision) <= _MAX_PATCHSET_DIGITS
+    return _ascii_digits(revision) and len(revision) <= _MAX_PATCHSET_DIGITS
+
+
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit() is true of "²" too, which int() refuses.
+    return text.isascii() and text.isdigit()
+
+
+def _change_number(text: str) -> int | None:
+    """The number Gerrit could have given a change, or None."""
+    if not _ascii_digits(text) or len(text) > len(str(_MAX_CHANGE)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= _MAX_CHANGE else None
 
 
 def split_change_id(change_id: str) -> tuple[str | None, int | None]:
-    """(project, number) from `123` or `project~123`; (None, None) for other forms."""
-    if change_id.isdigit():
-        return None, int(change_id)
-    project, _, number = change_id.rpartition("~")
-    if project and "~" not in project and number.isdigit():
-        return project, int(number)
+    """(project, number) from `123` or `project~123`; (None, None) for other forms,
+    and for numbers no Gerrit change can have."""
+    number = _change_number(change_id)
+    if number is not None:
+        return None, number
+    project, _, tail = change_id.rpartition("~")
+    number = _change_number(tail)
+    if project and "~" not in project and number is not None:
+        return project, number
     return None, None
 
 
@@ -71,7 +89,7 @@ class StoreResolver:
         if number is None:
             raise UnknownChangeError(
                 f"change {change_id!r}: without a Gerrit connection this service knows changes "
-                "by number: use NUMBER or PROJECT~NUMBER"
+                f"by number: use NUMBER or PROJECT~NUMBER (1 to {_MAX_CHANGE})"
             )
         project = project or await self.service.project_of_change(number)
         if project is None:

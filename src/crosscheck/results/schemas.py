@@ -20,6 +20,14 @@ from crosscheck.model.results import (
 )
 from crosscheck.results.service import MAX_BATCH
 
+#: Gerrit numbers changes and patchsets with Java ints: nothing above this exists there.
+MAX_GERRIT_INT = 2**31 - 1
+#: A result's duration: under a year, as the service checks (model/results.py).
+MAX_DURATION = 366 * 86400
+
+ChangeNumber = Annotated[int, Field(ge=1, le=MAX_GERRIT_INT, examples=[123456])]
+PatchsetNumber = Annotated[int, Field(ge=1, le=MAX_GERRIT_INT, examples=[3])]
+
 
 class _In(BaseModel):
     # A misspelt field is an error naming it, never silently dropped.
@@ -30,8 +38,8 @@ class ResultIn(_In):
     """One job's result on one patchset."""
 
     project: str = Field(examples=["openstack/nova"])
-    change: int = Field(ge=1, examples=[123456])
-    patchset: int = Field(ge=1, examples=[3])
+    change: ChangeNumber
+    patchset: PatchsetNumber
     job: str = Field(examples=["tempest-full"])
     value: ResultValue = Field(
         description="passed, failed, unstable, in_progress, skipped or not_registered "
@@ -44,7 +52,11 @@ class ResultIn(_In):
     revision: str | None = Field(None, description="The patchset's commit id (40 hex digits)")
     url: str | None = Field(None, description="Where the logs are (http or https)")
     duration: float | None = Field(
-        None, description='Seconds, or text such as "1h 2m 3s" or "1 min 30 sec"'
+        None,
+        ge=0,
+        lt=MAX_DURATION,
+        allow_inf_nan=False,
+        description='Seconds (under a year), or text such as "1h 2m 3s" or "1 min 30 sec"',
     )
     voting: bool = Field(True, description="False for a non-voting job")
     category: str | None = None
@@ -73,7 +85,7 @@ class BatchIn(_In):
 class ResultFilters(_In):
     """Which of a change's results to return."""
 
-    patchset: int | None = Field(None, description="Only this patchset's (default: all)")
+    patchset: PatchsetNumber | None = Field(None, description="Only this patchset's (default: all)")
     ci: str | None = Field(None, description="Only this CI account's")
     job: str | None = Field(None, description="Only this job's")
     failed_only: bool = Field(False, description="Only failed ones (after choosing current)")

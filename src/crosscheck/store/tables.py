@@ -160,7 +160,8 @@ results = Table(
     Column("account_id", Integer, ForeignKey("ci_accounts.id"), nullable=False),
     Column("project", String(300), nullable=False),
     Column("branch", String(300)),
-    Column("change_number", Integer, nullable=False),
+    #: 64-bit (migration 0103): Gerrit's change numbers only grow.
+    Column("change_number", BigInteger, nullable=False),
     Column("patchset", Integer, nullable=False),
     Column("revision", String(64)),
     Column("job", String(200), nullable=False),
@@ -205,7 +206,7 @@ backfilled_messages = Table(
     #: The Gerrit server's URL: message ids are unique per server only.
     Column("source", String(300), primary_key=True),
     Column("message_id", String(100), primary_key=True),
-    Column("change_number", Integer, nullable=False),
+    Column("change_number", BigInteger, nullable=False),
     Column("results", Integer, nullable=False),
     Column("imported_at", UtcDateTime, nullable=False),
 )

@@ -15,13 +15,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from crosscheck.results.accounts import account_from_row
+from crosscheck.results.http_errors import error_responses
 from crosscheck.results.records import change_history, day_number
+from crosscheck.results.schemas import MAX_GERRIT_INT
 from crosscheck.results.service import ResultsService
 from crosscheck.results.statistics import statistics
 from crosscheck.store.tables import ci_accounts
@@ -41,6 +43,9 @@ from crosscheck.web.views import (
 
 MAX_PLOT_DAYS = 365
 Days = Annotated[int | None, Query(ge=1, le=MAX_PLOT_DAYS, description="Days the plot covers")]
+ChangePath = Annotated[int, Path(ge=1, le=MAX_GERRIT_INT, description="The change number")]
+#: Result ids in a page cursor are 64-bit integers in the store.
+MAX_RESULT_ID = 2**63 - 1
 Before = Annotated[
     str | None, Query(description="The cursor of an older history page, from `next_page`")
 ]
@@ -115,9 +120,14 @@ def _cursor(before: str | None) -> Cursor | None:
     if before is None:
         return None
     try:
-        return Cursor.decode(before)
+        cursor = Cursor.decode(before)
     except ValueError as error:
         raise BadPageRequestError(str(error)) from error
+    if not 0 <= cursor.id <= MAX_RESULT_ID:
+        raise BadPageRequestError(
+            f"page cursor {before!r} is out of range: follow the page's links"
+        )
+    return cursor
 
 
 def pages_router(
@@ -145,7 +155,7 @@ def pages_router(
         return _json(_HEALTH, await pages.health())
 
     @router.get("/changes/{change}", include_in_schema=False)
-    async def change_html(change: int) -> HTMLResponse:
+    async def change_html(change: ChangePath) -> HTMLResponse:
         json_url = f"{prefix}/json/changes/{change}"
         try:
             page = await pages.change(change)
@@ -156,10 +166,10 @@ def pages_router(
     @router.get(
         "/json/changes/{change}",
         summary="A change's current results: patchsets x CI accounts x jobs, and missing CIs",
-        responses={404: {"description": "No CI reported on this change"}},
+        responses=error_responses(404),
         response_model=ChangePage,
     )
-    async def change_json(change: int) -> Response:
+    async def change_json(change: ChangePath) -> Response:
         try:
             return _json(_CHANGE, await pages.change(change))
         except PageNotFoundError as error:
@@ -180,10 +190,7 @@ def pages_router(
     @router.get(
         "/json/cis/{account}",
         summary="A CI account's history (newest first, paged) and daily success rates",
-        responses={
-            400: {"description": "A malformed page cursor"},
-            404: {"description": "No such CI account"},
-        },
+        responses=error_responses(400, 404),
         response_model=AccountPage,
     )
     async def account_json(account: str, before: Before = None, days: Days = None) -> Response:
