@@ -23,6 +23,7 @@ from crosscheck.metrics import http_request_seconds, http_requests
 log = logging.getLogger("crosscheck.access")
 
 MASK = "***"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Answers logged at WARNING: refused credentials (someone probing, a token that
 #: expired), and from 500 up, the server's own failures.
 LOUD = (401, 403)
@@ -63,13 +64,16 @@ class AccessLog:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         method = str(scope.get("method", "?"))
-        http_requests.labels(method, str(status)).inc()
-        http_request_seconds.labels(method).observe(seconds)
+        # Anyone may send any method: an unknown one is one label, so a client cannot
+        # grow the metrics without bound.
+        label = method if method in KNOWN_METHODS else "other"
+        http_requests.labels(label, str(status)).inc()
+        http_request_seconds.labels(label).observe(seconds)
         level = logging.WARNING if status in LOUD or status >= SERVER_ERROR else logging.INFO
         log.log(
             level,
             "%s %s -> %d in %.1f ms from %s",
-            method,
+            quote(method[:20], safe=""),
             self.logged_path(scope),
             status,
             seconds * 1000,

@@ -291,23 +291,22 @@ class ReportQueue:
         if outcome.state is ReportState.FAILED:
             reports_given_up.labels(report.connection, reason).inc()
             log.warning(
-                "report %s on change %d,%d to %s given up (%s) after %d attempt(s): %s",
+                "report %s on change %d,%d to %s given up (%s): %s",
                 report.key,
                 report.change,
                 report.patchset,
                 report.connection,
                 reason,
-                attempts,
                 outcome.detail,
             )
             return
         log.info(
-            "report %s on change %d,%d: %s via %s after %d attempt(s) (%s)",
+            "report %s on change %d,%d: %s%s after %d attempt(s) (%s)",
             report.key,
             report.change,
             report.patchset,
             outcome.state.value,
-            outcome.transport,
+            f" via {outcome.transport}" if outcome.transport else "",
             attempts,
             outcome.detail,
         )

@@ -206,6 +206,11 @@ async def results_target(config: Config, engine: AsyncEngine, own_url: str) -> R
 #: A webhook's URL holds its token (Gerrit's plugin can send no header): masked in the
 #: access log.
 WEBHOOK_TOKEN_PATH = re.compile(r"^(/webhooks/gerrit/[^/]+/)[^/]+")
+#: Any other path with a `webhook(s)` segment, in any case and with any slashes, is
+#: masked whole after it: a plugin configured with a stray slash or a typo still sends
+#: its token in the path (the route answers 404, and the log must not show it).
+WEBHOOK_ODD_PATH = re.compile(r"(?i)^(?!/webhooks/gerrit/[^/]+/\*\*\*$)(.*?/webhooks?/).+$")
+WEBHOOK_PATHS = (WEBHOOK_TOKEN_PATH, WEBHOOK_ODD_PATH)
 
 
 def web_app(
@@ -231,7 +236,7 @@ def web_app(
         version=__version__,
         description="A third-party CI for Gerrit: webhooks, build logs, CI results.",
     )
-    app.add_middleware(AccessLog, secret_paths=[WEBHOOK_TOKEN_PATH])
+    app.add_middleware(AccessLog, secret_paths=WEBHOOK_PATHS)
     depths = QueueDepths(engine, current_config or (lambda: config))
     app.include_router(metrics_router(depths.refresh))
     app.include_router(webhook_router(sources, _webhook_tokens(config.connections.values())))

@@ -11,14 +11,14 @@ from fastapi import FastAPI, HTTPException
 from prometheus_client import REGISTRY
 
 from crosscheck.access_log import AccessLog
-from crosscheck.server import WEBHOOK_TOKEN_PATH
+from crosscheck.server import WEBHOOK_PATHS
 
 TOKEN = "s3cret-" + "t" * 30
 
 
 def app() -> FastAPI:
     made = FastAPI()
-    made.add_middleware(AccessLog, secret_paths=[WEBHOOK_TOKEN_PATH])
+    made.add_middleware(AccessLog, secret_paths=WEBHOOK_PATHS)
 
     @made.get("/api/v1/status")
     async def status() -> dict[str, str]:
@@ -121,3 +121,47 @@ async def test_requests_are_counted_by_method_and_status() -> None:
         await http.post("/api/v1/enqueue")
         await http.post("/api/v1/enqueue")
     assert count("401") == before + 2
+
+
+async def test_a_token_in_an_odd_webhook_path_is_masked_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    odd = [
+        f"/webhooks/gerrit/sandbox//{TOKEN}",
+        f"/webhooks//gerrit/sandbox/{TOKEN}",
+        f"/webhook/gerrit/sandbox/{TOKEN}",
+        f"/Webhooks/gerrit/sandbox/{TOKEN}",
+    ]
+    async with client() as http:
+        for path in odd:
+            await http.post(path, json={})
+    lines = [line for _, line in access_lines(caplog)]
+    assert len(lines) == len(odd)
+    assert all(TOKEN not in line for line in lines), lines
+    assert all("/*** -> " in line for line in lines), lines
+    # A doubled leading slash (a base URL ending in '/'): an HTTP client would read it as
+    # a host, so the path is given to the middleware as a server receives it.
+    logged = AccessLog(app(), secret_paths=WEBHOOK_PATHS).logged_path(
+        {"raw_path": f"//webhooks/gerrit/sandbox/{TOKEN}".encode()}
+    )
+    assert logged == "//webhooks/***"
+
+
+async def test_unknown_methods_share_one_metrics_label() -> None:
+    before = REGISTRY.get_sample_value(
+        "crosscheck_http_requests_total", {"method": "other", "status": "405"}
+    )
+    async with client() as http:
+        for number in range(3):
+            await http.request(f"XMETH{number}", "/api/v1/status")
+    after = REGISTRY.get_sample_value(
+        "crosscheck_http_requests_total", {"method": "other", "status": "405"}
+    )
+    assert (after or 0) - (before or 0) == 3
+    assert (
+        REGISTRY.get_sample_value(
+            "crosscheck_http_requests_total", {"method": "XMETH0", "status": "405"}
+        )
+        is None
+    )

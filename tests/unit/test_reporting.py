@@ -151,6 +151,8 @@ class FakeGerrit:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        if path.endswith("/accounts/self"):
+            return httpx.Response(200, text=")]}'\n" + json.dumps({"_account_id": CI_ID}))
         if path.endswith("/messages"):
             return httpx.Response(200, text=")]}'\n" + json.dumps(self.messages))
         if path.endswith("/review"):
@@ -197,8 +199,13 @@ async def test_an_old_patchset_can_be_skipped() -> None:
     assert fake.reviews == []
 
 
-def landed_message(date: str) -> dict[str, object]:
+#: The CI account's id in the fake Gerrit.
+CI_ID = 1000001
+
+
+def landed_message(date: str, author: int = CI_ID) -> dict[str, object]:
     return {
+        "author": {"_account_id": author},
         "tag": REPORT.tag,
         "_revision_number": 2,
         "message": "Patch Set 2: Verified+1\n\n" + REPORT.message,
@@ -215,6 +222,18 @@ async def test_a_retry_finds_its_earlier_attempt_landed_and_does_not_post_again(
     outcome = await reporter_for(fake).send(retry)
     assert outcome == ReportOutcome(ReportState.SENT, "rest", "found already posted")
     assert fake.reviews == []
+
+
+async def test_the_same_text_posted_by_another_account_is_not_our_report() -> None:
+    # Someone copying the CI's message and tag must not stand in for its vote.
+    forged = landed_message("2026-11-23 09:05:40", author=CI_ID + 1)
+    fake = FakeGerrit(current=REPORT.revision, messages=[forged])
+    retry = replace(REPORT, queued_at=QUEUED_AT, earlier_attempts=1)
+    outcome = await reporter_for(fake).send(retry)
+    assert outcome.state is ReportState.SENT
+    assert outcome.detail != "found already posted"
+    assert len(fake.reviews) == 1
+    assert fake.reviews[0].get("labels") == dict(REPORT.labels)
 
 
 async def test_the_same_text_from_an_earlier_recheck_is_another_report() -> None:

@@ -58,7 +58,23 @@ def report_error(
     else:
         message = detail["msg"].removeprefix("Value error, ")
         subject = f"'{where}' " if where else ""
-        issues.error(f"{subject}in {what}: {message}", value_position(data, loc, fallback))
+        issues.error(
+            f"{subject}in {what}: {message}",
+            value_position(data, loc, fallback),
+            FIXES.get(kind),
+        )
+
+
+#: How to fix pydantic's plain type errors, which say only what was expected.
+FIXES = {
+    "bool_parsing": "write true or false",
+    "bool_type": "write true or false",
+    "string_type": "write a text (quote it if YAML reads it as a number or a mapping)",
+    "int_parsing": "write a whole number",
+    "int_type": "write a whole number",
+    "greater_than": "give a larger value",
+    "list_type": "write a list, e.g. [a, b]",
+}
 
 
 def value_position(data: Any, loc: Loc, fallback: Position) -> Position:

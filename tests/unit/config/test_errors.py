@@ -100,8 +100,24 @@ def test_wrong_type_names_the_key_and_the_element(tmp_path: Path) -> None:
     )
     assert errors(result) == [
         "test.yaml:5:13: error: 'voting' in job 'a': Input should be a valid boolean, "
-        "unable to interpret input"
+        "unable to interpret input — write true or false"
     ]
+
+
+def test_the_new_pipeline_and_connection_keys_say_how_to_fix_a_wrong_type(
+    tmp_path: Path,
+) -> None:
+    result = load(
+        tmp_path,
+        "- connection: {name: g, host: h, user: ci, http_url: 'http://h', "
+        "ignore_accounts: [42], ignore_own_events: maybe}\n"
+        "- pipeline: {name: check, manager: independent, current_patchset_only: maybe, "
+        "trigger: {g: {event: patchset-created}}}\n",
+    )
+    found = errors(result)
+    assert any("'ignore_accounts.0'" in e and "quote it" in e for e in found), found
+    assert any("'ignore_own_events'" in e and "write true or false" in e for e in found), found
+    assert any("'current_patchset_only'" in e and "write true or false" in e for e in found), found
 
 
 def test_bad_duration(tmp_path: Path) -> None:

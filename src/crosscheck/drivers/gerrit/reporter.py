@@ -54,6 +54,7 @@ class GerritReporter:
         self.stale = stale
         self.ssh_fallback = ssh_fallback
         self.ssh_timeout = ssh_timeout
+        self._account_id: int | None = None
 
     async def send(self, report: Report) -> ReportOutcome:
         cid = change_id(report.project, report.change)
@@ -141,13 +142,27 @@ class GerritReporter:
         except GerritError as error:
             raise TransientReportError(f"cannot read messages: {error}") from error
         since = report.queued_at - CLOCK_SKEW
+        # Only the CI account's own message counts: anyone may post a message with our
+        # tag and text, and would otherwise suppress the vote of a report being retried.
+        own = await self._own_account_id()
         return any(
-            m.get("tag") == report.tag
+            (m.get("author") or {}).get("_account_id") == own
+            and m.get("tag") == report.tag
             and m.get("_revision_number") == report.patchset
             and m.get("message", "").endswith(message)
             and parse_timestamp(m.get("date")) >= since
             for m in messages
         )
+
+    async def _own_account_id(self) -> int:
+        """The CI account's id in Gerrit (asked once)."""
+        if self._account_id is None:
+            try:
+                me = await self.rest.get("/accounts/self")
+            except GerritError as error:
+                raise TransientReportError(f"cannot read the CI account: {error}") from error
+            self._account_id = int(me["_account_id"])
+        return self._account_id
 
     async def _fallback(self, report: Report, review: dict[str, Any], why: str) -> ReportOutcome:
         if not self.ssh_fallback or self.connection.ssh_key is None:
