@@ -71,7 +71,10 @@ def test_ignored_accounts_apply_at_once_and_need_no_restart(
     )
     assert live.reload().ok
     connection = live.current.connections["gerrit"]
-    assert (connection.ignore_own_events, connection.ignore_accounts) == (False, {"zuul"})
+    assert (connection.ignore_own_events, connection.ignore_accounts) == (
+        False,
+        frozenset({"zuul"}),
+    )
     assert restart_warnings(caplog) == []
 
 
