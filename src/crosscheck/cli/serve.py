@@ -16,6 +16,9 @@ from crosscheck.sockets import ListenError
 #: The exit status when the web server's address cannot be taken (nothing was started),
 #: as for a wrong option: what to pass instead is in the message.
 LISTEN_FAILED = 2
+#: The exit status when the store cannot be opened (nothing was started): a wrong
+#: --database, or a database server that is down.
+STORE_FAILED = 1
 
 
 @click.command()
@@ -56,6 +59,7 @@ def serve(
     configure_command(logging.INFO, verbose, quiet, log_format)
     from crosscheck.server import ServeOptions  # noqa: PLC0415 - keeps `--help` fast
     from crosscheck.server import serve as run  # noqa: PLC0415
+    from crosscheck.store.engine import StoreError  # noqa: PLC0415
 
     options = ServeOptions(
         config_paths=list(config_paths) or default_config_paths(),
@@ -70,3 +74,6 @@ def serve(
     except ListenError as error:  # one line, no traceback: the operator knows what to do
         click.echo(f"crosscheck serve: {error}", err=True)
         raise SystemExit(LISTEN_FAILED) from None
+    except StoreError as error:  # the URL's password is hidden in the message
+        click.echo(f"crosscheck serve: {error}", err=True)
+        raise SystemExit(STORE_FAILED) from None

@@ -3,11 +3,21 @@
 A reload is asked for by SIGHUP or noticed by watching the files. When the new
 configuration has errors, they are logged and the running one stays: a typo in
 a YAML file never stops a CI that was working.
+
+What serve built at start stays as it was: the connections (their event streams,
+REST clients, webhook tokens), `executor` and `results`. A reload keeps those
+elements of the start-time configuration in the one it serves, so every reader
+sees the account the stream really runs as (the scheduler's own-account filter
+compares against it: a new `user` applied there alone would let the CI's own
+reports trigger builds, a vote storm). Only a connection's `ignore_own_events` and
+`ignore_accounts` apply live. What a reload leaves for a restart is named in one
+warning.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -18,10 +28,16 @@ from crosscheck.config.issues import IssueList
 from crosscheck.config.loader import LoadResult, load_config
 from crosscheck.errors import ConfigInvalidError
 from crosscheck.model.config import Config
+from crosscheck.model.connection import GerritConnection
 
 log = logging.getLogger(__name__)
 
 Fingerprint = tuple[tuple[str, int, int], ...]
+
+#: The connection settings a reload applies: which accounts' events trigger nothing.
+LIVE_CONNECTION_FIELDS = frozenset({"ignore_own_events", "ignore_accounts"})
+#: The elements of the configuration serve reads once, at start.
+START_ELEMENTS = ("executor", "results")
 
 
 class LiveConfig:
@@ -36,6 +52,8 @@ class LiveConfig:
         if result.config is None:
             raise ConfigInvalidError(result.errors)
         self.current: Config = result.config
+        #: What serve was built from: the elements a reload cannot apply come from it.
+        self.start: Config = result.config
         self._fingerprint = self.fingerprint()
         self.reloads = 0  # how many new configurations were applied
 
@@ -49,14 +67,21 @@ class LiveConfig:
             return result
         for issue in result.warnings:
             log.warning("configuration: %s", issue)
-        self.current = result.config
+        served, needs_restart = keep_start_elements(self.start, result.config)
+        self.current = served
         self.reloads += 1
         log.info(
             "configuration reloaded: %d job(s), %d project(s)",
-            len(result.config.jobs),
-            len(result.config.projects),
+            len(served.jobs),
+            len(served.projects),
         )
-        self.on_change(result.config)
+        if needs_restart:
+            log.warning(
+                "configuration reloaded; %s: restart crosscheck serve to apply %s",
+                ", ".join(needs_restart),
+                "it" if len(needs_restart) == 1 else "them",
+            )
+        self.on_change(served)
         return result
 
     def fingerprint(self) -> Fingerprint:
@@ -90,3 +115,42 @@ class LiveConfig:
         log.info("SIGHUP: reloading the configuration")
         self._fingerprint = self.fingerprint()
         self.reload()
+
+
+def keep_start_elements(start: Config, new: Config) -> tuple[Config, list[str]]:
+    """`new` with the start-time connections, `executor` and `results` (each connection
+    taking `new`'s live settings), and what differs from start, for the warning."""
+    changes: list[str] = []
+    connections: dict[str, GerritConnection] = {}
+    for name, running in start.connections.items():
+        wanted = new.connections.get(name)
+        if wanted is None:
+            changes.append(f"connection {name!r} removed")
+            connections[name] = running
+            continue
+        changed = _changed_fields(running, wanted, ignore=LIVE_CONNECTION_FIELDS)
+        if changed:
+            changes.append(f"connection {name!r} {', '.join(changed)} changed")
+        live = {field: getattr(wanted, field) for field in LIVE_CONNECTION_FIELDS}
+        connections[name] = dataclasses.replace(running, **live)
+    changes += [
+        f"connection {name!r} added" for name in new.connections if name not in start.connections
+    ]
+    for element in START_ELEMENTS:
+        changed = _changed_fields(getattr(start, element), getattr(new, element))
+        if changed:
+            changes.append(f"{element} {', '.join(changed)} changed")
+    served = dataclasses.replace(
+        new, connections=connections, executor=start.executor, results=start.results
+    )
+    return served, changes
+
+
+def _changed_fields(
+    before: object, after: object, ignore: frozenset[str] = frozenset()
+) -> list[str]:
+    return [
+        field.name
+        for field in dataclasses.fields(before)  # type: ignore[arg-type]
+        if field.name not in ignore and getattr(before, field.name) != getattr(after, field.name)
+    ]

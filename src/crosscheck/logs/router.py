@@ -42,12 +42,26 @@ def logs_router(root: Path, prefix: str = "/logs") -> APIRouter:
     async def logs_root(request: Request, format: str | None = None) -> Response:
         return _serve(root, "", request, format)
 
-    @router.api_route(
-        "/{path:path}", methods=["GET", "HEAD"], summary="A build log file or directory"
-    )
     async def logs_path(path: str, request: Request, format: str | None = None) -> Response:
         return _serve(root, path, request, format)
 
+    # One route per method: a route with two methods documents both under one
+    # operation id, which FastAPI warns about each time the OpenAPI document is built.
+    router.add_api_route(
+        "/{path:path}",
+        logs_path,
+        methods=["GET"],
+        name="logs_path",
+        operation_id="logs_path",
+        summary="A build log file or directory",
+    )
+    router.add_api_route(
+        "/{path:path}",
+        logs_path,
+        methods=["HEAD"],
+        name="logs_path_head",
+        include_in_schema=False,
+    )
     return router
 
 

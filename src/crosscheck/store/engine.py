@@ -1,13 +1,22 @@
-"""Engines for SQLite (the default) and PostgreSQL, migrated on open."""
+"""Engines for SQLite (the default) and PostgreSQL, migrated on open.
+
+A store that cannot be opened (an unknown kind of URL, a server that does not
+answer, a file that cannot be created) is a `StoreError`: one line naming the
+database, its password hidden, and the reason; the CLI prints it, no traceback.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from crosscheck.errors import CrosscheckError
 from crosscheck.paths import state_dir
 from crosscheck.store.migrate import upgrade
 
@@ -19,14 +28,63 @@ def default_url(directory: Path | None = None) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+#: What the message tells the operator to check.
+WHERE_SET = "check --database or CROSSCHECK_DATABASE_URL"
+
+
+class StoreError(CrosscheckError):
+    """The store cannot be opened; the message names the database and why."""
+
+
 async def open_store(url: str | None = None) -> AsyncEngine:
     """Connect and bring the schema to the newest migration."""
-    engine = create_async_engine(url or default_url())
+    try:
+        url = url or default_url()
+        engine = create_async_engine(url)
+    except (SQLAlchemyError, ImportError, OSError) as error:
+        raise StoreError(_why(url, error)) from error
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    async with engine.begin() as connection:
-        await connection.run_sync(upgrade)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade)
+    except (SQLAlchemyError, OSError) as error:
+        # Disposed while the loop runs: SQLite's connection thread would otherwise
+        # be closed after it, failing with "Event loop is closed".
+        await engine.dispose()
+        raise StoreError(_why(url, error)) from error
     return engine
+
+
+def _why(url: str | None, error: BaseException) -> str:
+    shown = _shown(url) if url else "in the state directory"
+    where = f"the database {shown}" if shown else "the database"
+    return f"cannot open {where}: {_reason(error).rstrip('.')}: {WHERE_SET}"
+
+
+def _shown(url: str) -> str | None:
+    """The URL without its password; None when it cannot be parsed (nothing of it is shown)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return None
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, NoSuchModuleError):
+        return "unknown kind of database (use sqlite+aiosqlite:///PATH or postgresql+asyncpg://...)"
+    if isinstance(error, ArgumentError):
+        return "not a database URL (e.g. sqlite+aiosqlite:///PATH, postgresql+asyncpg://...)"
+    if isinstance(error, DBAPIError):
+        # The driver's own message: SQLAlchemy's adds the statement and a link.
+        return str(error.orig).strip() or type(error.orig).__name__
+    if isinstance(error, OSError):
+        # asyncpg's refusal says "Connect call failed (...)"; the errno's name is clearer.
+        if error.errno is not None and error.errno > 0:
+            return os.strerror(error.errno)
+        if error.strerror:
+            return error.strerror
+    return str(error).strip() or type(error).__name__
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
