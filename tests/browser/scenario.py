@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
+
 from crosscheck.model.expected import ExpectedCIs
 from crosscheck.model.results import NewResult, ResultValue
 from crosscheck.results import records
 from crosscheck.results.accounts import account_id_of
 from crosscheck.results.service import ResultsService
+from crosscheck.store.tables import ci_accounts
 from crosscheck.web import PagesSettings
 
 NOVA = "openstack/nova"
@@ -50,7 +53,7 @@ async def seed(service: ResultsService) -> None:
     await accounts.create("Flaky CI", allowed_projects=["*"])
     await accounts.create("Silent CI", allowed_projects=["*"])
     await accounts.create("Disabled CI", allowed_projects=["*"])
-    await accounts.create("Evil CI", allowed_projects=["*"], info_url=JS_INFO_URL)
+    await accounts.create("Evil CI", allowed_projects=["*"])
     await accounts.set_enabled("Disabled CI", False, "retired")
     await _matrix(service, now)
     await _history(service, now)
@@ -116,11 +119,14 @@ async def _hostile(service: ResultsService, now: datetime) -> None:
             result(HOSTILE_CHANGE, 1, IMG_JOB, ResultValue.PASSED, project=HOSTILE_PROJECT),
         ],
     )
-    # The API refuses javascript: URLs; a row stored before that check (or by a bug) must
-    # still never become a link, so it goes straight into the store.
+    # The API refuses javascript: URLs (in results and accounts); a row stored before
+    # that check (or by a bug) must still never become a link: straight into the store.
     async with service.engine.begin() as connection:
         account_id = await account_id_of(connection, "Evil CI")
         raw = result(
             HOSTILE_CHANGE, 1, "raw-url", ResultValue.PASSED, url=JS_URL, project=HOSTILE_PROJECT
         )
         await records.insert_results(connection, account_id, "Evil CI", [raw], now)
+        await connection.execute(
+            update(ci_accounts).where(ci_accounts.c.id == account_id).values(info_url=JS_INFO_URL)
+        )

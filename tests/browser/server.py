@@ -74,7 +74,8 @@ async def _serve(
 ) -> None:
     engine = await open_store(store_url)
     try:
-        service = ResultsService(engine)
+        # Seeded like an import (backfill): weeks of history, past the API's age window.
+        service = ResultsService(engine, max_age=None)
         await seed(service)
         app = FastAPI()
         app.include_router(pages_router(service, settings))
