@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from crosscheck.config.context import Context
@@ -39,6 +40,7 @@ def collect_warnings(
                 "add 'success:' and 'failure:' reporters",
             )
         _ready_for_review(context, pipeline)
+        _comment_patterns(context, pipeline)
         if name not in context.used.get("pipeline", set()):
             context.issues.warning(
                 f"pipeline '{name}' runs no job for any project",
@@ -80,6 +82,44 @@ def _ready_for_review(context: Context, pipeline: Pipeline) -> None:
             context.position_of("pipeline", pipeline.name),
             "add wip-state-changed: '- event: [wip-state-changed, change-restored]'",
         )
+
+
+#: Words and phrases in a comment pattern, tried as what a reviewer would write.
+_PHRASE = re.compile(r"[A-Za-z][A-Za-z -]*[A-Za-z]")
+
+
+def _comment_patterns(context: Context, pipeline: Pipeline) -> None:
+    """A comment pattern that matches every message, or only a bare word: Gerrit starts
+    every review message with "Patch Set N:", so `^recheck$` never matches one."""
+    position = context.position_of("pipeline", pipeline.name)
+    for trigger in pipeline.triggers:
+        pattern = trigger.comment if isinstance(trigger, GerritTrigger) else None
+        if pattern is None:
+            continue
+        if pattern.search(""):
+            context.issues.warning(
+                f"pipeline '{pipeline.name}': comment pattern {pattern.pattern!r} matches "
+                "every comment, so any review message (a human's, another CI's) starts a build",
+                position,
+                "match the words that ask for a build, e.g. '(?im)^recheck$'",
+            )
+            continue
+        word = _bare_word_only(pattern)
+        if word is not None:
+            context.issues.warning(
+                f"pipeline '{pipeline.name}': comment pattern {pattern.pattern!r} matches "
+                f"'{word}' alone but never a review message, which Gerrit starts with "
+                "'Patch Set N:'",
+                position,
+                "let ^ and $ match at each line with (?m), e.g. '(?im)^recheck$'",
+            )
+
+
+def _bare_word_only(pattern: re.Pattern[str]) -> str | None:
+    for word in _PHRASE.findall(pattern.pattern):
+        if pattern.search(word) and not pattern.search(f"Patch Set 1:\n\n{word}"):
+            return word
+    return None
 
 
 def _unused(context: Context, kind: str, why: str) -> None:

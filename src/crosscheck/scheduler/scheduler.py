@@ -59,8 +59,10 @@ from crosscheck.scheduler.message import (
 from crosscheck.scheduler.triggers import (
     OLD_PATCHSET,
     OWN_ACCOUNT,
+    SKIPPED_STATE,
     ignored_reason,
     matching_pipelines,
+    skipped_pipelines,
 )
 from crosscheck.store.tables import builds
 
@@ -132,12 +134,17 @@ class Scheduler:
         await self._end_closed_change(event, db)
         config = self.config()
         pipelines = matching_pipelines(config, event)
-        if not pipelines:
+        skipped = skipped_pipelines(config, event)
+        if not pipelines and not skipped:
             return
         reason = ignored_reason(config.connections.get(event.connection), event)
         if reason is not None:
             self._ignored(event, reason, f"{_what(event)}: not enqueued ({reason})")
             return
+        for pipeline, why in skipped:
+            self._ignored(
+                event, SKIPPED_STATE, f"{_what(event)}: not enqueued in {pipeline.name} ({why})"
+            )
         newest: int | None = None
         for pipeline in pipelines:
             if pipeline.current_patchset_only and event.change and event.patchset:
@@ -182,6 +189,9 @@ class Scheduler:
         detail = f"change {how}"
         number = event.change.number
         for ended in await queue.end_change(db, event.connection, number, "dequeued", detail):
+            if ended.canceled:
+                canceled = metrics.builds_finished.labels(ended.pipeline, BuildResult.CANCELED)
+                canceled.inc(ended.canceled)
             log.info(
                 "change %d %s: item %d (%s) dequeued, %d build(s) canceled",
                 number,

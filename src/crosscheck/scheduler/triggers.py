@@ -49,6 +49,8 @@ OWN_ACCOUNT = "own-account"
 IGNORED_ACCOUNT = "ignored-account"
 CLOSED_CHANGE = "closed-change"
 OLD_PATCHSET = "old-patchset"
+#: A pipeline that skips the change's state: `skip_wip`, `skip_private`.
+SKIPPED_STATE = "skipped-state"
 
 
 def ignored_reason(connection: GerritConnection | None, event: Event) -> str | None:
@@ -87,6 +89,17 @@ def skipped_state(pipeline: Pipeline, event: Event) -> str | None:
 
 def matching_pipelines(config: Config, event: Event) -> list[Pipeline]:
     """Pipelines with a trigger for this event, on a project that has jobs in them."""
+    return [p for p in _triggered(config, event) if skipped_state(p, event) is None]
+
+
+def skipped_pipelines(config: Config, event: Event) -> list[tuple[Pipeline, str]]:
+    """Pipelines the event triggers but that skip its change's state (WIP, private),
+    with why: an operator wondering why a change was not tested reads it in the log."""
+    found = [(p, skipped_state(p, event)) for p in _triggered(config, event)]
+    return [(p, why) for p, why in found if why is not None]
+
+
+def _triggered(config: Config, event: Event) -> list[Pipeline]:
     if event.project is None:
         return []
     entries = config.projects_for(event.project)
@@ -99,7 +112,7 @@ def matching_pipelines(config: Config, event: Event) -> list[Pipeline]:
     return [
         pipeline
         for name, pipeline in config.pipelines.items()
-        if name in wanted and skipped_state(pipeline, event) is None and triggers(pipeline, event)
+        if name in wanted and triggers(pipeline, event)
     ]
 
 

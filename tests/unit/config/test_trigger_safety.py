@@ -134,6 +134,46 @@ def test_a_pipeline_deaf_to_ready_for_review_is_warned_about_unless_it_runs_wip(
     ]
 
 
+@pytest.mark.parametrize(
+    ("pattern", "warned"),
+    [
+        ("^recheck$", "matches 'recheck' alone but never a review message"),
+        ("(?i)^please test$", "matches 'please test' alone but never a review message"),
+        (".*", "matches every comment"),
+        ("(?i)recheck|", "matches every comment"),
+        ("(?im)^recheck$", None),
+        ("(?i)\\brecheck\\b", None),
+    ],
+)
+def test_a_comment_pattern_that_matches_everything_or_nothing_is_warned_about(
+    tmp_path: Path, pattern: str, warned: str | None
+) -> None:
+    result = load(
+        tmp_path,
+        f"""
+        - pipeline:
+            name: asked
+            manager: independent
+            trigger:
+              gerrit: [{{event: comment-added, comment: '{pattern}'}}]
+            success: {{gerrit: {{labels: {{Verified: 1}}}}}}
+        """,
+    )
+    assert errors(result) == []
+    found = [w for w in warnings(result) if "comment pattern" in w]
+    if warned is None:
+        assert found == []
+    else:
+        (warning,) = found
+        assert f"pipeline 'asked': comment pattern '{pattern}' {warned}" in warning
+        assert "(?im)^recheck$" in warning  # the fix
+
+
+def test_the_default_comment_pattern_is_not_warned_about(tmp_path: Path) -> None:
+    result = load(tmp_path, PIPELINE)
+    assert [w for w in warnings(result) if "comment pattern" in w] == []
+
+
 @pytest.mark.parametrize("example", ["sandbox-ci", "storage-driver-ci", "opnfv-integration-ci"])
 def test_the_examples_test_a_change_marked_ready_or_restored(tmp_path: Path, example: str) -> None:
     paths = [EXAMPLES / example]

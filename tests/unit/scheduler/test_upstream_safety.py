@@ -152,6 +152,13 @@ def ignored(reason: str) -> float:
     return value or 0.0
 
 
+def canceled_builds() -> float:
+    value = REGISTRY.get_sample_value(
+        "crosscheck_builds_total", {"pipeline": "check", "result": "CANCELED"}
+    )
+    return value or 0.0
+
+
 # -- accounts ----------------------------------------------------------------------------
 
 
@@ -225,8 +232,10 @@ async def test_abandon_mid_build_cancels_it_and_nothing_is_reported(
     await settle(scheduler)
     (running,) = executor.requests
     caplog.set_level("INFO", logger="crosscheck.scheduler")
+    before = canceled_builds()
     await accept(scheduler, event("change-abandoned", 40, 1, status="ABANDONED"))
     await settle(scheduler)
+    assert canceled_builds() == before + 1
     assert executor.canceled == [running.build_id]
     assert await item_rows(engine) == [("check", 40, 1, "dequeued", "change abandoned")]
     async with engine.connect() as db:
@@ -281,6 +290,24 @@ async def test_a_change_abandoned_before_its_item_was_planned_is_skipped(
     assert executor.requests == []
     assert await report_rows(engine) == []
     assert "item 1 (change 43,1 in check) skipped: change 43 is abandoned" in caplog.messages
+
+
+# -- work in progress ------------------------------------------------------------------------
+
+
+async def test_a_work_in_progress_change_is_not_enqueued_and_the_log_says_why(
+    engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = scheduler_for(engine, config(tmp_path), FakeExecutor({}))
+    pushed = event("patchset-created", 60, 1)
+    assert pushed.change is not None
+    wip = replace(pushed, change=replace(pushed.change, wip=True))
+    before = ignored("skipped-state")
+    caplog.set_level("INFO", logger="crosscheck.scheduler")
+    await accept(scheduler, wip)
+    assert await item_rows(engine) == []
+    assert ignored("skipped-state") == before + 1
+    assert "change 60,1: not enqueued in check (work in progress)" in caplog.messages
 
 
 # -- old patchsets ---------------------------------------------------------------------------
