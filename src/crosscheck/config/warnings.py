@@ -116,7 +116,8 @@ def _comment_patterns(context: Context, pipeline: Pipeline) -> None:
 
 
 def _bare_word_only(pattern: re.Pattern[str]) -> str | None:
-    for word in _PHRASE.findall(pattern.pattern):
+    words: list[str] = _PHRASE.findall(pattern.pattern)
+    for word in words:
         if pattern.search(word) and not pattern.search(f"Patch Set 1:\n\n{word}"):
             return word
     return None
