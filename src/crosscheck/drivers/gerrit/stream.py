@@ -62,6 +62,9 @@ class StreamEndedError(Exception):
     """Gerrit closed the stream soon after opening it (no right to stream, overload...)."""
 
 
+#: Failed reconnects in a row between two warnings that Gerrit is still unreachable.
+REMIND_EVERY = 10
+
 #: Put in the line queue by the reader when the stream ends, in place of a line.
 _END = ""
 
@@ -96,17 +99,29 @@ class GerritStream:
                 # accepts and at once closes must not be hammered every second.
                 healthy = time.monotonic() - opened >= self.settings.healthy_after
                 failures = 1 if healthy else failures + 1
-                log.warning(
-                    "gerrit %s: stream lost (%s: %s)",
-                    self.connection.name,
-                    type(error).__name__,
-                    error,
-                )
+                self._log_failure(failures, error)
             finally:
                 self._set_state(StreamState.DISCONNECTED)
             delay = self.settings.backoff(failures)
             log.info("gerrit %s: reconnecting in %.1fs", self.connection.name, delay)
             await asyncio.sleep(delay)
+
+    def _log_failure(self, failures: int, error: Exception) -> None:
+        """The loss is a warning; each failed reconnect of an outage is not (an hour
+        down would be sixty warnings), save a reminder every `REMIND_EVERY` attempts."""
+        name, kind = self.connection.name, type(error).__name__
+        if failures == 1:
+            log.warning("gerrit %s: stream lost (%s: %s)", name, kind, error)
+        elif failures % REMIND_EVERY == 0:
+            log.warning(
+                "gerrit %s: still unreachable after %d attempts (%s: %s)",
+                name,
+                failures,
+                kind,
+                error,
+            )
+        else:
+            log.info("gerrit %s: reconnect attempt %d failed (%s: %s)", name, failures, kind, error)
 
     async def close(self) -> None:
         """Drop the current connection (the next loop of `run` reconnects)."""

@@ -1,0 +1,52 @@
+"""An outage is one warning, then a reminder now and then: not one warning a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import pytest
+
+from crosscheck.drivers.gerrit.stream import REMIND_EVERY, GerritStream, StreamSettings
+
+from .helpers import CONNECTION
+
+
+async def _ignore(line: str) -> None:
+    del line
+
+
+async def test_a_long_outage_warns_once_then_reminds_every_few_attempts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
+    attempts = 0
+    done = asyncio.Event()
+
+    async def refused() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 2 * REMIND_EVERY:
+            done.set()
+            await asyncio.Event().wait()  # connected at last: until canceled
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    stream._stream_once = refused  # type: ignore[method-assign]
+    caplog.set_level(logging.INFO, logger="crosscheck.drivers.gerrit.stream")
+    running = asyncio.create_task(stream.run())
+    await asyncio.wait_for(done.wait(), 10)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "gerrit review: stream lost (ConnectionRefusedError: [Errno 111] Connection refused)",
+        f"gerrit review: still unreachable after {REMIND_EVERY} attempts "
+        "(ConnectionRefusedError: [Errno 111] Connection refused)",
+        f"gerrit review: still unreachable after {2 * REMIND_EVERY} attempts "
+        "(ConnectionRefusedError: [Errno 111] Connection refused)",
+    ]
+    failed = [r for r in caplog.records if "reconnect attempt" in r.getMessage()]
+    assert len(failed) == 2 * REMIND_EVERY - 3
+    assert all(r.levelno == logging.INFO for r in failed)
