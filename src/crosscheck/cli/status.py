@@ -4,6 +4,8 @@ crosscheck serve."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +43,19 @@ def status(url: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    render(data, Console(), datetime.now(UTC))
+    render(data, output_console(), datetime.now(UTC))
+
+
+#: Columns when the output is no terminal: a pipe or a file would get 80, which
+#: folds log URLs and branch names over several lines and breaks grep.
+PIPED_WIDTH = 240
+
+
+def output_console() -> Console:
+    """A terminal's own width; a pipe's or a file's wide enough for whole lines,
+    unless COLUMNS says otherwise."""
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(width=PIPED_WIDTH if piped else None)
 
 
 def render(data: dict[str, Any], console: Console, now: datetime) -> None:

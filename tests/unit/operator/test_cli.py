@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 from crosscheck.cli import main
-from crosscheck.cli.status import render
+from crosscheck.cli.status import PIPED_WIDTH, output_console, render
 from crosscheck.drivers.gerrit.sandbox.site import free_port
 
 from .harness import ADMIN_TOKEN, CI_WITH_TOKEN, CONFIG, TOKEN_VARIABLE, load
@@ -321,3 +322,29 @@ def test_the_status_is_a_tree_per_pipeline_then_the_running_builds() -> None:
     ]
     running = next(line for line in lines if line.startswith("│ lab #2"))
     assert "│ 3,2    │ check    │ [red]local-0 │ 4m 59s" in running
+
+
+def test_piped_status_lines_are_whole_and_a_terminal_or_columns_decides_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: False)
+    assert output_console().width == PIPED_WIDTH
+    monkeypatch.setenv("COLUMNS", "100")
+    assert output_console().width == 100
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert output_console().width != PIPED_WIDTH  # the terminal's own width
+
+
+def test_a_piped_status_keeps_a_long_log_url_whole() -> None:
+    url = "https://ci.example.org/logs/" + "/".join(["a-long-directory-name"] * 5) + "/"
+    data: dict[str, Any] = copy.deepcopy(STATUS)
+    data["running_builds"][0]["log_url"] = url
+    shown: dict[int, str] = {}
+    for width in (80, PIPED_WIDTH):
+        console = Console(width=width, record=True, color_system=None)
+        render(data, console, datetime(2024, 5, 1, 10, 5, tzinfo=UTC))
+        shown[width] = console.export_text()
+    assert url not in shown[80]  # what a pipe used to get: the URL folded
+    assert url in shown[PIPED_WIDTH]
