@@ -9,7 +9,12 @@ import pytest
 
 from crosscheck.drivers.gerrit.rest import XSSI_PREFIX, GerritRestClient, RetryPolicy
 from crosscheck.results.errors import UnknownChangeError
-from crosscheck.results.resolver import GerritResolver, PatchsetRef, split_change_id
+from crosscheck.results.resolver import (
+    FallbackResolver,
+    GerritResolver,
+    PatchsetRef,
+    split_change_id,
+)
 
 SHA1 = "1" * 40
 SHA2 = "ab" * 20
@@ -59,3 +64,30 @@ def test_change_ids() -> None:
     assert split_change_id("openstack/nova~123") == ("openstack/nova", 123)
     assert split_change_id("p~master~I0123") == (None, None)
     assert split_change_id("I0123abc") == (None, None)
+
+
+class _Known:
+    """A resolver that knows one change, and counts the questions it is asked."""
+
+    def __init__(self, number: int, advice: str) -> None:
+        self.number = number
+        self.advice = advice
+        self.asked = 0
+
+    async def resolve(self, change_id: str, revision: str) -> PatchsetRef:
+        self.asked += 1
+        if change_id != str(self.number):
+            raise UnknownChangeError(self.advice)
+        return PatchsetRef("openstack/nova", self.number, int(revision))
+
+
+async def test_the_fallback_asks_gerrit_only_what_the_store_does_not_know() -> None:
+    store, gerrit = _Known(1, "change 2 has no results yet"), _Known(2, "Gerrit has no change")
+    resolver = FallbackResolver(store, gerrit)
+    assert await resolver.resolve("1", "3") == PatchsetRef("openstack/nova", 1, 3)
+    assert gerrit.asked == 0
+    assert await resolver.resolve("2", "1") == PatchsetRef("openstack/nova", 2, 1)
+    assert gerrit.asked == 1
+    with pytest.raises(UnknownChangeError) as unknown:
+        await resolver.resolve("3", "1")
+    assert str(unknown.value) == "change 2 has no results yet; and Gerrit has no change"

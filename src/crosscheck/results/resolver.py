@@ -3,7 +3,9 @@
 Gerrit clients say `123`, `project~123` (project URL-encoded) or
 `project~branch~I...`, and a revision as a patchset number, a commit id or
 `current`. `StoreResolver` answers from the results stored so far;
-`GerritResolver` asks the Gerrit server, which knows every change.
+`GerritResolver` asks the Gerrit server, which knows every change; `FallbackResolver`
+asks the store first and Gerrit only for what the store does not know (a CI's first
+report on a change, named by number as Buildbot does).
 """
 
 from __future__ import annotations
@@ -178,3 +180,21 @@ def _find_revision(change: dict[str, Any], revision: str) -> str | None:
         return next((sha for sha, r in revisions.items() if r.get("_number") == wanted), None)
     matches = [sha for sha in revisions if sha.startswith(revision)]
     return matches[0] if len(matches) == 1 else None
+
+
+class FallbackResolver:
+    """The store first (no request to Gerrit for a change already reported on), then
+    Gerrit; when both fail, the store's advice, which says how to name the change."""
+
+    def __init__(self, first: ChangeResolver, then: ChangeResolver) -> None:
+        self.first = first
+        self.then = then
+
+    async def resolve(self, change_id: str, revision: str) -> PatchsetRef:
+        try:
+            return await self.first.resolve(change_id, revision)
+        except UnknownChangeError as unknown:
+            try:
+                return await self.then.resolve(change_id, revision)
+            except UnknownChangeError as also:
+                raise UnknownChangeError(f"{unknown}; and {also}") from also
