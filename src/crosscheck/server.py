@@ -51,8 +51,10 @@ from crosscheck.reporting import ReportQueue
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.app import results_routers
 from crosscheck.results.http_errors import install_error_handlers
+from crosscheck.results.merges import recording_merges
 from crosscheck.results.own_account import TOKEN_FILE, own_token
 from crosscheck.results.ratelimit import RateLimiter
+from crosscheck.results.resolver import resolver_for
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import settings_from_config
 from crosscheck.scheduler.scheduler import Scheduler
@@ -140,7 +142,9 @@ async def build_service(options: ServeOptions) -> Service:
         logs_url=f"{options.own_url}/logs",
         results=results,
     )
-    intake = EventIntake(engine, scheduler.accept, on_committed=scheduler.wake)
+    # A results service served here learns merges from the stream (the health table's votes).
+    sink = recording_merges(scheduler.accept) if config.results.serve else scheduler.accept
+    intake = EventIntake(engine, sink, on_committed=scheduler.wake)
     sources = {
         name: GerritEventSource(c, intake, rest[name]) for name, c in config.connections.items()
     }
@@ -151,6 +155,7 @@ async def build_service(options: ServeOptions) -> Service:
         executor_settings.logs_root,
         lambda: admin_token(live.current.ci),
         current_config=lambda: live.current,
+        resolver_clients=rest,
     )
     app.include_router(operator_router(scheduler))
     projects = {name: GerritProjects(client) for name, client in rest.items()}
@@ -221,6 +226,7 @@ def web_app(
     admin_token_source: TokenSource | None = None,
     *,
     current_config: Callable[[], Config] | None = None,
+    resolver_clients: Mapping[str, GerritRestClient] | None = None,
 ) -> FastAPI:
     """Webhooks, build logs, /metrics, and the results service when it is served here;
     errors answer `{"detail", "errors"}` (results/http_errors.py) whichever is mounted;
@@ -229,7 +235,8 @@ def web_app(
     The results service's admin token is read at each request from `admin_token_source`
     (by default the `ci` element of `config`), as the operator API reads its own.
     `current_config` (by default `config`) names the pipelines and connections whose
-    queue depths /metrics shows at 0 when empty.
+    queue depths /metrics shows at 0 when empty. `resolver_clients` (serve's REST
+    clients) let verify-status place a change no result named yet, on the first one.
     """
     app = FastAPI(
         title="crosscheck",
@@ -247,7 +254,10 @@ def web_app(
             config.results, admin_token_source or (lambda: admin_token(config.ci))
         )
         service = ResultsService(engine, limiter=limiter, max_age=settings.max_result_age)
-        for router in results_routers(service, settings):
+        # verify-status by number on a change no result named yet (Buildbot's first
+        # report) is looked up on Gerrit: the first connection's, as the CI account.
+        gerrit = next(iter(resolver_clients.values()), None) if resolver_clients else None
+        for router in results_routers(service, settings, resolver_for(service, gerrit)):
             app.include_router(router)
     # In every configuration, so the operator API's malformed requests are answered
     # alike, with the located `errors` its clients read.

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Error, Page, Playwright, sync_playwright
 
+from . import scenario
+from .server import serve_pages
+
 CHROMIUM = os.environ.get("CROSSCHECK_CHROMIUM", "/usr/bin/chromium")
 INSTALL_HINT = "install it with `bash scripts/setup` (or: apt-get install chromium)"
 
@@ -44,3 +47,11 @@ def page(browser: Browser) -> Iterator[Page]:
     opened = context.new_page()
     yield opened
     context.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The pages over the scenario's store, served for one test module."""
+    store = tmp_path_factory.mktemp("pages") / "crosscheck.db"
+    with serve_pages(f"sqlite+aiosqlite:///{store}", scenario.SETTINGS, scenario.seed) as url:
+        yield url

@@ -3,6 +3,7 @@ and the token it reports its results with (the whole process runs in tests/e2e).
 
 from __future__ import annotations
 
+import json
 import logging
 import stat
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.loader import load_config
+from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.model.config import Config
 from crosscheck.model.results import NewResult, ResultValue
 from crosscheck.operator.router import operator_router
@@ -277,3 +279,36 @@ async def test_where_results_go(
         await Accounts(engine).get("acme")  # an account elsewhere is not created here
     nowhere = config_of(tmp_path, "- results: {report: false}\n")
     assert await results_target(nowhere, engine, own.own_url) is None
+
+
+async def test_verify_status_on_a_change_no_result_named_yet_is_looked_up_on_gerrit(
+    tmp_path: Path, engine: AsyncEngine, logs_root: Path
+) -> None:
+    """Buildbot's first report names the change by number alone: serve asks its Gerrit."""
+    asked: list[str] = []
+
+    def gerrit(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        change = {
+            "project": "acme/driver",
+            "branch": "master",
+            "_number": 77,
+            "current_revision": "c" * 40,
+            "revisions": {"c" * 40: {"_number": 2}},
+        }
+        return httpx.Response(200, text=")]}'\n" + json.dumps(change))
+
+    rest = GerritRestClient("http://gerrit.test", transport=httpx.MockTransport(gerrit))
+    _, token = await Accounts(engine).create("Buildbot CI", allowed_projects=["acme/*"])
+    config = config_of(tmp_path, "- ci: {name: Acme CI}\n")
+    app = web_app(config, engine, {}, logs_root, resolver_clients={"review": rest})
+    async with client(httpx.ASGITransport(app=app)) as http:
+        posted = await http.post(
+            "/a/changes/77/revisions/2/verify-status~verifications",
+            json={"name": "unit", "value": 1, "url": "https://bb.example/1"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert posted.status_code == 204, posted.text  # as the plugin answers a POST
+    assert asked == ["/changes/77"]
+    (result,) = await ResultsService(engine).change_results(77)
+    assert (result.project, result.patchset, result.job) == ("acme/driver", 2, "unit")

@@ -83,6 +83,12 @@ def results() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML for the pages: gerrit-url, and expected-cis per project (see docs/results.md).",
 )
+@click.option(
+    "--gerrit-url",
+    metavar="URL",
+    help="Gerrit's address: verify-status on a change no result named yet (Buildbot's first "
+    "report, by number) is looked up there, anonymously.",
+)
 @log_options(env=False)
 def serve(
     store_url: str | None,
@@ -99,6 +105,7 @@ def serve(
     burst: int,
     max_result_age: float,
     pages_settings: Path | None,
+    gerrit_url: str | None,
     verbose: int,
     quiet: int,
     log_format: str | None,
@@ -122,6 +129,7 @@ def serve(
         ssh_host=ssh_host,
         ssh_port=None if no_ssh else ssh_port,
         host_key=host_key or state_dir() / "results" / "ssh_host_ed25519_key",
+        gerrit_url=gerrit_url or settings.pages.gerrit_url,
     )
     try:
         asyncio.run(serve_results(store_url, settings, listen))
@@ -132,7 +140,7 @@ def serve(
 
 @results.group()
 def account() -> None:
-    """Create, list, disable and enable CI accounts; rotate tokens; add SSH keys."""
+    """Create, update, list, disable and enable CI accounts; rotate tokens; add SSH keys."""
 
 
 def _with_accounts(store_url: str | None, work: Callable[[Accounts], Awaitable[T]]) -> T:
@@ -177,8 +185,10 @@ token_file_option = click.option(
 @account.command()
 @store_option
 @click.argument("name")
-@click.option("--owner", default="", help="Who runs this CI (a contact).")
+@click.option("--owner", default="", help="Who runs this CI (a team or company).")
 @click.option("--info-url", default="", help="Where to read about this CI.")
+@click.option("--driver", default="", help="The product or driver it tests.")
+@click.option("--contact", default="", help="An email address or an http(s) URL.")
 @click.option(
     "--project",
     "projects",
@@ -192,6 +202,8 @@ def create(
     name: str,
     owner: str,
     info_url: str,
+    driver: str,
+    contact: str,
     projects: tuple[str, ...],
     admin: bool,
     token_file: Path | None,
@@ -205,6 +217,8 @@ def create(
             name,
             owner=owner,
             info_url=info_url,
+            driver=driver,
+            contact=contact,
             allowed_projects=projects,
             admin=admin,
             by=_actor(),
@@ -213,11 +227,50 @@ def create(
     _hand_over_token(token, token_file)
 
 
+@account.command()
+@store_option
+@click.argument("name")
+@click.option("--owner", help="Who runs this CI (a team or company).")
+@click.option("--info-url", help="Where to read about this CI.")
+@click.option("--driver", help="The product or driver it tests.")
+@click.option("--contact", help="An email address or an http(s) URL.")
+@click.option(
+    "--project",
+    "projects",
+    multiple=True,
+    help="Replace the projects it may report on (repeatable); omitted: unchanged.",
+)
+def update(
+    store_url: str | None,
+    name: str,
+    owner: str | None,
+    info_url: str | None,
+    driver: str | None,
+    contact: str | None,
+    projects: tuple[str, ...],
+) -> None:
+    """Change what an account's options name; the others stay as they are ("" clears)."""
+    _with_accounts(
+        store_url,
+        lambda accounts: accounts.update(
+            name,
+            owner=owner,
+            info_url=info_url,
+            driver=driver,
+            contact=contact,
+            allowed_projects=projects or None,
+            by=_actor(),
+        ),
+    )
+    err_console.print(f"CI account {name!r} updated")
+
+
 @account.command("list")
 @store_option
 def list_accounts(store_url: str | None) -> None:
     """Every CI account, its state and projects."""
     found = _with_accounts(store_url, lambda accounts: accounts.list_accounts())
+    # Driver and contact are left to the API's JSON reads: a wider table wraps every cell.
     table = Table("name", "enabled", "admin", "projects", "owner", "last seen")
     for item in found:
         table.add_row(*_account_row(item))

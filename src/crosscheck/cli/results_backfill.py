@@ -143,7 +143,8 @@ def _print(report: BackfillReport) -> None:
     click.echo(
         f"{report.changes} changes, {report.messages} CI messages: "
         f"{report.imported} imported ({report.results} results), "
-        f"{report.already} imported before, {len(report.skipped)} lines skipped"
+        f"{report.already} imported before, {len(report.skipped)} lines skipped; "
+        f"{report.merges} merged changes recorded"
     )
 
 

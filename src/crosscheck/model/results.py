@@ -22,6 +22,10 @@ MAX_URL = 2000
 MAX_COMMENT = 10_000
 MAX_ACCOUNT_NAME = 100
 MAX_OWNER = 200
+#: The product or driver a CI tests (`Acme FlashArray Cinder driver`), plain text.
+MAX_DRIVER = 200
+#: An email address or an http(s) URL: how to reach a CI's operators.
+MAX_CONTACT = 200
 MAX_INFO_URL = 2000
 MAX_DISABLED_REASON = 500
 
@@ -31,6 +35,8 @@ REVISION = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MARKUP = re.compile(r"[<>]")
 _WEB_ADDRESS = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+#: Deliberately narrow: pages turn it into a mailto: link, so nothing but an address.
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 class ResultValue(StrEnum):
@@ -291,6 +297,29 @@ def info_url_problem(url: str) -> str | None:
     return None
 
 
+def contact_problem(contact: str) -> str | None:
+    """Why a CI account's contact is unacceptable, or None ("" means none).
+
+    Pages link it (mailto: or the URL itself), so only these two shapes are kept.
+    """
+    if contact == "":
+        return None
+    if len(contact) > MAX_CONTACT:
+        return f"is longer than {MAX_CONTACT} characters"
+    if _EMAIL.match(contact) or _WEB_ADDRESS.match(contact):
+        return None
+    return "must be an email address or an http:// or https:// address (or empty)"
+
+
+def contact_link(contact: str) -> str | None:
+    """The link a page gives a contact: mailto: for an address, the URL itself, else None."""
+    if _EMAIL.match(contact):
+        return f"mailto:{contact}"
+    if _WEB_ADDRESS.match(contact):
+        return contact
+    return None
+
+
 def account_name_problem(name: str) -> str | None:
     """Why a CI account name is not acceptable, or None."""
     if not name or len(name) > MAX_ACCOUNT_NAME:
@@ -393,6 +422,10 @@ class CIAccount:
     name: str
     owner: str = ""
     info_url: str = ""
+    #: The product or driver it tests, as the health table names it.
+    driver: str = ""
+    #: An email address or an http(s) URL.
+    contact: str = ""
     enabled: bool = True
     #: Admins manage accounts; an admin account reports like any other.
     admin: bool = False

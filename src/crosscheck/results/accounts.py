@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import asyncssh
@@ -14,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.model.results import (
     MAX_DISABLED_REASON,
+    MAX_DRIVER,
     MAX_OWNER,
     AuditAction,
     CIAccount,
     SshKey,
     account_name_problem,
+    contact_problem,
     info_url_problem,
     plain_text_problem,
     project_pattern_problem,
@@ -49,12 +53,15 @@ class Accounts:
         *,
         owner: str = "",
         info_url: str = "",
+        driver: str = "",
+        contact: str = "",
         allowed_projects: Sequence[str] = (),
         admin: bool = False,
         by: str = SYSTEM,
     ) -> tuple[CIAccount, str]:
         """A new enabled account and its first token."""
-        _check_account_fields(name, allowed_projects, owner=owner, info_url=info_url)
+        about = About(owner=owner, info_url=info_url, driver=driver, contact=contact)
+        _check_account_fields(name, allowed_projects, about)
         now = datetime.now(UTC)
         token = new_token()
         try:
@@ -66,6 +73,8 @@ class Accounts:
                             name=name,
                             owner=owner,
                             info_url=info_url,
+                            driver=driver,
+                            contact=contact,
                             enabled=True,
                             admin=admin,
                             allowed_projects=json.dumps(list(allowed_projects)),
@@ -77,9 +86,7 @@ class Accounts:
                     )
                 ).scalar_one()
                 await _insert_token(connection, account_id, token, now)
-                detail = _describe(
-                    owner=owner, info_url=info_url, allowed_projects=allowed_projects, admin=admin
-                )
+                detail = _describe(about, allowed_projects=allowed_projects, admin=admin)
                 await audit.record(
                     connection, by, AuditAction.ACCOUNT_CREATED, name, detail, now=now
                 )
@@ -107,20 +114,17 @@ class Accounts:
         *,
         owner: str | None = None,
         info_url: str | None = None,
+        driver: str | None = None,
+        contact: str | None = None,
         allowed_projects: Sequence[str] | None = None,
         by: str = SYSTEM,
     ) -> CIAccount:
-        _check_account_fields(
-            None, allowed_projects or (), owner=owner or "", info_url=info_url or ""
-        )
-        changes: dict[str, Any] = {}
-        if owner is not None:
-            changes["owner"] = owner
-        if info_url is not None:
-            changes["info_url"] = info_url
+        about = About(owner=owner, info_url=info_url, driver=driver, contact=contact)
+        _check_account_fields(None, allowed_projects or (), about)
+        changes: dict[str, Any] = about.given()
         if allowed_projects is not None:
             changes["allowed_projects"] = json.dumps(list(allowed_projects))
-        detail = _describe(owner=owner, info_url=info_url, allowed_projects=allowed_projects)
+        detail = _describe(about, allowed_projects=allowed_projects)
         await self._update(name, changes, (by, AuditAction.ACCOUNT_CHANGED, detail))
         return await self.get(name)
 
@@ -249,6 +253,8 @@ def account_from_row(row: Any) -> CIAccount:
         name=row["name"],
         owner=row["owner"],
         info_url=row["info_url"],
+        driver=row["driver"],
+        contact=row["contact"],
         enabled=bool(row["enabled"]),
         admin=bool(row["admin"]),
         allowed_projects=tuple(json.loads(row["allowed_projects"])),
@@ -269,18 +275,41 @@ async def _insert_token(
     )
 
 
-def _check_account_fields(
-    name: str | None, allowed_projects: Sequence[str], *, owner: str, info_url: str
-) -> None:
+@dataclass(frozen=True)
+class About:
+    """What people read about a CI account; None leaves a field as it is (an update)."""
+
+    owner: str | None = None
+    info_url: str | None = None
+    driver: str | None = None
+    contact: str | None = None
+
+    def given(self) -> dict[str, str]:
+        """The fields set, by column name, in a fixed order (the audit trail's)."""
+        fields = ("owner", "info_url", "driver", "contact")
+        return {name: value for name in fields if (value := getattr(self, name)) is not None}
+
+    def problems(self) -> list[tuple[str, str]]:
+        checks: dict[str, Callable[[str], str | None]] = {
+            "owner": partial(plain_text_problem, limit=MAX_OWNER),
+            "info_url": info_url_problem,
+            "driver": partial(plain_text_problem, limit=MAX_DRIVER),
+            "contact": contact_problem,
+        }
+        return [
+            (name, problem)
+            for name, value in self.given().items()
+            if (problem := checks[name](value)) is not None
+        ]
+
+
+def _check_account_fields(name: str | None, allowed_projects: Sequence[str], about: About) -> None:
     """Names, owners and URLs reach API readers as stored: plain text and web addresses."""
     problems: list[tuple[str, str]] = []
     name_problem = None if name is None else account_name_problem(name)
     if name_problem:
         problems.append(("name", name_problem))
-    if owner_problem := plain_text_problem(owner, MAX_OWNER):
-        problems.append(("owner", owner_problem))
-    if url_problem := info_url_problem(info_url):
-        problems.append(("info_url", url_problem))
+    problems += about.problems()
     for index, pattern in enumerate(allowed_projects):
         problem = project_pattern_problem(pattern)
         if problem:
@@ -290,18 +319,10 @@ def _check_account_fields(
 
 
 def _describe(
-    *,
-    owner: str | None = None,
-    info_url: str | None = None,
-    allowed_projects: Sequence[str] | None = None,
-    admin: bool = False,
+    about: About, *, allowed_projects: Sequence[str] | None = None, admin: bool = False
 ) -> str:
     """The fields an action set, for the audit trail."""
-    parts = []
-    if owner is not None:
-        parts.append(f"owner: {owner!r}")
-    if info_url is not None:
-        parts.append(f"info_url: {info_url!r}")
+    parts = [f"{name}: {value!r}" for name, value in about.given().items()]
     if allowed_projects is not None:
         parts.append(f"allowed_projects: {', '.join(allowed_projects) or 'none'}")
     if admin:

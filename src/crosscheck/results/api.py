@@ -158,13 +158,17 @@ def accounts_router(service: ResultsService, auth: AuthDependencies) -> APIRoute
                 body.name,
                 owner=body.owner,
                 info_url=body.info_url,
+                driver=body.driver,
+                contact=body.contact,
                 allowed_projects=body.allowed_projects,
                 admin=body.admin,
                 by=_actor(who),
             )
         return TokenOut(account=AccountOut.of(account), token=token)
 
-    @router.patch("/{name}", summary="Change a CI account's owner, info URL or projects")
+    @router.patch(
+        "/{name}", summary="Change a CI account's owner, info URL, driver, contact or projects"
+    )
     async def change(name: str, body: AccountChangeIn, who: Admin) -> AccountOut:
         async with refusals():
             return AccountOut.of(
@@ -172,6 +176,8 @@ def accounts_router(service: ResultsService, auth: AuthDependencies) -> APIRoute
                     name,
                     owner=body.owner,
                     info_url=body.info_url,
+                    driver=body.driver,
+                    contact=body.contact,
                     allowed_projects=body.allowed_projects,
                     by=_actor(who),
                 )

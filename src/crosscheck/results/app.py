@@ -11,6 +11,7 @@ from crosscheck.results.api import accounts_router, results_router
 from crosscheck.results.audit_api import audit_router
 from crosscheck.results.auth import Authenticator, auth_dependencies
 from crosscheck.results.http_errors import error_responses, install_error_handlers
+from crosscheck.results.merges_api import merges_router
 from crosscheck.results.resolver import ChangeResolver, StoreResolver
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
@@ -32,6 +33,7 @@ def results_routers(
         _documented(results_router(service, auth)),
         _documented(accounts_router(service, auth)),
         _documented(audit_router(service, auth), 400, 401, 403),
+        _documented(merges_router(service, auth), 400, 401, 403),
         # The plugin answers a bad body with 400; the rest as the native API.
         _documented(verify_status, 400, 401, 403, 404, 422, 429, 503),
         *(

@@ -4,7 +4,8 @@ Changes updated since a date are read through REST, a page at a time; every
 message from a CI account that holds job lines becomes results on its patchset,
 reported at the message's time. Each imported message is recorded (by server and
 message id) in the same transaction as its results, so a re-run, or a run
-interrupted and started again, never stores a result twice.
+interrupted and started again, never stores a result twice. A MERGED change is
+recorded as merged at its current patchset, for the health table's votes.
 
 A backfill is an administrator's import of what Gerrit already shows: it writes
 beside the REST API, not through it, so a CI account's allowed projects do not
@@ -36,6 +37,7 @@ from crosscheck.results import records
 from crosscheck.results.accounts import Accounts, account_id_of
 from crosscheck.results.backfill_messages import CIMessage, parse_ci_message
 from crosscheck.results.errors import AccountNotFoundError
+from crosscheck.results.merges import Merge, record_merge
 from crosscheck.store.tables import backfilled_messages
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,8 @@ class BackfillReport:
     #: Without a mapping: messages with job lines by people, not service users, by
     #: username; never imported.
     not_ci: dict[str, int] = field(default_factory=dict)
+    #: Merged changes recorded (again, on a re-run: recording is idempotent).
+    merges: int = 0
 
 
 def gerrit_time(text: str) -> datetime:
@@ -150,6 +154,7 @@ class Backfill:
     async def _import_change(
         self, change: dict[str, Any], options: BackfillOptions, report: BackfillReport
     ) -> None:
+        await self._record_merge(change, report)
         revisions = {
             info.get("_number"): sha for sha, info in (change.get("revisions") or {}).items()
         }
@@ -173,6 +178,15 @@ class Backfill:
             origin = _Origin(change, message, name, when, where)
             items = _results(origin, parsed, revisions, seen_jobs)
             await self._store(origin, items, report)
+
+    async def _record_merge(self, change: dict[str, Any], report: BackfillReport) -> None:
+        """A merged change, at its current patchset: what the health table's votes count."""
+        merge = merge_of_change(change)
+        if merge is None:
+            return
+        async with self.engine.begin() as connection:
+            await record_merge(connection, merge)
+        report.merges += 1
 
     def _account_name(
         self, message: dict[str, Any], options: BackfillOptions, report: BackfillReport
@@ -308,6 +322,25 @@ def _results(
         )
         seen_jobs.add(key)
     return items
+
+
+def merge_of_change(change: dict[str, Any]) -> Merge | None:
+    """A MERGED ChangeInfo's merge: its current revision's patchset, at its submit time."""
+    if change.get("status") != "MERGED" or not change.get("submitted"):
+        return None
+    revisions = change.get("revisions") or {}
+    current = revisions.get(change.get("current_revision") or "") or {}
+    patchset = current.get("_number") or max(
+        (info.get("_number") or 0 for info in revisions.values()), default=0
+    )
+    if not patchset:
+        return None
+    return Merge(
+        change=int(change["_number"]),
+        project=str(change.get("project") or ""),
+        patchset=int(patchset),
+        merged_at=gerrit_time(change["submitted"]),
+    )
 
 
 def _within(moment: datetime, options: BackfillOptions) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
 from crosscheck.errors import GerritError, GerritNotFoundError
 from crosscheck.results.errors import ResultsError, UnknownChangeError
 from crosscheck.results.service import ResultsService
@@ -198,3 +198,19 @@ class FallbackResolver:
                 return await self.then.resolve(change_id, revision)
             except UnknownChangeError as also:
                 raise UnknownChangeError(f"{unknown}; and {also}") from also
+
+
+#: A client waits on this lookup: a short timeout and one retry, not the reporter's patience.
+LOOKUP_RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
+LOOKUP_TIMEOUT = 10.0
+
+
+def lookup_client(gerrit_url: str) -> GerritRestClient:
+    """An anonymous REST client for looking changes up: Gerrit shows public changes to all."""
+    return GerritRestClient(gerrit_url, timeout=LOOKUP_TIMEOUT, retry=LOOKUP_RETRY)
+
+
+def resolver_for(service: ResultsService, gerrit: GerritRestClient | None) -> ChangeResolver:
+    """The store alone, or the store and then Gerrit when the service knows one."""
+    store = StoreResolver(service)
+    return store if gerrit is None else FallbackResolver(store, GerritResolver(gerrit))

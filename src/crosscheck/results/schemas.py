@@ -176,8 +176,14 @@ class AllStatisticsOut(BaseModel):
 
 class AccountIn(_In):
     name: str = Field(examples=["Acme Storage CI"])
-    owner: str = Field("", examples=["ci-team@acme.example"])
+    owner: str = Field("", examples=["Acme storage team"])
     info_url: str = ""
+    driver: str = Field(
+        "", description="The product or driver it tests", examples=["Acme FlashArray driver"]
+    )
+    contact: str = Field(
+        "", description="An email address or an http(s) URL", examples=["ci-team@acme.example"]
+    )
     allowed_projects: list[str] = Field(
         default_factory=list,
         description="Globs (openstack/*) or regexes (starting with ^) of writable projects",
@@ -188,6 +194,8 @@ class AccountIn(_In):
 class AccountChangeIn(_In):
     owner: str | None = None
     info_url: str | None = None
+    driver: str | None = None
+    contact: str | None = None
     allowed_projects: list[str] | None = None
 
 
@@ -203,6 +211,8 @@ class AccountOut(BaseModel):
     name: str
     owner: str
     info_url: str
+    driver: str
+    contact: str
     enabled: bool
     admin: bool
     allowed_projects: list[str]
@@ -217,6 +227,8 @@ class AccountOut(BaseModel):
             name=account.name,
             owner=account.owner,
             info_url=account.info_url,
+            driver=account.driver,
+            contact=account.contact,
             enabled=account.enabled,
             admin=account.admin,
             allowed_projects=list(account.allowed_projects),

@@ -11,7 +11,7 @@ import uvicorn
 
 from crosscheck.results.app import create_results_app
 from crosscheck.results.ratelimit import RateLimiter
-from crosscheck.results.resolver import StoreResolver
+from crosscheck.results.resolver import lookup_client, resolver_for
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.ssh import load_or_create_host_key, start_ssh_server
@@ -29,6 +29,8 @@ class Listen:
     #: None: no SSH command server.
     ssh_port: int | None = 29419
     host_key: Path | None = None
+    #: Where changes no result named yet are looked up (verify-status by number), or None.
+    gerrit_url: str | None = None
 
 
 async def serve_results(store_url: str | None, settings: ResultsSettings, listen: Listen) -> None:
@@ -50,19 +52,21 @@ async def _serve_on(
         max_age=settings.max_result_age,
     )
     acceptor = None
+    gerrit = lookup_client(listen.gerrit_url) if listen.gerrit_url else None
+    resolver = resolver_for(service, gerrit)
     try:
         if listen.ssh_port is not None:
             if listen.host_key is None:
                 raise ValueError("the SSH server needs a host key path")
             acceptor = await start_ssh_server(
                 service,
-                StoreResolver(service),
+                resolver,
                 load_or_create_host_key(listen.host_key),
                 listen.ssh_host,
                 listen.ssh_port,
             )
             log.info("results: SSH commands on %s:%d", listen.ssh_host, listen.ssh_port)
-        app = create_results_app(service, settings)
+        app = create_results_app(service, settings, resolver)
         config = uvicorn.Config(
             app,
             host=listen.http_host,
@@ -79,4 +83,6 @@ async def _serve_on(
         if acceptor is not None:
             acceptor.close()
             await acceptor.wait_closed()
+        if gerrit is not None:
+            await gerrit.aclose()
         await engine.dispose()

@@ -109,6 +109,9 @@ ci_accounts = Table(
     Column("name", String(100), nullable=False),
     Column("owner", String(200), nullable=False),
     Column("info_url", Text, nullable=False),
+    #: The product or driver it tests, and how to reach its operators (migration 0104).
+    Column("driver", String(200), nullable=False, server_default=""),
+    Column("contact", String(200), nullable=False, server_default=""),
     Column("enabled", Boolean, nullable=False),
     Column("admin", Boolean, nullable=False),
     Column("allowed_projects", Text, nullable=False),
@@ -214,6 +217,21 @@ backfilled_messages = Table(
 #: The health table counts the first, partial day of each window by (account, value):
 #: with this index that is an index-only scan instead of a visit to every row of the day.
 Index("ix_results_time_account_value", results.c.reported_at, results.c.account_id, results.c.value)
+
+# -- merged changes (migration 0104) -----------------------------------------
+
+#: Changes Gerrit merged and the patchset that merged: the health table counts, as
+#: Stackalytics did, a CI's votes on the last patchset of merged changes. Filled by the
+#: backfill, by serve's Gerrit stream, and by POST /api/v1/merges.
+merged_changes = Table(
+    "merged_changes",
+    metadata,
+    Column("change_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("project", String(300), nullable=False),
+    Column("patchset", Integer, nullable=False),
+    Column("merged_at", UtcDateTime, nullable=False),
+    Index("ix_merged_changes_merged_at", "merged_at"),
+)
 
 # -- audit trail (migration 0102) --------------------------------------------
 

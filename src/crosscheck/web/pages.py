@@ -15,30 +15,54 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from crosscheck.results.accounts import account_from_row
-from crosscheck.results.http_errors import error_responses
+from crosscheck.results.http_errors import ResultsHTTPError, error_responses
+from crosscheck.results.merges import MergedVotes, merged_votes
 from crosscheck.results.records import change_history, day_number
 from crosscheck.results.schemas import MAX_GERRIT_INT
 from crosscheck.results.service import ResultsService
 from crosscheck.results.statistics import statistics
 from crosscheck.store.tables import ci_accounts
+from crosscheck.web.health import (
+    FLAGGED_VALUES,
+    ORDERS,
+    SORT_KEYS,
+    HealthQueryError,
+    parse_health_query,
+    select_rows,
+)
 from crosscheck.web.plot import Plot, success_plot
-from crosscheck.web.queries import Cursor, daily_counts, history_page
+from crosscheck.web.queries import (
+    Cursor,
+    DayCounts,
+    daily_counts,
+    daily_counts_by_account,
+    history_page,
+    latest_result,
+    projects_by_account,
+)
 from crosscheck.web.rendering import Renderer
 from crosscheck.web.settings import PagesSettings
 from crosscheck.web.views import (
+    TREND_DAYS,
     AccountPage,
     ChangePage,
+    HealthExtras,
     HealthPage,
+    HealthQuery,
+    HealthRow,
+    TrendDay,
     account_page,
     change_page,
     daily_rate,
+    date_of_day,
     health_page,
+    health_row,
 )
 
 MAX_PLOT_DAYS = 365
@@ -48,6 +72,23 @@ ChangePath = Annotated[int, Path(ge=1, le=MAX_GERRIT_INT, description="The chang
 MAX_RESULT_ID = 2**63 - 1
 Before = Annotated[
     str | None, Query(description="The cursor of an older history page, from `next_page`")
+]
+# Plain strings, checked by health.py: a wrong value gets a 400 naming the accepted ones
+# (the same on the page and its JSON twin) rather than FastAPI's 422.
+Sort = Annotated[
+    str | None,
+    Query(description=f"Sort by: {', '.join(SORT_KEYS)} (default status: flagged first)"),
+]
+Order = Annotated[str | None, Query(description=f"{' or '.join(ORDERS)} (default asc)")]
+TextFilter = Annotated[
+    str | None, Query(description="Only accounts whose name, driver or owner holds this text")
+]
+ProjectFilter = Annotated[
+    str | None, Query(description="Only accounts that reported on a project holding this text")
+]
+Flagged = Annotated[
+    str | None,
+    Query(description=f"{' or '.join(FLAGGED_VALUES)}: 1 keeps flagged accounts only"),
 ]
 
 
@@ -60,6 +101,23 @@ _ACCOUNT = TypeAdapter(AccountPage)
 
 def _json(adapter: TypeAdapter[Any], page: object) -> Response:
     return Response(adapter.dump_json(page), media_type="application/json")
+
+
+def _asked_health(
+    sort: Sort = None,
+    order: Order = None,
+    q: TextFilter = None,
+    project: ProjectFilter = None,
+    flagged: Flagged = None,
+) -> HealthQuery | HealthQueryError:
+    """The table's query, or what is wrong with it: the page and its twin answer differently."""
+    try:
+        return parse_health_query(sort, order, q, project, flagged)
+    except HealthQueryError as error:
+        return error
+
+
+AskedHealth = Annotated[HealthQuery | HealthQueryError, Depends(_asked_health)]
 
 
 class PageNotFoundError(Exception):
@@ -85,9 +143,38 @@ class Pages:
         expected = self.settings.expected_cis.for_project(history[-1].project)
         return change_page(change, history, expected, self.settings.gerrit_url)
 
-    async def health(self) -> HealthPage:
+    async def health(self, query: HealthQuery) -> HealthPage:
         now = datetime.now(UTC)
-        return health_page(await self.service.statistics(now), now)
+        rows = await self._health_rows(now)
+        return health_page(rows, now, query, select_rows(rows, query))
+
+    async def _health_rows(self, now: datetime) -> list[HealthRow]:
+        since = now - timedelta(days=TREND_DAYS)
+        last = day_number(now)
+        async with self.service.engine.connect() as connection:
+            every = await statistics(connection, now)
+            accounts = {
+                row.id: account_from_row(row._mapping)
+                for row in await connection.execute(select(ci_accounts))
+            }
+            votes = await merged_votes(connection, since)
+            projects = await projects_by_account(connection, since)
+            trends = await daily_counts_by_account(connection, last - TREND_DAYS + 1, last)
+            latest = {id_: await latest_result(connection, id_) for id_ in accounts}
+        by_name = {account.name: id_ for id_, account in accounts.items()}
+        rows = []
+        for stats in every:
+            id_ = by_name[stats.account]
+            extras = HealthExtras(
+                account=accounts[id_],
+                projects=projects.get(id_, ()),
+                merged=votes.get(id_, MergedVotes()),
+                latest=latest[id_],
+                trend=_trend(trends.get(id_, []), last - TREND_DAYS + 1),
+                gerrit_base=self.settings.gerrit_url,
+            )
+            rows.append(health_row(stats, now, extras))
+        return rows
 
     async def account(self, name: str, before: str | None, days: int | None) -> AccountPage:
         now = datetime.now(UTC)
@@ -114,6 +201,13 @@ class Pages:
             daily=[daily_rate(c.day, c.passed, c.final) for c in counts],
             now=now,
         )
+
+
+def _trend(counts: list[DayCounts], first_day: int) -> list[TrendDay]:
+    """One entry per day of the window, quiet days as zeros: a sparkline point per day."""
+    by_day = {c.day: (c.passed, c.final) for c in counts}
+    days = range(first_day, first_day + TREND_DAYS)
+    return [TrendDay(date_of_day(day), *by_day.get(day, (0, 0))) for day in days]
 
 
 def _cursor(before: str | None) -> Cursor | None:
@@ -143,16 +237,26 @@ def pages_router(
         return RedirectResponse(f"{prefix}/health")
 
     @router.get("/health", include_in_schema=False)
-    async def health_html() -> HTMLResponse:
-        return renderer.page("health.html", f"{prefix}/json/health", page=await pages.health())
+    async def health_html(request: Request, query: AskedHealth) -> HTMLResponse:
+        json_url = f"{prefix}/json/health"
+        if request.url.query:
+            json_url += f"?{request.url.query}"
+        if isinstance(query, HealthQueryError):
+            return renderer.error(400, "Bad request", str(query), json_url)
+        return renderer.page("health.html", json_url, page=await pages.health(query))
 
     @router.get(
         "/json/health",
-        summary="CI health: per CI account, results and success rates",
+        summary="CI health: per CI account, its driver, projects, counts, votes on merged "
+        "changes, latest run and 30-day trend; sorted and filtered as asked",
+        responses=error_responses(400),
         response_model=HealthPage,
     )
-    async def health_json() -> Response:
-        return _json(_HEALTH, await pages.health())
+    async def health_json(query: AskedHealth) -> Response:
+        if isinstance(query, HealthQueryError):
+            problem = (f"{query.parameter} (query parameter)", query.message)
+            raise ResultsHTTPError(400, str(query), [problem])
+        return _json(_HEALTH, await pages.health(query))
 
     @router.get("/changes/{change}", include_in_schema=False)
     async def change_html(change: ChangePath) -> HTMLResponse:

@@ -1,7 +1,10 @@
-"""A CI account's daily success rate as SVG geometry: numbers for the template, no script.
+"""A CI account's daily success rate, and the health table's trend, as SVG geometry.
 
-Days without a final result leave a gap in the line instead of drawing a rate
-nobody measured.
+Numbers for the templates, no script. Each day owns a slot of the x axis and is
+drawn at its middle, so one day of data is a bar in the middle of the axis with
+its value written above, not a dot on the edge; a year is a line over thin bars.
+Days without a final result leave a gap instead of drawing a rate nobody measured.
+Every label is placed inside the viewBox: nothing is clipped.
 """
 
 from __future__ import annotations
@@ -10,14 +13,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from crosscheck.web.views import LOW_SUCCESS, DailyRate
+from crosscheck.web.views import LOW_SUCCESS, DailyRate, TrendDay
 
 WIDTH = 640
 HEIGHT = 220
 LEFT = 44
-RIGHT = 12
-TOP = 12
+#: Room for a value label centred on the last day.
+RIGHT = 20
+#: Room for a value label above a 100% point.
+TOP = 24
 BOTTOM = 28
+#: An 11px label's advance per character, a little generous (system-ui digits are ~6px).
+CHAR_WIDTH = 6.6
+#: Space kept between two x labels, and between a label and the edge.
+GAP = 8
+#: Bars never grow wider than this, so a single day reads as a bar, not a wall.
+MAX_BAR = 36
+#: Beyond this many days points would overlap: the line and bars carry the data alone.
+MAX_POINT_DAYS = 62
 
 
 @dataclass(frozen=True)
@@ -29,9 +42,30 @@ class PlotPoint:
 
 
 @dataclass(frozen=True)
+class PlotBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True)
 class Tick:
     position: float
     label: str
+    #: SVG text-anchor: start, middle or end, so the label stays inside the plot.
+    anchor: str = "middle"
+
+
+@dataclass(frozen=True)
+class ValueLabel:
+    """The rate written beside a day with no neighbour (a lone point is easy to miss)."""
+
+    x: float
+    y: float
+    text: str
+    anchor: str = "middle"
 
 
 @dataclass(frozen=True)
@@ -45,6 +79,8 @@ class Plot:
     #: Each a polyline's `points` attribute: runs of consecutive days.
     lines: list[str]
     points: list[PlotPoint]
+    bars: list[PlotBar]
+    values: list[ValueLabel]
     y_ticks: list[Tick]
     x_ticks: list[Tick]
     #: The low-success line (60%).
@@ -53,56 +89,198 @@ class Plot:
     last: date
 
 
+@dataclass(frozen=True)
+class _Axes:
+    first: date
+    days: int
+    inner_width: int
+    inner_height: int
+
+    @property
+    def slot(self) -> float:
+        return self.inner_width / self.days
+
+    def x_of(self, day: date) -> float:
+        return round(LEFT + self.slot * ((day - self.first).days + 0.5), 1)
+
+    def y_of(self, rate: float) -> float:
+        return round(TOP + self.inner_height * (1 - rate), 1)
+
+
 def success_plot(daily: Sequence[DailyRate], first: date, last: date) -> Plot:
-    inner_width = WIDTH - LEFT - RIGHT
-    inner_height = HEIGHT - TOP - BOTTOM
-    span = max((last - first).days, 1)
-
-    def x_of(day: date) -> float:
-        return round(LEFT + inner_width * (day - first).days / span, 1)
-
-    def y_of(rate: float) -> float:
-        return round(TOP + inner_height * (1 - rate), 1)
-
+    axes = _Axes(
+        first, max((last - first).days + 1, 1), WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    )
     shown = [d for d in daily if first <= d.day <= last and d.final]
-    points = [
-        PlotPoint(x_of(d.day), y_of(d.rate), f"{d.day}: {d.rate:.0%} ({d.passed} of {d.final})")
-        for d in shown
-    ]
+    points = [PlotPoint(axes.x_of(d.day), axes.y_of(d.rate), _tooltip(d)) for d in shown]
+    lines = _lines(shown, points)
     return Plot(
         width=WIDTH,
         height=HEIGHT,
         left=LEFT,
         top=TOP,
-        inner_width=inner_width,
-        inner_height=inner_height,
-        lines=_lines(shown, points),
-        points=points,
-        y_ticks=[Tick(y_of(r), f"{r:.0%}") for r in (0.0, 0.25, 0.5, 0.75, 1.0)],
-        x_ticks=[Tick(x_of(d), d.isoformat()) for d in _date_ticks(first, last)],
-        threshold_y=y_of(LOW_SUCCESS),
+        inner_width=axes.inner_width,
+        inner_height=axes.inner_height,
+        lines=[" ".join(f"{p.x},{p.y}" for p in line) for line in lines],
+        points=points if axes.days <= MAX_POINT_DAYS else [],
+        bars=[_bar(axes, d) for d in shown],
+        values=[_value(p, d) for p, d in zip(points, shown, strict=True) if _alone(p, lines)],
+        y_ticks=[Tick(axes.y_of(r), f"{r:.0%}", "end") for r in (0.0, 0.25, 0.5, 0.75, 1.0)],
+        x_ticks=_x_ticks(axes, last),
+        threshold_y=axes.y_of(LOW_SUCCESS),
         first=first,
         last=last,
     )
 
 
-def _lines(shown: Sequence[DailyRate], points: Sequence[PlotPoint]) -> list[str]:
-    lines: list[list[PlotPoint]] = []
+def _tooltip(day: DailyRate) -> str:
+    return f"{day.day}: {day.rate:.0%} ({day.passed} of {day.final})"
+
+
+def _bar(axes: _Axes, day: DailyRate) -> PlotBar:
+    width = round(min(max(axes.slot * 0.7, 1.0), MAX_BAR), 1)
+    y = axes.y_of(day.rate)
+    # A 0% day still shows a sliver on the axis: measured, unlike a gap.
+    height = max(round(TOP + axes.inner_height - y, 1), 2.0)
+    return PlotBar(round(axes.x_of(day.day) - width / 2, 1), y, width, height, _tooltip(day))
+
+
+def _lines(shown: Sequence[DailyRate], points: Sequence[PlotPoint]) -> list[list[PlotPoint]]:
+    """Runs of consecutive days with a result; a run of one day is no line."""
+    runs: list[list[PlotPoint]] = []
     previous: date | None = None
     for day, point in zip(shown, points, strict=True):
         if previous is None or day.day - previous > timedelta(days=1):
-            lines.append([])
-        lines[-1].append(point)
+            runs.append([])
+        runs[-1].append(point)
         previous = day.day
-    return [" ".join(f"{p.x},{p.y}" for p in line) for line in lines if len(line) > 1]
+    return [run for run in runs if len(run) > 1]
 
 
-def _date_ticks(first: date, last: date, count: int = 5) -> list[date]:
+def _alone(point: PlotPoint, lines: Sequence[Sequence[PlotPoint]]) -> bool:
+    return not any(point in line for line in lines)
+
+
+def _value(point: PlotPoint, day: DailyRate) -> ValueLabel:
+    # Above the point: TOP leaves room for it even at 100%.
+    text = f"{day.rate:.0%} ({day.passed}/{day.final})"
+    return ValueLabel(point.x, round(point.y - 8, 1), text, _placed(point.x, text).anchor)
+
+
+def _x_ticks(axes: _Axes, last: date) -> list[Tick]:
+    """Dates under the axis, as many as fit without touching, the first and last kept."""
+    label_width = len("2024-05-01") * CHAR_WIDTH
+    most = max(int(axes.inner_width // (label_width + GAP)), 1)
+    candidates = _date_ticks(axes.first, last, most)
+    kept: list[Tick] = []
+    for day in candidates:
+        tick = _placed(axes.x_of(day), day.isoformat())
+        if kept and _overlap(kept[-1], tick):
+            if day != last:
+                continue
+            while kept and _overlap(kept[-1], tick):
+                kept.pop()  # the last date matters more than the ones before it
+        kept.append(tick)
+    return kept
+
+
+def _placed(position: float, label: str) -> Tick:
+    """Centred under its day, unless that would cross the viewBox's edge."""
+    half = len(label) * CHAR_WIDTH / 2
+    if position - half < GAP:
+        return Tick(position, label, "start")
+    if position + half > WIDTH - GAP:
+        return Tick(position, label, "end")
+    return Tick(position, label, "middle")
+
+
+def _extent(tick: Tick) -> tuple[float, float]:
+    width = len(tick.label) * CHAR_WIDTH
+    start = {"start": 0.0, "middle": width / 2, "end": width}[tick.anchor]
+    return tick.position - start, tick.position - start + width
+
+
+def _overlap(left: Tick, right: Tick) -> bool:
+    return _extent(left)[1] + GAP > _extent(right)[0]
+
+
+def _date_ticks(first: date, last: date, count: int) -> list[date]:
     span = (last - first).days
-    if span <= 0:
-        return [first]
-    step = max(span // (count - 1), 1)
+    if span <= 0 or count <= 1:
+        return [first] if span <= 0 else [first, last]
+    step = max(-(-span // (count - 1)), 1)
     ticks = [first + timedelta(days=i) for i in range(0, span, step)]
-    if (last - ticks[-1]).days < step / 2:
-        ticks.pop()
     return [*ticks, last]
+
+
+# -- the health table's sparkline --------------------------------------------
+
+SPARK_WIDTH = 92
+SPARK_HEIGHT = 26
+#: Above the bars: none touches the top edge.
+SPARK_TOP = 2
+
+
+@dataclass(frozen=True)
+class SparkBar:
+    x: float
+    width: float
+    #: The passed part (bottom) and the rest of the finished results (on top).
+    passed_y: float
+    passed_height: float
+    other_y: float
+    other_height: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    width: int
+    height: int
+    baseline: float
+    bars: list[SparkBar]
+    #: The figures in words: the whole window's, for the tooltip and screen readers.
+    title: str
+
+
+def sparkline(trend: Sequence[TrendDay]) -> Sparkline:
+    """One bar per day (finished results, scaled to the busiest day), passed in green."""
+    days = max(len(trend), 1)
+    slot = SPARK_WIDTH / days
+    busiest = max((d.final for d in trend), default=0)
+    usable = SPARK_HEIGHT - SPARK_TOP - 1
+    bars = []
+    for index, day in enumerate(trend):
+        if not day.final:
+            continue
+        total = max(usable * day.final / busiest, 1.0)
+        passed = total * day.passed / day.final
+        x = round(slot * index + slot * 0.15, 1)
+        bottom = SPARK_HEIGHT - 1
+        bars.append(
+            SparkBar(
+                x=x,
+                width=round(max(slot * 0.7, 1.0), 1),
+                passed_y=round(bottom - passed, 1),
+                passed_height=round(passed, 1),
+                other_y=round(bottom - total, 1),
+                other_height=round(total - passed, 1),
+                label=f"{day.day}: {day.passed} of {day.final} passed",
+            )
+        )
+    return Sparkline(SPARK_WIDTH, SPARK_HEIGHT, SPARK_HEIGHT - 0.5, bars, _spark_title(trend))
+
+
+def _spark_title(trend: Sequence[TrendDay]) -> str:
+    final = sum(d.final for d in trend)
+    passed = sum(d.passed for d in trend)
+    if not trend:
+        return "no days"
+    span = f"{trend[0].day} to {trend[-1].day}"
+    if not final:
+        return f"{span}: no finished results"
+    active = sum(1 for d in trend if d.final)
+    return (
+        f"{span}: {passed} of {final} finished results passed ({passed / final:.0%}), "
+        f"on {active} of {len(trend)} days"
+    )

@@ -88,3 +88,52 @@ async def daily_counts(
         if value == ResultValue.PASSED.value:
             passed[day] = passed.get(day, 0) + count
     return [DayCounts(day, passed.get(day, 0), final[day]) for day in sorted(final)]
+
+
+async def daily_counts_by_account(
+    connection: AsyncConnection, first_day: int, last_day: int
+) -> dict[int, list[DayCounts]]:
+    """`daily_counts` of every account at once (the health table's trends)."""
+    query = select(
+        result_daily_counts.c.account_id,
+        result_daily_counts.c.day,
+        result_daily_counts.c.value,
+        result_daily_counts.c.count,
+    ).where(result_daily_counts.c.day >= first_day, result_daily_counts.c.day <= last_day)
+    counts: dict[tuple[int, int], list[int]] = {}
+    for account_id, day, value, count in await connection.execute(query):
+        passed_final = counts.setdefault((account_id, day), [0, 0])
+        if value == ResultValue.PASSED.value:
+            passed_final[0] += count
+        if ResultValue(value).final:
+            passed_final[1] += count
+    found: dict[int, list[DayCounts]] = {}
+    for (account_id, day), (passed, final) in sorted(counts.items()):
+        if final:
+            found.setdefault(account_id, []).append(DayCounts(day, passed, final))
+    return found
+
+
+async def projects_by_account(connection: AsyncConnection, since: datetime) -> dict[int, list[str]]:
+    """The projects each account reported on since `since`, by name."""
+    query = (
+        select(results.c.account_id, results.c.project)
+        .where(results.c.reported_at >= since)
+        .distinct()
+    )
+    found: dict[int, list[str]] = {}
+    for account_id, project in await connection.execute(query):
+        found.setdefault(account_id, []).append(project)
+    return {account_id: sorted(names) for account_id, names in found.items()}
+
+
+async def latest_result(connection: AsyncConnection, account_id: int) -> Result | None:
+    """An account's newest result: one row through the (account, time) index."""
+    query = (
+        result_query()
+        .where(results.c.account_id == account_id)
+        .order_by(results.c.reported_at.desc(), results.c.id.desc())
+        .limit(1)
+    )
+    row = (await connection.execute(query)).first()
+    return None if row is None else _result(row._mapping, row.account)

@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from crosscheck.model.results import ResultValue
+from crosscheck.web.health import sort_href, sort_state
+from crosscheck.web.plot import sparkline
 
 #: No script may run on these pages, whatever a result holds; styles are inline.
 SECURITY_HEADERS = {
@@ -21,14 +23,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-ICONS = {
-    ResultValue.PASSED: "\u2714",  # heavy check mark
-    ResultValue.FAILED: "\u2718",  # heavy ballot x
-    ResultValue.UNSTABLE: "\u26a0",  # warning sign
-    ResultValue.IN_PROGRESS: "\u23f3",  # hourglass
-    ResultValue.SKIPPED: "\u23ed",  # next track
-    ResultValue.NOT_REGISTERED: "?",
-}
 LABELS = {value: value.value.replace("_", " ") for value in ResultValue}
 
 
@@ -56,7 +50,13 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.environment.filters.update(when=_when, percent=_percent, segment=_segment)
-        self.environment.globals.update(prefix=prefix, icons=ICONS, labels=LABELS)
+        self.environment.globals.update(
+            prefix=prefix,
+            labels=LABELS,
+            sparkline=sparkline,
+            sort_href=sort_href,
+            sort_state=sort_state,
+        )
 
     def render(self, name: str, **context: Any) -> str:
         return self.environment.get_template(name).render(**context)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from crosscheck.model.results import (
@@ -17,9 +17,11 @@ from crosscheck.model.results import (
     CIAccount,
     Result,
     ResultValue,
+    contact_link,
     current_results,
     format_duration,
 )
+from crosscheck.results.merges import MergedVotes
 from crosscheck.results.records import EPOCH
 
 #: A CI account that reported nothing for this long is flagged silent.
@@ -28,6 +30,8 @@ SILENT_AFTER = timedelta(days=1)
 LOW_SUCCESS = 0.6
 #: The window the low-success flag looks at: long enough that one bad hour does not flag.
 LOW_SUCCESS_WINDOW = "7d"
+#: The health table's trend, projects covered and merged-change votes look this far back.
+TREND_DAYS = 30
 
 _WEB_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
 
@@ -37,6 +41,13 @@ def safe_url(url: str | None) -> str | None:
     if url is None or not _WEB_URL.match(url):
         return None
     return url
+
+
+def gerrit_change_url(gerrit_base: str | None, change: int) -> str | None:
+    """Gerrit's page of a change, when the pages know Gerrit's (http or https) address."""
+    if not gerrit_base:
+        return None
+    return safe_url(gerrit_base.rstrip("/") + f"/c/{change}")
 
 
 # -- change page -------------------------------------------------------------
@@ -99,7 +110,7 @@ def change_page(
         row[column[result.patchset]] = _cell(result, runs[result.current_key])
     latest = patchsets[0]
     reported = {r.account for r in current if r.patchset == latest}
-    base = safe_url(gerrit_base.rstrip("/") + f"/c/{change}") if gerrit_base else None
+    base = gerrit_change_url(gerrit_base, change)
     return ChangePage(
         change=change,
         project=history[-1].project,
@@ -131,6 +142,43 @@ def _cell(result: Result, runs: int) -> Cell:
 
 
 @dataclass(frozen=True)
+class LatestRun:
+    """A CI account's newest result, as the health table links it."""
+
+    project: str
+    change: int
+    patchset: int
+    job: str
+    value: ResultValue
+    reported_at: datetime
+    #: The result's own page (its logs), when it is an http(s) address.
+    url: str | None
+    #: Gerrit's page of the change, when the pages know Gerrit's address.
+    gerrit_url: str | None
+
+
+@dataclass(frozen=True)
+class TrendDay:
+    day: date
+    passed: int
+    #: Results that ran to an end (passed, failed, unstable); 0 on a quiet day.
+    final: int
+
+
+@dataclass(frozen=True)
+class HealthExtras:
+    """What the health table shows beyond the counts, fetched by the router."""
+
+    account: CIAccount
+    projects: Sequence[str] = ()
+    merged: MergedVotes = field(default_factory=MergedVotes)
+    latest: Result | None = None
+    #: One per day of the trend window, oldest first.
+    trend: Sequence[TrendDay] = ()
+    gerrit_base: str | None = None
+
+
+@dataclass(frozen=True)
 class HealthRow:
     account: str
     enabled: bool
@@ -147,6 +195,21 @@ class HealthRow:
     silent: bool
     #: Below 60% success over 7 days.
     low_success: bool
+    #: The product or driver it tests.
+    driver: str = ""
+    owner: str = ""
+    contact: str = ""
+    #: mailto: or http(s) link of `contact`; None when it is neither (never linked).
+    contact_url: str | None = None
+    #: Projects it reported on over the trend window, by name.
+    projects: list[str] = field(default_factory=list)
+    #: As Stackalytics counted: one vote per change merged in the trend window, on its
+    #: merged patchset; passed when every current voting job that ended passed.
+    merged_votes: int = 0
+    merged_passed: int = 0
+    merged_success: float | None = None
+    latest: LatestRun | None = None
+    trend: list[TrendDay] = field(default_factory=list)
 
     @property
     def flagged(self) -> bool:
@@ -154,18 +217,39 @@ class HealthRow:
 
 
 @dataclass(frozen=True)
+class HealthQuery:
+    """How the table is sorted and filtered, as the page's query string says."""
+
+    sort: str = "status"
+    order: str = "asc"
+    #: Part of an account's name, driver or owner (any case); "" for every account.
+    text: str = ""
+    #: Part of a covered project's name (any case); "" for every account.
+    project: str = ""
+    flagged: bool = False
+
+
+@dataclass(frozen=True)
 class HealthPage:
     generated_at: datetime
     silent_after_hours: int
     low_success_below: float
+    trend_days: int
+    query: HealthQuery
+    #: CI accounts before filtering.
+    total: int
+    #: Every project a CI reported on over the trend window: the filter's suggestions.
+    projects: list[str]
     rows: list[HealthRow]
 
 
-def health_row(stats: AccountStatistics, now: datetime) -> HealthRow:
+def health_row(
+    stats: AccountStatistics, now: datetime, extras: HealthExtras | None = None
+) -> HealthRow:
     windows = stats.windows
     rate = windows[LOW_SUCCESS_WINDOW].success_rate
     silent = stats.enabled and (stats.last_seen is None or now - stats.last_seen > SILENT_AFTER)
-    return HealthRow(
+    row = HealthRow(
         account=stats.account,
         enabled=stats.enabled,
         results_24h=windows["24h"].total,
@@ -179,14 +263,54 @@ def health_row(stats: AccountStatistics, now: datetime) -> HealthRow:
         silent=silent,
         low_success=rate is not None and rate < LOW_SUCCESS,
     )
+    return row if extras is None else _with_extras(row, extras)
 
 
-def health_page(statistics: Sequence[AccountStatistics], now: datetime) -> HealthPage:
+def _with_extras(row: HealthRow, extras: HealthExtras) -> HealthRow:
+    account, merged = extras.account, extras.merged
+    return replace(
+        row,
+        driver=account.driver,
+        owner=account.owner,
+        contact=account.contact,
+        contact_url=contact_link(account.contact),
+        projects=sorted(extras.projects),
+        merged_votes=merged.votes,
+        merged_passed=merged.passed,
+        merged_success=merged.success_rate,
+        latest=_latest(extras.latest, extras.gerrit_base),
+        trend=list(extras.trend),
+    )
+
+
+def _latest(result: Result | None, gerrit_base: str | None) -> LatestRun | None:
+    if result is None:
+        return None
+    return LatestRun(
+        project=result.project,
+        change=result.change,
+        patchset=result.patchset,
+        job=result.job,
+        value=result.value,
+        reported_at=result.reported_at,
+        url=safe_url(result.url),
+        gerrit_url=gerrit_change_url(gerrit_base, result.change),
+    )
+
+
+def health_page(
+    rows: Sequence[HealthRow], now: datetime, query: HealthQuery, shown: Sequence[HealthRow]
+) -> HealthPage:
+    """`rows` every account's, `shown` those the query keeps, in its order."""
     return HealthPage(
         generated_at=now,
         silent_after_hours=int(SILENT_AFTER.total_seconds() // 3600),
         low_success_below=LOW_SUCCESS,
-        rows=[health_row(stats, now) for stats in statistics],
+        trend_days=TREND_DAYS,
+        query=query,
+        total=len(rows),
+        projects=sorted({p for row in rows for p in row.projects}),
+        rows=list(shown),
     )
 
 
@@ -253,8 +377,13 @@ def history_entry(result: Result) -> HistoryEntry:
     )
 
 
+def date_of_day(day_number: int) -> date:
+    """The UTC date of a day number (days since 1970-01-01)."""
+    return (EPOCH + timedelta(days=day_number)).date()
+
+
 def daily_rate(day_number: int, passed: int, final: int) -> DailyRate:
-    return DailyRate((EPOCH + timedelta(days=day_number)).date(), passed, final, passed / final)
+    return DailyRate(date_of_day(day_number), passed, final, passed / final)
 
 
 def account_page(

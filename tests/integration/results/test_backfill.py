@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient
@@ -19,6 +20,7 @@ from crosscheck.model.results import ResultValue
 from crosscheck.results.backfill import Backfill, BackfillOptions, gerrit_time
 from crosscheck.results.service import ResultsService
 from crosscheck.store import open_store
+from crosscheck.store.tables import merged_changes
 
 SHA1, SHA2 = "1" * 40, "2" * 40
 SINCE = datetime(2024, 5, 1, tzinfo=UTC)
@@ -39,7 +41,9 @@ def message(
     }
 
 
-def change(number: int, messages: list[dict[str, Any]], more: bool = False) -> dict[str, Any]:
+def change(
+    number: int, messages: list[dict[str, Any]], more: bool = False, merged: bool = False
+) -> dict[str, Any]:
     found: dict[str, Any] = {
         "project": "openstack/nova",
         "branch": "master",
@@ -49,6 +53,12 @@ def change(number: int, messages: list[dict[str, Any]], more: bool = False) -> d
     }
     if more:
         found["_more_changes"] = True
+    if merged:  # at patchset 2, its current one
+        found |= {
+            "status": "MERGED",
+            "current_revision": SHA2,
+            "submitted": "2024-05-04 08:00:00.000000000",
+        }
     return found
 
 
@@ -79,6 +89,7 @@ PAGES = [
                         "- tempest https://logs/t : TIMED_OUT in 2h 00m 00s\n"
                         "- odd https://logs/o : WOBBLY\n", tags=["SERVICE_USER"]),
             ],
+            merged=True,
         )
     ],
 ]  # fmt: skip
@@ -161,6 +172,19 @@ async def test_ci_messages_become_results_once(engine: AsyncEngine) -> None:
     assert (await service.account_statistics("Acme CI")).last_seen == gerrit_time(
         "2024-05-02 11:00:00.500000000"
     )
+
+
+async def test_merged_changes_are_recorded_at_their_current_patchset(engine: AsyncEngine) -> None:
+    options = BackfillOptions(since=SINCE, accounts={"other-ci": "Other CI"}, page_size=1)
+    for _ in range(2):  # a re-run records the same merge again, changing nothing
+        report = await backfill(engine, FakeGerrit(), options)
+        assert report.merges == 1
+        async with engine.connect() as connection:
+            rows = list(await connection.execute(select(merged_changes)))
+        assert [(r.change_number, r.project, r.patchset) for r in rows] == [
+            (12, "openstack/nova", 2)
+        ]
+        assert rows[0].merged_at == datetime(2024, 5, 4, 8, tzinfo=UTC)
 
 
 async def test_without_a_mapping_only_gerrits_service_users_count(engine: AsyncEngine) -> None:

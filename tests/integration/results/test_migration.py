@@ -17,8 +17,8 @@ async def test_the_results_tables_are_created_once(store_url: str) -> None:
                 await connection.execute(text("SELECT version_num FROM alembic_version"))
             ).scalars()
             # 0101 (backfill) builds on 0100, 0102 (audit) on 0101, 0103 (64-bit change
-            # numbers) on 0102.
-            assert set(versions) == {"0005", "0103"}  # the heads of both chains
+            # numbers) on 0102, 0104 (driver, contact, merged changes) on 0103.
+            assert set(versions) == {"0005", "0104"}  # the heads of both chains
             tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
             indexes = await connection.run_sync(
                 lambda sync: {i["name"] for i in inspect(sync).get_indexes("results")}
@@ -27,6 +27,7 @@ async def test_the_results_tables_are_created_once(store_url: str) -> None:
         await engine.dispose()
     assert {"ci_accounts", "ci_tokens", "ci_ssh_keys", "results", "result_daily_counts"} <= tables
     assert "audit_events" in tables
+    assert "merged_changes" in tables
     assert {
         "ix_results_change",
         "ix_results_account_time",

@@ -1,10 +1,23 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+import itertools
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
 
 from crosscheck.results.records import day_number
-from crosscheck.web.plot import HEIGHT, TOP, success_plot
-from crosscheck.web.views import daily_rate
+from crosscheck.web.plot import (
+    CHAR_WIDTH,
+    HEIGHT,
+    MAX_BAR,
+    TOP,
+    WIDTH,
+    Plot,
+    Tick,
+    sparkline,
+    success_plot,
+)
+from crosscheck.web.views import TrendDay, daily_rate
 
 FIRST = date(2024, 5, 1)
 LAST = date(2024, 5, 10)
@@ -28,8 +41,10 @@ def test_rates_map_to_height_and_dates_to_width() -> None:
     full, empty = plot.points
     assert full.y == TOP
     assert empty.y == TOP + plot.inner_height
-    assert full.x == plot.left
-    assert empty.x == plot.left + plot.inner_width
+    # Each day owns a slot of the axis and sits in its middle.
+    slot = plot.inner_width / 10
+    assert full.x == pytest.approx(plot.left + slot / 2, abs=0.1)
+    assert empty.x == pytest.approx(plot.left + plot.inner_width - slot / 2, abs=0.1)
     assert full.label == "2024-05-01: 100% (4 of 4)"
     assert plot.threshold_y < HEIGHT
     assert plot.x_ticks[0].label == "2024-05-01"
@@ -40,3 +55,97 @@ def test_days_outside_the_range_are_left_out() -> None:
     plot = success_plot([daily_rate(day_number_of(date(2024, 4, 1)), 1, 1)], FIRST, LAST)
     assert plot.points == []
     assert plot.lines == []
+
+
+def _extent(tick: Tick) -> tuple[float, float]:
+    width = len(tick.label) * CHAR_WIDTH
+    start = {"start": 0.0, "middle": width / 2, "end": width}[tick.anchor]
+    return tick.position - start, tick.position - start + width
+
+
+def _inside(plot: Plot) -> None:
+    """Every x label within the viewBox, none touching the next."""
+    extents = [_extent(t) for t in plot.x_ticks]
+    assert all(left >= 0 and right <= WIDTH for left, right in extents), extents
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(extents)), extents
+
+
+def test_one_day_is_a_bar_in_the_middle_with_its_value_written() -> None:
+    plot = success_plot([daily_rate(day_number_of(LAST), 3, 4)], LAST, LAST)
+    (bar,) = plot.bars
+    assert bar.width == MAX_BAR  # a bar, not a hairline
+    assert bar.x + bar.width / 2 == pytest.approx(plot.left + plot.inner_width / 2, abs=0.1)
+    assert bar.y + bar.height == pytest.approx(TOP + plot.inner_height)
+    (value,) = plot.values
+    assert value.text == "75% (3/4)"
+    assert value.y > 0
+    assert [t.label for t in plot.x_ticks] == ["2024-05-10"]
+    assert plot.x_ticks[0].anchor == "middle"
+    _inside(plot)
+
+
+def test_a_lone_day_at_the_right_edge_keeps_its_labels_inside() -> None:
+    plot = success_plot([daily_rate(day_number_of(LAST), 1, 1)], FIRST, LAST)
+    (value,) = plot.values
+    assert value.anchor in ("middle", "end")
+    half = len(value.text) * CHAR_WIDTH / 2
+    assert value.anchor == "end" or value.x + half <= WIDTH
+    assert value.y - 11 >= 0  # an 11px label above a 100% point fits under the top
+    _inside(plot)
+
+
+def test_days_in_a_line_get_no_value_label() -> None:
+    daily = [daily_rate(day_number_of(date(2024, 5, d)), 1, 2) for d in (1, 2, 3)]
+    assert success_plot(daily, FIRST, LAST).values == []
+
+
+@pytest.mark.parametrize("days", [2, 7, 30, 90, 365])
+def test_x_labels_are_thinned_and_never_clipped(days: int) -> None:
+    first = LAST - timedelta(days=days - 1)
+    plot = success_plot([], first, LAST)
+    assert plot.x_ticks[0].label == first.isoformat()
+    assert plot.x_ticks[-1].label == LAST.isoformat()
+    assert 2 <= len(plot.x_ticks) <= 8
+    _inside(plot)
+
+
+def test_a_year_draws_the_line_and_bars_without_points() -> None:
+    first = LAST - timedelta(days=364)
+    daily = [daily_rate(day_number_of(first + timedelta(days=i)), 1, 2) for i in range(365)]
+    plot = success_plot(daily, first, LAST)
+    assert len(plot.bars) == 365
+    assert plot.points == []  # 365 dots 1.6px apart would be one smear
+    assert len(plot.lines) == 1
+    assert all(b.width >= 1 for b in plot.bars)
+
+
+def test_y_labels_end_left_of_the_plot() -> None:
+    plot = success_plot([], FIRST, LAST)
+    assert {t.anchor for t in plot.y_ticks} == {"end"}
+    assert all(TOP <= t.position <= HEIGHT for t in plot.y_ticks)
+
+
+def test_sparkline_has_a_bar_per_day_with_results_scaled_to_the_busiest() -> None:
+    days = [TrendDay(FIRST + timedelta(days=i), 0, 0) for i in range(30)]
+    days[3] = TrendDay(days[3].day, 2, 4)
+    days[29] = TrendDay(days[29].day, 8, 8)
+    line = sparkline(days)
+    assert len(line.bars) == 2
+    half, full = line.bars
+    assert full.passed_height == pytest.approx(
+        2 * (half.passed_height + half.other_height), abs=0.2
+    )
+    assert half.passed_height == pytest.approx(half.other_height)
+    assert full.other_height == 0
+    assert full.x + full.width <= line.width
+    assert min(b.other_y for b in line.bars) >= 0
+    assert half.label == "2024-05-04: 2 of 4 passed"
+    assert "10 of 12 finished results passed (83%)" in line.title
+    assert "on 2 of 30 days" in line.title
+
+
+def test_sparkline_of_a_quiet_month_says_so() -> None:
+    days = [TrendDay(FIRST + timedelta(days=i), 0, 0) for i in range(30)]
+    line = sparkline(days)
+    assert line.bars == []
+    assert line.title.endswith("no finished results")

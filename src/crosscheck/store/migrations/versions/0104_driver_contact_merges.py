@@ -1,0 +1,40 @@
+"""Results: a CI account's driver and contact; the changes Gerrit merged.
+
+The health table names what each CI tests and how to reach its operators, and
+counts votes as Stackalytics did: on the patchset that merged.
+
+Revision ID: 0104
+Revises: 0103
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0104"
+down_revision = "0103"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # With a default, a NOT NULL column is added in place on both engines: no table copy.
+    for name in ("driver", "contact"):
+        op.add_column(
+            "ci_accounts", sa.Column(name, sa.String(200), nullable=False, server_default="")
+        )
+    op.create_table(
+        "merged_changes",
+        sa.Column("change_number", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("project", sa.String(300), nullable=False),
+        sa.Column("patchset", sa.Integer, nullable=False),
+        sa.Column("merged_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_merged_changes_merged_at", "merged_changes", ["merged_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_merged_changes_merged_at", "merged_changes")
+    op.drop_table("merged_changes")
+    with op.batch_alter_table("ci_accounts") as batch:
+        batch.drop_column("contact")
+        batch.drop_column("driver")

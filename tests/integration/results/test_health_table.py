@@ -1,0 +1,197 @@
+"""The health table's data through the API: driver and contact, merges, votes, sorting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crosscheck.model.events import Change, Event, PatchSet
+from crosscheck.results.merges import recording_merges
+from crosscheck.store.tables import merged_changes
+from tests.integration.results.api_harness import ADMIN_TOKEN, Harness, bearer, harness
+from tests.integration.results.test_api import RESULT
+
+ADMIN = bearer(ADMIN_TOKEN)
+
+
+@pytest.fixture
+async def api(store_url: str) -> AsyncIterator[Harness]:
+    async with harness(store_url) as made:
+        yield made
+
+
+async def create(api: Harness, name: str, **fields: Any) -> str:
+    body = {"name": name, "allowed_projects": ["openstack/*"], **fields}
+    created = await api.http.post("/api/v1/accounts", json=body, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    token: str = created.json()["token"]
+    return token
+
+
+async def test_driver_and_contact_are_set_read_audited_and_checked(api: Harness) -> None:
+    await create(api, "Acme CI", driver="Acme NFS driver", contact="ci@acme.example")
+    read = (await api.http.get("/api/v1/accounts/Acme CI")).json()
+    assert (read["driver"], read["contact"]) == ("Acme NFS driver", "ci@acme.example")
+    changed = await api.http.patch(
+        "/api/v1/accounts/Acme CI", json={"contact": "https://acme.example/ci"}, headers=ADMIN
+    )
+    assert changed.json()["contact"] == "https://acme.example/ci"
+    assert changed.json()["driver"] == "Acme NFS driver"  # untouched
+    trail = (await api.http.get("/api/v1/audit", headers=ADMIN)).json()["events"]
+    assert "driver: 'Acme NFS driver'" in trail[-1]["detail"]
+    assert trail[0]["detail"] == "contact: 'https://acme.example/ci'"
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"contact": "javascript:alert(1)"}, "contact"),
+        ({"contact": "Call <b>Bob</b>"}, "contact"),
+        ({"contact": "x" * 190 + "@acme.example"}, "contact"),
+        ({"driver": "<script>x</script>"}, "driver"),
+        ({"driver": "a\nb"}, "driver"),
+        ({"driver": "d" * 201}, "driver"),
+    ],
+)
+async def test_bad_driver_or_contact_is_a_located_422(
+    api: Harness, fields: dict[str, str], where: str
+) -> None:
+    created = await api.http.post(
+        "/api/v1/accounts", json={"name": "Bad CI", **fields}, headers=ADMIN
+    )
+    assert created.status_code == 422, created.text
+    assert [e["field"] for e in created.json()["errors"]] == [where]
+    await create(api, "Good CI")
+    changed = await api.http.patch("/api/v1/accounts/Good CI", json=fields, headers=ADMIN)
+    assert changed.status_code == 422
+    assert [e["field"] for e in changed.json()["errors"]] == [where]
+
+
+def merge(change: int, patchset: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "change": change,
+        "project": "openstack/nova",
+        "patchset": patchset,
+        "merged_at": datetime.now(UTC).isoformat(),
+    } | extra
+
+
+async def test_merges_need_the_admin_token_and_are_checked(api: Harness) -> None:
+    token = await create(api, "Acme CI")
+    body = {"merges": [merge(1, 2)]}
+    assert (await api.http.post("/api/v1/merges", json=body)).status_code == 401
+    as_ci = await api.http.post("/api/v1/merges", json=body, headers=bearer(token))
+    assert as_ci.status_code == 403
+    future = datetime.now(UTC) + timedelta(days=1)
+    refused = await api.http.post(
+        "/api/v1/merges",
+        json={"merges": [merge(1, 2), merge(2, 1, merged_at=future.isoformat())]},
+        headers=ADMIN,
+    )
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["merges[1].merged_at"]
+    naive = await api.http.post(
+        "/api/v1/merges", json={"merges": [merge(1, 2, merged_at="2024-05-01T12:00:00")]},
+        headers=ADMIN,
+    )  # fmt: skip
+    assert naive.status_code == 422
+    for moment in ("0001-01-01T00:30:00+01:00", "1969-12-31T23:59:59Z"):
+        early = await api.http.post(
+            "/api/v1/merges", json={"merges": [merge(1, 2, merged_at=moment)]}, headers=ADMIN
+        )
+        assert early.status_code == 422, moment
+        assert early.json()["errors"][0]["field"] == "merges[0].merged_at"
+
+
+async def test_votes_count_the_merged_patchset_once_per_change(api: Harness) -> None:
+    token = await create(api, "Acme CI", driver="Acme NFS")
+    results = [
+        RESULT | {"change": 1, "patchset": 1, "job": "unit", "value": "failed"},  # old patchset
+        RESULT | {"change": 1, "patchset": 2, "job": "unit", "value": "passed"},
+        RESULT | {"change": 1, "patchset": 2, "job": "lint", "value": "passed"},
+        RESULT | {"change": 2, "patchset": 1, "job": "unit", "value": "failed"},
+        RESULT | {"change": 3, "patchset": 1, "job": "unit", "value": "passed"},  # not merged
+    ]
+    sent = await api.http.post(
+        "/api/v1/results/batch", json={"results": results}, headers=bearer(token)
+    )
+    assert sent.status_code == 201, sent.text
+    for _ in range(2):  # idempotent
+        recorded = await api.http.post(
+            "/api/v1/merges", json={"merges": [merge(1, 2), merge(2, 1)]}, headers=ADMIN
+        )
+        assert recorded.json() == {"recorded": 2}
+    (row,) = (await api.http.get("/json/health")).json()["rows"]
+    assert (row["merged_votes"], row["merged_passed"], row["merged_success"]) == (2, 1, 0.5)
+    assert row["results_30d"] == 5
+    assert row["driver"] == "Acme NFS"
+    assert row["projects"] == [RESULT["project"]]
+    assert row["latest"]["change"] in (1, 2, 3)
+    assert len(row["trend"]) == 30
+    assert row["trend"][-1]["final"] == 5
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("sort=nope", "sort"), ("order=sideways", "order"), ("flagged=maybe", "flagged")],
+)
+async def test_a_bad_sort_or_filter_is_a_400_naming_it(
+    api: Harness, query: str, parameter: str
+) -> None:
+    answer = await api.http.get(f"/json/health?{query}")
+    assert answer.status_code == 400
+    (error,) = answer.json()["errors"]
+    assert error["field"] == f"{parameter} (query parameter)"
+    assert "accepted values" in error["message"]
+    page = await api.http.get(f"/health?{query}")
+    assert page.status_code == 400
+    assert f"{parameter}: " in page.text
+    assert "accepted values" in page.text
+
+
+async def test_the_twin_sorts_and_filters_as_the_page(api: Harness) -> None:
+    await create(api, "Beta CI", driver="Zeta", owner="Acme")
+    await create(api, "Alpha CI", driver="Acme NFS")
+    await create(api, "Gamma CI", owner="Other")
+    data = (await api.http.get("/json/health?sort=driver&order=desc&q=acme")).json()
+    assert [r["account"] for r in data["rows"]] == ["Beta CI", "Alpha CI"]
+    assert data["total"] == 3
+    assert data["query"] == {
+        "sort": "driver",
+        "order": "desc",
+        "text": "acme",
+        "project": "",
+        "flagged": False,
+    }
+
+
+async def test_serves_intake_records_a_merge_with_the_event(api: Harness) -> None:
+    """serve wraps its scheduler's sink so: the merge commits with the event, or not at all."""
+    seen: list[str] = []
+
+    async def sink(event: Event, connection: AsyncConnection) -> None:
+        seen.append(event.type)
+
+    accept = recording_merges(sink)
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    change = Change(project="openstack/nova", branch="master", number=77)
+    merged = Event(
+        type="change-merged",
+        connection="gerrit",
+        created_on=int(when.timestamp()),
+        change=change,
+        patchset=PatchSet(number=4, revision="a" * 40),
+    )
+    other = Event(type="comment-added", connection="gerrit", created_on=0, change=change)
+    async with api.service.engine.begin() as connection:
+        await accept(merged, connection)
+        await accept(other, connection)
+    assert seen == ["change-merged", "comment-added"]
+    async with api.service.engine.connect() as connection:
+        rows = [tuple(r) for r in await connection.execute(select(merged_changes))]
+    assert rows == [(77, "openstack/nova", 4, when)]
