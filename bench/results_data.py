@@ -192,6 +192,14 @@ async def _derived(
             ),
             [{"a": a, "d": d, "v": v, "c": c} for (a, d, v), c in daily.items()],
         )
+        # As each report keeps it (records._mark_projects), in one pass here.
+        await connection.execute(
+            text(
+                "INSERT INTO account_projects (account_id, project, last_reported_at) "
+                "SELECT account_id, project, MAX(reported_at) FROM results "
+                "GROUP BY account_id, project"
+            )
+        )
         for account, moment in seen.items():
             await connection.execute(
                 ci_accounts.update()

@@ -277,3 +277,18 @@ def test_the_json_twin_carries_the_same_rows(page: Page, base_url: str) -> None:
     assert row["contact_url"] == "mailto:ci@acme.example"
     assert row["latest"]["url"] == scenario.ACME_LATEST_URL
     assert len(row["trend"]) == 30
+
+
+def test_a_cis_page_shows_its_driver_and_contact_and_its_twin_the_tables_row(
+    page: Page, base_url: str
+) -> None:
+    page.goto(f"{base_url}/cis/{quote('Acme CI')}")
+    assert page.locator("#driver").inner_text() == "Acme FlashArray Cinder driver"
+    assert page.locator("#contact").get_attribute("href") == "mailto:ci@acme.example"
+    page.goto(f"{base_url}/json/cis/{quote('Acme CI')}")
+    twin = json.loads(page.locator("body").inner_text())
+    page.goto(f"{base_url}/json/health?q=Acme")
+    (table_row,) = json.loads(page.locator("body").inner_text())["rows"]
+    assert twin["driver"] == table_row["driver"] == "Acme FlashArray Cinder driver"
+    for key in ("driver", "owner", "contact", "projects", "merged_votes", "latest", "trend"):
+        assert twin["health"][key] == table_row[key], key

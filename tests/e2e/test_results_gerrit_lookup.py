@@ -91,8 +91,14 @@ async def test_a_first_report_by_change_number_is_placed_by_gerrit(
             headers=headers,
         )
         assert by_commit.status_code == 204, by_commit.text
+        # Known change, a patchset it does not have: Gerrit says so, nothing is stored.
+        no_such = await http.post(
+            PATH.format(change=pushed.number, revision=7), json=flat, headers=headers
+        )
+        assert no_such.status_code == 404, no_such.text
+        assert "has no revision '7'" in no_such.json()["detail"]
         unknown = await http.post(
             PATH.format(change=999999, revision=1), json=flat, headers=headers
         )
     assert unknown.status_code == 404
-    assert "Gerrit has no change '999999'" in unknown.json()["detail"]
+    assert unknown.json()["detail"].endswith("Gerrit has no change '999999'")

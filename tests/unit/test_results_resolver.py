@@ -90,4 +90,19 @@ async def test_the_fallback_asks_gerrit_only_what_the_store_does_not_know() -> N
     assert gerrit.asked == 1
     with pytest.raises(UnknownChangeError) as unknown:
         await resolver.resolve("3", "1")
-    assert str(unknown.value) == "change 2 has no results yet; and Gerrit has no change"
+    assert str(unknown.value) == "Gerrit has no change"  # it knows: the store's advice is moot
+
+
+async def test_when_gerrit_cannot_be_asked_the_stores_advice_comes_too() -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, text="internal error")
+
+    rest = GerritRestClient(
+        "http://gerrit", transport=httpx.MockTransport(down), retry=RetryPolicy(attempts=1)
+    )
+    store = _Known(1, "change 3 has no results yet: address it as PROJECT~3")
+    with pytest.raises(UnknownChangeError) as unknown:
+        await FallbackResolver(store, GerritResolver(rest)).resolve("3", "1")
+    assert str(unknown.value).startswith(
+        "change 3 has no results yet: address it as PROJECT~3; and cannot look up change '3'"
+    )

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -120,7 +121,7 @@ def serve(
         admin_token=read_admin_token,
         rate=rate,
         burst=burst,
-        pages=load_pages_settings(pages_settings) if pages_settings else PagesSettings(),
+        pages=_pages(pages_settings, gerrit_url),
         max_result_age=timedelta(days=max_result_age),
     )
     listen = Listen(
@@ -136,6 +137,14 @@ def serve(
     except ListenError as error:
         click.echo(f"crosscheck results serve: {error}", err=True)
         raise SystemExit(LISTEN_FAILED) from None
+
+
+def _pages(path: Path | None, gerrit_url: str | None) -> PagesSettings:
+    """The pages' file, whose `gerrit-url` links changes; else `--gerrit-url` does."""
+    pages = load_pages_settings(path) if path else PagesSettings()
+    if pages.gerrit_url is None and gerrit_url:
+        pages = replace(pages, gerrit_url=gerrit_url)
+    return pages
 
 
 @results.group()

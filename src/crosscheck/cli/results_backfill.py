@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.model.results import account_name_problem
 from crosscheck.results.backfill import Backfill, BackfillOptions, BackfillReport
 from crosscheck.secrets import read_secret
 from crosscheck.store import open_store
@@ -42,6 +43,8 @@ def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
                 f"{pair!r}: write NAME=GERRIT_USERNAME, for example 'Acme CI=acme-ci'",
                 param_hint="--ci-account",
             )
+        if problem := account_name_problem(name.strip()):
+            raise click.BadParameter(f"{pair!r}: {problem}", param_hint="--ci-account")
         mapping[username.strip()] = name.strip()
     return mapping
 
@@ -93,9 +96,16 @@ def backfill(
 
     Safe to run again: messages already imported are skipped.
     """
+    begin = parse_when(since, "--since")
+    end = parse_when(until, "--until") if until else None
+    if end is not None and end <= begin:
+        raise click.BadParameter(
+            f"{until!r} is not after --since {since!r}: nothing could be imported",
+            param_hint="--until",
+        )
     options = BackfillOptions(
-        since=parse_when(since, "--since"),
-        until=parse_when(until, "--until") if until else None,
+        since=begin,
+        until=end,
         accounts=parse_mapping(ci_accounts),
         project=project,
     )

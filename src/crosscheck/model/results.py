@@ -33,6 +33,8 @@ MAX_DISABLED_REASON = 500
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+@-]*$")
 REVISION = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Bidirectional embeddings, overrides and isolates: "\u202egnp.exe" reads "exe.png".
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _MARKUP = re.compile(r"[<>]")
 _WEB_ADDRESS = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 #: Deliberately narrow: pages turn it into a mailto: link, so nothing but an address.
@@ -283,6 +285,8 @@ def plain_text_problem(value: str, limit: int) -> str | None:
         return "must not hold control characters (newlines, tabs, ...)"
     if _MARKUP.search(value):
         return "must be plain text: < and > are not accepted"
+    if _BIDI.search(value):
+        return "must not hold bidirectional override characters (U+202A-U+202E, U+2066-U+2069)"
     return None
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -88,8 +88,16 @@ class MergedVotes:
         return self.passed / self.votes if self.votes else None
 
 
-async def merged_votes(connection: AsyncConnection, since: datetime) -> dict[int, MergedVotes]:
+async def merged_votes(
+    connection: AsyncConnection, since: datetime, account_id: int | None = None
+) -> dict[int, MergedVotes]:
     """Per account id: its votes on changes merged since `since`, on their merged patchset."""
+    recent = select(merged_changes.c.change_number).where(merged_changes.c.merged_at >= since)
+    merged_at_patchset = (
+        select(merged_changes.c.patchset)
+        .where(merged_changes.c.change_number == results.c.change_number)
+        .scalar_subquery()
+    )
     query = (
         select(
             results.c.account_id,
@@ -99,15 +107,14 @@ async def merged_votes(connection: AsyncConnection, since: datetime) -> dict[int
             results.c.reported_at,
             results.c.id,
         )
-        .join(
-            merged_changes,
-            and_(
-                merged_changes.c.change_number == results.c.change_number,
-                merged_changes.c.patchset == results.c.patchset,
-            ),
-        )
-        .where(merged_changes.c.merged_at >= since, results.c.voting.is_(True))
+        # The month's merges lead, through their time index, and each reaches its
+        # results through ix_results_change: a join left to SQLite's planner scanned
+        # every result instead.
+        .where(results.c.change_number.in_(recent), results.c.patchset == merged_at_patchset)
+        .where(results.c.voting.is_(True))
     )
+    if account_id is not None:
+        query = query.where(results.c.account_id == account_id)
     return tally_votes(tuple(row) for row in await connection.execute(query))
 
 

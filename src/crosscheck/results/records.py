@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.model.results import NewResult, Result, ResultValue
-from crosscheck.store.tables import ci_accounts, result_daily_counts, results
+from crosscheck.store.tables import account_projects, ci_accounts, result_daily_counts, results
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -41,6 +41,7 @@ async def insert_results(
     )
     ids = [row.id for row in inserted]
     await _count_days(connection, account_id, rows)
+    await _mark_projects(connection, account_id, rows)
     await _mark_seen(connection, account_id, rows)
     return [_result(row | {"id": id_}, account_name) for row, id_ in zip(rows, ids, strict=True)]
 
@@ -74,6 +75,31 @@ async def _count_days(
     # Sorted, so concurrent batches lock the same rows in the same order (no deadlock).
     for (day, value), count in sorted(counts.items()):
         await connection.execute(_upsert_count(connection, account_id, day, value, count))
+
+
+async def _mark_projects(
+    connection: AsyncConnection, account_id: int, rows: Sequence[dict[str, Any]]
+) -> None:
+    latest: dict[str, datetime] = {}
+    for row in rows:
+        moment = row["reported_at"]
+        if row["project"] not in latest or moment > latest[row["project"]]:
+            latest[row["project"]] = moment
+    module: Any = postgresql if connection.dialect.name == "postgresql" else sqlite
+    # Sorted, as the daily counts: concurrent batches take the rows in the same order.
+    for project, moment in sorted(latest.items()):
+        statement = module.insert(account_projects).values(
+            account_id=account_id, project=project, last_reported_at=moment
+        )
+        newer = statement.excluded.last_reported_at
+        kept = account_projects.c.last_reported_at
+        await connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["account_id", "project"],
+                # A backfilled older result must not move the time back.
+                set_={"last_reported_at": case((kept > newer, kept), else_=newer)},
+            )
+        )
 
 
 def _upsert_count(

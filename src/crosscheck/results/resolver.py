@@ -43,6 +43,10 @@ class AmbiguousCommitError(ResultsError):
     status_code = 400
 
 
+class LookupFailedError(UnknownChangeError):
+    """Gerrit could not be asked (unreachable, an error): what the change is, is unknown."""
+
+
 class ChangeResolver(Protocol):
     async def resolve(self, change_id: str, revision: str) -> PatchsetRef:
         """The patchset, or UnknownChangeError saying how to name it instead."""
@@ -81,10 +85,16 @@ def split_change_id(change_id: str) -> tuple[str | None, int | None]:
 
 
 class StoreResolver:
-    """Knows the changes and commits results were reported on."""
+    """Knows the changes and commits results were reported on.
 
-    def __init__(self, service: ResultsService) -> None:
+    Alone, it takes any patchset number of a change it knows (a CI may report on a
+    patchset before any other did). `known_patchsets_only`, for a resolver Gerrit backs
+    up, takes those up to the newest one a result named and leaves the rest to Gerrit,
+    so a result is never stored on a patchset the change does not have."""
+
+    def __init__(self, service: ResultsService, *, known_patchsets_only: bool = False) -> None:
         self.service = service
+        self.known_patchsets_only = known_patchsets_only
 
     async def resolve(self, change_id: str, revision: str) -> PatchsetRef:
         project, number = split_change_id(change_id)
@@ -103,7 +113,7 @@ class StoreResolver:
 
     async def _patchset(self, project: str, number: int, revision: str) -> PatchsetRef:
         if is_patchset_number(revision):
-            return PatchsetRef(project, number, int(revision))
+            return await self._numbered(project, number, int(revision))
         if revision == "current":
             latest = await self.service.latest_patchset(number)
             if latest is not None:
@@ -116,6 +126,15 @@ class StoreResolver:
             f"revision {revision!r} of change {number} is unknown here: "
             "name the patchset by its number"
         )
+
+    async def _numbered(self, project: str, number: int, patchset: int) -> PatchsetRef:
+        if self.known_patchsets_only:
+            latest = await self.service.latest_patchset(number)
+            if latest is None or patchset > latest:
+                raise UnknownChangeError(
+                    f"patchset {patchset} of change {number} is newer than any result named"
+                )
+        return PatchsetRef(project, number, patchset)
 
 
 async def find_commit(
@@ -157,7 +176,7 @@ class GerritResolver:
         except GerritNotFoundError as error:
             raise UnknownChangeError(f"Gerrit has no change {change_id!r}") from error
         except GerritError as error:
-            raise UnknownChangeError(f"cannot look up change {change_id!r}: {error}") from error
+            raise LookupFailedError(f"cannot look up change {change_id!r}: {error}") from error
         sha = _find_revision(change, revision)
         if sha is None:
             raise UnknownChangeError(f"change {change_id!r} has no revision {revision!r}")
@@ -184,7 +203,8 @@ def _find_revision(change: dict[str, Any], revision: str) -> str | None:
 
 class FallbackResolver:
     """The store first (no request to Gerrit for a change already reported on), then
-    Gerrit; when both fail, the store's advice, which says how to name the change."""
+    Gerrit, whose answer stands: it knows every change. Only when Gerrit could not be
+    asked does the store's advice (how to name the change) come with the failure."""
 
     def __init__(self, first: ChangeResolver, then: ChangeResolver) -> None:
         self.first = first
@@ -196,8 +216,8 @@ class FallbackResolver:
         except UnknownChangeError as unknown:
             try:
                 return await self.then.resolve(change_id, revision)
-            except UnknownChangeError as also:
-                raise UnknownChangeError(f"{unknown}; and {also}") from also
+            except LookupFailedError as failed:
+                raise UnknownChangeError(f"{unknown}; and {failed}") from failed
 
 
 #: A client waits on this lookup: a short timeout and one retry, not the reporter's patience.
@@ -212,5 +232,7 @@ def lookup_client(gerrit_url: str) -> GerritRestClient:
 
 def resolver_for(service: ResultsService, gerrit: GerritRestClient | None) -> ChangeResolver:
     """The store alone, or the store and then Gerrit when the service knows one."""
-    store = StoreResolver(service)
-    return store if gerrit is None else FallbackResolver(store, GerritResolver(gerrit))
+    if gerrit is None:
+        return StoreResolver(service)
+    store = StoreResolver(service, known_patchsets_only=True)
+    return FallbackResolver(store, GerritResolver(gerrit))

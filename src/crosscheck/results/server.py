@@ -86,3 +86,4 @@ async def _serve_on(
         if gerrit is not None:
             await gerrit.aclose()
         await engine.dispose()
+        log.info("results: stopped")

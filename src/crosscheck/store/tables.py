@@ -233,6 +233,16 @@ merged_changes = Table(
     Index("ix_merged_changes_merged_at", "merged_at"),
 )
 
+#: The projects each CI account reported on, and when last (migration 0104): the
+#: health table's "projects" column without a scan of a month of results.
+account_projects = Table(
+    "account_projects",
+    metadata,
+    Column("account_id", Integer, ForeignKey("ci_accounts.id"), primary_key=True),
+    Column("project", String(300), primary_key=True),
+    Column("last_reported_at", UtcDateTime, nullable=False),
+)
+
 # -- audit trail (migration 0102) --------------------------------------------
 
 #: What admins did to CI accounts (created, changed, disabled, enabled, token rotated,

@@ -17,7 +17,7 @@ SORT_KEYS: Mapping[str, Callable[[HealthRow], Any]] = {
     "status": lambda row: 0 if row.flagged else 1 if row.enabled else 2,
     "driver": lambda row: row.driver.casefold() or None,
     "account": lambda row: row.account.casefold(),
-    "projects": lambda row: len(row.projects),
+    "projects": lambda row: row.project_count,
     "results": lambda row: row.results_30d,
     "success": lambda row: row.success_30d,
     "votes": lambda row: row.merged_votes,

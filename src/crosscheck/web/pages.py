@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.results.accounts import account_from_row
 from crosscheck.results.http_errors import ResultsHTTPError, error_responses
@@ -43,7 +44,7 @@ from crosscheck.web.queries import (
     daily_counts,
     daily_counts_by_account,
     history_page,
-    latest_result,
+    latest_results,
     projects_by_account,
 )
 from crosscheck.web.rendering import Renderer
@@ -149,18 +150,26 @@ class Pages:
         return health_page(rows, now, query, select_rows(rows, query))
 
     async def _health_rows(self, now: datetime) -> list[HealthRow]:
+        async with self.service.engine.connect() as connection:
+            return await self._rows(connection, now)
+
+    async def _rows(
+        self, connection: AsyncConnection, now: datetime, only: int | None = None
+    ) -> list[HealthRow]:
+        """Every account's health row, or account `only`'s (its page shows the same row)."""
         since = now - timedelta(days=TREND_DAYS)
         last = day_number(now)
-        async with self.service.engine.connect() as connection:
-            every = await statistics(connection, now)
-            accounts = {
-                row.id: account_from_row(row._mapping)
-                for row in await connection.execute(select(ci_accounts))
-            }
-            votes = await merged_votes(connection, since)
-            projects = await projects_by_account(connection, since)
-            trends = await daily_counts_by_account(connection, last - TREND_DAYS + 1, last)
-            latest = {id_: await latest_result(connection, id_) for id_ in accounts}
+        every = await statistics(connection, now, only)
+        chosen = select(ci_accounts)
+        if only is not None:
+            chosen = chosen.where(ci_accounts.c.id == only)
+        accounts = {
+            row.id: account_from_row(row._mapping) for row in await connection.execute(chosen)
+        }
+        votes = await merged_votes(connection, since, only)
+        projects = await projects_by_account(connection, since, only)
+        trends = await daily_counts_by_account(connection, last - TREND_DAYS + 1, last, only)
+        latest = await latest_results(connection, only)
         by_name = {account.name: id_ for id_, account in accounts.items()}
         rows = []
         for stats in every:
@@ -169,7 +178,7 @@ class Pages:
                 account=accounts[id_],
                 projects=projects.get(id_, ()),
                 merged=votes.get(id_, MergedVotes()),
-                latest=latest[id_],
+                latest=latest.get(id_),
                 trend=_trend(trends.get(id_, []), last - TREND_DAYS + 1),
                 gerrit_base=self.settings.gerrit_url,
             )
@@ -186,7 +195,7 @@ class Pages:
             ).one_or_none()
             if row is None:
                 raise PageNotFoundError(f"no CI account named {name!r}")
-            (stats,) = await statistics(connection, now, row.id)
+            (health,) = await self._rows(connection, now, row.id)
             history, next_cursor = await history_page(
                 connection, row.id, self.settings.page_size, cursor
             )
@@ -194,12 +203,11 @@ class Pages:
             counts = await daily_counts(connection, row.id, last - days + 1, last)
         return account_page(
             account_from_row(row._mapping),
-            stats,
+            health,
             history,
             next_page=next_cursor.encode() if next_cursor else None,
             days=days,
             daily=[daily_rate(c.day, c.passed, c.final) for c in counts],
-            now=now,
         )
 
 

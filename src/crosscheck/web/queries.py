@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.model.results import Result, ResultValue
 from crosscheck.results.records import _result, result_query
-from crosscheck.store.tables import result_daily_counts, results
+from crosscheck.store.tables import account_projects, ci_accounts, result_daily_counts, results
 
 
 @dataclass(frozen=True)
@@ -91,49 +91,69 @@ async def daily_counts(
 
 
 async def daily_counts_by_account(
-    connection: AsyncConnection, first_day: int, last_day: int
+    connection: AsyncConnection, first_day: int, last_day: int, account_id: int | None = None
 ) -> dict[int, list[DayCounts]]:
-    """`daily_counts` of every account at once (the health table's trends)."""
-    query = select(
-        result_daily_counts.c.account_id,
-        result_daily_counts.c.day,
-        result_daily_counts.c.value,
-        result_daily_counts.c.count,
-    ).where(result_daily_counts.c.day >= first_day, result_daily_counts.c.day <= last_day)
-    counts: dict[tuple[int, int], list[int]] = {}
-    for account_id, day, value, count in await connection.execute(query):
-        passed_final = counts.setdefault((account_id, day), [0, 0])
-        if value == ResultValue.PASSED.value:
-            passed_final[0] += count
-        if ResultValue(value).final:
-            passed_final[1] += count
+    """`daily_counts` of every account at once (the health table's trends), summed by
+    the database: one row per account and day, not per value."""
+    count = result_daily_counts.c.count
+    value = result_daily_counts.c.value
+    final = [v.value for v in ResultValue if v.final]
+    query = (
+        select(
+            result_daily_counts.c.account_id,
+            result_daily_counts.c.day,
+            func.sum(case((value == ResultValue.PASSED.value, count), else_=0)),
+            func.sum(case((value.in_(final), count), else_=0)),
+        )
+        .where(result_daily_counts.c.day >= first_day, result_daily_counts.c.day <= last_day)
+        .where(_of(result_daily_counts.c.account_id, account_id))
+        .group_by(result_daily_counts.c.account_id, result_daily_counts.c.day)
+        .order_by(result_daily_counts.c.account_id, result_daily_counts.c.day)
+    )
     found: dict[int, list[DayCounts]] = {}
-    for (account_id, day), (passed, final) in sorted(counts.items()):
-        if final:
-            found.setdefault(account_id, []).append(DayCounts(day, passed, final))
+    for owner, day, passed, finished in await connection.execute(query):
+        if finished:
+            found.setdefault(owner, []).append(DayCounts(day, int(passed), int(finished)))
     return found
 
 
-async def projects_by_account(connection: AsyncConnection, since: datetime) -> dict[int, list[str]]:
-    """The projects each account reported on since `since`, by name."""
+async def projects_by_account(
+    connection: AsyncConnection, since: datetime, account_id: int | None = None
+) -> dict[int, list[str]]:
+    """The projects each account reported on since `since`, by name (from the table
+    each report keeps, not from the results themselves)."""
     query = (
-        select(results.c.account_id, results.c.project)
-        .where(results.c.reported_at >= since)
-        .distinct()
+        select(account_projects.c.account_id, account_projects.c.project)
+        .where(account_projects.c.last_reported_at >= since)
+        .where(_of(account_projects.c.account_id, account_id))
+        .order_by(account_projects.c.account_id, account_projects.c.project)
     )
     found: dict[int, list[str]] = {}
-    for account_id, project in await connection.execute(query):
-        found.setdefault(account_id, []).append(project)
-    return {account_id: sorted(names) for account_id, names in found.items()}
+    for owner, project in await connection.execute(query):
+        found.setdefault(owner, []).append(project)
+    return found
 
 
-async def latest_result(connection: AsyncConnection, account_id: int) -> Result | None:
-    """An account's newest result: one row through the (account, time) index."""
-    query = (
-        result_query()
-        .where(results.c.account_id == account_id)
-        .order_by(results.c.reported_at.desc(), results.c.id.desc())
+async def latest_results(
+    connection: AsyncConnection, account_id: int | None = None
+) -> dict[int, Result]:
+    """Each account's newest result, in one statement: a correlated subquery per
+    account walks the (account, time) index to its end."""
+    scanned, account = results.alias("scanned"), ci_accounts.alias("account")
+    newest = (
+        select(scanned.c.id)
+        .where(scanned.c.account_id == account.c.id)
+        .order_by(scanned.c.reported_at.desc(), scanned.c.id.desc())
         .limit(1)
+        .correlate(account)
+        .scalar_subquery()
     )
-    row = (await connection.execute(query)).first()
-    return None if row is None else _result(row._mapping, row.account)
+    newest_ids = select(newest).select_from(account).where(_of(account.c.id, account_id))
+    query = result_query().where(results.c.id.in_(newest_ids))
+    rows = await connection.execute(query)
+    return {row.account_id: _result(row._mapping, row.account) for row in rows}
+
+
+def _of(column: ColumnElement[int], account_id: int | None) -> ColumnElement[bool]:
+    """`column` is the account's, or true when every account is asked for."""
+    return true() if account_id is None else column == account_id

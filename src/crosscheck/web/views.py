@@ -30,6 +30,8 @@ SILENT_AFTER = timedelta(days=1)
 LOW_SUCCESS = 0.6
 #: The window the low-success flag looks at: long enough that one bad hour does not flag.
 LOW_SUCCESS_WINDOW = "7d"
+#: Projects listed per CI account on the health table; `project_count` has them all.
+LISTED_PROJECTS = 12
 #: The health table's trend, projects covered and merged-change votes look this far back.
 TREND_DAYS = 30
 
@@ -201,8 +203,11 @@ class HealthRow:
     contact: str = ""
     #: mailto: or http(s) link of `contact`; None when it is neither (never linked).
     contact_url: str | None = None
-    #: Projects it reported on over the trend window, by name.
+    #: Projects it reported on over the trend window, by name: the first
+    #: `LISTED_PROJECTS` of them on a page (those matching its project filter first).
     projects: list[str] = field(default_factory=list)
+    #: How many projects it reported on over the trend window.
+    project_count: int = 0
     #: As Stackalytics counted: one vote per change merged in the trend window, on its
     #: merged patchset; passed when every current voting job that ended passed.
     merged_votes: int = 0
@@ -275,6 +280,7 @@ def _with_extras(row: HealthRow, extras: HealthExtras) -> HealthRow:
         contact=account.contact,
         contact_url=contact_link(account.contact),
         projects=sorted(extras.projects),
+        project_count=len(extras.projects),
         merged_votes=merged.votes,
         merged_passed=merged.passed,
         merged_success=merged.success_rate,
@@ -310,8 +316,17 @@ def health_page(
         query=query,
         total=len(rows),
         projects=sorted({p for row in rows for p in row.projects}),
-        rows=list(shown),
+        rows=[_listed(row, query.project) for row in shown],
     )
+
+
+def _listed(row: HealthRow, wanted: str) -> HealthRow:
+    """A CI covering hundreds of projects lists a few; the count says the rest."""
+    if len(row.projects) <= LISTED_PROJECTS:
+        return row
+    wanted = wanted.casefold()
+    first = sorted(row.projects, key=lambda name: not wanted or wanted not in name.casefold())
+    return replace(row, projects=first[:LISTED_PROJECTS])
 
 
 # -- per-CI page -------------------------------------------------------------
@@ -347,6 +362,10 @@ class DailyRate:
 class AccountPage:
     account: str
     owner: str
+    #: The product or driver it tests, and how to reach its operators (as on the table).
+    driver: str
+    contact: str
+    contact_url: str | None
     info_url: str | None
     enabled: bool
     disabled_reason: str
@@ -388,21 +407,24 @@ def daily_rate(day_number: int, passed: int, final: int) -> DailyRate:
 
 def account_page(
     account: CIAccount,
-    stats: AccountStatistics,
+    health: HealthRow,
     history: Sequence[Result],
     *,
     next_page: str | None,
     days: int,
     daily: Sequence[DailyRate],
-    now: datetime,
 ) -> AccountPage:
+    """The account's page; `health` is its row of the health table, as that shows it."""
     return AccountPage(
         account=account.name,
         owner=account.owner,
+        driver=account.driver,
+        contact=account.contact,
+        contact_url=contact_link(account.contact),
         info_url=safe_url(account.info_url or None),
         enabled=account.enabled,
         disabled_reason=account.disabled_reason,
-        health=health_row(stats, now),
+        health=_listed(health, ""),
         history=[history_entry(r) for r in history],
         next_page=next_page,
         days=days,

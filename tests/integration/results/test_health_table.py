@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.model.events import Change, Event, PatchSet
+from crosscheck.model.results import NewResult, ResultValue
 from crosscheck.results.merges import recording_merges
-from crosscheck.store.tables import merged_changes
+from crosscheck.store.tables import account_projects, merged_changes
 from tests.integration.results.api_harness import ADMIN_TOKEN, Harness, bearer, harness
 from tests.integration.results.test_api import RESULT
 
@@ -195,3 +196,43 @@ async def test_serves_intake_records_a_merge_with_the_event(api: Harness) -> Non
     async with api.service.engine.connect() as connection:
         rows = [tuple(r) for r in await connection.execute(select(merged_changes))]
     assert rows == [(77, "openstack/nova", 4, when)]
+
+
+async def test_projects_covered_are_kept_by_each_report_within_30_days(api: Harness) -> None:
+    """The health table reads the projects from a table each report keeps: a newer
+    report moves a project's time on, an imported older one never moves it back."""
+    now = datetime.now(UTC)
+    token = await create(api, "Acme CI")
+    api.service.max_age = None  # an import of history, as the backfill does
+    await api.service.report(
+        "Acme CI",
+        [
+            new_result("openstack/nova", now - timedelta(hours=1)),
+            new_result("openstack/cinder", now - timedelta(days=40)),
+        ],
+    )
+    await api.service.report("Acme CI", [new_result("openstack/nova", now - timedelta(days=60))])
+    async with api.service.engine.connect() as connection:
+        rows = await connection.execute(select(account_projects))
+        kept = {row.project: row.last_reported_at for row in rows}
+    assert kept["openstack/nova"] > now - timedelta(hours=2)  # not moved back by the import
+    assert kept["openstack/cinder"] < now - timedelta(days=39)
+    (row,) = (await api.http.get("/json/health")).json()["rows"]
+    assert row["projects"] == ["openstack/nova"]  # cinder: 40 days ago, outside the window
+    posted = await api.http.post(
+        "/api/v1/results", json=RESULT | {"project": "openstack/cinder"}, headers=bearer(token)
+    )
+    assert posted.status_code == 201, posted.text
+    (row,) = (await api.http.get("/json/health")).json()["rows"]
+    assert row["projects"] == ["openstack/cinder", "openstack/nova"]
+
+
+def new_result(project: str, moment: datetime) -> NewResult:
+    return NewResult(
+        project=project,
+        change=5,
+        patchset=1,
+        job="unit",
+        value=ResultValue.PASSED,
+        reported_at=moment,
+    )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, text
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import inspect, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from crosscheck.store import open_store
+from crosscheck.store.migrate import alembic_config
+from crosscheck.store.tables import account_projects
 
 
 async def test_the_results_tables_are_created_once(store_url: str) -> None:
@@ -34,3 +40,40 @@ async def test_the_results_tables_are_created_once(store_url: str) -> None:
         "ix_results_reported_at",
         "ix_results_revision",
     } <= indexes
+
+
+async def test_0104_lists_the_projects_each_account_already_reported_on(store_url: str) -> None:
+    """A store at 0103 with results: 0104 fills account_projects from them, in one pass."""
+    engine = create_async_engine(store_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0103"))
+            await connection.execute(
+                text("INSERT INTO ci_accounts (id, name, owner, info_url, enabled, admin, "
+                     "allowed_projects, disabled_reason, created_at, updated_at) "
+                     "VALUES (1, 'Acme CI', '', '', true, false, '[]', '', :now, :now)"),
+                {"now": datetime(2026, 1, 1, tzinfo=UTC)},
+            )  # fmt: skip
+            for project, day in (("a/nova", 1), ("a/nova", 3), ("a/cinder", 2)):
+                await connection.execute(
+                    text("INSERT INTO results (uuid, account_id, project, change_number, "
+                         "patchset, job, value, voting, rerun, reported_at, received_at) "
+                         "VALUES (:uuid, 1, :project, 1, 1, 'unit', 'passed', true, false, "
+                         ":at, :at)"),
+                    {"uuid": f"{project}{day}", "project": project,
+                     "at": datetime(2026, 1, day, tzinfo=UTC)},
+                )  # fmt: skip
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "heads"))
+            rows = await connection.execute(
+                text("SELECT project FROM account_projects WHERE account_id = 1 ORDER BY project")
+            )
+            assert list(rows.scalars()) == ["a/cinder", "a/nova"]
+        async with engine.connect() as connection:
+            newest = await connection.execute(
+                select(account_projects.c.last_reported_at).where(
+                    account_projects.c.project == "a/nova"
+                )
+            )
+            assert newest.scalar_one() == datetime(2026, 1, 3, tzinfo=UTC)
+    finally:
+        await engine.dispose()

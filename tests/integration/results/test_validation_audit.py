@@ -33,6 +33,7 @@ async def api(store_url: str) -> AsyncIterator[Harness]:
         ({"info_url": "data:text/html,x"}, "info_url", "http:// or https://"),
         ({"owner": "<b>Acme</b>"}, "owner", "plain text"),
         ({"owner": "ops\nmore"}, "owner", "control characters"),
+        ({"driver": "\u202egnp.exe"}, "driver", "bidirectional override"),
         ({"owner": "x" * 201}, "owner", "longer than 200"),
         ({"name": "<script>"}, "name", "use letters, digits"),
         ({"name": "n" * 101}, "name", "1 to 100 characters"),

@@ -24,7 +24,14 @@ from crosscheck.web.health import (
     sort_href,
     sort_state,
 )
-from crosscheck.web.views import HealthExtras, HealthQuery, HealthRow, health_row
+from crosscheck.web.views import (
+    LISTED_PROJECTS,
+    HealthExtras,
+    HealthQuery,
+    HealthRow,
+    health_page,
+    health_row,
+)
 
 NOW = datetime(2024, 5, 10, 12, tzinfo=UTC)
 
@@ -44,6 +51,9 @@ def row(account: str, **fields: object) -> HealthRow:
         silent=False,
         low_success=False,
     )
+    projects = fields.get("projects")
+    if isinstance(projects, list) and "project_count" not in fields:
+        fields["project_count"] = len(projects)  # as the page's rows have it
     return replace(base, **fields)  # type: ignore[arg-type]
 
 
@@ -211,3 +221,16 @@ def test_a_run_whose_url_is_not_a_web_address_is_not_linked() -> None:
     assert found.latest is not None
     assert found.latest.url is None
     assert found.latest.gerrit_url is None  # no Gerrit address configured
+
+
+def test_a_ci_covering_many_projects_lists_a_few_and_counts_them_all() -> None:
+    many = [f"openstack/p{n:03d}" for n in range(200)]
+    full = row("Big CI", projects=many, project_count=len(many))
+    page = health_page([full], NOW, HealthQuery(project="p150"), [full])
+    (shown,) = page.rows
+    assert shown.project_count == 200
+    assert len(shown.projects) == LISTED_PROJECTS
+    assert shown.projects[0] == "openstack/p150"  # the filter's match comes first
+    assert "openstack/p199" in page.projects  # the filter's suggestions have them all
+    by_count = select_rows([row("Few CI", project_count=2), full], HealthQuery(sort="projects"))
+    assert [r.account for r in by_count] == ["Few CI", "Big CI"]

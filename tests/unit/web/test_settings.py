@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from crosscheck.cli import main
+from crosscheck.cli.results import _pages
 from crosscheck.web.queries import Cursor
 from crosscheck.web.settings import PagesSettingsError, load_pages_settings
 
@@ -72,3 +73,10 @@ def test_serve_refuses_a_bad_pages_file_with_its_place(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["results", "serve", "--pages-settings", str(path)])
     assert result.exit_code == 1
     assert f"{path}: expected-cis.^(: allowed-project regex '^(' is invalid" in result.output
+
+
+def test_gerrit_url_links_the_pages_unless_the_pages_file_names_another(tmp_path: Path) -> None:
+    assert _pages(None, "https://review.example.org").gerrit_url == "https://review.example.org"
+    assert _pages(None, None).gerrit_url is None
+    path = write(tmp_path, "gerrit-url: https://other.example.org\n")
+    assert _pages(path, "https://review.example.org").gerrit_url == "https://other.example.org"

@@ -1,7 +1,9 @@
-"""Results: a CI account's driver and contact; the changes Gerrit merged.
+"""Results: a CI account's driver and contact; the changes Gerrit merged; the
+projects each account reported on.
 
-The health table names what each CI tests and how to reach its operators, and
-counts votes as Stackalytics did: on the patchset that merged.
+The health table names what each CI tests and how to reach its operators, counts
+votes as Stackalytics did (on the patchset that merged), and lists the projects a CI
+covers without scanning a month of results at each request.
 
 Revision ID: 0104
 Revises: 0103
@@ -30,9 +32,21 @@ def upgrade() -> None:
         sa.Column("merged_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_merged_changes_merged_at", "merged_changes", ["merged_at"])
+    op.create_table(
+        "account_projects",
+        sa.Column("account_id", sa.Integer, sa.ForeignKey("ci_accounts.id"), primary_key=True),
+        sa.Column("project", sa.String(300), primary_key=True),
+        sa.Column("last_reported_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    # One pass over the results stored so far; from now on each report keeps it.
+    op.execute(
+        "INSERT INTO account_projects (account_id, project, last_reported_at) "
+        "SELECT account_id, project, MAX(reported_at) FROM results GROUP BY account_id, project"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("account_projects")
     op.drop_index("ix_merged_changes_merged_at", "merged_changes")
     op.drop_table("merged_changes")
     with op.batch_alter_table("ci_accounts") as batch:
