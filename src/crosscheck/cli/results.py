@@ -258,7 +258,12 @@ def update(
     contact: str | None,
     projects: tuple[str, ...],
 ) -> None:
-    """Change what an account's options name; the others stay as they are ("" clears)."""
+    """Change what an account's options name; the others stay as they are ("" clears a
+    text; --project "" alone leaves the account allowed no project)."""
+    if all(v is None for v in (owner, info_url, driver, contact)) and not projects:
+        raise click.UsageError(
+            "nothing to change: give --owner, --info-url, --driver, --contact or --project"
+        )
     _with_accounts(
         store_url,
         lambda accounts: accounts.update(
@@ -267,7 +272,7 @@ def update(
             info_url=info_url,
             driver=driver,
             contact=contact,
-            allowed_projects=projects or None,
+            allowed_projects=[p for p in projects if p] if projects else None,
             by=_actor(),
         ),
     )
