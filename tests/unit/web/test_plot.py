@@ -142,6 +142,10 @@ def test_sparkline_has_a_bar_per_day_with_results_scaled_to_the_busiest() -> Non
     assert half.label == "2024-05-04: 2 of 4 passed"
     assert "10 of 12 finished results passed (83%)" in line.title
     assert "on 2 of 30 days" in line.title
+    # Drawn as two paths: both days' passed parts, and the one day that had failures.
+    assert line.passed_path.count("M") == 2
+    assert line.other_path.count("M") == 1
+    assert line.other_path.startswith(f"M{half.x:g} {half.other_y:g}h{half.width:g}")
 
 
 def test_sparkline_of_a_quiet_month_says_so() -> None:
