@@ -172,7 +172,10 @@ class HealthExtras:
     """What the health table shows beyond the counts, fetched by the router."""
 
     account: CIAccount
+    #: Those it reported on over the window: all, or the first few by name.
     projects: Sequence[str] = ()
+    #: How many it reported on; None: `projects` are all of them.
+    project_count: int | None = None
     merged: MergedVotes = field(default_factory=MergedVotes)
     latest: Result | None = None
     #: One per day of the trend window, oldest first.
@@ -280,7 +283,9 @@ def _with_extras(row: HealthRow, extras: HealthExtras) -> HealthRow:
         contact=account.contact,
         contact_url=contact_link(account.contact),
         projects=sorted(extras.projects),
-        project_count=len(extras.projects),
+        project_count=(
+            len(extras.projects) if extras.project_count is None else extras.project_count
+        ),
         merged_votes=merged.votes,
         merged_passed=merged.passed,
         merged_success=merged.success_rate,
@@ -305,9 +310,14 @@ def _latest(result: Result | None, gerrit_base: str | None) -> LatestRun | None:
 
 
 def health_page(
-    rows: Sequence[HealthRow], now: datetime, query: HealthQuery, shown: Sequence[HealthRow]
+    rows: Sequence[HealthRow],
+    now: datetime,
+    query: HealthQuery,
+    shown: Sequence[HealthRow],
+    suggestions: Sequence[str] | None = None,
 ) -> HealthPage:
-    """`rows` every account's, `shown` those the query keeps, in its order."""
+    """`rows` every account's, `shown` those the query keeps, in its order; the filter
+    suggests `suggestions`, or else every project the rows list."""
     return HealthPage(
         generated_at=now,
         silent_after_hours=int(SILENT_AFTER.total_seconds() // 3600),
@@ -315,7 +325,11 @@ def health_page(
         trend_days=TREND_DAYS,
         query=query,
         total=len(rows),
-        projects=sorted({p for row in rows for p in row.projects}),
+        projects=(
+            sorted({p for row in rows for p in row.projects})
+            if suggestions is None
+            else list(suggestions)
+        ),
         rows=[_listed(row, query.project) for row in shown],
     )
 

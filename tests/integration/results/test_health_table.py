@@ -236,3 +236,25 @@ def new_result(project: str, moment: datetime) -> NewResult:
         value=ResultValue.PASSED,
         reported_at=moment,
     )
+
+
+async def test_a_ci_on_many_projects_lists_twelve_counts_all_and_filters_on_any(
+    api: Harness,
+) -> None:
+    now = datetime.now(UTC)
+    await create(api, "Wide CI")
+    await create(api, "Narrow CI")
+    wide = [new_result(f"openstack/p{n:02d}", now - timedelta(minutes=n)) for n in range(15)]
+    await api.service.report("Wide CI", wide)
+    await api.service.report("Narrow CI", [new_result("openstack/nova", now)])
+    rows = {r["account"]: r for r in (await api.http.get("/json/health")).json()["rows"]}
+    assert rows["Wide CI"]["project_count"] == 15
+    assert rows["Wide CI"]["projects"] == [f"openstack/p{n:02d}" for n in range(12)]
+    assert rows["Narrow CI"]["projects"] == ["openstack/nova"]
+    # The filter finds a project past the twelve listed, and lists it first.
+    found = (await api.http.get("/json/health?project=P14")).json()
+    (row,) = found["rows"]
+    assert row["account"] == "Wide CI"
+    assert row["projects"][0] == "openstack/p14"
+    assert row["project_count"] == 15
+    assert "openstack/p14" in found["projects"]  # the filter's suggestions
