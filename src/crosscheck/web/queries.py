@@ -134,55 +134,6 @@ async def projects_by_account(
     return found
 
 
-@dataclass(frozen=True)
-class CoveredProjects:
-    #: The first projects by name, up to the number asked for.
-    listed: list[str]
-    #: Every project it reported on over the window.
-    count: int
-
-
-async def covered_projects(
-    connection: AsyncConnection, since: datetime, listed: int, account_id: int | None = None
-) -> dict[int, CoveredProjects]:
-    """Each account's first `listed` projects and how many it has, ranked and counted by
-    the database: a CI on hundreds of projects sends a dozen names, not hundreds."""
-    ranked = (
-        select(
-            account_projects.c.account_id,
-            account_projects.c.project,
-            func.row_number()
-            .over(partition_by=account_projects.c.account_id, order_by=account_projects.c.project)
-            .label("rank"),
-            func.count().over(partition_by=account_projects.c.account_id).label("total"),
-        )
-        .where(account_projects.c.last_reported_at >= since)
-        .where(_of(account_projects.c.account_id, account_id))
-        .subquery()
-    )
-    query = (
-        select(ranked.c.account_id, ranked.c.project, ranked.c.total)
-        .where(ranked.c.rank <= listed)
-        .order_by(ranked.c.account_id, ranked.c.rank)
-    )
-    found: dict[int, CoveredProjects] = {}
-    for owner, project, total in await connection.execute(query):
-        found.setdefault(owner, CoveredProjects([], int(total))).listed.append(project)
-    return found
-
-
-async def known_projects(connection: AsyncConnection, since: datetime, limit: int) -> list[str]:
-    """Projects some CI reported on over the window, by name: the filter's suggestions."""
-    query = (
-        select(account_projects.c.project)
-        .where(account_projects.c.last_reported_at >= since)
-        .distinct()
-        .order_by(account_projects.c.project)
-        .limit(limit)
-    )
-    return list((await connection.execute(query)).scalars())
-
-
 async def latest_results(
     connection: AsyncConnection, account_id: int | None = None
 ) -> dict[int, Result]:

@@ -172,10 +172,8 @@ class HealthExtras:
     """What the health table shows beyond the counts, fetched by the router."""
 
     account: CIAccount
-    #: Those it reported on over the window: all, or the first few by name.
+    #: Every project it reported on over the window.
     projects: Sequence[str] = ()
-    #: How many it reported on; None: `projects` are all of them.
-    project_count: int | None = None
     merged: MergedVotes = field(default_factory=MergedVotes)
     latest: Result | None = None
     #: One per day of the trend window, oldest first.
@@ -283,9 +281,7 @@ def _with_extras(row: HealthRow, extras: HealthExtras) -> HealthRow:
         contact=account.contact,
         contact_url=contact_link(account.contact),
         projects=sorted(extras.projects),
-        project_count=(
-            len(extras.projects) if extras.project_count is None else extras.project_count
-        ),
+        project_count=len(extras.projects),
         merged_votes=merged.votes,
         merged_passed=merged.passed,
         merged_success=merged.success_rate,
