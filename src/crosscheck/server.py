@@ -155,7 +155,9 @@ async def build_service(options: ServeOptions) -> Service:
         executor_settings.logs_root,
         lambda: admin_token(live.current.ci),
         current_config=lambda: live.current,
-        resolver_clients=rest,
+        # verify-status by number on a change no result named yet (Buildbot's first
+        # report) is looked up on Gerrit: the first connection's, as the CI account.
+        lookup=next(iter(rest.values()), None),
     )
     app.include_router(operator_router(scheduler))
     projects = {name: GerritProjects(client) for name, client in rest.items()}
@@ -226,7 +228,7 @@ def web_app(
     admin_token_source: TokenSource | None = None,
     *,
     current_config: Callable[[], Config] | None = None,
-    resolver_clients: Mapping[str, GerritRestClient] | None = None,
+    lookup: GerritRestClient | None = None,
 ) -> FastAPI:
     """Webhooks, build logs, /metrics, and the results service when it is served here;
     errors answer `{"detail", "errors"}` (results/http_errors.py) whichever is mounted;
@@ -235,8 +237,8 @@ def web_app(
     The results service's admin token is read at each request from `admin_token_source`
     (by default the `ci` element of `config`), as the operator API reads its own.
     `current_config` (by default `config`) names the pipelines and connections whose
-    queue depths /metrics shows at 0 when empty. `resolver_clients` (serve's REST
-    clients) let verify-status place a change no result named yet, on the first one.
+    queue depths /metrics shows at 0 when empty. `lookup` lets verify-status place a
+    change no result named yet by asking that Gerrit.
     """
     app = FastAPI(
         title="crosscheck",
@@ -254,10 +256,7 @@ def web_app(
             config.results, admin_token_source or (lambda: admin_token(config.ci))
         )
         service = ResultsService(engine, limiter=limiter, max_age=settings.max_result_age)
-        # verify-status by number on a change no result named yet (Buildbot's first
-        # report) is looked up on Gerrit: the first connection's, as the CI account.
-        gerrit = next(iter(resolver_clients.values()), None) if resolver_clients else None
-        for router in results_routers(service, settings, resolver_for(service, gerrit)):
+        for router in results_routers(service, settings, resolver_for(service, lookup)):
             app.include_router(router)
     # In every configuration, so the operator API's malformed requests are answered
     # alike, with the located `errors` its clients read.

@@ -301,7 +301,7 @@ async def test_verify_status_on_a_change_no_result_named_yet_is_looked_up_on_ger
     rest = GerritRestClient("http://gerrit.test", transport=httpx.MockTransport(gerrit))
     _, token = await Accounts(engine).create("Buildbot CI", allowed_projects=["acme/*"])
     config = config_of(tmp_path, "- ci: {name: Acme CI}\n")
-    app = web_app(config, engine, {}, logs_root, resolver_clients={"review": rest})
+    app = web_app(config, engine, {}, logs_root, lookup=rest)
     async with client(httpx.ASGITransport(app=app)) as http:
         posted = await http.post(
             "/a/changes/77/revisions/2/verify-status~verifications",

@@ -14,15 +14,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.model.events import Event, EventType
 from crosscheck.model.results import ResultValue
 from crosscheck.store.tables import merged_changes, results
+from crosscheck.store.upsert import upsert
 
 
 @dataclass(frozen=True)
@@ -36,13 +35,12 @@ class Merge:
 
 async def record_merge(connection: AsyncConnection, merge: Merge) -> None:
     """Insert or replace: recording a merge twice (stream, then backfill) changes nothing."""
-    module: Any = postgresql if connection.dialect.name == "postgresql" else sqlite
     values = {
         "project": merge.project,
         "patchset": merge.patchset,
         "merged_at": merge.merged_at,
     }
-    statement = module.insert(merged_changes).values(change_number=merge.change, **values)
+    statement = upsert(connection, merged_changes).values(change_number=merge.change, **values)
     await connection.execute(
         statement.on_conflict_do_update(index_elements=["change_number"], set_=values)
     )

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.model.results import NewResult, Result, ResultValue
 from crosscheck.store.tables import account_projects, ci_accounts, result_daily_counts, results
+from crosscheck.store.upsert import upsert
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -85,10 +85,9 @@ async def _mark_projects(
         moment = row["reported_at"]
         if row["project"] not in latest or moment > latest[row["project"]]:
             latest[row["project"]] = moment
-    module: Any = postgresql if connection.dialect.name == "postgresql" else sqlite
     # Sorted, as the daily counts: concurrent batches take the rows in the same order.
     for project, moment in sorted(latest.items()):
-        statement = module.insert(account_projects).values(
+        statement = upsert(connection, account_projects).values(
             account_id=account_id, project=project, last_reported_at=moment
         )
         newer = statement.excluded.last_reported_at
@@ -105,9 +104,7 @@ async def _mark_projects(
 def _upsert_count(
     connection: AsyncConnection, account_id: int, day: int, value: str, count: int
 ) -> Any:
-    dialect = connection.dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(result_daily_counts).values(
+    statement = upsert(connection, result_daily_counts).values(
         account_id=account_id, day=day, value=value, count=count
     )
     return statement.on_conflict_do_update(

@@ -61,8 +61,7 @@ from crosscheck.scheduler.triggers import (
     OWN_ACCOUNT,
     SKIPPED_STATE,
     ignored_reason,
-    matching_pipelines,
-    skipped_pipelines,
+    triggered,
 )
 from crosscheck.store.tables import builds
 
@@ -133,8 +132,8 @@ class Scheduler:
         ignored or not, so its cursor moves on."""
         await self._end_closed_change(event, db)
         config = self.config()
-        pipelines = matching_pipelines(config, event)
-        skipped = skipped_pipelines(config, event)
+        found = triggered(config, event)
+        pipelines, skipped = found.pipelines, found.skipped
         if not pipelines and not skipped:
             return
         reason = ignored_reason(config.connections.get(event.connection), event)

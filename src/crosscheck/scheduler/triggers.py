@@ -12,6 +12,8 @@ the connection names, and those on a closed change.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Account, Event, EventType
@@ -87,16 +89,31 @@ def skipped_state(pipeline: Pipeline, event: Event) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Triggered:
+    #: Pipelines the event enqueues an item in.
+    pipelines: list[Pipeline]
+    #: Pipelines it triggers that skip its change's state (WIP, private), with why:
+    #: an operator wondering why a change was not tested reads it in the log.
+    skipped: list[tuple[Pipeline, str]]
+
+
+def triggered(config: Config, event: Event) -> Triggered:
+    """The pipelines with a trigger for this event, on a project that has jobs in them,
+    parted by whether they take the change in its state; each trigger is matched once."""
+    found = Triggered([], [])
+    for pipeline in _triggered(config, event):
+        why = skipped_state(pipeline, event)
+        if why is None:
+            found.pipelines.append(pipeline)
+        else:
+            found.skipped.append((pipeline, why))
+    return found
+
+
 def matching_pipelines(config: Config, event: Event) -> list[Pipeline]:
     """Pipelines with a trigger for this event, on a project that has jobs in them."""
-    return [p for p in _triggered(config, event) if skipped_state(p, event) is None]
-
-
-def skipped_pipelines(config: Config, event: Event) -> list[tuple[Pipeline, str]]:
-    """Pipelines the event triggers but that skip its change's state (WIP, private),
-    with why: an operator wondering why a change was not tested reads it in the log."""
-    found = [(p, skipped_state(p, event)) for p in _triggered(config, event)]
-    return [(p, why) for p, why in found if why is not None]
+    return triggered(config, event).pipelines
 
 
 def _triggered(config: Config, event: Event) -> list[Pipeline]:

@@ -67,8 +67,6 @@ from crosscheck.web.views import (
 )
 
 MAX_PLOT_DAYS = 365
-#: Project names the health table's filter suggests, at most.
-PROJECT_SUGGESTIONS = 1000
 Days = Annotated[int | None, Query(ge=1, le=MAX_PLOT_DAYS, description="Days the plot covers")]
 ChangePath = Annotated[int, Path(ge=1, le=MAX_GERRIT_INT, description="The change number")]
 #: Result ids in a page cursor are 64-bit integers in the store.
@@ -150,10 +148,7 @@ class Pages:
         now = datetime.now(UTC)
         async with self.service.engine.connect() as connection:
             rows = await self._rows(connection, now)
-        # Every row holds all its projects here (the filter sees them all); the page
-        # lists a few of each (views._listed).
-        suggestions = sorted({p for row in rows for p in row.projects})[:PROJECT_SUGGESTIONS]
-        return health_page(rows, now, query, select_rows(rows, query), suggestions)
+        return health_page(rows, now, query, select_rows(rows, query))
 
     async def _rows(
         self, connection: AsyncConnection, now: datetime, only: int | None = None

@@ -72,22 +72,9 @@ class DayCounts:
 async def daily_counts(
     connection: AsyncConnection, account_id: int, first_day: int, last_day: int
 ) -> list[DayCounts]:
-    """Passed and final results per UTC day, from the daily counts (one row per day and value)."""
-    query = select(
-        result_daily_counts.c.day, result_daily_counts.c.value, result_daily_counts.c.count
-    ).where(
-        result_daily_counts.c.account_id == account_id,
-        result_daily_counts.c.day >= first_day,
-        result_daily_counts.c.day <= last_day,
-    )
-    passed: dict[int, int] = {}
-    final: dict[int, int] = {}
-    for day, value, count in await connection.execute(query):
-        if ResultValue(value).final:
-            final[day] = final.get(day, 0) + count
-        if value == ResultValue.PASSED.value:
-            passed[day] = passed.get(day, 0) + count
-    return [DayCounts(day, passed.get(day, 0), final[day]) for day in sorted(final)]
+    """Passed and final results per UTC day of one account (days with none left out)."""
+    found = await daily_counts_by_account(connection, first_day, last_day, account_id)
+    return found.get(account_id, [])
 
 
 async def daily_counts_by_account(

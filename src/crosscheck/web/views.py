@@ -32,6 +32,8 @@ LOW_SUCCESS = 0.6
 LOW_SUCCESS_WINDOW = "7d"
 #: Projects listed per CI account on the health table; `project_count` has them all.
 LISTED_PROJECTS = 12
+#: Project names the health table's filter suggests, at most.
+PROJECT_SUGGESTIONS = 1000
 #: The health table's trend, projects covered and merged-change votes look this far back.
 TREND_DAYS = 30
 
@@ -306,14 +308,10 @@ def _latest(result: Result | None, gerrit_base: str | None) -> LatestRun | None:
 
 
 def health_page(
-    rows: Sequence[HealthRow],
-    now: datetime,
-    query: HealthQuery,
-    shown: Sequence[HealthRow],
-    suggestions: Sequence[str] | None = None,
+    rows: Sequence[HealthRow], now: datetime, query: HealthQuery, shown: Sequence[HealthRow]
 ) -> HealthPage:
-    """`rows` every account's, `shown` those the query keeps, in its order; the filter
-    suggests `suggestions`, or else every project the rows list."""
+    """`rows` every account's with all their projects (the filter sees them all), `shown`
+    those the query keeps, in its order; the page lists a few projects of each."""
     return HealthPage(
         generated_at=now,
         silent_after_hours=int(SILENT_AFTER.total_seconds() // 3600),
@@ -321,11 +319,7 @@ def health_page(
         trend_days=TREND_DAYS,
         query=query,
         total=len(rows),
-        projects=(
-            sorted({p for row in rows for p in row.projects})
-            if suggestions is None
-            else list(suggestions)
-        ),
+        projects=sorted({p for row in rows for p in row.projects})[:PROJECT_SUGGESTIONS],
         rows=[_listed(row, query.project) for row in shown],
     )
 
