@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from crosscheck.drivers.gerrit.sandbox import SandboxRepo, SandboxState
 from crosscheck.drivers.gerrit.sandbox.site import free_port
+from tests.results_server import wait_until_serving
 
 PROJECT = "sandbox/ci-sandbox"
 CROSSCHECK = [sys.executable, "-m", "crosscheck"]
@@ -41,7 +41,7 @@ def results_url(sandbox: SandboxState, tmp_path: Path) -> Iterator[str]:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_for(url, process, log_path)
+            wait_until_serving(url, process, log_path)
             created = run(
                 "results", "account", "create", "Buildbot CI", "--store", store,
                 "--project", "sandbox/*", "--token-file", str(tmp_path / "token"),
@@ -51,20 +51,6 @@ def results_url(sandbox: SandboxState, tmp_path: Path) -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(timeout=30)
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"results serve exited: {log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"results serve did not answer: {log_path.read_text()}")
 
 
 async def test_a_first_report_by_change_number_is_placed_by_gerrit(

@@ -114,6 +114,7 @@ def success_plot(daily: Sequence[DailyRate], first: date, last: date) -> Plot:
     shown = [d for d in daily if first <= d.day <= last and d.final]
     points = [PlotPoint(axes.x_of(d.day), axes.y_of(d.rate), _tooltip(d)) for d in shown]
     lines = _lines(shown, points)
+    in_runs = {p for line in lines for p in line}  # the rest have no neighbour
     return Plot(
         width=WIDTH,
         height=HEIGHT,
@@ -124,7 +125,7 @@ def success_plot(daily: Sequence[DailyRate], first: date, last: date) -> Plot:
         lines=[" ".join(f"{p.x},{p.y}" for p in line) for line in lines],
         points=points if axes.days <= MAX_POINT_DAYS else [],
         bars=[_bar(axes, d) for d in shown],
-        values=[_value(p, d) for p, d in zip(points, shown, strict=True) if _alone(p, lines)],
+        values=[_value(p, d) for p, d in zip(points, shown, strict=True) if p not in in_runs],
         y_ticks=[Tick(axes.y_of(r), f"{r:.0%}", "end") for r in (0.0, 0.25, 0.5, 0.75, 1.0)],
         x_ticks=_x_ticks(axes, last),
         threshold_y=axes.y_of(LOW_SUCCESS),
@@ -155,10 +156,6 @@ def _lines(shown: Sequence[DailyRate], points: Sequence[PlotPoint]) -> list[list
         runs[-1].append(point)
         previous = day.day
     return [run for run in runs if len(run) > 1]
-
-
-def _alone(point: PlotPoint, lines: Sequence[Sequence[PlotPoint]]) -> bool:
-    return not any(point in line for line in lines)
 
 
 def _value(point: PlotPoint, day: DailyRate) -> ValueLabel:

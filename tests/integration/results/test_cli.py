@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.integration.results.helpers import plugin_json
+from tests.results_server import wait_until_serving
 
 CROSSCHECK = [sys.executable, "-m", "crosscheck"]
 ADMIN_TOKEN = "cli-admin-token"
@@ -76,18 +76,7 @@ def server(store_url: str, tmp_path: Path) -> Iterator[Server]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"results serve exited: {(tmp_path / 'serve.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"results serve did not answer: {(tmp_path / 'serve.log').read_text()}")
-            time.sleep(0.2)
+        wait_until_serving(url, process, tmp_path / "serve.log")
         yield Server(url, ssh_port, store_url, tmp_path)
     finally:
         process.terminate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -155,13 +156,19 @@ def stats(name: str) -> AccountStatistics:
     return AccountStatistics(name, {"24h": window, "7d": window, "30d": window}, NOW, NOW)
 
 
+def run(**fields: Any) -> Result:
+    """A stored result, as the latest-run column gets it."""
+    base: dict[str, Any] = {
+        "id": 1, "uuid": "u", "account": "CI", "project": "p", "change": 1, "patchset": 1,
+        "job": "j", "value": ResultValue.PASSED, "reported_at": NOW,
+    }  # fmt: skip
+    return Result(**(base | fields))
+
+
 def test_a_row_carries_driver_contact_projects_votes_and_latest_run() -> None:
     account = CIAccount("Acme CI", owner="Acme", driver="Acme NFS", contact="ci@acme.example")
-    latest = Result(
-        id=1,
-        uuid="u",
+    latest = run(
         account="Acme CI",
-        project="p",
         change=42,
         patchset=3,
         job="tempest",
@@ -205,18 +212,7 @@ def test_only_addresses_and_web_urls_become_contact_links(contact: str, link: st
 
 
 def test_a_run_whose_url_is_not_a_web_address_is_not_linked() -> None:
-    latest = Result(
-        id=1,
-        uuid="u",
-        account="CI",
-        project="p",
-        change=1,
-        patchset=1,
-        job="j",
-        value=ResultValue.PASSED,
-        reported_at=NOW,
-        url="javascript:alert(1)",
-    )
+    latest = run(url="javascript:alert(1)")
     found = health_row(stats("CI"), NOW, HealthExtras(account=CIAccount("CI"), latest=latest))
     assert found.latest is not None
     assert found.latest.url is None
