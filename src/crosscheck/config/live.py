@@ -51,6 +51,9 @@ class LiveConfig:
         result = load_config(self.paths)
         if result.config is None:
             raise ConfigInvalidError(result.errors)
+        # At start as on a reload: an operator who skipped `config check` still reads
+        # that a comment pattern can never match, before wondering why.
+        _log_warnings(result)
         self.current: Config = result.config
         #: What serve was built from: the elements a reload cannot apply come from it.
         self.start: Config = result.config
@@ -65,8 +68,7 @@ class LiveConfig:
                 log.error("configuration: %s", issue)
             log.error("configuration has %d error(s); keeping the one in use", len(result.errors))
             return result
-        for issue in result.warnings:
-            log.warning("configuration: %s", issue)
+        _log_warnings(result)
         served, needs_restart = keep_start_elements(self.start, result.config)
         self.current = served
         self.reloads += 1
@@ -115,6 +117,11 @@ class LiveConfig:
         log.info("SIGHUP: reloading the configuration")
         self._fingerprint = self.fingerprint()
         self.reload()
+
+
+def _log_warnings(result: LoadResult) -> None:
+    for issue in result.warnings:
+        log.warning("configuration: %s", issue)
 
 
 def keep_start_elements(start: Config, new: Config) -> tuple[Config, list[str]]:

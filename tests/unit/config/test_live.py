@@ -104,3 +104,13 @@ async def test_sighup_reloads(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
         loop.remove_signal_handler(signal.SIGHUP)
     assert "SIGHUP: reloading the configuration" in caplog.text
     assert sorted(holder.current.jobs) == ["a", "b"]
+
+
+def test_warnings_are_logged_at_start_as_on_a_reload(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    unused = GOOD + "- job: {name: unused, node: lab, run: [make]}\n"
+    caplog.set_level(logging.WARNING, logger="crosscheck.config.live")
+    live(tmp_path, unused)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("job 'unused' is not run by any project" in m for m in warned), warned

@@ -50,3 +50,8 @@ async def test_a_long_outage_warns_once_then_reminds_every_few_attempts(
     failed = [r for r in caplog.records if "reconnect attempt" in r.getMessage()]
     assert len(failed) == 2 * REMIND_EVERY - 3
     assert all(r.levelno == logging.INFO for r in failed)
+    # One INFO line per failed reconnect: past the start and the first reconnect, the
+    # connecting/disconnected/reconnecting lines are DEBUG.
+    info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert sum("stream connecting" in m for m in info) == 2
+    assert sum("reconnecting in" in m for m in info) == 1

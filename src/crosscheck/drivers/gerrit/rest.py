@@ -179,9 +179,9 @@ class GerritRestClient:
 
     async def _backoff(self, method: str, url: str, attempt: int, reason: str) -> None:
         delay = self._retry.delay(attempt)
-        # INFO: the caller says at WARNING when the request fails for good; a Gerrit
-        # outage would otherwise print three warnings per report attempt.
-        log.info(
+        # DEBUG: the caller says when the request fails for good (a report's first
+        # failure and every tenth are warnings); an outage of hours must not flood INFO.
+        log.debug(
             "gerrit %s %s failed (%s); retry %d in %.2fs", method, url, reason, attempt + 1, delay
         )
         await asyncio.sleep(delay)

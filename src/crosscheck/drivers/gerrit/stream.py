@@ -89,7 +89,7 @@ class GerritStream:
         """Stream forever, reconnecting after every failure; stop by cancelling."""
         failures = 0
         while True:
-            self._set_state(StreamState.CONNECTING)
+            self._set_state(StreamState.CONNECTING, quiet=failures > 1)
             opened = time.monotonic()
             try:
                 await self._stream_once()
@@ -101,9 +101,11 @@ class GerritStream:
                 failures = 1 if healthy else failures + 1
                 self._log_failure(failures, error)
             finally:
-                self._set_state(StreamState.DISCONNECTED)
+                self._set_state(StreamState.DISCONNECTED, quiet=failures > 1)
             delay = self.settings.backoff(failures)
-            log.info("gerrit %s: reconnecting in %.1fs", self.connection.name, delay)
+            # The first wait of an outage is news; the rest repeat the failure line.
+            level = logging.INFO if failures <= 1 else logging.DEBUG
+            log.log(level, "gerrit %s: reconnecting in %.1fs", self.connection.name, delay)
             await asyncio.sleep(delay)
 
     def _log_failure(self, failures: int, error: Exception) -> None:
@@ -121,7 +123,13 @@ class GerritStream:
                 error,
             )
         else:
-            log.info("gerrit %s: reconnect attempt %d failed (%s: %s)", name, failures, kind, error)
+            log.info(
+                "gerrit %s: reconnect attempt failed (%d failures in a row; %s: %s)",
+                name,
+                failures,
+                kind,
+                error,
+            )
 
     async def close(self) -> None:
         """Drop the current connection (the next loop of `run` reconnects)."""
@@ -200,9 +208,13 @@ class GerritStream:
             keepalive_count_max=self.settings.keepalive_count_max,
         )
 
-    def _set_state(self, state: StreamState) -> None:
+    def _set_state(self, state: StreamState, *, quiet: bool = False) -> None:
         if state != self.state:
-            log.info("gerrit %s: stream %s", self.connection.name, state.value)
+            # To or from a live stream is INFO; the connecting/disconnected pair of each
+            # failed attempt while Gerrit stays away (`quiet`) is not: one line will do.
+            live = StreamState.CONNECTED in (state, self.state)
+            level = logging.DEBUG if quiet and not live else logging.INFO
+            log.log(level, "gerrit %s: stream %s", self.connection.name, state.value)
         self.state = state
         stream_connected.labels(self.connection.name).set(state is StreamState.CONNECTED)
 
