@@ -39,7 +39,7 @@ from tests.e2e.ci_loop_harness import ServeProcess, write_config
 from tests.e2e.gerrit_clients import EventStream, ci_rest, stream_events
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, Sandbox, SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit import PushedChange, Sandbox, SandboxRepo, SandboxState
 
 TRIVIAL = """\
 - label: {name: local}

@@ -28,7 +28,6 @@ from typing import Any
 from tests.e2e.source_harness import sandbox_connection
 from tests.unit.executor.gitrepos import Upstream
 
-from crosscheck.drivers.gerrit.sandbox import Sandbox, SandboxRepo, SandboxState
 from crosscheck.executor import Executor, LocalNodeProvider, MirrorCache
 from crosscheck.executor.git import Git, HttpCredentials
 from crosscheck.executor.workspace import GerritRemote, WorkspaceBuilder
@@ -36,6 +35,7 @@ from crosscheck.model.build import BuildRequest, BuildResult, change_ref
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Change, Event, EventType, PatchSet
 from crosscheck.model.job import Job, RunStep
+from crosscheck.sandbox.gerrit import Sandbox, SandboxRepo, SandboxState
 
 
 async def median_of(rounds: int, work: Callable[[int], Awaitable[None]], start: int = 0) -> float:

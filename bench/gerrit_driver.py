@@ -24,8 +24,8 @@ from tests.e2e.source_harness import RecordingSink, running_source
 
 from crosscheck.drivers.gerrit.events import parse_line
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.drivers.gerrit.sandbox import Sandbox, SandboxRepo, SandboxState
 from crosscheck.model.events import Event
+from crosscheck.sandbox.gerrit import Sandbox, SandboxRepo, SandboxState
 
 RECORDED = Path(__file__).parents[1] / "tests" / "fixtures" / "gerrit-3.10-events.jsonl"
 

@@ -30,9 +30,9 @@ from tests.browser.server import free_port
 from tests.e2e.gerrit_clients import ci_rest
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, Sandbox, SandboxRepo, SandboxState
 from crosscheck.results.backfill import Backfill, BackfillOptions
 from crosscheck.results.backfill_messages import JobLine, parse_ci_message
+from crosscheck.sandbox.gerrit import PushedChange, Sandbox, SandboxRepo, SandboxState
 from crosscheck.store import open_store
 
 

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from crosscheck.drivers.gerrit.sandbox import Sandbox, SandboxRepo
-from crosscheck.drivers.gerrit.sandbox.distribution import ensure_distribution
 from crosscheck.paths import cache_dir
+from crosscheck.sandbox.gerrit import Sandbox, SandboxRepo
+from crosscheck.sandbox.gerrit.distribution import ensure_distribution
 
 
 def rss_mib(pid: int | None) -> float:

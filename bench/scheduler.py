@@ -35,12 +35,12 @@ from sqlalchemy import func, select
 
 from bench.config_expansion import PROJECTS, crosscheck_config
 from crosscheck.config import load_config
+from crosscheck.events.intake import EventIntake
 from crosscheck.executor.executor import BuildStarted, StartedHook
-from crosscheck.intake import EventIntake
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, change_ref
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, ChangeState, Event, EventType, PatchSet
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import open_store

@@ -24,11 +24,11 @@ from crosscheck.config.loader import load_config
 from crosscheck.drivers.timer.branches import BranchResolver
 from crosscheck.drivers.timer.source import TimerEventSource
 from crosscheck.drivers.timer.targets import targets
+from crosscheck.events.intake import EventIntake
 from crosscheck.executor.executor import StartedHook
-from crosscheck.intake import EventIntake
 from crosscheck.model.build import BuildOutcome, BuildRequest
 from crosscheck.model.config import Config
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import open_store
 

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import httpx
 
 from crosscheck.drivers.gerrit.rest import change_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxState
-from crosscheck.drivers.gerrit.sandbox.site import free_port
+from crosscheck.sandbox.gerrit import PushedChange, SandboxState
+from crosscheck.sandbox.gerrit.site import free_port
 
 from .gerrit_clients import admin_rest, ci_rest
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck.drivers.gerrit.sandbox import SandboxState
-from crosscheck.prerequisites import JAVA, JAVAC, MAVEN, require_all
+from crosscheck.sandbox.gerrit import SandboxState
+from crosscheck.sandbox.prerequisites import JAVA, JAVAC, MAVEN, require_all
 
 
 def crosscheck(state_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

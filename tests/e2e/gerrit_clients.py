@@ -13,7 +13,7 @@ from typing import Any
 import asyncssh
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
-from crosscheck.drivers.gerrit.sandbox import SandboxState
+from crosscheck.sandbox.gerrit import SandboxState
 
 
 def ci_rest(state: SandboxState) -> GerritRestClient:

@@ -11,12 +11,12 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.drivers.gerrit.sandbox import SandboxState
 from crosscheck.drivers.gerrit.source import GerritEventSource
 from crosscheck.drivers.gerrit.stream import StreamSettings, StreamState
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
+from crosscheck.sandbox.gerrit import SandboxState
 from crosscheck.store import open_store
 
 FAST = StreamSettings(base_backoff=0.2, max_backoff=1.0, keepalive_interval=5)

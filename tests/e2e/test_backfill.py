@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from crosscheck.drivers.gerrit.rest import change_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
 from crosscheck.model.results import ResultValue
 from crosscheck.results.service import ResultsService
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 from crosscheck.store import open_store
 from crosscheck.store.tables import results
 

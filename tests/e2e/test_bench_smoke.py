@@ -9,7 +9,7 @@ import pytest
 from bench.ci_loop import measure, report
 from bench.results_vs_gerrit import compare
 
-from crosscheck.drivers.gerrit.sandbox import SandboxState
+from crosscheck.sandbox.gerrit import SandboxState
 
 
 async def test_results_vs_gerrit_bench_runs(

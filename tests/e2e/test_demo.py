@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from crosscheck.demo import BackgroundServe
-from crosscheck.demo.flow import demo_dir
 from crosscheck.drivers.gerrit.rest import change_id
-from crosscheck.drivers.gerrit.sandbox import SandboxState
+from crosscheck.sandbox.demo import BackgroundServe
+from crosscheck.sandbox.demo.flow import demo_dir
+from crosscheck.sandbox.gerrit import SandboxState
 
 from .ci_loop_harness import PROJECT, ci_messages, ci_vote
 from .conftest import crosscheck

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.drivers.gerrit.catchup import missed_events
 from crosscheck.drivers.gerrit.rest import change_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
 from crosscheck.drivers.gerrit.stream import StreamSettings, StreamState
 from crosscheck.model.events import Event, Origin
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 
 from .gerrit_clients import admin_rest, ci_rest
 from .source_harness import RecordingSink, running_source, wait_state

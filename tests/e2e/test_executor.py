@@ -15,11 +15,11 @@ import pytest
 
 from crosscheck.config import load_config
 from crosscheck.drivers.gerrit.rest import change_id, project_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
 from crosscheck.executor import Executor, executor_from_config
 from crosscheck.model.build import BuildRequest, BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.events import Change, Event, EventType, PatchSet
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 
 from .gerrit_clients import admin_rest, ci_rest
 from .source_harness import sandbox_connection

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from crosscheck.drivers.gerrit.rest import change_id
-from crosscheck.drivers.gerrit.sandbox import SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit import SandboxRepo, SandboxState
 
 from .conftest import crosscheck
 from .gerrit_clients import ci_rest, stream_events

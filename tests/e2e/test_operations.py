@@ -21,9 +21,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from crosscheck.drivers.gerrit.sandbox import SandboxRepo, SandboxState
-from crosscheck.drivers.gerrit.sandbox.distribution import GERRIT_VERSION
-from crosscheck.drivers.gerrit.sandbox.site import free_port
+from crosscheck.sandbox.gerrit import SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit.distribution import GERRIT_VERSION
+from crosscheck.sandbox.gerrit.site import free_port
 
 from .ci_loop_harness import (
     PROJECT,
@@ -184,7 +184,7 @@ async def test_serve_logs_requests_and_exports_metrics_of_a_whole_loop(
     stopped = serve.log.read_text()
     assert "Task was destroyed" not in stopped
     assert "Traceback" not in stopped
-    assert "WARNING crosscheck.server: crosscheck stopped (SIGTERM)" in stopped
+    assert "WARNING crosscheck.serve.service: crosscheck stopped (SIGTERM)" in stopped
 
 
 # -- a busy port ----------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
 from crosscheck.model.report import RESULTS_SERVICE
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 
 from .ci_loop_harness import (
     PROJECT,

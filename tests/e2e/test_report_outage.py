@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from crosscheck.drivers.gerrit.sandbox import SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit import SandboxRepo, SandboxState
 
 from .ci_loop_harness import (
     PROJECT,

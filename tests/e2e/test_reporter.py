@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.gerrit.reporter import GerritReporter
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
 from crosscheck.model.report import Report, ReportState
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 
 from .gerrit_clients import ci_rest
 from .source_harness import sandbox_connection

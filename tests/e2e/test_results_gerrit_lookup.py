@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crosscheck.drivers.gerrit.sandbox import SandboxRepo, SandboxState
-from crosscheck.drivers.gerrit.sandbox.site import free_port
+from crosscheck.sandbox.gerrit import SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit.site import free_port
 from tests.results_server import wait_until_serving
 
 PROJECT = "sandbox/ci-sandbox"

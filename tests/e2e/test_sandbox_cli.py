@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
-from crosscheck.drivers.gerrit.sandbox import SandboxState
-from crosscheck.drivers.gerrit.sandbox.state import INITIAL_ADMIN_PASSWORD
 from crosscheck.errors import GerritHttpError
+from crosscheck.sandbox.gerrit import SandboxState
+from crosscheck.sandbox.gerrit.state import INITIAL_ADMIN_PASSWORD
 
 from .conftest import crosscheck
 from .gerrit_clients import admin_rest, ci_rest

@@ -20,7 +20,7 @@ import pytest
 
 from crosscheck.drivers.gerrit.projects import GerritProjects
 from crosscheck.drivers.gerrit.rest import change_id, project_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 
 from .ci_loop_harness import PROJECT, ServeProcess, poll, running_serve, write_config
 from .gerrit_clients import admin_rest, ci_rest

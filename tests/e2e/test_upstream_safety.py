@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from crosscheck.drivers.gerrit.rest import change_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 
 from .ci_loop_harness import (
     PROJECT,

@@ -6,7 +6,7 @@ import base64
 import stat
 from pathlib import Path
 
-from crosscheck.drivers.gerrit.sandbox import SandboxState
+from crosscheck.sandbox.gerrit import SandboxState
 
 from .conftest import crosscheck
 from .gerrit_clients import ci_rest

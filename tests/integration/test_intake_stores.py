@@ -12,7 +12,7 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Account, Change, Event, EventType, Origin, PatchSet
 from crosscheck.store import open_store
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.build import BuildResult
 from crosscheck.model.events import Event
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import open_store
 from crosscheck.store.tables import builds, reports

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.drivers.timer.source import CURSOR, TimerEventSource
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Event
 from crosscheck.store import open_store
 from tests.unit.timer.fakes import FakeClock, at, gerrit, load

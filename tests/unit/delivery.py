@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from crosscheck.model.report import ReportState
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 
 
 async def deliver(queue: ReportQueue, key: str) -> ReportState:

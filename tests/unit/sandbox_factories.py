@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crosscheck.drivers.gerrit.sandbox.state import Account, SandboxState
+from crosscheck.sandbox.gerrit.state import Account, SandboxState
 
 
 def make_state(root: Path, http_port: int = 18080, ssh_port: int = 29418) -> SandboxState:

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI, HTTPException
 from prometheus_client import REGISTRY
 
-from crosscheck.access_log import AccessLog
-from crosscheck.server import WEBHOOK_PATHS
+from crosscheck.http.access_log import AccessLog
+from crosscheck.serve.service import WEBHOOK_PATHS
 
 TOKEN = "s3cret-" + "t" * 30
 

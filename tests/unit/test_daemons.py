@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck import daemons
-from crosscheck.drivers.gerrit.sandbox.site import free_port
+from crosscheck.sandbox import daemons
+from crosscheck.sandbox.gerrit.site import free_port
 
 MARKER = "crosscheck-test-daemon"
 #: Ignores SIGTERM, so only SIGKILL stops it; says when its handler is in place.

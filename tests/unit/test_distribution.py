@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck.drivers.gerrit.sandbox import distribution
-from crosscheck.drivers.gerrit.sandbox.distribution import (
+from crosscheck.sandbox.gerrit import distribution
+from crosscheck.sandbox.gerrit.distribution import (
     ARTIFACTS,
     GERRIT_VERSION,
     LAUNCHER_CLASS,

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from crosscheck.results.error_message import MAX_LENGTH, error_message
+from crosscheck.http.error_message import MAX_LENGTH, error_message
 
 
 def answer(body: Any = None, *, text: str | None = None, status: int = 422) -> httpx.Response:

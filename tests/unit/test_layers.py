@@ -84,7 +84,7 @@ def test_only_the_cli_imports_the_demo() -> None:
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
         if path.relative_to(PACKAGE).parts[0] not in ("cli", "demo")
-        and any(name.startswith("crosscheck.demo") for name in imported_modules(path))
+        and any(name.startswith("crosscheck.sandbox.demo") for name in imported_modules(path))
     ]
     assert offenders == []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crosscheck.errors import PrerequisiteError
-from crosscheck.prerequisites import (
+from crosscheck.sandbox.prerequisites import (
     GIT,
     JAVA,
     MAVEN,

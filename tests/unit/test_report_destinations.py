@@ -20,7 +20,7 @@ from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
 from crosscheck.drivers.results.reporter import ResultsReporter
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, ReportState
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 
 from .delivery import deliver
 

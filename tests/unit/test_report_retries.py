@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.base import Reporter, TransientReportError
 from crosscheck.model.report import Report, ReportOutcome, ReportState
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.store.tables import reports
 
 from .delivery import deliver
@@ -172,7 +172,7 @@ async def test_a_report_is_retried_until_its_age_limit_then_given_up_with_the_re
     before = given_up("max-age")
     queue = fast(engine, {"review": reporter}, clock, give_up_after=DAY)
     assert await queue.enqueue(REPORT)
-    with caplog.at_level(logging.DEBUG, logger="crosscheck.reporting"):
+    with caplog.at_level(logging.DEBUG, logger="crosscheck.reports.queue"):
         assert await deliver(queue, REPORT.key) is ReportState.FAILED
     assert reporter.calls == 12
     state, attempts, detail = await row(engine, REPORT.key)
@@ -195,7 +195,7 @@ async def test_retries_are_logged_at_warning_without_flooding(
     reporter = FlakyReporter(clock, failures=float("inf"), step=3600)
     queue = fast(engine, {"review": reporter}, clock, give_up_after=25 * 3600)
     assert await queue.enqueue(REPORT)
-    with caplog.at_level(logging.INFO, logger="crosscheck.reporting"):
+    with caplog.at_level(logging.INFO, logger="crosscheck.reports.queue"):
         assert await deliver(queue, REPORT.key) is ReportState.FAILED
     assert reporter.calls == 25
     retries = [r.message for r in caplog.records if "failed (" in r.message]
@@ -329,7 +329,7 @@ async def test_a_refusal_is_final_at_once_and_counted(
     before = given_up("refused")
     queue = fast(engine, {"review": reporter}, clock)
     assert await queue.enqueue(REPORT)
-    with caplog.at_level(logging.INFO, logger="crosscheck.reporting"):
+    with caplog.at_level(logging.INFO, logger="crosscheck.reports.queue"):
         assert await deliver(queue, REPORT.key) is ReportState.FAILED
     assert reporter.calls == 1
     assert given_up("refused") == before + 1

@@ -26,7 +26,7 @@ from crosscheck.model.report import (
     StalePolicy,
     shorten,
 )
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 
 from .delivery import deliver
 

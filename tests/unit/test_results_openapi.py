@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from crosscheck.http.storable import json_problems, request_problems, unstorable
 from crosscheck.results.app import create_results_app
 from crosscheck.results.service import ResultsService
-from crosscheck.results.storable import json_problems, request_problems, unstorable
 
 
 def document() -> dict[str, Any]:

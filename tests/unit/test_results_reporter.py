@@ -16,7 +16,7 @@ from crosscheck.drivers.base import TransientReportError
 from crosscheck.drivers.results.reporter import ResultsReporter, result_value
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, ReportOutcome, ReportState
 from crosscheck.model.results import ResultValue
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 
 from .delivery import deliver
 

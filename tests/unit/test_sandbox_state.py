@@ -7,23 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck.drivers.gerrit.sandbox import SandboxStatus
-from crosscheck.drivers.gerrit.sandbox.manager import _refuse_port_change, connection_config, info
-from crosscheck.drivers.gerrit.sandbox.process import running_pid
-from crosscheck.drivers.gerrit.sandbox.push import git_reason
-from crosscheck.drivers.gerrit.sandbox.site import (
+from crosscheck.errors import SandboxError, SandboxNotInitializedError
+from crosscheck.paths import default_sandbox_dir
+from crosscheck.sandbox.gerrit import SandboxStatus
+from crosscheck.sandbox.gerrit.manager import _refuse_port_change, connection_config, info
+from crosscheck.sandbox.gerrit.process import running_pid
+from crosscheck.sandbox.gerrit.push import git_reason
+from crosscheck.sandbox.gerrit.site import (
     ensure_key,
     free_port,
     port_in_use,
     write_known_hosts,
 )
-from crosscheck.drivers.gerrit.sandbox.state import (
+from crosscheck.sandbox.gerrit.state import (
     SandboxState,
     check_project_name,
     sandbox_command,
 )
-from crosscheck.errors import SandboxError, SandboxNotInitializedError
-from crosscheck.paths import default_sandbox_dir
 
 from .sandbox_factories import make_state
 

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from crosscheck.sockets import ListenError, listen
+from crosscheck.http.sockets import ListenError, listen
 
 
 def test_the_socket_listens_at_once_and_holds_the_port() -> None:

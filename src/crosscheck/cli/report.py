@@ -9,9 +9,9 @@ from typing import Any
 import click
 import httpx
 
+from crosscheck.config.secrets import read_secret
 from crosscheck.errors import CrosscheckError
-from crosscheck.results.error_message import error_message
-from crosscheck.secrets import read_secret
+from crosscheck.http.error_message import error_message
 
 
 class ReportError(CrosscheckError):

@@ -20,14 +20,14 @@ from rich.table import Table
 
 from crosscheck.cli.logs import configure_command, log_options
 from crosscheck.cli.serve import LISTEN_FAILED
+from crosscheck.config.secrets import read_secret
+from crosscheck.http.sockets import ListenError
 from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE, AuditEvent, CIAccount
 from crosscheck.paths import state_dir
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.audit import audit_trail
-from crosscheck.results.server import Listen, serve_results
 from crosscheck.results.settings import ResultsSettings
-from crosscheck.secrets import read_secret
-from crosscheck.sockets import ListenError
+from crosscheck.serve.results_server import Listen, serve_results
 from crosscheck.store import open_store
 from crosscheck.web.settings import PagesSettings, load_pages_settings
 

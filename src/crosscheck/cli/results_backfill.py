@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from crosscheck.config.secrets import read_secret
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.model.results import account_name_problem
 from crosscheck.results.backfill import Backfill, BackfillOptions, BackfillReport
-from crosscheck.secrets import read_secret
 from crosscheck.store import open_store
 
 err_console = Console(stderr=True)

@@ -12,6 +12,7 @@ import click
 from crosscheck.cli.options import change_option
 from crosscheck.config import load_config
 from crosscheck.config.issues import did_you_mean
+from crosscheck.config.secrets import http_password
 from crosscheck.drivers.gerrit.changes import fetch_patchset, patchset_created
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.errors import ConfigInvalidError
@@ -22,7 +23,6 @@ from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event, Origin
 from crosscheck.model.job import Job
 from crosscheck.paths import default_config_paths
-from crosscheck.secrets import http_password
 
 
 @click.command("run")

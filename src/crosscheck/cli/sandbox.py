@@ -13,12 +13,12 @@ import click
 from rich.console import Console
 
 from crosscheck.cli.sandbox_demo import demo, stop_demo_serve
-from crosscheck.drivers.gerrit.sandbox import PushedChange, Sandbox, SandboxRepo, SandboxStatus
-from crosscheck.drivers.gerrit.sandbox.distribution import ensure_distribution
-from crosscheck.drivers.gerrit.sandbox.manager import info, ssh_command
-from crosscheck.drivers.gerrit.sandbox.state import SandboxState, check_project_name
 from crosscheck.errors import CrosscheckError
 from crosscheck.paths import default_sandbox_dir
+from crosscheck.sandbox.gerrit import PushedChange, Sandbox, SandboxRepo, SandboxStatus
+from crosscheck.sandbox.gerrit.distribution import ensure_distribution
+from crosscheck.sandbox.gerrit.manager import info, ssh_command
+from crosscheck.sandbox.gerrit.state import SandboxState, check_project_name
 
 err_console = Console(stderr=True, log_path=False)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from crosscheck.demo import BackgroundServe, DemoOptions, DemoResult, run_demo
-from crosscheck.demo.flow import LABEL, demo_dir
-from crosscheck.drivers.gerrit.sandbox import Sandbox, SandboxState, SandboxStatus
+from crosscheck.sandbox.demo import BackgroundServe, DemoOptions, DemoResult, run_demo
+from crosscheck.sandbox.demo.flow import LABEL, demo_dir
+from crosscheck.sandbox.gerrit import Sandbox, SandboxState, SandboxStatus
 
 
 @click.command()

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from crosscheck.cli.logs import configure_command, log_options
+from crosscheck.http.sockets import ListenError
 from crosscheck.paths import default_config_paths
-from crosscheck.sockets import ListenError
 
 #: The exit status when the web server's address cannot be taken (nothing was started),
 #: as for a wrong option: what to pass instead is in the message.
@@ -57,8 +57,8 @@ def serve(
     Logs at INFO, one line per record, to stderr (-v for debug, -q for warnings only).
     """
     configure_command(logging.INFO, verbose, quiet, log_format)
-    from crosscheck.server import ServeOptions  # noqa: PLC0415 - keeps `--help` fast
-    from crosscheck.server import serve as run  # noqa: PLC0415
+    from crosscheck.serve.service import ServeOptions  # noqa: PLC0415 - keeps `--help` fast
+    from crosscheck.serve.service import serve as run  # noqa: PLC0415
     from crosscheck.store.engine import StoreError  # noqa: PLC0415
 
     options = ServeOptions(

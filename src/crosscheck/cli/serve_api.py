@@ -14,9 +14,9 @@ import click
 import httpx
 
 from crosscheck.cli.options import F
+from crosscheck.config.secrets import read_secret
 from crosscheck.errors import CrosscheckError
-from crosscheck.results.error_message import error_message
-from crosscheck.secrets import read_secret
+from crosscheck.http.error_message import error_message
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 TOKEN_ENV = "CROSSCHECK_ADMIN_TOKEN"  # noqa: S105 - the variable's name, not a token

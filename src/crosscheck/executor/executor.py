@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from crosscheck.config.secrets import SecretError, http_password
 from crosscheck.executor.console import ConsoleLog, Masker
 from crosscheck.executor.environment import BuildPaths, build_environment
 from crosscheck.executor.git import Git, GitError, HttpCredentials
@@ -47,7 +48,6 @@ from crosscheck.model.build import (
     format_duration,
 )
 from crosscheck.model.events import Event
-from crosscheck.secrets import SecretError, http_password
 
 log = logging.getLogger(__name__)
 

@@ -8,18 +8,18 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from crosscheck.executor.executor import Executor
-from crosscheck.executor.local import LocalNodeProvider
-from crosscheck.executor.mirrors import MirrorCache
-from crosscheck.model.config import Config, ExecutorSettings
-from crosscheck.paths import cache_dir, state_dir
-from crosscheck.secrets import (
+from crosscheck.config.secrets import (
     SecretError,
     admin_token,
     http_password,
     results_token,
     webhook_token,
 )
+from crosscheck.executor.executor import Executor
+from crosscheck.executor.local import LocalNodeProvider
+from crosscheck.executor.mirrors import MirrorCache
+from crosscheck.model.config import Config, ExecutorSettings
+from crosscheck.paths import cache_dir, state_dir
 
 
 @dataclass(frozen=True)

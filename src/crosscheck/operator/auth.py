@@ -15,8 +15,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from crosscheck.config.secrets import SecretError, TokenSource
 from crosscheck.results.tokens import same_secret
-from crosscheck.secrets import SecretError, TokenSource
 
 NOT_CONFIGURED = (
     "operator commands are disabled: no admin token is configured. Name one in the "

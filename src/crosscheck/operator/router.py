@@ -17,13 +17,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
+from crosscheck.config.secrets import TokenSource, admin_token
 from crosscheck.operator.actions import Operations
 from crosscheck.operator.auth import admin_dependency
 from crosscheck.operator.errors import OperatorError
 from crosscheck.operator.schemas import DequeueAnswer, DequeueBody, EnqueueAnswer, EnqueueBody
 from crosscheck.operator.status import StatusView
 from crosscheck.scheduler.scheduler import Scheduler
-from crosscheck.secrets import TokenSource, admin_token
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
+from crosscheck.http.errors import ResultsHTTPError, error_responses, http_error
 from crosscheck.model.results import CIAccount, Result
 from crosscheck.results.audit import actor_of
 from crosscheck.results.auth import AuthDependencies, Caller
 from crosscheck.results.errors import ResultsError
-from crosscheck.results.http_errors import ResultsHTTPError, error_responses, http_error
 from crosscheck.results.schemas import (
     MAX_GERRIT_INT,
     AccountChangeIn,

@@ -5,17 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from crosscheck import __version__
-from crosscheck.access_log import AccessLog
-from crosscheck.metrics_endpoint import metrics_router
+from crosscheck.http.access_log import AccessLog
+from crosscheck.http.errors import error_responses, install_error_handlers
+from crosscheck.http.metrics_endpoint import metrics_router
+from crosscheck.http.storable import refuse_unstorable
 from crosscheck.results.api import accounts_router, results_router
 from crosscheck.results.audit_api import audit_router
 from crosscheck.results.auth import Authenticator, auth_dependencies
-from crosscheck.results.http_errors import error_responses, install_error_handlers
 from crosscheck.results.merges_api import merges_router
 from crosscheck.results.resolver import ChangeResolver, StoreResolver
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
-from crosscheck.results.storable import refuse_unstorable
 from crosscheck.results.verify_status import verify_status_router
 from crosscheck.web.pages import pages_router
 

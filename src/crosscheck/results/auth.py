@@ -20,6 +20,8 @@ from fastapi.security import (
     HTTPBearer,
 )
 
+from crosscheck.config.secrets import SecretError
+from crosscheck.http.errors import http_error
 from crosscheck.model.results import CIAccount
 from crosscheck.results.errors import (
     AuthenticationError,
@@ -27,11 +29,9 @@ from crosscheck.results.errors import (
     ResultsError,
     UnavailableError,
 )
-from crosscheck.results.http_errors import http_error
 from crosscheck.results.service import ResultsService, check_enabled
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.tokens import same_secret
-from crosscheck.secrets import SecretError
 
 _bearer = HTTPBearer(auto_error=False, description="A CI account's token, or the admin token")
 _basic = HTTPBasic(

@@ -20,9 +20,9 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+from crosscheck.http.errors import validation_problems
 from crosscheck.model.results import NewResult, is_pending, parse_duration, verify_status_value
 from crosscheck.results.errors import InvalidInputError, ResultsError, UnknownChangeError
-from crosscheck.results.http_errors import validation_problems
 from crosscheck.results.resolver import COMMIT, ChangeResolver, PatchsetRef, find_commit
 from crosscheck.results.schemas import BatchIn, ResultIn
 from crosscheck.results.service import ResultsService

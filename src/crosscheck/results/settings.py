@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from crosscheck.config.secrets import TokenSource
 from crosscheck.model.config import DEFAULT_RESULTS_BURST, DEFAULT_RESULTS_RATE, ResultsConfig
 from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE
-from crosscheck.secrets import TokenSource
 from crosscheck.web.settings import PagesSettings, load_pages_settings
 
 

@@ -30,6 +30,7 @@ from typing import Annotated, Any, Self
 from fastapi import APIRouter, Body, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from crosscheck.http.errors import validation_problems
 from crosscheck.model.results import (
     CIAccount,
     NewResult,
@@ -49,7 +50,6 @@ from crosscheck.results.errors import (
     UnknownChangeError,
     describe,
 )
-from crosscheck.results.http_errors import validation_problems
 from crosscheck.results.resolver import ChangeResolver, PatchsetRef
 from crosscheck.results.service import ResultsService
 

@@ -44,7 +44,7 @@ from crosscheck.model.events import ChangeState, Event, EventType, Origin
 from crosscheck.model.job import Job
 from crosscheck.model.pipeline import Manager, Pipeline
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, report_tag
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.codec import load_event
 from crosscheck.scheduler.message import (

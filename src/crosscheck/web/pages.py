@@ -21,8 +21,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crosscheck.http.errors import ResultsHTTPError, error_responses
 from crosscheck.results.accounts import account_from_row
-from crosscheck.results.http_errors import ResultsHTTPError, error_responses
 from crosscheck.results.merges import MergedVotes, merged_votes
 from crosscheck.results.records import change_history, day_number
 from crosscheck.results.schemas import MAX_GERRIT_INT

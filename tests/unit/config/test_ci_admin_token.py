@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from crosscheck.config.secrets import SecretError, admin_token
 from crosscheck.model.config import CISettings
-from crosscheck.secrets import SecretError, admin_token
 
 
 def test_the_token_is_read_from_where_it_is_named(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck.demo import BackgroundServe
+from crosscheck.sandbox.demo import BackgroundServe
 
 from .sleepers import SLEEPER, ServeFactory
 

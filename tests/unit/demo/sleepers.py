@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from crosscheck.demo import BackgroundServe
+from crosscheck.sandbox.demo import BackgroundServe
 
 #: Sleeps like a serve that never exits; `serve ARGS` end up in its argv, as with the real one.
 SLEEPER = (sys.executable, "-c", "import time; time.sleep(120)")

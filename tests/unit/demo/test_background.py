@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck.demo import BackgroundServe
+from crosscheck.sandbox.demo import BackgroundServe
 
 from .sleepers import SLEEPER, STUBBORN, ServeFactory
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from crosscheck.cli import main
-from crosscheck.demo.flow import demo_dir
+from crosscheck.sandbox.demo.flow import demo_dir
 
 from ..sandbox_factories import make_state
 from .sleepers import ServeFactory

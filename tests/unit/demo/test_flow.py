@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck.demo.flow import check_config, report_on
-from crosscheck.drivers.gerrit.sandbox import PushedChange
-from crosscheck.drivers.gerrit.sandbox.manager import connection_config
 from crosscheck.errors import DemoError
+from crosscheck.sandbox.demo.flow import check_config, report_on
+from crosscheck.sandbox.gerrit import PushedChange
+from crosscheck.sandbox.gerrit.manager import connection_config
 
 from ..sandbox_factories import make_state
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.source import GerritEventSource
 from crosscheck.drivers.gerrit.webhook import webhook_router
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
 

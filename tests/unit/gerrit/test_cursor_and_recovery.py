@@ -18,7 +18,7 @@ from crosscheck.drivers.gerrit.events import parse_line, parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
 from crosscheck.drivers.gerrit.source import MAX_EVENT_TRIES, EventDeferredError
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamEndedError, StreamSettings
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Event, Origin
 
 from .helpers import CONNECTION, Sink, source_for

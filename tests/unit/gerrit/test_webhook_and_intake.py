@@ -12,11 +12,11 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crosscheck.config.secrets import SecretError, read_secret
 from crosscheck.drivers.gerrit.catchup import change_events, votes_in
 from crosscheck.drivers.gerrit.events import parse_line, parse_timestamp
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Approval, Event, Origin
-from crosscheck.secrets import SecretError, read_secret
 
 from .helpers import TOKEN, Sink, source_for, webhook_client
 

@@ -19,7 +19,7 @@ from crosscheck.config.loader import load_config
 from crosscheck.drivers.gerrit.rest import XSSI_PREFIX, GerritRestClient, RetryPolicy
 from crosscheck.model.config import Config
 from crosscheck.operator.router import operator_router
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
 
 from ..scheduler.fakes import FakeExecutor

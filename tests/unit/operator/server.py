@@ -13,9 +13,9 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from crosscheck.drivers.gerrit.sandbox.site import free_port
 from crosscheck.model.config import Config
 from crosscheck.operator.router import operator_router
+from crosscheck.sandbox.gerrit.site import free_port
 from crosscheck.store import open_store
 
 from ..scheduler.fakes import FakeExecutor

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from crosscheck.cli import main
 from crosscheck.cli.status import PIPED_WIDTH, output_console, render
-from crosscheck.drivers.gerrit.sandbox.site import free_port
+from crosscheck.sandbox.gerrit.site import free_port
 
 from .harness import ADMIN_TOKEN, CI_WITH_TOKEN, CONFIG, TOKEN_VARIABLE, load
 from .server import Served, serve_operator

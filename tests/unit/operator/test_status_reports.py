@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crosscheck.cli.status import render
 from crosscheck.model.config import Config
 from crosscheck.model.report import RESULTS_SERVICE, Report
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.store.tables import reports
 
 from .harness import ADMIN_TOKEN, CI_WITH_TOKEN, CONFIG, TOKEN_VARIABLE, load, operator_api

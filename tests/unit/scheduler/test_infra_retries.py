@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, retry_delay
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store.tables import builds, items

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.live import LiveConfig
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Account
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
 
 from .fakes import FakeChanges, FakeExecutor

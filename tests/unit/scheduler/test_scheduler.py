@@ -17,7 +17,7 @@ from crosscheck.config.loader import load_config
 from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, Event, PatchSet
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store.tables import builds, items, reports

@@ -14,10 +14,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, Event, Origin, PatchSet
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store.tables import builds, items, reports

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.timer.source import CURSOR, MAX_FAILED_PASSES, TimerEventSource
 from crosscheck.errors import GerritUnreachableError
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.model.config import Config
 from crosscheck.model.events import TIMER_EVENT, Origin
 

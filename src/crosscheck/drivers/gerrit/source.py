@@ -1,6 +1,6 @@
 """A Gerrit connection as an event source: stream, catch-up and webhooks, into the intake.
 
-The cursor (see `crosscheck.intake`) only moves for the stream and catch-up, which
+The cursor (see `crosscheck.events.intake`) only moves for the stream and catch-up, which
 see events in order; a webhook event may arrive while the stream is down, and
 moving the cursor past the stream's gap would hide the gap from catch-up. When an
 event from the stream fails, the stream is dropped so that catch-up, from a cursor
@@ -19,7 +19,7 @@ from crosscheck.drivers.gerrit.catchup import MARGIN_SECONDS, missed_events
 from crosscheck.drivers.gerrit.events import EventParseError, parse_line
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamSettings
-from crosscheck.intake import EventIntake, sameness_digest
+from crosscheck.events.intake import EventIntake, sameness_digest
 from crosscheck.metrics import events_received
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event

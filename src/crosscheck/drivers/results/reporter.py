@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 
 from crosscheck.drivers.base import TransientReportError
+from crosscheck.http.error_message import error_message
 from crosscheck.model.build import BuildResult
 from crosscheck.model.report import JobLine, Report, ReportOutcome, ReportState
 from crosscheck.model.results import ResultValue
-from crosscheck.results.error_message import error_message
 
 API = "/api/v1"
 TRANSPORT = "results-api"

@@ -28,7 +28,7 @@ from typing import Protocol
 from crosscheck.drivers.base import ProjectSource
 from crosscheck.drivers.timer.branches import BranchResolver, BranchTip
 from crosscheck.drivers.timer.targets import Due, due_rules, next_due, targets
-from crosscheck.intake import EventIntake
+from crosscheck.events.intake import EventIntake
 from crosscheck.metrics import events_received
 from crosscheck.model.config import Config
 from crosscheck.model.events import TIMER_EVENT, Event, Origin, TimerTick

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
+from crosscheck.http.errors import field_path
 from crosscheck.results.errors import describe
-from crosscheck.results.http_errors import field_path
 
 #: Text that is not the service's located problems is cut here (a proxy's HTML page).
 MAX_LENGTH = 500

@@ -17,16 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crosscheck import daemons
 from crosscheck.config import load_config
-from crosscheck.demo.background import BackgroundServe
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.drivers.gerrit.sandbox import PushedChange, SandboxRepo, SandboxState
-from crosscheck.drivers.gerrit.sandbox.site import free_port, port_in_use
 from crosscheck.errors import DemoError
 from crosscheck.model.config import Config
 from crosscheck.model.report import report_tag
 from crosscheck.results.backfill_messages import parse_ci_message
+from crosscheck.sandbox import daemons
+from crosscheck.sandbox.demo.background import BackgroundServe
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit.site import free_port, port_in_use
 
 #: The connection `crosscheck sandbox up` writes into its connection.yaml.
 CONNECTION = "sandbox"

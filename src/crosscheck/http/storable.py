@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from starlette.types import Scope
 
+from crosscheck.http.errors import ResultsHTTPError
 from crosscheck.results.errors import describe
-from crosscheck.results.http_errors import ResultsHTTPError
 
 
 def unstorable(text: str) -> str | None:

@@ -27,8 +27,15 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck import __version__
-from crosscheck.access_log import AccessLog
 from crosscheck.config.live import LiveConfig
+from crosscheck.config.secrets import (
+    SecretError,
+    TokenSource,
+    admin_token,
+    http_password,
+    results_token,
+    webhook_token,
+)
 from crosscheck.drivers.base import Reporter
 from crosscheck.drivers.gerrit.projects import GerritProjects
 from crosscheck.drivers.gerrit.reporter import GerritReporter
@@ -37,20 +44,21 @@ from crosscheck.drivers.gerrit.source import GerritEventSource
 from crosscheck.drivers.gerrit.webhook import webhook_router
 from crosscheck.drivers.results.reporter import ResultsReporter
 from crosscheck.drivers.timer import TimerEventSource
+from crosscheck.events.intake import EventIntake
 from crosscheck.executor.settings import ResolvedSettings, executor_from_config, resolve
-from crosscheck.intake import EventIntake
+from crosscheck.http.access_log import AccessLog
+from crosscheck.http.errors import install_error_handlers
+from crosscheck.http.metrics_endpoint import metrics_router
+from crosscheck.http.sockets import listen
 from crosscheck.logs import logs_router, prune_periodically
-from crosscheck.metrics_endpoint import metrics_router
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import RESULTS_SERVICE
 from crosscheck.operator.router import operator_router
 from crosscheck.paths import state_dir
-from crosscheck.queue_depths import QueueDepths
-from crosscheck.reporting import ReportQueue
+from crosscheck.reports.queue import ReportQueue
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.app import results_routers
-from crosscheck.results.http_errors import install_error_handlers
 from crosscheck.results.merges import recording_merges
 from crosscheck.results.own_account import TOKEN_FILE, own_token
 from crosscheck.results.ratelimit import RateLimiter
@@ -58,15 +66,7 @@ from crosscheck.results.resolver import resolver_for
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import settings_from_config
 from crosscheck.scheduler.scheduler import Scheduler
-from crosscheck.secrets import (
-    SecretError,
-    TokenSource,
-    admin_token,
-    http_password,
-    results_token,
-    webhook_token,
-)
-from crosscheck.sockets import listen
+from crosscheck.serve.queue_depths import QueueDepths
 from crosscheck.store import open_store
 
 log = logging.getLogger(__name__)

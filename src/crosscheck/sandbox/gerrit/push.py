@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.drivers.gerrit.sandbox.state import SandboxState
 from crosscheck.errors import SandboxError
-from crosscheck.prerequisites import GIT, require
+from crosscheck.sandbox.gerrit.state import SandboxState
+from crosscheck.sandbox.prerequisites import GIT, require
 
 CHANGE_ID_TRAILER = re.compile(r"^Change-Id: I[0-9a-f]{40}$", re.MULTILINE)
 

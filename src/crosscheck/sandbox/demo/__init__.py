@@ -6,7 +6,7 @@ connection, (re)starts one background `crosscheck serve` for the sandbox
 CI's vote and message on it.
 """
 
-from crosscheck.demo.background import BackgroundServe
-from crosscheck.demo.flow import DemoOptions, DemoResult, run_demo
+from crosscheck.sandbox.demo.background import BackgroundServe
+from crosscheck.sandbox.demo.flow import DemoOptions, DemoResult, run_demo
 
 __all__ = ["BackgroundServe", "DemoOptions", "DemoResult", "run_demo"]

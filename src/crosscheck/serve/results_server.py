@@ -9,13 +9,13 @@ from pathlib import Path
 
 import uvicorn
 
+from crosscheck.http.sockets import listen as listen_on
 from crosscheck.results.app import create_results_app
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.resolver import lookup_client, resolver_for
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.ssh import load_or_create_host_key, start_ssh_server
-from crosscheck.sockets import listen as listen_on
 from crosscheck.store import open_store
 
 log = logging.getLogger(__name__)

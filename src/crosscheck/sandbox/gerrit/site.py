@@ -9,11 +9,11 @@ from pathlib import Path
 
 import asyncssh
 
-from crosscheck.drivers.gerrit.sandbox.distribution import GerritDistribution
-from crosscheck.drivers.gerrit.sandbox.state import HOST, SandboxState
 from crosscheck.errors import SandboxError
 from crosscheck.paths import write_private
-from crosscheck.prerequisites import GIT, require
+from crosscheck.sandbox.gerrit.distribution import GerritDistribution
+from crosscheck.sandbox.gerrit.state import HOST, SandboxState
+from crosscheck.sandbox.prerequisites import GIT, require
 
 # Settings for a disposable single-user server on loopback; Gerrit's defaults
 # assume a shared production host.

@@ -10,14 +10,14 @@ from typing import Any
 import httpx
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
-from crosscheck.drivers.gerrit.sandbox.site import ensure_key
-from crosscheck.drivers.gerrit.sandbox.state import (
+from crosscheck.errors import GerritHttpError, GerritNotFoundError
+from crosscheck.sandbox.gerrit.site import ensure_key
+from crosscheck.sandbox.gerrit.state import (
     CI_NAME,
     INITIAL_ADMIN_PASSWORD,
     Account,
     SandboxState,
 )
-from crosscheck.errors import GerritHttpError, GerritNotFoundError
 
 SERVICE_USERS = "Service Users"
 VERIFIED_LABEL: dict[str, Any] = {

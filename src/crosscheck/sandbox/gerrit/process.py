@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from crosscheck import daemons
-from crosscheck.drivers.gerrit.sandbox.distribution import LAUNCHER_CLASS, GerritDistribution
-from crosscheck.drivers.gerrit.sandbox.site import write_log_config
-from crosscheck.drivers.gerrit.sandbox.state import SandboxState
 from crosscheck.errors import SandboxError
+from crosscheck.sandbox import daemons
+from crosscheck.sandbox.gerrit.distribution import LAUNCHER_CLASS, GerritDistribution
+from crosscheck.sandbox.gerrit.site import write_log_config
+from crosscheck.sandbox.gerrit.state import SandboxState
 
 
 def start_daemon(dist: GerritDistribution, java: str, state: SandboxState, heap: str) -> int:

@@ -9,13 +9,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from crosscheck.drivers.gerrit.sandbox import process, provision, site
-from crosscheck.drivers.gerrit.sandbox.distribution import (
+from crosscheck.errors import SandboxError
+from crosscheck.paths import cache_dir, default_sandbox_dir, write_private
+from crosscheck.sandbox.gerrit import process, provision, site
+from crosscheck.sandbox.gerrit.distribution import (
     GERRIT_VERSION,
     GerritDistribution,
     ensure_distribution,
 )
-from crosscheck.drivers.gerrit.sandbox.state import (
+from crosscheck.sandbox.gerrit.state import (
     ADMIN_EMAIL,
     ADMIN_USER,
     CI_EMAIL,
@@ -26,9 +28,7 @@ from crosscheck.drivers.gerrit.sandbox.state import (
     SandboxState,
     check_project_name,
 )
-from crosscheck.errors import SandboxError
-from crosscheck.paths import cache_dir, default_sandbox_dir, write_private
-from crosscheck.prerequisites import require_java
+from crosscheck.sandbox.prerequisites import require_java
 
 Report = Callable[[str], None]
 

@@ -4,8 +4,8 @@
 `SandboxRepo` (in `push`) pushes changes to a sandbox project.
 """
 
-from crosscheck.drivers.gerrit.sandbox.manager import Sandbox, SandboxStatus
-from crosscheck.drivers.gerrit.sandbox.push import PushedChange, SandboxRepo
-from crosscheck.drivers.gerrit.sandbox.state import SandboxState
+from crosscheck.sandbox.gerrit.manager import Sandbox, SandboxStatus
+from crosscheck.sandbox.gerrit.push import PushedChange, SandboxRepo
+from crosscheck.sandbox.gerrit.state import SandboxState
 
 __all__ = ["PushedChange", "Sandbox", "SandboxRepo", "SandboxState", "SandboxStatus"]

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from crosscheck.errors import SandboxError
-from crosscheck.prerequisites import JAVA, JAVAC, MAVEN, require, require_all, require_java
+from crosscheck.sandbox.prerequisites import JAVA, JAVAC, MAVEN, require, require_all, require_java
 
 GERRIT_VERSION = "3.10.2"
 BOUNCYCASTLE_VERSION = "1.72"  # the version Gerrit 3.10 is built against

@@ -1,0 +1,1 @@
+"""Events in: each event from any source processed once (EventIntake)."""

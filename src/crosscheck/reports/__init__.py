@@ -1,0 +1,1 @@
+"""Reports out: persisted reports, retried until delivered (ReportQueue)."""

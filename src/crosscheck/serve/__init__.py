@@ -1,0 +1,2 @@
+"""`crosscheck serve` and `crosscheck results serve`: the composition roots (wiring,
+web apps, lifecycle and signals)."""
