@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 
 from bench.config_expansion import PROJECTS, crosscheck_config
 from crosscheck.config import load_config
+from crosscheck.drivers.base import DriverNotFoundError, FoundPatchset
 from crosscheck.events.intake import EventIntake
 from crosscheck.executor.executor import BuildStarted, StartedHook
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, change_ref
@@ -80,6 +81,9 @@ class InstantChanges:
 
     async def revision_files(self, project: str, number: int, revision: str) -> list[str]:
         return list(FILES)
+
+    async def find_patchset(self, number: int, patchset: int | None) -> FoundPatchset:
+        raise DriverNotFoundError("the bench enqueues no change by number")
 
 
 class Milestones:

@@ -108,7 +108,6 @@ async def one_round(directory: Path, config: Config, gerrit: SlowGerrit) -> tupl
             executor=NoBuilds(),
             reports=ReportQueue(engine, {}),
             connections=config.connections,
-            rest={},
         )
         clock = Clock(TICK - 1)
         timer = TimerEventSource(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from crosscheck.drivers.gerrit.errors import GerritHttpError
 from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
-from crosscheck.errors import GerritHttpError
 from crosscheck.sandbox.gerrit import SandboxState
 from crosscheck.sandbox.gerrit.state import INITIAL_ADMIN_PASSWORD
 

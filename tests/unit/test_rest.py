@@ -7,17 +7,17 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from crosscheck.drivers.gerrit.errors import (
+    GerritConflictError,
+    GerritHttpError,
+    GerritNotFoundError,
+    GerritUnreachableError,
+)
 from crosscheck.drivers.gerrit.rest import (
     GerritRestClient,
     RetryPolicy,
     change_id,
     parse_body,
-)
-from crosscheck.errors import (
-    GerritConflictError,
-    GerritHttpError,
-    GerritNotFoundError,
-    GerritUnreachableError,
 )
 
 NO_WAIT = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0)

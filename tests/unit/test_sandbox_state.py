@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck.errors import SandboxError, SandboxNotInitializedError
 from crosscheck.paths import default_sandbox_dir
+from crosscheck.sandbox.errors import SandboxError, SandboxNotInitializedError
 from crosscheck.sandbox.gerrit import SandboxStatus
 from crosscheck.sandbox.gerrit.manager import _refuse_port_change, connection_config, info
 from crosscheck.sandbox.gerrit.process import running_pid

@@ -20,16 +20,52 @@ ChangeSource (required for a connection whose changes the scheduler builds)
     `change_state(project, number, revision)` says how the change is now: its status,
     its current patchset, and the files of `revision` when it is the current one;
     `revision_files(...)` lists an older revision's files. Called before an item's
-    builds are planned; an unreachable server raises `GerritError` (the item waits
-    and is tried again), a change the account cannot see `GerritNotFoundError`.
+    builds are planned. `find_patchset(number, patchset)` looks a change and one of its
+    patchsets (the current one when None) up, for operator enqueues. An unreachable
+    server raises `DriverError` (the item waits and is tried again), a change the
+    account cannot see `DriverNotFoundError`, a patchset that does not exist
+    `PatchsetNotFoundError`.
+
+EventSink (what a source feeds; the engine's intake implements it)
+    `submit(event)` processes an event once and says whether it was new; `cursor`,
+    `start_cursor`, `advance_cursor`, `history_start` and `prune` keep a source's
+    low-water mark and its record of seen events, per connection name.
+
+The engine (scheduler, executor, operator) imports only this module of `drivers/`:
+a second driver adds a package beside `gerrit/` and touches nothing of theirs.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
-from crosscheck.model.events import ChangeState
+from crosscheck.errors import CrosscheckError
+from crosscheck.model.events import Change, ChangeState, Event, PatchSet
 from crosscheck.model.report import Report, ReportOutcome
+
+
+class DriverError(CrosscheckError):
+    """The connection's server could not answer now (down, refusing, erring): try later."""
+
+
+class DriverNotFoundError(DriverError):
+    """The server says the thing asked for does not exist, or the account cannot see it."""
+
+
+class PatchsetNotFoundError(CrosscheckError):
+    """The change exists, but not the patchset asked for."""
+
+    def __init__(self, number: int, patchset: int, known: list[int]) -> None:
+        listing = ", ".join(str(n) for n in known) or "none"
+        super().__init__(f"change {number} has no patchset {patchset} (patchsets: {listing})")
+
+
+@dataclass(frozen=True)
+class FoundPatchset:
+    change: Change
+    patchset: PatchSet
 
 
 class EventSource(Protocol):
@@ -52,6 +88,22 @@ class ChangeSource(Protocol):
     async def change_state(self, project: str, number: int, revision: str) -> ChangeState: ...
 
     async def revision_files(self, project: str, number: int, revision: str) -> list[str]: ...
+
+    async def find_patchset(self, number: int, patchset: int | None) -> FoundPatchset: ...
+
+
+class EventSink(Protocol):
+    async def submit(self, event: Event) -> bool: ...
+
+    async def cursor(self, connection_name: str) -> float | None: ...
+
+    async def start_cursor(self, connection_name: str, at: float) -> None: ...
+
+    async def advance_cursor(self, name: str, at: float) -> None: ...
+
+    async def history_start(self, connection_name: str) -> float | None: ...
+
+    async def prune(self, connection_name: str, older_than: timedelta, *, before: float) -> int: ...
 
 
 class TransientReportError(Exception):

@@ -19,7 +19,6 @@ On SQLite the same is done by taking the database's write lock first.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -28,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crosscheck.model.events import Event, Origin
+from crosscheck.model.events import Event, Origin, sameness_digest
 from crosscheck.store.tables import event_cursors, seen_events
 
 log = logging.getLogger(__name__)
@@ -132,10 +131,6 @@ class EventIntake:
                 .where(seen_events.c.connection == connection_name)
             )
         return int(count or 0)
-
-
-def sameness_digest(event: Event) -> str:
-    return hashlib.sha256("\x1f".join(event.sameness).encode()).hexdigest()
 
 
 async def _lock_sameness(connection: AsyncConnection, event: Event) -> None:

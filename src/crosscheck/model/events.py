@@ -237,3 +237,8 @@ class Event:
                 return str(change.private) if change else ""
             case _:
                 return ""
+
+
+def sameness_digest(event: Event) -> str:
+    """The event's sameness as one fixed-size key (the intake's index, a source's retries)."""
+    return hashlib.sha256("\x1f".join(event.sameness).encode()).hexdigest()

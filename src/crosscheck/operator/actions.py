@@ -16,8 +16,12 @@ import time
 from collections.abc import Iterable
 
 from crosscheck.config.issues import did_you_mean
-from crosscheck.drivers.gerrit.changes import FoundPatchset, PatchsetNotFoundError, fetch_patchset
-from crosscheck.errors import GerritError, GerritNotFoundError
+from crosscheck.drivers.base import (
+    DriverError,
+    DriverNotFoundError,
+    FoundPatchset,
+    PatchsetNotFoundError,
+)
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event, EventType, Origin
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
@@ -143,23 +147,23 @@ class Operations:
         return self.scheduler.logs_url
 
     async def _lookup(self, connection: str, change: int, patchset: int | None) -> FoundPatchset:
-        rest = self.scheduler.rest.get(connection)
+        source = self.scheduler.changes.get(connection)
         settings = self.scheduler.connections.get(connection)
-        if rest is None or settings is None:
+        if source is None or settings is None:
             raise ConflictError(
                 f"connection '{connection}' was configured after crosscheck serve started: "
                 "restart it to use the new connection"
             )
         try:
-            return await fetch_patchset(rest, settings, change, patchset)
-        except GerritNotFoundError as error:
+            return await source.find_patchset(change, patchset)
+        except DriverNotFoundError as error:
             raise NotFoundError(
                 f"change {change} is not on connection '{connection}', or its account "
                 f"'{settings.user}' cannot see it"
             ) from error
         except PatchsetNotFoundError as error:
             raise NotFoundError(str(error)) from error
-        except GerritError as error:
+        except DriverError as error:
             raise GerritUnavailableError(
                 f"cannot look change {change} up on connection '{connection}': {error}"
             ) from error

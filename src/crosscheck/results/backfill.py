@@ -30,8 +30,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crosscheck.drivers.gerrit.errors import GerritError, GerritNotFoundError
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.errors import GerritError, GerritNotFoundError
 from crosscheck.model.results import NewResult, account_name_problem, result_problems
 from crosscheck.results import records
 from crosscheck.results.accounts import Accounts, account_id_of

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from crosscheck.drivers.gerrit.errors import GerritError, GerritNotFoundError
 from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
-from crosscheck.errors import GerritError, GerritNotFoundError
 from crosscheck.results.errors import ResultsError, UnknownChangeError
 from crosscheck.results.service import ResultsService
 

@@ -25,10 +25,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck import metrics
-from crosscheck.drivers.base import ChangeSource
-from crosscheck.drivers.gerrit.changes import GerritChanges
-from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.errors import GerritError, GerritNotFoundError
+from crosscheck.drivers.base import ChangeSource, DriverError, DriverNotFoundError
 from crosscheck.executor.executor import BuildStarted, StartedHook
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.build import (
@@ -91,7 +88,6 @@ class Scheduler:
         executor: BuildRunner,
         reports: ReportQueue,
         connections: Mapping[str, GerritConnection],
-        rest: Mapping[str, GerritRestClient] | None = None,
         changes: Mapping[str, ChangeSource] | None = None,
         logs_url: str = "",
         tick: float = 1.0,
@@ -106,14 +102,9 @@ class Scheduler:
         #: The queue of job results for a results service; None: they are not reported.
         self.results = results
         self.connections = connections
-        #: For operator enqueues, which look a change up.
-        self.rest: Mapping[str, GerritRestClient] = rest or {}
-        #: Where `_plan` asks whether a change is still worth building, per connection.
-        self.changes: Mapping[str, ChangeSource] = (
-            changes
-            if changes is not None
-            else {name: GerritChanges(client) for name, client in self.rest.items()}
-        )
+        #: Where `_plan` asks whether a change is still worth building, and operator
+        #: enqueues look a change up, per connection.
+        self.changes: Mapping[str, ChangeSource] = changes or {}
         self.logs_url = logs_url.rstrip("/")
         self.tick = tick
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -290,7 +281,7 @@ class Scheduler:
         event = load_event(item.event)
         try:
             skip, files = await self._files(item, event)
-        except GerritError as error:
+        except DriverError as error:
             log.warning("item %d: cannot list its files yet (%s); will retry", item.id, error)
             return
         if skip is not None:
@@ -325,13 +316,13 @@ class Scheduler:
 
     async def _files(self, item: queue.ItemRow, event: Event) -> tuple[str | None, list[str]]:
         """Why the item is no longer worth building (or None), and its files. Raises
-        GerritError while the change's server cannot say."""
+        DriverError while the change's server cannot say."""
         if item.change_number is None or item.revision is None:
             return None, []
         source = self.changes[item.connection]
         try:
             state = await source.change_state(item.project, item.change_number, item.revision)
-        except GerritNotFoundError:
+        except DriverNotFoundError:
             return f"change {item.change_number} is not found (deleted, or hidden from the CI)", []
         skip = self._not_worth_building(item, event, state)
         if skip is not None:

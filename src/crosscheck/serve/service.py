@@ -37,6 +37,7 @@ from crosscheck.config.secrets import (
     webhook_token,
 )
 from crosscheck.drivers.base import Reporter
+from crosscheck.drivers.gerrit.changes import GerritChanges
 from crosscheck.drivers.gerrit.projects import GerritProjects
 from crosscheck.drivers.gerrit.reporter import GerritReporter
 from crosscheck.drivers.gerrit.rest import GerritRestClient
@@ -138,7 +139,7 @@ async def build_service(options: ServeOptions) -> Service:
         executor=executor_from_config(config, held_secrets, executor_settings),
         reports=reports,
         connections=config.connections,
-        rest=rest,
+        changes={name: GerritChanges(rest[name], c) for name, c in config.connections.items()},
         logs_url=f"{options.own_url}/logs",
         results=results,
     )

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck.errors import DemoError
 from crosscheck.sandbox.demo.flow import check_config, report_on
+from crosscheck.sandbox.errors import DemoError
 from crosscheck.sandbox.gerrit import PushedChange
 from crosscheck.sandbox.gerrit.manager import connection_config
 

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from crosscheck.drivers.gerrit.changes import GerritChanges
+from crosscheck.drivers.gerrit.errors import GerritNotFoundError, GerritUnreachableError
 from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
-from crosscheck.errors import GerritNotFoundError, GerritUnreachableError
+from crosscheck.model.connection import GerritConnection
 
 OLD = "1" * 40
 CURRENT = "2" * 40
@@ -29,6 +30,9 @@ CHANGE = {
         }
     },
 }
+
+
+CONNECTION = GerritConnection(name="review", host="h", user="ci", http_url="http://h/")
 
 
 def reply(body: object, status: int = 200) -> httpx.Response:
@@ -56,7 +60,7 @@ def gerrit(
         retry=RetryPolicy(attempts=1),
         transport=httpx.MockTransport(handler),
     )
-    return GerritChanges(rest)
+    return GerritChanges(rest, CONNECTION)
 
 
 async def test_the_current_revision_comes_with_its_files_in_one_request() -> None:
@@ -104,4 +108,4 @@ async def test_an_unreachable_gerrit_raises_so_the_item_waits() -> None:
         transport=httpx.MockTransport(refuse),
     )
     with pytest.raises(GerritUnreachableError):
-        await GerritChanges(rest).change_state("acme/driver", 12, CURRENT)
+        await GerritChanges(rest, CONNECTION).change_state("acme/driver", 12, CURRENT)

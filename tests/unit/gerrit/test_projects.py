@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
+from crosscheck.drivers.gerrit.errors import GerritNotFoundError
 from crosscheck.drivers.gerrit.projects import GerritProjects
 from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
-from crosscheck.errors import GerritNotFoundError
 
 NAMES = ["All-Projects", "All-Users", "acme/driver", "acme/lib-a", "acme/lib-b"]
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.loader import load_config
+from crosscheck.drivers.gerrit.changes import GerritChanges
 from crosscheck.drivers.gerrit.rest import XSSI_PREFIX, GerritRestClient, RetryPolicy
 from crosscheck.model.config import Config
 from crosscheck.operator.router import operator_router
@@ -227,13 +228,16 @@ def scheduler_for(
     rest = {"review": gerrit.rest()}
     if "upstream" in config.connections:
         rest["upstream"] = gerrit.rest("https://upstream.example.org/")
+    changes = {
+        name: GerritChanges(client, config.connections[name]) for name, client in rest.items()
+    }
     return Scheduler(
         engine,
         lambda: config,
         executor=executor,
         reports=ReportQueue(engine, {}),
         connections=config.connections,
-        rest=rest,
+        changes=changes,
         logs_url="https://ci.example.org/logs",
         tick=0.05,
     )

@@ -8,7 +8,8 @@ import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from crosscheck.errors import GerritUnreachableError
+from crosscheck.drivers.base import DriverNotFoundError, FoundPatchset
+from crosscheck.drivers.gerrit.errors import GerritUnreachableError
 from crosscheck.executor.executor import BuildStarted, StartedHook
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
 from crosscheck.model.events import ChangeState
@@ -58,6 +59,7 @@ class FakeChanges:
         self.current: dict[int, tuple[int, str]] = {}
         self.unreachable = False
         self.asked: list[tuple[int, str]] = []
+        self.found: dict[int, FoundPatchset] = {}
 
     async def change_state(self, project: str, number: int, revision: str) -> ChangeState:
         self.asked.append((number, revision))
@@ -69,6 +71,12 @@ class FakeChanges:
 
     async def revision_files(self, project: str, number: int, revision: str) -> list[str]:
         return list(self.files)
+
+    async def find_patchset(self, number: int, patchset: int | None) -> FoundPatchset:
+        """Only what `found` holds: the scheduler never looks changes up by number."""
+        if number not in self.found:
+            raise DriverNotFoundError(f"change {number} (fake)")
+        return self.found[number]
 
 
 async def settle(scheduler: Scheduler, rounds: int = 5) -> None:

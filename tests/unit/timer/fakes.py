@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.config.loader import load_config
-from crosscheck.errors import GerritHttpError, GerritNotFoundError
+from crosscheck.drivers.gerrit.errors import GerritHttpError, GerritNotFoundError
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crosscheck.drivers.gerrit.errors import GerritUnreachableError
 from crosscheck.drivers.timer.source import CURSOR, MAX_FAILED_PASSES, TimerEventSource
-from crosscheck.errors import GerritUnreachableError
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.config import Config
 from crosscheck.model.events import TIMER_EVENT, Origin

@@ -8,31 +8,16 @@ one change up by number to build the event a trigger would have delivered;
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
+from crosscheck.drivers.base import FoundPatchset, PatchsetNotFoundError
 from crosscheck.drivers.gerrit.events import parse_account, parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.errors import CrosscheckError
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Change, ChangeState, Event, EventType, Origin, PatchSet
 
 #: Files Gerrit lists for every patchset that are not in the tree.
 MAGIC_FILES = frozenset({"/COMMIT_MSG", "/MERGE_LIST", "/PATCHSET_LEVEL"})
-
-
-class PatchsetNotFoundError(CrosscheckError):
-    """The change exists, but not the patchset asked for."""
-
-    def __init__(self, number: int, patchset: int, known: list[int]) -> None:
-        listing = ", ".join(str(n) for n in known) or "none"
-        super().__init__(f"change {number} has no patchset {patchset} (patchsets: {listing})")
-
-
-@dataclass(frozen=True)
-class FoundPatchset:
-    change: Change
-    patchset: PatchSet
 
 
 def parse_change(data: dict[str, Any]) -> Change:
@@ -104,10 +89,14 @@ async def fetch_patchset(
 
 
 class GerritChanges:
-    """The scheduler's `ChangeSource` on one Gerrit connection."""
+    """The engine's `ChangeSource` on one Gerrit connection."""
 
-    def __init__(self, rest: GerritRestClient) -> None:
+    def __init__(self, rest: GerritRestClient, connection: GerritConnection) -> None:
         self.rest = rest
+        self.connection = connection
+
+    async def find_patchset(self, number: int, patchset: int | None) -> FoundPatchset:
+        return await fetch_patchset(self.rest, self.connection, number, patchset)
 
     async def change_state(self, project: str, number: int, revision: str) -> ChangeState:
         """One request: the status, the current revision and, only for it, its files."""

@@ -27,9 +27,9 @@ import httpx
 
 from crosscheck.drivers.base import TransientReportError
 from crosscheck.drivers.gerrit import ssh
+from crosscheck.drivers.gerrit.errors import GerritError, GerritHttpError, GerritUnreachableError
 from crosscheck.drivers.gerrit.events import parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.errors import GerritError, GerritHttpError, GerritUnreachableError
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import Report, ReportOutcome, ReportState, StalePolicy, shorten
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from crosscheck.errors import (
+from crosscheck.drivers.gerrit.errors import (
     GerritConflictError,
     GerritHttpError,
     GerritNotFoundError,

@@ -15,14 +15,14 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+from crosscheck.drivers.base import EventSink
 from crosscheck.drivers.gerrit.catchup import MARGIN_SECONDS, missed_events
 from crosscheck.drivers.gerrit.events import EventParseError, parse_line
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamSettings
-from crosscheck.events.intake import EventIntake, sameness_digest
 from crosscheck.metrics import events_received
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Event
+from crosscheck.model.events import Event, sameness_digest
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class GerritEventSource:
     def __init__(
         self,
         connection: GerritConnection,
-        intake: EventIntake,
+        intake: EventSink,
         rest: GerritRestClient,
         settings: StreamSettings | None = None,
     ) -> None:

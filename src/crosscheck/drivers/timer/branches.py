@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from crosscheck.drivers.base import ProjectSource
+from crosscheck.drivers.gerrit.errors import GerritNotFoundError
 from crosscheck.drivers.timer.targets import Target
-from crosscheck.errors import GerritNotFoundError
 
 log = logging.getLogger(__name__)
 

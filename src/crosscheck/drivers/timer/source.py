@@ -25,10 +25,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from crosscheck.drivers.base import ProjectSource
+from crosscheck.drivers.base import EventSink, ProjectSource
 from crosscheck.drivers.timer.branches import BranchResolver, BranchTip
 from crosscheck.drivers.timer.targets import Due, due_rules, next_due, targets
-from crosscheck.events.intake import EventIntake
 from crosscheck.metrics import events_received
 from crosscheck.model.config import Config
 from crosscheck.model.events import TIMER_EVENT, Event, Origin, TimerTick
@@ -74,7 +73,7 @@ class TimerEventSource:
 
     def __init__(
         self,
-        intake: EventIntake,
+        intake: EventSink,
         config: Callable[[], Config],
         projects: Mapping[str, ProjectSource],
         *,

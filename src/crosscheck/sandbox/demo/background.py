@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crosscheck.errors import DemoError
 from crosscheck.sandbox import daemons
+from crosscheck.sandbox.errors import DemoError
 from crosscheck.scheduler.queue import ACTIVE
 from crosscheck.store.tables import event_cursors, items
 

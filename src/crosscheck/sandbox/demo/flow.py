@@ -19,12 +19,12 @@ from typing import Any
 
 from crosscheck.config import load_config
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.errors import DemoError
 from crosscheck.model.config import Config
 from crosscheck.model.report import report_tag
 from crosscheck.results.backfill_messages import parse_ci_message
 from crosscheck.sandbox import daemons
 from crosscheck.sandbox.demo.background import BackgroundServe
+from crosscheck.sandbox.errors import DemoError
 from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 from crosscheck.sandbox.gerrit.site import free_port, port_in_use
 

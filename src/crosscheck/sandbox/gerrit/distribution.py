@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from crosscheck.errors import SandboxError
+from crosscheck.sandbox.errors import SandboxError
 from crosscheck.sandbox.prerequisites import JAVA, JAVAC, MAVEN, require, require_all, require_java
 
 GERRIT_VERSION = "3.10.2"

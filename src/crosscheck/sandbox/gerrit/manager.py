@@ -9,8 +9,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from crosscheck.errors import SandboxError
 from crosscheck.paths import cache_dir, default_sandbox_dir, write_private
+from crosscheck.sandbox.errors import SandboxError
 from crosscheck.sandbox.gerrit import process, provision, site
 from crosscheck.sandbox.gerrit.distribution import (
     GERRIT_VERSION,

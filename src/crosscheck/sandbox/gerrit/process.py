@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from crosscheck.errors import SandboxError
 from crosscheck.sandbox import daemons
+from crosscheck.sandbox.errors import SandboxError
 from crosscheck.sandbox.gerrit.distribution import LAUNCHER_CLASS, GerritDistribution
 from crosscheck.sandbox.gerrit.site import write_log_config
 from crosscheck.sandbox.gerrit.state import SandboxState

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from crosscheck.drivers.gerrit.errors import GerritHttpError, GerritNotFoundError
 from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
-from crosscheck.errors import GerritHttpError, GerritNotFoundError
 from crosscheck.sandbox.gerrit.site import ensure_key
 from crosscheck.sandbox.gerrit.state import (
     CI_NAME,

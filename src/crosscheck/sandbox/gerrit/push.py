@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.errors import SandboxError
+from crosscheck.sandbox.errors import SandboxError
 from crosscheck.sandbox.gerrit.state import SandboxState
 from crosscheck.sandbox.prerequisites import GIT, require
 

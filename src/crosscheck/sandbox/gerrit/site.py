@@ -9,8 +9,8 @@ from pathlib import Path
 
 import asyncssh
 
-from crosscheck.errors import SandboxError
 from crosscheck.paths import write_private
+from crosscheck.sandbox.errors import SandboxError
 from crosscheck.sandbox.gerrit.distribution import GerritDistribution
 from crosscheck.sandbox.gerrit.state import HOST, SandboxState
 from crosscheck.sandbox.prerequisites import GIT, require

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from crosscheck.errors import SandboxError, SandboxNotInitializedError
 from crosscheck.paths import default_sandbox_dir, write_private
+from crosscheck.sandbox.errors import SandboxError, SandboxNotInitializedError
 
 STATE_FILE = "sandbox.json"
 HOST = "127.0.0.1"
