@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from crosscheck.config.issues import IssueList, Position
+from crosscheck.drivers.config import DriverConfig
 from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel, ResultsConfig
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.pipeline import Pipeline
@@ -31,6 +32,8 @@ class Context:
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     results: ResultsConfig = field(default_factory=ResultsConfig)
     connections: dict[str, GerritConnection] = field(default_factory=dict)
+    #: Each connection's driver, which checks and builds the triggers on it.
+    drivers: dict[str, DriverConfig[Any, Any]] = field(default_factory=dict)
     labels: dict[str, NodeLabel] = field(default_factory=dict)
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
     #: Names referenced somewhere, per kind, for the unused-element warnings.

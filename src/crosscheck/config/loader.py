@@ -13,19 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from crosscheck.config.context import Context, Entry
 from crosscheck.config.files import Element, discover, read_elements
 from crosscheck.config.issues import ConfigIssue, IssueList
 from crosscheck.config.jobs import JobSource, JobTable
 from crosscheck.config.pipelines import build_pipelines
 from crosscheck.config.projects import ProjectBuilder
-from crosscheck.config.schema import ELEMENTS, JobSpec
+from crosscheck.config.schema import ELEMENTS, SPECS, JobSpec
 from crosscheck.config.settings import (
     build_ci,
     build_connections,
     build_executor,
     build_labels,
     build_results,
+    connection_spec,
 )
 from crosscheck.config.validation import validate
 from crosscheck.config.warnings import collect_warnings
@@ -88,7 +91,7 @@ def _validated(elements: Sequence[Element], context: Context) -> dict[str, list[
     entries: dict[str, list[Entry[Any]]] = {kind: [] for kind in ELEMENTS}
     for element in elements:
         spec = validate(
-            ELEMENTS[element.kind],
+            _spec(element),
             element.body,
             context.issues,
             _describe(element),
@@ -100,6 +103,12 @@ def _validated(elements: Sequence[Element], context: Context) -> dict[str, list[
             name = element.body.get("name") if isinstance(element.body, dict) else None
             context.broken.add((element.kind, name if isinstance(name, str) else ""))
     return entries
+
+
+def _spec(element: Element) -> type[BaseModel]:
+    if element.kind == "connection":
+        return connection_spec(element.body)
+    return SPECS[element.kind]
 
 
 def _describe(element: Element) -> str:

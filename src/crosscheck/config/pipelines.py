@@ -1,25 +1,26 @@
-"""The `pipeline` elements: triggers checked against their connection's driver, reporters."""
+"""The `pipeline` elements: triggers checked against their connection's driver, reporters.
+
+A trigger rule on a connection is checked by the spec of the connection's driver and
+built by its builder (drivers/config.py); rules on `timer` are crosscheck's own.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from crosscheck.config.context import Context, Entry
-from crosscheck.config.issues import did_you_mean
-from crosscheck.config.schema import GerritTriggerSpec, PipelineSpec, ReporterSpec, TimerTriggerSpec
+from crosscheck.config.issues import Position, did_you_mean
+from crosscheck.config.schema import PipelineSpec, ReporterSpec, TimerTriggerSpec
 from crosscheck.config.validation import validate
 from crosscheck.config.yaml_source import Node, NodeList
+from crosscheck.drivers.config import TriggerContext
 from crosscheck.model.pipeline import (
-    GerritTrigger,
     Manager,
     Pipeline,
     ReportAction,
     TimerTrigger,
     Trigger,
-    recheck_pattern,
-    run_pattern,
 )
 
 TIMER = "timer"
@@ -69,41 +70,29 @@ def _triggers(context: Context, entry: Entry[PipelineSpec]) -> list[Trigger]:
             node = raw_rules[index] if index < len(raw_rules) else rule
             where = getattr(node, "start", body.position_of(connection))
             what = f"trigger {index + 1} on '{connection}' of pipeline '{entry.spec.name}'"
-            if connection == TIMER:
-                timer = validate(TimerTriggerSpec, node, context.issues, what, where)
-                if timer:
-                    branches = tuple(dict.fromkeys(timer.branches or ()))
-                    triggers.append(TimerTrigger(cron=timer.time, branches=branches))
-            else:
-                gerrit = validate(GerritTriggerSpec, node, context.issues, what, where)
-                if gerrit:
-                    triggers.append(_gerrit_trigger(context, connection, gerrit))
+            trigger = _trigger(context, connection, node, what, where)
+            if trigger is not None:
+                triggers.append(trigger)
     return triggers
 
 
-def _gerrit_trigger(context: Context, connection: str, spec: GerritTriggerSpec) -> GerritTrigger:
-    comment = spec.comment
-    # `run <ci>` works on every comment trigger, whatever the operator's pattern; a
-    # trigger on votes alone is about the votes, not the words.
-    by_comment = "comment-added" in spec.event and not spec.approval
-    if comment is None and by_comment:
-        comment = recheck_pattern(context.ci.run_name)
-    return GerritTrigger(
-        connection=connection,
-        events=frozenset(spec.event),
-        project=_compile(spec.project),
-        branch=_compile(spec.branch),
-        ref=_compile(spec.ref),
-        comment=_compile(comment),
-        run_comment=re.compile(run_pattern(context.ci.run_name)) if by_comment else None,
-        username=_compile(spec.username),
-        email=_compile(spec.email),
-        approvals=dict(spec.approval),
-    )
-
-
-def _compile(pattern: str | None) -> re.Pattern[str] | None:
-    return re.compile(pattern) if pattern is not None else None
+def _trigger(
+    context: Context, connection: str, rule: Any, what: str, where: Position
+) -> Trigger | None:
+    """One rule, checked and built by the timer or by the connection's driver."""
+    if connection == TIMER:
+        timer = validate(TimerTriggerSpec, rule, context.issues, what, where)
+        if timer is None:
+            return None
+        return TimerTrigger(cron=timer.time, branches=tuple(dict.fromkeys(timer.branches or ())))
+    driver = context.drivers[connection]
+    spec = validate(driver.trigger_spec, rule, context.issues, what, where)
+    if spec is None:
+        return None
+    built = driver.trigger(spec, TriggerContext(connection, context.ci.run_name))
+    # The model's Trigger names Gerrit's and the timer's, the ones the engine matches:
+    # a trigger of another driver passes through config/ as its driver built it.
+    return cast(Trigger, built)
 
 
 def _written_or(

@@ -1,5 +1,7 @@
-"""The shape of each configuration element, as pydantic models.
+"""The shape of each element crosscheck itself defines, as pydantic models.
 
+A connection's element and its pipeline triggers are its driver's (drivers/registry.py);
+the base `Spec` and the field types shared with drivers are in `crosscheck.specs`.
 Shorthands are normalised before validation (a single string where a list is
 allowed, a bare name for a required project), so validation errors carry clean
 paths that map back to file positions.
@@ -19,59 +21,20 @@ from crosscheck.model.config import (
     DEFAULT_RESULTS_BURST,
     DEFAULT_RESULTS_RATE,
 )
-from crosscheck.model.globs import compile_glob
-from crosscheck.model.pipeline import GERRIT_EVENTS, Notify
+from crosscheck.model.pipeline import Notify
 from crosscheck.model.results import account_name_problem
+from crosscheck.specs import (
+    Branch,
+    Duration,
+    Glob,
+    Name,
+    Spec,
+    as_list,
+    no_inline,
+    one_source,
+)
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
 CRON_FIELDS = 5
-#: What git refuses in a branch name (git check-ref-format), patterns' characters among them.
-BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[/.-]|[/.]$|\.lock$")
-DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
-
-
-class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _name(value: str) -> str:
-    if "{" in value or "}" in value:
-        raise ValueError(
-            f"{value!r} holds a placeholder that no parameter filled: define "
-            "the parameter, or check its spelling"
-        )
-    if not NAME_PATTERN.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid name: start with a letter or digit, then "
-            "letters, digits, '.', '_', '-', '+' or '/'"
-        )
-    return value
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str | dict) else value
-
-
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as error:
-        raise ValueError(f"invalid regular expression {value!r}: {error}") from error
-    return value
-
-
-def _duration(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("a duration is seconds (3600) or a text like '1h30m', '90m', '45s'")
-    if isinstance(value, int):
-        return value
-    match = DURATION.match(str(value).strip()) if isinstance(value, str) else None
-    if not match or not any(match.groups()):
-        raise ValueError(
-            f"{value!r} is not a duration: use seconds (3600) or '1h30m', '90m', '45s'"
-        )
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
 
 
 def _cron(value: str) -> str:
@@ -87,18 +50,6 @@ def _cron(value: str) -> str:
     return value
 
 
-def _branch(value: str) -> str:
-    if value.startswith("refs/"):
-        short = value.removeprefix("refs/heads/")
-        raise ValueError(f"{value!r}: give the branch's name, e.g. {short!r}")
-    if not value or BAD_BRANCH.search(value):
-        raise ValueError(
-            f"{value!r} is not a branch name: branches are exact names, not patterns, "
-            "e.g. [master, stable/2024.1]"
-        )
-    return value
-
-
 def _some_branches(value: list[str]) -> list[str]:
     if not value:
         raise ValueError(
@@ -106,58 +57,6 @@ def _some_branches(value: list[str]) -> list[str]:
             "project's HEAD branch"
         )
     return value
-
-
-def _glob(value: str) -> str:
-    if value.startswith("^") or value.endswith("$") or ".*" in value:
-        raise ValueError(
-            f"{value!r} looks like a regular expression, but files are globs: write "
-            "'neutron/**' for '^neutron/.*$', and '*.rst' for '^.*\\.rst$'"
-        )
-    compile_glob(value)
-    return value
-
-
-def _event(value: str) -> str:
-    if "," in value:
-        raise ValueError(
-            f"{value!r} is one string: list several events as [patchset-created, comment-added]"
-        )
-    if value not in GERRIT_EVENTS:
-        close = [e for e in sorted(GERRIT_EVENTS) if e.split("-")[0] in value]
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ValueError(
-            f"unknown Gerrit event '{value}'{hint} (one of: "
-            + ", ".join(sorted(GERRIT_EVENTS))
-            + ")"
-        )
-    return value
-
-
-Name = Annotated[str, AfterValidator(_name)]
-Regex = Annotated[str, AfterValidator(_regex)]
-Duration = Annotated[int, BeforeValidator(_duration), Field(gt=0)]
-Glob = Annotated[str, AfterValidator(_glob)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-
-
-def _no_inline(key: str) -> AfterValidator:
-    """Refuse a secret written in the configuration, pointing at its `_env`/`_file` keys."""
-
-    def refuse(value: Any) -> Any:
-        if value is not None:
-            raise ValueError(
-                f"{key} must not be written in the configuration: name a file with "
-                f"{key}_file or an environment variable with {key}_env"
-            )
-        return value
-
-    return AfterValidator(refuse)
-
-
-def _one_source(spec: BaseModel, key: str) -> None:
-    if getattr(spec, f"{key}_env") and getattr(spec, f"{key}_file"):
-        raise ValueError(f"give {key}_env or {key}_file, not both")
 
 
 class CISpec(Spec):
@@ -168,69 +67,14 @@ class CISpec(Spec):
     admin_token_env: str | None = None
     admin_token_file: str | None = None
     #: Refused with its own message, and never offered as a "did you mean".
-    admin_token: Annotated[Any, _no_inline("admin_token")] = Field(default=None, exclude=True)
+    admin_token: Annotated[Any, no_inline("admin_token")] = Field(default=None, exclude=True)
     #: How long an undelivered report is retried (from when it was queued).
     report_give_up_after: Duration = DEFAULT_REPORT_GIVE_UP_AFTER
 
     @model_validator(mode="after")
     def _one_admin_token_source(self) -> CISpec:
-        _one_source(self, "admin_token")
+        one_source(self, "admin_token")
         return self
-
-
-#: A Gerrit username or an email address: no spaces, no separators.
-ACCOUNT_PATTERN = re.compile(r"^[^\s,;]+$")
-
-
-def _account(value: str) -> str:
-    if not ACCOUNT_PATTERN.match(value):
-        raise ValueError(
-            f"{value!r} is not an account: give usernames or emails, one per list entry, "
-            "e.g. ignore_accounts: [other-ci, bot@example.org]"
-        )
-    return value
-
-
-class ConnectionSpec(Spec):
-    name: Name
-    driver: Literal["gerrit"] = "gerrit"
-    host: str
-    user: str
-    http_url: Annotated[str, Field(pattern=r"^https?://[^/@]+(/.*)?$")]
-    ssh_port: Port = 29418
-    ssh_key: str | None = None
-    known_hosts: str | None = None
-    verify_host_keys: bool = True
-    http_password_env: str | None = None
-    http_password_file: str | None = None
-    webhook_token_env: str | None = None
-    webhook_token_file: str | None = None
-    #: Events by `user` (the CI account) trigger nothing.
-    ignore_own_events: bool = True
-    #: Accounts (other CIs, bots) whose events trigger nothing: usernames or emails.
-    ignore_accounts: Annotated[
-        list[Annotated[str, AfterValidator(_account)]], BeforeValidator(_as_list)
-    ] = Field(default_factory=list)
-    #: Refused with its own message, and never offered as a "did you mean".
-    http_password: Annotated[Any, _no_inline("http_password")] = Field(default=None, exclude=True)
-
-    @model_validator(mode="after")
-    def _one_password_source(self) -> ConnectionSpec:
-        _one_source(self, "http_password")
-        return self
-
-
-class GerritTriggerSpec(Spec):
-    event: Annotated[
-        list[Annotated[str, AfterValidator(_event)]], BeforeValidator(_as_list), Field(min_length=1)
-    ]
-    project: Regex | None = None
-    branch: Regex | None = None
-    ref: Regex | None = None
-    comment: Regex | None = None
-    username: Regex | None = None
-    email: Regex | None = None
-    approval: dict[str, int] = Field(default_factory=dict)
 
 
 class TimerTriggerSpec(Spec):
@@ -238,8 +82,8 @@ class TimerTriggerSpec(Spec):
     #: Fire on these branches of each project instead of its HEAD branch.
     branches: (
         Annotated[
-            list[Annotated[str, AfterValidator(_branch)]],
-            BeforeValidator(_as_list),
+            list[Branch],
+            BeforeValidator(as_list),
             AfterValidator(_some_branches),
         ]
         | None
@@ -287,8 +131,8 @@ class PipelineSpec(Spec):
     description: str = ""
     manager: Literal["independent", "supercedent"]
     #: connection name (or `timer`) -> trigger rules; checked against the connection's driver.
-    trigger: dict[str, Annotated[list[Any], BeforeValidator(_as_list), Field(min_length=1)]] = (
-        Field(min_length=1)
+    trigger: dict[str, Annotated[list[Any], BeforeValidator(as_list), Field(min_length=1)]] = Field(
+        min_length=1
     )
     skip_wip: bool = True
     skip_private: bool = True
@@ -363,11 +207,11 @@ class ResultsSpec(Spec):
     token_env: str | None = None
     token_file: str | None = None
     #: Refused with its own message, and never offered as a "did you mean".
-    token: Annotated[Any, _no_inline("token")] = Field(default=None, exclude=True)
+    token: Annotated[Any, no_inline("token")] = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _consistent(self) -> ResultsSpec:
-        _one_source(self, "token")
+        one_source(self, "token")
         given = self.model_fields_set
         if not self.serve and (unused := [k for k in SERVICE_KEYS if k in given]):
             raise ValueError(
@@ -412,7 +256,7 @@ class RunStepSpec(Spec):
 
 
 def _run_steps(value: Any) -> Any:
-    steps = _as_list(value)
+    steps = as_list(value)
     if not isinstance(steps, list):
         return steps
     for number, step in enumerate(steps, 1):
@@ -468,8 +312,8 @@ class JobSpec(Spec):
     env: Annotated[dict[str, str], BeforeValidator(_env)] = Field(default_factory=dict)
     timeout: Duration | None = None
     voting: bool | None = None
-    files: Annotated[list[Glob], BeforeValidator(_as_list)] = Field(default_factory=list)
-    irrelevant_files: Annotated[list[Glob], BeforeValidator(_as_list)] = Field(default_factory=list)
+    files: Annotated[list[Glob], BeforeValidator(as_list)] = Field(default_factory=list)
+    irrelevant_files: Annotated[list[Glob], BeforeValidator(as_list)] = Field(default_factory=list)
     required_projects: Annotated[list[RequiredProjectSpec], BeforeValidator(_required_projects)] = (
         Field(default_factory=list)
     )
@@ -486,7 +330,7 @@ class JobTemplateSpec(BaseModel):
 
 class ProjectPipelineSpec(Spec):
     #: Each entry is checked by the project builder, which can say what a job entry is.
-    jobs: Annotated[list[Any], BeforeValidator(_as_list)] = Field(default_factory=list)
+    jobs: Annotated[list[Any], BeforeValidator(as_list)] = Field(default_factory=list)
 
 
 class ProjectSpec(BaseModel):
@@ -495,7 +339,7 @@ class ProjectSpec(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     name: str
     connection: Name | None = None
-    templates: Annotated[list[str], BeforeValidator(_as_list)] = Field(default_factory=list)
+    templates: Annotated[list[str], BeforeValidator(as_list)] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -505,10 +349,22 @@ class ProjectTemplateSpec(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
-#: Top-level element kinds and their specs, in the order they are documented.
-ELEMENTS: dict[str, type[BaseModel]] = {
+#: Top-level element kinds, in the order they are documented.
+ELEMENTS = (
+    "ci",
+    "connection",
+    "pipeline",
+    "label",
+    "job",
+    "job-template",
+    "project-template",
+    "project",
+    "executor",
+    "results",
+)
+#: Each kind's spec but the connection's, which its driver gives (config/settings.py).
+SPECS: dict[str, type[BaseModel]] = {
     "ci": CISpec,
-    "connection": ConnectionSpec,
     "pipeline": PipelineSpec,
     "label": LabelSpec,
     "job": JobSpec,
@@ -528,8 +384,8 @@ class JobOverrideSpec(Spec):
     env: Annotated[dict[str, str], BeforeValidator(_env)] | None = None
     timeout: Duration | None = None
     voting: bool | None = None
-    files: Annotated[list[Glob], BeforeValidator(_as_list)] | None = None
-    irrelevant_files: Annotated[list[Glob], BeforeValidator(_as_list)] | None = None
+    files: Annotated[list[Glob], BeforeValidator(as_list)] | None = None
+    irrelevant_files: Annotated[list[Glob], BeforeValidator(as_list)] | None = None
     required_projects: (
         Annotated[list[RequiredProjectSpec], BeforeValidator(_required_projects)] | None
     ) = None

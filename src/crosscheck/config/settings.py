@@ -1,14 +1,23 @@
-"""The `ci`, `executor`, `results`, `connection` and `label` elements, into the model."""
+"""The `ci`, `executor`, `results`, `connection` and `label` elements, into the model.
+
+A connection element is its driver's: the driver it names (drivers/registry.py) gives
+the spec that checks it and builds the model's connection from the checked spec.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
+
+from pydantic import create_model
 
 from crosscheck.config.context import Context, Entry
-from crosscheck.config.schema import CISpec, ConnectionSpec, ExecutorSpec, LabelSpec, ResultsSpec
+from crosscheck.config.schema import CISpec, ExecutorSpec, LabelSpec, ResultsSpec
+from crosscheck.drivers.config import ConnectionSpec
+from crosscheck.drivers.registry import DEFAULT, DRIVERS
 from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel, ResultsConfig
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.results import account_name_problem
@@ -99,6 +108,22 @@ def _check_default_account(
     )
 
 
+def connection_spec(body: Any) -> type[ConnectionSpec]:
+    """The spec of a connection element: its driver's, the default one's if it names none."""
+    name = body.get("driver", DEFAULT) if isinstance(body, dict) else DEFAULT
+    driver = DRIVERS.get(name) if isinstance(name, str) else None
+    return driver.connection_spec if driver else _any_driver_spec(tuple(DRIVERS))
+
+
+@cache
+def _any_driver_spec(names: tuple[str, ...]) -> type[ConnectionSpec]:
+    """The default driver's spec, its `driver` key naming every driver: an unknown driver
+    is reported as a choice among them, beside what else is wrong with the element."""
+    default: type[ConnectionSpec] = DRIVERS[DEFAULT].connection_spec
+    choice: Any = Literal[names]
+    return create_model(default.__name__, __base__=default, driver=(choice, DEFAULT))
+
+
 def build_connections(context: Context, entries: list[Entry[ConnectionSpec]]) -> None:
     for entry in entries:
         spec = entry.spec
@@ -111,23 +136,12 @@ def build_connections(context: Context, entries: list[Entry[ConnectionSpec]]) ->
             continue
         if not context.define("connection", spec.name, entry.position):
             continue
-        base = entry.position.path.parent
-        context.connections[spec.name] = GerritConnection(
-            name=spec.name,
-            host=spec.host,
-            user=spec.user,
-            http_url=spec.http_url,
-            ssh_port=spec.ssh_port,
-            ssh_key=_path(spec.ssh_key, base),
-            known_hosts=_path(spec.known_hosts, base),
-            verify_host_keys=spec.verify_host_keys,
-            http_password_env=spec.http_password_env,
-            http_password_file=_path(spec.http_password_file, base),
-            webhook_token_env=spec.webhook_token_env,
-            webhook_token_file=_path(spec.webhook_token_file, base),
-            ignore_own_events=spec.ignore_own_events,
-            ignore_accounts=frozenset(a.casefold() for a in spec.ignore_accounts),
-        )
+        driver = DRIVERS[spec.driver]
+        built = driver.connection(spec, partial(_path, base=entry.position.path.parent))
+        # The model types every connection as Gerrit's, as the engine reads them: a
+        # connection of another driver passes through config/ as its driver built it.
+        context.connections[spec.name] = cast(GerritConnection, built)
+        context.drivers[spec.name] = driver
 
 
 def _path(value: str | None, base: Path) -> Path | None:

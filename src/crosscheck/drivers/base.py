@@ -33,6 +33,8 @@ EventSink (what a source feeds; the engine's intake implements it)
 
 The engine (scheduler, executor, operator) imports only this module of `drivers/`:
 a second driver adds a package beside `gerrit/` and touches nothing of theirs.
+What `config/` needs of a driver (its connection and trigger specs, and their
+builders) is in `drivers/config.py`, listed by driver name in `drivers/registry.py`.
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from crosscheck.model.events import EventType
-
 
 class Manager(StrEnum):
     #: Every item runs on its own (check).
@@ -22,10 +20,6 @@ class Notify(StrEnum):
     OWNER = "OWNER"
     OWNER_REVIEWERS = "OWNER_REVIEWERS"
     ALL = "ALL"
-
-
-#: The Gerrit event types a trigger may name.
-GERRIT_EVENTS = frozenset(t.value for t in EventType)
 
 
 #: What Gerrit puts before a review comment's text: "Patch Set 2: Code-Review+1\n\n".

@@ -1,0 +1,92 @@
+"""Field types shared by elements: names, regexes, durations, globs, branches, ports.
+
+Each is an `Annotated` type whose validator raises ValueError with the message the
+operator reads (config/validation.py puts it at the value's file:line:column).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from crosscheck.model.globs import compile_glob
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
+#: What git refuses in a branch name (git check-ref-format), patterns' characters among them.
+BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[/.-]|[/.]$|\.lock$")
+DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
+
+
+def as_list(value: Any) -> Any:
+    """The shorthand of a one-item list: a single string (or mapping) where a list is allowed."""
+    return [value] if isinstance(value, str | dict) else value
+
+
+def _name(value: str) -> str:
+    if "{" in value or "}" in value:
+        raise ValueError(
+            f"{value!r} holds a placeholder that no parameter filled: define "
+            "the parameter, or check its spelling"
+        )
+    if not NAME_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: start with a letter or digit, then "
+            "letters, digits, '.', '_', '-', '+' or '/'"
+        )
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"invalid regular expression {value!r}: {error}") from error
+    return value
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a duration is seconds (3600) or a text like '1h30m', '90m', '45s'")
+    if isinstance(value, int):
+        return value
+    match = DURATION.match(str(value).strip()) if isinstance(value, str) else None
+    if not match or not any(match.groups()):
+        raise ValueError(
+            f"{value!r} is not a duration: use seconds (3600) or '1h30m', '90m', '45s'"
+        )
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _branch(value: str) -> str:
+    if value.startswith("refs/"):
+        short = value.removeprefix("refs/heads/")
+        raise ValueError(f"{value!r}: give the branch's name, e.g. {short!r}")
+    if not value or BAD_BRANCH.search(value):
+        raise ValueError(
+            f"{value!r} is not a branch name: branches are exact names, not patterns, "
+            "e.g. [master, stable/2024.1]"
+        )
+    return value
+
+
+def _glob(value: str) -> str:
+    if value.startswith("^") or value.endswith("$") or ".*" in value:
+        raise ValueError(
+            f"{value!r} looks like a regular expression, but files are globs: write "
+            "'neutron/**' for '^neutron/.*$', and '*.rst' for '^.*\\.rst$'"
+        )
+    compile_glob(value)
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Regex = Annotated[str, AfterValidator(_regex)]
+#: Seconds, written as a number or as '1h30m', '90m', '45s'.
+Duration = Annotated[int, BeforeValidator(_duration), Field(gt=0)]
+Glob = Annotated[str, AfterValidator(_glob)]
+#: A branch's exact short name (`master`, not `refs/heads/master`, not a pattern).
+Branch = Annotated[str, AfterValidator(_branch)]
+Port = Annotated[int, Field(ge=1, le=65535)]
