@@ -7,7 +7,9 @@ database, its password hidden, and the reason; the CLI prints it, no traceback.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +47,25 @@ async def open_store(url: str | None = None) -> AsyncEngine:
         raise StoreError(_why(url, error)) from error
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    threads_before = set(threading.enumerate())
     try:
         async with engine.begin() as connection:
             await connection.run_sync(upgrade)
     except (SQLAlchemyError, OSError) as error:
-        # Disposed while the loop runs: SQLite's connection thread would otherwise
-        # be closed after it, failing with "Event loop is closed".
+        # Disposed, and the failed connection's thread waited for, while the loop
+        # runs: aiosqlite's thread would otherwise answer a loop already closed and
+        # print "Event loop is closed" after the one-line error.
         await engine.dispose()
+        await _join_new_threads(threads_before)
         raise StoreError(_why(url, error)) from error
     return engine
+
+
+async def _join_new_threads(before: set[threading.Thread], timeout: float = 2.0) -> None:
+    # SQLAlchemy makes aiosqlite's thread a daemon, so exiting does not wait for it.
+    for thread in set(threading.enumerate()) - before:
+        if thread is not threading.current_thread():
+            await asyncio.to_thread(thread.join, timeout)
 
 
 def _why(url: str | None, error: BaseException) -> str:
