@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.operator.router import operator_router
 from crosscheck.serve.service import web_app
+from tests.fakes.gerrit import FakeGerrit
 
 from .operator.harness import (
     ADMIN_TOKEN,
     CI_WITH_TOKEN,
     CONFIG,
     TOKEN_VARIABLE,
-    FakeGerrit,
     load,
     scheduler_for,
 )

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.base import TransientReportError
 from crosscheck.drivers.gerrit.reporter import GerritReporter
-from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
 from crosscheck.drivers.results.reporter import ResultsReporter
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, ReportState
 from crosscheck.reports.queue import ReportQueue
+from tests.fakes.gerrit import Change, FakeGerrit, Revision
 
 from .delivery import deliver
 
@@ -37,48 +37,21 @@ REPORT = Report(
 )
 
 
-class ClosingGerrit:
-    """A change in `status`; the review POST answers `review_status` (409: Gerrit's answer
-    for a change closed between the read and the post, which then reads `closed_to`)."""
-
-    def __init__(
-        self, status: str = "NEW", review_status: int = 200, closed_to: str | None = None
-    ) -> None:
-        self.status = status
-        self.review_status = review_status
-        self.closed_to = closed_to
-        self.reviews: list[dict[str, Any]] = []
-        self.reads = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/review"):
-            self.reviews.append(json.loads(request.content))
-            if self.review_status == httpx.codes.CONFLICT and self.closed_to:
-                self.status = self.closed_to
-                return httpx.Response(409, text="change is closed")
-            return httpx.Response(self.review_status, text=")]}'\n{}")
-        self.reads += 1
-        body = {"status": self.status, "current_revision": REPORT.revision}
-        return httpx.Response(200, text=")]}'\n" + json.dumps(body))
+def fake_gerrit(status: str = "NEW") -> FakeGerrit:
+    """Change 7 in `status`, the report's patchset its current one."""
+    return FakeGerrit([Change(7, "acme/driver", [Revision(2, REPORT.revision)], status=status)])
 
 
-def reporter_for(handler: Any) -> GerritReporter:
-    rest = GerritRestClient(
-        "http://gerrit.test/",
-        "ci",
-        "pw",
-        transport=httpx.MockTransport(handler),
-        retry=RetryPolicy(attempts=1),
-    )
+def reporter_for(gerrit: FakeGerrit) -> GerritReporter:
     connection = GerritConnection(
         name="review", host="gerrit.test", user="ci", http_url="http://gerrit.test/"
     )
-    return GerritReporter(connection, rest)
+    return GerritReporter(connection, gerrit.rest())
 
 
 @pytest.mark.parametrize(("status", "word"), [("ABANDONED", "abandoned"), ("MERGED", "merged")])
 async def test_a_closed_change_is_skipped_without_posting(status: str, word: str) -> None:
-    gerrit = ClosingGerrit(status)
+    gerrit = fake_gerrit(status)
     outcome = await reporter_for(gerrit).send(REPORT)
     assert outcome.state is ReportState.SKIPPED
     assert outcome.detail == f"the change is {word}"
@@ -86,18 +59,19 @@ async def test_a_closed_change_is_skipped_without_posting(status: str, word: str
 
 
 async def test_a_post_merge_pipeline_still_reports_on_its_merged_change() -> None:
-    gerrit = ClosingGerrit("MERGED")
+    gerrit = fake_gerrit("MERGED")
     outcome = await reporter_for(gerrit).send(replace(REPORT, after_merge=True))
     assert outcome.state is ReportState.SENT
     assert len(gerrit.reviews) == 1
     # An abandoned change is closed to it all the same.
-    abandoned = ClosingGerrit("ABANDONED")
+    abandoned = fake_gerrit("ABANDONED")
     skipped = await reporter_for(abandoned).send(replace(REPORT, after_merge=True))
     assert skipped.state is ReportState.SKIPPED
 
 
 async def test_a_409_for_a_change_closed_meanwhile_is_skipped_not_failed() -> None:
-    gerrit = ClosingGerrit(review_status=409, closed_to="ABANDONED")
+    gerrit = fake_gerrit()
+    gerrit.close_on_review(7, "ABANDONED")  # Gerrit then refuses the votes with 409
     outcome = await reporter_for(gerrit).send(REPORT)
     assert outcome.state is ReportState.SKIPPED
     assert outcome.detail.startswith("the change is abandoned (Gerrit answered 409")
@@ -105,16 +79,17 @@ async def test_a_409_for_a_change_closed_meanwhile_is_skipped_not_failed() -> No
 
 
 async def test_a_409_on_an_open_change_is_a_refusal() -> None:
-    outcome = await reporter_for(ClosingGerrit(review_status=409)).send(REPORT)
+    gerrit = fake_gerrit()
+    gerrit.fail("POST */review", 409)
+    outcome = await reporter_for(gerrit).send(REPORT)
     assert outcome.state is ReportState.FAILED
     assert "409" in outcome.detail
 
 
 @pytest.mark.parametrize("status", [404, 403])
 async def test_a_change_gerrit_will_not_show_is_a_refusal(status: int) -> None:
-    def hidden(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, text="Not found: 7")
-
+    hidden = fake_gerrit()
+    hidden.fail("GET /changes/*", status)
     outcome = await reporter_for(hidden).send(REPORT)
     assert outcome.state is ReportState.FAILED
     assert outcome.detail.startswith(f"cannot read change 7: Gerrit answered {status}")
@@ -122,23 +97,21 @@ async def test_a_change_gerrit_will_not_show_is_a_refusal(status: int) -> None:
 
 @pytest.mark.parametrize("status", [500, 502, 408, 429])
 async def test_a_gerrit_answering_5xx_408_or_429_to_the_read_is_transient(status: int) -> None:
-    def struggling(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, text="try later")
-
+    struggling = fake_gerrit()
+    struggling.fail("GET /changes/*", status, "try later")
     with pytest.raises(TransientReportError, match=f"cannot read change 7: .*{status}"):
         await reporter_for(struggling).send(REPORT)
 
 
 async def test_a_gerrit_that_is_down_is_transient() -> None:
-    def down(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
-
+    down = FakeGerrit(down=True)
     with pytest.raises(TransientReportError, match="connection refused"):
         await reporter_for(down).send(REPORT)
 
 
 async def test_a_review_refused_for_good_is_not_retried(engine: AsyncEngine) -> None:
-    gerrit = ClosingGerrit(review_status=403)
+    gerrit = fake_gerrit()
+    gerrit.fail("POST */review", 403)
     queue = ReportQueue(engine, {"review": reporter_for(gerrit)}, base_backoff=0.001)
     assert await queue.enqueue(REPORT)
     assert await deliver(queue, REPORT.key) is ReportState.FAILED

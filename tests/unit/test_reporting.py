@@ -4,7 +4,6 @@ the same paths run against a real Gerrit in tests/e2e/test_reporter.py)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.base import TransientReportError
 from crosscheck.drivers.gerrit.reporter import GerritReporter
-from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import (
     MAX_MESSAGE_BYTES,
@@ -27,6 +25,7 @@ from crosscheck.model.report import (
     shorten,
 )
 from crosscheck.reports.queue import ReportQueue
+from tests.fakes.gerrit import CI, Change, FakeGerrit, Message, Revision
 
 from .delivery import deliver
 
@@ -135,48 +134,29 @@ async def test_unfinished_reports_are_sent_after_a_restart(engine: AsyncEngine) 
     assert reporter.calls == 1
 
 
-class FakeGerrit:
-    """Just enough of Gerrit's REST API for the reporter's rules."""
-
-    def __init__(
-        self,
-        current: str,
-        messages: list[dict[str, object]] | None = None,
-        review_status: int = 200,
-    ) -> None:
-        self.current = current
-        self.messages = messages or []
-        self.review_status = review_status
-        self.reviews: list[dict[str, object]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.endswith("/accounts/self"):
-            return httpx.Response(200, text=")]}'\n" + json.dumps({"_account_id": CI_ID}))
-        if path.endswith("/messages"):
-            return httpx.Response(200, text=")]}'\n" + json.dumps(self.messages))
-        if path.endswith("/review"):
-            self.reviews.append(json.loads(request.content))
-            return httpx.Response(self.review_status, text=")]}'\n{}")
-        return httpx.Response(200, text=")]}'\n" + json.dumps({"current_revision": self.current}))
+def fake_gerrit(
+    current: str = REPORT.revision, messages: list[Message] | None = None, review_status: int = 200
+) -> FakeGerrit:
+    """Change 7 with the report's patchset, current or followed by `current`; its messages;
+    the review POST answered `review_status`."""
+    revisions = [Revision(2, REPORT.revision)]
+    if current != REPORT.revision:
+        revisions.append(Revision(3, current))
+    gerrit = FakeGerrit([Change(7, "p", revisions, messages=messages or [])])
+    if review_status != httpx.codes.OK:
+        gerrit.fail("POST */review", review_status)
+    return gerrit
 
 
 def reporter_for(fake: FakeGerrit, stale: StalePolicy = StalePolicy.COMMENT) -> GerritReporter:
-    rest = GerritRestClient(
-        "http://gerrit.test/",
-        "ci",
-        "pw",
-        transport=httpx.MockTransport(fake),
-        retry=RetryPolicy(attempts=1),
-    )
     connection = GerritConnection(
         name="review", host="gerrit.test", user="ci", http_url="http://gerrit.test/"
     )
-    return GerritReporter(connection, rest, stale=stale)
+    return GerritReporter(connection, fake.rest(), stale=stale)
 
 
 async def test_a_current_patchset_gets_the_votes_and_the_tag() -> None:
-    fake = FakeGerrit(current=REPORT.revision)
+    fake = fake_gerrit(current=REPORT.revision)
     outcome = await reporter_for(fake).send(REPORT)
     assert outcome.state is ReportState.SENT
     (review,) = fake.reviews
@@ -186,38 +166,33 @@ async def test_a_current_patchset_gets_the_votes_and_the_tag() -> None:
 
 
 async def test_an_old_patchset_gets_a_comment_without_votes() -> None:
-    fake = FakeGerrit(current="c" * 40)
+    fake = fake_gerrit(current="c" * 40)
     outcome = await reporter_for(fake).send(REPORT)
     assert outcome.state is ReportState.SENT
     assert "labels" not in fake.reviews[0]
 
 
 async def test_an_old_patchset_can_be_skipped() -> None:
-    fake = FakeGerrit(current="c" * 40)
+    fake = fake_gerrit(current="c" * 40)
     outcome = await reporter_for(fake, StalePolicy.SKIP).send(REPORT)
     assert outcome.state is ReportState.SKIPPED
     assert fake.reviews == []
 
 
 #: The CI account's id in the fake Gerrit.
-CI_ID = 1000001
+CI_ID = CI.account_id
 
 
-def landed_message(date: str, author: int = CI_ID) -> dict[str, object]:
-    return {
-        "author": {"_account_id": author},
-        "tag": REPORT.tag,
-        "_revision_number": 2,
-        "message": "Patch Set 2: Verified+1\n\n" + REPORT.message,
-        "date": date,
-    }
+def landed_message(date: str, author: int = CI_ID) -> Message:
+    text = "Patch Set 2: Verified+1\n\n" + REPORT.message
+    return Message(author, text, patchset=2, date=date, tag=REPORT.tag)
 
 
 QUEUED_AT = 1795424735.0  # 2026-11-23 09:05:35 UTC
 
 
 async def test_a_retry_finds_its_earlier_attempt_landed_and_does_not_post_again() -> None:
-    fake = FakeGerrit(current=REPORT.revision, messages=[landed_message("2026-11-23 09:05:40")])
+    fake = fake_gerrit(current=REPORT.revision, messages=[landed_message("2026-11-23 09:05:40")])
     retry = replace(REPORT, queued_at=QUEUED_AT, earlier_attempts=1)
     outcome = await reporter_for(fake).send(retry)
     assert outcome == ReportOutcome(ReportState.SENT, "rest", "found already posted")
@@ -227,7 +202,7 @@ async def test_a_retry_finds_its_earlier_attempt_landed_and_does_not_post_again(
 async def test_the_same_text_posted_by_another_account_is_not_our_report() -> None:
     # Someone copying the CI's message and tag must not stand in for its vote.
     forged = landed_message("2026-11-23 09:05:40", author=CI_ID + 1)
-    fake = FakeGerrit(current=REPORT.revision, messages=[forged])
+    fake = fake_gerrit(current=REPORT.revision, messages=[forged])
     retry = replace(REPORT, queued_at=QUEUED_AT, earlier_attempts=1)
     outcome = await reporter_for(fake).send(retry)
     assert outcome.state is ReportState.SENT
@@ -240,36 +215,27 @@ async def test_the_same_text_from_an_earlier_recheck_is_another_report() -> None
     # An hour before this report was queued: a previous run with the same result.
     earlier = landed_message("2026-11-23 08:05:35")
     retry = replace(REPORT, queued_at=QUEUED_AT, earlier_attempts=1)
-    fake = FakeGerrit(current=REPORT.revision, messages=[earlier])
+    fake = fake_gerrit(current=REPORT.revision, messages=[earlier])
     assert (await reporter_for(fake).send(retry)).state is ReportState.SENT
     assert len(fake.reviews) == 1
     # A first attempt never looks: nothing of its own can have landed yet.
-    first = FakeGerrit(current=REPORT.revision, messages=[landed_message("2026-11-23 09:05:40")])
+    first = fake_gerrit(current=REPORT.revision, messages=[landed_message("2026-11-23 09:05:40")])
     await reporter_for(first).send(replace(REPORT, queued_at=QUEUED_AT))
     assert len(first.reviews) == 1
 
 
 async def test_a_refusal_is_final_and_a_server_error_is_transient() -> None:
-    refused = FakeGerrit(current=REPORT.revision, review_status=403)
+    refused = fake_gerrit(current=REPORT.revision, review_status=403)
     assert (await reporter_for(refused).send(REPORT)).state is ReportState.FAILED
-    broken = FakeGerrit(current=REPORT.revision, review_status=503)
+    broken = fake_gerrit(current=REPORT.revision, review_status=503)
     with pytest.raises(TransientReportError, match="503"):
         await reporter_for(broken).send(REPORT)  # no SSH key configured: no fallback
 
 
 async def test_an_ambiguous_failure_is_retried_not_sent_over_ssh() -> None:
-    def timeout_on_review(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/review"):
-            raise httpx.ReadTimeout("slow", request=request)
-        return FakeGerrit(current=REPORT.revision)(request)
-
-    rest = GerritRestClient(
-        "http://gerrit.test/",
-        "ci",
-        "pw",
-        transport=httpx.MockTransport(timeout_on_review),
-        retry=RetryPolicy(attempts=1),
-    )
+    gerrit = fake_gerrit()
+    gerrit.fail("POST */review", httpx.ReadTimeout)
+    rest = gerrit.rest()
     connection = GerritConnection(
         name="review",
         host="gerrit.test",

@@ -1,4 +1,5 @@
-"""The Gerrit REST client: decoding, errors, and which calls it retries."""
+"""The Gerrit REST client: decoding, errors, and which calls it retries (against the fake
+Gerrit, or a handler scripting exact answers where a test is about those bytes)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from crosscheck.drivers.gerrit.rest import (
     change_id,
     parse_body,
 )
+from tests.fakes.gerrit import PASSWORD, Change, FakeGerrit, Revision
 
 NO_WAIT = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0)
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -30,7 +32,7 @@ def client(
     return GerritRestClient(
         "http://gerrit.test/",
         user,
-        "pw" if user else None,
+        PASSWORD if user else None,
         retry=retry,
         transport=httpx.MockTransport(handler),
     )
@@ -54,13 +56,9 @@ async def test_strips_the_xssi_prefix_and_uses_the_authenticated_prefix() -> Non
 
 
 async def test_anonymous_calls_have_no_prefix_and_no_credentials() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return json_reply('"3.10.2"')
-
-    async with client(handler, user=None) as gerrit:
+    fake = FakeGerrit()  # its version: 3.10.2
+    seen = fake.requests
+    async with client(fake, user=None) as gerrit:
         assert await gerrit.get("config/server/version") == "3.10.2"
     assert seen[0].url.path == "/config/server/version"
     assert "authorization" not in seen[0].headers
@@ -82,26 +80,19 @@ async def test_error_statuses_raise_typed_errors_with_the_body(
 
 
 async def test_get_is_retried_on_503_then_succeeds() -> None:
-    replies = iter([httpx.Response(503), httpx.Response(503), json_reply("[]")])
-    calls: list[int] = []
-
-    def handler(_: httpx.Request) -> httpx.Response:
-        calls.append(1)
-        return next(replies)
-
-    async with client(handler) as gerrit:
+    fake = FakeGerrit()  # no open change
+    fake.fail("GET /changes/", 503, times=2)
+    calls = fake.requests
+    async with client(fake) as gerrit:
         assert await gerrit.get("/changes/") == []
     assert len(calls) == 3
 
 
 async def test_post_is_not_retried_once_gerrit_may_have_acted() -> None:
-    calls: list[int] = []
-
-    def handler(_: httpx.Request) -> httpx.Response:
-        calls.append(1)
-        raise httpx.ReadTimeout("slow")
-
-    async with client(handler) as gerrit:
+    fake = FakeGerrit([Change(1, "p", [Revision(1, "a" * 40)])])
+    fake.fail("POST */review", httpx.ReadTimeout, "slow")
+    calls = fake.requests
+    async with client(fake) as gerrit:
         with pytest.raises(GerritUnreachableError, match="ReadTimeout"):
             await gerrit.post("/changes/1/revisions/current/review", {"message": "hi"})
     assert len(calls) == 1
@@ -122,13 +113,9 @@ async def test_post_is_retried_when_the_connection_was_never_made() -> None:
 
 
 async def test_gives_up_after_the_policy_attempts_and_says_so() -> None:
-    calls: list[int] = []
-
-    def handler(_: httpx.Request) -> httpx.Response:
-        calls.append(1)
-        raise httpx.ConnectError("refused")
-
-    async with client(handler) as gerrit:
+    fake = FakeGerrit(down=True)
+    calls = fake.requests
+    async with client(fake) as gerrit:
         with pytest.raises(GerritUnreachableError, match="after 3 attempt"):
             await gerrit.get("/config/server/version")
     assert len(calls) == 3

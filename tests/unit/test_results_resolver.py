@@ -1,13 +1,10 @@
-"""GerritResolver against Gerrit's REST answers (MockTransport; the e2e test uses a real Gerrit)."""
+"""GerritResolver against the fake Gerrit (tests/fakes/gerrit.py; the e2e test uses a real one)."""
 
 from __future__ import annotations
 
-import json
-
-import httpx
 import pytest
 
-from crosscheck.drivers.gerrit.rest import XSSI_PREFIX, GerritRestClient, RetryPolicy
+from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.results.errors import UnknownChangeError
 from crosscheck.results.resolver import (
     FallbackResolver,
@@ -15,28 +12,19 @@ from crosscheck.results.resolver import (
     PatchsetRef,
     split_change_id,
 )
+from tests.fakes.gerrit import Change, FakeGerrit, Revision
 
 SHA1 = "1" * 40
 SHA2 = "ab" * 20
-CHANGE = {
-    "project": "openstack/nova",
-    "branch": "master",
-    "_number": 1234,
-    "current_revision": SHA2,
-    "revisions": {SHA1: {"_number": 1}, SHA2: {"_number": 2}},
-}
 
 
-def _client(seen: list[httpx.Request]) -> GerritRestClient:
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        if "1234" not in request.url.path:
-            return httpx.Response(404, text="Not found: x")
-        return httpx.Response(200, text=XSSI_PREFIX + "\n" + json.dumps(CHANGE))
+def fake_gerrit() -> FakeGerrit:
+    """Change 1234 of openstack/nova at patchset 2."""
+    return FakeGerrit([Change(1234, "openstack/nova", [Revision(1, SHA1), Revision(2, SHA2)])])
 
-    return GerritRestClient(
-        "http://gerrit", transport=httpx.MockTransport(answer), retry=RetryPolicy(attempts=1)
-    )
+
+def anonymous(gerrit: FakeGerrit) -> GerritRestClient:
+    return gerrit.rest("http://gerrit", account=None)
 
 
 @pytest.mark.parametrize(
@@ -44,15 +32,16 @@ def _client(seen: list[httpx.Request]) -> GerritRestClient:
     [("1", 1, SHA1), ("current", 2, SHA2), (SHA1, 1, SHA1), ("abababa", 2, SHA2)],
 )
 async def test_revisions_are_found(revision: str, patchset: int, sha: str) -> None:
-    seen: list[httpx.Request] = []
-    resolver = GerritResolver(_client(seen))
+    gerrit = fake_gerrit()
+    seen = gerrit.requests
+    resolver = GerritResolver(anonymous(gerrit))
     found = await resolver.resolve("openstack/nova~1234", revision)
     assert found == PatchsetRef("openstack/nova", 1234, patchset, sha, "master")
     assert seen[0].url.raw_path == b"/changes/openstack%2Fnova~1234?o=ALL_REVISIONS"
 
 
 async def test_unknown_changes_and_revisions_are_clear() -> None:
-    resolver = GerritResolver(_client([]))
+    resolver = GerritResolver(anonymous(fake_gerrit()))
     with pytest.raises(UnknownChangeError, match="Gerrit has no change '99'"):
         await resolver.resolve("99", "1")
     with pytest.raises(UnknownChangeError, match="has no revision '7'"):
@@ -94,12 +83,9 @@ async def test_the_fallback_asks_gerrit_only_what_the_store_does_not_know() -> N
 
 
 async def test_when_gerrit_cannot_be_asked_the_stores_advice_comes_too() -> None:
-    def down(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(500, text="internal error")
-
-    rest = GerritRestClient(
-        "http://gerrit", transport=httpx.MockTransport(down), retry=RetryPolicy(attempts=1)
-    )
+    gerrit = fake_gerrit()
+    gerrit.fail("*", 500, "Internal server error")
+    rest = anonymous(gerrit)
     store = _Known(1, "change 3 has no results yet: address it as PROJECT~3")
     with pytest.raises(UnknownChangeError) as unknown:
         await FallbackResolver(store, GerritResolver(rest)).resolve("3", "1")

@@ -3,7 +3,6 @@ and the token it reports its results with (the whole process runs in tests/e2e).
 
 from __future__ import annotations
 
-import json
 import logging
 import stat
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.loader import load_config
-from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.model.config import Config
 from crosscheck.model.results import NewResult, ResultValue
 from crosscheck.operator.router import operator_router
@@ -22,13 +20,13 @@ from crosscheck.results.errors import AccountNotFoundError
 from crosscheck.results.own_account import own_token
 from crosscheck.results.service import ResultsService
 from crosscheck.serve.service import ServeOptions, results_target, web_app
+from tests.fakes.gerrit import Change, FakeGerrit, Revision
 
 from .operator.harness import (
     ADMIN_TOKEN,
     CI_WITH_TOKEN,
     CONFIG,
     TOKEN_VARIABLE,
-    FakeGerrit,
     bearer,
     load,
     scheduler_for,
@@ -285,20 +283,9 @@ async def test_verify_status_on_a_change_no_result_named_yet_is_looked_up_on_ger
     tmp_path: Path, engine: AsyncEngine, logs_root: Path
 ) -> None:
     """Buildbot's first report names the change by number alone: serve asks its Gerrit."""
-    asked: list[str] = []
-
-    def gerrit(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
-        change = {
-            "project": "acme/driver",
-            "branch": "master",
-            "_number": 77,
-            "current_revision": "c" * 40,
-            "revisions": {"c" * 40: {"_number": 2}},
-        }
-        return httpx.Response(200, text=")]}'\n" + json.dumps(change))
-
-    rest = GerritRestClient("http://gerrit.test", transport=httpx.MockTransport(gerrit))
+    revisions = [Revision(1, "b" * 40), Revision(2, "c" * 40)]
+    gerrit = FakeGerrit([Change(77, "acme/driver", revisions)])
+    rest = gerrit.rest("http://gerrit.test", account=None)
     _, token = await Accounts(engine).create("Buildbot CI", allowed_projects=["acme/*"])
     config = config_of(tmp_path, "- ci: {name: Acme CI}\n")
     app = web_app(config, engine, {}, logs_root, lookup=rest)
@@ -309,6 +296,7 @@ async def test_verify_status_on_a_change_no_result_named_yet_is_looked_up_on_ger
             headers={"Authorization": f"Bearer {token}"},
         )
     assert posted.status_code == 204, posted.text  # as the plugin answers a POST
+    asked = gerrit.calls
     assert asked == ["/changes/77"]
     (result,) = await ResultsService(engine).change_results(77)
     assert (result.project, result.patchset, result.job) == ("acme/driver", 2, "unit")

@@ -5,116 +5,75 @@ The same path runs against the real sandbox Gerrit in tests/e2e/test_backfill.py
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.model.results import ResultValue
 from crosscheck.results.backfill import Backfill, BackfillOptions, gerrit_time
 from crosscheck.results.service import ResultsService
 from crosscheck.store import open_store
 from crosscheck.store.tables import merged_changes
+from tests.fakes.gerrit import Account, Change, FakeGerrit, Message, Revision
 
 SHA1, SHA2 = "1" * 40, "2" * 40
 SINCE = datetime(2024, 5, 1, tzinfo=UTC)
 
 
-def message(
-    id_: str, user: str, date: str, patchset: int, text: str, *, tags: list[str] | None = None
-) -> dict[str, Any]:
-    author: dict[str, Any] = {"_account_id": 1, "username": user, "name": user.title()}
-    if tags:
-        author["tags"] = tags
-    return {
-        "id": id_,
-        "author": author,
-        "date": date,
-        "_revision_number": patchset,
-        "message": text,
-    }
+ACME_CI = Account(2001, "acme-ci")
+JANE = Account(2002, "jane")
+OTHER_CI = Account(2003, "other-ci", tags=("SERVICE_USER",))  # Gerrit's tag on service users
 
 
-def change(
-    number: int, messages: list[dict[str, Any]], more: bool = False, merged: bool = False
-) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "project": "openstack/nova",
-        "branch": "master",
-        "_number": number,
-        "revisions": {SHA1: {"_number": 1}, SHA2: {"_number": 2}},
-        "messages": messages,
-    }
-    if more:
-        found["_more_changes"] = True
-    if merged:  # at patchset 2, its current one
-        found |= {
-            "status": "MERGED",
-            "current_revision": SHA2,
-            "submitted": "2024-05-04 08:00:00.000000000",
-        }
-    return found
+def message(id_: str, author: Account, date: str, patchset: int, text: str) -> Message:
+    return Message(author.account_id, text, patchset, date, message_id=id_)
 
 
-PAGES = [
-    [
+def change(number: int, messages: list[Message], **fields: Any) -> Change:
+    revisions = [Revision(1, SHA1), Revision(2, SHA2)]
+    return Change(number, "openstack/nova", revisions, messages=messages, **fields)
+
+
+def changes() -> list[Change]:
+    return [
         change(
             11,
             [
-                message("m1", "acme-ci", "2024-05-02 10:00:00.000000000", 1,
+                message("m1", ACME_CI, "2024-05-02 10:00:00.000000000", 1,
                         "Build failed (check pipeline).\n\n"
                         "- unit https://logs/1 : FAILURE in 1m 00s\n"
                         "- lint https://logs/2 : SUCCESS in 5s (non-voting)\n"),
-                message("m2", "acme-ci", "2024-05-02 11:00:00.500000000", 1,
+                message("m2", ACME_CI, "2024-05-02 11:00:00.500000000", 1,
                         "Build succeeded (check pipeline).\n\n- unit https://logs/3 : SUCCESS\n"),
-                message("m3", "jane", "2024-05-02 12:00:00.000000000", 1,
+                message("m3", JANE, "2024-05-02 12:00:00.000000000", 1,
                         "- unit https://logs/x : SUCCESS\n"),
-                message("m0", "acme-ci", "2024-04-01 00:00:00.000000000", 1,
+                message("m0", ACME_CI, "2024-04-01 00:00:00.000000000", 1,
                         "- old https://logs/o : SUCCESS\n"),
             ],
-            more=True,
-        )
-    ],
-    [
+            updated="2024-05-06 09:00:00.000000000",  # a reviewer added since: the newest change
+        ),
         change(
             12,
             [
-                message("m4", "other-ci", "2024-05-03 09:00:00.000000000", 2,
+                message("m4", OTHER_CI, "2024-05-03 09:00:00.000000000", 2,
                         "- tempest https://logs/t : TIMED_OUT in 2h 00m 00s\n"
-                        "- odd https://logs/o : WOBBLY\n", tags=["SERVICE_USER"]),
+                        "- odd https://logs/o : WOBBLY\n"),
             ],
-            merged=True,
-        )
-    ],
-]  # fmt: skip
+            status="MERGED",  # at patchset 2, its current one
+            submitted="2024-05-04 08:00:00.000000000",
+        ),
+    ]  # fmt: skip
 
 
-class FakeGerrit:
-    """Serves PAGES by the `S` offset, as Gerrit pages change queries; `groups` are the
-    readable groups' members (others answer 404, as Gerrit does to who may not see them)."""
-
-    def __init__(self, groups: dict[str, list[str]] | None = None) -> None:
-        self.queries: list[httpx.QueryParams] = []
-        self.groups = groups if groups is not None else {"Service Users": ["acme-ci"]}
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.startswith("/a/groups/"):
-            name = request.url.path.split("/")[3]
-            members = self.groups.get(name)
-            if members is None:
-                return httpx.Response(404, text=f"Not found: {name}")
-            listed = [{"_account_id": 9, "username": m} for m in members]
-            return httpx.Response(200, text=")]}'\n" + json.dumps(listed))
-        assert request.url.path == "/a/changes/"
-        self.queries.append(request.url.params)
-        page = PAGES[int(request.url.params["S"])]
-        return httpx.Response(200, text=")]}'\n" + json.dumps(page))
+def fake_gerrit(groups: dict[str, list[str]] | None = None) -> FakeGerrit:
+    """The two changes, paged as Gerrit pages a change query; `groups` are the readable
+    groups' members (others answer 404, as Gerrit does to who may not see them)."""
+    readable = groups if groups is not None else {"Service Users": ["acme-ci"]}
+    return FakeGerrit(changes(), accounts=[ACME_CI, JANE, OTHER_CI], groups=readable)
 
 
 @pytest.fixture
@@ -125,13 +84,12 @@ async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def backfill(engine: AsyncEngine, fake: FakeGerrit, options: BackfillOptions) -> Any:
-    transport = httpx.MockTransport(fake)
-    async with GerritRestClient("https://gerrit.example", "u", "p", transport=transport) as rest:
+    async with fake.rest("https://gerrit.example") as rest:
         return await Backfill(engine, rest, "https://gerrit.example/").run(options)
 
 
 async def test_ci_messages_become_results_once(engine: AsyncEngine) -> None:
-    fake = FakeGerrit()
+    fake = fake_gerrit()
     mapping = {"acme-ci": "Acme CI", "other-ci": "Other CI"}
     options = BackfillOptions(since=SINCE, accounts=mapping, page_size=1)
     report = await backfill(engine, fake, options)
@@ -166,7 +124,7 @@ async def test_ci_messages_become_results_once(engine: AsyncEngine) -> None:
     assert tempest.value is ResultValue.FAILED
     assert tempest.duration == 7200.0
 
-    again = await backfill(engine, FakeGerrit(), options)
+    again = await backfill(engine, fake_gerrit(), options)
     assert (again.imported, again.results, again.already) == (0, 0, 3)
     assert len(await service.change_results(11, current=False)) == 3
     assert (await service.account_statistics("Acme CI")).last_seen == gerrit_time(
@@ -177,7 +135,7 @@ async def test_ci_messages_become_results_once(engine: AsyncEngine) -> None:
 async def test_merged_changes_are_recorded_at_their_current_patchset(engine: AsyncEngine) -> None:
     options = BackfillOptions(since=SINCE, accounts={"other-ci": "Other CI"}, page_size=1)
     for _ in range(2):  # a re-run records the same merge again, changing nothing
-        report = await backfill(engine, FakeGerrit(), options)
+        report = await backfill(engine, fake_gerrit(), options)
         assert report.merges == 1
         async with engine.connect() as connection:
             rows = list(await connection.execute(select(merged_changes)))
@@ -189,7 +147,7 @@ async def test_merged_changes_are_recorded_at_their_current_patchset(engine: Asy
 
 async def test_without_a_mapping_only_gerrits_service_users_count(engine: AsyncEngine) -> None:
     # Changed on purpose (issue 12): jane, a person writing a job line, is no CI account.
-    report = await backfill(engine, FakeGerrit(), BackfillOptions(since=SINCE, page_size=1))
+    report = await backfill(engine, fake_gerrit(), BackfillOptions(since=SINCE, page_size=1))
     assert sorted(report.accounts_created) == ["acme-ci", "other-ci"]  # a member; a tag
     assert report.results == 4
     assert report.service_users == frozenset({"acme-ci"})
@@ -203,7 +161,7 @@ async def test_without_a_mapping_only_gerrits_service_users_count(engine: AsyncE
 async def test_a_person_quoting_a_ci_creates_no_ci_account(engine: AsyncEngine) -> None:
     """Without readable groups, only SERVICE_USER tags count: a quoted SUCCESS line
     (a "recheck" comment) by a person imports nothing."""
-    fake = FakeGerrit(groups={})
+    fake = fake_gerrit(groups={})
     report = await backfill(engine, fake, BackfillOptions(since=SINCE, page_size=1))
     assert report.service_users is None
     assert report.accounts_created == ["other-ci"]
@@ -218,7 +176,7 @@ async def test_until_and_mapping_limit_what_is_imported(engine: AsyncEngine) -> 
         accounts={"acme-ci": "Acme CI"},
         page_size=1,
     )
-    fake = FakeGerrit()
+    fake = fake_gerrit()
     report = await backfill(engine, fake, options)
     assert (report.imported, report.results) == (1, 2)
     # Changes updated after --until may hold messages before it: messages are filtered.

@@ -9,12 +9,12 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.source import GerritEventSource
 from crosscheck.drivers.gerrit.webhook import webhook_router
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
+from tests.fakes.gerrit import FakeGerrit
 
 CONNECTION = GerritConnection(name="review", host="h", user="ci", http_url="http://h/")
 TOKEN = "s3cret-token"
@@ -36,7 +36,8 @@ class Sink:
 
 
 def source_for(engine: AsyncEngine, sink: Sink) -> GerritEventSource:
-    return GerritEventSource(CONNECTION, EventIntake(engine, sink), GerritRestClient("http://h/"))
+    """A source whose catch-up asks the fake Gerrit (with no changes), never the network."""
+    return GerritEventSource(CONNECTION, EventIntake(engine, sink), FakeGerrit().rest("http://h/"))
 
 
 @asynccontextmanager

@@ -9,17 +9,17 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.gerrit.catchup import missed_events
 from crosscheck.drivers.gerrit.events import parse_line, parse_timestamp
-from crosscheck.drivers.gerrit.rest import GerritRestClient, RetryPolicy
+from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.source import MAX_EVENT_TRIES, EventDeferredError
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamEndedError, StreamSettings
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Event, Origin
+from tests.fakes.gerrit import Change, FakeGerrit, Revision
 
 from .helpers import CONNECTION, Sink, source_for
 
@@ -135,22 +135,8 @@ async def test_two_alike_events_from_the_stream_are_both_processed(engine: Async
 
 
 def _one_change_pushed_at(stamp: str) -> GerritRestClient:
-    change = {
-        "project": "p",
-        "_number": 7,
-        "branch": "master",
-        "revisions": {"b" * 40: {"_number": 1, "created": stamp, "uploader": {"username": "dev"}}},
-        "messages": [],
-    }
-    return GerritRestClient(
-        "http://gerrit.test/",
-        "ci",
-        "pw",
-        retry=RetryPolicy(attempts=1),
-        transport=httpx.MockTransport(
-            lambda _: httpx.Response(200, text=")]}'\n" + json.dumps([change]))
-        ),
-    )
+    change = Change(7, "p", [Revision(1, "b" * 40, created=stamp)])
+    return FakeGerrit([change]).rest()
 
 
 async def test_catch_up_never_looks_before_crosscheck_began_listening() -> None:

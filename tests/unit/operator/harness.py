@@ -1,13 +1,11 @@
-"""The operator API over a real SQLite store and scheduler, a fake executor and a fake
-Gerrit REST API (httpx.MockTransport); the e2e test drives the same path for real."""
+"""The operator API over a real SQLite store and scheduler, a fake executor and the fake
+Gerrit (tests/fakes/gerrit.py); the e2e test drives the same path for real."""
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.loader import load_config
 from crosscheck.drivers.gerrit.changes import GerritChanges
-from crosscheck.drivers.gerrit.rest import XSSI_PREFIX, GerritRestClient, RetryPolicy
 from crosscheck.model.config import Config
 from crosscheck.operator.router import operator_router
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
+from tests.fakes.gerrit import Change, FakeGerrit, Revision
 
 from ..scheduler.fakes import FakeExecutor
 
@@ -136,67 +134,18 @@ def load(tmp_path: Path, text: str) -> Config:
 
 def change_info(
     number: int, project: str = "acme/driver", patchsets: int = 2, status: str = "NEW"
-) -> dict[str, Any]:
-    """A ChangeInfo as GET /changes/N?o=ALL_REVISIONS answers it."""
-    revisions = {
-        f"{number:04d}{ps:036d}": {
-            "_number": ps,
-            "ref": f"refs/changes/{number % 100:02d}/{number}/{ps}",
-            "created": "2024-05-01 10:00:00.000000000",
-            "uploader": {"username": "dev"},
-            "commit": {"message": f"Change {number}\n"},
-            "files": {"/COMMIT_MSG": {}, "driver.py": {}},
-        }
-        for ps in range(1, patchsets + 1)
-    }
-    return {
-        "project": project,
-        "branch": "master",
-        "_number": number,
-        "change_id": f"I{number:040d}",
-        "subject": f"Change {number}",
-        "status": status,
-        "owner": {"username": "dev"},
-        "current_revision": f"{number:04d}{patchsets:036d}",
-        "revisions": revisions,
-    }
-
-
-@dataclass
-class FakeGerrit:
-    """Answers change lookups and file listings from `changes`; counts the calls."""
-
-    changes: dict[int, dict[str, Any]] = field(default_factory=dict)
-    unreachable: bool = False
-    calls: list[str] = field(default_factory=list)
-    urls: list[httpx.URL] = field(default_factory=list)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        self.calls.append(path)
-        self.urls.append(request.url)
-        if self.unreachable:
-            raise httpx.ConnectError("connection refused", request=request)
-        # By number (an operator's lookup) or by project~number (the scheduler's).
-        if match := re.fullmatch(r"/a/changes/(?:.+~)?(\d+)", path):
-            found = self.changes.get(int(match[1]))
-            return _json(found) if found else httpx.Response(404, text="Not found: " + match[1])
-        if path.endswith("/files"):
-            return _json({"/COMMIT_MSG": {}, "driver.py": {}})
-        return httpx.Response(404, text="Not found")
-
-    def rest(self, base: str = "https://review.example.org/") -> GerritRestClient:
-        return GerritRestClient(
-            base,
-            "ci",
-            "password",
-            transport=httpx.MockTransport(self),
-            retry=RetryPolicy(attempts=1),
+) -> Change:
+    """Change `number` with `patchsets` patchsets, driver.py changed in each."""
+    revisions = [
+        Revision(
+            ps,
+            f"{number:04d}{ps:036d}",
+            message=f"Change {number}\n",
+            files={"/COMMIT_MSG": {}, "driver.py": {}},
         )
-
-
-def _json(body: Any) -> httpx.Response:
-    return httpx.Response(200, text=XSSI_PREFIX + "\n" + json.dumps(body))
+        for ps in range(1, patchsets + 1)
+    ]
+    return Change(number, project, revisions, status=status)
 
 
 @dataclass
@@ -225,7 +174,7 @@ def bearer(token: str | None) -> dict[str, str]:
 def scheduler_for(
     engine: AsyncEngine, config: Config, executor: FakeExecutor, gerrit: FakeGerrit
 ) -> Scheduler:
-    rest = {"review": gerrit.rest()}
+    rest = {"review": gerrit.rest("https://review.example.org/")}
     if "upstream" in config.connections:
         rest["upstream"] = gerrit.rest("https://upstream.example.org/")
     changes = {
@@ -247,7 +196,7 @@ def scheduler_for(
 async def operator_api(
     engine: AsyncEngine, config: Config, gerrit: FakeGerrit | None = None
 ) -> AsyncIterator[Operator]:
-    gerrit = gerrit or FakeGerrit({n: change_info(n) for n in range(1, 10)})
+    gerrit = gerrit or FakeGerrit([change_info(n) for n in range(1, 10)])
     executor = FakeExecutor({})
     scheduler = scheduler_for(engine, config, executor, gerrit)
     app = FastAPI()

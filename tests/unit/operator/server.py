@@ -17,9 +17,10 @@ from crosscheck.model.config import Config
 from crosscheck.operator.router import operator_router
 from crosscheck.sandbox.gerrit.site import free_port
 from crosscheck.store import open_store
+from tests.fakes.gerrit import FakeGerrit
 
 from ..scheduler.fakes import FakeExecutor
-from .harness import FakeGerrit, change_info, scheduler_for
+from .harness import change_info, scheduler_for
 
 
 @dataclass
@@ -44,9 +45,7 @@ def serve_operator(tmp_path: Path, config: Config, hold: set[str]) -> Iterator[S
     started = threading.Event()
     failure: list[BaseException] = []
     holder: list[tuple[uvicorn.Server, FakeExecutor, asyncio.AbstractEventLoop]] = []
-    gerrit = FakeGerrit(
-        {1: change_info(1), 3: change_info(3), 20: change_info(20, project="acme/docs")}
-    )
+    gerrit = FakeGerrit([change_info(1), change_info(3), change_info(20, project="acme/docs")])
 
     async def serve() -> None:
         engine = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}")

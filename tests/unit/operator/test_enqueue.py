@@ -14,13 +14,13 @@ from crosscheck.model.build import BuildResult
 from crosscheck.model.events import Origin
 from crosscheck.scheduler.codec import load_event
 from crosscheck.store.tables import items, reports
+from tests.fakes.gerrit import FakeGerrit
 
 from ..scheduler.fakes import settle
 from .harness import (
     CI_WITH_TOKEN,
     CONFIG,
     TWO_CONNECTIONS,
-    FakeGerrit,
     change_info,
     load,
     operator_api,
@@ -106,7 +106,7 @@ async def test_a_newer_patchset_supersedes_the_queued_one_as_a_trigger_would(
 async def test_a_merged_change_goes_to_a_pipeline_triggered_by_merges(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    gerrit = FakeGerrit({7: change_info(7, status="MERGED")})
+    gerrit = FakeGerrit([change_info(7, status="MERGED")])
     async with operator_api(engine, load(tmp_path, CI_WITH_TOKEN + CONFIG), gerrit) as api:
         refused = await api.enqueue(pipeline="check", change=7)
         accepted = await api.enqueue(pipeline="post", change=7)
@@ -165,11 +165,11 @@ async def test_what_cannot_be_enqueued_is_refused_with_the_reason(
     engine: AsyncEngine, tmp_path: Path, body: dict[str, Any], status: int, detail: str
 ) -> None:
     gerrit = FakeGerrit(
-        {
-            1: change_info(1),
-            20: change_info(20, project="acme/docs"),
-            21: change_info(21, status="ABANDONED"),
-        }
+        [
+            change_info(1),
+            change_info(20, project="acme/docs"),
+            change_info(21, status="ABANDONED"),
+        ]
     )
     async with operator_api(engine, load(tmp_path, CI_WITH_TOKEN + CONFIG), gerrit) as api:
         answer = await api.enqueue(**body)
@@ -182,7 +182,7 @@ async def test_a_project_whose_pipeline_lists_no_job_is_refused_like_one_without
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     empty = "- project:\n    name: acme/empty\n    check:\n      jobs: []\n"
-    gerrit = FakeGerrit({22: change_info(22, project="acme/empty")})
+    gerrit = FakeGerrit([change_info(22, project="acme/empty")])
     async with operator_api(engine, load(tmp_path, CI_WITH_TOKEN + CONFIG + empty), gerrit) as api:
         answer = await api.enqueue(pipeline="check", change=22)
         assert (await api.status())["pipelines"][0]["items"] == []
@@ -195,7 +195,7 @@ async def test_a_project_whose_pipeline_lists_no_job_is_refused_like_one_without
 
 
 async def test_gerrit_not_answering_is_a_bad_gateway(engine: AsyncEngine, tmp_path: Path) -> None:
-    gerrit = FakeGerrit(unreachable=True)
+    gerrit = FakeGerrit(down=True)
     async with operator_api(engine, load(tmp_path, CI_WITH_TOKEN + CONFIG), gerrit) as api:
         answer = await api.enqueue(pipeline="check", change=1)
     assert answer.status_code == 502

@@ -1,0 +1,1 @@
+"""Fakes shared by the unit and integration tests (one fake Gerrit: `tests.fakes.gerrit`)."""
