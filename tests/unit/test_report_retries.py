@@ -121,6 +121,10 @@ async def until(check: Callable[[], bool | Awaitable[bool]], what: str) -> None:
     raise AssertionError(f"never: {what}")
 
 
+async def sent(queue: ReportQueue, key: str) -> bool:
+    return (await queue.state(key))[0] is ReportState.SENT
+
+
 @asynccontextmanager
 async def running(queue: ReportQueue) -> AsyncIterator[ReportQueue]:
     task = asyncio.create_task(queue.run())
@@ -219,6 +223,8 @@ async def test_a_report_waiting_for_its_next_attempt_holds_up_no_other(
         await until(lambda: down.calls == 1, "the first attempt")
         assert await queue.enqueue(OTHER)
         await until(lambda: up.calls == 1, "the other destination's report")
+        # Sent is recorded just after the call returns: wait for the record, not the call.
+        await until(lambda: sent(queue, OTHER.key), "the other report recorded as sent")
         assert (await queue.state(OTHER.key))[0] is ReportState.SENT
         # The first one waits, its row telling why, for status to show.
         assert await row(engine, REPORT.key) == ("pending", 1, "Gerrit answered 503")
