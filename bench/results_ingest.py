@@ -22,8 +22,8 @@ import httpx
 from tests.postgres import PostgresCluster
 
 from crosscheck.model.results import NewResult, ResultValue
-from crosscheck.results.app import create_results_app
 from crosscheck.results.service import ResultsService
+from crosscheck.serve.results_app import create_results_app
 from crosscheck.store import open_store
 
 ACCOUNT = "Bench CI"

@@ -25,8 +25,8 @@ import httpx
 from tests.postgres import PostgresCluster
 
 from bench.results_data import ACCOUNTS, account_name, load
-from crosscheck.results.app import create_results_app
 from crosscheck.results.service import ResultsService
+from crosscheck.serve.results_app import create_results_app
 from crosscheck.store import open_store
 
 

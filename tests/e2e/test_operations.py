@@ -184,7 +184,7 @@ async def test_serve_logs_requests_and_exports_metrics_of_a_whole_loop(
     stopped = serve.log.read_text()
     assert "Task was destroyed" not in stopped
     assert "Traceback" not in stopped
-    assert "WARNING crosscheck.serve.service: crosscheck stopped (SIGTERM)" in stopped
+    assert "WARNING crosscheck.serve.lifecycle: crosscheck stopped (SIGTERM)" in stopped
 
 
 # -- a busy port ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import insert, update
 
 from crosscheck.config.loader import load_config
 from crosscheck.model.config import Config
-from crosscheck.serve.service import web_app
+from crosscheck.serve.web_app import web_app
 from crosscheck.store import open_store
 from crosscheck.store.tables import builds, items, reports
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI, HTTPException
 from prometheus_client import REGISTRY
 
 from crosscheck.http.access_log import AccessLog
-from crosscheck.serve.service import WEBHOOK_PATHS
+from crosscheck.serve.web_app import WEBHOOK_PATHS
 
 TOKEN = "s3cret-" + "t" * 30
 

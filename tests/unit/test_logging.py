@@ -27,7 +27,7 @@ from crosscheck.cli.logs import (
     level_for,
     make_handler,
 )
-from crosscheck.serve import service as server
+from crosscheck.serve import lifecycle as server
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\w+) ([\w.]+): (.*)$")
 
@@ -46,7 +46,7 @@ def restore_logging() -> Iterator[None]:
 
 
 def record(message: str, level: int = logging.INFO, **extra: object) -> logging.LogRecord:
-    made = logging.LogRecord("crosscheck.serve.service", level, __file__, 1, message, (), None)
+    made = logging.LogRecord("crosscheck.serve.lifecycle", level, __file__, 1, message, (), None)
     made.created = 1_795_000_000.25  # 2026-11-18T11:06:40.250Z
     made.__dict__.update(extra)
     return made
@@ -62,7 +62,7 @@ def failure() -> logging.LogRecord:
 def test_a_text_line_has_the_utc_time_the_level_the_logger_and_the_message() -> None:
     line = TextFormatter().format(record("report item-3-sandbox on change 7,1: sent via rest"))
     assert line == (
-        "2026-11-18T11:06:40.250Z INFO crosscheck.serve.service: "
+        "2026-11-18T11:06:40.250Z INFO crosscheck.serve.lifecycle: "
         "report item-3-sandbox on change 7,1: sent via rest"
     )
     assert LINE.match(line)
@@ -70,7 +70,7 @@ def test_a_text_line_has_the_utc_time_the_level_the_logger_and_the_message() -> 
 
 def test_a_traceback_follows_its_line_in_text() -> None:
     first, *rest = TextFormatter().format(failure()).splitlines()
-    assert first == "2026-11-18T11:06:40.250Z ERROR crosscheck.serve.service: a pass failed"
+    assert first == "2026-11-18T11:06:40.250Z ERROR crosscheck.serve.lifecycle: a pass failed"
     assert rest[0] == "Traceback (most recent call last):"
     assert rest[-1] == "ValueError: the store is gone"
 
@@ -80,7 +80,7 @@ def test_json_is_one_object_per_record_with_the_traceback_as_a_field() -> None:
     assert plain == {
         "time": "2026-11-18T11:06:40.250Z",
         "level": "INFO",
-        "logger": "crosscheck.serve.service",
+        "logger": "crosscheck.serve.lifecycle",
         "message": "stream connected",
     }
     text = JsonFormatter().format(failure())

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.operator.router import operator_router
-from crosscheck.serve.service import web_app
+from crosscheck.serve.web_app import web_app
 from tests.fakes.gerrit import FakeGerrit
 
 from .operator.harness import (

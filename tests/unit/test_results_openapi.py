@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from crosscheck.http.storable import json_problems, request_problems, unstorable
-from crosscheck.results.app import create_results_app
 from crosscheck.results.service import ResultsService
+from crosscheck.serve.results_app import create_results_app
 
 
 def document() -> dict[str, Any]:

@@ -19,7 +19,8 @@ from crosscheck.results.accounts import Accounts
 from crosscheck.results.errors import AccountNotFoundError
 from crosscheck.results.own_account import own_token
 from crosscheck.results.service import ResultsService
-from crosscheck.serve.service import ServeOptions, results_target, web_app
+from crosscheck.serve.web_app import web_app
+from crosscheck.serve.wiring import ServeOptions, results_target
 from tests.fakes.gerrit import Change, FakeGerrit, Revision
 
 from .operator.harness import (

@@ -53,7 +53,7 @@ def utc_time(record: logging.LogRecord) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """`2026-12-02T18:04:51.123Z INFO crosscheck.serve.service: message`, traceback below."""
+    """`2026-12-02T18:04:51.123Z INFO crosscheck.serve.lifecycle: message`, traceback below."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = f"{utc_time(record)} {record.levelname} {record.name}: {record.getMessage()}"

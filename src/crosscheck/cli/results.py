@@ -121,19 +121,19 @@ def serve(
         admin_token=read_admin_token,
         rate=rate,
         burst=burst,
-        pages=_pages(pages_settings, gerrit_url),
         max_result_age=timedelta(days=max_result_age),
     )
+    pages = _pages(pages_settings, gerrit_url)
     listen = Listen(
         http_host=host,
         http_port=port,
         ssh_host=ssh_host,
         ssh_port=None if no_ssh else ssh_port,
         host_key=host_key or state_dir() / "results" / "ssh_host_ed25519_key",
-        gerrit_url=gerrit_url or settings.pages.gerrit_url,
+        gerrit_url=gerrit_url or pages.gerrit_url,
     )
     try:
-        asyncio.run(serve_results(store_url, settings, listen))
+        asyncio.run(serve_results(store_url, settings, listen, pages))
     except ListenError as error:
         click.echo(f"crosscheck results serve: {error}", err=True)
         raise SystemExit(LISTEN_FAILED) from None

@@ -57,8 +57,8 @@ def serve(
     Logs at INFO, one line per record, to stderr (-v for debug, -q for warnings only).
     """
     configure_command(logging.INFO, verbose, quiet, log_format)
-    from crosscheck.serve.service import ServeOptions  # noqa: PLC0415 - keeps `--help` fast
-    from crosscheck.serve.service import serve as run  # noqa: PLC0415
+    from crosscheck.serve.lifecycle import serve as run  # noqa: PLC0415 - keeps `--help` fast
+    from crosscheck.serve.wiring import ServeOptions  # noqa: PLC0415
     from crosscheck.store.engine import StoreError  # noqa: PLC0415
 
     options = ServeOptions(

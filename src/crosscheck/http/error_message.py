@@ -2,7 +2,7 @@
 (the result reporters, `crosscheck report`, the operator commands).
 
 The results service and `crosscheck serve` answer `{"detail": message, "errors":
-[{field, message}]}` (http_errors.py); an app without those handlers answers
+[{field, message}]}` (errors.py); an app without those handlers answers
 FastAPI's `{"detail": [{loc, msg}, ...]}`, and a proxy in between text or HTML.
 """
 
@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 
-from crosscheck.http.errors import field_path
-from crosscheck.results.errors import describe
+from crosscheck.http.problems import describe, field_path
 
 #: Text that is not the service's located problems is cut here (a proxy's HTML page).
 MAX_LENGTH = 500

@@ -1,10 +1,12 @@
-"""The results service's errors as HTTP answers: `{"detail": message, "errors": [...]}`.
+"""Errors as HTTP answers: `{"detail": message, "errors": [{field, message}]}`.
 
-Routes raise `ResultsHTTPError`; any FastAPI app renders it as `{"detail": ...}`.
-`install_error_handlers(app)` adds the located `errors` list, gives request
-validation errors and every other HTTP error (a page's 404, an unknown route) the
-same shape with readable field paths (`results[3].value`). `error_responses`
-documents that body in the OpenAPI.
+Routes raise `LocatedHTTPError` (a status, a message, the located problems); any
+FastAPI app renders it as `{"detail": ...}`. `install_error_handlers(app)` adds the
+located `errors` list, and gives request validation errors and every other HTTP
+error (a page's 404, an unknown route, an operator's refusal) the same shape with
+readable field paths (`results[3].value`). `error_responses` documents that body in
+the OpenAPI. Each service maps its own refusals onto `LocatedHTTPError` (the results
+service in results/http_errors.py).
 """
 
 from __future__ import annotations
@@ -18,12 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crosscheck.results.errors import (
-    AuthenticationError,
-    RateLimitedError,
-    ResultsError,
-    describe,
-)
+from crosscheck.http.problems import describe, validation_problems
 
 
 class FieldErrorOut(BaseModel):
@@ -31,6 +28,7 @@ class FieldErrorOut(BaseModel):
     message: str
 
 
+# The docstring is the schema's description in the OpenAPI documents clients already read.
 class ErrorOut(BaseModel):
     """Every error the results service answers, whatever its status."""
 
@@ -55,7 +53,9 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
 
 
-class ResultsHTTPError(HTTPException):
+class LocatedHTTPError(HTTPException):
+    """An HTTP error whose body locates each problem: `problems` as (field, message)."""
+
     def __init__(
         self,
         status_code: int,
@@ -67,42 +67,6 @@ class ResultsHTTPError(HTTPException):
         self.problems = list(problems)
 
 
-def http_error(error: ResultsError, prefix: str = "") -> ResultsHTTPError:
-    """`prefix` turns the service's `[3].project` into `results[3].project`."""
-    problems = [(_locate(prefix, where), message) for where, message in error.problems]
-    message = describe(problems) if problems else str(error)
-    headers: dict[str, str] = {}
-    if isinstance(error, AuthenticationError):
-        headers["WWW-Authenticate"] = 'Basic realm="crosscheck results"'
-    if isinstance(error, RateLimitedError):
-        headers["Retry-After"] = str(max(1, round(error.retry_after + 0.5)))
-    return ResultsHTTPError(error.status_code, message, problems, headers or None)
-
-
-def _locate(prefix: str, where: str) -> str:
-    if not prefix:
-        # A single result: "[0].url" is just "url".
-        return where.split(".", 1)[1] if where.startswith("[0].") else where
-    return f"{prefix}{where}" if where.startswith("[") else f"{prefix}.{where}".strip(".")
-
-
-def field_path(location: Sequence[str | int]) -> str:
-    """("body", "results", 3, "value") -> "results[3].value"."""
-    parts = list(location)
-    where = ""
-    if parts and parts[0] in ("query", "path", "header"):
-        return f"{'.'.join(str(p) for p in parts[1:])} ({parts[0]} parameter)"
-    if parts and parts[0] == "body":
-        parts = parts[1:]
-    for part in parts:
-        where += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return where.lstrip(".") or "body"
-
-
-def validation_problems(errors: Sequence[Any]) -> list[tuple[str, str]]:
-    return [(field_path(error["loc"]), str(error["msg"])) for error in errors]
-
-
 def _body(message: str, problems: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return {
         "detail": message,
@@ -110,8 +74,8 @@ def _body(message: str, problems: Sequence[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-async def _results_http_error(request: Request, error: Exception) -> JSONResponse:
-    if not isinstance(error, ResultsHTTPError):  # registered for this class only
+async def _located_http_error(request: Request, error: Exception) -> JSONResponse:
+    if not isinstance(error, LocatedHTTPError):  # registered for this class only
         raise error
     return JSONResponse(
         _body(str(error.detail), error.problems), error.status_code, headers=error.headers
@@ -136,6 +100,6 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ResultsHTTPError, _results_http_error)
+    app.add_exception_handler(LocatedHTTPError, _located_http_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

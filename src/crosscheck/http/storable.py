@@ -2,9 +2,9 @@
 
 A lone surrogate (JSON allows `"\\ud800"`) cannot be encoded as UTF-8, and
 PostgreSQL's text holds no NUL character: either would fail deep in the store as a
-500. `refuse_unstorable`, a dependency of every results router (app.py), refuses
-them in JSON bodies, paths and query parameters, with the service's error body
-naming the field (`results[3].job`, `job (query parameter)`).
+500. `refuse_unstorable`, a dependency of every results router and the pages
+(results/app.py), refuses them in JSON bodies, paths and query parameters, with the
+located error body naming the field (`results[3].job`, `job (query parameter)`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from starlette.types import Scope
 
-from crosscheck.http.errors import ResultsHTTPError
-from crosscheck.results.errors import describe
+from crosscheck.http.errors import LocatedHTTPError
+from crosscheck.http.problems import describe
 
 
 def unstorable(text: str) -> str | None:
@@ -72,7 +72,7 @@ async def refuse_unstorable(request: Request) -> None:
         # Starlette keeps the body: the route reads it again for free.
         problems += _body_problems(await request.body())
     if problems:
-        raise ResultsHTTPError(422, describe(problems), problems)
+        raise LocatedHTTPError(422, describe(problems), problems)
 
 
 def _body_problems(body: bytes) -> list[tuple[str, str]]:

@@ -10,11 +10,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from crosscheck.http.errors import ResultsHTTPError, error_responses, http_error
+from crosscheck.http.errors import error_responses
 from crosscheck.model.results import CIAccount, Result
 from crosscheck.results.audit import actor_of
 from crosscheck.results.auth import AuthDependencies, Caller
 from crosscheck.results.errors import ResultsError
+from crosscheck.results.http_errors import http_error
 from crosscheck.results.schemas import (
     MAX_GERRIT_INT,
     AccountChangeIn,
@@ -38,7 +39,7 @@ from crosscheck.results.service import ResultsService
 PREFIX = "/api/v1"
 ChangePath = Annotated[int, Path(ge=1, le=MAX_GERRIT_INT, description="The change number")]
 PatchsetPath = Annotated[int, Path(ge=1, le=MAX_GERRIT_INT, description="The patchset number")]
-#: Every route here may answer these, with the body http_errors.py describes.
+#: Every route here may answer these, with the body http/errors.py describes.
 _ERRORS = error_responses(400, 401, 403, 404, 422, 429, 503)
 
 
@@ -223,4 +224,4 @@ def _actor(who: Caller) -> str:
     )
 
 
-__all__ = ["PREFIX", "ResultsHTTPError", "accounts_router", "refusals", "results_router"]
+__all__ = ["PREFIX", "accounts_router", "refusals", "results_router"]

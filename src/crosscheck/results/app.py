@@ -1,13 +1,11 @@
-"""The results service as a FastAPI app of its own, or as routers for `crosscheck serve`."""
+"""The results service's routers, each refusing unstorable input and documenting its
+error answers; the apps serving them are composed in serve/."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends
 
-from crosscheck import __version__
-from crosscheck.http.access_log import AccessLog
-from crosscheck.http.errors import error_responses, install_error_handlers
-from crosscheck.http.metrics_endpoint import metrics_router
+from crosscheck.http.errors import error_responses
 from crosscheck.http.storable import refuse_unstorable
 from crosscheck.results.api import accounts_router, results_router
 from crosscheck.results.audit_api import audit_router
@@ -17,7 +15,6 @@ from crosscheck.results.resolver import ChangeResolver, StoreResolver
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.verify_status import verify_status_router
-from crosscheck.web.pages import pages_router
 
 
 def results_routers(
@@ -30,21 +27,16 @@ def results_routers(
     auth = auth_dependencies(Authenticator(service, settings))
     verify_status = verify_status_router(service, auth, resolver or StoreResolver(service))
     return [
-        _documented(results_router(service, auth)),
-        _documented(accounts_router(service, auth)),
-        _documented(audit_router(service, auth), 400, 401, 403),
-        _documented(merges_router(service, auth), 400, 401, 403),
+        documented(results_router(service, auth)),
+        documented(accounts_router(service, auth)),
+        documented(audit_router(service, auth), 400, 401, 403),
+        documented(merges_router(service, auth), 400, 401, 403),
         # The plugin answers a bad body with 400; the rest as the native API.
-        _documented(verify_status, 400, 401, 403, 404, 422, 429, 503),
-        *(
-            [_documented(pages_router(service, settings.pages), 400, 404, 422)]
-            if settings.public_reads
-            else []
-        ),
+        documented(verify_status, 400, 401, 403, 404, 422, 429, 503),
     ]
 
 
-def _documented(router: APIRouter, *codes: int) -> APIRouter:
+def documented(router: APIRouter, *codes: int) -> APIRouter:
     """`router` refusing strings no store can hold (422), with these error answers in the
     OpenAPI document, each with its real body (FastAPI's own 422 body,
     HTTPValidationError, is not what the service sends)."""
@@ -55,23 +47,3 @@ def _documented(router: APIRouter, *codes: int) -> APIRouter:
         dependencies=[Depends(refuse_unstorable)],
     )
     return outer
-
-
-def create_results_app(
-    service: ResultsService,
-    settings: ResultsSettings | None = None,
-    resolver: ChangeResolver | None = None,
-) -> FastAPI:
-    """The standalone results service; OpenAPI at /openapi.json, docs at /docs, Prometheus
-    metrics at /metrics; every request logged (access_log.py)."""
-    app = FastAPI(
-        title="crosscheck results",
-        version=__version__,
-        description="CI results as structured data: report them, read them, see CI health.",
-    )
-    app.add_middleware(AccessLog)
-    app.include_router(metrics_router())
-    for router in results_routers(service, settings or ResultsSettings(), resolver):
-        app.include_router(router)
-    install_error_handlers(app)
-    return app

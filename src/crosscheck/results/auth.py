@@ -21,7 +21,6 @@ from fastapi.security import (
 )
 
 from crosscheck.config.secrets import SecretError
-from crosscheck.http.errors import http_error
 from crosscheck.model.results import CIAccount
 from crosscheck.results.errors import (
     AuthenticationError,
@@ -29,6 +28,7 @@ from crosscheck.results.errors import (
     ResultsError,
     UnavailableError,
 )
+from crosscheck.results.http_errors import http_error
 from crosscheck.results.service import ResultsService, check_enabled
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.tokens import same_secret

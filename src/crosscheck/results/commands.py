@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from crosscheck.http.errors import validation_problems
+from crosscheck.http.problems import validation_problems
 from crosscheck.model.results import NewResult, is_pending, parse_duration, verify_status_value
 from crosscheck.results.errors import InvalidInputError, ResultsError, UnknownChangeError
 from crosscheck.results.resolver import COMMIT, ChangeResolver, PatchsetRef, find_commit

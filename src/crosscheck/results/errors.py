@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crosscheck.errors import CrosscheckError
+from crosscheck.http.problems import describe
 
 
 class ResultsError(CrosscheckError):
@@ -65,10 +66,6 @@ class InvalidInputError(ResultsError):
         super().__init__(describe(problems), problems)
 
 
-def describe(problems: Sequence[tuple[str, str]]) -> str:
-    return "; ".join(f"{where}: {message}" if where else message for where, message in problems)
-
-
 class RateLimitedError(ResultsError):
     status_code = 429
 
@@ -94,5 +91,4 @@ __all__ = [
     "ResultsError",
     "UnavailableError",
     "UnknownChangeError",
-    "describe",
 ]

@@ -43,7 +43,9 @@ async def insert_results(
     await _count_days(connection, account_id, rows)
     await _mark_projects(connection, account_id, rows)
     await _mark_seen(connection, account_id, rows)
-    return [_result(row | {"id": id_}, account_name) for row, id_ in zip(rows, ids, strict=True)]
+    return [
+        result_from_row(row | {"id": id_}, account_name) for row, id_ in zip(rows, ids, strict=True)
+    ]
 
 
 def _row(account_id: int, item: NewResult, now: datetime) -> dict[str, Any]:
@@ -157,7 +159,7 @@ async def change_history(
     if job is not None:
         query = query.where(results.c.job == job)
     rows = await connection.execute(query.order_by(results.c.reported_at, results.c.id))
-    return [_result(row._mapping, row.account) for row in rows]
+    return [result_from_row(row._mapping, row.account) for row in rows]
 
 
 async def account_history(
@@ -170,7 +172,7 @@ async def account_history(
     rows = await connection.execute(
         query.order_by(results.c.reported_at.desc(), results.c.id.desc()).limit(limit)
     )
-    return [_result(row._mapping, row.account) for row in rows]
+    return [result_from_row(row._mapping, row.account) for row in rows]
 
 
 async def project_of_change(connection: AsyncConnection, change: int) -> str | None:
@@ -222,7 +224,7 @@ async def patchsets_of_revision_prefix(
     ]
 
 
-def _result(row: Any, account: str) -> Result:
+def result_from_row(row: Any, account: str) -> Result:
     return Result(
         id=row["id"],
         uuid=row["uuid"],

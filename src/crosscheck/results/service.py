@@ -2,7 +2,9 @@
 
 `report` is the single write path: it checks the account (enabled, rate,
 projects, another account's name) and every item before storing anything, then
-stores the whole batch in one transaction. Reads return plain model objects.
+stores the whole batch in one transaction. Reads return plain model objects; the
+pages' views of what accounts did are `activity` (activity.py), the accounts
+themselves `accounts`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crosscheck.http.problems import describe
 from crosscheck.model.results import (
     DEFAULT_MAX_RESULT_AGE,
     AccountStatistics,
@@ -25,13 +28,13 @@ from crosscheck.model.results import (
 )
 from crosscheck.results import records
 from crosscheck.results.accounts import Accounts, account_from_row, account_id_of
+from crosscheck.results.activity import ActivityReads
 from crosscheck.results.errors import (
     AccountDisabledError,
     AccountNotFoundError,
     InvalidInputError,
     NotAllowedError,
     RateLimitedError,
-    describe,
 )
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.statistics import statistics
@@ -51,6 +54,8 @@ class ResultsService:
     ) -> None:
         self.engine = engine
         self.accounts = Accounts(engine)
+        #: What the accounts did, as the health table and an account's page show it.
+        self.activity = ActivityReads(engine)
         self.limiter = limiter
         #: Results reported as older are refused; None accepts any past time.
         self.max_age = max_age

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from crosscheck.config.secrets import TokenSource
 from crosscheck.model.config import DEFAULT_RESULTS_BURST, DEFAULT_RESULTS_RATE, ResultsConfig
 from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE
-from crosscheck.web.settings import PagesSettings, load_pages_settings
 
 
 def no_admin_token() -> None:
@@ -25,20 +24,16 @@ class ResultsSettings:
     #: Writes per second per CI account, on average, and the burst allowed.
     rate: float = DEFAULT_RESULTS_RATE
     burst: int = DEFAULT_RESULTS_BURST
-    #: The pages (served only with public reads): expected CIs per project, Gerrit's address.
-    pages: PagesSettings = field(default_factory=PagesSettings)
     #: Results reported as older than this are refused.
     max_result_age: timedelta = DEFAULT_MAX_RESULT_AGE
 
 
 def settings_from_config(config: ResultsConfig, admin_token: TokenSource) -> ResultsSettings:
-    """The settings of the service `crosscheck serve` embeds; the pages' file is read now,
-    so a mistake in it stops serve with the file named."""
+    """The settings of the service `crosscheck serve` embeds (its pages' are read by serve)."""
     return ResultsSettings(
         public_reads=config.public_reads,
         admin_token=admin_token,
         rate=config.rate,
         burst=config.burst,
-        pages=load_pages_settings(config.pages) if config.pages else PagesSettings(),
         max_result_age=timedelta(seconds=config.max_result_age),
     )

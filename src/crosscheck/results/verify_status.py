@@ -30,7 +30,7 @@ from typing import Annotated, Any, Self
 from fastapi import APIRouter, Body, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from crosscheck.http.errors import validation_problems
+from crosscheck.http.problems import describe, validation_problems
 from crosscheck.model.results import (
     CIAccount,
     NewResult,
@@ -48,7 +48,6 @@ from crosscheck.results.errors import (
     InvalidInputError,
     ResultsError,
     UnknownChangeError,
-    describe,
 )
 from crosscheck.results.resolver import ChangeResolver, PatchsetRef
 from crosscheck.results.service import ResultsService

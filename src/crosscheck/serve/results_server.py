@@ -1,4 +1,5 @@
-"""The results service on its own: HTTP (uvicorn) and the SSH command server in one process."""
+"""`crosscheck results serve`: the results service on its own, its web app (results_app.py)
+under uvicorn and the SSH command server in one process."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from pathlib import Path
 import uvicorn
 
 from crosscheck.http.sockets import listen as listen_on
-from crosscheck.results.app import create_results_app
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.resolver import lookup_client, resolver_for
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.ssh import load_or_create_host_key, start_ssh_server
+from crosscheck.serve.results_app import create_results_app
 from crosscheck.store import open_store
+from crosscheck.web import PagesSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +35,27 @@ class Listen:
     gerrit_url: str | None = None
 
 
-async def serve_results(store_url: str | None, settings: ResultsSettings, listen: Listen) -> None:
-    """Serve until cancelled or interrupted (uvicorn handles SIGINT and SIGTERM).
+async def serve_results(
+    store_url: str | None,
+    settings: ResultsSettings,
+    listen: Listen,
+    pages: PagesSettings | None = None,
+) -> None:
+    """Serve until cancelled or interrupted (uvicorn handles SIGINT and SIGTERM); the
+    pages only with public reads.
 
     The HTTP port is taken first: `ListenError` when it is in use, before the store is
     opened or created."""
     with listen_on(listen.http_host, listen.http_port) as sock:
-        await _serve_on(sock, store_url, settings, listen)
+        await _serve_on(sock, store_url, settings, listen, pages)
 
 
 async def _serve_on(
-    sock: socket.socket, store_url: str | None, settings: ResultsSettings, listen: Listen
+    sock: socket.socket,
+    store_url: str | None,
+    settings: ResultsSettings,
+    listen: Listen,
+    pages: PagesSettings | None,
 ) -> None:
     engine = await open_store(store_url)
     service = ResultsService(
@@ -66,7 +78,7 @@ async def _serve_on(
                 listen.ssh_port,
             )
             log.info("results: SSH commands on %s:%d", listen.ssh_host, listen.ssh_port)
-        app = create_results_app(service, settings, resolver)
+        app = create_results_app(service, settings, resolver, pages)
         config = uvicorn.Config(
             app,
             host=listen.http_host,

@@ -1,4 +1,9 @@
-"""Server-rendered pages of the results service, each with a JSON twin."""
+"""Server-rendered pages of the results service, each with a JSON twin.
+
+The pages read only through `ResultsService` (its reads and `activity`) and shape
+model objects into views (views.py); they hold no SQL. serve/ mounts them beside the
+results service's routers, only when reads are public.
+"""
 
 from crosscheck.web.pages import pages_router
 from crosscheck.web.settings import PagesSettings, load_pages_settings

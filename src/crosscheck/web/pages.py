@@ -18,17 +18,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crosscheck.http.errors import ResultsHTTPError, error_responses
-from crosscheck.results.accounts import account_from_row
-from crosscheck.results.merges import MergedVotes, merged_votes
-from crosscheck.results.records import change_history, day_number
+from crosscheck.http.errors import LocatedHTTPError, error_responses
+from crosscheck.results.activity import Activity
+from crosscheck.results.errors import AccountNotFoundError
+from crosscheck.results.reads import Cursor, DayCounts
+from crosscheck.results.records import day_number
 from crosscheck.results.schemas import MAX_GERRIT_INT
 from crosscheck.results.service import ResultsService
-from crosscheck.results.statistics import statistics
-from crosscheck.store.tables import ci_accounts
 from crosscheck.web.health import (
     FLAGGED_VALUES,
     ORDERS,
@@ -38,15 +35,6 @@ from crosscheck.web.health import (
     select_rows,
 )
 from crosscheck.web.plot import Plot, success_plot
-from crosscheck.web.queries import (
-    Cursor,
-    DayCounts,
-    daily_counts,
-    daily_counts_by_account,
-    history_page,
-    latest_results,
-    projects_by_account,
-)
 from crosscheck.web.rendering import Renderer
 from crosscheck.web.settings import PagesSettings
 from crosscheck.web.views import (
@@ -130,15 +118,15 @@ class BadPageRequestError(Exception):
 
 
 class Pages:
-    """Fetches from the store and shapes the views; the routes only choose HTML or JSON."""
+    """Reads through the results service and shapes the views; the routes only choose
+    HTML or JSON."""
 
     def __init__(self, service: ResultsService, settings: PagesSettings) -> None:
         self.service = service
         self.settings = settings
 
     async def change(self, change: int) -> ChangePage:
-        async with self.service.engine.connect() as connection:
-            history = await change_history(connection, change)
+        history = await self.service.change_results(change, current=False)
         if not history:
             raise PageNotFoundError(f"no CI has reported a result on change {change}")
         expected = self.settings.expected_cis.for_project(history[-1].project)
@@ -146,67 +134,43 @@ class Pages:
 
     async def health(self, query: HealthQuery) -> HealthPage:
         now = datetime.now(UTC)
-        async with self.service.engine.connect() as connection:
-            rows = await self._rows(connection, now)
+        every = await self.service.activity.every(now, TREND_DAYS)
+        rows = [self._row(activity, now) for activity in every]
         return health_page(rows, now, query, select_rows(rows, query))
 
-    async def _rows(
-        self, connection: AsyncConnection, now: datetime, only: int | None = None
-    ) -> list[HealthRow]:
-        """Every account's health row, or account `only`'s (its page shows the same row)."""
-        since = now - timedelta(days=TREND_DAYS)
-        last = day_number(now)
-        every = await statistics(connection, now, only)
-        chosen = select(ci_accounts)
-        if only is not None:
-            chosen = chosen.where(ci_accounts.c.id == only)
-        accounts = {
-            row.id: account_from_row(row._mapping) for row in await connection.execute(chosen)
-        }
-        votes = await merged_votes(connection, since, only)
-        # One plain read of the (account, project) pairs: measured faster on SQLite than
-        # ranking a dozen per account in SQL, and the filter needs them all anyway.
-        projects = await projects_by_account(connection, since, only)
-        trends = await daily_counts_by_account(connection, last - TREND_DAYS + 1, last, only)
-        latest = await latest_results(connection, only)
-        by_name = {account.name: id_ for id_, account in accounts.items()}
-        rows = []
-        for stats in every:
-            id_ = by_name[stats.account]
-            extras = HealthExtras(
-                account=accounts[id_],
-                projects=projects.get(id_, ()),
-                merged=votes.get(id_, MergedVotes()),
-                latest=latest.get(id_),
-                trend=_trend(trends.get(id_, []), last - TREND_DAYS + 1),
-                gerrit_base=self.settings.gerrit_url,
-            )
-            rows.append(health_row(stats, now, extras))
-        return rows
+    def _row(self, activity: Activity, now: datetime) -> HealthRow:
+        extras = HealthExtras(
+            account=activity.account,
+            projects=activity.projects,
+            merged=activity.merged,
+            latest=activity.latest,
+            trend=_trend(activity.daily, day_number(now) - TREND_DAYS + 1),
+            gerrit_base=self.settings.gerrit_url,
+        )
+        return health_row(activity.statistics, now, extras)
 
     async def account(self, name: str, before: str | None, days: int | None) -> AccountPage:
         now = datetime.now(UTC)
         cursor = _cursor(before)
         days = days or self.settings.plot_days
-        async with self.service.engine.connect() as connection:
-            row = (
-                await connection.execute(select(ci_accounts).where(ci_accounts.c.name == name))
-            ).one_or_none()
-            if row is None:
-                raise PageNotFoundError(f"no CI account named {name!r}")
-            (health,) = await self._rows(connection, now, row.id)
-            history, next_cursor = await history_page(
-                connection, row.id, self.settings.page_size, cursor
+        try:
+            found = await self.service.activity.of_account(
+                name,
+                now,
+                TREND_DAYS,
+                page_size=self.settings.page_size,
+                before=cursor,
+                daily_days=days,
             )
-            last = day_number(now)
-            counts = await daily_counts(connection, row.id, last - days + 1, last)
+        except AccountNotFoundError as error:
+            raise PageNotFoundError(str(error)) from error
         return account_page(
-            account_from_row(row._mapping),
-            health,
-            history,
-            next_page=next_cursor.encode() if next_cursor else None,
+            found.activity.account,
+            self._row(found.activity, now),
+            found.history,
+            next_page=found.next_page.encode() if found.next_page else None,
             days=days,
-            daily=[daily_rate(c.day, c.passed, c.final) for c in counts],
+            daily=[daily_rate(c.day, c.passed, c.final) for c in found.daily],
         )
 
 
@@ -262,7 +226,7 @@ def pages_router(
     async def health_json(query: AskedHealth) -> Response:
         if isinstance(query, HealthQueryError):
             problem = (f"{query.parameter} (query parameter)", query.message)
-            raise ResultsHTTPError(400, str(query), [problem])
+            raise LocatedHTTPError(400, str(query), [problem])
         return _json(_HEALTH, await pages.health(query))
 
     @router.get("/changes/{change}", include_in_schema=False)

@@ -10,10 +10,10 @@ from datetime import timedelta
 import httpx
 
 from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE
-from crosscheck.results.app import create_results_app
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
+from crosscheck.serve.results_app import create_results_app
 from crosscheck.store import open_store
 
 ADMIN_TOKEN = "admin-secret-for-tests"

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import uvicorn
 
 from crosscheck.http.sockets import listen
-from crosscheck.results.app import create_results_app
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
+from crosscheck.serve.results_app import create_results_app
 from crosscheck.store import open_store
 
 ADMIN_TOKEN = "admin-token-of-the-live-service"

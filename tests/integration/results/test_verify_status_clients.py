@@ -18,9 +18,9 @@ import pytest
 import uvicorn
 
 from crosscheck.model.results import ResultValue
-from crosscheck.results.app import create_results_app
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
+from crosscheck.serve.results_app import create_results_app
 from crosscheck.store import open_store
 from tests.browser.server import free_port
 from tests.integration.results.api_harness import Harness, harness

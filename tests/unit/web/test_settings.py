@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from crosscheck.cli import main
 from crosscheck.cli.results import _pages
-from crosscheck.web.queries import Cursor
+from crosscheck.results.reads import Cursor
 from crosscheck.web.settings import PagesSettingsError, load_pages_settings
 
 

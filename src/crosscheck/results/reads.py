@@ -1,4 +1,7 @@
-"""The reads the pages need beyond the service's: keyset history pages and daily success."""
+"""The SQL behind the health table and an account's page, each read one statement on the
+caller's connection: the accounts, keyset history pages, passed and final results per
+UTC day, the projects each account reported on, and each account's newest result.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,28 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crosscheck.model.results import Result, ResultValue
-from crosscheck.results.records import _result, result_query
+from crosscheck.model.results import CIAccount, Result, ResultValue
+from crosscheck.results.accounts import account_from_row
+from crosscheck.results.records import result_from_row, result_query
 from crosscheck.store.tables import account_projects, ci_accounts, result_daily_counts, results
+
+
+async def accounts_by_id(
+    connection: AsyncConnection, account_id: int | None = None
+) -> dict[int, CIAccount]:
+    """Every account (or account `account_id`), by its id in the store."""
+    query = select(ci_accounts)
+    if account_id is not None:
+        query = query.where(ci_accounts.c.id == account_id)
+    return {row.id: account_from_row(row._mapping) for row in await connection.execute(query)}
+
+
+async def account_named(connection: AsyncConnection, name: str) -> tuple[int, CIAccount] | None:
+    """The account's id and the account, or None when no account has that name."""
+    row = (
+        await connection.execute(select(ci_accounts).where(ci_accounts.c.name == name))
+    ).one_or_none()
+    return None if row is None else (row.id, account_from_row(row._mapping))
 
 
 @dataclass(frozen=True)
@@ -56,7 +78,7 @@ async def history_page(
         )
     query = query.order_by(results.c.reported_at.desc(), results.c.id.desc()).limit(limit + 1)
     rows = list(await connection.execute(query))
-    found = [_result(row._mapping, row.account) for row in rows[:limit]]
+    found = [result_from_row(row._mapping, row.account) for row in rows[:limit]]
     more = len(rows) > limit
     return found, Cursor(found[-1].reported_at, found[-1].id) if more else None
 
@@ -138,7 +160,7 @@ async def latest_results(
     newest_ids = select(newest).select_from(account).where(_of(account.c.id, account_id))
     query = result_query().where(results.c.id.in_(newest_ids))
     rows = await connection.execute(query)
-    return {row.account_id: _result(row._mapping, row.account) for row in rows}
+    return {row.account_id: result_from_row(row._mapping, row.account) for row in rows}
 
 
 def _of(column: ColumnElement[int], account_id: int | None) -> ColumnElement[bool]:

@@ -1,0 +1,149 @@
+"""`crosscheck serve` running: the port taken first, the parts (wiring.py) started with
+uvicorn serving the web app, and SIGTERM/SIGINT stopping every part gracefully.
+
+A stop signal stops the running builds' processes (their rows stay running, so the
+next start runs them again) and lets the web server finish its requests; a second
+signal ends the process at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Awaitable, Iterator
+
+import uvicorn
+
+from crosscheck import __version__
+from crosscheck.http.sockets import listen
+from crosscheck.logs import prune_periodically
+from crosscheck.serve.wiring import ServeOptions, Service, build_service
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: How long a stopping web server waits for open requests (a log download) to end.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+async def serve(options: ServeOptions) -> None:
+    """Run until a stop signal. The port is taken first: when it is in use,
+    `ListenError` says so before anything is created (an account, a token, a database)."""
+    with listen(options.host, options.port) as sock:
+        await _serve_on(sock, options)
+
+
+async def _serve_on(sock: socket.socket, options: ServeOptions) -> None:
+    service = await build_service(options)
+    server = _WebServer(
+        uvicorn.Config(
+            service.app,
+            host=options.host,
+            port=options.port,
+            # uvicorn's records reach crosscheck's handler (cli/logs.py); its access
+            # log is replaced by access_log.py's, which leaves out query strings.
+            log_config=None,
+            log_level=None,
+            access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+    )
+    service.live.reload_on_sighup(asyncio.get_running_loop())
+    parts = _parts(service)
+    log.info(
+        "crosscheck %s serving on http://%s:%d (links in reports: %s)",
+        __version__,
+        options.host,
+        options.port,
+        options.own_url,
+    )
+    try:
+        await _run_until_stopped(server, sock, parts)
+    finally:
+        for client in service.rest.values():
+            await client.aclose()
+        if service.results_reporter is not None:
+            await service.results_reporter.aclose()
+        await service.engine.dispose()
+
+
+def _parts(service: Service) -> list[Awaitable[None]]:
+    """Every part that runs beside the web server, until it is cancelled."""
+    parts: list[Awaitable[None]] = [
+        service.reports.run(),
+        service.scheduler.run(),
+        service.live.watch(),
+        prune_periodically(
+            service.executor_settings.logs_root, service.executor_settings.log_retention
+        ),
+        service.timer.run(),
+        *(source.run() for source in service.sources.values()),
+    ]
+    if service.results is not None:
+        parts.append(service.results.run())
+    return parts
+
+
+class _WebServer(uvicorn.Server):
+    """uvicorn, minus its own signal handling: a stop signal stops the whole service.
+    uvicorn's would stop only the web server, then raise the signal again, ending
+    the process before the builds were stopped."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _run_until_stopped(
+    server: uvicorn.Server, sock: socket.socket, parts: list[Awaitable[None]]
+) -> None:
+    """Run the web server and the other parts until one fails or a stop signal comes,
+    then stop every part and wait for each to end.
+
+    SIGTERM and SIGINT stop the parts: the scheduler stops the running builds'
+    processes (SIGTERM, kill_grace, SIGKILL), whose rows stay running so the next
+    start runs them again. The web server finishes its requests and stops. A second
+    signal ends the process at once.
+    """
+    web = asyncio.ensure_future(server.serve(sockets=[sock]))
+    tasks = [asyncio.ensure_future(part) for part in parts]
+    stopped_by = _stop_on_signals(server, tasks)
+    try:
+        await asyncio.wait([web, *tasks], return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        server.should_exit = True
+        for task in tasks:
+            task.cancel()
+        outcomes = await asyncio.gather(web, *tasks, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+            raise outcome
+    if stopped_by:
+        log.warning("crosscheck stopped (%s)", stopped_by[0])
+
+
+def _stop_on_signals(server: uvicorn.Server, tasks: list[asyncio.Task[None]]) -> list[str]:
+    """Install the stop signals' handlers; the list they fill with the signal's name."""
+    stopped_by: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        stopped_by.append(sig.name)
+        log.warning(
+            "%s: stopping; running builds are stopped, to run again at the next start "
+            "(a second signal ends crosscheck at once)",
+            sig.name,
+        )
+        for each in STOP_SIGNALS:  # the second one takes the default action: the end
+            loop.remove_signal_handler(each)
+            signal.signal(each, signal.SIG_DFL)
+        server.should_exit = True
+        for task in tasks:
+            task.cancel()
+
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    return stopped_by

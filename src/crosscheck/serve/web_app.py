@@ -1,0 +1,111 @@
+"""`crosscheck serve`'s one web app: the webhooks, build logs under /logs/, /metrics,
+the operator API, and the results service with its pages on the same store.
+
+Every request goes through the access log (webhook tokens masked), and every error
+answers `{"detail", "errors"}` (http/errors.py) whichever parts are mounted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck import __version__
+from crosscheck.config.secrets import TokenSource, admin_token, webhook_token
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.drivers.gerrit.source import GerritEventSource
+from crosscheck.drivers.gerrit.webhook import webhook_router
+from crosscheck.http.access_log import AccessLog
+from crosscheck.http.errors import install_error_handlers
+from crosscheck.http.metrics_endpoint import metrics_router
+from crosscheck.logs import logs_router
+from crosscheck.model.config import Config
+from crosscheck.model.connection import GerritConnection
+from crosscheck.operator.router import operator_router
+from crosscheck.results.ratelimit import RateLimiter
+from crosscheck.results.resolver import resolver_for
+from crosscheck.results.service import ResultsService
+from crosscheck.results.settings import settings_from_config
+from crosscheck.scheduler.scheduler import Scheduler
+from crosscheck.serve.queue_depths import QueueDepths
+from crosscheck.serve.results_app import results_and_pages
+from crosscheck.web import PagesSettings, load_pages_settings
+
+#: A webhook's URL holds its token (Gerrit's plugin can send no header): masked in the
+#: access log.
+WEBHOOK_TOKEN_PATH = re.compile(r"^(/webhooks/gerrit/[^/]+/)[^/]+")
+#: Any other path with a `webhook(s)` segment, in any case and with any slashes, is
+#: masked whole after it: a plugin configured with a stray slash or a typo still sends
+#: its token in the path (the route answers 404, and the log must not show it).
+WEBHOOK_ODD_PATH = re.compile(r"(?i)^(?!/webhooks/gerrit/[^/]+/\*\*\*$)(.*?/webhooks?/).+$")
+WEBHOOK_PATHS = (WEBHOOK_TOKEN_PATH, WEBHOOK_ODD_PATH)
+
+
+def web_app(
+    config: Config,
+    engine: AsyncEngine,
+    sources: Mapping[str, GerritEventSource],
+    logs_root: Path,
+    admin_token_source: TokenSource | None = None,
+    *,
+    current_config: Callable[[], Config] | None = None,
+    lookup: GerritRestClient | None = None,
+    scheduler: Scheduler | None = None,
+) -> FastAPI:
+    """Webhooks, build logs, /metrics, the results service when it is served here, and
+    the operator API on `scheduler` when one is given.
+
+    The results service's admin token is read at each request from `admin_token_source`
+    (by default the `ci` element of `config`), as the operator API reads its own.
+    `current_config` (by default `config`) names the pipelines and connections whose
+    queue depths /metrics shows at 0 when empty. `lookup` lets verify-status place a
+    change no result named yet by asking that Gerrit.
+    """
+    app = FastAPI(
+        title="crosscheck",
+        version=__version__,
+        description="A third-party CI for Gerrit: webhooks, build logs, CI results.",
+    )
+    app.add_middleware(AccessLog, secret_paths=WEBHOOK_PATHS)
+    depths = QueueDepths(engine, current_config or (lambda: config))
+    app.include_router(metrics_router(depths.refresh))
+    app.include_router(webhook_router(sources, _webhook_tokens(config.connections.values())))
+    app.include_router(logs_router(logs_root))
+    if config.results.serve:
+        token = admin_token_source or (lambda: admin_token(config.ci))
+        _mount_results(app, config, engine, token, lookup)
+    if scheduler is not None:
+        app.include_router(operator_router(scheduler))
+    # In every configuration, so the operator API's malformed requests are answered
+    # alike, with the located `errors` its clients read.
+    install_error_handlers(app)
+    return app
+
+
+def _mount_results(
+    app: FastAPI,
+    config: Config,
+    engine: AsyncEngine,
+    admin_token_source: TokenSource,
+    lookup: GerritRestClient | None,
+) -> None:
+    limiter = RateLimiter(config.results.rate, config.results.burst)
+    settings = settings_from_config(config.results, admin_token_source)
+    # Read now: a mistake in the pages' file stops serve with the file named.
+    pages = load_pages_settings(config.results.pages) if config.results.pages else PagesSettings()
+    service = ResultsService(engine, limiter=limiter, max_age=settings.max_result_age)
+    for router in results_and_pages(service, settings, pages, resolver_for(service, lookup)):
+        app.include_router(router)
+
+
+def _webhook_tokens(connections: Iterable[GerritConnection]) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    for connection in connections:
+        token = webhook_token(connection)
+        if token:
+            tokens[connection.name] = token
+    return tokens

@@ -1,0 +1,183 @@
+"""`crosscheck serve`'s parts and how they connect: the Gerrit event sources feed the
+intake, the intake the scheduler, the scheduler the executor and the report queues
+(Gerrit reviews; job results to a results service); the web app (web_app.py) serves
+them. Nothing here runs yet: lifecycle.py starts and stops the parts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.config.live import LiveConfig
+from crosscheck.config.secrets import SecretError, admin_token, http_password, results_token
+from crosscheck.drivers.base import Reporter
+from crosscheck.drivers.gerrit.changes import GerritChanges
+from crosscheck.drivers.gerrit.projects import GerritProjects
+from crosscheck.drivers.gerrit.reporter import GerritReporter
+from crosscheck.drivers.gerrit.rest import GerritRestClient
+from crosscheck.drivers.gerrit.source import GerritEventSource
+from crosscheck.drivers.results.reporter import ResultsReporter
+from crosscheck.drivers.timer import TimerEventSource
+from crosscheck.events.intake import EventIntake
+from crosscheck.executor.settings import ResolvedSettings, executor_from_config, resolve
+from crosscheck.model.config import Config
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.report import RESULTS_SERVICE
+from crosscheck.paths import state_dir
+from crosscheck.reports.queue import ReportQueue
+from crosscheck.results.accounts import Accounts
+from crosscheck.results.merges import recording_merges
+from crosscheck.results.own_account import TOKEN_FILE, own_token
+from crosscheck.scheduler.scheduler import Scheduler
+from crosscheck.serve.web_app import web_app
+from crosscheck.store import open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServeOptions:
+    config_paths: list[Path]
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: The address users reach the web server at, for links in reports.
+    public_url: str | None = None
+
+    @property
+    def own_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@dataclass
+class Service:
+    """The running parts, kept for tests and for `status`."""
+
+    live: LiveConfig
+    engine: AsyncEngine
+    scheduler: Scheduler
+    reports: ReportQueue
+    sources: dict[str, GerritEventSource]
+    app: FastAPI
+    executor_settings: ResolvedSettings
+    timer: TimerEventSource
+    rest: dict[str, GerritRestClient] = field(default_factory=dict)
+    #: Job results to a results service; None when they are reported nowhere.
+    results: ReportQueue | None = None
+    results_reporter: ResultsReporter | None = None
+
+
+def rest_client(connection: GerritConnection) -> GerritRestClient:
+    return GerritRestClient(connection.http_url, connection.user, http_password(connection))
+
+
+async def build_service(options: ServeOptions) -> Service:
+    live = LiveConfig(options.config_paths)
+    config = live.current
+    engine = await open_store(options.database_url)
+    rest = {name: rest_client(c) for name, c in config.connections.items()}
+    reporters: dict[str, Reporter] = {
+        name: GerritReporter(c, rest[name]) for name, c in config.connections.items()
+    }
+
+    def give_up_after() -> float:
+        return live.current.ci.report_give_up_after
+
+    reports = ReportQueue(engine, reporters, give_up_after=give_up_after)
+    target = await results_target(config, engine, options.own_url)
+    results_reporter = ResultsReporter(*target) if target is not None else None
+    held_secrets = [target.token] if target is not None else []  # the token, masked in logs
+    results = _results_queue(engine, results_reporter, give_up_after)
+    executor_settings = resolve(config.executor)
+    scheduler = Scheduler(
+        engine,
+        lambda: live.current,
+        executor=executor_from_config(config, held_secrets, executor_settings),
+        reports=reports,
+        connections=config.connections,
+        changes={name: GerritChanges(rest[name], c) for name, c in config.connections.items()},
+        logs_url=f"{options.own_url}/logs",
+        results=results,
+    )
+    # A results service served here learns merges from the stream (the health table's votes).
+    sink = recording_merges(scheduler.accept) if config.results.serve else scheduler.accept
+    intake = EventIntake(engine, sink, on_committed=scheduler.wake)
+    sources = {
+        name: GerritEventSource(c, intake, rest[name]) for name, c in config.connections.items()
+    }
+    app = web_app(
+        config,
+        engine,
+        sources,
+        executor_settings.logs_root,
+        lambda: admin_token(live.current.ci),
+        current_config=lambda: live.current,
+        # verify-status by number on a change no result named yet (Buildbot's first
+        # report) is looked up on Gerrit: the first connection's, as the CI account.
+        lookup=next(iter(rest.values()), None),
+        scheduler=scheduler,
+    )
+    projects = {name: GerritProjects(client) for name, client in rest.items()}
+    timer = TimerEventSource(intake, lambda: live.current, projects)
+    return Service(
+        live,
+        engine,
+        scheduler,
+        reports,
+        sources,
+        app,
+        executor_settings,
+        timer,
+        rest,
+        results,
+        results_reporter,
+    )
+
+
+def _results_queue(
+    engine: AsyncEngine, reporter: ResultsReporter | None, give_up_after: Callable[[], float]
+) -> ReportQueue | None:
+    """Job results' own queue, so a slow or absent results service never delays a vote."""
+    if reporter is None:
+        return None
+    return ReportQueue(engine, {RESULTS_SERVICE: reporter}, workers=1, give_up_after=give_up_after)
+
+
+class ResultsTarget(NamedTuple):
+    """Where serve reports job results, and as whom."""
+
+    url: str
+    account: str
+    token: str
+
+
+async def results_target(config: Config, engine: AsyncEngine, own_url: str) -> ResultsTarget | None:
+    """Where to report job results to, or None for nowhere.
+
+    Reporting to the embedded service, serve makes sure its CI account exists and,
+    unless a token is configured, keeps a token of its own in the state directory.
+    """
+    settings = config.results
+    url = settings.report_url(own_url)
+    if url is None:
+        return None
+    token = results_token(settings)
+    if settings.reports_to_itself:
+        token = await own_token(
+            Accounts(engine),
+            settings.account,
+            state_dir() / TOKEN_FILE,
+            configured=token,
+            info_url=config.ci.info_url or "",
+        )
+    if token is None:  # the configuration checker requires a token with a url
+        raise SecretError("reporting results to a url needs token_env or token_file")
+    log.info("results: reporting job results to %s as CI account %r", url, settings.account)
+    return ResultsTarget(url, settings.account, token)
