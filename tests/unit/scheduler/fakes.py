@@ -85,6 +85,6 @@ async def settle(scheduler: Scheduler, rounds: int = 5) -> None:
         await asyncio.sleep(0.01)
         # On a loaded machine a build takes more than a sleep to end: give the
         # running ones (held ones aside, which never end) a moment to.
-        tasks = list(scheduler._tasks.values())
+        tasks = list(scheduler.builds.tasks.values())
         if tasks:
             await asyncio.wait(tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
