@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 
 Subscriber = Callable[[Transition], None]
 
-#: Where the moves wait in `Connection.info`: made, committing, and savepoint marks.
+#: Where the moves wait in `Connection.info`: made, committing, and how many were made
+#: before each savepoint still open.
 _PENDING = "crosscheck.transitions.pending"
 _COMMITTING = "crosscheck.transitions.committing"
 _MARKS = "crosscheck.transitions.savepoints"
@@ -107,6 +108,7 @@ def _listen(engine: Engine, hubs: list[Transitions]) -> None:
     event.listen(engine, "commit", _set_aside)
     event.listen(engine, "rollback", _drop_pending)
     event.listen(engine, "savepoint", _mark)
+    event.listen(engine, "release_savepoint", _release_mark)
     event.listen(engine, "rollback_savepoint", _back_to_mark)
     event.listen(engine, "handle_error", _drop_committing)
     event.listen(engine, "begin", lambda connection: deliver(connection.info))
@@ -125,15 +127,26 @@ def _drop_pending(connection: Connection) -> None:
     connection.info.pop(_MARKS, None)
 
 
-def _mark(connection: Connection, name: str) -> None:
-    marks = connection.info.setdefault(_MARKS, {})
-    marks[name] = len(connection.info.get(_PENDING, ()))
+def _mark(connection: Connection, name: str | None) -> None:
+    # A stack: savepoints nest (and this event gets no name when SQLAlchemy makes one).
+    marks = connection.info.setdefault(_MARKS, [])
+    marks.append(len(connection.info.get(_PENDING, ())))
+
+
+def _release_mark(connection: Connection, name: str, context: Any) -> None:
+    marks = connection.info.get(_MARKS)
+    if marks:
+        marks.pop()
 
 
 def _back_to_mark(connection: Connection, name: str, context: Any) -> None:
-    mark = connection.info.get(_MARKS, {}).get(name)
-    if mark is not None and _PENDING in connection.info:
-        del connection.info[_PENDING][mark:]
+    marks = connection.info.get(_MARKS)
+    if not marks:
+        return
+    mark = marks.pop()
+    pending = connection.info.get(_PENDING)
+    if pending is not None:
+        del pending[mark:]
 
 
 def _drop_committing(context: ExceptionContext) -> None:

@@ -567,10 +567,8 @@ async def start_build(db: AsyncConnection, build_id: str, node: str, log_url: st
     """A waiting build is running on `node`; False when it was canceled meanwhile."""
     at = now()
     values = {"node": node, "log_url": log_url, "started_at": at}
-    moved = await _move_builds(
-        db, builds.c.id == build_id, (BuildState.WAITING,), BuildState.RUNNING, values=values, at=at
-    )
-    return bool(moved)
+    waiting = (BuildState.WAITING,)
+    return await _move_build(db, build_id, waiting, BuildState.RUNNING, values=values, at=at)
 
 
 async def finish_build(db: AsyncConnection, build_id: str, outcome: BuildOutcome) -> bool:
@@ -583,18 +581,14 @@ async def finish_build(db: AsyncConnection, build_id: str, outcome: BuildOutcome
         "started_at": datetime.fromtimestamp(outcome.started_at, UTC),
         "finished_at": datetime.fromtimestamp(outcome.finished_at, UTC),
     }
-    condition = builds.c.id == build_id
-    moved = await _move_builds(db, condition, _LIVE, BuildState.FINISHED, values=values, at=now())
-    return bool(moved)
+    return await _move_build(db, build_id, _LIVE, BuildState.FINISHED, values=values, at=now())
 
 
 async def fail_build(db: AsyncConnection, build_id: str, result: BuildResult, detail: str) -> bool:
     """End a build that cannot run with `result`, unless it was canceled meanwhile."""
     at = now()
     values = {"result": result.value, "detail": detail, "finished_at": at}
-    condition = builds.c.id == build_id
-    moved = await _move_builds(db, condition, _LIVE, BuildState.FINISHED, values=values, at=at)
-    return bool(moved)
+    return await _move_build(db, build_id, _LIVE, BuildState.FINISHED, values=values, at=at)
 
 
 async def interrupt_build(db: AsyncConnection, build_id: str) -> bool:
@@ -602,15 +596,8 @@ async def interrupt_build(db: AsyncConnection, build_id: str) -> bool:
     (its item superseded or dequeued while its leftovers were stopped)."""
     at = now()
     values = {"result": INTERRUPTED, "finished_at": at}
-    moved = await _move_builds(
-        db,
-        builds.c.id == build_id,
-        (BuildState.RUNNING,),
-        BuildState.INTERRUPTED,
-        values=values,
-        at=at,
-    )
-    return bool(moved)
+    running = (BuildState.RUNNING,)
+    return await _move_build(db, build_id, running, BuildState.INTERRUPTED, values=values, at=at)
 
 
 async def give_up_build(db: AsyncConnection, build_id: str, detail: str) -> bool:
@@ -618,10 +605,26 @@ async def give_up_build(db: AsyncConnection, build_id: str, detail: str) -> bool
     # Its finished_at stays the interruption's: that is when it last ran.
     values = {"result": BuildResult.ERROR.value, "detail": detail}
     interrupted = (BuildState.INTERRUPTED,)
-    moved = await _move_builds(
-        db, builds.c.id == build_id, interrupted, BuildState.FINISHED, values=values, at=now()
+    return await _move_build(
+        db, build_id, interrupted, BuildState.FINISHED, values=values, at=now()
     )
-    return bool(moved)
+
+
+async def _move_build(
+    db: AsyncConnection,
+    build_id: str,
+    from_states: Iterable[BuildState],
+    to_state: BuildState,
+    *,
+    values: dict[str, Any],
+    at: datetime,
+) -> bool:
+    """Move one build from the first of `from_states` it is in; whether it moved."""
+    condition = builds.c.id == build_id
+    for from_state in from_states:
+        if await _move_builds(db, condition, (from_state,), to_state, values=values, at=at):
+            return True
+    return False
 
 
 _BUILD_KEYS = (

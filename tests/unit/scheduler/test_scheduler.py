@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Collection
@@ -22,8 +21,9 @@ from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import work
 from crosscheck.store.tables import builds, items, reports
+from crosscheck.store.transitions import Transitions
 
-from .fakes import FakeChanges, FakeExecutor, settle
+from .fakes import FakeChanges, FakeExecutor, builds_quiet, settle
 
 CONFIG = """
 - connection:
@@ -91,6 +91,7 @@ def scheduler_for(
     files: list[str],
     *,
     results: bool = False,
+    transitions: Transitions | None = None,
 ) -> Scheduler:
     return Scheduler(
         engine,
@@ -102,6 +103,7 @@ def scheduler_for(
         logs_url="https://ci.example.org/logs",
         tick=0.05,
         results=ReportQueue(engine, {}) if results else None,
+        transitions=transitions,
     )
 
 
@@ -253,10 +255,7 @@ async def test_an_item_superseded_after_its_builds_ended_is_not_reported(
     async with engine.connect() as db:
         (stale,) = await work.items_in(db, ItemState.RUNNING)
     executor.release.set()
-    for _ in range(50):
-        if not scheduler.builds.tasks:
-            break
-        await asyncio.sleep(0.01)
+    await builds_quiet(scheduler)
     await accept(scheduler, patchset_created(12, 2))
     await scheduler.reporting.finish_if_done(stale)
     assert await queued_reports(engine) == []
