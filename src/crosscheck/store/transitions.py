@@ -112,7 +112,7 @@ def _listen(engine: Engine, hubs: list[Transitions]) -> None:
     event.listen(engine, "rollback_savepoint", _back_to_mark)
     event.listen(engine, "handle_error", _drop_committing)
     event.listen(engine, "begin", lambda connection: deliver(connection.info))
-    event.listen(engine, "checkin", lambda _, record: deliver(record.info))
+    event.listen(engine, "checkin", lambda _, pooled: deliver(pooled.info))
 
 
 def _set_aside(connection: Connection) -> None:
