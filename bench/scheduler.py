@@ -41,10 +41,10 @@ from crosscheck.executor.executor import BuildStarted, StartedHook
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, change_ref
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, ChangeState, Event, EventType, PatchSet
+from crosscheck.model.states import ItemState
 from crosscheck.reports.queue import ReportQueue
-from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
-from crosscheck.store import open_store
+from crosscheck.store import open_store, work
 from crosscheck.store.tables import builds
 
 CONNECTION = "gerrit"
@@ -112,7 +112,7 @@ class TimedScheduler(Scheduler):
 
     milestones: Milestones
 
-    async def _plan(self, item: queue.ItemRow) -> None:
+    async def _plan(self, item: work.ItemRow) -> None:
         await super()._plan(item)
         self.milestones.change_of_item[item.id] = item.change_number or 0
         self.milestones.mark(self.milestones.planned, item.change_number or 0)
@@ -195,7 +195,7 @@ async def run(events: int, warmup: int, scratch: Path) -> dict[str, list[float]]
                 times[PLANNED].append(planned - began)
                 times[REPORTED].append(reported - began)
         async with engine.connect() as db:
-            finished = len(await queue.items_in(db, "finished"))
+            finished = len(await work.items_in(db, ItemState.FINISHED))
             created = await db.scalar(select(func.count()).select_from(builds))
     finally:
         loop.cancel()

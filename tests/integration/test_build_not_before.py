@@ -9,8 +9,7 @@ from alembic import command
 from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from crosscheck.scheduler import queue
-from crosscheck.store import open_store
+from crosscheck.store import open_store, work
 from crosscheck.store.migrate import alembic_config
 from crosscheck.store.tables import builds
 
@@ -41,7 +40,7 @@ async def test_a_store_at_0004_gains_not_before_and_keeps_its_builds(
                 (await db.execute(text("SELECT version_num FROM alembic_version"))).scalars()
             )
             when = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC)
-            await queue.add_builds(db, 1, [("unit", True)], 2, when)
+            await work.add_builds(db, 1, [("unit", True)], 2, when)
             rows = (
                 await db.execute(
                     select(builds.c.attempt, builds.c.not_before).order_by(builds.c.attempt)

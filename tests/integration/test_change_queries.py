@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Event
-from crosscheck.scheduler import queue
-from crosscheck.store import open_store
+from crosscheck.model.states import ItemState
+from crosscheck.scheduler.enqueue import enqueue_item
+from crosscheck.store import open_store, work
 from tests.unit.scheduler.test_scheduler import load, patchset_created
 
 
@@ -27,15 +28,15 @@ async def test_a_closed_changes_items_end_with_their_live_builds_counted(
     check = load(tmp_path).pipelines["check"]
     try:
         async with engine.begin() as db:
-            first = await queue.enqueue_item(db, check, patchset_created(21, 1))
-            other = await queue.enqueue_item(db, check, patchset_created(22, 1))
+            first = await enqueue_item(db, check, patchset_created(21, 1))
+            other = await enqueue_item(db, check, patchset_created(22, 1))
             assert first is not None
             assert other is not None
-            await queue.add_builds(db, first, [("unit", True), ("lab", False)])
-            ended = await queue.end_change(db, "review", 21, "dequeued", "change abandoned")
-            again = await queue.end_change(db, "review", 21, "dequeued", "change abandoned")
-            untouched = await queue.item(db, other)
-        assert ended == [queue.EndedItem(first, "check", 2)]
+            await work.add_builds(db, first, [("unit", True), ("lab", False)])
+            ended = await work.end_change(db, "review", 21, ItemState.DEQUEUED, "change abandoned")
+            again = await work.end_change(db, "review", 21, ItemState.DEQUEUED, "change abandoned")
+            untouched = await work.item(db, other)
+        assert ended == [work.EndedItem(first, "check", 2)]
         assert again == []  # ended already: nothing to end twice
         assert untouched.state == "new"
     finally:
@@ -58,11 +59,11 @@ async def test_the_newest_patchset_is_read_from_items_and_from_seen_events(
         assert await intake.submit(in_project(patchset_created(31, 4), tricky))
         assert await intake.submit(in_project(patchset_created(31, 7), "acme/driverX"))
         async with engine.begin() as db:
-            await queue.enqueue_item(db, check, patchset_created(31, 2))
+            await enqueue_item(db, check, patchset_created(31, 2))
             # Unescaped, the tricky prefix would match acme/driverX's key (patchset 7).
-            assert await queue.newest_patchset(db, "review", tricky, 31) == 4
-            assert await queue.newest_patchset(db, "review", "acme/driver", 31) == 2  # its item
-            assert await queue.newest_patchset(db, "review", "acme/driver", 32) is None
-            assert await queue.newest_patchset(db, "other", "acme/driver", 31) is None
+            assert await work.newest_patchset(db, "review", tricky, 31) == 4
+            assert await work.newest_patchset(db, "review", "acme/driver", 31) == 2  # its item
+            assert await work.newest_patchset(db, "review", "acme/driver", 32) is None
+            assert await work.newest_patchset(db, "other", "acme/driver", 31) is None
     finally:
         await engine.dispose()

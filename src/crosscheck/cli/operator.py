@@ -10,6 +10,7 @@ import click
 
 from crosscheck.cli.options import change_option
 from crosscheck.cli.serve_api import ServeApi, admin_token, token_options, url_option
+from crosscheck.model.states import BuildState
 
 Change = tuple[int, int | None]
 
@@ -78,7 +79,7 @@ def dequeue(
     with ServeApi(url, admin_token(token_file, token_env)) as api:
         items = api.dequeue(body)["dequeued"]
     for item in items:
-        canceled = sorted({b["job"] for b in item["builds"] if b["state"] == "canceled"})
+        canceled = sorted({b["job"] for b in item["builds"] if b["state"] == BuildState.CANCELED})
         click.echo(
             f"dequeued item {item['id']}: {_describe(item)}"
             + (f"; canceled: {', '.join(canceled)}" if canceled else "")

@@ -16,16 +16,17 @@ from rich.text import Text
 from rich.tree import Tree
 
 from crosscheck.cli.serve_api import ServeApi, url_option
-from crosscheck.model.build import format_duration
+from crosscheck.model.build import BuildResult, format_duration
 from crosscheck.model.report import RESULTS_SERVICE
+from crosscheck.model.states import BuildState, ItemState
 
 #: Results (upper case) not named here are failures of some kind, shown in red.
-STATE_STYLES = {
-    "running": "cyan",
-    "waiting": "yellow",
-    "new": "yellow",
-    "canceled": "magenta",
-    "SUCCESS": "green",
+STATE_STYLES: dict[str, str] = {
+    BuildState.RUNNING: "cyan",  # an item's too
+    BuildState.WAITING: "yellow",
+    ItemState.NEW: "yellow",
+    BuildState.CANCELED: "magenta",
+    BuildResult.SUCCESS: "green",
 }
 
 

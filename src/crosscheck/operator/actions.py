@@ -25,6 +25,7 @@ from crosscheck.drivers.base import (
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event, EventType, Origin
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
+from crosscheck.model.states import ItemState
 from crosscheck.operator.errors import (
     ConflictError,
     GerritUnavailableError,
@@ -32,8 +33,9 @@ from crosscheck.operator.errors import (
     NotFoundError,
 )
 from crosscheck.operator.status import ItemView, StatusView, item_views, read_status
-from crosscheck.scheduler import queue
+from crosscheck.scheduler.enqueue import enqueue_item
 from crosscheck.scheduler.scheduler import Scheduler
+from crosscheck.store import work
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,9 @@ class Operations:
         event = _event(pipeline, connection, found)
         what = f"change {change},{found.patchset.number}"
         async with self.scheduler.engine.begin() as db:
-            item_id = await queue.enqueue_item(db, pipeline, event)
+            item_id = await enqueue_item(db, pipeline, event)
             if item_id is None:
-                existing = await queue.active_item(
+                existing = await work.active_item(
                     db, pipeline.name, connection, change, found.patchset.number
                 )
                 raise ConflictError(
@@ -83,7 +85,7 @@ class Operations:
                     + (f" as item {existing}" if existing else "")
                     + ": dequeue it first to run it again"
                 )
-            (view,) = await item_views(db, [await queue.item(db, item_id)], self._logs_url)
+            (view,) = await item_views(db, [await work.item(db, item_id)], self._logs_url)
         log.info("operator: %s enqueued in %s as item %d", what, pipeline.name, item_id)
         self.scheduler.wake()
         return view
@@ -91,16 +93,16 @@ class Operations:
     async def dequeue_item(self, item_id: int) -> ItemView:
         """End one item, whatever its change; its live builds are canceled."""
         async with self.scheduler.engine.begin() as db:
-            row = await queue.find_item(db, item_id)
+            row = await work.find_item(db, item_id)
             if row is None:
                 raise NotFoundError(
                     f"there is no item {item_id} (`crosscheck status` lists the queued ones)"
                 )
-            if not await queue.end_items(db, [item_id], "dequeued", DEQUEUED):
+            if not await work.end_items(db, [item_id], ItemState.DEQUEUED, DEQUEUED):
                 raise ConflictError(
                     f"item {item_id} ({_describe(row)}) is {row.state} already: nothing to dequeue"
                 )
-            (view,) = await item_views(db, [await queue.item(db, item_id)], self._logs_url)
+            (view,) = await item_views(db, [await work.item(db, item_id)], self._logs_url)
         log.info("operator: item %d (%s) dequeued", item_id, _describe(row))
         self.scheduler.wake()
         return view
@@ -119,7 +121,7 @@ class Operations:
             raise NotFoundError(_unknown("connection", connection, config.connections))
         what = f"change {change}" + (f",{patchset}" if patchset is not None else "")
         async with self.scheduler.engine.begin() as db:
-            rows = await queue.active_items_of_change(
+            rows = await work.active_items_of_change(
                 db, pipeline_name, change, patchset, connection
             )
             if not rows:
@@ -134,10 +136,10 @@ class Operations:
                     f"{what} is queued in '{pipeline_name}' from connections "
                     f"{', '.join(connections)}: give the connection"
                 )
-            ended = await queue.end_items(db, [r.id for r in rows], "dequeued", DEQUEUED)
+            ended = await work.end_items(db, [r.id for r in rows], ItemState.DEQUEUED, DEQUEUED)
             if not ended:
                 raise ConflictError(f"nothing to dequeue: {what} ended meanwhile")
-            views = await item_views(db, await queue.items_by_id(db, ended), self._logs_url)
+            views = await item_views(db, await work.items_by_id(db, ended), self._logs_url)
         log.info("operator: %s dequeued from %s (items %s)", what, pipeline_name, ended)
         self.scheduler.wake()
         return views
@@ -247,7 +249,7 @@ def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
     return f"unknown {kind} '{name}'; {hint}"
 
 
-def _describe(row: queue.ItemRow) -> str:
+def _describe(row: work.ItemRow) -> str:
     if row.change_number is None:
         return f"{row.project} {row.branch} in {row.pipeline}"
     return f"change {row.change_number},{row.patchset} in {row.pipeline}"

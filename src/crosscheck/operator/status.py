@@ -18,9 +18,10 @@ from crosscheck.executor.layout import served_log_url
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event, EventType, Origin
 from crosscheck.model.report import ReportState
-from crosscheck.scheduler import queue
-from crosscheck.scheduler.codec import load_event
-from crosscheck.store.tables import builds, reports
+from crosscheck.model.states import ACTIVE_ITEM_STATES, BuildState
+from crosscheck.store import work
+from crosscheck.store.event_codec import load_event
+from crosscheck.store.tables import reports
 
 #: A comment quoted in an item's `why` is cut to this many characters.
 WHY_COMMENT_LENGTH = 60
@@ -128,7 +129,7 @@ class StatusView:
 
 async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> StatusView:
     """Every configured pipeline (empty ones too) with its queued items, in queue order."""
-    rows = await queue.items_in(db, *queue.ACTIVE)
+    rows = await work.items_in(db, *ACTIVE_ITEM_STATES)
     views = await item_views(db, rows, logs_url)
     pipelines = [
         PipelineView(name, pipeline.manager.value, [v for v in views if v.pipeline == name])
@@ -137,8 +138,10 @@ async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> Sta
     # Items of a pipeline removed from the configuration still run to their end.
     for name in dict.fromkeys(v.pipeline for v in views if v.pipeline not in config.pipelines):
         pipelines.append(PipelineView(name, None, [v for v in views if v.pipeline == name]))
-    running = [_running(item, b) for item in views for b in item.builds if b.state == "running"]
-    waiting = sum(b.state == "waiting" for item in views for b in item.builds)
+    running = [
+        _running(item, b) for item in views for b in item.builds if b.state == BuildState.RUNNING
+    ]
+    waiting = sum(b.state == BuildState.WAITING for item in views for b in item.builds)
     return StatusView(pipelines, running, waiting, await report_views(db, datetime.now(UTC)))
 
 
@@ -181,22 +184,16 @@ def _report(row: Any) -> ReportView:
 
 
 async def item_views(
-    db: AsyncConnection, rows: Sequence[queue.ItemRow], logs_url: str
+    db: AsyncConnection, rows: Sequence[work.ItemRow], logs_url: str
 ) -> list[ItemView]:
     """The items with their builds (every attempt), read in one query."""
     by_item: dict[int, list[BuildView]] = {row.id: [] for row in rows}
-    if by_item:
-        result = await db.execute(
-            select(builds)
-            .where(builds.c.item_id.in_(list(by_item)))
-            .order_by(builds.c.item_id, builds.c.job, builds.c.attempt)
-        )
-        for build in result:
-            by_item[build.item_id].append(_build(build, logs_url))
+    for build in await work.builds_of_items(db, list(by_item)):
+        by_item[build.item_id].append(_build(build, logs_url))
     return [_item(row, by_item[row.id]) for row in rows]
 
 
-def _item(row: queue.ItemRow, item_builds: list[BuildView]) -> ItemView:
+def _item(row: work.ItemRow, item_builds: list[BuildView]) -> ItemView:
     return ItemView(
         id=row.id,
         pipeline=row.pipeline,
@@ -213,12 +210,12 @@ def _item(row: queue.ItemRow, item_builds: list[BuildView]) -> ItemView:
     )
 
 
-def _build(row: Any, logs_url: str) -> BuildView:
+def _build(row: work.BuildRow, logs_url: str) -> BuildView:
     return BuildView(
         id=row.id,
         job=row.job,
         attempt=row.attempt,
-        voting=bool(row.voting),
+        voting=row.voting,
         state=row.state,
         result=row.result,
         node=row.node,

@@ -8,20 +8,19 @@ its queue empties (a vanished series would read as "no data", not as "empty").
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from prometheus_client import Gauge
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.metrics import builds_queued, items_queued, reports_pending
 from crosscheck.model.config import Config
-from crosscheck.model.report import RESULTS_SERVICE
-from crosscheck.store.tables import builds, items, reports
+from crosscheck.model.report import RESULTS_SERVICE, ReportState
+from crosscheck.model.states import ACTIVE_ITEM_STATES, LIVE_BUILD_STATES
+from crosscheck.store import work
+from crosscheck.store.tables import reports
 
-ITEM_STATES = ("new", "running")
-BUILD_STATES = ("waiting", "running")
-REPORT_STATES = ("pending", "sending")
+REPORT_STATES = (ReportState.PENDING, ReportState.SENDING)
 
 #: A count per label values (`("check", "new")`).
 Counts = dict[tuple[str, ...], int]
@@ -35,14 +34,16 @@ class QueueDepths:
 
     async def refresh(self) -> None:
         async with self.engine.connect() as db:
-            item_counts = await _count(db, [items.c.pipeline, items.c.state], ITEM_STATES)
-            build_counts = await _count(db, [builds.c.state], BUILD_STATES)
-            report_counts = await _count(db, [reports.c.connection], REPORT_STATES)
+            items = await work.count_items(db)
+            builds = await work.count_builds(db)
+            report_counts = await _count_reports(db)
+        item_counts: Counts = {(p, str(state)): n for (p, state), n in items.items()}
+        build_counts: Counts = {(str(state),): n for state, n in builds.items()}
         # No await from here on: a concurrent scrape never sees half of an update.
         config = self.config()
-        known_items = ((p, s) for p in config.pipelines for s in ITEM_STATES)
+        known_items = ((p, s) for p in config.pipelines for s in ACTIVE_ITEM_STATES)
         self._set(items_queued, item_counts, known_items)
-        self._set(builds_queued, build_counts, ((s,) for s in BUILD_STATES))
+        self._set(builds_queued, build_counts, ((s,) for s in LIVE_BUILD_STATES))
         destinations = [*config.connections]
         if config.results.reporting:
             destinations.append(RESULTS_SERVICE)
@@ -56,10 +57,11 @@ class QueueDepths:
             gauge.labels(*labels).set(counts.get(labels, 0))
 
 
-async def _count(
-    db: AsyncConnection, labels: list[ColumnElement[Any]], states: tuple[str, ...]
-) -> Counts:
-    """Rows of the labels' table in one of `states`, counted per value of `labels`."""
-    table = labels[0].table
-    query = select(*labels, func.count()).where(table.c.state.in_(states)).group_by(*labels)
-    return {tuple(str(v) for v in row[:-1]): int(row[-1]) for row in await db.execute(query)}
+async def _count_reports(db: AsyncConnection) -> Counts:
+    """Reports not delivered yet, counted per destination."""
+    query = (
+        select(reports.c.connection, func.count())
+        .where(reports.c.state.in_(REPORT_STATES))
+        .group_by(reports.c.connection)
+    )
+    return {(str(destination),): int(n) for destination, n in await db.execute(query)}

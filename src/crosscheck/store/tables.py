@@ -280,7 +280,8 @@ items = Table(
     Column("revision", String(64)),
     #: The triggering event as JSON: builds are rebuilt from it after a restart.
     Column("event", Text, nullable=False),
-    #: new, running, finished (report queued), superseded, dequeued.
+    #: An `ItemState` (model/states.py): new, running, finished (report queued),
+    #: skipped, superseded, dequeued.
     Column("state", String(20), nullable=False),
     Column("detail", Text),
     Column("created_at", UtcDateTime, nullable=False),
@@ -298,7 +299,8 @@ builds = Table(
     Column("job", String(300), nullable=False),
     Column("attempt", Integer, nullable=False),
     Column("voting", Integer, nullable=False),
-    #: waiting, running, finished, interrupted (a restart found it running), canceled.
+    #: A `BuildState` (model/states.py): waiting, running, finished, interrupted (a
+    #: restart found it running), canceled.
     Column("state", String(20), nullable=False),
     Column("result", String(30)),
     Column("node", String(200)),

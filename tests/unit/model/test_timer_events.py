@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from crosscheck.model.events import TIMER_EVENT, Event, Origin, TimerTick
-from crosscheck.scheduler.codec import dump_event, load_event
+from crosscheck.store.event_codec import dump_event, load_event
 
 TICK = Event(
     type=TIMER_EVENT,

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crosscheck.scheduler import queue
+from crosscheck.model.states import ItemState
+from crosscheck.store import work
 from crosscheck.store.tables import builds, items, reports
 
 from ..scheduler.fakes import settle
@@ -105,7 +106,7 @@ async def test_a_planned_item_dequeued_before_its_builds_start_stays_dequeued(
     async with operator_api(engine, load(tmp_path, CI_WITH_TOKEN + CONFIG)) as api:
         await api.enqueue(pipeline="check", change=1)
         async with engine.connect() as db:
-            (stale,) = await queue.items_in(db, "new")
+            (stale,) = await work.items_in(db, ItemState.NEW)
         await api.dequeue(item=stale.id)
         await api.scheduler._plan(stale)
         await settle(api.scheduler)

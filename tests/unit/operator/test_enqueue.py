@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.model.build import BuildResult
 from crosscheck.model.events import Origin
-from crosscheck.scheduler.codec import load_event
+from crosscheck.store.event_codec import load_event
 from crosscheck.store.tables import items, reports
 from tests.fakes.gerrit import FakeGerrit
 

@@ -1,9 +1,10 @@
 """A fake executor and a fake change source for scheduler tests, and a way to let the
-scheduler settle."""
+scheduler settle without sleeping."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -26,6 +27,13 @@ class FakeExecutor:
         self.requests: list[BuildRequest] = []
         self.canceled: list[str] = []
         self.recovered: list[list[str]] = []
+        #: The builds waiting for `release` now, and a signal each time one starts to.
+        self.holding: set[str] = set()
+        self.held = asyncio.Event()
+
+    def holds(self, build_id: str) -> bool:
+        """Whether the build is held: running, and ending only once released."""
+        return build_id in self.holding and not self.release.is_set()
 
     async def recover(self, build_ids: Collection[str]) -> None:
         self.recovered.append(sorted(build_ids))
@@ -40,10 +48,14 @@ class FakeExecutor:
             await on_started(BuildStarted(request.build_id, "local-0", started, log_url, Path()))
         try:
             if request.job.name in self.hold:
+                self.holding.add(request.build_id)
+                self.held.set()
                 await self.release.wait()
         except asyncio.CancelledError:
             self.canceled.append(request.build_id)
             raise
+        finally:
+            self.holding.discard(request.build_id)
         result = self.results.get(request.job.name, BuildResult.SUCCESS)
         return BuildOutcome(request.build_id, result, started, started + 62, log_url)
 
@@ -79,12 +91,39 @@ class FakeChanges:
         return self.found[number]
 
 
+#: Only a bug leaves a build task neither ending nor held: then fail, rather than hang.
+HANG = 60.0
+
+
 async def settle(scheduler: Scheduler, rounds: int = 5) -> None:
+    """`rounds` passes of the scheduler, each followed by its builds running to their
+    end or their hold: no sleep, so a loaded machine only makes it slower."""
     for _ in range(rounds):
         await scheduler.reconcile()
-        await asyncio.sleep(0.01)
-        # On a loaded machine a build takes more than a sleep to end: give the
-        # running ones (held ones aside, which never end) a moment to.
-        tasks = list(scheduler._tasks.values())
-        if tasks:
-            await asyncio.wait(tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
+        await builds_quiet(scheduler)
+
+
+async def builds_quiet(scheduler: Scheduler) -> None:
+    """Until every build task started so far has ended or is held by the fake executor
+    (a held one being canceled is awaited: it ends)."""
+    executor = scheduler.executor
+    fake = executor if isinstance(executor, FakeExecutor) else None
+    held = fake.held if fake else asyncio.Event()
+    async with asyncio.timeout(HANG):
+        while True:
+            held.clear()
+            busy = [
+                task
+                for build_id, task in scheduler.builds.tasks.items()
+                if not task.done() and (task.cancelling() or not (fake and fake.holds(build_id)))
+            ]
+            if not busy:
+                return
+            # Wakes when a build ends, or when one starts to hold (and never will end).
+            new_hold = asyncio.ensure_future(held.wait())
+            try:
+                await asyncio.wait([*busy, new_hold], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                new_hold.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await new_hold

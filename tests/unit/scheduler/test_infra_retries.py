@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, retry_delay
+from crosscheck.model.states import ItemState
 from crosscheck.reports.queue import ReportQueue
-from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
+from crosscheck.store import work
 from crosscheck.store.tables import builds, items
 
 from .fakes import FakeChanges, FakeExecutor, settle
@@ -144,12 +145,13 @@ async def test_the_loop_wakes_itself_when_a_retry_is_due(
     await accept(sched, patchset_created(7, 1))
     await settle(sched)
     async with engine.begin() as db:
-        (item,) = await queue.items_in(db, "finished")
+        (item,) = await work.items_in(db, ItemState.FINISHED)
         await db.execute(items.update().values(state="running"))
-        await queue.add_builds(db, item.id, [("unit", True)], 2, clock.now + timedelta(seconds=1))
-    await sched._start_waiting()
-    assert sched._retry_wake is not None
-    assert 0.9 < sched._retry_wake.when() - asyncio.get_running_loop().time() <= 1.0
+        await work.add_builds(db, item.id, [("unit", True)], 2, clock.now + timedelta(seconds=1))
+    await sched.builds.start_waiting()
+    retry_wake = sched.builds._retry_wake
+    assert retry_wake is not None
+    assert 0.9 < retry_wake.when() - asyncio.get_running_loop().time() <= 1.0
 
 
 async def test_attempts_run_out_on_an_infrastructure_error_and_no_vote_is_cast(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Collection
@@ -17,12 +16,14 @@ from crosscheck.config.loader import load_config
 from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, Event, PatchSet
+from crosscheck.model.states import ItemState
 from crosscheck.reports.queue import ReportQueue
-from crosscheck.scheduler import queue
 from crosscheck.scheduler.scheduler import Scheduler
+from crosscheck.store import work
 from crosscheck.store.tables import builds, items, reports
+from crosscheck.store.transitions import Transitions
 
-from .fakes import FakeChanges, FakeExecutor, settle
+from .fakes import FakeChanges, FakeExecutor, builds_quiet, settle
 
 CONFIG = """
 - connection:
@@ -90,6 +91,7 @@ def scheduler_for(
     files: list[str],
     *,
     results: bool = False,
+    transitions: Transitions | None = None,
 ) -> Scheduler:
     return Scheduler(
         engine,
@@ -101,6 +103,7 @@ def scheduler_for(
         logs_url="https://ci.example.org/logs",
         tick=0.05,
         results=ReportQueue(engine, {}) if results else None,
+        transitions=transitions,
     )
 
 
@@ -214,8 +217,8 @@ class DequeuedWhileRecovering(FakeExecutor):
     async def recover(self, build_ids: Collection[str]) -> None:
         await super().recover(build_ids)
         async with self.engine.begin() as db:
-            (item,) = await queue.items_in(db, "running")
-            await queue.end_items(db, [item.id], "dequeued", "dequeued by an operator")
+            (item,) = await work.items_in(db, ItemState.RUNNING)
+            await work.end_items(db, [item.id], ItemState.DEQUEUED, "dequeued by an operator")
 
 
 async def test_a_build_that_ended_while_its_leftovers_were_stopped_is_not_run_again(
@@ -250,14 +253,11 @@ async def test_an_item_superseded_after_its_builds_ended_is_not_reported(
     await accept(scheduler, patchset_created(12, 1))
     await settle(scheduler, rounds=2)
     async with engine.connect() as db:
-        (stale,) = await queue.items_in(db, "running")
+        (stale,) = await work.items_in(db, ItemState.RUNNING)
     executor.release.set()
-    for _ in range(50):
-        if not scheduler._tasks:
-            break
-        await asyncio.sleep(0.01)
+    await builds_quiet(scheduler)
     await accept(scheduler, patchset_created(12, 2))
-    await scheduler._finish_if_done(stale)
+    await scheduler.reporting.finish_if_done(stale)
     assert await queued_reports(engine) == []
     async with engine.connect() as db:
         (state,) = await db.scalars(select(items.c.state).where(items.c.id == stale.id))

@@ -18,7 +18,7 @@ from crosscheck.events.intake import EventIntake
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, Event, Origin, PatchSet
 from crosscheck.reports.queue import ReportQueue
-from crosscheck.scheduler import queue
+from crosscheck.scheduler.enqueue import enqueue_item
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store.tables import builds, items, reports
 
@@ -388,9 +388,7 @@ async def test_an_operator_enqueue_of_an_old_patchset_is_built(
     fake_changes(scheduler).current[54] = (2, revision(54, 2))
     pipeline = scheduler.config().pipelines["check"]
     async with engine.begin() as db:
-        await queue.enqueue_item(
-            db, pipeline, event("patchset-created", 54, 1, origin=Origin.OPERATOR)
-        )
+        await enqueue_item(db, pipeline, event("patchset-created", 54, 1, origin=Origin.OPERATOR))
     await settle(scheduler)
     assert [r[:4] for r in await item_rows(engine)] == [("check", 54, 1, "finished")]
     assert len(executor.requests) == 1

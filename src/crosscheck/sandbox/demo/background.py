@@ -13,19 +13,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from crosscheck.sandbox import daemons
 from crosscheck.sandbox.errors import DemoError
-from crosscheck.scheduler.queue import ACTIVE
-from crosscheck.store.tables import event_cursors, items
+from crosscheck.store import peek
 
 #: Seconds a process may take to show up after its start.
 START_WAIT = 10.0
@@ -112,33 +109,12 @@ class BackgroundServe:
     def active_items(self) -> int:
         """Items queued or running: more than the demo's own when the serve is catching
         up on changes pushed while it was stopped."""
-        placeholders = ", ".join("?" for _ in ACTIVE)
-        rows = self._read(
-            f"SELECT COUNT(*) FROM {items.name} WHERE state IN ({placeholders})",  # noqa: S608
-            *ACTIVE,
-        )
-        return int(rows[0][0]) if rows else 0
+        return peek.active_items(self.database)
 
     def listening(self, connection: str) -> bool:
         """The serve has started listening to `connection`: its event cursor exists, so
         every later event reaches it (by the stream, or by catch-up from the cursor)."""
-        rows = self._read(
-            f"SELECT 1 FROM {event_cursors.name} WHERE connection = ?",  # noqa: S608
-            connection,
-        )
-        return bool(rows)
-
-    def _read(self, sql: str, *args: object) -> list[Any]:
-        """Rows from the serve's store, read-only; none before it is created and migrated."""
-        if not self.database.exists():
-            return []
-        try:
-            with contextlib.closing(
-                sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=5)
-            ) as db:
-                return db.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:  # created but not migrated yet
-            return []
+        return peek.has_cursor(self.database, connection)
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -1,4 +1,5 @@
-"""Events to JSON and back, so an item can rebuild its build requests after a restart."""
+"""An event as the store keeps it: JSON, so an item rebuilds its build requests after a
+restart, and the status shows what enqueued it."""
 
 from __future__ import annotations
 

@@ -1,0 +1,184 @@
+"""What an item reports: a start message when its builds are created, and once they all
+ended, its one report (and its job results for a results service).
+
+The final report is queued in the transaction that finishes the item, under a key
+unique to the item, and only while the item still runs: an item superseded or
+dequeued meanwhile reports nothing, and no item reports twice, restarts included.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crosscheck.executor.layout import served_log_url
+from crosscheck.model.config import Config
+from crosscheck.model.events import Event, EventType
+from crosscheck.model.pipeline import ReportAction
+from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, report_tag
+from crosscheck.model.states import LIVE_BUILD_STATES, BuildState
+from crosscheck.reports.queue import ReportQueue
+from crosscheck.scheduler.message import (
+    VERDICTS,
+    Outcome,
+    decide,
+    item_message,
+    item_outcome,
+    reporters,
+    start_message,
+)
+from crosscheck.store import work
+from crosscheck.store.event_codec import load_event
+
+log = logging.getLogger(__name__)
+
+
+class ItemReporting:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        config: Callable[[], Config],
+        reports: ReportQueue,
+        results: ReportQueue | None,
+        logs_url: str,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.reports = reports
+        #: The queue of job results for a results service; None: they are not reported.
+        self.results = results
+        self.logs_url = logs_url
+
+    async def finish_if_done(self, item: work.ItemRow) -> None:
+        """Finish a running item whose builds all ended, and queue its reports."""
+        async with self.engine.connect() as db:
+            builds = await work.builds_of_items(db, [item.id])
+        if any(b.state in LIVE_BUILD_STATES for b in builds):
+            return
+        lines = [self._line(b) for b in final_attempts(builds)]
+        # The item may have been superseded since it was read: its report and its end
+        # commit together, and only while it is still running.
+        async with self.engine.begin() as db:
+            if not await work.claim_finish(db, item.id, VERDICTS[item_outcome(lines)]):
+                return
+            keys = await self._report(db, item, lines)
+            result_keys = await self._report_results(db, item, lines)
+        for key in keys:
+            self.reports.send_soon(key)
+        if self.results is not None:
+            for key in result_keys:
+                self.results.send_soon(key)
+
+    async def report_start(self, item: work.ItemRow, jobs: Sequence[str], event: Event) -> None:
+        pipeline = self.config().pipelines.get(item.pipeline)
+        if pipeline is None or item.change_number is None:
+            return
+        for action in pipeline.start:
+            message = start_message(item.pipeline, jobs)
+            report = self._report_for(
+                item, f"item-{item.id}-start-{action.connection}", action, message
+            )
+            if report is not None:
+                await self.reports.enqueue(report)
+
+    def _line(self, build: work.BuildRow) -> JobLine:
+        duration = 0.0
+        if build.started_at is not None and build.finished_at is not None:
+            duration = (build.finished_at - build.started_at).total_seconds()
+        url = served_log_url(self.logs_url, build.log_url) or ""
+        return JobLine(
+            build.job, build.result or "ERROR", url, duration, build.voting, build.detail or ""
+        )
+
+    async def _report(
+        self, db: AsyncConnection, item: work.ItemRow, lines: Sequence[JobLine]
+    ) -> list[str]:
+        """Record the item's final report(s) in `db`; the keys to send once committed."""
+        pipeline = self.config().pipelines.get(item.pipeline)
+        if pipeline is None:
+            return []
+        if item.change_number is None or item.patchset is None:
+            log.info(
+                "item %d (%s %s in %s) %s: no change to report on in Gerrit; "
+                "its builds and their logs are recorded",
+                item.id,
+                item.project,
+                item.branch,
+                item.pipeline,
+                VERDICTS[item_outcome(lines)],
+            )
+            return []
+        verdict = decide(item.pipeline, lines, patchset=item.patchset, branch=item.branch)
+        if verdict.outcome is Outcome.ERROR:
+            log.warning(
+                "item %d (change %d,%d in %s): infrastructure error, %s",
+                item.id,
+                item.change_number,
+                item.patchset,
+                item.pipeline,
+                "reported to its error reporters" if pipeline.error else "no error reporter",
+            )
+        message = item_message(verdict, lines, self.config().ci.info_url)
+        keys: list[str] = []
+        for action in reporters(pipeline, verdict.outcome):
+            report = self._report_for(item, f"item-{item.id}-{action.connection}", action, message)
+            if report is not None and await self.reports.add(db, report):
+                keys.append(report.key)
+        return keys
+
+    async def _report_results(
+        self, db: AsyncConnection, item: work.ItemRow, lines: Sequence[JobLine]
+    ) -> list[str]:
+        """Record the item's job results for the results service in `db`, once per item."""
+        if self.results is None or item.change_number is None or item.patchset is None:
+            return []
+        report = Report(
+            key=f"item-{item.id}-{RESULTS_SERVICE}",
+            connection=RESULTS_SERVICE,
+            project=item.project,
+            change=item.change_number,
+            patchset=item.patchset,
+            revision=item.revision or "",
+            message="",
+            pipeline=item.pipeline,
+            branch=item.branch,
+            jobs=tuple(lines),
+        )
+        return [report.key] if lines and await self.results.add(db, report) else []
+
+    def _report_for(
+        self, item: work.ItemRow, key: str, action: ReportAction, message: str
+    ) -> Report | None:
+        if action.connection != item.connection:
+            log.warning(
+                "item %d: reporting to another connection (%s) is not supported",
+                item.id,
+                action.connection,
+            )
+            return None
+        return Report(
+            key=key,
+            connection=item.connection,
+            project=item.project,
+            change=item.change_number or 0,
+            patchset=item.patchset or 0,
+            revision=item.revision or "",
+            message=message if action.comment else "",
+            labels=dict(action.labels),
+            tag=report_tag(item.pipeline),
+            notify=action.notify,
+            after_merge=load_event(item.event).type == EventType.CHANGE_MERGED,
+        )
+
+
+def final_attempts(builds: Sequence[work.BuildRow]) -> list[work.BuildRow]:
+    """The newest attempt of each job, canceled ones aside."""
+    newest: dict[str, work.BuildRow] = {}
+    for build in builds:
+        if build.state is BuildState.FINISHED and (
+            build.job not in newest or build.attempt > newest[build.job].attempt
+        ):
+            newest[build.job] = build
+    return sorted(newest.values(), key=lambda b: b.job)
