@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from crosscheck.cli import main
 
-from .sandbox_factories import make_state
+from .sandbox.factories import make_state
 
 
 def run(*args: str) -> tuple[int, str]:

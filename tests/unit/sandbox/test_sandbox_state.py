@@ -25,7 +25,7 @@ from crosscheck.sandbox.gerrit.state import (
     sandbox_command,
 )
 
-from .sandbox_factories import make_state
+from .factories import make_state
 
 
 def test_state_round_trips_and_is_private(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from crosscheck.sandbox.errors import DemoError
 from crosscheck.sandbox.gerrit import PushedChange
 from crosscheck.sandbox.gerrit.manager import connection_config
 
-from ..sandbox_factories import make_state
+from ..factories import make_state
 
-EXAMPLE = Path(__file__).parents[3] / "examples" / "sandbox-ci"
+EXAMPLE = Path(__file__).parents[4] / "examples" / "sandbox-ci"
 PROJECT = "sandbox/ci-sandbox"
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from crosscheck.cli import main
 from crosscheck.sandbox.demo.flow import demo_dir
 
-from ..sandbox_factories import make_state
+from ..factories import make_state
 from .sleepers import ServeFactory
 
 
