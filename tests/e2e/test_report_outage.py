@@ -126,7 +126,7 @@ async def vote_after_an_outage(
         pushed.number,
     )[0]
     log = serve.log.read_text()
-    assert re.search(rf"WARNING crosscheck\.reporting: report {key} .* attempt 1 failed ", log)
+    assert re.search(rf"WARNING crosscheck\.reports\.queue: report {key} .* attempt 1 failed ", log)
 
 
 async def shown_waiting(serve: ServeProcess, change: int) -> None:
