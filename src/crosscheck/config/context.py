@@ -12,6 +12,7 @@ from crosscheck.drivers.config import DriverConfig
 from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel, ResultsConfig
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.pipeline import Pipeline
+from crosscheck.model.scenario import Scenario
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -36,6 +37,9 @@ class Context:
     drivers: dict[str, DriverConfig[Any, Any]] = field(default_factory=dict)
     labels: dict[str, NodeLabel] = field(default_factory=dict)
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    #: (scenario, level) -> where the level is written, for the warnings about it.
+    level_positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     #: Names referenced somewhere, per kind, for the unused-element warnings.
     used: dict[str, set[str]] = field(default_factory=dict)
     #: Elements whose own definition had errors: references to them stay silent, so one

@@ -2,7 +2,7 @@
 
 The order is fixed: files, elements, settings (ci, executor, results) and
 connections, labels, pipelines, jobs, templates and projects, inheritance,
-warnings. A configuration with any error yields no model at all, so a
+scenarios, warnings. A configuration with any error yields no model at all, so a
 half-checked one is never applied.
 """
 
@@ -21,6 +21,7 @@ from crosscheck.config.issues import ConfigIssue, IssueList
 from crosscheck.config.jobs import JobSource, JobTable
 from crosscheck.config.pipelines import build_pipelines
 from crosscheck.config.projects import ProjectBuilder
+from crosscheck.config.scenarios import build_scenarios
 from crosscheck.config.schema import ELEMENTS, SPECS, JobSpec
 from crosscheck.config.settings import (
     build_ci,
@@ -73,6 +74,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     plans = [plan for entry in entries["project"] if (plan := projects.plan(entry))]
     jobs = table.resolve_all()
     built = tuple(projects.build(plan, jobs) for plan in plans)
+    build_scenarios(context, entries["scenario"])
     if not issues.errors:  # warnings about a broken configuration are only noise
         collect_warnings(context, jobs, built)
     return Config(
@@ -84,6 +86,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
         pipelines=context.pipelines,
         jobs=jobs,
         projects=built,
+        scenarios=context.scenarios,
     )
 
 

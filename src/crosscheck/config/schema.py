@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from crosscheck.config.scenario_schema import ScenarioSpec
 from crosscheck.model.config import (
     DEFAULT_MAX_RESULT_AGE,
     DEFAULT_REPORT_GIVE_UP_AFTER,
@@ -361,6 +362,7 @@ ELEMENTS = (
     "project",
     "executor",
     "results",
+    "scenario",
 )
 #: Each kind's spec but the connection's, which its driver gives (config/settings.py).
 SPECS: dict[str, type[BaseModel]] = {
@@ -373,6 +375,7 @@ SPECS: dict[str, type[BaseModel]] = {
     "project": ProjectSpec,
     "executor": ExecutorSpec,
     "results": ResultsSpec,
+    "scenario": ScenarioSpec,
 }
 
 

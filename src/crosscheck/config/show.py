@@ -7,6 +7,8 @@ from typing import Any
 from crosscheck.model.config import Config
 from crosscheck.model.job import Job
 from crosscheck.model.project import Project
+from crosscheck.model.promotion import Level
+from crosscheck.model.scenario import Component, Scenario
 
 
 def job_data(job: Job) -> dict[str, Any]:
@@ -48,6 +50,44 @@ def project_data(project: Project) -> dict[str, Any]:
     return data
 
 
+def scenario_data(scenario: Scenario) -> dict[str, Any]:
+    """A scenario as written, every default filled in; levels from the first up."""
+    data: dict[str, Any] = {"name": scenario.name}
+    if scenario.description:
+        data["description"] = scenario.description
+    data["components"] = [_component_data(c) for c in scenario.components]
+    data["levels"] = [_level_data(level) for level in scenario.levels]
+    data["channels"] = [{"name": c.name, "from": c.level} for c in scenario.channels]
+    return data
+
+
+def _component_data(component: Component) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": component.name}
+    if component.git_url is not None:
+        data["git"] = component.git_url
+    else:
+        data["connection"], data["project"] = component.connection, component.project
+    data[component.ref_kind.value] = component.ref
+    return data
+
+
+def _level_data(level: Level) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": level.name}
+    if level.below is not None:
+        data["below"] = level.below
+    data["jobs"] = [
+        job.alternatives[0] if len(job.alternatives) == 1 else {"any": list(job.alternatives)}
+        for job in level.jobs
+    ]
+    data["accounts"] = list(level.accounts)
+    for key, span in (("soak", level.soak), ("max_age", level.max_age)):
+        if span is not None:
+            data[key] = int(span.total_seconds())
+    if level.approvals is not None:
+        data["approvals"] = {"by": list(level.approvals.by), "count": level.approvals.count}
+    return data
+
+
 def show(config: Config, job: str | None = None, project: str | None = None) -> list[Any]:
     """Elements in the configuration's own `- kind: {...}` form, filtered as asked.
 
@@ -71,6 +111,7 @@ def show(config: Config, job: str | None = None, project: str | None = None) -> 
     return [
         *({"job": job_data(j)} for j in sorted(config.jobs.values(), key=lambda j: j.name)),
         *({"project": project_data(p)} for p in config.projects),
+        *({"scenario": scenario_data(s)} for s in config.scenarios.values()),
     ]
 
 

@@ -120,7 +120,8 @@ def fields_at(spec: type[BaseModel], loc: Loc) -> set[str]:
         model, skip = _model_inside(field.annotation)
     if model is None:
         return set()
-    return {name for name, info in model.model_fields.items() if not info.exclude}
+    # A key written under an alias (`from`, a Python keyword) is offered as written.
+    return {info.alias or name for name, info in model.model_fields.items() if not info.exclude}
 
 
 def _model_inside(annotation: Any) -> tuple[type[BaseModel] | None, int]:

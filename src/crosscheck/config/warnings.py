@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from crosscheck.config.context import Context
+from crosscheck.config.scenarios import scenario_warnings
 from crosscheck.model.events import EventType
 from crosscheck.model.job import Job
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
@@ -52,6 +53,7 @@ def collect_warnings(
                 f"project '{project.name}' runs no job in any pipeline",
                 context.position_of("project", project.name),
             )
+    scenario_warnings(context, jobs)
 
 
 def _timer_reports(context: Context, pipeline: Pipeline) -> None:

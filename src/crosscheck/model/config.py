@@ -10,6 +10,7 @@ from crosscheck.model.connection import GerritConnection
 from crosscheck.model.job import Job
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.project import Project
+from crosscheck.model.scenario import Scenario
 
 #: A report is retried for a day before it is given up (`report_give_up_after`).
 DEFAULT_REPORT_GIVE_UP_AFTER = 24 * 3600
@@ -119,6 +120,8 @@ class Config:
     pipelines: Mapping[str, Pipeline] = field(default_factory=dict)
     jobs: Mapping[str, Job] = field(default_factory=dict)
     projects: tuple[Project, ...] = ()
+    #: Scenarios of promotion, by name (docs/promotion.md).
+    scenarios: Mapping[str, Scenario] = field(default_factory=dict)
 
     def projects_for(self, project: str) -> tuple[Project, ...]:
         """The project entries that apply to a Gerrit project, exact names first."""

@@ -17,6 +17,8 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
 #: What git refuses in a branch name (git check-ref-format), patterns' characters among them.
 BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[/.-]|[/.]$|\.lock$")
 DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
+#: A period may also count days: a soak time or the age of promotion evidence.
+PERIOD = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
 
 
 def as_list(value: Any) -> Any:
@@ -60,6 +62,20 @@ def _duration(value: Any) -> Any:
     return hours * 3600 + minutes * 60 + seconds
 
 
+def _period(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("a period is seconds (3600) or a text like '2d', '1h30m', '90m', '45s'")
+    if isinstance(value, int):
+        return value
+    match = PERIOD.match(value.strip())
+    if not match or not any(match.groups()):
+        raise ValueError(
+            f"{value!r} is not a period: use seconds (3600) or '2d', '1d12h', '90m', '45s'"
+        )
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
 def _branch(value: str) -> str:
     if value.startswith("refs/"):
         short = value.removeprefix("refs/heads/")
@@ -86,6 +102,8 @@ Name = Annotated[str, AfterValidator(_name)]
 Regex = Annotated[str, AfterValidator(_regex)]
 #: Seconds, written as a number or as '1h30m', '90m', '45s'.
 Duration = Annotated[int, BeforeValidator(_duration), Field(gt=0)]
+#: Seconds, written as a number or as '2d', '1d12h', '90m', '45s'.
+Period = Annotated[int, BeforeValidator(_period), Field(gt=0)]
 Glob = Annotated[str, AfterValidator(_glob)]
 #: A branch's exact short name (`master`, not `refs/heads/master`, not a pattern).
 Branch = Annotated[str, AfterValidator(_branch)]

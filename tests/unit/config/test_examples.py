@@ -12,7 +12,8 @@ EXAMPLES = Path(__file__).parents[3] / "examples"
 
 
 @pytest.mark.parametrize(
-    ("example", "jobs"), [("storage-driver-ci", 3), ("opnfv-integration-ci", 19)]
+    ("example", "jobs"),
+    [("storage-driver-ci", 3), ("opnfv-integration-ci", 19), ("opnfv-promotion", 5)],
 )
 def test_example_checks_clean(example: str, jobs: int) -> None:
     result = load_config([EXAMPLES / example])
@@ -48,3 +49,22 @@ def test_storage_example_reports_its_results_upstream() -> None:
     assert results.report_url("http://ci.acme.example") == "https://results.example.org"
     assert (results.serve, results.account) == (False, "Acme Storage CI")
     assert results.token_file == Path("~/.config/crosscheck/results.token").expanduser()
+
+
+def test_promotion_example_has_two_scenarios_four_levels_and_two_channels() -> None:
+    config = load_config([EXAMPLES / "opnfv-promotion"]).config
+    assert config is not None
+    assert sorted(config.scenarios) == ["os-nosdn-nofeature", "os-odl-nofeature"]
+    for scenario in config.scenarios.values():
+        assert [level.name for level in scenario.levels] == [
+            "verified",
+            "daily",
+            "weekly",
+            "release",
+        ]
+        assert {(c.name, c.level) for c in scenario.channels} == {
+            ("developer", "daily"),
+            ("stable", "release"),
+        }
+        assert len(scenario.components) == 4
+        assert any(c.git_url for c in scenario.components)

@@ -1,0 +1,171 @@
+"""The `scenario` element as written: components, levels and release channels.
+
+What one entry can say alone is checked here (a component's one ref, a SHA's digits,
+a level's jobs); what needs the others (unknown connections, duplicate names, the
+chain of levels) is checked by config/scenarios.py, which knows where each one is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from crosscheck.model.results import account_name_problem
+from crosscheck.model.scenario import SHA
+from crosscheck.specs import Branch, Name, Period, Spec, as_list
+from crosscheck.specs.fields import BAD_BRANCH
+
+#: What git can clone that is not on a Gerrit connection: a URL, or scp-like user@host:path.
+GIT_URL = re.compile(r"^(?:(?:https?|ssh|git)://[^\s/]+/\S+|[\w.-]+@[\w.-]+:\S+)$")
+REFS = ("branch", "tag", "sha")
+
+
+def _sha(value: str) -> str:
+    if not SHA.match(value):
+        raise ValueError(
+            f"{value!r} is not a commit SHA: write the full 40 hexadecimal digits in lower "
+            "case (`git rev-parse REF` prints them)"
+        )
+    return value
+
+
+def _tag(value: str) -> str:
+    if value.startswith("refs/") or not value or BAD_BRANCH.search(value):
+        raise ValueError(f"{value!r} is not a tag name: give the tag's short name, e.g. '9.1.0'")
+    return value
+
+
+def _git_url(value: str) -> str:
+    if not GIT_URL.match(value):
+        raise ValueError(
+            f"{value!r} is not a git URL: write https://HOST/PATH, ssh://HOST/PATH, "
+            "git://HOST/PATH or USER@HOST:PATH"
+        )
+    return value
+
+
+def _account(value: str) -> str:
+    problem = account_name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Account = Annotated[str, AfterValidator(_account)]
+
+
+class ComponentSpec(Spec):
+    name: Name
+    connection: Name | None = None
+    project: Annotated[str, Field(min_length=1)] | None = None
+    git: Annotated[str, AfterValidator(_git_url)] | None = None
+    branch: Branch | None = None
+    tag: Annotated[str, AfterValidator(_tag)] | None = None
+    sha: Annotated[str, AfterValidator(_sha)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source_one_ref(self) -> ComponentSpec:
+        if self.git is not None and (self.connection or self.project):
+            raise ValueError(
+                "a component is a project on a connection or a plain git URL: give "
+                "'connection' and 'project', or 'git', not both"
+            )
+        if self.git is None and not (self.connection and self.project):
+            raise ValueError(
+                "a component needs 'connection' and 'project' (on Gerrit), or 'git' (a plain "
+                "git URL)"
+            )
+        given = [ref for ref in REFS if getattr(self, ref) is not None]
+        if len(given) != 1:
+            said = f"it gives {' and '.join(given)}" if given else "it gives none"
+            raise ValueError(
+                f"a component is at exactly one of branch (its tip), tag or sha; {said}"
+            )
+        return self
+
+
+class AnyJobSpec(Spec):
+    """A required job with alternatives: `{any: [tempest-full, tempest-smoke]}`."""
+
+    alternatives: Annotated[list[Name], BeforeValidator(as_list), Field(min_length=1)] = Field(
+        alias="any"
+    )
+
+
+def _job_entries(value: Any) -> Any:
+    """`unit` is the shorthand of `{any: [unit]}`: one job, no alternative."""
+    entries = as_list(value)
+    if not isinstance(entries, list):
+        return entries
+    return [{"any": [entry]} if isinstance(entry, str) else entry for entry in entries]
+
+
+def _some_jobs(value: list[AnyJobSpec]) -> list[AnyJobSpec]:
+    if not value:
+        raise ValueError(
+            "a level needs at least one job: name the jobs whose results promote a candidate"
+        )
+    return value
+
+
+class ApprovalsSpec(Spec):
+    by: Annotated[list[Account], BeforeValidator(as_list), Field(min_length=1)]
+    count: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _enough_approvers(self) -> ApprovalsSpec:
+        if self.count > len(set(self.by)):
+            raise ValueError(
+                f"{self.count} approvals are needed but {len(set(self.by))} account(s) may "
+                "approve: name more accounts in 'by', or lower 'count'"
+            )
+        return self
+
+
+def _approvals(value: Any) -> Any:
+    """`approvals: release-manager` or `[a, b]` is the shorthand of `{by: ...}`."""
+    return {"by": value} if isinstance(value, str | list) else value
+
+
+class LevelSpec(Spec):
+    name: Name
+    below: Name | None = None
+    jobs: Annotated[list[AnyJobSpec], BeforeValidator(_job_entries), AfterValidator(_some_jobs)]
+    #: None: the CI's own results account only.
+    accounts: Annotated[list[Account], BeforeValidator(as_list), Field(min_length=1)] | None = None
+    soak: Period | None = None
+    max_age: Period | None = None
+    approvals: Annotated[ApprovalsSpec, BeforeValidator(_approvals)] | None = None
+
+    @model_validator(mode="after")
+    def _soak_needs_below(self) -> LevelSpec:
+        if self.soak is not None and self.below is None:
+            raise ValueError(
+                "'soak' is the time spent at the level below, but this level has none: "
+                "remove 'soak', or name the level below with 'below'"
+            )
+        return self
+
+
+class ChannelSpec(Spec):
+    name: Name
+    level: Name = Field(alias="from")
+
+
+def _some(what: str) -> Any:
+    def check(value: list[Any]) -> list[Any]:
+        if not value:
+            raise ValueError(f"a scenario needs at least one {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+class ScenarioSpec(Spec):
+    name: Name
+    description: str = ""
+    components: Annotated[list[ComponentSpec], _some("component")]
+    levels: Annotated[list[LevelSpec], _some("level")]
+    channels: list[ChannelSpec] = Field(default_factory=list)
