@@ -235,3 +235,19 @@ def test_the_model_imports_no_framework_and_does_no_io() -> None:
 def test_the_process_helpers_import_no_layer_so_the_sandbox_and_demo_share_them() -> None:
     imported = imported_modules(PACKAGE / "sandbox" / "daemons.py")
     assert sorted(name for name in imported if name.startswith("crosscheck")) == []
+
+
+def test_only_the_promotion_store_touches_the_promotion_tables() -> None:
+    """Candidates, levels' pointers and promotions have one door: store/promotion.py."""
+    tables = {"candidates", "level_pointers", "promotions"}
+    door = PACKAGE / "store" / "promotion.py"
+    offenders = []
+    for path in modules():
+        if path == door:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "crosscheck.store.tables":
+                touched = {a.name for a in node.names} & tables
+                if touched:
+                    offenders.append(f"{path.relative_to(PACKAGE)}: {sorted(touched)}")
+    assert offenders == []

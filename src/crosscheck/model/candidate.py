@@ -6,6 +6,8 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 #: Scenario and component names are config names: no tab or newline, so the encoding
@@ -61,3 +63,35 @@ class Candidate:
         if not isinstance(other, Candidate):
             return NotImplemented
         return self.id == other.id
+
+
+class CandidateOrigin(StrEnum):
+    """What made a candidate."""
+
+    #: A change merged (or a ref updated) on one of the scenario's components.
+    MERGE = "merge"
+    #: A timer took a snapshot of the components' branch tips.
+    TIMER = "timer"
+    #: `crosscheck candidate create`.
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class CandidateRecord:
+    """A candidate as the store keeps it: when it was first recorded, and from what.
+
+    Candidates are ordered by `created_at`, ties broken by id (`newness`): a level's
+    pointer never moves to an older one unless an operator demotes it.
+    """
+
+    candidate: Candidate
+    origin: str
+    created_at: datetime
+
+    @property
+    def id(self) -> str:
+        return self.candidate.id
+
+    @property
+    def newness(self) -> tuple[datetime, str]:
+        return (self.created_at, self.candidate.id)

@@ -9,7 +9,7 @@ the engine can run it whenever evidence arrives and `promotion explain` can show
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -128,6 +128,13 @@ class Verdict:
     def promotable(self) -> bool:
         return all(c.state is CriterionState.PASSED for c in self.criteria)
 
+    @property
+    def evidence(self) -> dict[str, tuple[int, ...]]:
+        """Per passed criterion, the result ids that satisfied it: what a promotion keeps."""
+        return {
+            c.criterion: c.result_ids for c in self.criteria if c.state is CriterionState.PASSED
+        }
+
 
 def decide(
     level: Level,
@@ -207,3 +214,53 @@ def _span(span: timedelta) -> str:
     minutes, seconds = divmod(rest, 60)
     parts = zip((days, hours, minutes, seconds), "dhms", strict=True)
     return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
+
+
+# -- what the store keeps: levels' pointers and the promotion history ----------------
+
+
+class PromotionKind(StrEnum):
+    """How a level's pointer moved: a rule promoted, or an operator moved it back."""
+
+    PROMOTE = "promote"
+    DEMOTE = "demote"
+    #: A demotion to the candidate the level held before its last move.
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True)
+class LevelPointer:
+    """The candidate a scenario's level holds now (DLRN's `current-tripleo`).
+
+    `generation` counts the pointer's moves: it only grows, so a reader can tell
+    whether the pointer moved since it last looked.
+    """
+
+    scenario: str
+    level: str
+    candidate: str
+    moved_at: datetime
+    generation: int
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    """One move of a level's pointer, kept forever: the level's history.
+
+    `candidate` is where the pointer went (None: an operator cleared it), `previous`
+    where it was (None: nowhere). `by` is the rule (e.g. "criteria") or the account
+    that moved it; `evidence` maps each criterion to the result ids that satisfied it
+    (empty for a demotion). `generation` is the pointer's generation after the move.
+    """
+
+    id: int
+    scenario: str
+    level: str
+    kind: PromotionKind
+    candidate: str | None
+    previous: str | None
+    at: datetime
+    by: str
+    reason: str
+    evidence: Mapping[str, tuple[int, ...]]
+    generation: int

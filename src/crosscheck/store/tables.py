@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -313,4 +314,71 @@ builds = Table(
     Column("not_before", UtcDateTime),
     Index("ix_builds_item", "item_id"),
     Index("ix_builds_state", "state"),
+)
+
+# -- promotion (migration 0200, branch "promotion") --------------------------------------
+# Only store/promotion.py touches these three tables.
+
+#: Candidates: one immutable set of component versions of a scenario, by content hash.
+candidates = Table(
+    "candidates",
+    metadata,
+    #: The sha256 of the versions (model/candidate.py): the same set is the same row.
+    Column("id", String(64), primary_key=True),
+    Column("scenario", String(200), nullable=False),
+    #: JSON object, component name -> 40-hex SHA, sorted by name.
+    Column("versions", Text, nullable=False),
+    #: Orders candidates (ties by id): a pointer never moves to an older one.
+    Column("created_at", UtcDateTime, nullable=False),
+    #: merge, timer or operator.
+    Column("origin", String(20), nullable=False),
+    Index("ix_candidates_scenario_created", "scenario", "created_at"),
+)
+
+#: The candidate each level of a scenario holds now; `generation` counts its moves.
+level_pointers = Table(
+    "level_pointers",
+    metadata,
+    Column("scenario", String(200), primary_key=True),
+    Column("level", String(100), primary_key=True),
+    #: None: the level holds nothing (never reached, or an operator cleared it).
+    Column("candidate", String(64), ForeignKey("candidates.id")),
+    Column("moved_at", UtcDateTime),
+    Column("generation", BigInteger, nullable=False),
+)
+
+#: Every move of a level's pointer, with its evidence or reason: the history.
+promotions = Table(
+    "promotions",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("scenario", String(200), nullable=False),
+    Column("level", String(100), nullable=False),
+    #: None: a demotion that cleared the level.
+    Column("candidate", String(64), ForeignKey("candidates.id")),
+    #: The candidate the level held before the move.
+    Column("previous", String(64), ForeignKey("candidates.id")),
+    Column("at", UtcDateTime, nullable=False),
+    #: The rule ("criteria") or the account that moved it.
+    Column("by", String(200), nullable=False),
+    #: promote, demote or rollback (model.promotion.PromotionKind).
+    Column("kind", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    #: JSON object: criterion -> the result ids that satisfied it.
+    Column("evidence", Text, nullable=False),
+    #: The pointer's generation after this move.
+    Column("generation", BigInteger, nullable=False),
+    Index("ix_promotions_level", "scenario", "level", "id"),
+    #: A candidate is promoted to a level once, whatever the number of serve processes.
+    Index(
+        "uq_promotions_promoted_once",
+        "scenario",
+        "level",
+        "candidate",
+        unique=True,
+        sqlite_where=text("kind = 'promote'"),
+        postgresql_where=text("kind = 'promote'"),
+    ),
 )

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crosscheck.model.candidate import Candidate
+from crosscheck.model.candidate import Candidate, CandidateOrigin, CandidateRecord
 from crosscheck.model.promotion import (
     ApprovalRule,
     CandidateResult,
@@ -346,3 +346,23 @@ def test_a_component_is_on_gerrit_or_at_a_git_url_and_a_sha_is_full() -> None:
         Component("x", RefKind.BRANCH, "master", connection="review")
     with pytest.raises(ValueError, match="full commit"):
         Component("x", RefKind.SHA, "abc", git_url="https://example.org/x")
+
+
+# --- what a promotion keeps -------------------------------------------------------
+
+
+def test_a_verdicts_evidence_is_the_ids_of_its_passed_criteria() -> None:
+    verdict = verified(result(1, "unit", PASSED), result(2, "tempest-full", FAILED))
+    assert verdict.evidence == {"job unit": (1,)}
+    passed = verified(result(1, "unit", PASSED), result(3, "tempest-smoke", PASSED))
+    assert passed.evidence == {"job unit": (1,), "any of jobs tempest-full, tempest-smoke": (3,)}
+
+
+def test_candidates_are_ordered_by_creation_then_id() -> None:
+    other = Candidate("os-nosdn", {"nova": C, "apex": B})
+    first = CandidateRecord(CANDIDATE, CandidateOrigin.MERGE, NOW)
+    later = CandidateRecord(other, CandidateOrigin.TIMER, NOW + timedelta(seconds=1))
+    assert first.newness < later.newness
+    assert first.id == CANDIDATE.id
+    same_time = CandidateRecord(other, "operator", NOW)
+    assert (first.newness < same_time.newness) == (CANDIDATE.id < other.id)
