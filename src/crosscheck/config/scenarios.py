@@ -28,15 +28,21 @@ def build_scenarios(context: Context, entries: list[Entry[ScenarioSpec]]) -> Non
 
 
 class _Builder:
-    """One scenario; `ok` turns False at its first error, and nothing is built."""
+    """One scenario; nothing is built once it has an error. Each check counts only its
+    own errors before going further, so one broken component does not hide a broken
+    level chain: every problem is reported in one pass, as for the other elements."""
 
     def __init__(self, context: Context, entry: Entry[ScenarioSpec]) -> None:
         self.context, self.spec, self.body = context, entry.spec, entry.body
-        self.ok = True
+        self.errors = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
 
     def error(self, message: str, position: Position, hint: str | None = None) -> None:
         self.context.issues.error(f"scenario '{self.spec.name}': {message}", position, hint)
-        self.ok = False
+        self.errors += 1
 
     def build(self) -> Scenario | None:
         components = [self.component(i, c) for i, c in enumerate(self.spec.components)]
@@ -100,6 +106,7 @@ class _Builder:
         """The level names from the first up, once `below` makes them one chain."""
         levels = self.spec.levels
         names = [level.name for level in levels]
+        before = self.errors
         for index, level in enumerate(levels):
             if level.below is not None and level.below not in names:
                 self.error(
@@ -107,11 +114,12 @@ class _Builder:
                     self.at("levels", index, "below"),
                     did_you_mean(level.below, names) or "levels: " + ", ".join(names),
                 )
-        if not self.ok:
+        if self.errors > before:
             return []
         return self.one_chain(levels)
 
     def one_chain(self, levels: list[LevelSpec]) -> list[str]:
+        before = self.errors
         firsts = [i for i, level in enumerate(levels) if level.below is None]
         for index in firsts[1:]:
             self.error(
@@ -133,7 +141,7 @@ class _Builder:
                     f"put '{level.name}' above '{other}', or above the level '{other}' is below",
                 )
             above.setdefault(level.below, index)
-        if not self.ok:
+        if self.errors > before:
             return []
         return self.walk(levels, firsts, above)
 

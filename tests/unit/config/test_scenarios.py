@@ -265,6 +265,25 @@ def test_duplicate_names_point_at_the_second_one(tmp_path: Path) -> None:
     ]
 
 
+def test_a_broken_component_does_not_hide_a_broken_level_chain_or_channel(
+    tmp_path: Path,
+) -> None:
+    text = scenario(
+        "      - {name: verified, below: weekly, jobs: [unit]}\n"
+        "      - {name: weekly, below: verified, jobs: [unit]}\n",
+        "      - {name: nova, connection: gerit, project: openstack/nova, branch: master}\n",
+        "      - {name: stable, from: weekley}\n",
+    )
+    found = errors(load(tmp_path, text, BASE + JOBS))
+    assert [line.split(": error: ")[0] for line in found] == [
+        "test.yaml:4:34",  # the component's connection
+        "test.yaml:6:33",  # the cycle, at the first level's 'below'
+        "test.yaml:9:30",  # the channel's level
+    ]
+    assert "form a cycle through 'below'" in found[1]
+    assert "did you mean 'weekly'?" in found[2]
+
+
 def test_a_level_nothing_could_satisfy_is_a_warning(tmp_path: Path) -> None:
     text = scenario(
         "      - {name: verified, jobs: [unit, {any: [tempest-full, unit]}]}\n"
