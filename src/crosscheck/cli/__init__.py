@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "enqueue": "crosscheck.cli.operator:enqueue",
     "run": "crosscheck.cli.run:run",
     "sandbox": "crosscheck.cli.sandbox:sandbox",
+    "promotion": "crosscheck.cli.promotion:promotion",
     "report": "crosscheck.cli.report:report",
     "results": "crosscheck.cli.results:results",
     "serve": "crosscheck.cli.serve:serve",

@@ -1,0 +1,130 @@
+"""`crosscheck promotion status`: each scenario's levels and the candidate each holds.
+
+It reads the configuration (which scenarios and levels exist) and the store serve
+writes to (which candidate each level's pointer holds), so it answers whether serve
+runs or not. A level no candidate reached yet shows as waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from crosscheck.config import load_config
+from crosscheck.errors import ConfigInvalidError
+from crosscheck.model.promotion import LevelPointer
+from crosscheck.model.scenario import Scenario
+from crosscheck.paths import default_config_paths
+from crosscheck.store import open_store
+from crosscheck.store import promotion as promotion_store
+
+#: A scenario's pointers: level name -> pointer, for the levels that hold a candidate.
+Pointers = dict[str, dict[str, LevelPointer]]
+
+
+@click.group()
+def promotion() -> None:
+    """Promotion of candidates through a scenario's levels (docs/promotion.md)."""
+
+
+@promotion.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_paths",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Configuration file or directory (repeatable) [default: $CROSSCHECK_CONFIG, "
+    "./crosscheck.d, ./crosscheck.yaml].",
+)
+@click.option(
+    "--database",
+    envvar="CROSSCHECK_DATABASE_URL",
+    help="The store serve writes to [default: SQLite in the state directory].",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
+def status(config_paths: tuple[Path, ...], database: str | None, as_json: bool) -> None:
+    """Scenarios x levels: the candidate each level holds, and since when."""
+    scenarios = _scenarios(list(config_paths) or default_config_paths())
+    pointers = asyncio.run(_read(database, scenarios))
+    now = datetime.now(UTC)
+    if as_json:
+        click.echo(json.dumps(_as_data(scenarios, pointers), indent=2))
+        return
+    if not scenarios:
+        click.echo("no scenario is configured (see docs/promotion.md)")
+        return
+    width = None if sys.stdout.isatty() else 240
+    Console(width=width).print(_table(scenarios, pointers, now))
+
+
+def _scenarios(paths: list[Path]) -> list[Scenario]:
+    result = load_config(paths)
+    if result.config is None:
+        raise ConfigInvalidError(result.errors)
+    return sorted(result.config.scenarios.values(), key=lambda s: s.name)
+
+
+async def _read(database: str | None, scenarios: list[Scenario]) -> Pointers:
+    engine = await open_store(database)
+    try:
+        async with engine.connect() as db:
+            return {s.name: await promotion_store.pointers(db, s.name) for s in scenarios}
+    finally:
+        await engine.dispose()
+
+
+def _table(scenarios: list[Scenario], pointers: Pointers, now: datetime) -> Table:
+    depth = max(len(s.levels) for s in scenarios)
+    table = Table("scenario", *(f"level {n + 1}" for n in range(depth)))
+    for scenario in scenarios:
+        held = pointers.get(scenario.name, {})
+        cells = [_cell(level.name, held.get(level.name), now) for level in scenario.levels]
+        table.add_row(scenario.name, *cells)
+    return table
+
+
+def _cell(level: str, pointer: LevelPointer | None, now: datetime) -> str:
+    if pointer is None:
+        return f"{level}: waiting for a first candidate"
+    return f"{level}: {pointer.candidate[:12]} ({_age(now - pointer.moved_at)} ago)"
+
+
+def _age(span: timedelta) -> str:
+    seconds = max(0, int(span.total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _as_data(scenarios: list[Scenario], pointers: Pointers) -> dict[str, object]:
+    return {
+        "scenarios": [
+            {
+                "name": s.name,
+                "levels": [
+                    _level_data(level.name, pointers[s.name].get(level.name)) for level in s.levels
+                ],
+            }
+            for s in scenarios
+        ]
+    }
+
+
+def _level_data(level: str, pointer: LevelPointer | None) -> dict[str, object]:
+    if pointer is None:
+        return {"level": level, "candidate": None, "moved_at": None}
+    return {
+        "level": level,
+        "candidate": pointer.candidate,
+        "moved_at": pointer.moved_at.isoformat(),
+        "generation": pointer.generation,
+    }
