@@ -111,40 +111,57 @@ def _listen(engine: Engine, hubs: list[Transitions]) -> None:
     event.listen(engine, "release_savepoint", _release_mark)
     event.listen(engine, "rollback_savepoint", _back_to_mark)
     event.listen(engine, "handle_error", _drop_committing)
-    event.listen(engine, "begin", lambda connection: deliver(connection.info))
+    event.listen(engine, "begin", lambda connection: deliver(_info(connection)))
     event.listen(engine, "checkin", lambda _, pooled: deliver(pooled.info))
 
 
+def _info(connection: Connection) -> dict[Any, Any]:
+    """The connection's moves, or a scratch dict once the connection is invalidated.
+
+    A task cancelled inside a statement invalidates its connection, and reading
+    `info` then raises: raised from inside SQLAlchemy's rollback, that would leave the
+    connection half rolled back and fail every later use of it. An invalidated
+    connection's DBAPI connection is thrown away, its moves with it: none committed.
+    """
+    if connection.invalidated:
+        return {}
+    return connection.info
+
+
 def _set_aside(connection: Connection) -> None:
-    moves = connection.info.pop(_PENDING, [])
-    connection.info.pop(_MARKS, None)
+    info = _info(connection)
+    moves = info.pop(_PENDING, [])
+    info.pop(_MARKS, None)
     if moves:
-        connection.info.setdefault(_COMMITTING, []).extend(moves)
+        info.setdefault(_COMMITTING, []).extend(moves)
 
 
 def _drop_pending(connection: Connection) -> None:
-    connection.info.pop(_PENDING, None)
-    connection.info.pop(_MARKS, None)
+    info = _info(connection)
+    info.pop(_PENDING, None)
+    info.pop(_MARKS, None)
 
 
 def _mark(connection: Connection, name: str | None) -> None:
     # A stack: savepoints nest (and this event gets no name when SQLAlchemy makes one).
-    marks = connection.info.setdefault(_MARKS, [])
-    marks.append(len(connection.info.get(_PENDING, ())))
+    info = _info(connection)
+    marks = info.setdefault(_MARKS, [])
+    marks.append(len(info.get(_PENDING, ())))
 
 
 def _release_mark(connection: Connection, name: str, context: Any) -> None:
-    marks = connection.info.get(_MARKS)
+    marks = _info(connection).get(_MARKS)
     if marks:
         marks.pop()
 
 
 def _back_to_mark(connection: Connection, name: str, context: Any) -> None:
-    marks = connection.info.get(_MARKS)
+    info = _info(connection)
+    marks = info.get(_MARKS)
     if not marks:
         return
     mark = marks.pop()
-    pending = connection.info.get(_PENDING)
+    pending = info.get(_PENDING)
     if pending is not None:
         del pending[mark:]
 
@@ -152,4 +169,4 @@ def _back_to_mark(connection: Connection, name: str, context: Any) -> None:
 def _drop_committing(context: ExceptionContext) -> None:
     # Between a COMMIT's start and the next transaction, only the COMMIT can fail.
     if context.connection is not None:
-        context.connection.info.pop(_COMMITTING, None)
+        _info(context.connection).pop(_COMMITTING, None)

@@ -160,3 +160,18 @@ async def test_an_engine_no_hub_listens_to_keeps_no_moves(engine: AsyncEngine) -
     async with engine.begin() as db:
         await work.add_item(db, "check", patchset_created(1))
         assert not any(str(key).startswith("crosscheck.") for key in db.info)
+
+
+async def test_a_connection_invalidated_mid_transaction_rolls_back_cleanly(
+    engine: AsyncEngine,
+) -> None:
+    """A task cancelled inside a statement invalidates its connection (the scheduler's
+    bench found it): the rollback must not fail on the moves, nor poison the pool."""
+    _, seen = hub_on(engine)
+    async with engine.connect() as db:
+        await db.begin()
+        await work.add_item(db, "check", patchset_created(1))
+        await db.invalidate()
+    async with engine.begin() as db:
+        added = await work.add_item(db, "check", patchset_created(2))
+    assert moves(seen) == [(added, None, ItemState.NEW)]
