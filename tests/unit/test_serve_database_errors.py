@@ -39,6 +39,11 @@ def free_port() -> int:
             "the database postgresql+asyncpg://u:***@127.0.0.1:1/x: Connection refused",
         ),
         (
+            # By name: asyncpg looks it up on the loop's executor, whose thread lives on.
+            "postgresql+asyncpg://u:hunter2@localhost:1/x",
+            "the database postgresql+asyncpg://u:***@localhost:1/x: Connection refused",
+        ),
+        (
             "notadb://x",
             "the database notadb://x: unknown kind of database "
             "(use sqlite+aiosqlite:///PATH or postgresql+asyncpg://...)",
@@ -53,7 +58,13 @@ def free_port() -> int:
             "(e.g. sqlite+aiosqlite:///PATH, postgresql+asyncpg://...)",
         ),
     ],
-    ids=["unreachable postgresql", "unknown dialect", "sqlite cannot open", "no url"],
+    ids=[
+        "unreachable postgresql",
+        "unreachable postgresql by name",
+        "unknown dialect",
+        "sqlite cannot open",
+        "no url",
+    ],
 )
 def test_a_store_that_cannot_be_opened_is_one_line_and_exit_status_1(
     tmp_path: Path, url: str, message: str

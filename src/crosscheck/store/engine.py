@@ -52,19 +52,23 @@ async def open_store(url: str | None = None) -> AsyncEngine:
         async with engine.begin() as connection:
             await connection.run_sync(upgrade)
     except (SQLAlchemyError, OSError) as error:
-        # Disposed, and the failed connection's thread waited for, while the loop
-        # runs: aiosqlite's thread would otherwise answer a loop already closed and
-        # print "Event loop is closed" after the one-line error.
         await engine.dispose()
-        await _join_new_threads(threads_before)
+        if engine.dialect.name == "sqlite":
+            await _sqlite_threads_ended(threads_before)
         raise StoreError(_why(url, error)) from error
     return engine
 
 
-async def _join_new_threads(before: set[threading.Thread], timeout: float = 2.0) -> None:
-    # SQLAlchemy makes aiosqlite's thread a daemon, so exiting does not wait for it.
+async def _sqlite_threads_ended(before: set[threading.Thread], timeout: float = 2.0) -> None:
+    """Wait, with the loop running, for the threads of SQLite connections that failed.
+
+    aiosqlite answers the failed connection's close from its own thread (a daemon, so
+    exiting does not wait for it); answered after the loop closed, it prints "Event
+    loop is closed" under the one-line error. The loop's executor threads, which a
+    driver may have started meanwhile (a DNS lookup), never end: they are left alone.
+    """
     for thread in set(threading.enumerate()) - before:
-        if thread is not threading.current_thread():
+        if not thread.name.startswith("asyncio_"):  # joined from one of those
             await asyncio.to_thread(thread.join, timeout)
 
 
