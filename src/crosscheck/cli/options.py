@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -39,3 +40,23 @@ def change_option(*, required: bool, patchset_default: str) -> Callable[[F], F]:
         metavar="N[,P]",
         help=f"The change, and its patchset [default: {patchset_default}].",
     )
+
+
+#: `-c/--config`, repeatable: what `serve` runs on and what other commands read.
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_paths",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Configuration file or directory (repeatable) [default: $CROSSCHECK_CONFIG, "
+    "./crosscheck.d, ./crosscheck.yaml].",
+)
+
+#: `--database`: the store `serve` writes to, and commands read.
+database_option = click.option(
+    "--database",
+    envvar="CROSSCHECK_DATABASE_URL",
+    help="SQLAlchemy URL [default: SQLite in the state directory]; "
+    "e.g. postgresql+asyncpg://ci@db/crosscheck.",
+)

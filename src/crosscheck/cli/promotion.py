@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from crosscheck.cli.options import config_option, database_option
 from crosscheck.config import load_config
 from crosscheck.errors import ConfigInvalidError
 from crosscheck.model.promotion import LevelPointer
@@ -35,20 +36,8 @@ def promotion() -> None:
 
 
 @promotion.command()
-@click.option(
-    "-c",
-    "--config",
-    "config_paths",
-    multiple=True,
-    type=click.Path(path_type=Path, exists=True),
-    help="Configuration file or directory (repeatable) [default: $CROSSCHECK_CONFIG, "
-    "./crosscheck.d, ./crosscheck.yaml].",
-)
-@click.option(
-    "--database",
-    envvar="CROSSCHECK_DATABASE_URL",
-    help="The store serve writes to [default: SQLite in the state directory].",
-)
+@config_option
+@database_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
 def status(config_paths: tuple[Path, ...], database: str | None, as_json: bool) -> None:
     """Scenarios x levels: the candidate each level holds, and since when."""
@@ -98,6 +87,7 @@ def _cell(level: str, pointer: LevelPointer | None, now: datetime) -> str:
 
 
 def _age(span: timedelta) -> str:
+    """The largest whole unit only: a board is read at a glance, unlike a build's time."""
     seconds = max(0, int(span.total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from crosscheck.cli.logs import configure_command, log_options
+from crosscheck.cli.options import config_option, database_option
 from crosscheck.http.sockets import ListenError
 from crosscheck.paths import default_config_paths
 
@@ -22,21 +23,8 @@ STORE_FAILED = 1
 
 
 @click.command()
-@click.option(
-    "-c",
-    "--config",
-    "config_paths",
-    multiple=True,
-    type=click.Path(path_type=Path, exists=True),
-    help="Configuration file or directory (repeatable) [default: $CROSSCHECK_CONFIG, "
-    "./crosscheck.d, ./crosscheck.yaml].",
-)
-@click.option(
-    "--database",
-    envvar="CROSSCHECK_DATABASE_URL",
-    help="SQLAlchemy URL [default: SQLite in the state directory]; "
-    "e.g. postgresql+asyncpg://ci@db/crosscheck.",
-)
+@config_option
+@database_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Web server address.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--public-url", help="URL users reach the web server at, for links in reports.")
