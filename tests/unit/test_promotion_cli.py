@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,3 +73,18 @@ def test_a_broken_configuration_is_refused_with_its_errors(tmp_path: Path) -> No
     result = CliRunner().invoke(main, ["promotion", "status", "-c", str(broken)])
     assert result.exit_code == 1
     assert "ci.yaml:1:" in result.output
+
+
+def test_status_never_makes_nor_migrates_a_store(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    code, out = run("--database", f"sqlite+aiosqlite:///{missing}")
+    assert code == 1
+    assert f"no store at sqlite+aiosqlite:///{missing}: crosscheck serve makes it" in out
+    assert not missing.exists()
+    older = tmp_path / "older.db"
+    sqlite3.connect(older).execute("CREATE TABLE items (id INTEGER)").connection.close()
+    code, out = run("--database", f"sqlite+aiosqlite:///{older}")
+    assert code == 1
+    assert "has no level_pointers table yet" in out
+    tables = sqlite3.connect(older).execute("SELECT name FROM sqlite_master").fetchall()
+    assert tables == [("items",)]

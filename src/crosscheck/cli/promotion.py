@@ -1,8 +1,8 @@
 """`crosscheck promotion status`: each scenario's levels and the candidate each holds.
 
 It reads the configuration (which scenarios and levels exist) and the store serve
-writes to (which candidate each level's pointer holds), so it answers whether serve
-runs or not. A level no candidate reached yet shows as waiting.
+writes to (which candidate each level's pointer holds; never creating nor migrating
+it), so it answers whether serve runs or not. A level no candidate reached yet shows as waiting.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from crosscheck.errors import ConfigInvalidError
 from crosscheck.model.promotion import LevelPointer
 from crosscheck.model.scenario import Scenario
 from crosscheck.paths import default_config_paths
-from crosscheck.store import open_store
 from crosscheck.store import promotion as promotion_store
+from crosscheck.store.engine import open_existing_store
 
 #: A scenario's pointers: level name -> pointer, for the levels that hold a candidate.
 Pointers = dict[str, dict[str, LevelPointer]]
@@ -42,16 +42,15 @@ def promotion() -> None:
 def status(config_paths: tuple[Path, ...], database: str | None, as_json: bool) -> None:
     """Scenarios x levels: the candidate each level holds, and since when."""
     scenarios = _scenarios(list(config_paths) or default_config_paths())
-    pointers = asyncio.run(_read(database, scenarios))
-    now = datetime.now(UTC)
+    if not scenarios and not as_json:
+        click.echo("no scenario is configured (see docs/promotion.md)")
+        return
+    pointers = asyncio.run(_read(database, scenarios)) if scenarios else {}
     if as_json:
         click.echo(json.dumps(_as_data(scenarios, pointers), indent=2))
         return
-    if not scenarios:
-        click.echo("no scenario is configured (see docs/promotion.md)")
-        return
     width = None if sys.stdout.isatty() else 240
-    Console(width=width).print(_table(scenarios, pointers, now))
+    Console(width=width).print(_table(scenarios, pointers, datetime.now(UTC)))
 
 
 def _scenarios(paths: list[Path]) -> list[Scenario]:
@@ -62,7 +61,7 @@ def _scenarios(paths: list[Path]) -> list[Scenario]:
 
 
 async def _read(database: str | None, scenarios: list[Scenario]) -> Pointers:
-    engine = await open_store(database)
+    engine = await open_existing_store(database, needs="level_pointers")
     try:
         async with engine.connect() as db:
             return {s.name: await promotion_store.pointers(db, s.name) for s in scenarios}

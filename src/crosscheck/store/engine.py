@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -23,10 +23,11 @@ from crosscheck.paths import state_dir
 from crosscheck.store.migrate import upgrade
 
 
-def default_url(directory: Path | None = None) -> str:
-    """SQLite in crosscheck's state directory."""
+def default_url(directory: Path | None = None, *, create: bool = True) -> str:
+    """SQLite in crosscheck's state directory (made unless `create` is False)."""
     path = (directory or state_dir()) / "crosscheck.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite+aiosqlite:///{path}"
 
 
@@ -70,6 +71,37 @@ async def _sqlite_threads_ended(before: set[threading.Thread], timeout: float = 
     for thread in set(threading.enumerate()) - before:
         if not thread.name.startswith("asyncio_"):  # joined from one of those
             await asyncio.to_thread(thread.join, timeout)
+
+
+async def open_existing_store(url: str | None, *, needs: str) -> AsyncEngine:
+    """Connect to a store `crosscheck serve` made, for reading: nothing is created or
+    migrated (a reader must never migrate a store under a running serve of another
+    version); `needs` names a table the reader queries, so an older store is said to
+    be one instead of failing on its first query."""
+    url = url or default_url(create=False)
+    try:
+        engine = create_async_engine(url)
+    except (SQLAlchemyError, ImportError, OSError) as error:
+        raise StoreError(_why(url, error)) from error
+    where = _shown(url) or "the database"
+    database = engine.url.database
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite and database and not await asyncio.to_thread(Path(database).exists):
+        await engine.dispose()
+        raise StoreError(f"no store at {where}: crosscheck serve makes it; {WHERE_SET}")
+    try:
+        async with engine.connect() as connection:
+            found = await connection.run_sync(lambda sync: inspect(sync).has_table(needs))
+    except (SQLAlchemyError, OSError) as error:
+        await engine.dispose()
+        raise StoreError(_why(url, error)) from error
+    if not found:
+        await engine.dispose()
+        raise StoreError(
+            f"the store at {where} has no {needs} table yet: start this version's "
+            "crosscheck serve on it once, to bring it up to date"
+        )
+    return engine
 
 
 def _why(url: str | None, error: BaseException) -> str:
