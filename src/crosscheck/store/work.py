@@ -49,9 +49,10 @@ from crosscheck.store.transitions import record, recording
 #: The result of a build a restart found running (no `BuildResult`: no executor gave it).
 INTERRUPTED = "INTERRUPTED"
 
-#: The states a move from "any active" or "any live" state tries, in this order.
-_ACTIVE = (ItemState.NEW, ItemState.RUNNING)
-_LIVE = (BuildState.RUNNING, BuildState.WAITING)
+#: The active and live states in their declared order: a move from any of them tries
+#: each in turn, and the order keeps the moves it records the same on every run.
+_ACTIVE = tuple(state for state in ItemState if state in ACTIVE_ITEM_STATES)
+_LIVE = tuple(state for state in BuildState if state in LIVE_BUILD_STATES)
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,7 @@ async def count_items(db: AsyncConnection) -> dict[tuple[str, ItemState], int]:
 def count_active_items(db: Connection) -> int:
     """Active items, counted on a synchronous connection (the demo peeks into the
     store of a serve it started, from code that awaits nothing)."""
-    query = select(func.count()).select_from(items).where(items.c.state.in_(_ACTIVE))
+    query = select(func.count()).select_from(items).where(items.c.state.in_(ACTIVE_ITEM_STATES))
     return int(db.scalar(query) or 0)
 
 
@@ -308,7 +309,15 @@ async def add_item(db: AsyncConnection, pipeline: str, event: Event) -> int:
         raise RuntimeError("the database returned no id for a new item")
     item_id = int(key[0])
     created = ItemTransition(
-        item_id, pipeline, event.connection, project, change, patchset, None, ItemState.NEW, at
+        item_id=item_id,
+        pipeline=pipeline,
+        connection=event.connection,
+        project=project,
+        change=change,
+        patchset=patchset,
+        from_state=None,
+        to_state=ItemState.NEW,
+        at=at,
     )
     record(db, created)
     return item_id
@@ -421,16 +430,16 @@ async def _move_items(
         )
         for r in rows:
             moved[r.id] = ItemTransition(
-                r.id,
-                r.pipeline,
-                r.connection,
-                r.project,
-                r.change_number,
-                r.patchset,
-                from_state,
-                to_state,
-                at,
-                r.detail,
+                item_id=r.id,
+                pipeline=r.pipeline,
+                connection=r.connection,
+                project=r.project,
+                change=r.change_number,
+                patchset=r.patchset,
+                from_state=from_state,
+                to_state=to_state,
+                at=at,
+                detail=r.detail,
             )
     if publish:
         record(db, *moved.values())
@@ -551,14 +560,14 @@ async def add_builds(
 
 def _created(row: dict[str, Any], pipeline: str, at: datetime) -> BuildTransition:
     return BuildTransition(
-        row["id"],
-        row["item_id"],
-        pipeline,
-        row["job"],
-        row["attempt"],
-        None,
-        BuildState.WAITING,
-        at,
+        build_id=row["id"],
+        item_id=row["item_id"],
+        pipeline=pipeline,
+        job=row["job"],
+        attempt=row["attempt"],
+        from_state=None,
+        to_state=BuildState.WAITING,
+        at=at,
         not_before=row["not_before"],
     )
 
@@ -664,14 +673,14 @@ async def _move_builds(
         )
         moved += [
             BuildTransition(
-                r.id,
-                r.item_id,
-                r.pipeline or "",
-                r.job,
-                r.attempt,
-                from_state,
-                to_state,
-                at,
+                build_id=r.id,
+                item_id=r.item_id,
+                pipeline=r.pipeline or "",
+                job=r.job,
+                attempt=r.attempt,
+                from_state=from_state,
+                to_state=to_state,
+                at=at,
                 result=r.result,
             )
             for r in rows
