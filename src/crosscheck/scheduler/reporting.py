@@ -51,10 +51,14 @@ class ItemReporting:
         self.results = results
         self.logs_url = logs_url
 
-    async def finish_if_done(self, item: work.ItemRow) -> None:
-        """Finish a running item whose builds all ended, and queue its reports."""
-        async with self.engine.connect() as db:
-            builds = await work.builds_of_items(db, [item.id])
+    async def finish_if_done(
+        self, item: work.ItemRow, builds: Sequence[work.BuildRow] | None = None
+    ) -> None:
+        """Finish a running item whose builds all ended, and queue its reports; `builds`
+        are its attempts when the caller read them already."""
+        if builds is None:
+            async with self.engine.connect() as db:
+                builds = await work.builds_of_items(db, [item.id])
         if any(b.state in LIVE_BUILD_STATES for b in builds):
             return
         lines = [self._line(b) for b in final_attempts(builds)]

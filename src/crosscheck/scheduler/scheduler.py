@@ -224,8 +224,14 @@ class Scheduler:
         for item in await self._items(ItemState.NEW):
             await self._plan(item)
         await self.builds.start_waiting()
-        for item in await self._items(ItemState.RUNNING):
-            await self.reporting.finish_if_done(item)
+        running = await self._items(ItemState.RUNNING)
+        async with self.engine.connect() as db:  # one read for every running item
+            attempts = await work.builds_of_items(db, [item.id for item in running])
+        by_item: dict[int, list[work.BuildRow]] = {item.id: [] for item in running}
+        for build in attempts:
+            by_item[build.item_id].append(build)
+        for item in running:
+            await self.reporting.finish_if_done(item, by_item[item.id])
 
     async def _items(self, state: ItemState) -> list[work.ItemRow]:
         async with self.engine.connect() as db:

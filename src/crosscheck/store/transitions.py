@@ -17,7 +17,8 @@ whose outcome is unknown (the connection lost during it) publishes nothing:
 subscribers take a move as a cue to look, the store stays the truth.
 
 The moves wait in `Connection.info`, which belongs to the DBAPI connection and so
-outlives one checkout: nothing is recorded on an engine no hub listens to.
+outlives one checkout: nothing is recorded on an engine no subscriber listens to
+(a move made before the first subscribe is not published).
 
 Only this process's moves are published: several processes sharing one PostgreSQL
 each hear their own. Subscribers are plain callables, called inside SQLAlchemy's
@@ -75,6 +76,10 @@ class Transitions:
         if self not in hubs:
             hubs.append(self)
 
+    @property
+    def listened(self) -> bool:
+        return bool(self._subscribers)
+
     def publish(self, transition: Transition) -> None:
         """Hand one move to every subscriber, in the order they subscribed."""
         for subscriber in list(self._subscribers):
@@ -89,8 +94,9 @@ _hubs: weakref.WeakKeyDictionary[Engine, list[Transitions]] = weakref.WeakKeyDic
 
 
 def recording(db: AsyncConnection) -> bool:
-    """Whether moves made through `db` are published: a hub listens to its engine."""
-    return bool(_hubs.get(db.sync_engine))
+    """Whether moves made through `db` are published: a hub with a subscriber listens
+    to its engine. Without one, the store skips what only a subscriber would read."""
+    return any(hub.listened for hub in _hubs.get(db.sync_engine, ()))
 
 
 def record(db: AsyncConnection, *transitions: Transition) -> None:
