@@ -66,6 +66,12 @@ class Context:
     def defined(self, kind: str) -> list[str]:
         return [name for (k, name) in self._defined if k == kind]
 
+    def connections_hint(self) -> str:
+        """What to write instead of an unknown connection's name, when no near name is."""
+        if not self.connections:
+            return "no connection is defined: add a '- connection:' element"
+        return "connections: " + ", ".join(sorted(self.connections))
+
     def is_broken(self, kind: str, name: str) -> bool:
         return (kind, name) in self.broken
 

@@ -61,7 +61,7 @@ def _triggers(context: Context, entry: Entry[PipelineSpec]) -> list[Trigger]:
                 f"pipeline '{entry.spec.name}' triggers on unknown connection '{connection}'",
                 body.key_at[connection],
                 did_you_mean(connection, [*context.connections, TIMER])
-                or _known_connections(context),
+                or context.connections_hint(),
             )
             continue
         raw = body[connection]
@@ -123,7 +123,7 @@ def _reports(context: Context, entry: Entry[PipelineSpec], moment: str) -> tuple
                 f"pipeline '{entry.spec.name}' reports {moment} to unknown connection "
                 f"'{connection}'",
                 position,
-                did_you_mean(connection, context.connections) or _known_connections(context),
+                did_you_mean(connection, context.connections) or context.connections_hint(),
             )
             continue
         actions.append(
@@ -135,9 +135,3 @@ def _reports(context: Context, entry: Entry[PipelineSpec], moment: str) -> tuple
             )
         )
     return tuple(actions)
-
-
-def _known_connections(context: Context) -> str:
-    if not context.connections:
-        return "no connection is defined: add a '- connection:' element"
-    return "connections: " + ", ".join(sorted(context.connections))

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from crosscheck.model.candidate import SHA
 from crosscheck.model.results import account_name_problem
-from crosscheck.model.scenario import SHA
 from crosscheck.specs import Branch, Name, Period, Spec, as_list
 from crosscheck.specs.fields import BAD_BRANCH
 

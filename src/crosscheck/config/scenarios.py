@@ -77,7 +77,7 @@ class _Builder:
                     f"component '{spec.name}' is on unknown connection '{spec.connection}'",
                     self.at("components", index, "connection"),
                     did_you_mean(spec.connection, self.context.connections)
-                    or _connections(self.context),
+                    or self.context.connections_hint(),
                 )
             return None
         kind = next(k for k in RefKind if getattr(spec, k.value) is not None)
@@ -191,12 +191,6 @@ class _Builder:
 
 def _span(seconds: int | None) -> timedelta | None:
     return None if seconds is None else timedelta(seconds=seconds)
-
-
-def _connections(context: Context) -> str:
-    if not context.connections:
-        return "no connection is defined: add a '- connection:' element"
-    return "connections: " + ", ".join(sorted(context.connections))
 
 
 def scenario_warnings(context: Context, jobs: Mapping[str, Job]) -> None:

@@ -9,16 +9,15 @@ programming errors (a builder that forgot to order the levels, say).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
+from crosscheck.model.candidate import SHA
 from crosscheck.model.promotion import Level
 
 #: A full commit id: candidates pin exact versions, never abbreviations.
-SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 class RefKind(StrEnum):
