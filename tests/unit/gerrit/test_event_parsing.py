@@ -124,6 +124,21 @@ def test_what_is_not_an_event_raises_a_parse_error(line: str) -> None:
         parse_line(line, "review")
 
 
+@pytest.mark.parametrize(
+    ("kind", "missing"),
+    [("patchset-created", "change"), ("change-abandoned", "change"), ("comment-added", "patchset")],
+)
+def test_a_change_event_without_its_change_or_patchset_is_not_an_event(
+    kind: str, missing: str
+) -> None:
+    """A half-formed event must never become an item of the branch tip (which would run
+    the project's jobs on it)."""
+    data = json.loads(next(line for line in LINES if f'"type":"{kind}"' in line.replace(" ", "")))
+    data.pop({"change": "change", "patchset": "patchSet"}[missing])
+    with pytest.raises(EventParseError, match=f"without its {missing}"):
+        parse_event(data, "review")
+
+
 def test_copies_of_one_event_share_a_key() -> None:
     line = LINES[0]
     stream = parse_line(line, "review")

@@ -60,6 +60,12 @@ async def test_a_project_object_is_accepted(webhook: tuple[httpx.AsyncClient, Si
         (f"/webhooks/gerrit/other/{TOKEN}", LINE, 404, "no connection 'other' takes webhooks"),
         (f"/webhooks/gerrit/review/{TOKEN}", "not json", 400, "not a Gerrit event"),
         (f"/webhooks/gerrit/review/{TOKEN}", "[1]", 400, "not a Gerrit event"),
+        (
+            f"/webhooks/gerrit/review/{TOKEN}",
+            '{"type": "patchset-created", "project": "acme/driver"}',
+            400,
+            "a patchset-created event without its change",
+        ),
     ],
 )
 async def test_bad_requests_are_refused_and_nothing_is_stored(

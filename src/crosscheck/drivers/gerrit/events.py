@@ -1,7 +1,8 @@
 """Gerrit's event JSON (stream-events, webhooks) into typed events.
 
 Gerrit may leave out any field, so nothing here assumes one is present. A line
-that is not JSON, or not an object, raises EventParseError; an unknown type
+that is not JSON, or not an object, or an event about a change without the change
+(or a patchset event without its patchset) raises EventParseError; an unknown type
 becomes a generic event with the fields every event has.
 """
 
@@ -56,6 +57,8 @@ def parse_event(data: Any, connection: str, origin: Origin = Origin.STREAM) -> E
         raise EventParseError("not an event: a JSON object with a 'type' is expected")
     kind = data["type"]
     change = _change(data.get("change"))
+    patchset = _patchset(data.get("patchSet"))
+    _check_complete(kind, change, patchset)
     return Event(
         type=kind,
         connection=connection,
@@ -64,7 +67,7 @@ def parse_event(data: Any, connection: str, origin: Origin = Origin.STREAM) -> E
         or (change.project if change else None)
         or _project(_dict(data.get("refUpdate")).get("project")),
         change=change,
-        patchset=_patchset(data.get("patchSet")),
+        patchset=patchset,
         account=parse_account(data.get(ACTOR_FIELDS.get(kind, ""))),
         comment=_text(data.get("comment") or data.get("reason")),
         approvals=tuple(a for a in map(_approval, _list(data.get("approvals"))) if a),
@@ -73,6 +76,22 @@ def parse_event(data: Any, connection: str, origin: Origin = Origin.STREAM) -> E
         extra=_extra(data),
         origin=origin,
     )
+
+
+#: Event types about a change: Gerrit always sends the change, and for these also the
+#: patchset. One without them (a hand-made webhook POST, a truncated line) would
+#: otherwise become an item of the branch tip and run the project's jobs.
+CHANGE_EVENTS = frozenset(EventType) - {EventType.REF_UPDATED}
+PATCHSET_EVENTS = frozenset(
+    {EventType.PATCHSET_CREATED, EventType.COMMENT_ADDED, EventType.CHANGE_MERGED}
+)
+
+
+def _check_complete(kind: str, change: Change | None, patchset: PatchSet | None) -> None:
+    if kind in CHANGE_EVENTS and change is None:
+        raise EventParseError(f"a {kind} event without its change (project and number)")
+    if kind in PATCHSET_EVENTS and patchset is None:
+        raise EventParseError(f"a {kind} event without its patchset (number and revision)")
 
 
 def _project(value: Any) -> str | None:
