@@ -264,6 +264,23 @@ async def test_a_delivery_wakes_the_reports_waiting_for_the_same_destination(
     assert reporter.calls == 3
 
 
+async def test_a_source_seeing_gerrit_back_sends_the_waiting_reports_at_once(
+    engine: AsyncEngine,
+) -> None:
+    clock = Clock()
+    reporter = FlakyReporter(clock, failures=1)
+    queue = ReportQueue(engine, {"review": reporter}, base_backoff=3600, clock=clock)
+    async with running(queue):
+        assert await queue.enqueue(REPORT)
+        await until(lambda: reporter.calls == 1, "the failed attempt")
+        queue.retry_now("other")  # another destination: this one keeps waiting
+        await asyncio.sleep(0.05)
+        assert reporter.calls == 1
+        queue.retry_now("review")
+        await until(lambda: sent(queue, REPORT.key), "the report sent")
+    assert reporter.calls == 2
+
+
 async def test_a_restart_resumes_waiting_and_interrupted_reports(engine: AsyncEngine) -> None:
     clock = Clock()
     first = FlakyReporter(clock, failures=float("inf"))

@@ -191,6 +191,11 @@ class ReportQueue:
         self._waiting.pop(key, None)
         self._queue.put_nowait(key)  # still in `_queued`, from the first put
 
+    def retry_now(self, destination: str) -> None:
+        """Try the reports waiting for `destination` now: a source saw it answer again
+        (a Gerrit whose stream reconnected), so they need not sit out their back-off."""
+        self._wake(destination)
+
     def _wake(self, destination: str) -> None:
         """Try the reports waiting for `destination` now: it answered again."""
         for key, (waiting_for, timer) in list(self._waiting.items()):

@@ -110,7 +110,9 @@ async def build_service(options: ServeOptions) -> Service:
     sink = recording_merges(scheduler.accept) if config.results.serve else scheduler.accept
     intake = EventIntake(engine, sink, on_committed=scheduler.wake)
     sources = {
-        name: GerritEventSource(c, intake, rest[name]) for name, c in config.connections.items()
+        # A Gerrit back from an outage gets its waiting votes now, not after their back-off.
+        name: GerritEventSource(c, intake, rest[name], on_back=_retry_now(reports, name))
+        for name, c in config.connections.items()
     }
     app = web_app(
         config,
@@ -181,3 +183,7 @@ async def results_target(config: Config, engine: AsyncEngine, own_url: str) -> R
         raise SecretError("reporting results to a url needs token_env or token_file")
     log.info("results: reporting job results to %s as CI account %r", url, settings.account)
     return ResultsTarget(url, settings.account, token)
+
+
+def _retry_now(reports: ReportQueue, destination: str) -> Callable[[], None]:
+    return lambda: reports.retry_now(destination)

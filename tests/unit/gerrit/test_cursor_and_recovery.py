@@ -13,9 +13,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.gerrit.catchup import missed_events
+from crosscheck.drivers.gerrit.errors import GerritError
 from crosscheck.drivers.gerrit.events import parse_line, parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.drivers.gerrit.source import MAX_EVENT_TRIES, EventDeferredError
+from crosscheck.drivers.gerrit.source import (
+    MAX_EVENT_TRIES,
+    EventDeferredError,
+    GerritEventSource,
+)
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamEndedError, StreamSettings
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Event, Origin
@@ -154,3 +159,20 @@ async def test_the_first_start_records_when_history_began(engine: AsyncEngine) -
     await intake.start_cursor("review", 1_000.0)
     await intake.start_cursor("review", 2_000.0)  # history began at the first start
     assert await intake.history_start("review") == 1_000.0
+
+
+async def test_a_catch_up_that_went_through_says_gerrit_is_back(engine: AsyncEngine) -> None:
+    """Serve hands this to the report queue, so votes waiting out a back-off go at once."""
+    gerrit, back = FakeGerrit(), []
+    intake = EventIntake(engine, Sink())
+    source = GerritEventSource(
+        CONNECTION, intake, gerrit.rest("http://h/"), on_back=lambda: back.append(True)
+    )
+    await intake.start_cursor("review", time.time() - 60)
+    gerrit.down = True
+    with pytest.raises(GerritError):  # Gerrit still away: not back
+        await source._catch_up()
+    assert back == []
+    gerrit.down = False
+    await source._catch_up()
+    assert back == [True]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from crosscheck.drivers.base import EventSink
@@ -48,8 +49,12 @@ class GerritEventSource:
         intake: EventSink,
         rest: GerritRestClient,
         settings: StreamSettings | None = None,
+        *,
+        on_back: Callable[[], None] | None = None,
     ) -> None:
         self.connection = connection
+        #: Called once a catch-up went through: Gerrit answers again, over SSH and REST.
+        self.on_back = on_back
         self.intake = intake
         self.rest = rest
         self.stream = GerritStream(connection, self._on_line, self._catch_up, settings)
@@ -147,6 +152,8 @@ class GerritEventSource:
                 if not self._give_up(event):
                     raise
         self.catch_ups += 1
+        if self.on_back is not None:
+            self.on_back()
         log.info(
             "gerrit %s: caught up since %s: %d event(s), %d new",
             self.connection.name,
