@@ -33,7 +33,7 @@ from crosscheck.store.tables import event_cursors, seen_events
 log = logging.getLogger(__name__)
 
 #: Receives each new event inside the intake's transaction, so its writes commit with it.
-EventSink = Callable[[Event, AsyncConnection], Awaitable[None]]
+Accept = Callable[[Event, AsyncConnection], Awaitable[None]]
 
 #: Copies of one event may carry times a second or two apart (stream vs REST).
 TIME_TOLERANCE = 2
@@ -43,7 +43,7 @@ class EventIntake:
     def __init__(
         self,
         engine: AsyncEngine,
-        sink: EventSink,
+        sink: Accept,
         *,
         on_committed: Callable[[], None] | None = None,
     ) -> None:
