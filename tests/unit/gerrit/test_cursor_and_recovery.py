@@ -140,7 +140,11 @@ async def test_two_alike_events_from_the_stream_are_both_processed(engine: Async
 
 
 def _one_change_pushed_at(stamp: str) -> GerritRestClient:
-    change = Change(7, "p", [Revision(1, "b" * 40, created=stamp)])
+    # Updated since (a reviewer added): Gerrit's `after:` query returns the change, so
+    # only catch-up's own floor can keep its old patchset out.
+    change = Change(
+        7, "p", [Revision(1, "b" * 40, created=stamp)], updated="2026-11-23 10:00:00.000000000"
+    )
     return FakeGerrit([change]).rest()
 
 
