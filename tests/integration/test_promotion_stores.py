@@ -72,9 +72,13 @@ async def test_the_promotion_tables_are_a_branch_of_their_own(store_url: str) ->
                 )
         finally:
             await engine.dispose()
-        assert "0200" in heads
+        assert "0201" in heads  # the promotion branch: 0200, then its evidence
         assert {"candidates", "level_pointers", "promotions"} <= tables
-        assert indexes == {"ix_promotions_level": False, "uq_promotions_promoted_once": True}
+        assert indexes == {
+            "ix_promotions_level": False,
+            "ix_promotions_candidate": False,
+            "uq_promotions_promoted_once": True,
+        }
 
 
 async def test_a_candidate_is_recorded_once(engine: AsyncEngine) -> None:

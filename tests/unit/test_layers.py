@@ -26,7 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cli"}),
     frozenset({"sandbox"}),
     frozenset({"serve"}),
-    frozenset({"operator", "web"}),
+    frozenset({"operator", "web", "promotion"}),
     frozenset({"scheduler", "results", "logs"}),
     frozenset({"executor", "reports", "events"}),
     frozenset({"config"}),
@@ -269,3 +269,9 @@ def test_only_the_promotion_store_touches_the_promotion_tables() -> None:
     """Candidates, levels' pointers and promotions have one door: store/promotion.py."""
     tables = {"candidates", "level_pointers", "promotions"}
     assert outside_the_door(tables, door=PACKAGE / "store" / "promotion.py") == []
+
+
+def test_only_the_evidence_store_touches_the_evidence_tables() -> None:
+    """Results on candidates and approvals have one door: store/evidence.py."""
+    tables = {"candidate_results", "candidate_approvals"}
+    assert outside_the_door(tables, door=PACKAGE / "store" / "evidence.py") == []

@@ -18,11 +18,10 @@ from rich.console import Console
 from rich.table import Table
 
 from crosscheck.cli.options import config_option, database_option
-from crosscheck.config import load_config
-from crosscheck.errors import ConfigInvalidError
+from crosscheck.cli.promotion_explain import explain_command
+from crosscheck.cli.scenarios import configured_scenarios
 from crosscheck.model.promotion import LevelPointer
 from crosscheck.model.scenario import Scenario
-from crosscheck.paths import default_config_paths
 from crosscheck.store import promotion as promotion_store
 from crosscheck.store.engine import open_existing_store
 
@@ -35,13 +34,16 @@ def promotion() -> None:
     """Promotion of candidates through a scenario's levels (docs/promotion.md)."""
 
 
+promotion.add_command(explain_command)
+
+
 @promotion.command()
 @config_option
 @database_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
 def status(config_paths: tuple[Path, ...], database: str | None, as_json: bool) -> None:
     """Scenarios x levels: the candidate each level holds, and since when."""
-    scenarios = _scenarios(list(config_paths) or default_config_paths())
+    scenarios = configured_scenarios(config_paths)
     if not scenarios and not as_json:
         click.echo("no scenario is configured (see docs/promotion.md)")
         return
@@ -51,13 +53,6 @@ def status(config_paths: tuple[Path, ...], database: str | None, as_json: bool) 
         return
     width = None if sys.stdout.isatty() else 240
     Console(width=width).print(_table(scenarios, pointers, datetime.now(UTC)))
-
-
-def _scenarios(paths: list[Path]) -> list[Scenario]:
-    result = load_config(paths)
-    if result.config is None:
-        raise ConfigInvalidError(result.errors)
-    return sorted(result.config.scenarios.values(), key=lambda s: s.name)
 
 
 async def _read(database: str | None, scenarios: list[Scenario]) -> Pointers:

@@ -10,6 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
+#: A candidate's id: the sha256 of its versions, in lower-case hex.
+CANDIDATE_ID = re.compile(r"^[0-9a-f]{64}$")
 #: Scenario and component names are config names: no tab or newline, so the encoding
 #: below cannot be ambiguous. Checked here because a caller could pass anything.
 _SEPARATORS = re.compile(r"[\t\n]")

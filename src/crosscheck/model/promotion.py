@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from crosscheck.model.candidate import Candidate
-from crosscheck.model.results import ResultValue
+from crosscheck.model.candidate import CANDIDATE_ID, Candidate
+from crosscheck.model.results import ResultValue, outcome_problems
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,31 @@ class Level:
 
 
 @dataclass(frozen=True)
+class NewCandidateResult:
+    """A result as a CI submits it for a candidate; the service adds the account and times."""
+
+    candidate: str
+    job: str
+    value: ResultValue
+    url: str | None = None
+    #: Seconds.
+    duration: float | None = None
+    comment: str | None = None
+    #: When the CI says the result was produced; None means now.
+    reported_at: datetime | None = None
+
+
+def candidate_result_problems(
+    result: NewCandidateResult, now: datetime, *, max_age: timedelta | None = None
+) -> list[tuple[str, str]]:
+    """Every problem with a submitted candidate result, as (field, message)."""
+    problems: list[tuple[str, str]] = []
+    if not CANDIDATE_ID.match(result.candidate):
+        problems.append(("candidate", "must be a candidate id (64 lowercase hex digits)"))
+    return problems + outcome_problems(result, now, max_age=max_age)
+
+
+@dataclass(frozen=True)
 class CandidateResult:
     """A CI account's result of one job on a candidate, as the results service keeps it."""
 
@@ -77,6 +102,10 @@ class CandidateResult:
     account: str
     value: ResultValue
     reported_at: datetime
+    candidate: str = ""
+    url: str | None = None
+    duration: float | None = None
+    comment: str | None = None
 
     @property
     def newness(self) -> tuple[datetime, int]:
@@ -98,6 +127,13 @@ class Evidence:
     approvals: tuple[ManualApproval, ...] = ()
 
 
+class CriterionKind(StrEnum):
+    BELOW = "below"
+    SOAK = "soak"
+    JOB = "job"
+    APPROVAL = "approval"
+
+
 class CriterionState(StrEnum):
     PASSED = "passed"
     MISSING = "missing"
@@ -116,6 +152,7 @@ class CriterionVerdict:
     state: CriterionState
     result_ids: tuple[int, ...] = ()
     approvers: tuple[str, ...] = ()
+    kind: CriterionKind = CriterionKind.JOB
 
 
 @dataclass(frozen=True)
@@ -127,6 +164,12 @@ class Verdict:
     @property
     def promotable(self) -> bool:
         return all(c.state is CriterionState.PASSED for c in self.criteria)
+
+    @property
+    def waits_only_for_soak(self) -> bool:
+        """Every criterion passed but the soak time: time alone will promote."""
+        waiting = [c.kind for c in self.criteria if c.state is not CriterionState.PASSED]
+        return waiting == [CriterionKind.SOAK]
 
     @property
     def evidence(self) -> dict[str, tuple[int, ...]]:
@@ -189,7 +232,7 @@ def _fresh(result: CandidateResult, level: Level, now: datetime) -> bool:
 
 def _below_verdict(below: str, reached_below: datetime | None) -> CriterionVerdict:
     state = CriterionState.MISSING if reached_below is None else CriterionState.PASSED
-    return CriterionVerdict(f"reached {below}", state)
+    return CriterionVerdict(f"reached {below}", state, kind=CriterionKind.BELOW)
 
 
 def _soak_verdict(
@@ -197,14 +240,14 @@ def _soak_verdict(
 ) -> CriterionVerdict:
     soaked = reached_below is not None and now - reached_below >= soak
     state = CriterionState.PASSED if soaked else CriterionState.MISSING
-    return CriterionVerdict(f"soak {_span(soak)}", state)
+    return CriterionVerdict(f"soak {_span(soak)}", state, kind=CriterionKind.SOAK)
 
 
 def _approval_verdict(rule: ApprovalRule, approvals: Iterable[ManualApproval]) -> CriterionVerdict:
     approvers = tuple(sorted({a.account for a in approvals if a.account in rule.by}))
     state = CriterionState.PASSED if len(approvers) >= rule.count else CriterionState.MISSING
     label = f"{rule.count} approval(s) by " + ", ".join(rule.by)
-    return CriterionVerdict(label, state, approvers=approvers)
+    return CriterionVerdict(label, state, approvers=approvers, kind=CriterionKind.APPROVAL)
 
 
 def _span(span: timedelta) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from typing import Protocol
 
 MAX_PROJECT = 300
 MAX_BRANCH = 300
@@ -200,7 +201,9 @@ def result_problems(
     """
     problems: list[tuple[str, str]] = []
     problems += _text_problems("project", result.project, MAX_PROJECT, required=True)
-    problems += _text_problems("job", result.job, MAX_JOB, required=True)
+    outcome = outcome_problems(result, now, max_age=max_age)
+    # The job first, as a reader of the body meets it.
+    problems += [p for p in outcome if p[0] == "job"]
     problems += _text_problems("branch", result.branch, MAX_BRANCH)
     problems += _text_problems("category", result.category, MAX_CATEGORY)
     if result.change < 1:
@@ -209,6 +212,29 @@ def result_problems(
         problems.append(("patchset", "must be a patchset number, 1 or more"))
     if result.revision is not None and not REVISION.match(result.revision):
         problems.append(("revision", "must be a full commit id (40 lowercase hex digits)"))
+    return problems + [p for p in outcome if p[0] != "job"]
+
+
+class Outcome(Protocol):
+    """What every result says of one job, on a patchset or on a candidate."""
+
+    @property
+    def job(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def comment(self) -> str | None: ...
+    @property
+    def reported_at(self) -> datetime | None: ...
+
+
+def outcome_problems(
+    result: Outcome, now: datetime, *, max_age: timedelta | None = None
+) -> list[tuple[str, str]]:
+    """The problems of a result's job, link, duration, comment and time."""
+    problems = _text_problems("job", result.job, MAX_JOB, required=True)
     if result.url is not None:
         problems += _url_problems(result.url)
     if result.duration is not None and not 0 <= result.duration < 366 * 86400:

@@ -30,6 +30,7 @@ from crosscheck.model.results import (
 from crosscheck.results import audit
 from crosscheck.results.audit import SYSTEM
 from crosscheck.results.errors import (
+    AccountDisabledError,
     AccountExistsError,
     AccountNotFoundError,
     InvalidInputError,
@@ -337,3 +338,12 @@ def _parse_public_key(text: str) -> asyncssh.SSHKey:
         raise InvalidInputError(
             [("key", f"not an OpenSSH public key ({error}); paste the .pub file's line")]
         ) from error
+
+
+def check_enabled(account: CIAccount) -> None:
+    if not account.enabled:
+        reason = f" ({account.disabled_reason})" if account.disabled_reason else ""
+        raise AccountDisabledError(
+            f"CI account {account.name!r} is disabled{reason}: "
+            "ask an admin of this results service to enable it"
+        )

@@ -10,6 +10,7 @@ from crosscheck.http.storable import refuse_unstorable
 from crosscheck.results.api import accounts_router, results_router
 from crosscheck.results.audit_api import audit_router
 from crosscheck.results.auth import Authenticator, auth_dependencies
+from crosscheck.results.candidates_api import candidate_results_router
 from crosscheck.results.merges_api import merges_router
 from crosscheck.results.resolver import ChangeResolver, StoreResolver
 from crosscheck.results.service import ResultsService
@@ -31,6 +32,7 @@ def results_routers(
         documented(accounts_router(service, auth)),
         documented(audit_router(service, auth), 400, 401, 403),
         documented(merges_router(service, auth), 400, 401, 403),
+        documented(candidate_results_router(service, auth), 400, 401, 403, 404, 429),
         # The plugin answers a bad body with 400; the rest as the native API.
         documented(verify_status, 400, 401, 403, 404, 422, 429, 503),
     ]

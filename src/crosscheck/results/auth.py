@@ -22,6 +22,7 @@ from fastapi.security import (
 
 from crosscheck.config.secrets import SecretError
 from crosscheck.model.results import CIAccount
+from crosscheck.results.accounts import check_enabled
 from crosscheck.results.errors import (
     AuthenticationError,
     NotAllowedError,
@@ -29,7 +30,7 @@ from crosscheck.results.errors import (
     UnavailableError,
 )
 from crosscheck.results.http_errors import http_error
-from crosscheck.results.service import ResultsService, check_enabled
+from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.tokens import same_secret
 

@@ -7,6 +7,7 @@ CrosscheckError
     ├── NotAllowedError           the account may not do this: another account, a project (403)
     ├── AccountNotFoundError      no such CI account (404)
     ├── UnknownChangeError        a change or revision the service cannot place (404)
+    ├── UnknownCandidateError     a candidate, scenario or level promotion does not know (404)
     ├── AccountExistsError        the name or the SSH key is taken (409)
     ├── InvalidInputError        a result or account is malformed; `problems` locate each (422)
     ├── RateLimitedError          too many requests; `retry_after` seconds (429)
@@ -55,6 +56,10 @@ class UnknownChangeError(ResultsError):
     status_code = 404
 
 
+class UnknownCandidateError(ResultsError):
+    status_code = 404
+
+
 class AccountExistsError(ResultsError):
     status_code = 409
 
@@ -90,5 +95,6 @@ __all__ = [
     "RateLimitedError",
     "ResultsError",
     "UnavailableError",
+    "UnknownCandidateError",
     "UnknownChangeError",
 ]

@@ -27,10 +27,10 @@ from crosscheck.model.results import (
     result_problems,
 )
 from crosscheck.results import records
-from crosscheck.results.accounts import Accounts, account_from_row, account_id_of
+from crosscheck.results.accounts import Accounts, account_from_row, account_id_of, check_enabled
 from crosscheck.results.activity import ActivityReads
+from crosscheck.results.candidates import CandidateResults
 from crosscheck.results.errors import (
-    AccountDisabledError,
     AccountNotFoundError,
     InvalidInputError,
     NotAllowedError,
@@ -59,6 +59,10 @@ class ResultsService:
         self.limiter = limiter
         #: Results reported as older are refused; None accepts any past time.
         self.max_age = max_age
+        #: Results reported on promotion's candidates.
+        self.candidates = CandidateResults(
+            engine, check_rate=self.check_rate, max_age=max_age, max_batch=MAX_BATCH
+        )
 
     # -- writing ---------------------------------------------------------------
 
@@ -80,7 +84,7 @@ class ResultsService:
             raise InvalidInputError([("", "a batch needs at least one result")])
         if len(items) > MAX_BATCH:
             raise InvalidInputError([("", f"a batch holds at most {MAX_BATCH} results")])
-        self._check_rate(account)
+        self.check_rate(account)
         async with self.engine.begin() as connection:
             row = (
                 await connection.execute(select(ci_accounts).where(ci_accounts.c.name == account))
@@ -93,7 +97,7 @@ class ResultsService:
             _check_valid(items, now, self.max_age)
             return await records.insert_results(connection, row.id, account, items, now)
 
-    def _check_rate(self, account: str) -> None:
+    def check_rate(self, account: str) -> None:
         if self.limiter is None:
             return
         wait = self.limiter.take(account)
@@ -167,15 +171,6 @@ class ResultsService:
         with `prefix` (a complete or abbreviated commit id); a few, when it is ambiguous."""
         async with self.engine.connect() as connection:
             return await records.patchsets_of_revision_prefix(connection, prefix.lower())
-
-
-def check_enabled(account: CIAccount) -> None:
-    if not account.enabled:
-        reason = f" ({account.disabled_reason})" if account.disabled_reason else ""
-        raise AccountDisabledError(
-            f"CI account {account.name!r} is disabled{reason}: "
-            "ask an admin of this results service to enable it"
-        )
 
 
 def _check_allowed(

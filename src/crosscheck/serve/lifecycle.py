@@ -84,6 +84,8 @@ def _parts(service: Service) -> list[Awaitable[None]]:
     ]
     if service.results is not None:
         parts.append(service.results.run())
+    if service.promotion is not None:
+        parts.append(service.promotion.run())
     return parts
 
 

@@ -26,6 +26,10 @@ from crosscheck.logs import logs_router
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.operator.router import operator_router
+from crosscheck.promotion.api import promotion_router
+from crosscheck.promotion.engine import PromotionEngine
+from crosscheck.results.app import documented
+from crosscheck.results.auth import Authenticator, auth_dependencies
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.resolver import resolver_for
 from crosscheck.results.service import ResultsService
@@ -55,6 +59,7 @@ def web_app(
     current_config: Callable[[], Config] | None = None,
     lookup: GerritRestClient | None = None,
     scheduler: Scheduler | None = None,
+    promotion: PromotionEngine | None = None,
 ) -> FastAPI:
     """Webhooks, build logs, /metrics, the results service when it is served here, and
     the operator API on `scheduler` when one is given.
@@ -77,7 +82,7 @@ def web_app(
     app.include_router(logs_router(logs_root))
     if config.results.serve:
         token = admin_token_source or (lambda: admin_token(config.ci))
-        _mount_results(app, config, engine, token, lookup)
+        _mount_results(app, config, engine, token, lookup, promotion=promotion)
     if scheduler is not None:
         app.include_router(operator_router(scheduler))
     # In every configuration, so the operator API's malformed requests are answered
@@ -92,6 +97,8 @@ def _mount_results(
     engine: AsyncEngine,
     admin_token_source: TokenSource,
     lookup: GerritRestClient | None,
+    *,
+    promotion: PromotionEngine | None,
 ) -> None:
     limiter = RateLimiter(config.results.rate, config.results.burst)
     settings = settings_from_config(config.results, admin_token_source)
@@ -100,6 +107,12 @@ def _mount_results(
     service = ResultsService(engine, limiter=limiter, max_age=settings.max_result_age)
     for router in results_and_pages(service, settings, pages, resolver_for(service, lookup)):
         app.include_router(router)
+    if promotion is not None:
+        # A result on a candidate is decided on the moment it is stored.
+        service.candidates.listeners.append(promotion.evidence_arrived)
+        auth = auth_dependencies(Authenticator(service, settings))
+        router = promotion_router(engine, promotion.scenarios, auth, promotion.evidence_arrived)
+        app.include_router(documented(router, 400, 401, 403, 404))
 
 
 def _webhook_tokens(connections: Iterable[GerritConnection]) -> dict[str, str]:

@@ -31,6 +31,7 @@ from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import RESULTS_SERVICE
 from crosscheck.paths import state_dir
+from crosscheck.promotion.engine import PromotionEngine
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.merges import recording_merges
@@ -72,6 +73,7 @@ class Service:
     #: Job results to a results service; None when they are reported nowhere.
     results: ReportQueue | None = None
     results_reporter: ResultsReporter | None = None
+    promotion: PromotionEngine | None = None
 
 
 def rest_client(connection: GerritConnection) -> GerritRestClient:
@@ -114,6 +116,7 @@ async def build_service(options: ServeOptions) -> Service:
         name: GerritEventSource(c, intake, rest[name], on_back=_retry_now(reports, name))
         for name, c in config.connections.items()
     }
+    promotion = PromotionEngine(engine, lambda: live.current.scenarios)
     app = web_app(
         config,
         engine,
@@ -125,6 +128,7 @@ async def build_service(options: ServeOptions) -> Service:
         # report) is looked up on Gerrit: the first connection's, as the CI account.
         lookup=next(iter(rest.values()), None),
         scheduler=scheduler,
+        promotion=promotion,
     )
     projects = {name: GerritProjects(client) for name, client in rest.items()}
     timer = TimerEventSource(intake, lambda: live.current, projects)
@@ -140,6 +144,7 @@ async def build_service(options: ServeOptions) -> Service:
         rest,
         results,
         results_reporter,
+        promotion,
     )
 
 

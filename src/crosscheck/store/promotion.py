@@ -24,7 +24,7 @@ It keeps two guarantees and no other rule (whether a candidate deserves a level 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,6 +80,50 @@ async def record_candidate(
 async def candidate(db: AsyncConnection, candidate_id: str) -> CandidateRecord | None:
     row = (await db.execute(select(candidates).where(candidates.c.id == candidate_id))).first()
     return _candidate(row) if row is not None else None
+
+
+async def unknown_candidates(db: AsyncConnection, ids: Iterable[str]) -> set[str]:
+    """Those of `ids` that are not recorded candidates."""
+    wanted = set(ids)
+    found = await db.execute(select(candidates.c.id).where(candidates.c.id.in_(wanted)))
+    return wanted - {row.id for row in found}
+
+
+async def newest_candidates(
+    db: AsyncConnection, scenario: str, limit: int = 50
+) -> list[CandidateRecord]:
+    """The scenario's newest candidates, newest first."""
+    rows = await db.execute(
+        select(candidates)
+        .where(candidates.c.scenario == scenario)
+        .order_by(candidates.c.created_at.desc(), candidates.c.id.desc())
+        .limit(limit)
+    )
+    return [_candidate(row) for row in rows]
+
+
+async def candidates_starting(
+    db: AsyncConnection, scenario: str, prefix: str, limit: int = 2
+) -> list[CandidateRecord]:
+    """The scenario's candidates whose id starts with `prefix` (hex): a few, if ambiguous."""
+    rows = await db.execute(
+        select(candidates)
+        .where(candidates.c.scenario == scenario)
+        .where(candidates.c.id >= prefix, candidates.c.id < prefix + "g")
+        .order_by(candidates.c.id)
+        .limit(limit)
+    )
+    return [_candidate(row) for row in rows]
+
+
+async def promoted_levels(db: AsyncConnection, candidate_id: str) -> dict[str, datetime]:
+    """Level -> when the rules promoted the candidate to it (an operator's moves aside)."""
+    rows = await db.execute(
+        select(promotions.c.level, promotions.c.at)
+        .where(promotions.c.candidate == candidate_id)
+        .where(promotions.c.kind == PromotionKind.PROMOTE.value)
+    )
+    return {row.level: row.at for row in rows}
 
 
 # -- pointers ------------------------------------------------------------------------------

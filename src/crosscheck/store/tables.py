@@ -371,6 +371,8 @@ promotions = Table(
     #: The pointer's generation after this move.
     Column("generation", BigInteger, nullable=False),
     Index("ix_promotions_level", "scenario", "level", "id"),
+    #: What a candidate reached (migration 0201): the engine asks at each decision.
+    Index("ix_promotions_candidate", "candidate"),
     #: A candidate is promoted to a level once, whatever the number of serve processes.
     Index(
         "uq_promotions_promoted_once",
@@ -381,4 +383,39 @@ promotions = Table(
         sqlite_where=text("kind = 'promote'"),
         postgresql_where=text("kind = 'promote'"),
     ),
+)
+
+# -- promotion's evidence (migration 0201) -------------------------------------------------
+# Only store/evidence.py touches these two tables.
+
+#: Results CI accounts reported on candidates (not on patchsets): a re-report is a new
+#: row; the newest per job and account is current, as for patchsets.
+candidate_results = Table(
+    "candidate_results",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("candidate", String(64), ForeignKey("candidates.id"), nullable=False),
+    Column("account_id", Integer, ForeignKey("ci_accounts.id"), nullable=False),
+    Column("job", String(200), nullable=False),
+    Column("value", String(20), nullable=False),
+    Column("url", Text),
+    Column("duration", Float),
+    Column("comment", Text),
+    Column("reported_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    #: The engine reads one candidate's evidence at each arrival.
+    Index("ix_candidate_results_candidate", "candidate", "id"),
+)
+
+#: Manual approvals: an account approves a candidate for one level, once.
+candidate_approvals = Table(
+    "candidate_approvals",
+    metadata,
+    Column("candidate", String(64), ForeignKey("candidates.id"), primary_key=True),
+    Column("level", String(100), primary_key=True),
+    Column("account", String(200), primary_key=True),
+    Column("approved_at", UtcDateTime, nullable=False),
+    Column("comment", Text, nullable=False),
 )

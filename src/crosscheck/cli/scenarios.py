@@ -1,0 +1,20 @@
+"""The scenarios a configuration names, for the promotion commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from crosscheck.config import load_config
+from crosscheck.errors import ConfigInvalidError
+from crosscheck.model.scenario import Scenario
+from crosscheck.paths import default_config_paths
+
+
+def configured_scenarios(config_paths: Iterable[Path]) -> list[Scenario]:
+    """The scenarios of the configuration given (or the default one), by name; an invalid
+    configuration stops the command with its errors."""
+    result = load_config(list(config_paths) or default_config_paths())
+    if result.config is None:
+        raise ConfigInvalidError(result.errors)
+    return sorted(result.config.scenarios.values(), key=lambda s: s.name)

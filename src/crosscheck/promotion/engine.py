@@ -1,0 +1,186 @@
+"""The promotion engine: a candidate climbs the moment its evidence is complete.
+
+Nothing polls. The engine is told which candidates got evidence (a result stored
+through the results service, an approval given) and decides for each of them, level
+by level from the first up: a level the rules promoted the candidate to before is
+passed through; the first level it has not reached is decided (`model.promotion.
+decide`) and, when every criterion passed, promoted in one transaction
+(`store.promotion.promote`: exactly once, never backwards). A promotion may make the
+level above promotable at once (its jobs may have passed already), so the climb goes
+on until a level is not promotable. A level waiting only for its soak time gets a
+timer at the moment the soak ends.
+
+At start, `run` first decides for each scenario's newest candidates: evidence that
+arrived while no engine ran (a kill -9 between a result and its promotion) is
+promoted then, once.
+
+Decisions are made one at a time, by one task: a burst of results on one candidate
+is one decision, and SQLite sees one writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.model.promotion import Verdict, decide
+from crosscheck.model.scenario import Scenario
+from crosscheck.store import evidence
+from crosscheck.store import promotion as store
+
+log = logging.getLogger(__name__)
+
+#: Who the records name as having promoted: the level's criteria, not a person.
+BY_CRITERIA = "criteria"
+#: Candidates looked at per scenario when the engine starts.
+SWEEP_DEPTH = 50
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Climb:
+    """What one decision on a candidate did: the levels it was promoted to, in order,
+    and the verdict of the first level it could not reach (None: it reached the top)."""
+
+    candidate: str
+    promoted: tuple[str, ...] = ()
+    stopped_at: Verdict | None = None
+
+
+class PromotionEngine:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        scenarios: Callable[[], Mapping[str, Scenario]],
+        *,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.engine = engine
+        self.scenarios = scenarios
+        self.clock = clock
+        self._pending: set[str] = set()
+        self._wake = asyncio.Event()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    def evidence_arrived(self, candidates: set[str]) -> None:
+        """Decide for these candidates as soon as the engine's task is free."""
+        self._pending |= candidates
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Decide on what arrived while no engine ran, then on every arrival, until cancelled."""
+        try:
+            await self.sweep()
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                pending, self._pending = self._pending, set()
+                for candidate in sorted(pending):
+                    await self._decide_logged(candidate)
+        finally:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+
+    async def sweep(self) -> None:
+        """Decide for each configured scenario's newest candidates."""
+        for name in sorted(self.scenarios()):
+            async with self.engine.connect() as db:
+                newest = await store.newest_candidates(db, name, SWEEP_DEPTH)
+            # Oldest first: a newer candidate promoted first would refuse the older.
+            for record in reversed(newest):
+                await self._decide_logged(record.id)
+
+    async def _decide_logged(self, candidate: str) -> None:
+        try:
+            await self.climb(candidate)
+        except Exception:
+            # One candidate's failure (the store away) must not stop the engine: the
+            # next arrival or start decides again, and a promotion is exactly once.
+            log.exception("promotion: deciding for candidate %s failed", candidate[:12])
+
+    async def climb(self, candidate_id: str) -> Climb:
+        """Promote the candidate to every level its evidence earns, from the first up."""
+        async with self.engine.connect() as db:
+            record = await store.candidate(db, candidate_id)
+            if record is None:
+                return Climb(candidate_id)
+            scenario = self.scenarios().get(record.candidate.scenario)
+            if scenario is None:
+                log.debug("promotion: %s is of no configured scenario", candidate_id[:12])
+                return Climb(candidate_id)
+            known = await evidence.evidence(db, candidate_id)
+            reached = await store.promoted_levels(db, candidate_id)
+        promoted: list[str] = []
+        for level in scenario.levels:
+            if level.name in reached:
+                continue
+            now = self.clock()
+            below = reached.get(level.below) if level.below is not None else None
+            verdict = decide(level, record.candidate, known.for_level(level.name), below, now)
+            if not verdict.promotable:
+                self._wake_after_soak(candidate_id, level.soak, below, verdict)
+                return Climb(candidate_id, tuple(promoted), verdict)
+            if await self._promote(scenario.name, verdict, now):
+                promoted.append(level.name)
+            # Promoted now, or refused (a newer candidate holds the level): either
+            # way the candidate does not reach the levels above through this level.
+            if level.name not in promoted:
+                return Climb(candidate_id, tuple(promoted), None)
+            reached[level.name] = now
+        return Climb(candidate_id, tuple(promoted), None)
+
+    async def _promote(self, scenario: str, verdict: Verdict, now: datetime) -> bool:
+        async with self.engine.begin() as db:
+            done = await store.promote(
+                db,
+                scenario,
+                verdict.level,
+                verdict.candidate,
+                by=BY_CRITERIA,
+                evidence=verdict.evidence,
+                at=now,
+            )
+        if done:
+            log.info(
+                "promotion: %s %s -> candidate %s (%s)",
+                scenario,
+                verdict.level,
+                verdict.candidate[:12],
+                "; ".join(c.criterion for c in verdict.criteria),
+            )
+        else:
+            log.info(
+                "promotion: %s %s not moved to candidate %s: it was promoted there before, "
+                "or the level holds a newer candidate",
+                scenario,
+                verdict.level,
+                verdict.candidate[:12],
+            )
+        return done
+
+    def _wake_after_soak(
+        self,
+        candidate: str,
+        soak: timedelta | None,
+        reached_below: datetime | None,
+        verdict: Verdict,
+    ) -> None:
+        """A level waiting only for its soak time is decided again when the soak ends."""
+        if soak is None or reached_below is None or not verdict.waits_only_for_soak:
+            return
+        delay = (reached_below + soak - self.clock()).total_seconds()
+        previous = self._timers.pop(candidate, None)
+        if previous is not None:
+            previous.cancel()
+        self._timers[candidate] = asyncio.get_running_loop().call_later(
+            max(delay, 0.0), self.evidence_arrived, {candidate}
+        )
