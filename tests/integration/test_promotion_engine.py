@@ -114,9 +114,7 @@ async def until(check: Callable[[], object], seconds: float = 5.0) -> float:
 
 
 @pytest.fixture
-async def running(
-    engine: AsyncEngine, results: ResultsService
-) -> AsyncIterator[PromotionEngine]:
+async def running(engine: AsyncEngine, results: ResultsService) -> AsyncIterator[PromotionEngine]:
     promotion = PromotionEngine(engine, lambda: {NAME: scenario()})
     results.candidates.listeners.append(promotion.evidence_arrived)
     task = asyncio.create_task(promotion.run())
@@ -154,7 +152,8 @@ async def test_a_candidate_climbs_as_far_as_its_evidence_goes(
     promotion = PromotionEngine(engine, lambda: {NAME: scenario()})
     climb = await promotion.climb(first)
     assert climb.promoted == ("verified", "daily")
-    assert climb.stopped_at is not None and climb.stopped_at.level == "release"
+    assert climb.stopped_at is not None
+    assert climb.stopped_at.level == "release"
     waiting = [c.criterion for c in climb.stopped_at.criteria if c.state is CriterionState.MISSING]
     assert waiting == ["1 approval(s) by rm"]
     assert await held(engine) == {"verified": first, "daily": first}
@@ -299,7 +298,8 @@ async def test_explain_names_what_passed_failed_and_is_missing(
     await PromotionEngine(engine, lambda: {NAME: scenario()}).climb(first)
     async with engine.connect() as db:
         shown = await explain(db, scenario(), "daily", None, datetime.now(UTC))
-    assert shown.candidate is not None and shown.candidate.id == first
+    assert shown.candidate is not None
+    assert shown.candidate.id == first
     assert shown.verdict is not None
     states = {c.criterion: c.state.value for c in shown.verdict.criteria}
     assert states == {

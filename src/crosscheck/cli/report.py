@@ -44,6 +44,11 @@ class ReportError(CrosscheckError):
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help='A JSON file: {"results": [{...}, ...]} or a list; all stored or none.',
 )
+@click.option(
+    "--candidate",
+    metavar="HASH",
+    help="Report on a promotion candidate (its 64-hex id) instead of a patchset.",
+)
 @click.option("--project", help="Gerrit project, e.g. openstack/nova.")
 @click.option("--change", type=int, help="Change number.")
 @click.option("--patchset", type=int, help="Patchset number.")
@@ -66,6 +71,7 @@ def report(
     token_env: str,
     batch_file: Path | None,
     timeout: float,
+    candidate: str | None,
     **fields: Any,
 ) -> None:
     """Report job results to a crosscheck results service.
@@ -74,15 +80,19 @@ def report(
     crosscheck report --server URL --token-file F --project P --change N \\
         --patchset P --job NAME --result passed --url URL --duration 1m30s
     crosscheck report --server URL --token-file F --batch results.json
+    crosscheck report --server URL --token-file F --candidate HASH \
+        --job NAME --result passed --url URL
     """  # fmt: skip
     token = _token(token_file, token_env)
-    if batch_file is not None:
+    if candidate is not None:
+        path, body = _on_candidate(candidate, batch_file, fields)
+    elif batch_file is not None:
         path, body = "/api/v1/results/batch", _batch(batch_file)
     else:
         path, body = "/api/v1/results", _single(fields)
     answer = _post(server, path, body, token, timeout)
     stored = answer.get("results", [answer])
-    click.echo(f"stored {len(stored)} result(s): " + ", ".join(r["id"] for r in stored))
+    click.echo(f"stored {len(stored)} result(s): " + ", ".join(str(r["id"]) for r in stored))
 
 
 def _token(token_file: Path | None, token_env: str) -> str:
@@ -106,6 +116,37 @@ def _single(fields: dict[str, Any]) -> dict[str, Any]:
     body = {name: value for name, value in fields.items() if value is not None}
     body["voting"] = not body.pop("non_voting")
     return body
+
+
+#: What a result on a candidate cannot say: it is on no change.
+_PATCHSET_ONLY = {
+    name: f"--{name}"
+    for name in ("project", "change", "patchset", "branch", "revision", "category")
+}
+
+
+def _on_candidate(
+    candidate: str, batch_file: Path | None, fields: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    candidate = candidate.lower()
+    if len(candidate) != 64 or any(c not in "0123456789abcdef" for c in candidate):  # noqa: PLR2004
+        raise click.BadParameter(
+            f"{candidate!r}: a candidate is named by its whole id, 64 hex digits "
+            "(`crosscheck promotion status --json` shows them)",
+            param_hint="--candidate",
+        )
+    given = [option for name, option in _PATCHSET_ONLY.items() if fields[name] is not None]
+    if fields["non_voting"] or fields["rerun"]:
+        given.append("--non-voting" if fields["non_voting"] else "--rerun")
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: not for a result on a candidate")
+    if batch_file is not None:
+        return f"/api/v1/candidates/{candidate}/results", _batch(batch_file)
+    missing = [o for n, o in (("job", "--job"), ("value", "--result")) if fields[n] is None]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (or give --batch FILE)")
+    body = {n: fields[n] for n in ("job", "value", "url", "duration", "comment") if fields[n]}
+    return f"/api/v1/candidates/{candidate}/results", {"results": [body]}
 
 
 def _batch(path: Path) -> dict[str, Any]:

@@ -4,86 +4,19 @@
 # signatures of functions defined inside other functions.
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from crosscheck.model.promotion import CandidateResult, NewCandidateResult
-from crosscheck.model.results import CIAccount, ResultValue, format_duration, parse_duration
+from crosscheck.model.results import CIAccount
 from crosscheck.results.api import PREFIX, refusals
 from crosscheck.results.auth import AuthDependencies, Caller
-from crosscheck.results.schemas import MAX_DURATION
-from crosscheck.results.service import MAX_BATCH, ResultsService
+from crosscheck.results.schemas import CandidateBatchIn, CandidateResultOut, CandidateResultsOut
+from crosscheck.results.service import ResultsService
 
 CandidatePath = Annotated[
     str, Path(pattern="^[0-9a-f]{64}$", description="The candidate's id (64 hex digits)")
 ]
-
-
-class CandidateResultIn(BaseModel):
-    """One job's result on a candidate."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    job: str = Field(examples=["functest-smoke"])
-    value: ResultValue = Field(description="passed, failed, unstable, in_progress, skipped...")
-    ci: str | None = Field(None, description="The reporting CI account; if given, the caller's")
-    url: str | None = Field(None, description="Where the logs are (http or https)")
-    duration: float | None = Field(None, ge=0, lt=MAX_DURATION, allow_inf_nan=False)
-    comment: str | None = None
-    reported_at: AwareDatetime | None = Field(None, description="Default: when received")
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _value(cls, raw: Any) -> Any:
-        return ResultValue.parse(raw) if isinstance(raw, str) else raw
-
-    @field_validator("duration", mode="before")
-    @classmethod
-    def _duration(cls, raw: Any) -> Any:
-        return parse_duration(raw) if isinstance(raw, str) else raw
-
-    def to_new(self, candidate: str) -> NewCandidateResult:
-        return NewCandidateResult(candidate=candidate, **self.model_dump(exclude={"ci"}))
-
-
-class CandidateBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    results: Annotated[list[CandidateResultIn], Field(min_length=1, max_length=MAX_BATCH)]
-
-
-class CandidateResultOut(BaseModel):
-    id: int
-    candidate: str
-    ci: str
-    job: str
-    value: ResultValue
-    url: str | None
-    duration: float | None
-    duration_text: str | None
-    comment: str | None
-    reported_at: datetime
-
-    @classmethod
-    def of(cls, result: CandidateResult) -> "CandidateResultOut":
-        return cls(
-            id=result.id,
-            candidate=result.candidate,
-            ci=result.account,
-            job=result.job,
-            value=result.value,
-            url=result.url,
-            duration=result.duration,
-            duration_text=None if result.duration is None else format_duration(result.duration),
-            comment=result.comment,
-            reported_at=result.reported_at,
-        )
-
-
-class CandidateResultsOut(BaseModel):
-    results: list[CandidateResultOut]
 
 
 def candidate_results_router(service: ResultsService, auth: AuthDependencies) -> APIRouter:

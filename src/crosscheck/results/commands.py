@@ -4,6 +4,7 @@
                        {COMMIT | CHANGE,PS}...      (COMMIT complete or abbreviated)
     crosscheck-report --project P --change N --patchset N --job J --result passed [--url ...]
     crosscheck-report --batch < results.json
+    crosscheck-report --candidate HASH --job J --result passed [--url ...] [--batch < results.json]
 
 Exit status: 0 stored, 1 refused (the message says why), 2 bad arguments.
 """
@@ -16,6 +17,7 @@ import re
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -24,7 +26,7 @@ from crosscheck.http.problems import validation_problems
 from crosscheck.model.results import NewResult, is_pending, parse_duration, verify_status_value
 from crosscheck.results.errors import InvalidInputError, ResultsError, UnknownChangeError
 from crosscheck.results.resolver import COMMIT, ChangeResolver, PatchsetRef, find_commit
-from crosscheck.results.schemas import BatchIn, ResultIn
+from crosscheck.results.schemas import BatchIn, CandidateBatchIn, CandidateResultIn, ResultIn
 from crosscheck.results.service import ResultsService
 
 USAGE = (
@@ -83,17 +85,21 @@ async def run_command(command_line: str, context: CommandContext) -> CommandOutc
         if words[:2] == ["verify-status", "save"]:
             items = await _verify_status_save(words[2:], context)
         elif words[:1] == ["crosscheck-report"]:
-            items = await _crosscheck_report(words[1:], context)
+            options = _report_parser().parse_args(words[1:])
+            if options.candidate is not None:
+                stored = await _report_on_candidate(options, context)
+                return CommandOutcome(0, stdout=f"stored {stored} result(s)\n")
+            items = await _crosscheck_report(options, context)
         else:
             raise UsageError(f"unknown command {command_line!r}; {USAGE}")
-        stored = await context.service.report(context.account, items)
+        stored = len(await context.service.report(context.account, items))
     except _Stop as stop:
         return CommandOutcome(stop.status, stdout=str(stop))
     except (UsageError, ValueError) as error:
         return CommandOutcome(2, stderr=f"error: {error}\n")
     except ResultsError as error:
         return CommandOutcome(1, stderr=f"error: {error}\n")
-    return CommandOutcome(0, stdout=f"stored {len(stored)} result(s)\n")
+    return CommandOutcome(0, stdout=f"stored {stored} result(s)\n")
 
 
 # -- verify-status save ------------------------------------------------------
@@ -209,6 +215,7 @@ async def _place(target: str, project: str | None, context: CommandContext) -> P
 def _report_parser() -> _Parser:
     parser = _Parser(prog="crosscheck-report", description="Report job results.")
     parser.add_argument("--batch", action="store_true", help="read {'results': [...]} from stdin")
+    parser.add_argument("--candidate", help="a promotion candidate's id, instead of a patchset")
     for name in ("project", "branch", "revision", "job", "url", "duration", "category", "comment"):
         parser.add_argument(f"--{name}")
     parser.add_argument("--change", type=int)
@@ -219,8 +226,9 @@ def _report_parser() -> _Parser:
     return parser
 
 
-async def _crosscheck_report(args: Sequence[str], context: CommandContext) -> list[NewResult]:
-    options = _report_parser().parse_args(args)
+async def _crosscheck_report(
+    options: argparse.Namespace, context: CommandContext
+) -> list[NewResult]:
     if options.batch:
         return _batch(await context.read_stdin())
     missing = [
@@ -240,6 +248,37 @@ async def _crosscheck_report(args: Sequence[str], context: CommandContext) -> li
         return [ResultIn.model_validate(fields).to_new()]
     except ValidationError as error:
         raise InvalidInputError(_as_options(validation_problems(error.errors()))) from error
+
+
+#: What a result on a candidate cannot say: it is on no change.
+_PATCHSET_ONLY = ("project", "branch", "revision", "category", "change", "patchset")
+
+
+async def _report_on_candidate(options: argparse.Namespace, context: CommandContext) -> int:
+    candidate = options.candidate.lower()
+    given = [f"--{name}" for name in _PATCHSET_ONLY if getattr(options, name) is not None]
+    given += [f"--{n.replace('_', '-')}" for n in ("non_voting", "rerun") if getattr(options, n)]
+    if given:
+        raise UsageError(f"crosscheck-report: {', '.join(given)}: not for a result on a candidate")
+    try:
+        if options.batch:
+            body = CandidateBatchIn.model_validate(json.loads(await context.read_stdin()))
+        else:
+            fields = {n: getattr(options, n) for n in ("job", "url", "duration", "comment")}
+            fields = {n: v for n, v in fields.items() if v is not None}
+            body = CandidateBatchIn(
+                results=[CandidateResultIn.model_validate(fields | {"value": options.result})]
+            )
+    except json.JSONDecodeError as error:
+        raise UsageError(f"stdin is not JSON: {error}") from error
+    except ValidationError as error:
+        problems = validation_problems(error.errors())
+        raise InvalidInputError(problems if options.batch else _as_options(problems)) from error
+    items = [item.to_new(candidate) for item in body.results]
+    stored = await context.service.candidates.report(
+        context.account, items, claimed=[i.ci for i in body.results], now=datetime.now(UTC)
+    )
+    return len(stored)
 
 
 def _batch(text: str) -> list[NewResult]:

@@ -3,6 +3,7 @@ as real processes on the store under test."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -10,12 +11,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncssh
 import httpx
 import pytest
 
+from crosscheck.model.candidate import Candidate
+from crosscheck.store import open_store, promotion
 from tests.integration.results.helpers import plugin_json
 from tests.results_server import wait_until_serving
 
@@ -138,6 +142,49 @@ def test_accounts_report_and_refusals_through_the_cli(server: Server) -> None:
     token_file.write_text(rotated.stdout.strip())
     batch.write_text(json.dumps({"results": [UNIT_FAILED]}))
     assert server.report("--batch", str(batch), token_file=token_file).returncode == 0
+
+
+async def _record(store_url: str, candidate: Candidate) -> None:
+    engine = await open_store(store_url)
+    try:
+        async with engine.begin() as db:
+            await promotion.record_candidate(db, candidate, "operator", datetime.now(UTC))
+    finally:
+        await engine.dispose()
+
+
+def test_report_on_a_candidate(server: Server) -> None:
+    token_file = server.tmp / "functest.token"
+    created = run("results", "account", "create", "functest-ci", "--store", server.store_url,
+                  "--token-file", str(token_file))  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    candidate = Candidate("os-nosdn", {"apex": "a" * 40})
+    asyncio.run(_record(server.store_url, candidate))
+
+    stored = server.report(
+        "--candidate", candidate.id, "--job", "functest-smoke", "--result", "SUCCESS",
+        "--url", "https://ci.example.org/9", "--duration", "2m", token_file=token_file,
+    )  # fmt: skip
+    assert stored.returncode == 0, stored.stderr
+    assert stored.stdout.startswith("stored 1 result(s): ")
+    read = httpx.get(f"{server.url}/api/v1/candidates/{candidate.id}/results").json()["results"]
+    assert [(r["ci"], r["job"], r["value"], r["duration"]) for r in read] == [
+        ("functest-ci", "functest-smoke", "passed", 120)
+    ]
+
+    mixed = server.report("--candidate", candidate.id, "--change", "3", "--job", "j",
+                          "--result", "passed", token_file=token_file)  # fmt: skip
+    assert mixed.returncode == 2
+    assert "--change: not for a result on a candidate" in mixed.stderr
+    short = server.report("--candidate", candidate.id[:12], "--job", "j", "--result", "passed",
+                          token_file=token_file)  # fmt: skip
+    assert short.returncode == 2
+    assert "64 hex digits" in short.stderr
+    unknown = server.report("--candidate", "f" * 64, "--job", "j", "--result", "passed",
+                            token_file=token_file)  # fmt: skip
+    assert unknown.returncode == 1
+    assert "refused the report (404)" in unknown.stderr
+    assert f"no candidate {'f' * 64}" in unknown.stderr
 
 
 async def test_the_ssh_command_of_results_serve(server: Server) -> None:

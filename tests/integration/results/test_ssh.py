@@ -6,15 +6,18 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncssh
 import pytest
 
+from crosscheck.model.candidate import Candidate
 from crosscheck.model.results import ResultValue
 from crosscheck.results.resolver import StoreResolver
 from crosscheck.results.service import ResultsService
 from crosscheck.results.ssh import load_or_create_host_key, start_ssh_server
+from crosscheck.store import promotion
 from tests.integration.results.helpers import REVISION, new_result, stored_count
 
 SAVE = (
@@ -105,6 +108,36 @@ async def test_a_batch_from_stdin(ssh: SshHarness) -> None:
     done = await ssh.run("crosscheck-report --batch", stdin=batch)
     assert done.exit_status == 0, done.stderr
     assert await stored_count(ssh.service) == 2
+
+
+async def test_a_result_on_a_candidate(ssh: SshHarness) -> None:
+    candidate = Candidate("os-nosdn", {"apex": "a" * 40})
+    async with ssh.service.engine.begin() as db:
+        await promotion.record_candidate(db, candidate, "operator", datetime.now(UTC))
+    done = await ssh.run(
+        f"crosscheck-report --candidate {candidate.id} --job functest --result SUCCESS "
+        "--url https://ci.example.org/7 --duration 1m"
+    )
+    assert (done.exit_status, done.stdout) == (0, "stored 1 result(s)\n"), done.stderr
+    batch = '{"results": [{"job": "deploy", "value": "failed"}]}'
+    assert (
+        await ssh.run(f"crosscheck-report --candidate {candidate.id} --batch", batch)
+    ).exit_status == 0
+    found = await ssh.service.candidates.results(candidate.id)
+    assert [(r.account, r.job, r.value, r.duration) for r in found] == [
+        ("Nova CI", "functest", ResultValue.PASSED, 60),
+        ("Nova CI", "deploy", ResultValue.FAILED, None),
+    ]
+    for command, status, words in [
+        (f"crosscheck-report --candidate {candidate.id} --change 3 --job j --result passed", 2,
+         "--change: not for a result on a candidate"),
+        (f"crosscheck-report --candidate {candidate.id} --job j", 1, "--result"),
+        (f"crosscheck-report --candidate {'f' * 64} --job j --result passed", 1, "no candidate"),
+        ("crosscheck-report --candidate abc --job j --result passed", 1, "candidate id"),
+    ]:  # fmt: skip
+        refused = await ssh.run(command, stdin="")
+        assert (refused.exit_status, words in refused.stderr) == (status, True), refused.stderr
+    assert len(await ssh.service.candidates.results(candidate.id)) == 2
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,6 @@ def upgrade() -> None:
         sa.Column("comment", sa.Text, nullable=False),
     )
 
-
     # What a candidate reached: the engine asks at each decision.
     op.create_index("ix_promotions_candidate", "promotions", ["candidate"])
 
