@@ -15,6 +15,7 @@ from crosscheck.errors import CrosscheckError
 
 #: Subcommands, imported only when used: `config check` need not load SSH and crypto.
 SUBCOMMANDS = {
+    "candidate": "crosscheck.cli.candidate:candidate",
     "config": "crosscheck.cli.config:config_group",
     "dequeue": "crosscheck.cli.operator:dequeue",
     "enqueue": "crosscheck.cli.operator:enqueue",

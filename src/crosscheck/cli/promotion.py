@@ -19,6 +19,7 @@ from rich.table import Table
 
 from crosscheck.cli.options import config_option, database_option
 from crosscheck.cli.promotion_explain import explain_command
+from crosscheck.cli.promotion_moves import demote, rollback
 from crosscheck.cli.scenarios import configured_scenarios
 from crosscheck.model.promotion import LevelPointer
 from crosscheck.model.scenario import Scenario
@@ -35,6 +36,8 @@ def promotion() -> None:
 
 
 promotion.add_command(explain_command)
+promotion.add_command(demote)
+promotion.add_command(rollback)
 
 
 @promotion.command()

@@ -48,7 +48,7 @@ def explain_command(
     The next to climb is the newest candidate for the first level, and the candidate
     the level below holds for the others. CANDIDATE may be an id's first 7+ digits.
     """
-    scenario = _scenario(configured_scenarios(config_paths), scenario_name)
+    scenario = scenario_named(configured_scenarios(config_paths), scenario_name)
     found = asyncio.run(_explain(database, scenario, level_name, candidate))
     if as_json:
         click.echo(json.dumps(as_data(found), indent=2))
@@ -56,7 +56,7 @@ def explain_command(
         click.echo("\n".join(as_lines(found)))
 
 
-def _scenario(scenarios: list[Scenario], name: str) -> Scenario:
+def scenario_named(scenarios: list[Scenario], name: str) -> Scenario:
     for scenario in scenarios:
         if scenario.name == name:
             return scenario

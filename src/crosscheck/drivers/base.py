@@ -16,6 +16,11 @@ ProjectSource (required for a connection whose projects the timer fires for)
     names). Called by the timer at each scheduled time; a project that does not
     exist raises `GerritNotFoundError` (or the driver's own not-found error).
 
+RefSource (required for a connection whose projects are a scenario's components)
+    `commit_of(project, kind, ref)` is the full commit id a branch's tip (`kind`
+    "branch") or a tag ("tag") names now; an annotated tag's commit, not the tag
+    object. A missing project, branch or tag raises `DriverNotFoundError`.
+
 ChangeSource (required for a connection whose changes the scheduler builds)
     `change_state(project, number, revision)` says how the change is now: its status,
     its current patchset, and the files of `revision` when it is the current one;
@@ -84,6 +89,12 @@ class ProjectSource(Protocol):
     async def head_branch(self, project: str) -> str: ...
 
     async def branches(self, project: str) -> list[str]: ...
+
+
+class RefSource(Protocol):
+    """The commit a branch's tip or a tag names now; DriverNotFoundError when there is none."""
+
+    async def commit_of(self, project: str, kind: str, ref: str) -> str: ...
 
 
 class ChangeSource(Protocol):

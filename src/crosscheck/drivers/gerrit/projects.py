@@ -1,4 +1,4 @@
-"""A Gerrit connection's projects and branches over REST, for the timer.
+"""A Gerrit connection's projects, branches and tags over REST, for the timer and promotion.
 
 Projects are listed whole and in pages (`n`, `S`), never filtered with Gerrit's
 `r=` parameter: Gerrit matches that regular expression against the whole name in
@@ -10,6 +10,7 @@ filters with the configuration's own rule, so a project pattern means one thing.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
 
@@ -47,3 +48,13 @@ class GerritProjects:
             for branch in listing
             if str(branch.get("ref", "")).startswith(BRANCH_PREFIX)
         ]
+
+    async def commit_of(self, project: str, kind: str, ref: str) -> str:
+        """The commit of a branch's tip (`kind` "branch") or a tag ("tag"), as a RefSource.
+
+        An annotated tag's own object is not a commit: Gerrit names the commit it
+        points to as `object`, beside the tag object's id as `revision`.
+        """
+        what = "branches" if kind == "branch" else "tags"
+        found = await self.rest.get(f"/projects/{project_id(project)}/{what}/{quote(ref, safe='')}")
+        return str(found.get("object") or found["revision"])

@@ -1,0 +1,75 @@
+"""A scenario's component versions now: each component's branch tip, tag or pinned SHA,
+with an operator's pins over them (`crosscheck candidate create --pin ...`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from crosscheck.drivers.base import DriverError, DriverNotFoundError, RefSource
+from crosscheck.errors import CrosscheckError
+from crosscheck.model.candidate import SHA
+from crosscheck.model.scenario import Component, RefKind, Scenario
+
+
+class VersionsError(CrosscheckError):
+    """A component's version cannot be known: a pin names nothing, a ref is missing, a
+    server does not answer. The message names the component and what to do."""
+
+
+def pins_by_component(scenario: Scenario, pins: Mapping[str, str]) -> dict[str, str]:
+    """Pins keyed by component name; a pin may name a component or its project."""
+    by_name: dict[str, str] = {}
+    for key, ref in pins.items():
+        component = next(
+            (c for c in scenario.components if key in (c.name, c.project, c.git_url)), None
+        )
+        if component is None:
+            names = ", ".join(c.name for c in scenario.components)
+            raise VersionsError(f"{scenario.name} has no component {key!r} (components: {names})")
+        if not ref:
+            raise VersionsError(f"the pin of {component.name} names no ref: write {key}=REF")
+        by_name[component.name] = ref
+    return by_name
+
+
+async def resolve_versions(
+    scenario: Scenario,
+    sources: Mapping[str, RefSource],
+    git: RefSource,
+    pins: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Component name -> full commit id, for every component of the scenario."""
+    pinned = pins_by_component(scenario, pins or {})
+    versions: dict[str, str] = {}
+    for component in scenario.components:
+        source = git if component.git_url is not None else sources.get(component.connection or "")
+        if source is None:
+            raise VersionsError(
+                f"{scenario.name}: component {component.name} is on connection "
+                f"{component.connection!r}, which serve does not connect to"
+            )
+        versions[component.name] = await _version(component, source, pinned.get(component.name))
+    return versions
+
+
+async def _version(component: Component, source: RefSource, pin: str | None) -> str:
+    if pin is None and component.ref_kind is RefKind.SHA:
+        return component.ref
+    ref = pin if pin is not None else component.ref
+    if SHA.match(ref):
+        return ref
+    kinds = [component.ref_kind.value] if pin is None else ["branch", "tag"]
+    where = component.git_url or f"{component.connection}:{component.project}"
+    # A plain git component is addressed by its URL, a Gerrit one by its project.
+    address = component.git_url or component.project or ""
+    for kind in kinds:
+        try:
+            return await source.commit_of(address, kind, ref)
+        except DriverNotFoundError:
+            continue
+        except DriverError as error:
+            raise VersionsError(f"component {component.name} ({where}): {error}") from error
+    raise VersionsError(
+        f"component {component.name} ({where}) has no {' or '.join(kinds)} {ref!r}: "
+        "pin a branch, a tag or a full 40-hex commit id"
+    )
