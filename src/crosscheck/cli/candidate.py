@@ -11,9 +11,11 @@ import click
 from crosscheck.cli.options import config_option, database_option
 from crosscheck.cli.scenarios import configured_config
 from crosscheck.drivers.gerrit.projects import GerritProjects
+from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.git.remote import GitRemote
 from crosscheck.model.candidate import CandidateRecord
 from crosscheck.model.config import Config
+from crosscheck.model.connection import GerritConnection
 from crosscheck.promotion.candidates import CandidateMaker
 from crosscheck.serve.wiring import rest_client
 from crosscheck.store.engine import open_existing_store
@@ -74,18 +76,32 @@ def create(
         click.echo(f"  {name} {sha}")
 
 
+class _OnDemand:
+    """A connection's RefSource whose client (and its password) is made at first use:
+    versions given in full, or pinned in the configuration, need no server."""
+
+    def __init__(self, connection: GerritConnection) -> None:
+        self.connection = connection
+        self.client: GerritRestClient | None = None
+
+    async def commit_of(self, project: str, kind: str, ref: str) -> str:
+        if self.client is None:
+            self.client = rest_client(self.connection)
+        return await GerritProjects(self.client).commit_of(project, kind, ref)
+
+
 async def _create(
     config: Config, database: str | None, scenario: str, pins: dict[str, str]
 ) -> tuple[CandidateRecord, bool]:
     engine = await open_existing_store(database, needs="candidate_results")
-    clients = {name: rest_client(c) for name, c in config.connections.items()}
+    sources = {name: _OnDemand(c) for name, c in config.connections.items()}
     try:
-        sources = {name: GerritProjects(client) for name, client in clients.items()}
         maker = CandidateMaker(engine, lambda: config.scenarios, sources, GitRemote())
         return await maker.create(scenario, pins)
     finally:
-        for client in clients.values():
-            await client.aclose()
+        for source in sources.values():
+            if source.client is not None:
+                await source.client.aclose()
         await engine.dispose()
 
 

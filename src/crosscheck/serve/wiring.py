@@ -23,6 +23,7 @@ from crosscheck.drivers.gerrit.projects import GerritProjects
 from crosscheck.drivers.gerrit.reporter import GerritReporter
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.source import GerritEventSource
+from crosscheck.drivers.git.remote import GitRemote
 from crosscheck.drivers.results.reporter import ResultsReporter
 from crosscheck.drivers.timer import TimerEventSource
 from crosscheck.events.intake import EventIntake
@@ -31,6 +32,7 @@ from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import RESULTS_SERVICE
 from crosscheck.paths import state_dir
+from crosscheck.promotion.candidates import CandidateMaker
 from crosscheck.promotion.engine import PromotionEngine
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.results.accounts import Accounts
@@ -108,9 +110,12 @@ async def build_service(options: ServeOptions) -> Service:
         logs_url=f"{options.own_url}/logs",
         results=results,
     )
+    projects = {name: GerritProjects(client) for name, client in rest.items()}
     # A results service served here learns merges from the stream (the health table's votes).
     sink = recording_merges(scheduler.accept) if config.results.serve else scheduler.accept
-    intake = EventIntake(engine, sink, on_committed=scheduler.wake)
+    # A merge on a scenario's component makes its next candidate, in the same transaction.
+    candidates = CandidateMaker(engine, lambda: live.current.scenarios, projects, GitRemote())
+    intake = EventIntake(engine, candidates.making_candidates(sink), on_committed=scheduler.wake)
     sources = {
         # A Gerrit back from an outage gets its waiting votes now, not after their back-off.
         name: GerritEventSource(c, intake, rest[name], on_back=_retry_now(reports, name))
@@ -130,7 +135,6 @@ async def build_service(options: ServeOptions) -> Service:
         scheduler=scheduler,
         promotion=promotion,
     )
-    projects = {name: GerritProjects(client) for name, client in rest.items()}
     timer = TimerEventSource(intake, lambda: live.current, projects)
     return Service(
         live,
