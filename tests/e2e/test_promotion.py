@@ -1,0 +1,234 @@
+"""Promotion end to end on the real sandbox Gerrit, with a real `crosscheck serve`.
+
+Two component projects; changes merged on them make candidates; other CIs report on
+candidates through the REST API and `crosscheck report --candidate`; levels move the
+moment their evidence is complete (a failing job blocks, an alternative unblocks, an
+approval completes the top level); an operator demotes; and a serve killed with
+SIGKILL right after a result was stored promotes it exactly once after its restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from crosscheck.drivers.gerrit.rest import change_id, project_id
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
+from tests.results_server import wait_until_serving
+
+from .ci_loop_harness import ServeProcess, poll, running_serve, write_config
+from .gerrit_clients import admin_rest, ci_rest
+
+CROSSCHECK = [sys.executable, "-m", "crosscheck"]
+RUN = uuid.uuid4().hex[:6]
+NOVA, APEX = f"promo-{RUN}/nova", f"promo-{RUN}/apex"
+SCENARIO = "os-nosdn"
+ACCOUNTS = ("external-ci", "functest", "rm")
+
+
+def ci_yaml() -> str:
+    return f"""\
+- scenario:
+    name: {SCENARIO}
+    components:
+      - {{name: nova, connection: sandbox, project: {NOVA}, branch: master}}
+      - {{name: apex, connection: sandbox, project: {APEX}, branch: master}}
+    levels:
+      - {{name: verified, jobs: [unit], accounts: [external-ci]}}
+      - name: daily
+        below: verified
+        jobs: [deploy, {{any: [smoke, health]}}]
+        accounts: [external-ci, functest]
+      - {{name: release, below: daily, jobs: [deploy], accounts: [external-ci], approvals: rm}}
+    channels:
+      - {{name: developer, from: daily}}
+      - {{name: stable, from: release}}
+"""
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CROSSCHECK, *args], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def module_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("promotion")
+
+
+@pytest.fixture(scope="module")
+def serve(sandbox_dir: Path, module_dir: Path) -> Iterator[ServeProcess]:
+    sandbox = SandboxState.load(sandbox_dir)
+    asyncio.run(create_projects(sandbox))
+    config = write_config(sandbox, module_dir / "config", ci_yaml=ci_yaml())
+    with running_serve(config, module_dir / "state") as made:
+        for name in ACCOUNTS:
+            created = cli("results", "account", "create", name, "--store", store_of(made),
+                          "--token-file", str(module_dir / f"{name}.token"))  # fmt: skip
+            assert created.returncode == 0, created.stderr
+        yield made
+
+
+def store_of(serve: ServeProcess) -> str:
+    return f"sqlite+aiosqlite:///{serve.database}"
+
+
+def token(module_dir: Path, account: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {(module_dir / f'{account}.token').read_text().strip()}"}
+
+
+async def create_projects(sandbox: SandboxState) -> None:
+    async with admin_rest(sandbox) as admin:
+        for project in (NOVA, APEX):
+            await admin.put(f"/projects/{project_id(project)}", {"create_empty_commit": True})
+
+
+async def merge_change(sandbox: SandboxState, work: Path, project: str, name: str) -> str:
+    """A change pushed, approved and submitted on `project`; the branch's new tip."""
+    repo = await SandboxRepo(sandbox, project, work / project.replace("/", "-")).open()
+    pushed: PushedChange = await repo.push_change({f"{name}.txt": f"{name}\n"}, f"Add {name}")
+    cid = change_id(pushed.project, pushed.number)
+    async with ci_rest(sandbox) as ci:
+        await ci.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Verified": 1}})
+    async with admin_rest(sandbox) as admin:
+        await admin.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Code-Review": 2}})
+        assert (await admin.post(f"/changes/{cid}/submit", {}))["status"] == "MERGED"
+        found = await admin.get(f"/projects/{project_id(project)}/branches/master")
+    return str(found["revision"])
+
+
+async def explained(serve: ServeProcess, level: str, candidate: str = "") -> Any:
+    query = f"?candidate={candidate}" if candidate else ""
+    async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+        answer = await http.get(f"/api/v1/scenarios/{SCENARIO}/levels/{level}/explain{query}")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def newest_with(serve: ServeProcess, versions: dict[str, str]) -> str:
+    """The newest candidate, once it has these versions (merges make them as events come)."""
+
+    async def check() -> str | None:
+        async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+            newest = (await explained(serve, "verified"))["candidate"]
+            if newest is None:
+                return None
+            found = (await http.get(f"/api/v1/candidates/{newest}")).json()
+        return (
+            str(newest) if all(found["versions"].get(k) == v for k, v in versions.items()) else None
+        )
+
+    return await poll(check, 60, f"a candidate with {versions}", serve)
+
+
+async def holds(serve: ServeProcess, level: str, candidate: str | None) -> None:
+    async def check() -> bool | None:
+        async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+            pointer = (await http.get(f"/api/v1/scenarios/{SCENARIO}/levels/{level}")).json()
+        return True if pointer["candidate"] == candidate else None
+
+    await poll(check, 20, f"{level} holding {candidate}", serve)
+
+
+async def post(serve: ServeProcess, path: str, body: Any, headers: dict[str, str]) -> Any:
+    async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+        answer = await http.post(path, json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def states(explanation: Any) -> dict[str, str]:
+    return {c["criterion"]: c["state"] for c in explanation["criteria"]}
+
+
+async def test_merges_make_candidates_that_climb_on_other_cis_results(
+    sandbox: SandboxState, serve: ServeProcess, module_dir: Path
+) -> None:
+    async with ci_rest(sandbox) as rest:
+        apex_tip = (await rest.get(f"/projects/{project_id(APEX)}/branches/master"))["revision"]
+    nova_1 = await merge_change(sandbox, module_dir, NOVA, "n1")
+    # The first candidate: the merged commit, and the other component's tip from Gerrit.
+    first = await newest_with(serve, {"nova": nova_1, "apex": apex_tip})
+    apex_1 = await merge_change(sandbox, module_dir, APEX, "a1")
+    second = await newest_with(serve, {"nova": nova_1, "apex": apex_1})
+    assert second != first
+
+    # An external CI, through `crosscheck report --candidate` (the REST API under it).
+    reported = cli("report", "--server", serve.url, "--token-file",
+                   str(module_dir / "external-ci.token"), "--candidate", second, "--job",
+                   "unit", "--result", "passed", "--url", "https://ci.example/1")  # fmt: skip
+    assert reported.returncode == 0, reported.stderr
+    await holds(serve, "verified", second)
+
+    results = f"/api/v1/candidates/{second}/results"
+    ext, functest = token(module_dir, "external-ci"), token(module_dir, "functest")
+    await post(serve, results, {"results": [{"job": "deploy", "value": "passed"}]}, ext)
+    await post(serve, results, {"results": [{"job": "smoke", "value": "failed"}]}, functest)
+    await asyncio.sleep(1)  # room for a wrong promotion to show
+    daily = await explained(serve, "daily")
+    assert daily["candidate"] == second
+    assert states(daily)["any of jobs smoke, health"] == "failed"
+    assert daily["holds"] is None
+    await post(serve, results, {"results": [{"job": "health", "value": "passed"}]}, functest)
+    await holds(serve, "daily", second)
+
+    release = await explained(serve, "release")
+    assert states(release) == {"reached daily": "passed", "job deploy": "passed",
+                               "1 approval(s) by rm": "missing"}  # fmt: skip
+    approval = f"/api/v1/candidates/{second}/approvals"
+    async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+        refused = await http.post(approval, json={"level": "release"}, headers=functest)
+    assert refused.status_code == 403
+    await post(serve, approval, {"level": "release", "comment": "go"}, token(module_dir, "rm"))
+    await holds(serve, "release", second)
+
+    demoted = cli("promotion", "demote", SCENARIO, "release", "--clear", "--reason",
+                  "a late regression", "--by", "rm", "-c", str(serve.config),
+                  "--database", store_of(serve))  # fmt: skip
+    assert demoted.returncode == 0, demoted.stderr
+    await holds(serve, "release", None)
+    async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+        moves = (await http.get(f"/api/v1/scenarios/{SCENARIO}/promotions")).json()["promotions"]
+    assert [(m["level"], m["kind"], m["by"]) for m in moves] == [
+        ("release", "demote", "rm"),
+        ("release", "promote", "criteria"),
+        ("daily", "promote", "criteria"),
+        ("verified", "promote", "criteria"),
+    ]
+    assert moves[0]["reason"] == "a late regression"
+    assert moves[0]["previous"] == second
+    status = cli("promotion", "status", "--json", "-c", str(serve.config),
+                 "--database", store_of(serve))  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    [shown] = json.loads(status.stdout)["scenarios"]
+    assert [level["candidate"] for level in shown["levels"]] == [second, second, None]
+
+
+async def test_a_kill_between_a_result_and_its_promotion_promotes_once_after_restart(
+    sandbox: SandboxState, serve: ServeProcess, module_dir: Path
+) -> None:
+    nova_2 = await merge_change(sandbox, module_dir, NOVA, "n2")
+    third = await newest_with(serve, {"nova": nova_2})
+    body = {"results": [{"job": "unit", "value": "passed"}]}
+    await post(serve, f"/api/v1/candidates/{third}/results", body, token(module_dir, "external-ci"))
+    serve.kill()  # SIGKILL: the promotion may or may not have been made
+    serve.start()
+    await serve.ready()
+    assert serve.process is not None
+    await asyncio.to_thread(wait_until_serving, serve.url, serve.process, serve.log)
+    await holds(serve, "verified", third)
+    await asyncio.sleep(1)  # room for a second promotion to show
+    rows = serve.query(
+        "SELECT kind FROM promotions WHERE candidate = ? AND level = 'verified'", third
+    )
+    assert rows == [("promote",)]
