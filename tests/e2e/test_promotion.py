@@ -17,9 +17,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
+import yaml
 
 from crosscheck.drivers.gerrit.rest import change_id, project_id
 from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
@@ -232,3 +234,58 @@ async def test_a_kill_between_a_result_and_its_promotion_promotes_once_after_res
         "SELECT kind FROM promotions WHERE candidate = ? AND level = 'verified'", third
     )
     assert rows == [("promote",)]
+
+
+async def gerrit_tag(sandbox: SandboxState, project: str, tag: str) -> Any:
+    async with ci_rest(sandbox) as rest:
+        return await rest.get(f"/projects/{project_id(project)}/tags/{quote(tag, safe='')}")
+
+
+async def test_releases_tag_every_component_and_pin_the_manifest(
+    sandbox: SandboxState, serve: ServeProcess, module_dir: Path
+) -> None:
+    async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+        daily = (await http.get(f"/api/v1/scenarios/{SCENARIO}/levels/daily")).json()
+    candidate, versions = daily["candidate"], daily["versions"]
+    manifests = module_dir / "manifests"
+    where = ("-c", str(serve.config), "--database", store_of(serve))
+
+    developer = cli("release", "create", "--scenario", SCENARIO, "--channel", "developer", "--name",
+                    "d1", "--manifest-dir", str(manifests), "--by", "rm", *where)  # fmt: skip
+    assert developer.returncode == 0, developer.stderr
+    assert f"released {SCENARIO} developer d1: candidate {candidate}" in developer.stdout
+    for component, project in (("nova", NOVA), ("apex", APEX)):
+        tag = await gerrit_tag(sandbox, project, f"{SCENARIO}/developer/d1")
+        assert tag["object"] == versions[component]  # annotated, at the candidate's commit
+        assert candidate in tag["message"]
+    manifest = yaml.safe_load((manifests / "d1.yaml").read_text())
+    assert json.loads((manifests / "d1.json").read_text()) == manifest
+    assert {c["name"]: c["sha"] for c in manifest["components"]} == versions
+    assert (manifest["channel"], manifest["qualified_at_level"]) == ("developer", "daily")
+
+    # The release level was demoted to nothing: no stable release, and why.
+    refused = cli("release", "create", "--scenario", SCENARIO, "--channel", "stable", *where)
+    assert refused.returncode == 1
+    assert f"{SCENARIO} release holds no candidate: nothing qualifies" in refused.stderr
+    named = cli("release", "create", "--scenario", SCENARIO, "--channel", "stable",
+                "--candidate", candidate[:10], *where)  # fmt: skip
+    assert named.returncode == 1
+    assert "was moved off release by rm" in named.stderr
+    assert "a late regression" in named.stderr
+
+    back = cli("promotion", "rollback", SCENARIO, "release", "--reason", "fixed", *where)
+    assert back.returncode == 0, back.stderr
+    stable = cli("release", "create", "--scenario", SCENARIO, "--channel", "stable",
+                 "--name", "s1", "--manifest-dir", str(manifests), *where)  # fmt: skip
+    assert stable.returncode == 0, stable.stderr
+    tag = await gerrit_tag(sandbox, NOVA, f"{SCENARIO}/stable/s1")
+    assert tag["object"] == versions["nova"]
+    again = cli("release", "create", "--scenario", SCENARIO, "--channel", "stable",
+                "--name", "s1", *where)  # fmt: skip
+    assert again.returncode == 1
+    assert f"{SCENARIO} has a release s1 already" in again.stderr
+    listed = cli("release", "list", "--scenario", SCENARIO, "--json", *where)
+    assert [(r["release"], r["channel"]) for r in json.loads(listed.stdout)] == [
+        ("s1", "stable"),
+        ("d1", "developer"),
+    ]

@@ -72,7 +72,7 @@ async def test_the_promotion_tables_are_a_branch_of_their_own(store_url: str) ->
                 )
         finally:
             await engine.dispose()
-        assert "0201" in heads  # the promotion branch: 0200, then its evidence
+        assert "0202" in heads  # the promotion branch: 0200, its evidence, releases
         assert {"candidates", "level_pointers", "promotions"} <= tables
         assert indexes == {
             "ix_promotions_level": False,

@@ -275,3 +275,7 @@ def test_only_the_evidence_store_touches_the_evidence_tables() -> None:
     """Results on candidates and approvals have one door: store/evidence.py."""
     tables = {"candidate_results", "candidate_approvals"}
     assert outside_the_door(tables, door=PACKAGE / "store" / "evidence.py") == []
+
+
+def test_only_the_releases_store_touches_the_releases_table() -> None:
+    assert outside_the_door({"releases"}, door=PACKAGE / "store" / "releases.py") == []

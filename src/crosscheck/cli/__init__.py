@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "run": "crosscheck.cli.run:run",
     "sandbox": "crosscheck.cli.sandbox:sandbox",
     "promotion": "crosscheck.cli.promotion:promotion",
+    "release": "crosscheck.cli.release:release",
     "report": "crosscheck.cli.report:report",
     "results": "crosscheck.cli.results:results",
     "serve": "crosscheck.cli.serve:serve",

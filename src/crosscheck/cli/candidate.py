@@ -76,7 +76,7 @@ def create(
         click.echo(f"  {name} {sha}")
 
 
-class _OnDemand:
+class OnDemandGerrit:
     """A connection's RefSource whose client (and its password) is made at first use:
     versions given in full, or pinned in the configuration, need no server."""
 
@@ -85,23 +85,37 @@ class _OnDemand:
         self.client: GerritRestClient | None = None
 
     async def commit_of(self, project: str, kind: str, ref: str) -> str:
+        return await GerritProjects(self._client()).commit_of(project, kind, ref)
+
+    async def create_tag(self, project: str, name: str, sha: str, message: str) -> None:
+        await GerritProjects(self._client()).create_tag(project, name, sha, message)
+
+    def _client(self) -> GerritRestClient:
         if self.client is None:
             self.client = rest_client(self.connection)
-        return await GerritProjects(self.client).commit_of(project, kind, ref)
+        return self.client
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+
+def on_demand_sources(config: Config) -> dict[str, OnDemandGerrit]:
+    """Each connection's refs and tags, its client made at first use."""
+    return {name: OnDemandGerrit(c) for name, c in config.connections.items()}
 
 
 async def _create(
     config: Config, database: str | None, scenario: str, pins: dict[str, str]
 ) -> tuple[CandidateRecord, bool]:
     engine = await open_existing_store(database, needs="candidate_results")
-    sources = {name: _OnDemand(c) for name, c in config.connections.items()}
+    sources = on_demand_sources(config)
     try:
         maker = CandidateMaker(engine, lambda: config.scenarios, sources, GitRemote())
         return await maker.create(scenario, pins)
     finally:
         for source in sources.values():
-            if source.client is not None:
-                await source.client.aclose()
+            await source.aclose()
         await engine.dispose()
 
 

@@ -21,6 +21,11 @@ RefSource (required for a connection whose projects are a scenario's components)
     "branch") or a tag ("tag") names now; an annotated tag's commit, not the tag
     object. A missing project, branch or tag raises `DriverNotFoundError`.
 
+Tagger (required for a connection whose projects releases tag)
+    `create_tag(project, name, sha, message)` makes the annotated tag `name` at
+    `sha`. Calling it again for the same tag and commit succeeds (a release retried
+    after a partial failure); a tag of that name at another commit raises `DriverError`.
+
 ChangeSource (required for a connection whose changes the scheduler builds)
     `change_state(project, number, revision)` says how the change is now: its status,
     its current patchset, and the files of `revision` when it is the current one;
@@ -95,6 +100,12 @@ class RefSource(Protocol):
     """The commit a branch's tip or a tag names now; DriverNotFoundError when there is none."""
 
     async def commit_of(self, project: str, kind: str, ref: str) -> str: ...
+
+
+class Tagger(Protocol):
+    """Tags a commit of a project (a release); an existing tag at the same commit is kept."""
+
+    async def create_tag(self, project: str, name: str, sha: str, message: str) -> None: ...
 
 
 class ChangeSource(Protocol):

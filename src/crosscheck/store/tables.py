@@ -419,3 +419,26 @@ candidate_approvals = Table(
     Column("approved_at", UtcDateTime, nullable=False),
     Column("comment", Text, nullable=False),
 )
+
+# -- releases (migration 0202) ---------------------------------------------------------
+# Only store/releases.py touches this table.
+
+#: A candidate released on a channel; a release's name is unique within its scenario.
+releases = Table(
+    "releases",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("scenario", String(200), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("name", String(100), nullable=False),
+    #: The level the candidate qualified from.
+    Column("level", String(100), nullable=False),
+    Column("candidate", String(64), ForeignKey("candidates.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("by", String(200), nullable=False),
+    #: JSON list: each component's version, where it lives and its tag.
+    Column("components", Text, nullable=False),
+    UniqueConstraint("scenario", "name", name="uq_releases_scenario_name"),
+)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from crosscheck.drivers.base import DriverError
+from crosscheck.drivers.gerrit.errors import GerritConflictError
 from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
 
 #: Projects per page when listing a connection's projects.
@@ -58,3 +60,16 @@ class GerritProjects:
         what = "branches" if kind == "branch" else "tags"
         found = await self.rest.get(f"/projects/{project_id(project)}/{what}/{quote(ref, safe='')}")
         return str(found.get("object") or found["revision"])
+
+    async def create_tag(self, project: str, name: str, sha: str, message: str) -> None:
+        """An annotated tag, as a Tagger: needs Create Reference and Create Annotated Tag
+        on refs/tags/* for the CI account."""
+        path = f"/projects/{project_id(project)}/tags/{quote(name, safe='')}"
+        try:
+            await self.rest.put(path, {"revision": sha, "message": message})
+        except GerritConflictError:
+            existing = await self.commit_of(project, "tag", name)
+            if existing != sha:
+                raise DriverError(
+                    f"{project} has a tag {name} already, at {existing[:12]}, not {sha[:12]}"
+                ) from None

@@ -115,7 +115,8 @@ async def password_works(admin: GerritRestClient, account: Account) -> bool:
 
 
 async def grant_ci_rights(client: GerritRestClient) -> None:
-    """Let Service Users vote Verified -1..+1 on every branch and read the event stream."""
+    """Let Service Users vote Verified -1..+1 on every branch, read the event stream, and
+    tag (releases tag every component: Create Reference and Create Annotated Tag)."""
     group = await client.get(f"/groups/{SERVICE_USERS}")
     uuid = group["id"]
     await client.post(
@@ -127,6 +128,12 @@ async def grant_ci_rights(client: GerritRestClient) -> None:
                         "label-Verified": {
                             "rules": {uuid: {"action": "ALLOW", "min": -1, "max": 1}}
                         }
+                    }
+                },
+                "refs/tags/*": {
+                    "permissions": {
+                        "create": {"rules": {uuid: {"action": "ALLOW"}}},
+                        "createTag": {"rules": {uuid: {"action": "ALLOW"}}},
                     }
                 },
                 "GLOBAL_CAPABILITIES": {
