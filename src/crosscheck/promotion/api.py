@@ -29,6 +29,7 @@ from crosscheck.results.errors import (
 )
 from crosscheck.store import evidence
 from crosscheck.store import promotion as store
+from crosscheck.store import releases as release_store
 
 CandidatePath = Annotated[
     str, Path(pattern="^[0-9a-f]{64}$", description="The candidate's id (64 hex digits)")
@@ -131,6 +132,10 @@ class ExplanationOut(BaseModel):
     criteria: list[CriterionOut]
 
 
+class ReleasesOut(BaseModel):
+    releases: list[dict[str, Any]] = Field(description="Each release's manifest, newest first")
+
+
 def promotion_router(
     engine: AsyncEngine,
     scenarios: Callable[[], Mapping[str, Scenario]],
@@ -142,10 +147,7 @@ def promotion_router(
     Reporter = Annotated[CIAccount, Depends(auth.reporter)]  # noqa: N806
 
     def scenario_named(name: str) -> Scenario:
-        found = scenarios().get(name)
-        if found is None:
-            raise UnknownCandidateError(f"no scenario {name!r}")
-        return found
+        return _scenario(scenarios, name)
 
     @router.get("/scenarios", summary="Every scenario, with the candidate each level holds")
     async def list_scenarios(_: Reader) -> ScenariosOut:
@@ -259,6 +261,50 @@ def promotion_router(
         )
 
     return router
+
+
+def releases_router(
+    engine: AsyncEngine,
+    scenarios: Callable[[], Mapping[str, Scenario]],
+    auth: AuthDependencies,
+) -> APIRouter:
+    router = APIRouter(prefix=PREFIX, tags=["promotion"])
+    Reader = Annotated[Caller, Depends(auth.reader)]  # noqa: N806 -- a type alias
+
+    def scenario_named(name: str) -> Scenario:
+        return _scenario(scenarios, name)
+
+    @router.get("/scenarios/{scenario}/releases", summary="A scenario's releases, newest first")
+    async def get_releases(
+        scenario: str, _: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> ReleasesOut:
+        async with refusals():
+            scenario_named(scenario)
+            async with engine.connect() as db:
+                found = await release_store.scenario_releases(db, scenario, limit)
+        return ReleasesOut(releases=[r.manifest() for r in found])
+
+    @router.get(
+        "/scenarios/{scenario}/releases/{name}",
+        summary="One release's manifest: every component's pinned version and tag",
+    )
+    async def get_release(scenario: str, name: str, _: Reader) -> dict[str, Any]:
+        async with refusals():
+            scenario_named(scenario)
+            async with engine.connect() as db:
+                found = await release_store.release_named(db, scenario, name)
+            if found is None:
+                raise UnknownCandidateError(f"{scenario} has no release {name!r}")
+        return found.manifest()
+
+    return router
+
+
+def _scenario(scenarios: Callable[[], Mapping[str, Scenario]], name: str) -> Scenario:
+    found = scenarios().get(name)
+    if found is None:
+        raise UnknownCandidateError(f"no scenario {name!r}")
+    return found
 
 
 def _level(scenario: Scenario, level: str) -> None:

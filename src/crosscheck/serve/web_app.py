@@ -26,7 +26,7 @@ from crosscheck.logs import logs_router
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.operator.router import operator_router
-from crosscheck.promotion.api import promotion_router
+from crosscheck.promotion.api import promotion_router, releases_router
 from crosscheck.promotion.engine import PromotionEngine
 from crosscheck.results.app import documented
 from crosscheck.results.auth import Authenticator, auth_dependencies
@@ -113,6 +113,7 @@ def _mount_results(
         auth = auth_dependencies(Authenticator(service, settings))
         router = promotion_router(engine, promotion.scenarios, auth, promotion.evidence_arrived)
         app.include_router(documented(router, 400, 401, 403, 404))
+        app.include_router(documented(releases_router(engine, promotion.scenarios, auth), 404))
 
 
 def _webhook_tokens(connections: Iterable[GerritConnection]) -> dict[str, str]:

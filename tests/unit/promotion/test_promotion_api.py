@@ -169,3 +169,7 @@ async def test_bad_requests_say_where(http: httpx.AsyncClient, tokens: dict[str,
     assert "levels: verified, release" in level.json()["detail"]
     assert (await http.get("/api/v1/scenarios/nope/promotions")).status_code == 404
     assert (await http.get(f"/api/v1/candidates/{unknown}")).status_code == 404
+    assert (await http.get("/api/v1/scenarios/os-nosdn/releases")).json() == {"releases": []}
+    release = await http.get("/api/v1/scenarios/os-nosdn/releases/2026.1")
+    assert release.status_code == 404
+    assert "has no release '2026.1'" in release.json()["detail"]
