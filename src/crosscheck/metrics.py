@@ -73,3 +73,14 @@ http_request_seconds = Histogram(
     "Seconds from an HTTP request to the end of its answer.",
     ["method"],
 )
+promotions = Counter(
+    "crosscheck_promotions_total",
+    "Candidates the rules promoted, by scenario and level.",
+    ["scenario", "level"],
+)
+promotion_level_age = Gauge(
+    "crosscheck_promotion_level_age_seconds",
+    "Seconds since a scenario's level last moved (DLRN's alarm: a level stuck for days); "
+    "absent while the level holds no candidate; set at each scrape.",
+    ["scenario", "level"],
+)

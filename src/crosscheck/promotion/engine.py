@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crosscheck import metrics
 from crosscheck.model.promotion import Verdict, decide
 from crosscheck.model.scenario import Scenario
 from crosscheck.store import evidence
@@ -150,6 +151,7 @@ class PromotionEngine:
                 at=now,
             )
         if done:
+            metrics.promotions.labels(scenario, verdict.level).inc()
             log.info(
                 "promotion: %s %s -> candidate %s (%s)",
                 scenario,

@@ -112,6 +112,15 @@ async def test_a_ci_result_then_an_approval_promote_through_the_api(
                                                         ("verified", "criteria")]  # fmt: skip
     found = (await http.get(f"/api/v1/candidates/{CANDIDATE.id}")).json()
     assert sorted(found["reached"]) == ["release", "verified"]
+    scraped = (await http.get("/metrics")).text
+    ages = [line for line in scraped.splitlines()
+            if line.startswith("crosscheck_promotion_level_age_seconds{")]  # fmt: skip
+    assert sorted(line.split("{")[1].split("}")[0] for line in ages) == [
+        'level="release",scenario="os-nosdn"',
+        'level="verified",scenario="os-nosdn"',
+    ]
+    assert all(0 <= float(line.rsplit(" ", 1)[1]) < 60 for line in ages)
+    assert 'crosscheck_promotions_total{level="release",scenario="os-nosdn"}' in scraped
     listing = (await http.get("/api/v1/scenarios")).json()["scenarios"]
     assert [lv["candidate"] for lv in listing[0]["levels"]] == [CANDIDATE.id, CANDIDATE.id]
 
