@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.results.service import ResultsService
 from crosscheck.store import open_store
@@ -34,6 +35,22 @@ def serve_pages(
     The engine is opened, seeded and served on the server thread's own event loop:
     an async engine's connections belong to the loop that made them.
     """
+
+    async def build(engine: AsyncEngine) -> FastAPI:
+        # Seeded like an import (backfill): weeks of history, past the API's age window.
+        service = ResultsService(engine, max_age=None)
+        await seed(service)
+        app = FastAPI()
+        app.include_router(pages_router(service, settings))
+        return app
+
+    with serve_app(store_url, build) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(store_url: str, build: Callable[[AsyncEngine], Awaitable[FastAPI]]) -> Iterator[str]:
+    """The app `build` makes on the store, served on a free port; yields the base URL."""
     port = free_port()
     started = threading.Event()
     failure: list[BaseException] = []
@@ -43,7 +60,7 @@ def serve_pages(
         loop = asyncio.new_event_loop()
         try:
             loop.run_until_complete(
-                _serve(store_url, settings, seed, port=port, holder=holder, started=started)
+                _serve(store_url, build, port=port, holder=holder, started=started)
             )
         except BaseException as error:  # reported to the test below
             failure.append(error)
@@ -65,8 +82,7 @@ def serve_pages(
 
 async def _serve(
     store_url: str,
-    settings: PagesSettings,
-    seed: Callable[[ResultsService], Awaitable[None]],
+    build: Callable[[AsyncEngine], Awaitable[FastAPI]],
     *,
     port: int,
     holder: list[uvicorn.Server],
@@ -74,11 +90,7 @@ async def _serve(
 ) -> None:
     engine = await open_store(store_url)
     try:
-        # Seeded like an import (backfill): weeks of history, past the API's age window.
-        service = ResultsService(engine, max_age=None)
-        await seed(service)
-        app = FastAPI()
-        app.include_router(pages_router(service, settings))
+        app = await build(engine)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)
         holder.append(server)

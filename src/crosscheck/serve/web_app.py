@@ -28,6 +28,7 @@ from crosscheck.model.connection import GerritConnection
 from crosscheck.operator.router import operator_router
 from crosscheck.promotion.api import promotion_router, releases_router
 from crosscheck.promotion.engine import PromotionEngine
+from crosscheck.promotion.pages import promotion_pages
 from crosscheck.results.app import documented
 from crosscheck.results.auth import Authenticator, auth_dependencies
 from crosscheck.results.ratelimit import RateLimiter
@@ -114,6 +115,8 @@ def _mount_results(
         router = promotion_router(engine, promotion.scenarios, auth, promotion.evidence_arrived)
         app.include_router(documented(router, 400, 401, 403, 404))
         app.include_router(documented(releases_router(engine, promotion.scenarios, auth), 404))
+        if settings.public_reads:  # as the results pages: private reads mount no page
+            app.include_router(promotion_pages(engine, promotion.scenarios))
 
 
 def _webhook_tokens(connections: Iterable[GerritConnection]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from crosscheck.model.results import ResultValue
 from crosscheck.web.health import sort_href, sort_state
@@ -40,9 +40,14 @@ def _segment(text: str) -> str:
 
 
 class Renderer:
-    def __init__(self, prefix: str = "") -> None:
+    """`templates_of` names another package whose `templates/` may extend these."""
+
+    def __init__(self, prefix: str = "", templates_of: str | None = None) -> None:
+        loaders: list[BaseLoader] = [PackageLoader("crosscheck.web", "templates")]
+        if templates_of is not None:
+            loaders.insert(0, PackageLoader(templates_of, "templates"))
         self.environment = Environment(
-            loader=PackageLoader("crosscheck.web", "templates"),
+            loader=ChoiceLoader(loaders),
             # Every template, the SVG included: nothing reaches a page unescaped.
             autoescape=True,
             undefined=StrictUndefined,

@@ -182,3 +182,34 @@ async def test_bad_requests_say_where(http: httpx.AsyncClient, tokens: dict[str,
     release = await http.get("/api/v1/scenarios/os-nosdn/releases/2026.1")
     assert release.status_code == 404
     assert "has no release '2026.1'" in release.json()["detail"]
+
+
+async def test_the_pages_show_the_board_a_timeline_and_a_candidate(
+    http: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    body = {"results": [
+        {"job": "unit", "value": "passed"},
+        {"job": "<img src=x onerror=alert(1)>", "value": "failed",
+         "url": 'https://ci.example/"><script>alert(2)</script>',
+         "comment": "<script>alert(3)</script>"},
+    ]}  # fmt: skip
+    posted = await http.post(f"/api/v1/candidates/{CANDIDATE.id}/results", json=body,
+                             headers=bearer(tokens["ci-a"]))  # fmt: skip
+    assert posted.status_code == 201, posted.text
+    await settled(http, "verified")
+    board = await http.get("/promotion")
+    assert board.status_code == 200
+    assert board.headers["content-security-policy"].startswith("default-src 'none'")
+    assert f'data-level="verified" data-candidate="{CANDIDATE.id}"' in board.text
+    assert "waits for: 1 approval(s) by rm" in board.text
+    timeline = await http.get("/promotion/scenarios/os-nosdn")
+    assert timeline.status_code == 200
+    assert 'class="move promote"' in timeline.text
+    candidate = await http.get(f"/promotion/candidates/{CANDIDATE.id}")
+    assert candidate.status_code == 200
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in candidate.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in candidate.text
+    assert "<script>" not in candidate.text
+    assert "<img" not in candidate.text
+    assert (await http.get("/promotion/scenarios/nope")).status_code == 404
+    assert (await http.get(f"/promotion/candidates/{'f' * 64}")).status_code == 404

@@ -1,0 +1,62 @@
+"""The promotion pages: the board, a scenario's timeline, a candidate's evidence.
+
+    /promotion                          scenarios x levels     /api/v1/scenarios
+    /promotion/scenarios/{scenario}     timeline and history   /api/v1/scenarios/{s}/promotions
+    /promotion/candidates/{candidate}   components, evidence   /api/v1/candidates/{c}/results
+
+Public reads only, as the results pages; every value is escaped by the templates and
+no script may run (web/rendering.py's headers).
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the route signatures.
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.model.scenario import Scenario
+from crosscheck.promotion.board import TIMELINE, board, candidate_page, scenario_page
+from crosscheck.web.rendering import Renderer
+from crosscheck.web.views import safe_url
+
+CandidatePath = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="A candidate's id")]
+
+
+def promotion_pages(
+    engine: AsyncEngine, scenarios: Callable[[], Mapping[str, Scenario]], prefix: str = ""
+) -> APIRouter:
+    router = APIRouter(prefix="/promotion", tags=["pages"], include_in_schema=False)
+    renderer = Renderer(prefix, templates_of="crosscheck.promotion")
+    renderer.environment.globals.update(safe_url=safe_url, timeline_days=TIMELINE.days)
+
+    @router.get("", response_class=HTMLResponse)
+    async def board_page() -> HTMLResponse:
+        now = datetime.now(UTC)
+        async with engine.connect() as db:
+            rows = await board(db, scenarios().values(), now)
+        return renderer.page("board.html", f"{prefix}/api/v1/scenarios", rows=rows, now=now)
+
+    @router.get("/scenarios/{name}", response_class=HTMLResponse)
+    async def timeline_page(name: str) -> HTMLResponse:
+        json_url = f"{prefix}/api/v1/scenarios/{name}/promotions"
+        scenario = scenarios().get(name)
+        if scenario is None:
+            return renderer.not_found(f"no scenario {name!r}", json_url)
+        async with engine.connect() as db:
+            page = await scenario_page(db, scenario, datetime.now(UTC))
+        return renderer.page("scenario.html", json_url, page=page)
+
+    @router.get("/candidates/{candidate}", response_class=HTMLResponse)
+    async def candidate(candidate: CandidatePath) -> HTMLResponse:
+        json_url = f"{prefix}/api/v1/candidates/{candidate}/results"
+        async with engine.connect() as db:
+            page = await candidate_page(db, candidate, dict(scenarios()))
+        if page is None:
+            return renderer.not_found(f"no candidate {candidate}", json_url)
+        return renderer.page("candidate.html", json_url, page=page)
+
+    return router
