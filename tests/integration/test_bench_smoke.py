@@ -52,3 +52,13 @@ def test_scheduler_bench_prints_per_event_figures_and_memory() -> None:
 def test_timer_bench_prints_its_figures() -> None:
     output = bench("bench.timer", "--projects", "5", "--latency", "0", "--rounds", "1")
     assert "5 projects, 0 ms per Gerrit call, 1 rounds (medians): pass " in output
+
+
+def test_promotion_bench_prints_decision_pointer_and_board_figures() -> None:
+    output = bench(
+        "bench.promotion", "--candidates", "40", "--results", "2000", "--rounds", "5",
+        "--engines", "sqlite,postgresql",
+    )  # fmt: skip
+    assert output.count("loaded 40 candidates and 2,000 results") == 2
+    for figure in ("deciding on it (the engine)", "pointer query", "board page (HTML)"):
+        assert output.count(figure) == 2

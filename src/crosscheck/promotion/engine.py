@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck import metrics
+from crosscheck.model.candidate import CandidateRecord
 from crosscheck.model.promotion import Verdict, decide
 from crosscheck.model.scenario import Scenario
 from crosscheck.store import evidence
@@ -118,9 +119,26 @@ class PromotionEngine:
             if scenario is None:
                 log.debug("promotion: %s is of no configured scenario", candidate_id[:12])
                 return Climb(candidate_id)
-            known = await evidence.evidence(db, candidate_id)
+            known = await evidence.evidence(db, candidate_id, full=False)
             reached = await store.promoted_levels(db, candidate_id)
-        promoted: list[str] = []
+            held = await store.held_newness(db, scenario.name)
+        plan, stopped_at = self._plan(record, scenario, known, reached, held)
+        promoted = await self._promote(scenario.name, plan) if plan else []
+        # A refused promotion (a newer candidate got there first) ends the climb too.
+        return Climb(candidate_id, tuple(promoted), stopped_at)
+
+    def _plan(
+        self,
+        record: CandidateRecord,
+        scenario: Scenario,
+        known: evidence.CandidateEvidence,
+        reached: dict[str, datetime],
+        held: dict[str, tuple[datetime, str]],
+    ) -> tuple[list[Verdict], Verdict | None]:
+        """The levels the candidate may climb now, in order (each as if the one below
+        were reached now), and the verdict of the level it stops at, if any."""
+        plan: list[Verdict] = []
+        reached = dict(reached)
         for level in scenario.levels:
             if level.name in reached:
                 continue
@@ -128,29 +146,34 @@ class PromotionEngine:
             below = reached.get(level.below) if level.below is not None else None
             verdict = decide(level, record.candidate, known.for_level(level.name), below, now)
             if not verdict.promotable:
-                self._wake_after_soak(candidate_id, level.soak, below, verdict)
-                return Climb(candidate_id, tuple(promoted), verdict)
-            if await self._promote(scenario.name, verdict, now):
-                promoted.append(level.name)
-            # Promoted now, or refused (a newer candidate holds the level): either
-            # way the candidate does not reach the levels above through this level.
-            if level.name not in promoted:
-                return Climb(candidate_id, tuple(promoted), None)
+                self._wake_after_soak(record.id, level.soak, below, verdict)
+                return plan, verdict
+            if level.name in held and held[level.name] >= record.newness:
+                log.debug("promotion: %s %s holds a newer candidate", scenario.name, level.name)
+                return plan, None
+            plan.append(verdict)
             reached[level.name] = now
-        return Climb(candidate_id, tuple(promoted), None)
+        return plan, None
 
-    async def _promote(self, scenario: str, verdict: Verdict, now: datetime) -> bool:
+    async def _promote(self, scenario: str, plan: list[Verdict]) -> list[str]:
+        """Promote through the planned levels in one transaction, up to the first the
+        store refuses (promoted there before, or a newer candidate holds it)."""
+        done: list[Verdict] = []
         async with self.engine.begin() as db:
-            done = await store.promote(
-                db,
-                scenario,
-                verdict.level,
-                verdict.candidate,
-                by=BY_CRITERIA,
-                evidence=verdict.evidence,
-                at=now,
-            )
-        if done:
+            for verdict in plan:
+                moved = await store.promote(
+                    db,
+                    scenario,
+                    verdict.level,
+                    verdict.candidate,
+                    by=BY_CRITERIA,
+                    evidence=verdict.evidence,
+                    at=self.clock(),
+                )
+                if not moved:
+                    break
+                done.append(verdict)
+        for verdict in done:
             metrics.promotions.labels(scenario, verdict.level).inc()
             log.info(
                 "promotion: %s %s -> candidate %s (%s)",
@@ -159,15 +182,15 @@ class PromotionEngine:
                 verdict.candidate[:12],
                 "; ".join(c.criterion for c in verdict.criteria),
             )
-        else:
+        if len(done) < len(plan):
             log.info(
                 "promotion: %s %s not moved to candidate %s: it was promoted there before, "
                 "or the level holds a newer candidate",
                 scenario,
-                verdict.level,
-                verdict.candidate[:12],
+                plan[len(done)].level,
+                plan[len(done)].candidate[:12],
             )
-        return done
+        return [verdict.level for verdict in done]
 
     def _wake_after_soak(
         self,

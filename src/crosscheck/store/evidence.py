@@ -83,15 +83,39 @@ async def approve(
     return (await db.execute(statement)).first() is not None
 
 
-async def evidence(db: AsyncConnection, candidate: str) -> CandidateEvidence:
-    """The candidate's results (oldest first) and approvals."""
+async def evidence(db: AsyncConnection, candidate: str, *, full: bool = True) -> CandidateEvidence:
+    """The candidate's results (oldest first) and approvals. Without `full`, only what a
+    decision reads (job, account, value, time): the engine's read at each arrival."""
+    columns = [
+        candidate_results.c.id,
+        candidate_results.c.job,
+        candidate_results.c.value,
+        candidate_results.c.reported_at,
+        ci_accounts.c.name.label("account"),
+    ]
+    if full:
+        columns += [candidate_results.c.url, candidate_results.c.duration,
+                    candidate_results.c.comment]  # fmt: skip
     rows = await db.execute(
-        select(candidate_results, ci_accounts.c.name.label("account"))
+        select(*columns)
         .join(ci_accounts, ci_accounts.c.id == candidate_results.c.account_id)
         .where(candidate_results.c.candidate == candidate)
         .order_by(candidate_results.c.id)
     )
-    results = tuple(_result(dict(row._mapping)) for row in rows)
+    results = tuple(
+        CandidateResult(
+            id=int(row.id),
+            job=row.job,
+            account=row.account,
+            value=ResultValue(row.value),
+            reported_at=row.reported_at,
+            candidate=candidate,
+            url=row.url if full else None,
+            duration=row.duration if full else None,
+            comment=row.comment if full else None,
+        )
+        for row in rows
+    )
     approvals: dict[str, list[ManualApproval]] = defaultdict(list)
     for row in await db.execute(
         select(candidate_approvals)

@@ -142,6 +142,17 @@ async def pointer(db: AsyncConnection, scenario: str, level: str) -> LevelPointe
     return _pointer(row) if row is not None else None
 
 
+async def held_newness(db: AsyncConnection, scenario: str) -> dict[str, tuple[datetime, str]]:
+    """Level -> the newness of the candidate it holds: a candidate not newer cannot climb
+    there, and the engine need not take the level's write lock to learn it."""
+    rows = await db.execute(
+        select(level_pointers.c.level, candidates.c.created_at, candidates.c.id)
+        .join(candidates, candidates.c.id == level_pointers.c.candidate)
+        .where(level_pointers.c.scenario == scenario)
+    )
+    return {row.level: (row.created_at, row.id) for row in rows}
+
+
 async def pointers(db: AsyncConnection, scenario: str) -> dict[str, LevelPointer]:
     """Level name -> its pointer, for the scenario's levels that hold a candidate."""
     rows = await db.execute(
@@ -173,11 +184,9 @@ async def promote(
     not newer than the candidate the level holds. The candidate must be recorded.
     """
     locked = await _lock(db, scenario, level)
-    moving = await _known(db, scenario, candidate_id)
-    if locked.candidate is not None:
-        held = await _known(db, scenario, locked.candidate)
-        if moving.newness <= held.newness:
-            return False
+    newness = await _newness(db, scenario, {candidate_id, locked.candidate or candidate_id})
+    if locked.candidate is not None and newness[candidate_id] <= newness[locked.candidate]:
+        return False
     inserted = await db.execute(
         upsert(db, promotions)
         .values(
@@ -338,6 +347,26 @@ async def _operator_move(
     inserted = await db.execute(promotions.insert().values(**values).returning(promotions))
     await _move(db, scenario, level, locked, to=to, at=at)
     return _record(inserted.one())
+
+
+async def _newness(
+    db: AsyncConnection, scenario: str, ids: set[str]
+) -> dict[str, tuple[datetime, str]]:
+    """Each candidate's newness, in one read; each must be a recorded one of `scenario`."""
+    rows = await db.execute(
+        select(candidates.c.id, candidates.c.scenario, candidates.c.created_at).where(
+            candidates.c.id.in_(ids)
+        )
+    )
+    found = {}
+    for row in rows:
+        if row.scenario != scenario:
+            raise ValueError(f"candidate {row.id} is of {row.scenario}, not {scenario}")
+        found[row.id] = (row.created_at, row.id)
+    missing = ids - set(found)
+    if missing:
+        raise LookupError(f"candidate {min(missing)} is not recorded")
+    return found
 
 
 async def _known(db: AsyncConnection, scenario: str, candidate_id: str) -> CandidateRecord:
