@@ -45,7 +45,8 @@ def ci_yaml() -> str:
       - {{name: nova, connection: sandbox, project: {NOVA}, branch: master}}
       - {{name: apex, connection: sandbox, project: {APEX}, branch: master}}
     levels:
-      - {{name: verified, jobs: [unit], accounts: [external-ci]}}
+      - {{name: verified, jobs: [unit], accounts: [external-ci],
+          publish: {{tag: true, manifest: true}}}}
       - name: daily
         below: verified
         jobs: [deploy, {{any: [smoke, health]}}]
@@ -171,6 +172,18 @@ async def test_merges_make_candidates_that_climb_on_other_cis_results(
                    "unit", "--result", "passed", "--url", "https://ci.example/1")  # fmt: skip
     assert reported.returncode == 0, reported.stderr
     await holds(serve, "verified", second)
+    # verified publishes: a tag in each component at its version, and the manifest.
+    current = serve.state / "promotions" / SCENARIO / "verified.json"
+
+    async def published() -> Any:
+        return json.loads(current.read_text()) if current.exists() else None
+
+    manifest = await poll(published, 30, "verified's manifest", serve)
+    assert manifest["candidate"] == second
+    tags = {c["name"]: c["tag"].removeprefix("refs/tags/") for c in manifest["components"]}
+    for component, project in (("nova", NOVA), ("apex", APEX)):
+        tag = await gerrit_tag(sandbox, project, tags[component])
+        assert tag["object"] == {"nova": nova_1, "apex": apex_1}[component]
 
     results = f"/api/v1/candidates/{second}/results"
     ext, functest = token(module_dir, "external-ci"), token(module_dir, "functest")

@@ -280,3 +280,7 @@ def test_only_the_evidence_store_touches_the_evidence_tables() -> None:
 
 def test_only_the_releases_store_touches_the_releases_table() -> None:
     assert outside_the_door({"releases"}, door=PACKAGE / "store" / "releases.py") == []
+
+
+def test_only_the_publications_store_touches_the_publications_table() -> None:
+    assert outside_the_door({"publications"}, door=PACKAGE / "store" / "publications.py") == []

@@ -129,6 +129,26 @@ def _approvals(value: Any) -> Any:
     return {"by": value} if isinstance(value, str | list) else value
 
 
+def _web_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://ci.example.org/hook")
+    return value
+
+
+class PublishSpec(Spec):
+    tag: bool = False
+    manifest: bool = False
+    webhook: Annotated[str, AfterValidator(_web_url)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PublishSpec:
+        if not (self.tag or self.manifest or self.webhook):
+            raise ValueError(
+                "'publish' publishes nothing: set tag: true, manifest: true or a webhook URL"
+            )
+        return self
+
+
 class LevelSpec(Spec):
     name: Name
     below: Name | None = None
@@ -138,6 +158,7 @@ class LevelSpec(Spec):
     soak: Period | None = None
     max_age: Period | None = None
     approvals: Annotated[ApprovalsSpec, BeforeValidator(_approvals)] | None = None
+    publish: PublishSpec | None = None
 
     @model_validator(mode="after")
     def _soak_needs_below(self) -> LevelSpec:

@@ -14,7 +14,7 @@ from crosscheck.config.context import Context, Entry
 from crosscheck.config.issues import Position, did_you_mean
 from crosscheck.config.scenario_schema import ComponentSpec, LevelSpec, ScenarioSpec
 from crosscheck.model.job import Job
-from crosscheck.model.promotion import ApprovalRule, JobCriterion, Level
+from crosscheck.model.promotion import ApprovalRule, JobCriterion, Level, PublishRule
 from crosscheck.model.scenario import Component, RefKind, ReleaseChannel, Scenario
 
 
@@ -184,6 +184,11 @@ class _Builder:
             approvals=(
                 ApprovalRule(tuple(dict.fromkeys(approvals.by)), approvals.count)
                 if approvals
+                else None
+            ),
+            publish=(
+                PublishRule(spec.publish.tag, spec.publish.manifest, spec.publish.webhook)
+                if spec.publish
                 else None
             ),
         )

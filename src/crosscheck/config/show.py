@@ -85,6 +85,14 @@ def _level_data(level: Level) -> dict[str, Any]:
             data[key] = int(span.total_seconds())
     if level.approvals is not None:
         data["approvals"] = {"by": list(level.approvals.by), "count": level.approvals.count}
+    if level.publish is not None:
+        rule = level.publish
+        data["publish"] = {
+            key: value
+            for key, value in (("tag", rule.tag), ("manifest", rule.manifest),
+                               ("webhook", rule.webhook))
+            if value
+        }  # fmt: skip
     return data
 
 

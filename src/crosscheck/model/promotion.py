@@ -48,6 +48,25 @@ class ApprovalRule:
 
 
 @dataclass(frozen=True)
+class PublishRule:
+    """What each promotion to a level publishes once it is committed.
+
+    `tag`: the annotated tag `<scenario>/<level>/<YYYY.MM.DD-HHMMSS>` in every Gerrit
+    component at its version; `manifest`: the pinned versions as YAML and JSON (the
+    level's current ones, and one per promotion); `webhook`: a POST of the same
+    manifest to this http(s) URL.
+    """
+
+    tag: bool = False
+    manifest: bool = False
+    webhook: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.tag or self.manifest or self.webhook):
+            raise ValueError("a publish rule publishes something")
+
+
+@dataclass(frozen=True)
 class Level:
     name: str
     #: None for the first level of a scenario.
@@ -60,6 +79,7 @@ class Level:
     #: Results older than this are no evidence any more.
     max_age: timedelta | None = None
     approvals: ApprovalRule | None = None
+    publish: PublishRule | None = None
 
     def __post_init__(self) -> None:
         if not self.jobs or not self.accounts:

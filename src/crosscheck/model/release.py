@@ -57,6 +57,18 @@ class ComponentPin:
     #: The tag made on Gerrit (refs/tags/...); None for a plain git URL.
     tag: str | None = None
 
+    def as_data(self) -> dict[str, str]:
+        """As a manifest lists it (the keys a user wrote in the scenario)."""
+        fields = (
+            ("name", self.component),
+            ("connection", self.connection),
+            ("project", self.project),
+            ("git", self.git_url),
+            ("sha", self.sha),
+            ("tag", self.tag),
+        )
+        return {key: value for key, value in fields if value is not None}
+
 
 @dataclass(frozen=True)
 class Release:
@@ -79,21 +91,7 @@ class Release:
             "candidate": self.candidate,
             "created_at": self.created_at.isoformat(),
             "created_by": self.by,
-            "components": [
-                {
-                    key: value
-                    for key, value in (
-                        ("name", pin.component),
-                        ("connection", pin.connection),
-                        ("project", pin.project),
-                        ("git", pin.git_url),
-                        ("sha", pin.sha),
-                        ("tag", pin.tag),
-                    )
-                    if value is not None
-                }
-                for pin in self.components
-            ],
+            "components": [pin.as_data() for pin in self.components],
         }
 
 

@@ -32,7 +32,7 @@ from crosscheck import metrics
 from crosscheck.model.candidate import CandidateRecord
 from crosscheck.model.promotion import Verdict, decide
 from crosscheck.model.scenario import Scenario
-from crosscheck.store import evidence
+from crosscheck.store import evidence, publications
 from crosscheck.store import promotion as store
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,13 @@ class PromotionEngine:
         scenarios: Callable[[], Mapping[str, Scenario]],
         *,
         clock: Callable[[], datetime] = _now,
+        on_publication: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.scenarios = scenarios
         self.clock = clock
+        #: Told after a commit that wrote publications (the publisher's wake).
+        self.on_publication = on_publication
         self._pending: set[str] = set()
         self._wake = asyncio.Event()
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -123,7 +126,7 @@ class PromotionEngine:
             reached = await store.promoted_levels(db, candidate_id)
             held = await store.held_newness(db, scenario.name)
         plan, stopped_at = self._plan(record, scenario, known, reached, held)
-        promoted = await self._promote(scenario.name, plan) if plan else []
+        promoted = await self._promote(scenario, plan) if plan else []
         # A refused promotion (a newer candidate got there first) ends the climb too.
         return Climb(candidate_id, tuple(promoted), stopped_at)
 
@@ -155,12 +158,16 @@ class PromotionEngine:
             reached[level.name] = now
         return plan, None
 
-    async def _promote(self, scenario: str, plan: list[Verdict]) -> list[str]:
+    async def _promote(self, found: Scenario, plan: list[Verdict]) -> list[str]:
         """Promote through the planned levels in one transaction, up to the first the
-        store refuses (promoted there before, or a newer candidate holds it)."""
+        store refuses (promoted there before, or a newer candidate holds it); a level
+        that publishes gets its publication in the same transaction."""
+        scenario = found.name
         done: list[Verdict] = []
+        publishing = False
         async with self.engine.begin() as db:
             for verdict in plan:
+                at = self.clock()
                 moved = await store.promote(
                     db,
                     scenario,
@@ -168,11 +175,17 @@ class PromotionEngine:
                     verdict.candidate,
                     by=BY_CRITERIA,
                     evidence=verdict.evidence,
-                    at=self.clock(),
+                    at=at,
                 )
                 if not moved:
                     break
                 done.append(verdict)
+                if found.level(verdict.level).publish is not None:
+                    made = await store.promotion_id(db, scenario, verdict.level, verdict.candidate)
+                    await publications.add_publication(db, made, at)
+                    publishing = True
+        if publishing and self.on_publication is not None:
+            self.on_publication()
         for verdict in done:
             metrics.promotions.labels(scenario, verdict.level).inc()
             log.info(

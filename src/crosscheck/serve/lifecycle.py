@@ -86,6 +86,8 @@ def _parts(service: Service) -> list[Awaitable[None]]:
         parts.append(service.results.run())
     if service.promotion is not None:
         parts.append(service.promotion.run())
+    if service.publisher is not None:
+        parts.append(service.publisher.run())
     return parts
 
 

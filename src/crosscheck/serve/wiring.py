@@ -34,6 +34,7 @@ from crosscheck.model.report import RESULTS_SERVICE
 from crosscheck.paths import state_dir
 from crosscheck.promotion.candidates import CandidateMaker
 from crosscheck.promotion.engine import PromotionEngine
+from crosscheck.promotion.publisher import Publisher
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.merges import recording_merges
@@ -76,6 +77,7 @@ class Service:
     results: ReportQueue | None = None
     results_reporter: ResultsReporter | None = None
     promotion: PromotionEngine | None = None
+    publisher: Publisher | None = None
 
 
 def rest_client(connection: GerritConnection) -> GerritRestClient:
@@ -121,7 +123,15 @@ async def build_service(options: ServeOptions) -> Service:
         name: GerritEventSource(c, intake, rest[name], on_back=_retry_now(reports, name))
         for name, c in config.connections.items()
     }
-    promotion = PromotionEngine(engine, lambda: live.current.scenarios)
+    publisher = Publisher(
+        engine,
+        lambda: live.current.scenarios,
+        projects,
+        state_dir() / "promotions",
+    )
+    promotion = PromotionEngine(
+        engine, lambda: live.current.scenarios, on_publication=publisher.wake
+    )
     app = web_app(
         config,
         engine,
@@ -149,6 +159,7 @@ async def build_service(options: ServeOptions) -> Service:
         results,
         results_reporter,
         promotion,
+        publisher,
     )
 
 

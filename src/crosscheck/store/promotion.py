@@ -142,6 +142,21 @@ async def pointer(db: AsyncConnection, scenario: str, level: str) -> LevelPointe
     return _pointer(row) if row is not None else None
 
 
+async def promotion_id(db: AsyncConnection, scenario: str, level: str, candidate_id: str) -> int:
+    """The id of the rules' promotion of the candidate to the level (it must exist)."""
+    row = (
+        await db.execute(
+            select(promotions.c.id).where(
+                promotions.c.scenario == scenario,
+                promotions.c.level == level,
+                promotions.c.candidate == candidate_id,
+                promotions.c.kind == PromotionKind.PROMOTE.value,
+            )
+        )
+    ).one()
+    return int(row.id)
+
+
 async def held_newness(db: AsyncConnection, scenario: str) -> dict[str, tuple[datetime, str]]:
     """Level -> the newness of the candidate it holds: a candidate not newer cannot climb
     there, and the engine need not take the level's write lock to learn it."""
@@ -260,6 +275,11 @@ async def rollback(
     )
 
 
+async def records_by_id(db: AsyncConnection, ids: Sequence[int]) -> dict[int, PromotionRecord]:
+    rows = await db.execute(select(promotions).where(promotions.c.id.in_(list(ids))))
+    return {int(row.id): record_of(row) for row in rows}
+
+
 async def history(
     db: AsyncConnection, scenario: str, level: str | None = None, limit: int = 100
 ) -> list[PromotionRecord]:
@@ -268,7 +288,7 @@ async def history(
     if level is not None:
         query = query.where(promotions.c.level == level)
     rows = await db.execute(query.order_by(promotions.c.id.desc()).limit(limit))
-    return [_record(row) for row in rows]
+    return [record_of(row) for row in rows]
 
 
 # -- inside ---------------------------------------------------------------------------------
@@ -346,7 +366,7 @@ async def _operator_move(
     }
     inserted = await db.execute(promotions.insert().values(**values).returning(promotions))
     await _move(db, scenario, level, locked, to=to, at=at)
-    return _record(inserted.one())
+    return record_of(inserted.one())
 
 
 async def _newness(
@@ -395,7 +415,8 @@ def _pointer(row: Row[Any]) -> LevelPointer:
     return LevelPointer(row.scenario, row.level, row.candidate, row.moved_at, int(row.generation))
 
 
-def _record(row: Row[Any]) -> PromotionRecord:
+def record_of(row: Row[Any]) -> PromotionRecord:
+    """A `promotions` row as the model's record."""
     evidence = {name: tuple(ids) for name, ids in json.loads(row.evidence).items()}
     return PromotionRecord(
         id=int(row.id),

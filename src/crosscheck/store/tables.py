@@ -442,3 +442,26 @@ releases = Table(
     Column("components", Text, nullable=False),
     UniqueConstraint("scenario", "name", name="uq_releases_scenario_name"),
 )
+
+# -- publications (migration 0203) -------------------------------------------------------
+# Only store/publications.py touches this table.
+
+#: What a promotion publishes, written with it and kept until published: a Gerrit or a
+#: webhook away for a while delays a tag, never loses it.
+publications = Table(
+    "publications",
+    metadata,
+    Column(
+        "promotion_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("promotions.id"),
+        primary_key=True,
+    ),
+    #: pending, done
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", UtcDateTime, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("done_at", UtcDateTime),
+    Index("ix_publications_due", "state", "next_at"),
+)

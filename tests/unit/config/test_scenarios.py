@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from crosscheck.cli import main
 from crosscheck.config import LoadResult
-from crosscheck.model.promotion import ApprovalRule, JobCriterion
+from crosscheck.model.promotion import ApprovalRule, JobCriterion, PublishRule
 from crosscheck.model.scenario import RefKind
 
 from .helpers import BASE, errors, load, warnings, write
@@ -40,7 +40,8 @@ VALID = (
         max_age: 2d
       - {{name: verified, jobs: [unit, {{any: [tempest-full, tempest-smoke]}}],
           accounts: [crosscheck, other-ci]}}
-      - {{name: weekly, below: daily, jobs: [deploy-virtual], approvals: release-manager}}
+      - {{name: weekly, below: daily, jobs: [deploy-virtual], approvals: release-manager,
+          publish: {{tag: true, webhook: "https://hooks.example/w"}}}}
     channels:
       - {{name: developer, from: daily}}
       - {{name: stable, from: weekly}}
@@ -90,6 +91,8 @@ def test_a_full_scenario_is_built_into_the_model(tmp_path: Path) -> None:
     assert daily.accounts == ("crosscheck",)  # the CI's own results account by default
     assert (daily.soak, daily.max_age) == (timedelta(hours=1), timedelta(days=2))
     assert weekly.approvals == ApprovalRule(("release-manager",), 1)
+    assert weekly.publish == PublishRule(tag=True, webhook="https://hooks.example/w")
+    assert daily.publish is None
     assert [(c.name, c.level) for c in built.channels] == [
         ("developer", "daily"),
         ("stable", "weekly"),
@@ -226,6 +229,16 @@ ERRORS = {
         ),
         "test.yaml:8:27: error: unknown key 'frm' in scenario 's' — did you mean 'from'?",
     ),
+    "publish nothing": (
+        scenario("      - {name: verified, jobs: [unit], publish: {tag: false}}\n"),
+        "test.yaml:6:49: error: 'levels.0.publish' in scenario 's': 'publish' publishes "
+        "nothing: set tag: true, manifest: true or a webhook URL",
+    ),
+    "publish to a non-web hook": (
+        scenario("      - {name: verified, jobs: [unit], publish: {webhook: 'file:///etc'}}\n"),
+        "test.yaml:6:59: error: 'levels.0.publish.webhook' in scenario 's': 'file:///etc' is "
+        "not an http(s) URL, e.g. https://ci.example.org/hook",
+    ),
     "misspelt any": (
         scenario("      - {name: verified, jobs: [{anyy: [a, b]}]}\n"),
         "test.yaml:6:34: error: unknown key 'anyy' in scenario 's' — did you mean 'any'?",
@@ -340,6 +353,7 @@ def test_config_show_prints_scenarios_that_read_back(tmp_path: Path) -> None:
                     "jobs": ["deploy-virtual"],
                     "accounts": ["crosscheck"],
                     "approvals": {"by": ["release-manager"], "count": 1},
+                    "publish": {"tag": True, "webhook": "https://hooks.example/w"},
                 },
             ],
             "channels": [

@@ -1,0 +1,206 @@
+"""Publishing promotions: tags, manifests and webhooks, each kept until it went out.
+
+A promotion to a level with a `publish` rule writes a publication in its own
+transaction (the engine's); this task publishes it once the promotion is committed:
+
+- `tag`: the annotated tag `<scenario>/<level>/<YYYY.MM.DD-HHMMSS>` (the promotion's
+  time, UTC) in every component on Gerrit at its version (a tag already at its
+  commit is kept, so a retry after a partial failure finishes the job);
+- `manifest`: `<dir>/<scenario>/<level>/<promotion id>.{yaml,json}`, and
+  `<dir>/<scenario>/<level>.{yaml,json}` while the level still holds that candidate
+  (DLRN's `current-tripleo` link, as files);
+- `webhook`: a POST of the manifest as JSON; any 2xx answer is delivery.
+
+A failure (Gerrit or the webhook away, a disk full) puts the publication off with a
+growing delay (30 s doubling, at most an hour) and says so at WARNING; nothing polls:
+the task sleeps until the next one is due or the engine wakes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.drivers.base import DriverError, Tagger
+from crosscheck.model.promotion import PromotionRecord, PublishRule
+from crosscheck.model.release import ComponentPin, pins_of
+from crosscheck.model.scenario import Scenario
+from crosscheck.store import promotion as store
+from crosscheck.store import publications
+
+log = logging.getLogger(__name__)
+
+FIRST_DELAY = timedelta(seconds=30)
+LONGEST_DELAY = timedelta(hours=1)
+#: The longest the task sleeps without being woken (a clock jump, a lost wake).
+NAP = 3600.0
+
+Post = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class PublishError(Exception):
+    """One publication could not go out now; the message says what and where."""
+
+
+async def post_json(url: str, body: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        answer = await client.post(url, json=body)
+    if not answer.is_success:
+        raise PublishError(f"webhook {url} answered {answer.status_code}")
+
+
+class Publisher:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        scenarios: Callable[[], Mapping[str, Scenario]],
+        taggers: Mapping[str, Tagger],
+        manifests: Path,
+        *,
+        post: Post = post_json,
+    ) -> None:
+        self.engine = engine
+        self.scenarios = scenarios
+        self.taggers = taggers
+        self.manifests = manifests
+        self.post = post
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.publish_due()
+                wait = await self._until_next()
+            except Exception:
+                log.exception("publishing: a pass failed; trying again in a minute")
+                wait = 60.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _until_next(self) -> float:
+        async with self.engine.connect() as db:
+            due = await publications.next_due(db)
+        if due is None:
+            return NAP
+        return min(max((due - datetime.now(UTC)).total_seconds(), 0.0), NAP)
+
+    async def publish_due(self, now: datetime | None = None) -> int:
+        """Publish every publication due at `now` (default: now); how many went out."""
+        async with self.engine.connect() as db:
+            found = await publications.due(db, now or datetime.now(UTC))
+        sent = 0
+        for publication in found:
+            record = publication.promotion
+            try:
+                await self._publish(record)
+            except (PublishError, DriverError, OSError, httpx.HTTPError) as error:
+                delay = min(FIRST_DELAY * 2**publication.attempts, LONGEST_DELAY)
+                log.warning(
+                    "publishing %s %s -> %s failed (%s); trying again in %ds",
+                    record.scenario,
+                    record.level,
+                    (record.candidate or "")[:12],
+                    error,
+                    delay.total_seconds(),
+                )
+                async with self.engine.begin() as db:
+                    await publications.put_off(db, record.id, datetime.now(UTC) + delay, str(error))
+                continue
+            async with self.engine.begin() as db:
+                await publications.published(db, record.id, datetime.now(UTC))
+            sent += 1
+        return sent
+
+    async def _publish(self, record: PromotionRecord) -> None:
+        scenario = self.scenarios().get(record.scenario)
+        rule = _rule(scenario, record.level)
+        if scenario is None or rule is None or record.candidate is None:
+            log.info(
+                "publishing %s %s: the level publishes nothing any more", record.scenario,
+                record.level,
+            )  # fmt: skip
+            return
+        async with self.engine.connect() as db:
+            candidate = await store.candidate(db, record.candidate)
+            held = await store.pointer(db, record.scenario, record.level)
+        if candidate is None:
+            raise PublishError(f"candidate {record.candidate} is not recorded")
+        tag = f"{record.scenario}/{record.level}/{record.at.astimezone(UTC):%Y.%m.%d-%H%M%S}"
+        pins = pins_of(scenario, candidate, tag if rule.tag else None)
+        manifest = _manifest(record, [pin.as_data() for pin in pins])
+        if rule.tag:
+            await self._tag(record, pins, tag)
+        if rule.manifest:
+            current = held is not None and held.candidate == record.candidate
+            await asyncio.to_thread(self._write, record, manifest, current)
+        if rule.webhook:
+            await self.post(rule.webhook, manifest)
+        log.info(
+            "published %s %s -> %s (%s)",
+            record.scenario,
+            record.level,
+            record.candidate[:12],
+            ", ".join(k for k, v in (("tag", rule.tag), ("manifest", rule.manifest),
+                                     ("webhook", rule.webhook)) if v),
+        )  # fmt: skip
+
+    async def _tag(self, record: PromotionRecord, pins: list[ComponentPin], tag: str) -> None:
+        message = (
+            f"crosscheck promotion of {record.scenario} to {record.level}: "
+            f"candidate {record.candidate}"
+        )
+        for pin in pins:
+            if pin.tag is None or pin.connection is None or pin.project is None:
+                continue
+            tagger = self.taggers.get(pin.connection)
+            if tagger is None:
+                raise PublishError(f"connection {pin.connection!r} is not configured")
+            await tagger.create_tag(pin.project, tag, pin.sha, message)
+
+    def _write(self, record: PromotionRecord, manifest: dict[str, Any], current: bool) -> None:
+        level_dir = self.manifests / record.scenario / record.level
+        level_dir.mkdir(parents=True, exist_ok=True)
+        targets = [level_dir / str(record.id)]
+        if current:
+            targets.append(self.manifests / record.scenario / record.level)
+        for target in targets:
+            for suffix, text in (
+                (".yaml", yaml.safe_dump(manifest, sort_keys=False)),
+                (".json", json.dumps(manifest, indent=2) + "\n"),
+            ):
+                path = target.with_name(target.name + suffix)
+                partial = path.with_name(path.name + ".partial")
+                partial.write_text(text)
+                partial.replace(path)  # a reader never sees half a manifest
+
+
+def _rule(scenario: Scenario | None, level: str) -> PublishRule | None:
+    if scenario is None or level not in {lv.name for lv in scenario.levels}:
+        return None
+    return scenario.level(level).publish
+
+
+def _manifest(record: PromotionRecord, components: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "scenario": record.scenario,
+        "level": record.level,
+        "candidate": record.candidate,
+        "promoted_at": record.at.isoformat(),
+        "promoted_by": record.by,
+        "evidence": {name: list(ids) for name, ids in record.evidence.items()},
+        "components": components,
+    }

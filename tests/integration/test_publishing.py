@@ -1,0 +1,133 @@
+"""Publishing promotions on SQLite and PostgreSQL: a level with a publish rule gets, once
+its promotion is committed, tags in its components, manifests and a webhook; a failure
+puts it off and a later pass finishes it; a level without a rule publishes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crosscheck.drivers.base import DriverError
+from crosscheck.model.candidate import Candidate
+from crosscheck.model.promotion import JobCriterion, Level, NewCandidateResult, PublishRule
+from crosscheck.model.results import ResultValue
+from crosscheck.model.scenario import Component, RefKind, Scenario
+from crosscheck.promotion.engine import PromotionEngine
+from crosscheck.promotion.publisher import Publisher, PublishError
+from crosscheck.results.service import ResultsService
+from crosscheck.store import open_store, publications
+from crosscheck.store import promotion as store
+
+HOOK = "https://hooks.example/promoted"
+SCENARIO = Scenario(
+    "os-nosdn",
+    components=(
+        Component("nova", RefKind.BRANCH, "master", connection="os", project="openstack/nova"),
+        Component("vpp", RefKind.SHA, "b" * 40, git_url="https://git.fd.io/vpp"),
+    ),
+    levels=(
+        Level("verified", None, (JobCriterion(("unit",)),), ("ci",),
+              publish=PublishRule(tag=True, manifest=True, webhook=HOOK)),
+        Level("daily", "verified", (JobCriterion(("deploy",)),), ("ci",)),
+    ),
+)  # fmt: skip
+
+
+class FakeTagger:
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.tags: dict[tuple[str, str], str] = {}
+
+    async def create_tag(self, project: str, name: str, sha: str, message: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise DriverError("Gerrit did not answer")
+        self.tags[(project, name)] = sha
+
+
+class Hooks:
+    def __init__(self) -> None:
+        self.posted: list[tuple[str, dict[str, Any]]] = []
+        self.down = False
+
+    async def post(self, url: str, body: dict[str, Any]) -> None:
+        if self.down:
+            raise PublishError(f"webhook {url} answered 503")
+        self.posted.append((url, body))
+
+
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = await open_store(store_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def promoted(engine: AsyncEngine, on_publication: Any = None) -> str:
+    service = ResultsService(engine)
+    await service.accounts.create("ci")
+    candidate = Candidate("os-nosdn", {"nova": "1" * 40, "vpp": "b" * 40})
+    async with engine.begin() as db:
+        await store.record_candidate(db, candidate, "merge", datetime.now(UTC))
+    items = [NewCandidateResult(candidate.id, j, ResultValue.PASSED) for j in ("unit", "deploy")]
+    await service.candidates.report("ci", items, now=datetime.now(UTC))
+    engine_ = PromotionEngine(engine, lambda: {"os-nosdn": SCENARIO}, on_publication=on_publication)
+    assert (await engine_.climb(candidate.id)).promoted == ("verified", "daily")
+    return candidate.id
+
+
+async def test_a_promotion_publishes_tags_manifests_and_a_webhook_once(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    woken: list[bool] = []
+    candidate = await promoted(engine, on_publication=lambda: woken.append(True))
+    assert woken == [True]  # the publisher is woken once the promotion committed
+    tagger, hooks = FakeTagger(), Hooks()
+    publisher = Publisher(engine, lambda: {"os-nosdn": SCENARIO}, {"os": tagger}, tmp_path,
+                          post=hooks.post)  # fmt: skip
+    assert await publisher.publish_due() == 1  # verified only: daily publishes nothing
+    [(project, tag)] = tagger.tags
+    assert project == "openstack/nova"
+    assert tag.startswith("os-nosdn/verified/")
+    assert tagger.tags[(project, tag)] == "1" * 40
+    current = yaml.safe_load((tmp_path / "os-nosdn" / "verified.yaml").read_text())
+    assert json.loads((tmp_path / "os-nosdn" / "verified.json").read_text()) == current
+    assert current["candidate"] == candidate
+    assert {c["name"]: c["sha"] for c in current["components"]} == {"nova": "1" * 40,
+                                                                      "vpp": "b" * 40}  # fmt: skip
+    assert [c.get("tag") for c in current["components"]] == [f"refs/tags/{tag}", None]
+    assert [url for url, _ in hooks.posted] == [HOOK]
+    assert hooks.posted[0][1] == current
+    assert await publisher.publish_due() == 0  # published once
+
+
+async def test_a_failure_puts_it_off_and_a_later_pass_finishes_it(
+    engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await promoted(engine)
+    tagger, hooks = FakeTagger(failures=1), Hooks()
+    publisher = Publisher(engine, lambda: {"os-nosdn": SCENARIO}, {"os": tagger}, tmp_path,
+                          post=hooks.post)  # fmt: skip
+    assert await publisher.publish_due() == 0
+    assert "trying again in 30s" in caplog.text
+    async with engine.connect() as db:
+        [record] = await store.history(db, "os-nosdn", "verified")
+        assert await publications.state_of(db, record.id) == ("pending", 1, "Gerrit did not answer")
+    assert await publisher.publish_due() == 0  # not due yet: nothing retried early
+    later = datetime.now(UTC) + timedelta(seconds=31)
+    hooks.down = True
+    assert await publisher.publish_due(later) == 0  # tagged now, the webhook still away
+    hooks.down = False
+    assert await publisher.publish_due(datetime.now(UTC) + timedelta(minutes=5)) == 1
+    async with engine.connect() as db:
+        assert await publications.state_of(db, record.id) == ("done", 2, "")
+    assert len(tagger.tags) == 1  # the retries tagged the same tag, at the same commit
