@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from crosscheck.config.cron import cron_schedule
 from crosscheck.model.candidate import SHA
 from crosscheck.model.results import account_name_problem
 from crosscheck.specs import Branch, Name, Period, Spec, as_list
@@ -187,6 +188,8 @@ def _some(what: str) -> Any:
 class ScenarioSpec(Spec):
     name: Name
     description: str = ""
+    #: A cron schedule (UTC): a candidate of the components' refs at each tick.
+    snapshot: Annotated[str, AfterValidator(cron_schedule)] | None = None
     components: Annotated[list[ComponentSpec], _some("component")]
     levels: Annotated[list[LevelSpec], _some("level")]
     channels: list[ChannelSpec] = Field(default_factory=list)

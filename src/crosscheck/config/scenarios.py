@@ -61,6 +61,7 @@ class _Builder:
         return Scenario(
             name=self.spec.name,
             description=self.spec.description,
+            snapshot=self.spec.snapshot,
             components=tuple(c for c in components if c is not None),
             levels=tuple(self.level(levels[name]) for name in order),
             channels=tuple(ReleaseChannel(c.name, c.level) for c in self.spec.channels),

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from crosscheck.config.cron import cron_schedule
 from crosscheck.config.scenario_schema import ScenarioSpec
 from crosscheck.model.config import (
     DEFAULT_MAX_RESULT_AGE,
@@ -34,21 +34,6 @@ from crosscheck.specs import (
     no_inline,
     one_source,
 )
-
-CRON_FIELDS = 5
-
-
-def _cron(value: str) -> str:
-    if "H" in value.split():
-        raise ValueError(
-            f"{value!r}: Jenkins' 'H' is not supported; give the minute and hour, e.g. '17 2 * * *'"
-        )
-    if len(value.split()) != CRON_FIELDS or not croniter.is_valid(value):
-        raise ValueError(
-            f"{value!r} is not a cron schedule: five fields (minute hour day "
-            "month weekday, UTC), e.g. '0 2 * * *'"
-        )
-    return value
 
 
 def _some_branches(value: list[str]) -> list[str]:
@@ -79,7 +64,7 @@ class CISpec(Spec):
 
 
 class TimerTriggerSpec(Spec):
-    time: Annotated[str, AfterValidator(_cron)]
+    time: Annotated[str, AfterValidator(cron_schedule)]
     #: Fire on these branches of each project instead of its HEAD branch.
     branches: (
         Annotated[

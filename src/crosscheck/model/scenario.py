@@ -72,6 +72,8 @@ class Scenario:
     levels: tuple[Level, ...] = ()
     channels: tuple[ReleaseChannel, ...] = ()
     description: str = ""
+    #: A cron schedule (UTC) at which a candidate of the components' refs is taken.
+    snapshot: str | None = None
 
     def __post_init__(self) -> None:
         _unique("component", (c.name for c in self.components))

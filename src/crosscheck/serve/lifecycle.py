@@ -88,6 +88,8 @@ def _parts(service: Service) -> list[Awaitable[None]]:
         parts.append(service.promotion.run())
     if service.publisher is not None:
         parts.append(service.publisher.run())
+    if service.snapshots is not None:
+        parts.append(service.snapshots.run())
     return parts
 
 

@@ -35,6 +35,7 @@ from crosscheck.paths import state_dir
 from crosscheck.promotion.candidates import CandidateMaker
 from crosscheck.promotion.engine import PromotionEngine
 from crosscheck.promotion.publisher import Publisher
+from crosscheck.promotion.snapshots import Snapshots
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.merges import recording_merges
@@ -78,6 +79,7 @@ class Service:
     results_reporter: ResultsReporter | None = None
     promotion: PromotionEngine | None = None
     publisher: Publisher | None = None
+    snapshots: Snapshots | None = None
 
 
 def rest_client(connection: GerritConnection) -> GerritRestClient:
@@ -160,6 +162,7 @@ async def build_service(options: ServeOptions) -> Service:
         results_reporter,
         promotion,
         publisher,
+        Snapshots(candidates, intake, lambda: live.current.scenarios),
     )
 
 

@@ -239,6 +239,13 @@ ERRORS = {
         "test.yaml:6:59: error: 'levels.0.publish.webhook' in scenario 's': 'file:///etc' is "
         "not an http(s) URL, e.g. https://ci.example.org/hook",
     ),
+    "bad snapshot": (
+        scenario("      - {name: verified, jobs: [unit]}\n").replace(
+            "    name: s\n", "    name: s\n    snapshot: nightly\n"
+        ),
+        "test.yaml:3:15: error: 'snapshot' in scenario 's': 'nightly' is not a cron "
+        "schedule: five fields (minute hour day month weekday, UTC), e.g. '0 2 * * *'",
+    ),
     "misspelt any": (
         scenario("      - {name: verified, jobs: [{anyy: [a, b]}]}\n"),
         "test.yaml:6:34: error: unknown key 'anyy' in scenario 's' — did you mean 'any'?",
