@@ -150,6 +150,36 @@ async def post(serve: ServeProcess, path: str, body: Any, headers: dict[str, str
     return answer.json()
 
 
+async def published(
+    sandbox: SandboxState, serve: ServeProcess, candidate: str, versions: dict[str, str]
+) -> None:
+    """verified publishes: a tag in each component at its version, and the manifest."""
+    current = serve.state / "promotions" / SCENARIO / "verified.json"
+
+    async def written() -> Any:
+        return json.loads(current.read_text()) if current.exists() else None
+
+    manifest = await poll(written, 30, "verified's manifest", serve)
+    assert manifest["candidate"] == candidate
+    tags = {c["name"]: c["tag"].removeprefix("refs/tags/") for c in manifest["components"]}
+    for component, project in (("nova", NOVA), ("apex", APEX)):
+        tag = await gerrit_tag(sandbox, project, tags[component])
+        assert tag["object"] == versions[component]
+
+
+def approve(serve: ServeProcess, module_dir: Path, candidate: str) -> None:
+    """`promotion approve` as a functest account (refused), then as the release manager."""
+    server = ("--server", serve.url)
+    wrong = cli("promotion", "approve", SCENARIO, "release", candidate[:10], *server,
+                "--token-file", str(module_dir / "functest.token"))  # fmt: skip
+    assert wrong.returncode == 1
+    assert "serve refused (403): 'functest' may not approve" in wrong.stderr
+    approved = cli("promotion", "approve", SCENARIO, "release", candidate[:10], *server,
+                   "--token-file", str(module_dir / "rm.token"), "--comment", "go")  # fmt: skip
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout == f"approved {SCENARIO} release for candidate {candidate} as rm\n"
+
+
 def states(explanation: Any) -> dict[str, str]:
     return {c["criterion"]: c["state"] for c in explanation["criteria"]}
 
@@ -172,18 +202,7 @@ async def test_merges_make_candidates_that_climb_on_other_cis_results(
                    "unit", "--result", "passed", "--url", "https://ci.example/1")  # fmt: skip
     assert reported.returncode == 0, reported.stderr
     await holds(serve, "verified", second)
-    # verified publishes: a tag in each component at its version, and the manifest.
-    current = serve.state / "promotions" / SCENARIO / "verified.json"
-
-    async def published() -> Any:
-        return json.loads(current.read_text()) if current.exists() else None
-
-    manifest = await poll(published, 30, "verified's manifest", serve)
-    assert manifest["candidate"] == second
-    tags = {c["name"]: c["tag"].removeprefix("refs/tags/") for c in manifest["components"]}
-    for component, project in (("nova", NOVA), ("apex", APEX)):
-        tag = await gerrit_tag(sandbox, project, tags[component])
-        assert tag["object"] == {"nova": nova_1, "apex": apex_1}[component]
+    await published(sandbox, serve, second, {"nova": nova_1, "apex": apex_1})
 
     results = f"/api/v1/candidates/{second}/results"
     ext, functest = token(module_dir, "external-ci"), token(module_dir, "functest")
@@ -204,7 +223,7 @@ async def test_merges_make_candidates_that_climb_on_other_cis_results(
     async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
         refused = await http.post(approval, json={"level": "release"}, headers=functest)
     assert refused.status_code == 403
-    await post(serve, approval, {"level": "release", "comment": "go"}, token(module_dir, "rm"))
+    approve(serve, module_dir, second)
     await holds(serve, "release", second)
 
     demoted = cli("promotion", "demote", SCENARIO, "release", "--clear", "--reason",

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crosscheck.cli.options import config_option, database_option
+from crosscheck.cli.promotion_approve import approve
 from crosscheck.cli.promotion_explain import explain_command
 from crosscheck.cli.promotion_moves import demote, rollback
 from crosscheck.cli.scenarios import configured_scenarios
@@ -36,6 +37,7 @@ def promotion() -> None:
 
 
 promotion.add_command(explain_command)
+promotion.add_command(approve)
 promotion.add_command(demote)
 promotion.add_command(rollback)
 

@@ -83,7 +83,7 @@ def report(
     crosscheck report --server URL --token-file F --candidate HASH \
         --job NAME --result passed --url URL
     """  # fmt: skip
-    token = _token(token_file, token_env)
+    token = token_of(token_file, token_env)
     if candidate is not None:
         path, body = _on_candidate(candidate, batch_file, fields)
     elif batch_file is not None:
@@ -95,7 +95,7 @@ def report(
     click.echo(f"stored {len(stored)} result(s): " + ", ".join(str(r["id"]) for r in stored))
 
 
-def _token(token_file: Path | None, token_env: str) -> str:
+def token_of(token_file: Path | None, token_env: str) -> str:
     if token_file is not None:
         token = read_secret("the CI account's token", None, token_file)
     else:
