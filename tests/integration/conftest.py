@@ -1,12 +1,15 @@
-"""The store on SQLite and on a real PostgreSQL: every test using `store_url` runs on both."""
+"""The store on SQLite and on a real PostgreSQL: every test using `store_url` (or `store`,
+its migrated engine) runs on both."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crosscheck.store import open_store
 from tests.postgres import PostgresCluster, PostgresUnavailableError
 
 
@@ -29,3 +32,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'crosscheck.db'}"
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     return cluster.create_database()
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated store on each engine (`store_url`), disposed of after the test."""
+    engine = await open_store(store_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

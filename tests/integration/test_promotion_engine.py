@@ -66,12 +66,8 @@ def candidate(n: int) -> Candidate:
 
 
 @pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = await open_store(store_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+def engine(store: AsyncEngine) -> AsyncEngine:
+    return store
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ async def test_the_promotion_tables_are_a_branch_of_their_own(store_url: str) ->
                 )
         finally:
             await engine.dispose()
-        assert "0202" in heads  # the promotion branch: 0200, its evidence, releases
+        assert "0203" in heads  # the promotion branch: 0200, evidence, releases, publications
         assert {"candidates", "level_pointers", "promotions"} <= tables
         assert indexes == {
             "ix_promotions_level": False,

@@ -5,7 +5,6 @@ puts it off and a later pass finishes it; a level without a rule publishes nothi
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ from crosscheck.model.scenario import Component, RefKind, Scenario
 from crosscheck.promotion.engine import PromotionEngine
 from crosscheck.promotion.publisher import Publisher, PublishError
 from crosscheck.results.service import ResultsService
-from crosscheck.store import open_store, publications
 from crosscheck.store import promotion as store
+from crosscheck.store import publications
 
 HOOK = "https://hooks.example/promoted"
 SCENARIO = Scenario(
@@ -64,12 +63,8 @@ class Hooks:
 
 
 @pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = await open_store(store_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+def engine(store: AsyncEngine) -> AsyncEngine:
+    return store
 
 
 async def promoted(engine: AsyncEngine, on_publication: Any = None) -> str:

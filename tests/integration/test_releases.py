@@ -3,7 +3,6 @@ real Gerrit's tags: tests/e2e/test_promotion.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +13,6 @@ from crosscheck.model.candidate import Candidate
 from crosscheck.model.promotion import JobCriterion, Level
 from crosscheck.model.scenario import Component, RefKind, ReleaseChannel, Scenario
 from crosscheck.promotion.releases import ReleaseRefusedError, ReleaseRequest, create_release
-from crosscheck.store import open_store
 from crosscheck.store import promotion as store
 from crosscheck.store import releases as release_store
 
@@ -46,12 +44,8 @@ class FakeTagger:
 
 
 @pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = await open_store(store_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+def engine(store: AsyncEngine) -> AsyncEngine:
+    return store
 
 
 async def candidate_at(engine: AsyncEngine, n: int, *levels: str) -> str:

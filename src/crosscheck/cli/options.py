@@ -60,3 +60,37 @@ database_option = click.option(
     help="SQLAlchemy URL [default: SQLite in the state directory]; "
     "e.g. postgresql+asyncpg://ci@db/crosscheck.",
 )
+
+
+def server_and_token(server_help: str, token_help: str) -> Callable[[F], F]:
+    """`--server` (or $CROSSCHECK_RESULTS_URL), `--token-file` and `--token-env`: how a
+    client of a results service (or serve's API) says where it is and who calls."""
+
+    def decorate(function: F) -> F:
+        for option in reversed(
+            (
+                click.option(
+                    "--server",
+                    envvar="CROSSCHECK_RESULTS_URL",
+                    show_envvar=True,
+                    required=True,
+                    help=server_help,
+                ),
+                click.option(
+                    "--token-file",
+                    type=click.Path(dir_okay=False, path_type=Path),
+                    help=token_help,
+                ),
+                click.option(
+                    "--token-env",
+                    metavar="VAR",
+                    default="CROSSCHECK_RESULTS_TOKEN",
+                    show_default=True,
+                    help="Else the environment variable holding the token.",
+                ),
+            )
+        ):
+            function = option(function)
+        return function
+
+    return decorate

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import click
 import httpx
 
+from crosscheck.cli.options import server_and_token
 from crosscheck.cli.report import ReportError, token_of
 from crosscheck.http.error_message import error_message
 
@@ -21,24 +22,9 @@ from crosscheck.http.error_message import error_message
 @click.argument("scenario_name", metavar="SCENARIO")
 @click.argument("level_name", metavar="LEVEL")
 @click.argument("candidate", metavar="CANDIDATE")
-@click.option(
-    "--server",
-    envvar="CROSSCHECK_RESULTS_URL",
-    show_envvar=True,
-    required=True,
-    help="serve's web server, e.g. https://ci.example.org",
-)
-@click.option(
-    "--token-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A file holding the approver's token (a results service account's).",
-)
-@click.option(
-    "--token-env",
-    metavar="VAR",
-    default="CROSSCHECK_RESULTS_TOKEN",
-    show_default=True,
-    help="Else the environment variable holding the token.",
+@server_and_token(
+    "serve's web server, e.g. https://ci.example.org",
+    "A file holding the approver's token (a results service account's).",
 )
 @click.option("--comment", default="", help="Why: kept with the approval.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for serve.")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import httpx
 
+from crosscheck.cli.options import server_and_token
 from crosscheck.config.secrets import read_secret
 from crosscheck.errors import CrosscheckError
 from crosscheck.http.error_message import error_message
@@ -19,24 +20,9 @@ class ReportError(CrosscheckError):
 
 
 @click.command()
-@click.option(
-    "--server",
-    envvar="CROSSCHECK_RESULTS_URL",
-    show_envvar=True,
-    required=True,
-    help="The results service, e.g. https://results.example.org",
-)
-@click.option(
-    "--token-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A file holding the CI account's token.",
-)
-@click.option(
-    "--token-env",
-    metavar="VAR",
-    default="CROSSCHECK_RESULTS_TOKEN",
-    show_default=True,
-    help="Else the environment variable holding the token.",
+@server_and_token(
+    "The results service, e.g. https://results.example.org",
+    "A file holding the CI account's token.",
 )
 @click.option(
     "--batch",
@@ -80,7 +66,7 @@ def report(
     crosscheck report --server URL --token-file F --project P --change N \\
         --patchset P --job NAME --result passed --url URL --duration 1m30s
     crosscheck report --server URL --token-file F --batch results.json
-    crosscheck report --server URL --token-file F --candidate HASH \
+    crosscheck report --server URL --token-file F --candidate HASH \\
         --job NAME --result passed --url URL
     """  # fmt: skip
     token = token_of(token_file, token_env)

@@ -347,3 +347,16 @@ def check_enabled(account: CIAccount) -> None:
             f"CI account {account.name!r} is disabled{reason}: "
             "ask an admin of this results service to enable it"
         )
+
+
+async def enabled_reporter(connection: AsyncConnection, account: str) -> tuple[int, CIAccount]:
+    """The account's id and itself, in the writer's transaction: a missing or disabled
+    account is refused before anything is stored."""
+    row = (
+        await connection.execute(select(ci_accounts).where(ci_accounts.c.name == account))
+    ).one_or_none()
+    if row is None:
+        raise AccountNotFoundError(f"no CI account named {account!r}")
+    reporter = account_from_row(row._mapping)
+    check_enabled(reporter)
+    return int(row.id), reporter

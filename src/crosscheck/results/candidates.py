@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.http.problems import describe
@@ -21,15 +20,13 @@ from crosscheck.model.promotion import (
     NewCandidateResult,
     candidate_result_problems,
 )
-from crosscheck.results.accounts import account_from_row, check_enabled
+from crosscheck.results.accounts import enabled_reporter
 from crosscheck.results.errors import (
-    AccountNotFoundError,
     InvalidInputError,
     NotAllowedError,
     UnknownCandidateError,
 )
 from crosscheck.store import evidence, promotion
-from crosscheck.store.tables import ci_accounts
 
 #: Told the candidates a committed batch named.
 EvidenceListener = Callable[[set[str]], None]
@@ -65,19 +62,14 @@ class CandidateResults:
             raise InvalidInputError([("", f"a batch holds 1 to {self.max_batch} results")])
         self.check_rate(account)
         async with self.engine.begin() as connection:
-            row = (
-                await connection.execute(select(ci_accounts).where(ci_accounts.c.name == account))
-            ).one_or_none()
-            if row is None:
-                raise AccountNotFoundError(f"no CI account named {account!r}")
-            check_enabled(account_from_row(row._mapping))
+            account_id, _ = await enabled_reporter(connection, account)
             _check_claims(account, claimed)
             _check_valid(items, now, self.max_age)
             unknown = await promotion.unknown_candidates(connection, (i.candidate for i in items))
             if unknown:
                 raise _unknown(items, unknown)
             stored = await evidence.insert_candidate_results(
-                connection, row.id, account, items, now
+                connection, account_id, account, items, now
             )
         self._tell({item.candidate for item in items})
         return stored

@@ -35,7 +35,21 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ResultIn(_In):
+class _Outcome(_In):
+    """What a CI may write of a value and a duration: `SUCCESS`, `1h 2m 3s`..."""
+
+    @field_validator("value", mode="before", check_fields=False)
+    @classmethod
+    def _value(cls, raw: Any) -> Any:
+        return ResultValue.parse(raw) if isinstance(raw, str) else raw
+
+    @field_validator("duration", mode="before", check_fields=False)
+    @classmethod
+    def _duration(cls, raw: Any) -> Any:
+        return parse_duration(raw) if isinstance(raw, str) else raw
+
+
+class ResultIn(_Outcome):
     """One job's result on one patchset."""
 
     project: str = Field(examples=["openstack/nova"])
@@ -64,16 +78,6 @@ class ResultIn(_In):
     rerun: bool = False
     comment: str | None = None
     reported_at: AwareDatetime | None = Field(None, description="Default: when received")
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _value(cls, raw: Any) -> Any:
-        return ResultValue.parse(raw) if isinstance(raw, str) else raw
-
-    @field_validator("duration", mode="before")
-    @classmethod
-    def _duration(cls, raw: Any) -> Any:
-        return parse_duration(raw) if isinstance(raw, str) else raw
 
     def to_new(self) -> NewResult:
         return NewResult(**self.model_dump(exclude={"ci"}))
@@ -268,10 +272,8 @@ class SshKeyOut(BaseModel):
 # -- results on promotion candidates ----------------------------------------
 
 
-class CandidateResultIn(BaseModel):
+class CandidateResultIn(_Outcome):
     """One job's result on a candidate."""
-
-    model_config = ConfigDict(extra="forbid")
 
     job: str = Field(examples=["functest-smoke"])
     value: ResultValue = Field(description="passed, failed, unstable, in_progress, skipped...")
@@ -281,23 +283,11 @@ class CandidateResultIn(BaseModel):
     comment: str | None = None
     reported_at: AwareDatetime | None = Field(None, description="Default: when received")
 
-    @field_validator("value", mode="before")
-    @classmethod
-    def _value(cls, raw: Any) -> Any:
-        return ResultValue.parse(raw) if isinstance(raw, str) else raw
-
-    @field_validator("duration", mode="before")
-    @classmethod
-    def _duration(cls, raw: Any) -> Any:
-        return parse_duration(raw) if isinstance(raw, str) else raw
-
     def to_new(self, candidate: str) -> NewCandidateResult:
         return NewCandidateResult(candidate=candidate, **self.model_dump(exclude={"ci"}))
 
 
-class CandidateBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CandidateBatchIn(_In):
     results: Annotated[list[CandidateResultIn], Field(min_length=1, max_length=MAX_BATCH)]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.http.problems import describe
@@ -27,18 +26,16 @@ from crosscheck.model.results import (
     result_problems,
 )
 from crosscheck.results import records
-from crosscheck.results.accounts import Accounts, account_from_row, account_id_of, check_enabled
+from crosscheck.results.accounts import Accounts, account_id_of, enabled_reporter
 from crosscheck.results.activity import ActivityReads
 from crosscheck.results.candidates import CandidateResults
 from crosscheck.results.errors import (
-    AccountNotFoundError,
     InvalidInputError,
     NotAllowedError,
     RateLimitedError,
 )
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.statistics import statistics
-from crosscheck.store.tables import ci_accounts
 
 #: The most results one batch may hold.
 MAX_BATCH = 1000
@@ -86,16 +83,10 @@ class ResultsService:
             raise InvalidInputError([("", f"a batch holds at most {MAX_BATCH} results")])
         self.check_rate(account)
         async with self.engine.begin() as connection:
-            row = (
-                await connection.execute(select(ci_accounts).where(ci_accounts.c.name == account))
-            ).one_or_none()
-            if row is None:
-                raise AccountNotFoundError(f"no CI account named {account!r}")
-            reporter = account_from_row(row._mapping)
-            check_enabled(reporter)
+            account_id, reporter = await enabled_reporter(connection, account)
             _check_allowed(reporter, items, claimed)
             _check_valid(items, now, self.max_age)
-            return await records.insert_results(connection, row.id, account, items, now)
+            return await records.insert_results(connection, account_id, account, items, now)
 
     def check_rate(self, account: str) -> None:
         if self.limiter is None:
