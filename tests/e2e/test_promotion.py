@@ -321,3 +321,21 @@ async def test_releases_tag_every_component_and_pin_the_manifest(
         ("s1", "stable"),
         ("d1", "developer"),
     ]
+
+
+async def test_a_pinned_commit_must_exist_on_gerrit(
+    sandbox: SandboxState, serve: ServeProcess, module_dir: Path
+) -> None:
+    async with ci_rest(sandbox) as rest:
+        tip = (await rest.get(f"/projects/{project_id(NOVA)}/branches/master"))["revision"]
+    where = ("-c", str(serve.config), "--database", store_of(serve), "--json")
+    missing = cli("candidate", "create", "--scenario", SCENARIO, "--pin", f"nova={'0' * 40}",
+                  *where)  # fmt: skip
+    assert missing.returncode == 1
+    assert f"component nova (sandbox:{NOVA}) has no commit {'0' * 40}" in missing.stderr
+    pinned = cli("candidate", "create", "--scenario", SCENARIO, "--pin", f"{NOVA}={tip}", *where)
+    assert pinned.returncode == 0, pinned.stderr
+    made = json.loads(pinned.stdout)
+    # The branches' tips now: the same versions as the last merge's candidate, so it is
+    # that candidate (recorded once, whoever asks).
+    assert (made["versions"]["nova"], made["new"], made["origin"]) == (tip, False, "merge")

@@ -19,7 +19,7 @@ from crosscheck.model.promotion import JobCriterion, Level, NewCandidateResult, 
 from crosscheck.model.results import ResultValue
 from crosscheck.model.scenario import Component, RefKind, Scenario
 from crosscheck.promotion.engine import PromotionEngine
-from crosscheck.promotion.publisher import Publisher, PublishError
+from crosscheck.promotion.publisher import Publisher, PublishError, shown_url
 from crosscheck.results.service import ResultsService
 from crosscheck.store import promotion as store
 from crosscheck.store import publications
@@ -126,3 +126,30 @@ async def test_a_failure_puts_it_off_and_a_later_pass_finishes_it(
     async with engine.connect() as db:
         assert await publications.state_of(db, record.id) == ("done", 2, "")
     assert len(tagger.tags) == 1  # the retries tagged the same tag, at the same commit
+
+
+async def test_a_demotion_moves_the_current_manifest_and_tells_the_webhook(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    candidate = await promoted(engine)
+    tagger, hooks = FakeTagger(), Hooks()
+    publisher = Publisher(engine, lambda: {"os-nosdn": SCENARIO}, {"os": tagger}, tmp_path,
+                          post=hooks.post)  # fmt: skip
+    assert await publisher.publish_due() == 1
+    current = tmp_path / "os-nosdn" / "verified.yaml"
+    assert yaml.safe_load(current.read_text())["candidate"] == candidate
+    async with engine.begin() as db:  # as `crosscheck promotion demote --clear` writes it
+        moved = await store.demote(db, "os-nosdn", "verified", None, by="rm", reason="bad",
+                                   at=datetime.now(UTC))  # fmt: skip
+        await publications.add_publication(db, moved.id, datetime.now(UTC))
+    assert await publisher.publish_due() == 1
+    assert not current.exists()  # the level holds nothing: no current manifest
+    assert not current.with_suffix(".json").exists()
+    kept = yaml.safe_load((tmp_path / "os-nosdn" / "verified" / f"{moved.id}.yaml").read_text())
+    assert (kept["kind"], kept["reason"], kept["candidate"]) == ("demote", "bad", None)
+    assert [body["kind"] for _, body in hooks.posted] == ["promote", "demote"]
+    assert len(tagger.tags) == 1  # an operator's move tags nothing
+
+
+def test_a_webhook_is_named_by_its_host_only() -> None:
+    assert shown_url("https://hooks.example:8443/t/SECRET?token=x") == "https://hooks.example:8443"

@@ -51,7 +51,7 @@ def test_each_level_shows_its_candidate_or_that_it_waits(tmp_path: Path) -> None
     assert code == 0, out
     first = next(line for line in out.splitlines() if SCENARIO in line)
     assert f"verified: {held[:12]} (3h ago)" in first
-    assert "daily: waiting for a first candidate" in first
+    assert "daily: no candidate yet" in first
     assert "os-odl-nofeature" in out
 
 

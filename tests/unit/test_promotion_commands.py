@@ -15,12 +15,13 @@ from crosscheck.cli import main
 from crosscheck.model.promotion import NewCandidateResult
 from crosscheck.model.results import ResultValue
 from crosscheck.results.service import ResultsService
-from crosscheck.store import open_store
+from crosscheck.store import open_store, publications
 from crosscheck.store import promotion as store
 
 EXAMPLE = Path(__file__).parents[1].parent / "examples" / "opnfv-promotion"
 SCENARIO = "os-nosdn-nofeature"
-PINS = ("--pin", f"nova={'1' * 40}", "--pin", f"openstack/neutron={'2' * 40}",
+#: Offline: the example's servers do not exist here (pins are checked end to end).
+PINS = ("--offline", "--pin", f"nova={'1' * 40}", "--pin", f"openstack/neutron={'2' * 40}",
         "--pin", f"apex={'3' * 40}")  # fmt: skip
 
 
@@ -69,6 +70,17 @@ def promote(url: str, level: str, candidate: str) -> None:
         await engine.dispose()
 
     asyncio.run(move())
+
+
+def pending_publications(url: str) -> list[object]:
+    async def read() -> list[object]:
+        engine = await open_store(url)
+        async with engine.connect() as db:
+            found = await publications.due(db, datetime.now(UTC))
+        await engine.dispose()
+        return list(found)
+
+    return asyncio.run(read())
 
 
 def test_candidate_create_pins_each_component_and_records_it_once(url: str) -> None:
@@ -139,7 +151,7 @@ def test_explain_refuses_what_it_cannot_name(url: str, args: tuple[str, ...], wo
 
 def test_demote_and_rollback_keep_their_reason_and_the_pointer_they_replaced(url: str) -> None:
     older = created(url, *PINS)
-    newer = created(url, *PINS[:-1], f"apex={'4' * 40}")
+    newer = created(url, *PINS[:-1], f"apex={'4' * 40}")  # the last pin, replaced
     promote(url, "verified", older)
     promote(url, "verified", newer)
     code, out = cli("promotion", "demote", SCENARIO, "verified", "--to", older[:10], "--reason",
@@ -153,9 +165,11 @@ def test_demote_and_rollback_keep_their_reason_and_the_pointer_they_replaced(url
     code, out = cli("promotion", "demote", SCENARIO, "verified", "--clear", "--reason", "freeze",
                     "--database", url)  # fmt: skip
     assert "demote to no candidate" in out
+    # verified publishes its manifest: serve's publisher gets the three moves to publish.
+    assert len(pending_publications(url)) == 3
     code, out = cli("promotion", "demote", SCENARIO, "verified", "--reason", "x", "--database", url)
     assert code == 2
-    assert "give --to CANDIDATE or --clear" in out
+    assert "give --to CANDIDATE or --clear, one of the two" in out
     code, out = cli("promotion", "rollback", SCENARIO, "weekly", "--reason", "x", "--database", url)
     assert code == 1
     assert "weekly never moved: there is nothing to roll back" in out

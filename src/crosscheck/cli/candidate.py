@@ -53,20 +53,27 @@ def parse_pins(
     metavar="COMPONENT=REF",
     help="Take COMPONENT (or project) at REF: a branch, a tag or a commit id (repeatable).",
 )
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Take pinned commit ids as given, asking no server whether they exist.",
+)
 @config_option
 @database_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
 def create(
     scenario_name: str,
     pins: dict[str, str],
+    offline: bool,
     config_paths: tuple[Path, ...],
     database: str | None,
     as_json: bool,
 ) -> None:
     """Record a candidate of SCENARIO: each component at its branch tip, tag or SHA as
-    configured, or at its pin. The same versions twice are one candidate."""
+    configured, or at its pin (a pinned commit must exist on its Gerrit). The same
+    versions twice are one candidate."""
     config = configured_config(config_paths)
-    record, new = asyncio.run(_create(config, database, scenario_name, pins))
+    record, new = asyncio.run(_create(config, database, scenario_name, pins, verify=not offline))
     if as_json:
         click.echo(json.dumps(_as_data(record, new), indent=2))
         return
@@ -87,6 +94,9 @@ class OnDemandGerrit:
     async def commit_of(self, project: str, kind: str, ref: str) -> str:
         return await GerritProjects(self._client()).commit_of(project, kind, ref)
 
+    async def has_commit(self, project: str, sha: str) -> bool:
+        return await GerritProjects(self._client()).has_commit(project, sha)
+
     async def create_tag(self, project: str, name: str, sha: str, message: str) -> None:
         await GerritProjects(self._client()).create_tag(project, name, sha, message)
 
@@ -106,13 +116,13 @@ def on_demand_sources(config: Config) -> dict[str, OnDemandGerrit]:
 
 
 async def _create(
-    config: Config, database: str | None, scenario: str, pins: dict[str, str]
+    config: Config, database: str | None, scenario: str, pins: dict[str, str], *, verify: bool
 ) -> tuple[CandidateRecord, bool]:
     engine = await open_existing_store(database, needs="candidate_results")
     sources = on_demand_sources(config)
     try:
         maker = CandidateMaker(engine, lambda: config.scenarios, sources, GitRemote())
-        return await maker.create(scenario, pins)
+        return await maker.create(scenario, pins, verify=verify)
     finally:
         for source in sources.values():
             await source.aclose()

@@ -81,7 +81,7 @@ def _table(scenarios: list[Scenario], pointers: Pointers, now: datetime) -> Tabl
 
 def _cell(level: str, pointer: LevelPointer | None, now: datetime) -> str:
     if pointer is None:
-        return f"{level}: waiting for a first candidate"
+        return f"{level}: no candidate yet"
     return f"{level}: {pointer.candidate[:12]} ({_age(now - pointer.moved_at)} ago)"
 
 

@@ -22,6 +22,7 @@ from crosscheck.model.promotion import PromotionRecord
 from crosscheck.model.scenario import Scenario
 from crosscheck.promotion.explain import ExplainError, find_candidate
 from crosscheck.store import promotion as store
+from crosscheck.store import publications
 from crosscheck.store.engine import open_existing_store
 
 reason_option = click.option(
@@ -53,7 +54,7 @@ def demote(
 ) -> None:
     """Move LEVEL to another candidate (--to, any of the scenario's), or clear it."""
     if (to is None) == (not clear):
-        raise click.UsageError("give --to CANDIDATE or --clear")
+        raise click.UsageError("give --to CANDIDATE or --clear, one of the two")
     scenario = _level_of(config_paths, scenario_name, level_name)
     record = asyncio.run(
         _move(database, scenario, level_name, to, reason=reason, by=by or getpass.getuser())
@@ -108,15 +109,26 @@ async def _move(
     try:
         async with engine.begin() as db:
             if back:
-                return await store.rollback(db, scenario.name, level, by=by, reason=reason, at=now)
-            target = (await find_candidate(db, scenario.name, to)).id if to else None
-            return await store.demote(
-                db, scenario.name, level, target, by=by, reason=reason, at=now
-            )
+                moved = await store.rollback(db, scenario.name, level, by=by, reason=reason, at=now)
+            else:
+                target = (await find_candidate(db, scenario.name, to)).id if to else None
+                moved = await store.demote(
+                    db, scenario.name, level, target, by=by, reason=reason, at=now
+                )
+            rule = scenario.level(level).publish
+            if rule is not None and (rule.manifest or rule.webhook):
+                # serve's publisher rewrites the level's manifest and calls the webhook.
+                await publications.add_publication(db, moved.id, now)
+            return moved
     except (ExplainError, LookupError, ValueError) as error:
-        raise ExplainRefusedError(str(error).strip("'\"")) from error
+        raise ExplainRefusedError(_unquoted(error)) from error
     finally:
         await engine.dispose()
+
+
+def _unquoted(error: Exception) -> str:
+    """A KeyError's message comes quoted; the others' as written."""
+    return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
 
 
 def _said(record: PromotionRecord) -> str:

@@ -118,7 +118,8 @@ def _on_candidate(
     if len(candidate) != 64 or any(c not in "0123456789abcdef" for c in candidate):  # noqa: PLR2004
         raise click.BadParameter(
             f"{candidate!r}: a candidate is named by its whole id, 64 hex digits "
-            "(`crosscheck promotion status --json` shows them)",
+            "(`crosscheck promotion explain SCENARIO LEVEL --json` and the /promotion "
+            "pages show them)",
             param_hint="--candidate",
         )
     given = [option for name, option in _PATCHSET_ONLY.items() if fields[name] is not None]

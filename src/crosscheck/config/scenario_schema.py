@@ -38,13 +38,41 @@ def _tag(value: str) -> str:
     return value
 
 
+#: `https://user:password@host/...`: a secret inside the configuration.
+_URL_PASSWORD = re.compile(r"^[a-z]+://[^/@\s]*:[^/@\s]*@")
+#: Scenario and level names name directories (manifests), URL segments (the API, the
+#: pages) and tags: one plain path segment.
+SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
 def _git_url(value: str) -> str:
+    if _URL_PASSWORD.match(value):
+        # Never echo it: the value holds a password.
+        raise ValueError(
+            "a component's git URL holds a password: the configuration is no place for "
+            "secrets; give git its credentials (a credential helper, ~/.netrc, an SSH key) "
+            "and write the URL without them"
+        )
     if not GIT_URL.match(value):
         raise ValueError(
             f"{value!r} is not a git URL: write https://HOST/PATH, ssh://HOST/PATH, "
             "git://HOST/PATH or USER@HOST:PATH"
         )
     return value
+
+
+def _segment(value: str) -> str:
+    if not SEGMENT.match(value) or ".." in value:
+        raise ValueError(
+            f"{value!r} cannot name a scenario or a level: it names directories, URLs and "
+            "tags, so use letters, digits, '.', '_' and '-' (no '/'), starting with a "
+            "letter or digit"
+        )
+    return value
+
+
+#: A scenario's, a level's or a release channel's name.
+Segment = Annotated[str, AfterValidator(_segment)]
 
 
 def _account(value: str) -> str:
@@ -151,8 +179,8 @@ class PublishSpec(Spec):
 
 
 class LevelSpec(Spec):
-    name: Name
-    below: Name | None = None
+    name: Segment
+    below: Segment | None = None
     jobs: Annotated[list[AnyJobSpec], BeforeValidator(_job_entries), AfterValidator(_some_jobs)]
     #: None: the CI's own results account only.
     accounts: Annotated[list[Account], BeforeValidator(as_list), Field(min_length=1)] | None = None
@@ -172,8 +200,8 @@ class LevelSpec(Spec):
 
 
 class ChannelSpec(Spec):
-    name: Name
-    level: Name = Field(alias="from")
+    name: Segment
+    level: Segment = Field(alias="from")
 
 
 def _some(what: str) -> Any:
@@ -186,7 +214,7 @@ def _some(what: str) -> Any:
 
 
 class ScenarioSpec(Spec):
-    name: Name
+    name: Segment
     description: str = ""
     #: A cron schedule (UTC): a candidate of the components' refs at each tick.
     snapshot: Annotated[str, AfterValidator(cron_schedule)] | None = None

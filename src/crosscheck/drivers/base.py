@@ -20,6 +20,8 @@ RefSource (required for a connection whose projects are a scenario's components)
     `commit_of(project, kind, ref)` is the full commit id a branch's tip (`kind`
     "branch") or a tag ("tag") names now; an annotated tag's commit, not the tag
     object. A missing project, branch or tag raises `DriverNotFoundError`.
+    `has_commit(project, sha)` says whether the project has that commit (None: the
+    server cannot say, as a plain git remote cannot).
 
 Tagger (required for a connection whose projects releases tag)
     `create_tag(project, name, sha, message)` makes the annotated tag `name` at
@@ -100,6 +102,8 @@ class RefSource(Protocol):
     """The commit a branch's tip or a tag names now; DriverNotFoundError when there is none."""
 
     async def commit_of(self, project: str, kind: str, ref: str) -> str: ...
+
+    async def has_commit(self, project: str, sha: str) -> bool | None: ...
 
 
 class Tagger(Protocol):

@@ -27,7 +27,8 @@ def name_problem(name: str) -> str | None:
     if not _NAME.match(name) or ".." in name or name.endswith((".lock", ".")):
         return (
             f"{name!r} cannot name a release: use letters, digits, '.', '_' and '-' "
-            "(up to 100, starting with a letter or digit), e.g. 2026.12.1"
+            "(up to 100, starting with a letter or digit, no '..' and no '.lock' or '.' "
+            "at the end), e.g. 2026.12.1"
         )
     return None
 

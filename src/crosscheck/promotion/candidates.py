@@ -6,8 +6,9 @@ moved, recorded in the intake's own transaction, so an event accepted once makes
 its candidate once. A scenario's first candidate needs every other component's
 version, which only their servers know; it is made beside the intake (`seed`), never
 holding the intake's transaction open on a network call. Components pinned at a tag
-or SHA never move. `create` makes a candidate on demand, from the components' refs
-now, with an operator's pins over them.
+or SHA never move, and a candidate an operator made with pins is never the base of a
+merge's: its pins were an experiment, not the branches' state. `create` makes a
+candidate on demand, from the components' refs now, with an operator's pins over them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from crosscheck.store import promotion as store
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Event, AsyncConnection], Awaitable[None]]
+#: The origins of candidates that follow the components' refs (not an operator's pins).
+FOLLOWING_BRANCHES = (CandidateOrigin.MERGE.value, CandidateOrigin.TIMER.value)
 BRANCH_PREFIX = "refs/heads/"
 
 
@@ -101,14 +104,20 @@ class CandidateMaker:
         return accept
 
     async def create(
-        self, scenario_name: str, pins: Mapping[str, str], origin: str = CandidateOrigin.OPERATOR
+        self,
+        scenario_name: str,
+        pins: Mapping[str, str],
+        origin: str = CandidateOrigin.OPERATOR,
+        *,
+        verify: bool = True,
     ) -> tuple[CandidateRecord, bool]:
-        """A candidate of the components' versions now, pins applied; True if it is new."""
+        """A candidate of the components' versions now, pins applied (pinned commits asked
+        of their servers unless `verify` is off); True if it is new."""
         scenario = self.scenarios().get(scenario_name)
         if scenario is None:
             names = ", ".join(sorted(self.scenarios())) or "none is configured"
             raise VersionsError(f"no scenario {scenario_name!r} (scenarios: {names})")
-        versions = await resolve_versions(scenario, self.sources, self.git, pins)
+        versions = await resolve_versions(scenario, self.sources, self.git, pins, verify=verify)
         candidate = Candidate(scenario.name, versions)
         async with self.engine.begin() as db:
             new = await store.record_candidate(db, candidate, origin, datetime.now(UTC))
@@ -118,7 +127,8 @@ class CandidateMaker:
         return record, new
 
     async def _moved(self, db: AsyncConnection, move: Move) -> None:
-        newest = await store.newest_candidates(db, move.scenario, 1)
+        # An operator's pins are an experiment: a merge moves the branches' own line.
+        newest = await store.newest_candidates(db, move.scenario, 1, origins=FOLLOWING_BRANCHES)
         if not newest:
             self._seed_later(move)
             return

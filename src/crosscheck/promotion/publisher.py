@@ -11,9 +11,14 @@ transaction (the engine's); this task publishes it once the promotion is committ
   (DLRN's `current-tripleo` link, as files);
 - `webhook`: a POST of the manifest as JSON; any 2xx answer is delivery.
 
+An operator's demotion or rollback of such a level (`crosscheck promotion demote`,
+another process) writes a publication too: the level's current manifest follows it
+(removed when the level was cleared) and the webhook is told; it tags nothing.
+
 A failure (Gerrit or the webhook away, a disk full) puts the publication off with a
-growing delay (30 s doubling, at most an hour) and says so at WARNING; nothing polls:
-the task sleeps until the next one is due or the engine wakes it.
+growing delay (30 s doubling, at most an hour) and says so at WARNING. The task sleeps
+until the next one is due, the engine wakes it, or a minute passed (a demotion from
+another process).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.base import DriverError, Tagger
-from crosscheck.model.promotion import PromotionRecord, PublishRule
+from crosscheck.model.promotion import PromotionKind, PromotionRecord, PublishRule
 from crosscheck.model.release import ComponentPin, pins_of
 from crosscheck.model.scenario import Scenario
 from crosscheck.store import promotion as store
@@ -42,8 +47,9 @@ log = logging.getLogger(__name__)
 
 FIRST_DELAY = timedelta(seconds=30)
 LONGEST_DELAY = timedelta(hours=1)
-#: The longest the task sleeps without being woken (a clock jump, a lost wake).
-NAP = 3600.0
+#: The longest the task sleeps without being woken: an operator's demotion, written by
+#: another process, is published within a minute.
+NAP = 60.0
 
 Post = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -53,10 +59,21 @@ class PublishError(Exception):
 
 
 async def post_json(url: str, body: dict[str, Any]) -> None:
-    async with httpx.AsyncClient(timeout=10.0) as client:
-        answer = await client.post(url, json=body)
+    where = shown_url(url)
+    try:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            answer = await client.post(url, json=body)
+    except httpx.HTTPError as error:
+        # httpx's message may name the URL, token and all: say only where it went.
+        raise PublishError(f"webhook {where} did not answer ({type(error).__name__})") from None
     if not answer.is_success:
-        raise PublishError(f"webhook {url} answered {answer.status_code}")
+        raise PublishError(f"webhook {where} answered {answer.status_code}")
+
+
+def shown_url(url: str) -> str:
+    """A webhook's scheme and host only: its path or query may hold a token."""
+    parts = httpx.URL(url)
+    return f"{parts.scheme}://{parts.host}" + (f":{parts.port}" if parts.port else "")
 
 
 class Publisher:
@@ -113,7 +130,7 @@ class Publisher:
                     "publishing %s %s -> %s failed (%s); trying again in %ds",
                     record.scenario,
                     record.level,
-                    (record.candidate or "")[:12],
+                    (record.candidate or "nothing")[:12],
                     error,
                     delay.total_seconds(),
                 )
@@ -128,33 +145,36 @@ class Publisher:
     async def _publish(self, record: PromotionRecord) -> None:
         scenario = self.scenarios().get(record.scenario)
         rule = _rule(scenario, record.level)
-        if scenario is None or rule is None or record.candidate is None:
+        if scenario is None or rule is None:
             log.info(
                 "publishing %s %s: the level publishes nothing any more", record.scenario,
                 record.level,
             )  # fmt: skip
             return
         async with self.engine.connect() as db:
-            candidate = await store.candidate(db, record.candidate)
+            candidate = await store.candidate(db, record.candidate) if record.candidate else None
             held = await store.pointer(db, record.scenario, record.level)
-        if candidate is None:
+        if record.candidate is not None and candidate is None:
             raise PublishError(f"candidate {record.candidate} is not recorded")
+        # Only the rules' promotions tag: an operator's move back names no new version.
+        tagging = rule.tag and record.kind is PromotionKind.PROMOTE
         tag = f"{record.scenario}/{record.level}/{record.at.astimezone(UTC):%Y.%m.%d-%H%M%S}"
-        pins = pins_of(scenario, candidate, tag if rule.tag else None)
+        pins = pins_of(scenario, candidate, tag if tagging else None) if candidate else []
         manifest = _manifest(record, [pin.as_data() for pin in pins])
-        if rule.tag:
+        if tagging:
             await self._tag(record, pins, tag)
         if rule.manifest:
-            current = held is not None and held.candidate == record.candidate
+            current = (held.candidate if held else None) == record.candidate
             await asyncio.to_thread(self._write, record, manifest, current)
         if rule.webhook:
             await self.post(rule.webhook, manifest)
         log.info(
-            "published %s %s -> %s (%s)",
+            "published %s %s %s -> %s (%s)",
+            record.kind.value,
             record.scenario,
             record.level,
-            record.candidate[:12],
-            ", ".join(k for k, v in (("tag", rule.tag), ("manifest", rule.manifest),
+            (record.candidate or "nothing")[:12],
+            ", ".join(k for k, v in (("tag", tagging), ("manifest", rule.manifest),
                                      ("webhook", rule.webhook)) if v),
         )  # fmt: skip
 
@@ -172,11 +192,17 @@ class Publisher:
             await tagger.create_tag(pin.project, tag, pin.sha, message)
 
     def _write(self, record: PromotionRecord, manifest: dict[str, Any], current: bool) -> None:
+        """This move's manifest; the level's current one while the level holds what this
+        move left it holding (removed when an operator cleared the level)."""
         level_dir = self.manifests / record.scenario / record.level
         level_dir.mkdir(parents=True, exist_ok=True)
         targets = [level_dir / str(record.id)]
-        if current:
-            targets.append(self.manifests / record.scenario / record.level)
+        now = self.manifests / record.scenario / record.level
+        if current and record.candidate is None:
+            for suffix in (".yaml", ".json"):
+                now.with_name(now.name + suffix).unlink(missing_ok=True)
+        elif current:
+            targets.append(now)
         for target in targets:
             for suffix, text in (
                 (".yaml", yaml.safe_dump(manifest, sort_keys=False)),
@@ -198,6 +224,9 @@ def _manifest(record: PromotionRecord, components: list[dict[str, str]]) -> dict
     return {
         "scenario": record.scenario,
         "level": record.level,
+        # promote; or demote (an operator moved the level, maybe to nothing), rollback.
+        "kind": record.kind.value,
+        "reason": record.reason,
         "candidate": record.candidate,
         "promoted_at": record.at.isoformat(),
         "promoted_by": record.by,

@@ -37,8 +37,12 @@ async def resolve_versions(
     sources: Mapping[str, RefSource],
     git: RefSource,
     pins: Mapping[str, str] | None = None,
+    *,
+    verify: bool = True,
 ) -> dict[str, str]:
-    """Component name -> full commit id, for every component of the scenario."""
+    """Component name -> full commit id, for every component of the scenario. With
+    `verify`, a pinned commit id is asked of its server (a plain git remote cannot say);
+    without, it is taken as given."""
     pinned = pins_by_component(scenario, pins or {})
     versions: dict[str, str] = {}
     for component in scenario.components:
@@ -48,20 +52,25 @@ async def resolve_versions(
                 f"{scenario.name}: component {component.name} is on connection "
                 f"{component.connection!r}, which serve does not connect to"
             )
-        versions[component.name] = await _version(component, source, pinned.get(component.name))
+        pin = pinned.get(component.name)
+        versions[component.name] = await _version(component, source, pin, verify=verify)
     return versions
 
 
-async def _version(component: Component, source: RefSource, pin: str | None) -> str:
+async def _version(
+    component: Component, source: RefSource, pin: str | None, *, verify: bool
+) -> str:
     if pin is None and component.ref_kind is RefKind.SHA:
         return component.ref
     ref = pin if pin is not None else component.ref
-    if SHA.match(ref):
-        return ref
-    kinds = [component.ref_kind.value] if pin is None else ["branch", "tag"]
     where = component.git_url or f"{component.connection}:{component.project}"
     # A plain git component is addressed by its URL, a Gerrit one by its project.
     address = component.git_url or component.project or ""
+    if SHA.match(ref):
+        if verify and pin is not None:
+            await _exists(component, source, address, ref, where)
+        return ref
+    kinds = [component.ref_kind.value] if pin is None else ["branch", "tag"]
     for kind in kinds:
         try:
             return await source.commit_of(address, kind, ref)
@@ -73,3 +82,18 @@ async def _version(component: Component, source: RefSource, pin: str | None) -> 
         f"component {component.name} ({where}) has no {' or '.join(kinds)} {ref!r}: "
         "pin a branch, a tag or a full 40-hex commit id"
     )
+
+
+async def _exists(
+    component: Component, source: RefSource, address: str, sha: str, where: str
+) -> None:
+    """A pinned commit the server does not have is refused now, not at a build or a tag."""
+    try:
+        found = await source.has_commit(address, sha)
+    except DriverError as error:
+        raise VersionsError(f"component {component.name} ({where}): {error}") from error
+    if found is False:
+        raise VersionsError(
+            f"component {component.name} ({where}) has no commit {sha}: pin a commit of "
+            "the project, or a branch or a tag"
+        )

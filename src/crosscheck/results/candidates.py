@@ -112,8 +112,8 @@ def _unknown(items: Sequence[NewCandidateResult], unknown: set[str]) -> UnknownC
     problems = [
         (
             f"[{index}].candidate",
-            f"no candidate {item.candidate}: `crosscheck promotion status` lists the "
-            "candidates each level holds",
+            f"no candidate {item.candidate}: `crosscheck promotion explain SCENARIO LEVEL` "
+            "and the /promotion pages name the candidates",
         )
         for index, item in enumerate(items)
         if item.candidate in unknown

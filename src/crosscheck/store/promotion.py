@@ -90,14 +90,14 @@ async def unknown_candidates(db: AsyncConnection, ids: Iterable[str]) -> set[str
 
 
 async def newest_candidates(
-    db: AsyncConnection, scenario: str, limit: int = 50
+    db: AsyncConnection, scenario: str, limit: int = 50, *, origins: Sequence[str] = ()
 ) -> list[CandidateRecord]:
-    """The scenario's newest candidates, newest first."""
+    """The scenario's newest candidates (of these origins, if any are named), newest first."""
+    query = select(candidates).where(candidates.c.scenario == scenario)
+    if origins:
+        query = query.where(candidates.c.origin.in_(list(origins)))
     rows = await db.execute(
-        select(candidates)
-        .where(candidates.c.scenario == scenario)
-        .order_by(candidates.c.created_at.desc(), candidates.c.id.desc())
-        .limit(limit)
+        query.order_by(candidates.c.created_at.desc(), candidates.c.id.desc()).limit(limit)
     )
     return [_candidate(row) for row in rows]
 

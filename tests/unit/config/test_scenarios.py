@@ -246,6 +246,24 @@ ERRORS = {
         "test.yaml:3:15: error: 'snapshot' in scenario 's': 'nightly' is not a cron "
         "schedule: five fields (minute hour day month weekday, UTC), e.g. '0 2 * * *'",
     ),
+    "a password in a git URL": (
+        scenario(
+            "      - {name: verified, jobs: [unit]}\n",
+            components="      - {name: g, git: 'https://bob:S3cret@git.example/x', sha: "
+            + "a" * 40
+            + "}\n",
+        ),
+        "test.yaml:4:24: error: 'components.0.git' in scenario 's': a component's git URL "
+        "holds a password: the configuration is no place for secrets; give git its "
+        "credentials (a credential helper, ~/.netrc, an SSH key) and write the URL without "
+        "them",
+    ),
+    "a scenario name with a slash": (
+        scenario("      - {name: verified, jobs: [unit]}\n").replace("name: s\n", "name: a/../b\n"),
+        "test.yaml:2:11: error: 'name' in scenario 'a/../b': 'a/../b' cannot name a scenario "
+        "or a level: it names directories, URLs and tags, so use letters, digits, '.', '_' "
+        "and '-' (no '/'), starting with a letter or digit",
+    ),
     "misspelt any": (
         scenario("      - {name: verified, jobs: [{anyy: [a, b]}]}\n"),
         "test.yaml:6:34: error: unknown key 'anyy' in scenario 's' — did you mean 'any'?",

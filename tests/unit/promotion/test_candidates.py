@@ -35,10 +35,24 @@ SCENARIOS = {SCENARIO.name: SCENARIO}
 class FakeRefs:
     """A RefSource over a dict (project, kind, ref) -> commit; counts its calls."""
 
-    def __init__(self, refs: Mapping[tuple[str, str, str], str], down: bool = False) -> None:
+    def __init__(
+        self,
+        refs: Mapping[tuple[str, str, str], str],
+        down: bool = False,
+        commits: set[str] | None = None,
+    ) -> None:
         self.refs = dict(refs)
         self.down = down
+        #: The commits the server knows; None: it cannot say (a plain git remote).
+        self.commits = commits
         self.calls: list[tuple[str, str, str]] = []
+
+    async def has_commit(self, project: str, sha: str) -> bool | None:
+        if self.down:
+            raise DriverError("Gerrit did not answer")
+        if self.commits is None:
+            return None
+        return sha in self.commits or sha in self.refs.values()
 
     async def commit_of(self, project: str, kind: str, ref: str) -> str:
         self.calls.append((project, kind, ref))
@@ -53,7 +67,8 @@ class FakeRefs:
 def sources() -> dict[str, FakeRefs]:
     return {
         "openstack": FakeRefs({("openstack/nova", "branch", "master"): NOVA_TIP,
-                               ("openstack/nova", "tag", "29.0.0"): "5" * 40}),
+                               ("openstack/nova", "tag", "29.0.0"): "5" * 40},
+                              commits={"7" * 40, "8" * 40, "9" * 40}),
         "opnfv": FakeRefs({("opnfv/apex", "tag", "9.1.0"): APEX_TAG,
                            ("opnfv/apex", "branch", "master"): APEX_TIP}),
     }  # fmt: skip
@@ -107,6 +122,7 @@ async def test_versions_follow_each_components_ref_and_the_pins() -> None:
     ("pins", "words"),
     [
         ({"neutron": "master"}, "no component 'neutron' (components: nova, apex, vpp)"),
+        ({"nova": "0" * 40}, f"component nova (openstack:openstack/nova) has no commit {'0' * 40}"),
         ({"nova": "nope"}, "component nova (openstack:openstack/nova) has no branch or tag 'nope'"),
     ],
 )
@@ -186,3 +202,15 @@ async def test_create_records_once_and_names_an_unknown_scenario(engine: AsyncEn
 def test_a_move_names_its_scenario() -> None:
     [move] = moves_of(merged("openstack/nova", "master", "9" * 40), SCENARIOS)
     assert move == Move("os-nosdn", "nova", "9" * 40)
+
+
+async def test_an_operators_pinned_candidate_is_never_a_merges_base(engine: AsyncEngine) -> None:
+    maker = CandidateMaker(engine, lambda: SCENARIOS, sources(), FakeRefs({}))
+    await accept_in(engine, maker, ref_updated("openstack/nova", "refs/heads/master", "8" * 40))
+    pinned, _ = await maker.create("os-nosdn", {"apex": "7" * 40})  # an experiment
+    await accept_in(engine, maker, ref_updated("openstack/nova", "refs/heads/master", "9" * 40))
+    async with engine.connect() as db:
+        newest = await store.newest_candidates(db, SCENARIO.name, 1)
+    assert newest[0].id != pinned.id
+    # The merge moved the branches' line: apex at its tag, not at the operator's pin.
+    assert dict(newest[0].candidate.versions) == {"nova": "9" * 40, "apex": APEX_TAG, "vpp": VPP}

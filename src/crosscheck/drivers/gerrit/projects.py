@@ -13,12 +13,18 @@ from typing import Any
 from urllib.parse import quote
 
 from crosscheck.drivers.base import DriverError
-from crosscheck.drivers.gerrit.errors import GerritConflictError
+from crosscheck.drivers.gerrit.errors import (
+    GerritConflictError,
+    GerritHttpError,
+    GerritNotFoundError,
+)
 from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
 
 #: Projects per page when listing a connection's projects.
 PAGE = 500
 BRANCH_PREFIX = "refs/heads/"
+#: What Gerrit answers for a commit id it cannot parse or place.
+UNPROCESSABLE = 422
 
 
 class GerritProjects:
@@ -60,6 +66,18 @@ class GerritProjects:
         what = "branches" if kind == "branch" else "tags"
         found = await self.rest.get(f"/projects/{project_id(project)}/{what}/{quote(ref, safe='')}")
         return str(found.get("object") or found["revision"])
+
+    async def has_commit(self, project: str, sha: str) -> bool:
+        """Whether the project has the commit (Gerrit's commit endpoint), as a RefSource."""
+        try:
+            await self.rest.get(f"/projects/{project_id(project)}/commits/{sha}")
+        except GerritNotFoundError:
+            return False
+        except GerritHttpError as error:
+            if error.status_code == UNPROCESSABLE:
+                return False
+            raise
+        return True
 
     async def create_tag(self, project: str, name: str, sha: str, message: str) -> None:
         """An annotated tag, as a Tagger: needs Create Reference and Create Annotated Tag

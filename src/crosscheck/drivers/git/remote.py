@@ -34,6 +34,10 @@ class GitRemote:
             raise DriverNotFoundError(f"{project} has no {kind} {ref!r}")
         return commit
 
+    async def has_commit(self, project: str, sha: str) -> None:
+        """A remote lists refs, not commits: it cannot say (None)."""
+        return
+
     async def _ls_remote(self, url: str, *refs: str) -> list[str]:
         # Never prompt for credentials: a prompt would hang the caller until the timeout.
         env = os.environ | {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
