@@ -60,7 +60,7 @@ async def candidate_at(engine: AsyncEngine, n: int, *levels: str) -> str:
 
 
 def request(channel: str, **more: str) -> ReleaseRequest:
-    return ReleaseRequest(SCENARIO, channel, by="rm", **more)  # type: ignore[arg-type]
+    return ReleaseRequest(SCENARIO, channel, by="rm", **more)
 
 
 async def test_the_newest_qualifying_candidate_is_tagged_and_recorded(engine: AsyncEngine) -> None:
