@@ -4,6 +4,8 @@ puts it off and a later pass finishes it; a level without a rule publishes nothi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +35,8 @@ SCENARIO = Scenario(
     ),
     levels=(
         Level("verified", None, (JobCriterion(("unit",)),), ("ci",),
-              publish=PublishRule(tag=True, manifest=True, webhook=HOOK)),
+              publish=PublishRule(tag=True, manifest=True, webhook=HOOK,
+                                  webhook_secret_env="CROSSCHECK_TEST_HOOK_SECRET")),
         Level("daily", "verified", (JobCriterion(("deploy",)),), ("ci",)),
     ),
 )  # fmt: skip
@@ -54,12 +57,14 @@ class FakeTagger:
 class Hooks:
     def __init__(self) -> None:
         self.posted: list[tuple[str, dict[str, Any]]] = []
+        self.headers: list[dict[str, str]] = []
         self.down = False
 
-    async def post(self, url: str, body: dict[str, Any]) -> None:
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         if self.down:
             raise PublishError(f"webhook {url} answered 503")
-        self.posted.append((url, body))
+        self.posted.append((url, json.loads(body)))
+        self.headers.append(headers)
 
 
 @pytest.fixture
@@ -80,8 +85,14 @@ async def promoted(engine: AsyncEngine, on_publication: Any = None) -> str:
     return candidate.id
 
 
+@pytest.fixture(autouse=True)
+def hook_secret(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CROSSCHECK_TEST_HOOK_SECRET", "s3cret-" + "x" * 30)
+    return "s3cret-" + "x" * 30
+
+
 async def test_a_promotion_publishes_tags_manifests_and_a_webhook_once(
-    engine: AsyncEngine, tmp_path: Path
+    engine: AsyncEngine, tmp_path: Path, hook_secret: str
 ) -> None:
     woken: list[bool] = []
     candidate = await promoted(engine, on_publication=lambda: woken.append(True))
@@ -102,6 +113,9 @@ async def test_a_promotion_publishes_tags_manifests_and_a_webhook_once(
     assert [c.get("tag") for c in current["components"]] == [f"refs/tags/{tag}", None]
     assert [url for url, _ in hooks.posted] == [HOOK]
     assert hooks.posted[0][1] == current
+    body = json.dumps(current, sort_keys=True).encode()
+    expected = "sha256=" + hmac.new(hook_secret.encode(), body, hashlib.sha256).hexdigest()
+    assert hooks.headers == [{"X-Crosscheck-Signature": expected}]
     assert await publisher.publish_due() == 0  # published once
 
 
@@ -149,6 +163,20 @@ async def test_a_demotion_moves_the_current_manifest_and_tells_the_webhook(
     assert (kept["kind"], kept["reason"], kept["candidate"]) == ("demote", "bad", None)
     assert [body["kind"] for _, body in hooks.posted] == ["promote", "demote"]
     assert len(tagger.tags) == 1  # an operator's move tags nothing
+
+
+async def test_a_missing_secret_puts_the_publication_off_and_says_which(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    monkeypatch.delenv("CROSSCHECK_TEST_HOOK_SECRET")
+    await promoted(engine)
+    hooks = Hooks()
+    publisher = Publisher(engine, lambda: {"os-nosdn": SCENARIO}, {"os": FakeTagger()},
+                          tmp_path, post=hooks.post)  # fmt: skip
+    assert await publisher.publish_due() == 0
+    assert hooks.posted == []  # never sent unsigned
+    assert "the environment variable CROSSCHECK_TEST_HOOK_SECRET is not set" in caplog.text
 
 
 def test_a_webhook_is_named_by_its_host_only() -> None:

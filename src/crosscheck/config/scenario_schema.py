@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from crosscheck.config.cron import cron_schedule
 from crosscheck.model.candidate import SHA
 from crosscheck.model.results import account_name_problem
-from crosscheck.specs import Branch, Name, Period, Spec, as_list
+from crosscheck.specs import Branch, Name, Period, Spec, as_list, one_source
 from crosscheck.specs.fields import BAD_BRANCH
 
 #: What git can clone that is not on a Gerrit connection: a URL, or scp-like user@host:path.
@@ -168,6 +168,8 @@ class PublishSpec(Spec):
     tag: bool = False
     manifest: bool = False
     webhook: Annotated[str, AfterValidator(_web_url)] | None = None
+    webhook_secret_env: str | None = None
+    webhook_secret_file: str | None = None
 
     @model_validator(mode="after")
     def _something(self) -> PublishSpec:
@@ -175,6 +177,9 @@ class PublishSpec(Spec):
             raise ValueError(
                 "'publish' publishes nothing: set tag: true, manifest: true or a webhook URL"
             )
+        one_source(self, "webhook_secret")
+        if (self.webhook_secret_env or self.webhook_secret_file) and not self.webhook:
+            raise ValueError("a webhook secret signs a webhook: give 'webhook' its URL too")
         return self
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 
 from crosscheck.config.context import Context, Entry
 from crosscheck.config.issues import Position, did_you_mean
@@ -34,6 +35,7 @@ class _Builder:
 
     def __init__(self, context: Context, entry: Entry[ScenarioSpec]) -> None:
         self.context, self.spec, self.body = context, entry.spec, entry.body
+        self.base = entry.position.path.parent
         self.errors = 0
 
     @property
@@ -172,6 +174,18 @@ class _Builder:
                     did_you_mean(channel.level, names) or "levels: " + ", ".join(names),
                 )
 
+    def publish(self, spec: LevelSpec) -> PublishRule | None:
+        rule = spec.publish
+        if rule is None:
+            return None
+        return PublishRule(
+            rule.tag,
+            rule.manifest,
+            rule.webhook,
+            webhook_secret_env=rule.webhook_secret_env,
+            webhook_secret_file=_secret_path(rule.webhook_secret_file, self.base),
+        )
+
     def level(self, spec: LevelSpec) -> Level:
         own = self.context.results.account
         approvals = spec.approvals
@@ -187,12 +201,16 @@ class _Builder:
                 if approvals
                 else None
             ),
-            publish=(
-                PublishRule(spec.publish.tag, spec.publish.manifest, spec.publish.webhook)
-                if spec.publish
-                else None
-            ),
+            publish=self.publish(spec),
         )
+
+
+def _secret_path(value: str | None, base: Path) -> Path | None:
+    """Relative to the file that names it; `~` is the user's home."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
 
 
 def _span(seconds: int | None) -> timedelta | None:

@@ -90,7 +90,10 @@ def _level_data(level: Level) -> dict[str, Any]:
         data["publish"] = {
             key: value
             for key, value in (("tag", rule.tag), ("manifest", rule.manifest),
-                               ("webhook", rule.webhook))
+                               ("webhook", rule.webhook),
+                               ("webhook_secret_env", rule.webhook_secret_env),
+                               ("webhook_secret_file", rule.webhook_secret_file and
+                                str(rule.webhook_secret_file)))
             if value
         }  # fmt: skip
     return data

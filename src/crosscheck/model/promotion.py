@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from crosscheck.model.candidate import CANDIDATE_ID, Candidate
 from crosscheck.model.results import ResultValue, outcome_problems
@@ -54,12 +55,16 @@ class PublishRule:
     `tag`: the annotated tag `<scenario>/<level>/<YYYY.MM.DD-HHMMSS>` in every Gerrit
     component at its version; `manifest`: the pinned versions as YAML and JSON (the
     level's current ones, and one per promotion); `webhook`: a POST of the same
-    manifest to this http(s) URL.
+    manifest to this http(s) URL, signed when a secret is named.
     """
 
     tag: bool = False
     manifest: bool = False
     webhook: str | None = None
+    #: Where the secret that signs the webhook's body is (an environment variable, or a
+    #: file); read when it is sent, never held.
+    webhook_secret_env: str | None = None
+    webhook_secret_file: Path | None = None
 
     def __post_init__(self) -> None:
         if not (self.tag or self.manifest or self.webhook):

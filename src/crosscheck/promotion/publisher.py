@@ -9,7 +9,9 @@ transaction (the engine's); this task publishes it once the promotion is committ
 - `manifest`: `<dir>/<scenario>/<level>/<promotion id>.{yaml,json}`, and
   `<dir>/<scenario>/<level>.{yaml,json}` while the level still holds that candidate
   (DLRN's `current-tripleo` link, as files);
-- `webhook`: a POST of the manifest as JSON; any 2xx answer is delivery.
+- `webhook`: a POST of the manifest as JSON; any 2xx answer is delivery. With a
+  secret named, the body is signed: `X-Crosscheck-Signature: sha256=<HMAC-SHA256 of
+  the body>`.
 
 An operator's demotion or rollback of such a level (`crosscheck promotion demote`,
 another process) writes a publication too: the level's current manifest follows it
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -36,6 +40,7 @@ import httpx
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crosscheck.config.secrets import SecretError, read_secret
 from crosscheck.drivers.base import DriverError, Tagger
 from crosscheck.model.promotion import PromotionKind, PromotionRecord, PublishRule
 from crosscheck.model.release import ComponentPin, pins_of
@@ -51,18 +56,22 @@ LONGEST_DELAY = timedelta(hours=1)
 #: another process, is published within a minute.
 NAP = 60.0
 
-Post = Callable[[str, dict[str, Any]], Awaitable[None]]
+#: (url, body, headers): the body is sent as it is, since it may be signed.
+Post = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
+SIGNATURE_HEADER = "X-Crosscheck-Signature"
 
 
 class PublishError(Exception):
     """One publication could not go out now; the message says what and where."""
 
 
-async def post_json(url: str, body: dict[str, Any]) -> None:
+async def post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
     where = shown_url(url)
     try:
         async with httpx.AsyncClient(timeout=10.0) as client:
-            answer = await client.post(url, json=body)
+            answer = await client.post(
+                url, content=body, headers={"Content-Type": "application/json", **headers}
+            )
     except httpx.HTTPError as error:
         # httpx's message may name the URL, token and all: say only where it went.
         raise PublishError(f"webhook {where} did not answer ({type(error).__name__})") from None
@@ -167,7 +176,8 @@ class Publisher:
             current = (held.candidate if held else None) == record.candidate
             await asyncio.to_thread(self._write, record, manifest, current)
         if rule.webhook:
-            await self.post(rule.webhook, manifest)
+            body = json.dumps(manifest, sort_keys=True).encode()
+            await self.post(rule.webhook, body, _signed(rule, record, body))
         log.info(
             "published %s %s %s -> %s (%s)",
             record.kind.value,
@@ -212,6 +222,24 @@ class Publisher:
                 partial = path.with_name(path.name + ".partial")
                 partial.write_text(text)
                 partial.replace(path)  # a reader never sees half a manifest
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`sha256=<hex HMAC of the body>`, as GitHub and Gerrit's webhooks sign theirs: the
+    receiver computes the same with its copy of the secret, in constant time."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _signed(rule: PublishRule, record: PromotionRecord, body: bytes) -> dict[str, str]:
+    try:
+        secret = read_secret(
+            f"the webhook secret of {record.scenario} {record.level}",
+            rule.webhook_secret_env,
+            rule.webhook_secret_file,
+        )
+    except SecretError as error:
+        raise PublishError(str(error)) from error
+    return {SIGNATURE_HEADER: signature(secret, body)} if secret else {}
 
 
 def _rule(scenario: Scenario | None, level: str) -> PublishRule | None:

@@ -246,6 +246,19 @@ ERRORS = {
         "test.yaml:3:15: error: 'snapshot' in scenario 's': 'nightly' is not a cron "
         "schedule: five fields (minute hour day month weekday, UTC), e.g. '0 2 * * *'",
     ),
+    "a webhook secret without a webhook": (
+        scenario("      - {name: v, jobs: [unit], publish: {tag: true, webhook_secret_env: S}}\n"),
+        "test.yaml:6:42: error: 'levels.0.publish' in scenario 's': a webhook secret signs a "
+        "webhook: give 'webhook' its URL too",
+    ),
+    "two webhook secrets": (
+        scenario(
+            "      - {name: v, jobs: [unit], publish: {webhook: 'https://h.example/x', "
+            "webhook_secret_env: S, webhook_secret_file: f}}\n"
+        ),
+        "test.yaml:6:42: error: 'levels.0.publish' in scenario 's': give webhook_secret_env "
+        "or webhook_secret_file, not both",
+    ),
     "a password in a git URL": (
         scenario(
             "      - {name: verified, jobs: [unit]}\n",
