@@ -136,6 +136,13 @@ def _some_jobs(value: list[AnyJobSpec]) -> list[AnyJobSpec]:
         raise ValueError(
             "a level needs at least one job: name the jobs whose results promote a candidate"
         )
+    seen: set[frozenset[str]] = set()
+    for entry in value:
+        key = frozenset(entry.alternatives)
+        if key in seen:
+            named = " or ".join(sorted(key))
+            raise ValueError(f"job {named} is required twice in this level: name it once")
+        seen.add(key)
     return value
 
 

@@ -246,6 +246,11 @@ ERRORS = {
         "test.yaml:3:15: error: 'snapshot' in scenario 's': 'nightly' is not a cron "
         "schedule: five fields (minute hour day month weekday, UTC), e.g. '0 2 * * *'",
     ),
+    "a job required twice": (
+        scenario("      - {name: v, jobs: [unit, lint, unit]}\n"),
+        "test.yaml:6:25: error: 'levels.0.jobs' in scenario 's': job unit is required twice "
+        "in this level: name it once",
+    ),
     "a webhook secret without a webhook": (
         scenario("      - {name: v, jobs: [unit], publish: {tag: true, webhook_secret_env: S}}\n"),
         "test.yaml:6:42: error: 'levels.0.publish' in scenario 's': a webhook secret signs a "
