@@ -247,6 +247,11 @@ async def test_demote_keeps_the_history_and_allows_repromotion_of_others(
     assert (demoted.reason, demoted.evidence, demoted.generation) == ("breaks ceph", {}, 3)
     # The demoted candidate was promoted once; it is not promoted again by the rules.
     assert not await promote(engine, "daily", two)
+    async with engine.begin() as db:  # a demotion only moves back
+        with pytest.raises(ValueError, match="is newer than the candidate"):
+            await store.demote(db, SCENARIO, "daily", two, by="alice", reason="x", at=later)
+        with pytest.raises(ValueError, match="reason"):
+            await store.demote(db, SCENARIO, "daily", None, by="alice", reason=" ", at=later)
     # A newer candidate climbs as usual.
     assert await promote(engine, "daily", three)
     async with engine.begin() as db:
@@ -257,8 +262,8 @@ async def test_demote_keeps_the_history_and_allows_repromotion_of_others(
         assert await store.pointers(db, SCENARIO) == {}
         with pytest.raises(ValueError, match="already"):
             await store.demote(db, SCENARIO, "daily", None, by="alice", reason="again", at=later)
-        with pytest.raises(ValueError, match="reason"):
-            await store.demote(db, SCENARIO, "daily", one, by="alice", reason=" ", at=later)
+        with pytest.raises(ValueError, match="holds no candidate: there is nothing to demote"):
+            await store.demote(db, SCENARIO, "daily", one, by="alice", reason="x", at=later)
     assert (cleared.candidate, cleared.previous) == (None, three)
     # After a clear, any candidate not promoted to the level before may be.
     four = (await recorded(engine, 4))[0]

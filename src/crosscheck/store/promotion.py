@@ -235,12 +235,26 @@ async def demote(
     reason: str,
     at: datetime,
 ) -> PromotionRecord:
-    """An operator moves the level's pointer to another candidate (None: clears it).
+    """An operator moves the level's pointer back to an older candidate (None: clears it).
 
-    Any recorded candidate of the scenario will do, older or not: the operator
-    decides. The record keeps the reason and the candidate the level held before.
+    Back only: a candidate newer than the one held would be a promotion by hand, which
+    the rules never saw; a level that holds nothing has nothing to demote (`rollback`
+    undoes a clear). The record keeps the reason and the candidate the level held.
     """
     locked = await _lock(db, scenario, level)
+    if to_candidate_id is not None:
+        if locked.candidate is None:
+            raise ValueError(
+                f"{scenario} {level} holds no candidate: there is nothing to demote "
+                "(a rollback undoes the last move)"
+            )
+        newness = await _newness(db, scenario, {to_candidate_id, locked.candidate})
+        if newness[to_candidate_id] > newness[locked.candidate]:
+            raise ValueError(
+                f"candidate {to_candidate_id[:12]} is newer than the candidate "
+                f"{scenario} {level} holds ({locked.candidate[:12]}): a demotion moves a "
+                "level back; a newer candidate climbs when its evidence is complete"
+            )
     return await _operator_move(
         db,
         scenario,
