@@ -252,6 +252,8 @@ async def test_demote_keeps_the_history_and_allows_repromotion_of_others(
             await store.demote(db, SCENARIO, "daily", two, by="alice", reason="x", at=later)
         with pytest.raises(ValueError, match="reason"):
             await store.demote(db, SCENARIO, "daily", None, by="alice", reason=" ", at=later)
+        with pytest.raises(ValueError, match="reason is at most 2000 characters"):
+            await store.demote(db, SCENARIO, "daily", None, by="a", reason="x" * 2001, at=later)
     # A newer candidate climbs as usual.
     assert await promote(engine, "daily", three)
     async with engine.begin() as db:

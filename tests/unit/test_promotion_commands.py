@@ -111,7 +111,7 @@ def test_explain_shows_each_criterion_and_its_results(url: str) -> None:
     code, out = cli("promotion", "explain", SCENARIO, "verified", "--database", url)
     assert code == 0, out
     assert f"candidate {candidate[:12]}" in out
-    assert "missing  job apex-unit" in out
+    assert "missing  job apex-unit: no passing result yet from OPNFV CI" in out
     passed(url, candidate, "apex-unit")
     code, out = cli("promotion", "explain", SCENARIO, "verified", candidate[:8], "--database", url)
     assert "promotable now" in out

@@ -12,7 +12,7 @@ import click
 from crosscheck.cli.options import config_option, database_option
 from crosscheck.cli.scenarios import configured_scenarios
 from crosscheck.errors import CrosscheckError
-from crosscheck.model.promotion import CriterionState, CriterionVerdict
+from crosscheck.model.promotion import CriterionKind, CriterionState, CriterionVerdict
 from crosscheck.model.scenario import Scenario
 from crosscheck.promotion.explain import ExplainError, Explanation, explain
 from crosscheck.store.engine import open_existing_store
@@ -115,6 +115,8 @@ def _detail(criterion: CriterionVerdict, found: Explanation) -> str:
         return f": {shown}"
     if criterion.approvers:
         return ": approved by " + ", ".join(criterion.approvers)
+    if criterion.kind is CriterionKind.JOB and criterion.state is CriterionState.MISSING:
+        return ": no passing result yet from " + ", ".join(found.accounts)
     return ""
 
 

@@ -39,6 +39,8 @@ class Explanation:
     holds: LevelPointer | None
     #: The results the verdict names, by id.
     results: dict[int, CandidateResult] = field(default_factory=dict)
+    #: The CI accounts whose results count at this level.
+    accounts: tuple[str, ...] = ()
 
 
 async def explain(
@@ -66,7 +68,14 @@ async def explain(
     named = {i for c in verdict.criteria for i in c.result_ids}
     results = {r.id: r for r in known.results if r.id in named}
     return Explanation(
-        scenario.name, level.name, record, verdict, reached.get(level.name), holds, results
+        scenario.name,
+        level.name,
+        record,
+        verdict,
+        reached.get(level.name),
+        holds,
+        results,
+        level.accounts,
     )
 
 

@@ -39,6 +39,8 @@ from crosscheck.store.upsert import upsert
 
 #: The longest `origin` the table keeps ("merge", "timer", "operator").
 MAX_ORIGIN = 20
+#: An operator's reason for a move, at most (an approval's comment has the same bound).
+MAX_REASON = 2000
 
 
 class ConcurrentMoveError(RuntimeError):
@@ -361,6 +363,8 @@ async def _operator_move(
 ) -> PromotionRecord:
     if not reason.strip():
         raise ValueError(f"a {kind.value} needs a reason")
+    if len(reason) > MAX_REASON:
+        raise ValueError(f"a {kind.value}'s reason is at most {MAX_REASON} characters")
     if to is not None:
         await _known(db, scenario, to)
     if to == locked.candidate:
