@@ -19,7 +19,7 @@ from crosscheck.config.context import Context, Entry
 from crosscheck.config.files import Element, discover, read_elements
 from crosscheck.config.issues import ConfigIssue, IssueList
 from crosscheck.config.jobs import JobSource, JobTable
-from crosscheck.config.pipelines import build_pipelines
+from crosscheck.config.pipelines import build_pipelines, check_candidate_pipelines
 from crosscheck.config.projects import ProjectBuilder
 from crosscheck.config.scenarios import build_scenarios
 from crosscheck.config.schema import ELEMENTS, SPECS, JobSpec
@@ -75,6 +75,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     jobs = table.resolve_all()
     built = tuple(projects.build(plan, jobs) for plan in plans)
     build_scenarios(context, entries["scenario"])
+    check_candidate_pipelines(context, entries["pipeline"], jobs)
     if not issues.errors:  # warnings about a broken configuration are only noise
         collect_warnings(context, jobs, built)
     return Config(

@@ -6,6 +6,7 @@ built by its builder (drivers/config.py); rules on `timer` are crosscheck's own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, cast
 
@@ -15,7 +16,9 @@ from crosscheck.config.schema import PipelineSpec, ReporterSpec, TimerTriggerSpe
 from crosscheck.config.validation import validate
 from crosscheck.config.yaml_source import Node, NodeList
 from crosscheck.drivers.config import TriggerContext
+from crosscheck.model.job import Job
 from crosscheck.model.pipeline import (
+    CandidateSource,
     Manager,
     Pipeline,
     ReportAction,
@@ -46,11 +49,69 @@ def build_pipelines(context: Context, entries: list[Entry[PipelineSpec]]) -> Non
             skip_wip=spec.skip_wip,
             skip_private=spec.skip_private,
             current_patchset_only=spec.current_patchset_only,
+            candidates=_candidates(spec),
             **reports,
         )
 
 
+def _candidates(spec: PipelineSpec) -> CandidateSource | None:
+    found = spec.candidates
+    if found is None:
+        return None
+    jobs = tuple(dict.fromkeys(found.jobs))
+    return CandidateSource(found.scenario, found.level, jobs, found.on_move)
+
+
+def check_candidate_pipelines(
+    context: Context, entries: list[Entry[PipelineSpec]], jobs: Mapping[str, Job]
+) -> None:
+    """Once scenarios and jobs are built: a pipeline of candidates names a scenario, one
+    of its levels, and jobs that can run."""
+    for entry in entries:
+        source = entry.spec.candidates
+        if source is None:
+            continue
+        body: Node = entry.body["candidates"]
+        what = f"pipeline '{entry.spec.name}'"
+        scenario = context.scenarios.get(source.scenario)
+        if scenario is None:
+            if not context.is_broken("scenario", source.scenario):
+                context.issues.error(
+                    f"{what} takes candidates of unknown scenario '{source.scenario}'",
+                    body.position_of("scenario"),
+                    did_you_mean(source.scenario, list(context.scenarios))
+                    or "scenarios: " + (", ".join(context.scenarios) or "none is configured"),
+                )
+            continue
+        levels = [level.name for level in scenario.levels]
+        if source.level not in levels:
+            context.issues.error(
+                f"{what} takes candidates at unknown level '{source.level}' of '{scenario.name}'",
+                body.position_of("level"),
+                did_you_mean(source.level, levels) or "levels: " + ", ".join(levels),
+            )
+        for index, name in enumerate(source.jobs):
+            job = jobs.get(name)
+            if job is None or job.abstract:
+                runnable = [n for n, j in jobs.items() if not j.abstract]
+                why = "unknown" if job is None else "abstract (it only lends its settings)"
+                context.issues.error(
+                    f"{what} runs {why} job '{name}' on its candidates",
+                    _item(body, "jobs", index),
+                    did_you_mean(name, runnable),
+                )
+
+
+def _item(body: Node, key: str, index: int) -> Position:
+    listed = body[key]
+    if isinstance(listed, NodeList) and index < len(listed):
+        return getattr(listed[index], "start", body.position_of(key))
+    return body.position_of(key)
+
+
 def _triggers(context: Context, entry: Entry[PipelineSpec]) -> list[Trigger]:
+    if "trigger" not in entry.body:
+        return []
     body: Node = entry.body["trigger"]
     triggers: list[Trigger] = []
     for connection, rules in entry.spec.trigger.items():

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from crosscheck.config.cron import cron_schedule
-from crosscheck.config.scenario_schema import ScenarioSpec
+from crosscheck.config.scenario_schema import ScenarioSpec, Segment
 from crosscheck.model.config import (
     DEFAULT_MAX_RESULT_AGE,
     DEFAULT_REPORT_GIVE_UP_AFTER,
@@ -112,14 +112,46 @@ def _reporters(value: Any) -> Any:
 Reporters = Annotated[dict[str, ReporterSpec], BeforeValidator(_reporters)]
 
 
+class CandidatesSpec(Spec):
+    """`candidates:` of a pipeline: its items are a scenario's candidates at a level."""
+
+    scenario: Segment
+    level: Segment
+    jobs: Annotated[list[Name], BeforeValidator(as_list), Field(min_length=1)]
+    on_move: bool = False
+
+
 class PipelineSpec(Spec):
     name: Name
     description: str = ""
     manager: Literal["independent", "supercedent"]
     #: connection name (or `timer`) -> trigger rules; checked against the connection's driver.
     trigger: dict[str, Annotated[list[Any], BeforeValidator(as_list), Field(min_length=1)]] = Field(
-        min_length=1
+        default_factory=dict
     )
+    candidates: CandidatesSpec | None = None
+
+    @model_validator(mode="after")
+    def _triggered(self) -> PipelineSpec:
+        if self.candidates is None and not self.trigger:
+            raise ValueError(
+                "a pipeline needs a 'trigger': the events (or the timer) that enqueue its items"
+            )
+        if self.candidates is not None:
+            others = sorted(set(self.trigger) - {"timer"})
+            if others:
+                raise ValueError(
+                    f"a pipeline of candidates is triggered by 'timer' or by its level moving "
+                    f"('on_move: true'), not by {', '.join(others)}: move those triggers to "
+                    "another pipeline"
+                )
+            if not self.trigger and not self.candidates.on_move:
+                raise ValueError(
+                    "a pipeline of candidates needs a 'timer' trigger or 'on_move: true' in "
+                    "'candidates': nothing would ever enqueue a candidate"
+                )
+        return self
+
     skip_wip: bool = True
     skip_private: bool = True
     current_patchset_only: bool = True

@@ -154,6 +154,38 @@ class TimerTick:
         return f"refs/heads/{self.branch}"
 
 
+#: The connection name of candidate items: no Gerrit's, so no change, no review.
+PROMOTION = "@promotion"
+#: The type of crosscheck's own event: a pipeline takes a promotion candidate as its
+#: item (not one of Gerrit's, so not an EventType).
+CANDIDATE_EVENT = "candidate"
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateComponent:
+    """One component of a candidate, where its builds fetch it from, at its commit."""
+
+    name: str
+    sha: str
+    connection: str | None = None
+    project: str | None = None
+    git_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateItem:
+    """What a candidate pipeline's event is about: one candidate, taken at one level."""
+
+    id: str
+    scenario: str
+    level: str
+    components: tuple[CandidateComponent, ...]
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {c.name: c.sha for c in self.components}
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """Something that happened on a Gerrit server."""
@@ -174,6 +206,8 @@ class Event:
     origin: Origin = Origin.STREAM
     #: Timer events only: the pipeline and branch; `created_on` is the scheduled time.
     timer: TimerTick | None = None
+    #: Candidate events only (connection PROMOTION): the candidate a pipeline tests.
+    candidate: CandidateItem | None = None
 
     @property
     def known(self) -> bool:
@@ -217,6 +251,8 @@ class Event:
         if self.timer is not None:
             # Two pipelines' ticks at one time on one branch are two events.
             return f"{self.timer.pipeline}@{self.timer.ref}"
+        if self.candidate is not None:
+            return f"candidate@{self.candidate.id}"
         return ""
 
     def _state_after(self) -> str:

@@ -76,6 +76,18 @@ class ReportAction:
 
 
 @dataclass(frozen=True)
+class CandidateSource:
+    """A pipeline whose items are promotion candidates: the one `level` of `scenario`
+    holds, tested with `jobs` when the pipeline's timer fires and, with `on_move`, each
+    time the level moves to a new candidate. A candidate is tested once per pipeline."""
+
+    scenario: str
+    level: str
+    jobs: tuple[str, ...]
+    on_move: bool = False
+
+
+@dataclass(frozen=True)
 class Pipeline:
     name: str
     manager: Manager
@@ -93,6 +105,8 @@ class Pipeline:
     #: The attempts of a voting job ran out on infrastructure errors, and no voting job
     #: failed for real (config: failure's connections with the message and no labels).
     error: tuple[ReportAction, ...] = ()
+    #: Set for a pipeline whose items are promotion candidates.
+    candidates: CandidateSource | None = None
 
     @property
     def reports(self) -> bool:

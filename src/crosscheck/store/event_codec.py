@@ -10,6 +10,8 @@ from typing import Any
 from crosscheck.model.events import (
     Account,
     Approval,
+    CandidateComponent,
+    CandidateItem,
     Change,
     Event,
     Origin,
@@ -42,7 +44,13 @@ def load_event(text: str) -> Event:
         extra=data.get("extra", {}),
         origin=Origin(data.get("origin", Origin.STREAM.value)),
         timer=TimerTick(**data["timer"]) if data.get("timer") else None,
+        candidate=_candidate(data["candidate"]) if data.get("candidate") else None,
     )
+
+
+def _candidate(data: dict[str, Any]) -> CandidateItem:
+    components = tuple(CandidateComponent(**c) for c in data["components"])
+    return CandidateItem(data["id"], data["scenario"], data["level"], components)
 
 
 def _account(data: dict[str, Any] | None) -> Account | None:
