@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.model.build import BuildOutcome, BuildResult
-from crosscheck.model.events import Event
+from crosscheck.model.events import PROMOTION, Event
 from crosscheck.model.states import (
     ACTIVE_ITEM_STATES,
     LIVE_BUILD_STATES,
@@ -106,7 +106,10 @@ def new_build_id() -> str:
 
 
 def branch_of(event: Event) -> str:
-    """The branch an event's item is about: its change's, or the ref's it updated."""
+    """The branch an event's item is about: its change's, or the ref's it updated; a
+    candidate's item is about the level it was taken at."""
+    if event.candidate is not None:
+        return event.candidate.level
     if event.change is not None:
         return event.change.branch
     ref = event.ref or ""
@@ -298,7 +301,7 @@ async def add_item(db: AsyncConnection, pipeline: str, event: Event) -> int:
                 branch=branch_of(event),
                 change_number=change,
                 patchset=patchset,
-                revision=event.patchset.revision if event.patchset else None,
+                revision=_revision(event),
                 event=dump_event(event),
                 state=ItemState.NEW,
                 created_at=at,
@@ -321,6 +324,26 @@ async def add_item(db: AsyncConnection, pipeline: str, event: Event) -> int:
     )
     record(db, created)
     return item_id
+
+
+def _revision(event: Event) -> str | None:
+    """A patchset's commit, or a candidate's id: what an item of the same thing shares."""
+    if event.candidate is not None:
+        return event.candidate.id
+    return event.patchset.revision if event.patchset else None
+
+
+async def candidate_tested(db: AsyncConnection, pipeline: str, candidate: str) -> bool:
+    """Whether the pipeline has had an item of this candidate (in any state): a pipeline
+    tests a candidate once."""
+    row = await db.scalar(
+        select(items.c.id)
+        .where(items.c.pipeline == pipeline)
+        .where(items.c.connection == PROMOTION)
+        .where(items.c.revision == candidate)
+        .limit(1)
+    )
+    return row is not None
 
 
 async def plan_item(db: AsyncConnection, item_id: int, state: ItemState, detail: str = "") -> bool:

@@ -1,0 +1,69 @@
+"""Items of pipelines of candidates: the candidate a scenario's level holds, once each.
+
+A pipeline with `candidates: {scenario, level}` takes as its item the candidate the
+level holds: when its timer fires (the scheduler turns the tick into the candidate's
+event), and, with `on_move`, when the level moves (the promotion engine enqueues in
+its promotion's transaction). Its event names every component at its commit, and
+where builds fetch it from, so a build needs nothing else to check them out.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crosscheck.model.events import (
+    CANDIDATE_EVENT,
+    PROMOTION,
+    CandidateComponent,
+    CandidateItem,
+    Event,
+    Origin,
+)
+from crosscheck.model.pipeline import Pipeline
+from crosscheck.model.scenario import Scenario
+from crosscheck.scheduler.enqueue import enqueue_item
+from crosscheck.store import promotion as promotion_store
+from crosscheck.store import work
+
+log = logging.getLogger(__name__)
+
+
+async def candidate_event(
+    db: AsyncConnection, scenario: Scenario, level: str, at: float, origin: Origin
+) -> Event | None:
+    """The event of the candidate `level` holds now; None while it holds none."""
+    held = await promotion_store.pointer(db, scenario.name, level)
+    record = await promotion_store.candidate(db, held.candidate) if held else None
+    if record is None:
+        return None
+    versions = record.candidate.versions
+    components = tuple(
+        CandidateComponent(c.name, versions[c.name], c.connection, c.project, c.git_url)
+        for c in scenario.components
+        if c.name in versions
+    )
+    item = CandidateItem(record.id, scenario.name, level, components)
+    return Event(
+        CANDIDATE_EVENT, PROMOTION, int(at), project=scenario.name, origin=origin, candidate=item
+    )
+
+
+async def enqueue_candidate(db: AsyncConnection, pipeline: Pipeline, event: Event) -> int | None:
+    """An item of the event's candidate, unless the pipeline tested that candidate before."""
+    candidate = event.candidate
+    if candidate is None:  # pragma: no cover -- callers pass candidate events
+        raise ValueError("not a candidate's event")
+    if await work.candidate_tested(db, pipeline.name, candidate.id):
+        log.info(
+            "%s: candidate %s of %s was tested already", pipeline.name, candidate.id[:12],
+            candidate.scenario,
+        )  # fmt: skip
+        return None
+    item = await enqueue_item(db, pipeline, event)
+    log.info(
+        "%s: item %s for candidate %s of %s at %s", pipeline.name, item, candidate.id[:12],
+        candidate.scenario, candidate.level,
+    )  # fmt: skip
+    return item
