@@ -84,7 +84,7 @@ def check_candidate_pipelines(
                 )
             continue
         levels = [level.name for level in scenario.levels]
-        if source.level not in levels:
+        if source.level is not None and source.level not in levels:
             context.issues.error(
                 f"{what} takes candidates at unknown level '{source.level}' of '{scenario.name}'",
                 body.position_of("level"),

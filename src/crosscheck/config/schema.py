@@ -116,7 +116,8 @@ class CandidatesSpec(Spec):
     """`candidates:` of a pipeline: its items are a scenario's candidates at a level."""
 
     scenario: Segment
-    level: Segment
+    #: None: the scenario's newest candidate (a post-merge pipeline of candidates).
+    level: Segment | None = None
     jobs: Annotated[list[Name], BeforeValidator(as_list), Field(min_length=1)]
     on_move: bool = False
 

@@ -19,6 +19,13 @@ def collect_warnings(
     run = {
         job.name for project in projects for listed in project.pipelines.values() for job in listed
     }
+    # A pipeline of candidates runs its jobs on candidates, not for a project.
+    run |= {
+        name
+        for pipeline in context.pipelines.values()
+        if pipeline.candidates is not None
+        for name in pipeline.candidates.jobs
+    }
     parents = {parent for job in jobs.values() for parent in job.inherits}
     for name in context.defined("job"):
         job = jobs.get(name)
@@ -32,6 +39,9 @@ def collect_warnings(
     _unused(context, "project-template", "is not used by any project")
     _unused(context, "label", "is not used by any job")
     for name, pipeline in context.pipelines.items():
+        if pipeline.candidates is not None:
+            _candidate_reports(context, pipeline)
+            continue  # its items are candidates: no project, no change, no review
         if pipeline.timer_only:
             _timer_reports(context, pipeline)
         elif not pipeline.reports:
@@ -65,6 +75,19 @@ def _timer_reports(context: Context, pipeline: Pipeline) -> None:
             "tips, not changes, so its reports to Gerrit are never sent",
             context.position_of("pipeline", pipeline.name),
             "remove its reporters; its builds and their logs are recorded all the same",
+        )
+
+
+def _candidate_reports(context: Context, pipeline: Pipeline) -> None:
+    """A candidate's results go to the results service, as its evidence; Gerrit has no
+    change to vote or comment on."""
+    if pipeline.reports:
+        context.issues.warning(
+            f"pipeline '{pipeline.name}' takes candidates: there is no change to report on "
+            "in Gerrit, so its reporters are never used",
+            context.position_of("pipeline", pipeline.name),
+            "remove them; its results are reported to the results service, as evidence for "
+            "the candidate's levels",
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import getpass
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -58,6 +59,25 @@ def build_environment(
     env.update(gerrit_variables(request, commit_message))
     env.update(request.job.env)
     env.update(crosscheck_variables(request, paths, node=node, log_url=log_url))
+    env.update(candidate_variables(request, paths))
+    return env
+
+
+def candidate_variables(request: BuildRequest, paths: BuildPaths) -> dict[str, str]:
+    """A candidate's build: which candidate, and each component's commit
+    (`CROSSCHECK_VERSION_<COMPONENT>`, the name upper-cased, other than A-Z 0-9 as `_`)."""
+    candidate = request.event.candidate
+    if candidate is None:
+        return {}
+    env = {
+        "CROSSCHECK_SCENARIO": candidate.scenario,
+        "CROSSCHECK_CANDIDATE": candidate.id,
+        **({"CROSSCHECK_LEVEL": candidate.level} if candidate.level else {}),
+        "CROSSCHECK_PINNED_VERSIONS": str(paths.workspace / "pinned-versions.yaml"),
+    }
+    for component in candidate.components:
+        name = re.sub(r"[^A-Z0-9]", "_", component.name.upper())
+        env[f"CROSSCHECK_VERSION_{name}"] = component.sha
     return env
 
 
@@ -97,6 +117,8 @@ def crosscheck_variables(
 def gerrit_variables(request: BuildRequest, commit_message: str = "") -> dict[str, str]:
     """The variables Jenkins' Gerrit Trigger sets, for the event that triggered the build."""
     event, connection = request.event, request.connection
+    if connection is None:  # a candidate's build: no Gerrit event behind it
+        return {}
     env = {
         "GERRIT_NAME": connection.name,
         "GERRIT_HOST": connection.host,

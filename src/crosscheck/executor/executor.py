@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from crosscheck.config.secrets import SecretError, http_password
+from crosscheck.executor.candidate_workspace import prepare_candidate
 from crosscheck.executor.console import ConsoleLog, Masker
 from crosscheck.executor.environment import BuildPaths, build_environment
 from crosscheck.executor.git import Git, GitError, HttpCredentials
@@ -47,7 +48,7 @@ from crosscheck.model.build import (
     change_ref,
     format_duration,
 )
-from crosscheck.model.events import Event
+from crosscheck.model.events import CandidateItem, Event
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,12 @@ class Executor:
         return outcome.result, outcome.detail
 
     async def _workspace(self, build: _Build, password: str | None, src_root: Path) -> Workspace:
+        candidate = build.request.event.candidate
+        if candidate is not None:
+            return await self._candidate_workspace(build, candidate, src_root)
         connection = build.request.connection
+        if connection is None:  # pragma: no cover -- BuildRequest refuses it
+            raise GitError("a build without a connection is a candidate's")
         credentials = (
             HttpCredentials(connection.http_url, connection.user, password) if password else None
         )
@@ -211,6 +217,31 @@ class Executor:
         for checkout in (workspace.main, *workspace.required):
             where = checkout.branch or "detached"
             build.console.line(f"    {checkout.project}: {where} at {checkout.revision}")
+        build.console.line(f"--- workspace ready in {time.monotonic() - began:.1f}s")
+        return workspace
+
+    async def _candidate_workspace(
+        self, build: _Build, candidate: CandidateItem, src_root: Path
+    ) -> Workspace:
+        connections = build.request.connections
+        passwords = {name: http_password(c) for name, c in connections.items()}
+        remotes = {
+            name: GerritRemote(name, c.http_url, passwords[name] is not None)
+            for name, c in connections.items()
+        }
+
+        def git_for(connection: str | None) -> Git:
+            found = connections.get(connection or "")
+            password = passwords.get(connection or "")
+            if found is None or password is None:
+                return Git()
+            return Git(HttpCredentials(found.http_url, found.user, password))
+
+        build.console.line(f"--- preparing candidate {candidate.id[:12]} of {candidate.scenario}")
+        began = time.monotonic()
+        workspace = await prepare_candidate(candidate, src_root, self.mirrors, remotes, git_for)
+        for checkout in workspace.required:
+            build.console.line(f"    {checkout.project}: at {checkout.revision}")
         build.console.line(f"--- workspace ready in {time.monotonic() - began:.1f}s")
         return workspace
 
@@ -329,6 +360,10 @@ class Executor:
         }
 
     def _password(self, request: BuildRequest) -> str | None:
+        if request.connection is None:
+            # A candidate's build: every component's connection's password is masked.
+            found = [http_password(c) for c in request.connections.values()]
+            return next((p for p in found if p), None)
         return http_password(request.connection)
 
     async def _refused(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Event
+from crosscheck.model.events import PROMOTION, Event
 from crosscheck.model.job import Job
 
 #: Build ids become a directory name and part of a URL: keep them plain.
@@ -62,7 +63,10 @@ class BuildRequest:
     #: What triggered the item: carries the change, the patchset and who did it.
     event: Event
     #: How the executor fetches the project over git; secrets are referenced, never held.
-    connection: GerritConnection
+    #: None for a candidate's build, whose components say where each lives.
+    connection: GerritConnection | None
+    #: A candidate's build: its components' connections, by name.
+    connections: Mapping[str, GerritConnection] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not BUILD_ID.match(self.build_id):
@@ -73,10 +77,12 @@ class BuildRequest:
             raise ValueError(f"attempt {self.attempt}: attempts count from 1")
         if self.event.project is None and self.event.change is None:
             raise ValueError("the event names no project: nothing to check out")
+        if self.connection is None and self.event.candidate is None:
+            raise ValueError("only a candidate's build has no connection")
 
     @property
     def connection_name(self) -> str:
-        return self.connection.name
+        return self.connection.name if self.connection is not None else PROMOTION
 
     @property
     def project(self) -> str:

@@ -38,6 +38,8 @@ class Origin(StrEnum):
     CATCHUP = "catchup"
     WEBHOOK = "webhook"
     TIMER = "timer"
+    #: A level moved: a pipeline of candidates takes the candidate it now holds.
+    PROMOTION = "promotion"
     #: Enqueued by an operator (`crosscheck enqueue`), not delivered by Gerrit.
     OPERATOR = "operator"
 

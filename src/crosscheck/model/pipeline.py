@@ -78,11 +78,13 @@ class ReportAction:
 @dataclass(frozen=True)
 class CandidateSource:
     """A pipeline whose items are promotion candidates: the one `level` of `scenario`
-    holds, tested with `jobs` when the pipeline's timer fires and, with `on_move`, each
-    time the level moves to a new candidate. A candidate is tested once per pipeline."""
+    holds (without a level: the scenario's newest candidate), tested with `jobs` when
+    the pipeline's timer fires and, with `on_move`, each time the level moves to a new
+    candidate (without a level: each time a candidate is made). A candidate is tested
+    once per pipeline."""
 
     scenario: str
-    level: str
+    level: str | None
     jobs: tuple[str, ...]
     on_move: bool = False
 

@@ -90,6 +90,15 @@ class Report:
     #: The item ran because the change merged (a post-merge pipeline): a merged change
     #: is what it reports on, not a reason to skip the report.
     after_merge: bool = False
+    #: A results report of a candidate's item: its results are the candidate's.
+    candidate: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """What the report is on, as logs say it: `change 12,3`, `candidate 0faa53892c73`."""
+        if self.candidate is not None:
+            return f"candidate {self.candidate[:12]}"
+        return f"change {self.change},{self.patchset}"
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crosscheck.drivers.base import RefSource
 from crosscheck.model.candidate import SHA, Candidate, CandidateOrigin, CandidateRecord
 from crosscheck.model.events import Event, EventType
+from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.scenario import Scenario
 from crosscheck.promotion.versions import VersionsError, resolve_versions
+from crosscheck.scheduler.candidates import enqueue_new_candidate
 from crosscheck.store import promotion as store
 
 log = logging.getLogger(__name__)
@@ -86,11 +88,16 @@ class CandidateMaker:
         scenarios: Callable[[], Mapping[str, Scenario]],
         sources: Mapping[str, RefSource],
         git: RefSource,
+        *,
+        pipelines: Callable[[], Mapping[str, Pipeline]] = dict,
     ) -> None:
         self.engine = engine
         self.scenarios = scenarios
         self.sources = sources
         self.git = git
+        #: The pipelines of new candidates (`candidates` without a level, `on_move`): each
+        #: takes a candidate in the transaction that made it.
+        self.pipelines = pipelines
         self._seeds: set[asyncio.Task[None]] = set()
 
     def making_candidates(self, sink: Sink) -> Sink:
@@ -120,8 +127,12 @@ class CandidateMaker:
         versions = await resolve_versions(scenario, self.sources, self.git, pins, verify=verify)
         candidate = Candidate(scenario.name, versions)
         async with self.engine.begin() as db:
-            new = await store.record_candidate(db, candidate, origin, datetime.now(UTC))
+            now = datetime.now(UTC)
+            new = await store.record_candidate(db, candidate, origin, now)
             record = await store.candidate(db, candidate.id)
+            if new:
+                pipelines = self.pipelines().values()
+                await enqueue_new_candidate(db, pipelines, scenario, now.timestamp())
         if record is None:  # pragma: no cover -- recorded just above
             raise VersionsError(f"candidate {candidate.id} was not kept")
         return record, new
@@ -133,7 +144,8 @@ class CandidateMaker:
             self._seed_later(move)
             return
         candidate = newest[0].candidate.moved(move.component, move.sha)
-        if await store.record_candidate(db, candidate, CandidateOrigin.MERGE, datetime.now(UTC)):
+        now = datetime.now(UTC)
+        if await store.record_candidate(db, candidate, CandidateOrigin.MERGE, now):
             log.info(
                 "promotion: candidate %s of %s: %s moved to %s",
                 candidate.id[:12],
@@ -141,6 +153,10 @@ class CandidateMaker:
                 move.component,
                 move.sha[:12],
             )
+            scenario = self.scenarios().get(move.scenario)
+            if scenario is not None:
+                pipelines = self.pipelines().values()
+                await enqueue_new_candidate(db, pipelines, scenario, now.timestamp())
 
     def _seed_later(self, move: Move) -> None:
         task = asyncio.get_running_loop().create_task(self._seed(move))

@@ -26,12 +26,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck import metrics
 from crosscheck.model.candidate import CandidateRecord
+from crosscheck.model.events import Origin
+from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.promotion import Verdict, decide
 from crosscheck.model.scenario import Scenario
+from crosscheck.scheduler.candidates import candidate_event, enqueue_candidate
 from crosscheck.store import evidence, publications
 from crosscheck.store import promotion as store
 
@@ -65,12 +68,18 @@ class PromotionEngine:
         *,
         clock: Callable[[], datetime] = _now,
         on_publication: Callable[[], None] | None = None,
+        pipelines: Callable[[], Mapping[str, Pipeline]] = dict,
+        on_enqueued: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.scenarios = scenarios
         self.clock = clock
         #: Told after a commit that wrote publications (the publisher's wake).
         self.on_publication = on_publication
+        #: The pipelines of candidates that take a level's candidate when it moves.
+        self.pipelines = pipelines
+        #: Told after a commit that enqueued items (the scheduler's wake).
+        self.on_enqueued = on_enqueued
         self._pending: set[str] = set()
         self._wake = asyncio.Event()
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -164,7 +173,7 @@ class PromotionEngine:
         that publishes gets its publication in the same transaction."""
         scenario = found.name
         done: list[Verdict] = []
-        publishing = False
+        publishing = enqueued = False
         async with self.engine.begin() as db:
             for verdict in plan:
                 at = self.clock()
@@ -184,8 +193,11 @@ class PromotionEngine:
                     made = await store.promotion_id(db, scenario, verdict.level, verdict.candidate)
                     await publications.add_publication(db, made, at)
                     publishing = True
+                enqueued = await self._enqueue_on_move(db, found, verdict.level, at) or enqueued
         if publishing and self.on_publication is not None:
             self.on_publication()
+        if enqueued and self.on_enqueued is not None:
+            self.on_enqueued()
         for verdict in done:
             metrics.promotions.labels(scenario, verdict.level).inc()
             log.info(
@@ -204,6 +216,23 @@ class PromotionEngine:
                 plan[len(done)].candidate[:12],
             )
         return [verdict.level for verdict in done]
+
+    async def _enqueue_on_move(
+        self, db: AsyncConnection, scenario: Scenario, level: str, at: datetime
+    ) -> bool:
+        """Each pipeline of candidates with `on_move` at this level takes the candidate
+        the level now holds, in the promotion's transaction; whether one was enqueued."""
+        enqueued = False
+        for pipeline in self.pipelines().values():
+            source = pipeline.candidates
+            if source is None or not source.on_move:
+                continue
+            if (source.scenario, source.level) != (scenario.name, level):
+                continue
+            event = await candidate_event(db, scenario, level, at.timestamp(), Origin.PROMOTION)
+            if event is not None and await enqueue_candidate(db, pipeline, event) is not None:
+                enqueued = True
+        return enqueued
 
     def _wake_after_soak(
         self,

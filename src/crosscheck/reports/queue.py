@@ -252,11 +252,10 @@ class ReportQueue:
         level = logging.WARNING if attempts == 1 or attempts % WARN_EVERY == 0 else logging.DEBUG
         log.log(
             level,
-            "report %s on change %d,%d to %s: attempt %d failed (%s); trying again in %.0fs, "
+            "report %s on %s to %s: attempt %d failed (%s); trying again in %.0fs, "
             "until it is %s old",
             report.key,
-            report.change,
-            report.patchset,
+            report.subject,
             report.connection,
             attempts,
             detail,
@@ -296,20 +295,18 @@ class ReportQueue:
         if outcome.state is ReportState.FAILED:
             reports_given_up.labels(report.connection, reason).inc()
             log.warning(
-                "report %s on change %d,%d to %s given up (%s): %s",
+                "report %s on %s to %s given up (%s): %s",
                 report.key,
-                report.change,
-                report.patchset,
+                report.subject,
                 report.connection,
                 reason,
                 outcome.detail,
             )
             return
         log.info(
-            "report %s on change %d,%d: %s%s after %d attempt(s) (%s)",
+            "report %s on %s: %s%s after %d attempt(s) (%s)",
             report.key,
-            report.change,
-            report.patchset,
+            report.subject,
             outcome.state.value,
             f" via {outcome.transport}" if outcome.transport else "",
             attempts,
@@ -350,6 +347,7 @@ class ReportQueue:
             branch=data.get("branch", ""),
             jobs=tuple(JobLine(**job) for job in data.get("jobs", ())),
             after_merge=bool(data.get("after_merge", False)),
+            candidate=data.get("candidate"),
         )
         return report, row.attempts, ReportState(row.state)
 
@@ -383,5 +381,6 @@ def _payload(report: Report) -> str:
             **({"branch": report.branch} if report.branch else {}),
             **({"jobs": [asdict(job) for job in report.jobs]} if report.jobs else {}),
             **({"after_merge": True} if report.after_merge else {}),
+            **({"candidate": report.candidate} if report.candidate else {}),
         }
     )

@@ -169,7 +169,8 @@ class BuildTasks:
             pipeline=item.pipeline,
             job=job,
             event=load_event(item.event),
-            connection=self.connections[item.connection],
+            connection=self.connections.get(item.connection),
+            connections=self.connections,
         )
         outcome = await self.executor.run(request, on_started=self._started)
         await self._finished(build, item.pipeline, outcome)

@@ -10,9 +10,11 @@ where builds fetch it from, so a build needs nothing else to check them out.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crosscheck.model.candidate import CandidateRecord
 from crosscheck.model.events import (
     CANDIDATE_EVENT,
     PROMOTION,
@@ -31,11 +33,11 @@ log = logging.getLogger(__name__)
 
 
 async def candidate_event(
-    db: AsyncConnection, scenario: Scenario, level: str, at: float, origin: Origin
+    db: AsyncConnection, scenario: Scenario, level: str | None, at: float, origin: Origin
 ) -> Event | None:
-    """The event of the candidate `level` holds now; None while it holds none."""
-    held = await promotion_store.pointer(db, scenario.name, level)
-    record = await promotion_store.candidate(db, held.candidate) if held else None
+    """The event of the candidate `level` holds now (without a level, the scenario's
+    newest candidate); None while there is none."""
+    record = await _taken(db, scenario.name, level)
     if record is None:
         return None
     versions = record.candidate.versions
@@ -44,10 +46,36 @@ async def candidate_event(
         for c in scenario.components
         if c.name in versions
     )
-    item = CandidateItem(record.id, scenario.name, level, components)
+    item = CandidateItem(record.id, scenario.name, level or "", components)
     return Event(
         CANDIDATE_EVENT, PROMOTION, int(at), project=scenario.name, origin=origin, candidate=item
     )
+
+
+async def _taken(db: AsyncConnection, scenario: str, level: str | None) -> CandidateRecord | None:
+    if level is None:
+        newest = await promotion_store.newest_candidates(db, scenario, 1)
+        return newest[0] if newest else None
+    held = await promotion_store.pointer(db, scenario, level)
+    return await promotion_store.candidate(db, held.candidate) if held else None
+
+
+async def enqueue_new_candidate(
+    db: AsyncConnection, pipelines: Iterable[Pipeline], scenario: Scenario, at: float
+) -> bool:
+    """Each pipeline of the scenario's new candidates (no level, `on_move`) takes the
+    one just made, in the transaction that made it; whether one was enqueued."""
+    enqueued = False
+    for pipeline in pipelines:
+        source = pipeline.candidates
+        if source is None or not source.on_move or source.level is not None:
+            continue
+        if source.scenario != scenario.name:
+            continue
+        event = await candidate_event(db, scenario, None, at, Origin.PROMOTION)
+        if event is not None and await enqueue_candidate(db, pipeline, event) is not None:
+            enqueued = True
+    return enqueued
 
 
 async def enqueue_candidate(db: AsyncConnection, pipeline: Pipeline, event: Event) -> int | None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.config import Config
-from crosscheck.model.events import Event, EventType
+from crosscheck.model.events import PROMOTION, Event, EventType
 from crosscheck.model.pipeline import ReportAction
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, report_tag
 from crosscheck.model.states import LIVE_BUILD_STATES, BuildState
@@ -136,7 +136,11 @@ class ItemReporting:
         self, db: AsyncConnection, item: work.ItemRow, lines: Sequence[JobLine]
     ) -> list[str]:
         """Record the item's job results for the results service in `db`, once per item."""
-        if self.results is None or item.change_number is None or item.patchset is None:
+        if self.results is None:
+            return []
+        if item.connection == PROMOTION and item.revision:
+            return await self._report_candidate_results(db, item, lines)
+        if item.change_number is None or item.patchset is None:
             return []
         report = Report(
             key=f"item-{item.id}-{RESULTS_SERVICE}",
@@ -149,6 +153,26 @@ class ItemReporting:
             pipeline=item.pipeline,
             branch=item.branch,
             jobs=tuple(lines),
+        )
+        return [report.key] if lines and await self.results.add(db, report) else []
+
+    async def _report_candidate_results(
+        self, db: AsyncConnection, item: work.ItemRow, lines: Sequence[JobLine]
+    ) -> list[str]:
+        """A candidate's item: its results are the candidate's, evidence for its levels."""
+        if self.results is None:  # pragma: no cover -- checked by the caller
+            return []
+        report = Report(
+            key=f"item-{item.id}-{RESULTS_SERVICE}",
+            connection=RESULTS_SERVICE,
+            project=item.project,
+            change=0,
+            patchset=0,
+            revision="",
+            message="",
+            pipeline=item.pipeline,
+            jobs=tuple(lines),
+            candidate=item.revision,
         )
         return [report.key] if lines and await self.results.add(db, report) else []
 

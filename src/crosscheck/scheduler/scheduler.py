@@ -38,6 +38,7 @@ from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.states import ItemState
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.builds import BuildRunner, BuildTasks
+from crosscheck.scheduler.candidates import candidate_event, enqueue_candidate
 from crosscheck.scheduler.enqueue import enqueue_item
 from crosscheck.scheduler.managers import manager_for
 from crosscheck.scheduler.reporting import ItemReporting
@@ -148,6 +149,9 @@ class Scheduler:
             await self._enqueue(pipeline, event, db)
 
     async def _enqueue(self, pipeline: Pipeline, event: Event, db: AsyncConnection) -> None:
+        if pipeline.candidates is not None:
+            await self._enqueue_candidate(pipeline, event, db)
+            return
         item_id = await enqueue_item(db, pipeline, event)
         if item_id is None:
             log.info("%s: %s already queued in %s", event.connection, _what(event), pipeline.name)
@@ -155,6 +159,24 @@ class Scheduler:
             log.info(
                 "%s: item %d for %s in %s", event.connection, item_id, _what(event), pipeline.name
             )
+
+    async def _enqueue_candidate(
+        self, pipeline: Pipeline, tick: Event, db: AsyncConnection
+    ) -> None:
+        """A timer's tick of a pipeline of candidates: the candidate its level holds now."""
+        source = pipeline.candidates
+        scenario = self.config().scenarios.get(source.scenario) if source else None
+        if source is None or scenario is None:
+            log.warning("%s: its scenario is not configured; nothing enqueued", pipeline.name)
+            return
+        event = await candidate_event(db, scenario, source.level, tick.created_on, tick.origin)
+        if event is None:
+            log.info(
+                "%s: %s %s holds no candidate yet; nothing to test", pipeline.name,
+                source.scenario, source.level,
+            )  # fmt: skip
+            return
+        await enqueue_candidate(db, pipeline, event)
 
     def _ignored(self, event: Event, reason: str, message: str) -> None:
         metrics.events_ignored.labels(event.connection, reason).inc()
@@ -278,7 +300,12 @@ class Scheduler:
             return await manager_for(pipeline).waits_its_turn(db, item)
 
     def _jobs(self, item: work.ItemRow) -> list[Job]:
-        return self.config().jobs_for(item.project, item.connection, item.pipeline)
+        config = self.config()
+        pipeline = config.pipelines.get(item.pipeline)
+        if pipeline is not None and pipeline.candidates is not None:
+            named = (config.jobs.get(name) for name in pipeline.candidates.jobs)
+            return [job for job in named if job is not None and not job.abstract]
+        return config.jobs_for(item.project, item.connection, item.pipeline)
 
     async def _files(self, item: work.ItemRow, event: Event) -> tuple[str | None, list[str]]:
         """Why the item is no longer worth building (or None), and its files. Raises

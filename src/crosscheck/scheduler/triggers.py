@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Account, Event, EventType
+from crosscheck.model.events import PROMOTION, Account, Event, EventType
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
 
 
@@ -119,6 +119,13 @@ def matching_pipelines(config: Config, event: Event) -> list[Pipeline]:
 def _triggered(config: Config, event: Event) -> list[Pipeline]:
     if event.project is None:
         return []
+    if event.connection == PROMOTION:
+        # A pipeline of candidates' tick: no project entry lists it.
+        return [
+            pipeline
+            for pipeline in config.pipelines.values()
+            if pipeline.candidates is not None and triggers(pipeline, event)
+        ]
     entries = config.projects_for(event.project)
     wanted = {
         name

@@ -118,7 +118,13 @@ async def build_service(options: ServeOptions) -> Service:
     # A results service served here learns merges from the stream (the health table's votes).
     sink = recording_merges(scheduler.accept) if config.results.serve else scheduler.accept
     # A merge on a scenario's component makes its next candidate, in the same transaction.
-    candidates = CandidateMaker(engine, lambda: live.current.scenarios, projects, GitRemote())
+    candidates = CandidateMaker(
+        engine,
+        lambda: live.current.scenarios,
+        projects,
+        GitRemote(),
+        pipelines=lambda: live.current.pipelines,
+    )
     intake = EventIntake(engine, candidates.making_candidates(sink), on_committed=scheduler.wake)
     sources = {
         # A Gerrit back from an outage gets its waiting votes now, not after their back-off.
@@ -132,7 +138,11 @@ async def build_service(options: ServeOptions) -> Service:
         state_dir() / "promotions",
     )
     promotion = PromotionEngine(
-        engine, lambda: live.current.scenarios, on_publication=publisher.wake
+        engine,
+        lambda: live.current.scenarios,
+        on_publication=publisher.wake,
+        pipelines=lambda: live.current.pipelines,
+        on_enqueued=scheduler.wake,
     )
     app = web_app(
         config,

@@ -68,3 +68,18 @@ def test_promotion_example_has_two_scenarios_four_levels_and_two_channels() -> N
         }
         assert len(scenario.components) == 4
         assert any(c.git_url for c in scenario.components)
+
+
+def test_promotion_example_tests_candidates_in_pipelines_of_their_own() -> None:
+    config = load_config([EXAMPLES / "opnfv-promotion"]).config
+    assert config is not None
+    taken = {
+        name: (p.candidates.level, p.candidates.jobs, p.candidates.on_move)
+        for name, p in config.pipelines.items()
+        if p.candidates is not None
+    }
+    assert taken == {
+        "nosdn-new": (None, ("apex-unit",), True),
+        "nosdn-daily": ("verified", ("deploy-virtual", "functest-smoke"), False),
+        "nosdn-weekly": ("daily", ("deploy-baremetal",), False),
+    }

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crosscheck.model.build import BuildResult
 from crosscheck.model.candidate import Candidate
-from crosscheck.model.events import PROMOTION, Origin
+from crosscheck.model.events import PROMOTION, TIMER_EVENT, Event, Origin, TimerTick
 from crosscheck.model.pipeline import CandidateSource, Manager, Pipeline
 from crosscheck.model.promotion import JobCriterion, Level
+from crosscheck.model.report import RESULTS_SERVICE
 from crosscheck.model.scenario import Component, RefKind, Scenario
 from crosscheck.model.states import ItemState
 from crosscheck.scheduler.candidates import candidate_event, enqueue_candidate
 from crosscheck.store import promotion as promotion_store
 from crosscheck.store import work
 from crosscheck.store.event_codec import dump_event, load_event
+
+from .fakes import FakeExecutor, settle
+from .test_scheduler import accept, queued_reports, scheduler_for
+from .test_scheduler import load as load_text
 
 SCENARIO = Scenario(
     "os-nosdn",
@@ -76,3 +84,55 @@ async def test_a_newer_candidate_supersedes_the_one_waiting(engine: AsyncEngine)
     async with engine.connect() as db:
         waiting = await work.items_in(db, ItemState.NEW)
     assert [row.revision for row in waiting] == [newer_id]
+
+
+CANDIDATE_CONFIG = """
+- connection:
+    name: os
+    host: review.example.org
+    http_url: https://review.example.org/
+    user: ci
+- label: {name: local}
+- job: {name: deploy, node: local, run: [make deploy]}
+- pipeline:
+    name: daily
+    manager: supercedent
+    trigger: {timer: [{time: "0 2 * * *"}]}
+    candidates: {scenario: os-nosdn, level: verified, jobs: [deploy]}
+- scenario:
+    name: os-nosdn
+    components:
+      - {name: nova, connection: os, project: openstack/nova, branch: master}
+      - {name: vpp, git: "https://git.fd.io/vpp", sha: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb}
+    levels:
+      - {name: verified, jobs: [unit], accounts: [ci]}
+"""
+
+
+def daily_tick() -> Event:
+    return Event(
+        TIMER_EVENT, PROMOTION, 1_773_108_000, project="os-nosdn", origin=Origin.TIMER,
+        timer=TimerTick("daily", "verified"),
+    )  # fmt: skip
+
+
+async def test_a_timers_tick_builds_the_candidate_the_level_holds(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    config = load_text(tmp_path, CANDIDATE_CONFIG)
+    executor = FakeExecutor({"deploy": BuildResult.SUCCESS})
+    scheduler = scheduler_for(engine, config, executor, [], results=True)
+    await accept(scheduler, daily_tick())  # verified holds nothing yet
+    async with engine.connect() as db:
+        assert await work.items_in(db, ItemState.NEW) == []
+    candidate = await held(engine, 1)
+    await accept(scheduler, daily_tick())
+    await settle(scheduler)
+    [request] = executor.requests
+    assert request.job.name == "deploy"
+    assert request.connection is None  # a candidate's build: its components say where
+    assert request.event.candidate is not None
+    assert request.event.candidate.id == candidate
+    [results] = [r for r in await queued_reports(engine) if r.connection == RESULTS_SERVICE]
+    assert json.loads(results.payload)["candidate"] == candidate
+    assert [r for r in await queued_reports(engine) if r.connection == "os"] == []  # no Gerrit

@@ -235,3 +235,35 @@ async def test_timer_events_never_move_the_gerrit_connection_cursor(
     await timer.fire_due()
     assert sink.fired() == DAILY  # events went through the intake
     assert await intake.cursor("review") == at("2026-03-10 01:00:00")
+
+
+CANDIDATES = """
+- scenario:
+    name: os-nosdn
+    components:
+      - {name: driver, connection: review, project: acme/driver, branch: master}
+    levels:
+      - {name: verified, jobs: [unit]}
+- pipeline:
+    name: nightly-candidates
+    manager: supercedent
+    trigger: {timer: [{time: "30 2 * * *"}]}
+    candidates: {scenario: os-nosdn, level: verified, jobs: [unit]}
+"""
+
+
+async def test_a_pipeline_of_candidates_fires_once_for_its_level(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    sink, projects = Sink(), gerrit()
+    clock = FakeClock("2026-03-10 02:29:45", sleeps=2)
+    config = load(tmp_path, extra=CANDIDATES)
+    timer = timer_for(EventIntake(engine, sink), config, clock, projects)
+    with pytest.raises(asyncio.CancelledError):
+        await timer.run()
+    [event] = [e for e in sink.events if e.timer and e.timer.pipeline == "nightly-candidates"]
+    assert event.timer is not None
+    assert (event.connection, event.project, event.timer.branch) == ("@promotion", "os-nosdn",
+                                                                      "verified")  # fmt: skip
+    assert event.created_on == at("2026-03-10 02:30:00")
+    assert projects.calls == []  # no project listed, no branch asked: the level says which

@@ -68,8 +68,13 @@ class ResultsReporter:
         reported_at = datetime.fromtimestamp(report.queued_at or time.time(), UTC)
         if report.earlier_attempts and await self._already_stored(report, reported_at):
             return ReportOutcome(ReportState.SENT, TRANSPORT, "found already stored")
-        body = {"results": [_result(report, job, reported_at) for job in report.jobs]}
-        answer = await self._call("POST", "/results/batch", json=body)
+        if report.candidate is not None:
+            path = f"/candidates/{report.candidate}/results"
+            body = {"results": [_on_candidate(job, reported_at) for job in report.jobs]}
+        else:
+            path = "/results/batch"
+            body = {"results": [_result(report, job, reported_at) for job in report.jobs]}
+        answer = await self._call("POST", path, json=body)
         if answer.is_success:
             return ReportOutcome(
                 ReportState.SENT,
@@ -84,11 +89,14 @@ class ResultsReporter:
         )
 
     async def _already_stored(self, report: Report, reported_at: datetime) -> bool:
-        answer = await self._call(
-            "GET",
-            f"/changes/{report.change}/patchsets/{report.patchset}/results",
-            params={"ci": self.account, "history": "true"},
-        )
+        if report.candidate is not None:
+            answer = await self._call("GET", f"/candidates/{report.candidate}/results")
+        else:
+            answer = await self._call(
+                "GET",
+                f"/changes/{report.change}/patchsets/{report.patchset}/results",
+                params={"ci": self.account, "history": "true"},
+            )
         if not answer.is_success:
             why = error_message(answer)
             raise TransientReportError(
@@ -97,7 +105,8 @@ class ResultsReporter:
         stored = {
             item["job"]
             for item in answer.json().get("results", [])
-            if abs((datetime.fromisoformat(item["reported_at"]) - reported_at).total_seconds())
+            if item.get("ci", self.account) == self.account
+            and abs((datetime.fromisoformat(item["reported_at"]) - reported_at).total_seconds())
             < SAME_TIME
         }
         return {job.job for job in report.jobs} <= stored
@@ -118,6 +127,19 @@ class ResultsReporter:
                 f"the results service answered {answer.status_code}: {error_message(answer)}"
             )
         return answer
+
+
+def _on_candidate(job: JobLine, reported_at: datetime) -> dict[str, Any]:
+    """One job's result on a candidate: no change, no patchset, no voting."""
+    explained = job.result not in (BuildResult.SUCCESS, BuildResult.FAILURE)
+    return {
+        "job": job.job,
+        "value": result_value(job.result).value,
+        "url": job.url or None,
+        "duration": job.duration,
+        "comment": job.result if explained else None,
+        "reported_at": reported_at.isoformat(),
+    }
 
 
 def _result(report: Report, job: JobLine, reported_at: datetime) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from crosscheck.drivers.timer.branches import BranchResolver, BranchTip
 from crosscheck.drivers.timer.targets import Due, due_rules, next_due, targets
 from crosscheck.metrics import events_received
 from crosscheck.model.config import Config
-from crosscheck.model.events import TIMER_EVENT, Event, Origin, TimerTick
+from crosscheck.model.events import PROMOTION, TIMER_EVENT, Event, Origin, TimerTick
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,17 @@ def timer_event(due: Due, tip: BranchTip) -> Event:
         project=tip.project,
         origin=Origin.TIMER,
         timer=TimerTick(pipeline=due.pipeline, branch=tip.branch),
+    )
+
+
+def candidate_tick(due: Due, scenario: str, level: str) -> Event:
+    return Event(
+        type=TIMER_EVENT,
+        connection=PROMOTION,
+        created_on=due.at,
+        project=scenario,
+        origin=Origin.TIMER,
+        timer=TimerTick(pipeline=due.pipeline, branch=level),
     )
 
 
@@ -129,6 +140,15 @@ class TimerEventSource:
 
     async def _fire(self, config: Config, due: Due) -> bool:
         """Submit one event per branch tip of the due rule; whether all went through."""
+        source = config.pipelines[due.pipeline].candidates
+        if source is not None:
+            # A pipeline of candidates fires once: the scheduler takes the candidate the
+            # level holds at this tick.
+            log.info(
+                "timer: pipeline '%s' (%s) at %s: the candidate %s %s holds",
+                due.pipeline, due.trigger.cron, _when(due), source.scenario, source.level,
+            )  # fmt: skip
+            return await self._submit(candidate_tick(due, source.scenario, source.level or ""))
         found, problems = targets(config, due.pipeline)
         for problem in problems:
             log.warning("timer: pipeline '%s' cannot fire: %s", due.pipeline, problem)

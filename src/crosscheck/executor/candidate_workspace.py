@@ -1,0 +1,97 @@
+"""A candidate's workspace: every component of its scenario at its commit, side by side.
+
+    <src>/<scenario>/                    where steps run
+        <component>/                     each component, detached at its commit
+        pinned-versions.yaml             scenario, candidate, level, component -> commit
+
+Gerrit components come through the mirror cache from their own connection (its
+credentials, if any); a plain git URL through a mirror of its own. Each clone's
+`origin` then names the public URL, never the cache nor a credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import yaml
+
+from crosscheck.executor.git import Git, GitError, secret_free, short_reason
+from crosscheck.executor.mirrors import MirrorCache
+from crosscheck.executor.workspace import Checkout, GerritRemote, Workspace
+from crosscheck.model.events import CandidateComponent, CandidateItem
+
+PINNED_VERSIONS = "pinned-versions.yaml"
+#: The mirror cache's "connection" of plain git URLs.
+PLAIN_GIT = "git"
+
+
+async def prepare_candidate(
+    candidate: CandidateItem,
+    src_root: Path,
+    mirrors: MirrorCache,
+    remotes: Mapping[str, GerritRemote],
+    git_for: Callable[[str | None], Git],
+) -> Workspace:
+    """Check every component out at its commit under `<src_root>/<scenario>`."""
+    root = src_root / candidate.scenario
+    root.mkdir(parents=True, exist_ok=True)
+    checkouts = [
+        await _component(component, root, mirrors, remotes, git_for)
+        for component in candidate.components
+    ]
+    pinned = {
+        "scenario": candidate.scenario,
+        "candidate": candidate.id,
+        "level": candidate.level,
+        "components": {c.name: c.sha for c in candidate.components},
+    }
+    (root / PINNED_VERSIONS).write_text(yaml.safe_dump(pinned, sort_keys=False))
+    main = Checkout(candidate.scenario, root, None, candidate.id)
+    return Workspace(src_root, main, tuple(checkouts), "", {c.project: c for c in checkouts})
+
+
+async def _component(
+    component: CandidateComponent,
+    root: Path,
+    mirrors: MirrorCache,
+    remotes: Mapping[str, GerritRemote],
+    git_for: Callable[[str | None], Git],
+) -> Checkout:
+    if component.git_url is not None:
+        git = git_for(None)
+        url, public = component.git_url, component.git_url
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        connection, project = PLAIN_GIT, f"url-{digest}"
+    else:
+        remote = remotes.get(component.connection or "")
+        if remote is None or component.project is None:
+            raise GitError(
+                f"component {component.name} is on connection {component.connection!r}, "
+                "which is not configured"
+            )
+        git = git_for(component.connection)
+        url, public = remote.fetch_url(component.project), remote.public_url(component.project)
+        connection, project = remote.connection, component.project
+    try:
+        mirror = await mirrors.update(git, connection, project, url)
+    except GitError as error:
+        reason = short_reason(error.stderr) if error.stderr else str(error)
+        raise GitError(
+            f"git fetch of component {component.name} from {secret_free(url)}: {reason}",
+            error.returncode,
+            error.stderr,
+        ) from error
+    target = root / component.name
+    await git.run("clone", "--quiet", "--no-checkout", str(mirror), str(target))
+    try:
+        await git.run("checkout", "--quiet", "--detach", component.sha, cwd=target)
+    except GitError as error:
+        raise GitError(
+            f"component {component.name} has no commit {component.sha} (force-pushed away?)",
+            error.returncode,
+            error.stderr,
+        ) from error
+    await git.run("remote", "set-url", "origin", secret_free(public), cwd=target)
+    return Checkout(component.name, target, None, component.sha)

@@ -1,0 +1,135 @@
+"""Pipelines of candidates end to end: a merge makes a candidate, crosscheck's post
+pipeline of new candidates builds it (every component checked out at its commit) and
+reports under the candidate, which reaches `verified`; that level moving makes the
+next pipeline build it, and it reaches `daily` on those results."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from crosscheck.drivers.gerrit.rest import change_id, project_id
+from crosscheck.sandbox.gerrit import SandboxRepo, SandboxState
+
+from .ci_loop_harness import ServeProcess, poll, running_serve, write_config
+from .gerrit_clients import admin_rest, ci_rest
+
+CROSSCHECK = [sys.executable, "-m", "crosscheck"]
+RUN = uuid.uuid4().hex[:6]
+NOVA, APEX = f"cand-{RUN}/nova", f"cand-{RUN}/apex"
+SCENARIO = "os-cand"
+
+CI_YAML = f"""\
+- label: {{name: local}}
+- job:
+    name: unit
+    node: local
+    run:
+      - test -f nova/n1.txt
+- job:
+    name: deploy
+    node: local
+    run:
+      - test -f pinned-versions.yaml
+      - test -f nova/n1.txt
+      - test "$CROSSCHECK_VERSION_NOVA" = "$(git -C nova rev-parse HEAD)"
+      - test "$CROSSCHECK_VERSION_APEX" = "$(git -C apex rev-parse HEAD)"
+      - grep -q "$CROSSCHECK_CANDIDATE" pinned-versions.yaml
+- pipeline:
+    name: post-candidates
+    manager: independent
+    candidates: {{scenario: {SCENARIO}, jobs: [unit], on_move: true}}
+- pipeline:
+    name: daily-candidates
+    manager: supercedent
+    candidates: {{scenario: {SCENARIO}, level: verified, jobs: [deploy], on_move: true}}
+- scenario:
+    name: {SCENARIO}
+    components:
+      - {{name: nova, connection: sandbox, project: {NOVA}, branch: master}}
+      - {{name: apex, connection: sandbox, project: {APEX}, branch: master}}
+    levels:
+      - {{name: verified, jobs: [unit]}}
+      - {{name: daily, below: verified, jobs: [deploy]}}
+"""
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CROSSCHECK, *args], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def serve(sandbox_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    sandbox = SandboxState.load(sandbox_dir)
+    work = tmp_path_factory.mktemp("candidates")
+    asyncio.run(create_projects(sandbox))
+    config = write_config(sandbox, work / "config", ci_yaml=CI_YAML)
+    with running_serve(config, work / "state") as made:
+        yield made
+
+
+async def create_projects(sandbox: SandboxState) -> None:
+    async with admin_rest(sandbox) as admin:
+        for project in (NOVA, APEX):
+            await admin.put(f"/projects/{project_id(project)}", {"create_empty_commit": True})
+
+
+async def merge_change(sandbox: SandboxState, work: Path, project: str, name: str) -> str:
+    repo = await SandboxRepo(sandbox, project, work / project.replace("/", "-")).open()
+    pushed = await repo.push_change({f"{name}.txt": f"{name}\n"}, f"Add {name}")
+    cid = change_id(pushed.project, pushed.number)
+    async with ci_rest(sandbox) as ci:
+        await ci.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Verified": 1}})
+    async with admin_rest(sandbox) as admin:
+        await admin.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Code-Review": 2}})
+        assert (await admin.post(f"/changes/{cid}/submit", {}))["status"] == "MERGED"
+        found = await admin.get(f"/projects/{project_id(project)}/branches/master")
+    return str(found["revision"])
+
+
+async def level(serve: ServeProcess, name: str) -> Any:
+    async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+        return (await http.get(f"/api/v1/scenarios/{SCENARIO}/levels/{name}")).json()
+
+
+async def test_a_level_moving_builds_its_candidate_and_promotes_it_above(
+    sandbox: SandboxState, serve: ServeProcess, tmp_path: Path
+) -> None:
+    nova = await merge_change(sandbox, tmp_path, NOVA, "n1")
+
+    async def made() -> str | None:
+        async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+            found = await http.get(f"/api/v1/scenarios/{SCENARIO}/levels/verified/explain")
+        candidate: str | None = found.json()["candidate"]
+        return candidate
+
+    candidate = await poll(made, 60, "a candidate of the merge", serve)
+
+    async def daily() -> Any:
+        found = await level(serve, "daily")
+        return found if found["candidate"] == candidate else None
+
+    held = await poll(daily, 180, "daily holding the candidate crosscheck built", serve)
+    assert held["versions"]["nova"] == nova
+    async with httpx.AsyncClient(base_url=serve.url, timeout=30) as http:
+        results = (await http.get(f"/api/v1/candidates/{candidate}/results")).json()["results"]
+    assert sorted((r["job"], r["ci"], r["value"]) for r in results) == [
+        ("deploy", "crosscheck", "passed"),
+        ("unit", "crosscheck", "passed"),
+    ]
+    assert all(r["url"].startswith(serve.url + "/logs/") for r in results)
+    rows = serve.query("SELECT pipeline, connection, branch, revision, state FROM items")
+    assert sorted(rows) == [
+        ("daily-candidates", "@promotion", "verified", candidate, "finished"),
+        ("post-candidates", "@promotion", "", candidate, "finished"),
+    ]
