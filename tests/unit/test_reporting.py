@@ -4,6 +4,7 @@ the same paths run against a real Gerrit in tests/e2e/test_reporter.py)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -116,9 +117,10 @@ async def test_a_gerrit_that_never_answers_times_out_and_fails_at_the_age_limit(
     assert await deliver(queue, REPORT.key) is ReportState.FAILED
     _, _, detail = await queue.state(REPORT.key)
     assert detail is not None
-    assert detail.startswith("given up after 0s and ")
-    assert detail.endswith(" attempt(s): no answer within 0.05s")
-    assert 2 <= reporter.calls <= 3
+    # Wall-clock times: on a loaded machine the first attempt alone may reach the limit
+    # (its own clock's test, test_report_retries.py, holds the exact count).
+    assert re.fullmatch(r"given up after \d+s and \d attempt\(s\): no answer within 0\.05s", detail)
+    assert 1 <= reporter.calls <= 3
 
 
 async def test_a_report_key_is_queued_once(engine: AsyncEngine) -> None:
