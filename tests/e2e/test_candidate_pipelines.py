@@ -1,7 +1,8 @@
 """Pipelines of candidates end to end: a merge makes a candidate, crosscheck's post
 pipeline of new candidates builds it (every component checked out at its commit) and
 reports under the candidate, which reaches `verified`; that level moving makes the
-next pipeline build it, and it reaches `daily` on those results."""
+next pipeline build it, and it reaches `daily` on those results; a periodic pipeline
+(every minute here) then takes the candidate `daily` holds, and it reaches `weekly`."""
 
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ CI_YAML = f"""\
     name: post-candidates
     manager: independent
     candidates: {{scenario: {SCENARIO}, jobs: [unit], on_move: true}}
+- job:
+    name: baremetal
+    node: local
+    run:
+      - test -d nova/.git
+      - test -d apex/.git
+- pipeline:
+    name: weekly-candidates
+    manager: supercedent
+    trigger: {{timer: [{{time: "* * * * *"}}]}}
+    candidates: {{scenario: {SCENARIO}, level: daily, jobs: [baremetal]}}
 - pipeline:
     name: daily-candidates
     manager: supercedent
@@ -59,6 +71,7 @@ CI_YAML = f"""\
     levels:
       - {{name: verified, jobs: [unit]}}
       - {{name: daily, below: verified, jobs: [deploy]}}
+      - {{name: weekly, below: daily, jobs: [baremetal]}}
 """
 
 
@@ -128,8 +141,16 @@ async def test_a_level_moving_builds_its_candidate_and_promotes_it_above(
         ("unit", "crosscheck", "passed"),
     ]
     assert all(r["url"].startswith(serve.url + "/logs/") for r in results)
+
+    async def weekly() -> Any:
+        found = await level(serve, "weekly")
+        return found if found["candidate"] == candidate else None
+
+    # The next minute's tick of the periodic pipeline, its build, its promotion.
+    await poll(weekly, 150, "weekly holding the candidate (a timer's tick)", serve)
     rows = serve.query("SELECT pipeline, connection, branch, revision, state FROM items")
     assert sorted(rows) == [
         ("daily-candidates", "@promotion", "verified", candidate, "finished"),
         ("post-candidates", "@promotion", "", candidate, "finished"),
+        ("weekly-candidates", "@promotion", "daily", candidate, "finished"),
     ]
