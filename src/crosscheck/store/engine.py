@@ -43,11 +43,9 @@ async def open_store(url: str | None = None) -> AsyncEngine:
     """Connect and bring the schema to the newest migration."""
     try:
         url = url or default_url()
-        engine = create_async_engine(url)
-    except (SQLAlchemyError, ImportError, OSError) as error:
+    except OSError as error:
         raise StoreError(_why(url, error)) from error
-    if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    engine = _engine(url)
     threads_before = set(threading.enumerate())
     try:
         async with engine.begin() as connection:
@@ -57,6 +55,18 @@ async def open_store(url: str | None = None) -> AsyncEngine:
         if engine.dialect.name == "sqlite":
             await _sqlite_threads_ended(threads_before)
         raise StoreError(_why(url, error)) from error
+    return engine
+
+
+def _engine(url: str) -> AsyncEngine:
+    """An engine on `url`; SQLite connections get the store's pragmas (foreign keys, WAL,
+    the busy timeout), whichever command opens them: commands write through it too."""
+    try:
+        engine = create_async_engine(url)
+    except (SQLAlchemyError, ImportError, OSError) as error:
+        raise StoreError(_why(url, error)) from error
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
 
@@ -79,10 +89,7 @@ async def open_existing_store(url: str | None, *, needs: str) -> AsyncEngine:
     version); `needs` names a table the reader queries, so an older store is said to
     be one instead of failing on its first query."""
     url = url or default_url(create=False)
-    try:
-        engine = create_async_engine(url)
-    except (SQLAlchemyError, ImportError, OSError) as error:
-        raise StoreError(_why(url, error)) from error
+    engine = _engine(url)
     where = _shown(url) or "the database"
     database = engine.url.database
     sqlite = engine.dialect.name == "sqlite"

@@ -7,6 +7,7 @@ within the timeout, or names no such ref, is said to be one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 
 from crosscheck.drivers.base import DriverError, DriverNotFoundError
@@ -50,12 +51,21 @@ class GitRemote:
         try:
             out, err = await asyncio.wait_for(process.communicate(), self.timeout)
         except TimeoutError:
-            process.kill()
-            await process.wait()
+            await _stopped(process)
             raise DriverError(
                 f"git ls-remote {url}: no answer within {self.timeout:.0f}s"
             ) from None
+        except BaseException:  # cancelled: never leave git running behind the caller
+            await asyncio.shield(_stopped(process))
+            raise
         if process.returncode != 0:
             reason = err.decode(errors="replace").strip().splitlines()
             raise DriverError(f"git ls-remote {url}: {reason[-1] if reason else 'failed'}")
         return out.decode().splitlines()
+
+
+async def _stopped(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
