@@ -8,12 +8,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncssh
 
-from crosscheck.drivers.gerrit.rest import GerritRestClient, project_id
-from crosscheck.sandbox.gerrit import SandboxState
+from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id, project_id
+from crosscheck.sandbox.gerrit import SandboxRepo, SandboxState
 
 
 def ci_rest(state: SandboxState) -> GerritRestClient:
@@ -102,3 +103,25 @@ def updates_ref(ref: str) -> Callable[[dict[str, Any]], bool]:
 
 def admin_rest(state: SandboxState) -> GerritRestClient:
     return GerritRestClient(state.http_url, state.admin.username, state.admin.http_password)
+
+
+async def create_projects(sandbox: SandboxState, *projects: str) -> None:
+    """New projects with an empty first commit, as the admin."""
+    async with admin_rest(sandbox) as admin:
+        for project in projects:
+            await admin.put(f"/projects/{project_id(project)}", {"create_empty_commit": True})
+
+
+async def merge_change(sandbox: SandboxState, work: Path, project: str, name: str) -> str:
+    """A change pushed, voted Verified by the CI account, approved and submitted by the
+    admin on `project`; the branch's new tip."""
+    repo = await SandboxRepo(sandbox, project, work / project.replace("/", "-")).open()
+    pushed = await repo.push_change({f"{name}.txt": f"{name}\n"}, f"Add {name}")
+    cid = change_id(pushed.project, pushed.number)
+    async with ci_rest(sandbox) as ci:
+        await ci.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Verified": 1}})
+    async with admin_rest(sandbox) as admin:
+        await admin.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Code-Review": 2}})
+        assert (await admin.post(f"/changes/{cid}/submit", {}))["status"] == "MERGED"
+        found = await admin.get(f"/projects/{project_id(project)}/branches/master")
+    return str(found["revision"])

@@ -17,11 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from crosscheck.drivers.gerrit.rest import change_id, project_id
-from crosscheck.sandbox.gerrit import SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit import SandboxState
 
 from .ci_loop_harness import ServeProcess, poll, running_serve, write_config
-from .gerrit_clients import admin_rest, ci_rest
+from .gerrit_clients import create_projects, merge_change
 
 CROSSCHECK = [sys.executable, "-m", "crosscheck"]
 RUN = uuid.uuid4().hex[:6]
@@ -85,29 +84,10 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 def serve(sandbox_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     sandbox = SandboxState.load(sandbox_dir)
     work = tmp_path_factory.mktemp("candidates")
-    asyncio.run(create_projects(sandbox))
+    asyncio.run(create_projects(sandbox, NOVA, APEX))
     config = write_config(sandbox, work / "config", ci_yaml=CI_YAML)
     with running_serve(config, work / "state") as made:
         yield made
-
-
-async def create_projects(sandbox: SandboxState) -> None:
-    async with admin_rest(sandbox) as admin:
-        for project in (NOVA, APEX):
-            await admin.put(f"/projects/{project_id(project)}", {"create_empty_commit": True})
-
-
-async def merge_change(sandbox: SandboxState, work: Path, project: str, name: str) -> str:
-    repo = await SandboxRepo(sandbox, project, work / project.replace("/", "-")).open()
-    pushed = await repo.push_change({f"{name}.txt": f"{name}\n"}, f"Add {name}")
-    cid = change_id(pushed.project, pushed.number)
-    async with ci_rest(sandbox) as ci:
-        await ci.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Verified": 1}})
-    async with admin_rest(sandbox) as admin:
-        await admin.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Code-Review": 2}})
-        assert (await admin.post(f"/changes/{cid}/submit", {}))["status"] == "MERGED"
-        found = await admin.get(f"/projects/{project_id(project)}/branches/master")
-    return str(found["revision"])
 
 
 async def level(serve: ServeProcess, name: str) -> Any:

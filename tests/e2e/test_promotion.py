@@ -23,12 +23,12 @@ import httpx
 import pytest
 import yaml
 
-from crosscheck.drivers.gerrit.rest import change_id, project_id
-from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
+from crosscheck.drivers.gerrit.rest import project_id
+from crosscheck.sandbox.gerrit import SandboxState
 from tests.results_server import wait_until_serving
 
 from .ci_loop_harness import ServeProcess, poll, running_serve, write_config
-from .gerrit_clients import admin_rest, ci_rest
+from .gerrit_clients import ci_rest, create_projects, merge_change
 
 CROSSCHECK = [sys.executable, "-m", "crosscheck"]
 RUN = uuid.uuid4().hex[:6]
@@ -72,7 +72,7 @@ def module_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def serve(sandbox_dir: Path, module_dir: Path) -> Iterator[ServeProcess]:
     sandbox = SandboxState.load(sandbox_dir)
-    asyncio.run(create_projects(sandbox))
+    asyncio.run(create_projects(sandbox, NOVA, APEX))
     config = write_config(sandbox, module_dir / "config", ci_yaml=ci_yaml())
     with running_serve(config, module_dir / "state") as made:
         for name in ACCOUNTS:
@@ -88,26 +88,6 @@ def store_of(serve: ServeProcess) -> str:
 
 def token(module_dir: Path, account: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {(module_dir / f'{account}.token').read_text().strip()}"}
-
-
-async def create_projects(sandbox: SandboxState) -> None:
-    async with admin_rest(sandbox) as admin:
-        for project in (NOVA, APEX):
-            await admin.put(f"/projects/{project_id(project)}", {"create_empty_commit": True})
-
-
-async def merge_change(sandbox: SandboxState, work: Path, project: str, name: str) -> str:
-    """A change pushed, approved and submitted on `project`; the branch's new tip."""
-    repo = await SandboxRepo(sandbox, project, work / project.replace("/", "-")).open()
-    pushed: PushedChange = await repo.push_change({f"{name}.txt": f"{name}\n"}, f"Add {name}")
-    cid = change_id(pushed.project, pushed.number)
-    async with ci_rest(sandbox) as ci:
-        await ci.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Verified": 1}})
-    async with admin_rest(sandbox) as admin:
-        await admin.post(f"/changes/{cid}/revisions/current/review", {"labels": {"Code-Review": 2}})
-        assert (await admin.post(f"/changes/{cid}/submit", {}))["status"] == "MERGED"
-        found = await admin.get(f"/projects/{project_id(project)}/branches/master")
-    return str(found["revision"])
 
 
 async def explained(serve: ServeProcess, level: str, candidate: str = "") -> Any:
