@@ -48,6 +48,7 @@ from crosscheck.model.build import (
     change_ref,
     format_duration,
 )
+from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import CandidateItem, Event
 
 log = logging.getLogger(__name__)
@@ -119,10 +120,11 @@ class Executor:
     ) -> BuildOutcome:
         """Run one build to its outcome; `listeners` get each console line as written."""
         try:
-            password = self._password(request)
+            passwords = self._passwords(request)
         except SecretError as error:
             return await self._refused(request, str(error), on_finished)
-        mask = Masker([*self._secrets, *([password] if password else [])])
+        mask = Masker([*self._secrets, *(p for p in passwords.values() if p)])
+        password = passwords.get(request.connection_name)
         try:
             async with self.provider.acquire(request.build_id, request.job.node) as node:
                 build = self._open(request, node, mask, listeners)
@@ -223,8 +225,8 @@ class Executor:
     async def _candidate_workspace(
         self, build: _Build, candidate: CandidateItem, src_root: Path
     ) -> Workspace:
-        connections = build.request.connections
-        passwords = {name: http_password(c) for name, c in connections.items()}
+        connections = _component_connections(build.request)
+        passwords = self._passwords(build.request)
         remotes = {
             name: GerritRemote(name, c.http_url, passwords[name] is not None)
             for name, c in connections.items()
@@ -359,12 +361,16 @@ class Executor:
             **build.extra,
         }
 
-    def _password(self, request: BuildRequest) -> str | None:
-        if request.connection is None:
-            # A candidate's build: every component's connection's password is masked.
-            found = [http_password(c) for c in request.connections.values()]
-            return next((p for p in found if p), None)
-        return http_password(request.connection)
+    def _passwords(self, request: BuildRequest) -> dict[str, str | None]:
+        """The HTTP passwords the build fetches with, by connection: its own, or those
+        of its candidate's components (never another connection's: one that cannot be
+        read must not refuse builds that do not use it)."""
+        if request.connection is not None:
+            return {request.connection.name: http_password(request.connection)}
+        return {
+            name: http_password(connection)
+            for name, connection in _component_connections(request).items()
+        }
 
     async def _refused(
         self,
@@ -393,3 +399,10 @@ def _branch(event: Event) -> str | None:
 def _make_dirs(*directories: PurePosixPath) -> None:
     for directory in directories:
         Path(directory).mkdir(parents=True, exist_ok=True)
+
+
+def _component_connections(request: BuildRequest) -> dict[str, GerritConnection]:
+    """The configured connections a candidate's components live on."""
+    candidate = request.event.candidate
+    used = {c.connection for c in candidate.components if c.connection} if candidate else set()
+    return {name: c for name, c in request.connections.items() if name in used}
