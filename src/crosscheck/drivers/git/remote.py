@@ -35,7 +35,7 @@ class GitRemote:
             raise DriverNotFoundError(f"{project} has no {kind} {ref!r}")
         return commit
 
-    async def has_commit(self, project: str, sha: str) -> None:
+    async def has_commit(self, project: str, sha: str) -> bool | None:
         """A remote lists refs, not commits: it cannot say (None)."""
         return
 
