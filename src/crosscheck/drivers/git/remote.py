@@ -37,7 +37,7 @@ class GitRemote:
 
     async def has_commit(self, project: str, sha: str) -> bool | None:
         """A remote lists refs, not commits: it cannot say (None)."""
-        return
+        return None
 
     async def _ls_remote(self, url: str, *refs: str) -> list[str]:
         # Never prompt for credentials: a prompt would hang the caller until the timeout.
