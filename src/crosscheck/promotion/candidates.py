@@ -27,7 +27,7 @@ from crosscheck.model.events import Event, EventType
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.scenario import Scenario
 from crosscheck.promotion.versions import VersionsError, resolve_versions
-from crosscheck.scheduler.candidates import enqueue_new_candidate
+from crosscheck.scheduler.candidates import enqueue_on_move
 from crosscheck.store import promotion as store
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class CandidateMaker:
             record = await store.candidate(db, candidate.id)
             if new:
                 pipelines = self.pipelines().values()
-                await enqueue_new_candidate(db, pipelines, scenario, now.timestamp())
+                await enqueue_on_move(db, pipelines, scenario, None, now.timestamp())
         if record is None:  # pragma: no cover -- recorded just above
             raise VersionsError(f"candidate {candidate.id} was not kept")
         return record, new
@@ -156,7 +156,7 @@ class CandidateMaker:
             scenario = self.scenarios().get(move.scenario)
             if scenario is not None:
                 pipelines = self.pipelines().values()
-                await enqueue_new_candidate(db, pipelines, scenario, now.timestamp())
+                await enqueue_on_move(db, pipelines, scenario, None, now.timestamp())
 
     def _seed_later(self, move: Move) -> None:
         task = asyncio.get_running_loop().create_task(self._seed(move))

@@ -26,15 +26,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck import metrics
 from crosscheck.model.candidate import CandidateRecord
-from crosscheck.model.events import Origin
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.promotion import Verdict, decide
 from crosscheck.model.scenario import Scenario
-from crosscheck.scheduler.candidates import candidate_event, enqueue_candidate
+from crosscheck.scheduler.candidates import enqueue_on_move
 from crosscheck.store import evidence, publications
 from crosscheck.store import promotion as store
 
@@ -193,7 +192,9 @@ class PromotionEngine:
                     made = await store.promotion_id(db, scenario, verdict.level, verdict.candidate)
                     await publications.add_publication(db, made, at)
                     publishing = True
-                enqueued = await self._enqueue_on_move(db, found, verdict.level, at) or enqueued
+                pipelines = self.pipelines().values()
+                moved = await enqueue_on_move(db, pipelines, found, verdict.level, at.timestamp())
+                enqueued = moved or enqueued
         if publishing and self.on_publication is not None:
             self.on_publication()
         if enqueued and self.on_enqueued is not None:
@@ -216,23 +217,6 @@ class PromotionEngine:
                 plan[len(done)].candidate[:12],
             )
         return [verdict.level for verdict in done]
-
-    async def _enqueue_on_move(
-        self, db: AsyncConnection, scenario: Scenario, level: str, at: datetime
-    ) -> bool:
-        """Each pipeline of candidates with `on_move` at this level takes the candidate
-        the level now holds, in the promotion's transaction; whether one was enqueued."""
-        enqueued = False
-        for pipeline in self.pipelines().values():
-            source = pipeline.candidates
-            if source is None or not source.on_move:
-                continue
-            if (source.scenario, source.level) != (scenario.name, level):
-                continue
-            event = await candidate_event(db, scenario, level, at.timestamp(), Origin.PROMOTION)
-            if event is not None and await enqueue_candidate(db, pipeline, event) is not None:
-                enqueued = True
-        return enqueued
 
     def _wake_after_soak(
         self,

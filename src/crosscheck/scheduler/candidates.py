@@ -60,20 +60,28 @@ async def _taken(db: AsyncConnection, scenario: str, level: str | None) -> Candi
     return await promotion_store.candidate(db, held.candidate) if held else None
 
 
-async def enqueue_new_candidate(
-    db: AsyncConnection, pipelines: Iterable[Pipeline], scenario: Scenario, at: float
+async def enqueue_on_move(
+    db: AsyncConnection,
+    pipelines: Iterable[Pipeline],
+    scenario: Scenario,
+    level: str | None,
+    at: float,
 ) -> bool:
-    """Each pipeline of the scenario's new candidates (no level, `on_move`) takes the
-    one just made, in the transaction that made it; whether one was enqueued."""
+    """Each pipeline of candidates with `on_move` at this level of the scenario (None: of
+    its new candidates) takes the candidate, in the caller's transaction (a promotion's,
+    a merge's); whether one was enqueued. The candidate's event is read once."""
+    event: Event | None = None
     enqueued = False
     for pipeline in pipelines:
         source = pipeline.candidates
-        if source is None or not source.on_move or source.level is not None:
+        if source is None or not source.on_move:
             continue
-        if source.scenario != scenario.name:
+        if (source.scenario, source.level) != (scenario.name, level):
             continue
-        event = await candidate_event(db, scenario, None, at, Origin.PROMOTION)
-        if event is not None and await enqueue_candidate(db, pipeline, event) is not None:
+        event = event or await candidate_event(db, scenario, level, at, Origin.PROMOTION)
+        if event is None:
+            return enqueued
+        if await enqueue_candidate(db, pipeline, event) is not None:
             enqueued = True
     return enqueued
 
