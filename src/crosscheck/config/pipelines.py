@@ -73,6 +73,13 @@ def check_candidate_pipelines(
             continue
         body: Node = entry.body["candidates"]
         what = f"pipeline '{entry.spec.name}'"
+        if entry.spec.name in context.used.get("pipeline", set()):
+            context.issues.error(
+                f"{what} takes candidates, yet a project lists jobs in it",
+                entry.position,
+                "a project's jobs run on its changes: list them in another pipeline, and "
+                "this pipeline's jobs in its 'candidates.jobs'",
+            )
         scenario = context.scenarios.get(source.scenario)
         if scenario is None:
             if not context.is_broken("scenario", source.scenario):

@@ -14,6 +14,7 @@ from pathlib import Path
 from crosscheck.config.context import Context, Entry
 from crosscheck.config.issues import Position, did_you_mean
 from crosscheck.config.scenario_schema import ComponentSpec, LevelSpec, ScenarioSpec
+from crosscheck.model.events import version_variable
 from crosscheck.model.job import Job
 from crosscheck.model.promotion import ApprovalRule, JobCriterion, Level, PublishRule
 from crosscheck.model.scenario import Component, RefKind, ReleaseChannel, Scenario
@@ -51,6 +52,7 @@ class _Builder:
         self.unique("component", "components")
         self.unique("level", "levels")
         self.unique("release channel", "channels")
+        self.distinct_variables()
         order = self.chain()
         self.channels()
         if not self.ok:
@@ -104,6 +106,21 @@ class _Builder:
                     "rename one of them, or remove the duplicate",
                 )
             first.setdefault(item.name, where)
+
+    def distinct_variables(self) -> None:
+        """Builds of a candidate get CROSSCHECK_VERSION_<COMPONENT>: two names that map to
+        one variable would have one version silently hide the other."""
+        first: dict[str, str] = {}
+        for index, component in enumerate(self.spec.components):
+            variable = version_variable(component.name)
+            seen = first.setdefault(variable, component.name)
+            if seen != component.name:
+                self.error(
+                    f"components '{seen}' and '{component.name}' would both set {variable} "
+                    "in a candidate's builds",
+                    self.at("components", index, "name"),
+                    "rename one of them",
+                )
 
     def chain(self) -> list[str]:
         """The level names from the first up, once `below` makes them one chain."""

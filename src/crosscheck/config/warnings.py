@@ -81,6 +81,13 @@ def _timer_reports(context: Context, pipeline: Pipeline) -> None:
 def _candidate_reports(context: Context, pipeline: Pipeline) -> None:
     """A candidate's results go to the results service, as its evidence; Gerrit has no
     change to vote or comment on."""
+    if not context.results.reporting:
+        context.issues.warning(
+            f"pipeline '{pipeline.name}' takes candidates, but job results are reported "
+            "nowhere: its builds are no evidence for any level",
+            context.position_of("pipeline", pipeline.name),
+            "report results (the '- results:' element's 'report', on by default)",
+        )
     if pipeline.reports:
         context.issues.warning(
             f"pipeline '{pipeline.name}' takes candidates: there is no change to report on "

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import getpass
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from crosscheck.executor.candidate_workspace import PINNED_VERSIONS
 from crosscheck.model.build import BuildRequest, change_ref
-from crosscheck.model.events import Account, Event
+from crosscheck.model.events import Account, Event, version_variable
 
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -73,11 +73,10 @@ def candidate_variables(request: BuildRequest, paths: BuildPaths) -> dict[str, s
         "CROSSCHECK_SCENARIO": candidate.scenario,
         "CROSSCHECK_CANDIDATE": candidate.id,
         **({"CROSSCHECK_LEVEL": candidate.level} if candidate.level else {}),
-        "CROSSCHECK_PINNED_VERSIONS": str(paths.workspace / "pinned-versions.yaml"),
+        "CROSSCHECK_PINNED_VERSIONS": str(paths.workspace / PINNED_VERSIONS),
     }
     for component in candidate.components:
-        name = re.sub(r"[^A-Z0-9]", "_", component.name.upper())
-        env[f"CROSSCHECK_VERSION_{name}"] = component.sha
+        env[version_variable(component.name)] = component.sha
     return env
 
 

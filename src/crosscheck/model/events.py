@@ -9,6 +9,7 @@ REST catch-up and webhooks are processed once. The timer makes events of its own
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -172,6 +173,12 @@ class CandidateComponent:
     connection: str | None = None
     project: str | None = None
     git_url: str | None = None
+
+
+def version_variable(component: str) -> str:
+    """The variable a candidate's build finds a component's commit in: its name upper-
+    cased, anything but A-Z and 0-9 as `_` (`vpp-lib` -> CROSSCHECK_VERSION_VPP_LIB)."""
+    return "CROSSCHECK_VERSION_" + re.sub(r"[^A-Z0-9]", "_", component.upper())
 
 
 @dataclass(frozen=True, slots=True)

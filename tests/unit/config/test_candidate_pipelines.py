@@ -90,6 +90,29 @@ ERRORS = {
 }
 
 
+def test_a_project_listing_jobs_in_a_pipeline_of_candidates_is_an_error(tmp_path: Path) -> None:
+    text = (
+        pipeline("    candidates: {scenario: os-nosdn, jobs: [deploy-virtual], on_move: true}\n")
+        + "- project: {name: acme/driver, daily: {jobs: [deploy-virtual]}}\n"
+    )
+    result = load(tmp_path, text, BASE + SCENARIO)
+    assert result.config is None
+    assert any("pipeline 'daily' takes candidates, yet a project lists jobs in it" in e
+               for e in errors(result)), errors(result)  # fmt: skip
+
+
+def test_components_whose_version_variables_collide_are_an_error(tmp_path: Path) -> None:
+    text = SCENARIO.replace(
+        "      - {name: nova, connection: gerrit, project: openstack/nova, branch: master}\n",
+        "      - {name: nova-x, connection: gerrit, project: openstack/nova, branch: master}\n"
+        "      - {name: nova_x, connection: gerrit, project: openstack/neutron, branch: master}\n",
+    )
+    result = load(tmp_path, text, BASE)
+    assert result.config is None
+    assert any("components 'nova-x' and 'nova_x' would both set CROSSCHECK_VERSION_NOVA_X" in e
+               for e in errors(result)), errors(result)  # fmt: skip
+
+
 @pytest.mark.parametrize(("body", "words"), ERRORS.values(), ids=ERRORS.keys())
 def test_each_mistake_is_named(tmp_path: Path, body: str, words: str) -> None:
     result = load(tmp_path, pipeline(body), BASE + SCENARIO)
