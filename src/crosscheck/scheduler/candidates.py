@@ -99,7 +99,8 @@ async def enqueue_candidate(db: AsyncConnection, pipeline: Pipeline, event: Even
         return None
     item = await enqueue_item(db, pipeline, event)
     log.info(
-        "%s: item %s for candidate %s of %s at %s", pipeline.name, item, candidate.id[:12],
-        candidate.scenario, candidate.level,
+        "%s: item %s for candidate %s of %s (%s)", pipeline.name, item, candidate.id[:12],
+        candidate.scenario,
+        f"held by {candidate.level}" if candidate.level else "new",
     )  # fmt: skip
     return item

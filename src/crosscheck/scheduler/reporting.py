@@ -103,6 +103,17 @@ class ItemReporting:
         pipeline = self.config().pipelines.get(item.pipeline)
         if pipeline is None:
             return []
+        if item.connection == PROMOTION:
+            log.info(
+                "item %d (candidate %s of %s in %s) %s: its results go to the results "
+                "service, as the candidate's evidence",
+                item.id,
+                (item.revision or "")[:12],
+                item.project,
+                item.pipeline,
+                VERDICTS[item_outcome(lines)],
+            )
+            return []
         if item.change_number is None or item.patchset is None:
             log.info(
                 "item %d (%s %s in %s) %s: no change to report on in Gerrit; "
