@@ -99,7 +99,9 @@ async def test_history_pages_never_skip_or_repeat_results_with_equal_times(
     client: tuple[httpx.AsyncClient, ResultsService],
 ) -> None:
     http, service = client
-    same = NOW - timedelta(hours=1)
+    # Earlier than the late result, on the same UTC day (an hour back from 00:30 is
+    # yesterday, and the day's count below would miss them).
+    same = max(NOW - timedelta(hours=1), NOW.replace(hour=0, minute=0, second=0, microsecond=0))
     await service.report(
         "Acme CI",
         [item(40 + i, 1, f"job-{i}", ResultValue.PASSED, reported_at=same) for i in range(7)],
