@@ -92,7 +92,9 @@ async def seed(service: ResultsService) -> None:
 
 
 async def _matrix(service: ResultsService, now: datetime) -> None:
-    earlier = now - timedelta(hours=2)
+    # Two hours back, but never across midnight UTC: the plot counts one point per day.
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    earlier = max(midnight, now - timedelta(hours=2))
     passed, failed = ResultValue.PASSED, ResultValue.FAILED
     await service.report(
         "Acme CI",
