@@ -84,3 +84,23 @@ promotion_level_age = Gauge(
     "absent while the level holds no candidate; set at each scrape.",
     ["scenario", "level"],
 )
+nodes = Gauge(
+    "crosscheck_nodes",
+    "SSH nodes by state (ready, in-use, held, drained, unhealthy, cleaning, unchecked)",
+    ["state"],
+)
+node_builds = Gauge(
+    "crosscheck_node_builds",
+    "Builds running on each node (the local node counts its slots)",
+    ["node"],
+)
+node_slots = Gauge(
+    "crosscheck_node_slots",
+    "Builds each node takes at once",
+    ["node"],
+)
+node_failures = Counter(
+    "crosscheck_node_failures_total",
+    "Nodes taken out of rotation, by node",
+    ["node"],
+)

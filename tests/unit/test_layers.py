@@ -26,7 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cli"}),
     frozenset({"sandbox"}),
     frozenset({"serve"}),
-    frozenset({"promotion"}),
+    frozenset({"promotion", "console", "nodes"}),
     frozenset({"operator", "web"}),
     frozenset({"scheduler", "results", "logs"}),
     frozenset({"executor", "reports", "events"}),

@@ -17,8 +17,10 @@ from crosscheck.errors import CrosscheckError
 SUBCOMMANDS = {
     "candidate": "crosscheck.cli.candidate:candidate",
     "config": "crosscheck.cli.config:config_group",
+    "console": "crosscheck.cli.console:console",
     "dequeue": "crosscheck.cli.operator:dequeue",
     "enqueue": "crosscheck.cli.operator:enqueue",
+    "nodes": "crosscheck.cli.nodes:nodes",
     "run": "crosscheck.cli.run:run",
     "sandbox": "crosscheck.cli.sandbox:sandbox",
     "promotion": "crosscheck.cli.promotion:promotion",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 import httpx
@@ -101,6 +102,22 @@ class ServeApi:
 
     def dequeue(self, body: dict[str, Any]) -> Any:
         return self._call("POST", "/api/v1/dequeue", body)
+
+    def nodes(self) -> Any:
+        return self._call("GET", "/api/v1/nodes")
+
+    def node_action(self, node: str, action: str, body: dict[str, Any]) -> Any:
+        """`action`: hold, release, drain or undrain."""
+        return self._call("POST", f"/api/v1/nodes/{quote(node, safe='')}/{action}", body)
+
+    def autoholds(self) -> Any:
+        return self._call("GET", "/api/v1/autoholds")
+
+    def add_autohold(self, body: dict[str, Any]) -> Any:
+        return self._call("POST", "/api/v1/autoholds", body)
+
+    def delete_autohold(self, autohold_id: int) -> Any:
+        return self._call("DELETE", f"/api/v1/autoholds/{autohold_id}")
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:

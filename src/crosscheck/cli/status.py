@@ -158,6 +158,10 @@ def _running_table(running: list[dict[str, Any]], now: datetime) -> Table:
     for column in ("job", "change", "pipeline", "node", "running for"):
         table.add_column(column, no_wrap=True)
     table.add_column("logs", overflow="fold")
+    # A server from before consoles has no console_url.
+    consoles = any(build.get("console_url") for build in running)
+    if consoles:
+        table.add_column("console (followed live)", overflow="fold")
     for build in running:
         # Text cells: a value is never read as rich markup.
         cells = (
@@ -167,6 +171,7 @@ def _running_table(running: list[dict[str, Any]], now: datetime) -> Table:
             build["node"] or "",
             _since(build["started_at"], now) if build["started_at"] else "",
             build["log_url"] or "",
+            *((build.get("console_url") or "",) if consoles else ()),
         )
         table.add_row(*(Text(cell) for cell in cells))
     return table

@@ -11,6 +11,7 @@ from crosscheck.config.issues import IssueList, Position
 from crosscheck.drivers.config import DriverConfig
 from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel, ResultsConfig
 from crosscheck.model.connection import GerritConnection
+from crosscheck.model.node import Lab
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.scenario import Scenario
 
@@ -36,6 +37,7 @@ class Context:
     #: Each connection's driver, which checks and builds the triggers on it.
     drivers: dict[str, DriverConfig[Any, Any]] = field(default_factory=dict)
     labels: dict[str, NodeLabel] = field(default_factory=dict)
+    lab: Lab = field(default_factory=Lab)
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     #: (scenario, level) -> where the level is written, for the warnings about it.

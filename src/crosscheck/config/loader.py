@@ -19,6 +19,7 @@ from crosscheck.config.context import Context, Entry
 from crosscheck.config.files import Element, discover, read_elements
 from crosscheck.config.issues import ConfigIssue, IssueList
 from crosscheck.config.jobs import JobSource, JobTable
+from crosscheck.config.nodes import build_lab
 from crosscheck.config.pipelines import build_pipelines, check_candidate_pipelines
 from crosscheck.config.projects import ProjectBuilder
 from crosscheck.config.scenarios import build_scenarios
@@ -64,6 +65,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     build_results(context, entries["results"], entries["ci"])
     build_connections(context, entries["connection"])
     build_labels(context, entries["label"])
+    build_lab(context, entries["executor"], entries["node"], entries["pod"])
     build_pipelines(context, entries["pipeline"])
     table = JobTable(context)
     for entry in entries["job"]:
@@ -84,6 +86,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
         results=context.results,
         connections=context.connections,
         labels=context.labels,
+        lab=context.lab,
         pipelines=context.pipelines,
         jobs=jobs,
         projects=built,

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from crosscheck.config.cron import cron_schedule
+from crosscheck.config.node_schema import NodeSpec, PodSpec
 from crosscheck.config.scenario_schema import ScenarioSpec, Segment
 from crosscheck.model.config import (
     DEFAULT_MAX_RESULT_AGE,
@@ -22,6 +23,7 @@ from crosscheck.model.config import (
     DEFAULT_RESULTS_BURST,
     DEFAULT_RESULTS_RATE,
 )
+from crosscheck.model.node import DEFAULT_CHECK_INTERVAL
 from crosscheck.model.pipeline import Notify
 from crosscheck.model.results import account_name_problem
 from crosscheck.specs import (
@@ -172,6 +174,8 @@ class ExecutorSpec(Spec):
     keep_failed_workspaces: bool = False
     log_retention_days: Annotated[int, Field(ge=1, le=36500)] = 30
     kill_grace: Annotated[int, Field(ge=0, le=3600)] = 10
+    labels: Annotated[list[Name], BeforeValidator(as_list)] | None = None
+    node_check_interval: Annotated[Duration, Field(ge=5, le=86400)] = DEFAULT_CHECK_INTERVAL
 
     @model_validator(mode="after")
     def _separate_roots(self) -> ExecutorSpec:
@@ -374,6 +378,8 @@ ELEMENTS = (
     "connection",
     "pipeline",
     "label",
+    "node",
+    "pod",
     "job",
     "job-template",
     "project-template",
@@ -387,6 +393,8 @@ SPECS: dict[str, type[BaseModel]] = {
     "ci": CISpec,
     "pipeline": PipelineSpec,
     "label": LabelSpec,
+    "node": NodeSpec,
+    "pod": PodSpec,
     "job": JobSpec,
     "job-template": JobTemplateSpec,
     "project-template": ProjectTemplateSpec,

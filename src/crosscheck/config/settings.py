@@ -63,6 +63,8 @@ def build_executor(context: Context, entries: list[Entry[ExecutorSpec]]) -> None
         keep_failed_workspaces=spec.keep_failed_workspaces,
         log_retention_days=spec.log_retention_days,
         kill_grace=spec.kill_grace,
+        labels=tuple(spec.labels) if spec.labels is not None else None,
+        node_check_interval=spec.node_check_interval,
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 from crosscheck.config.secrets import SecretError, http_password
 from crosscheck.executor.candidate_workspace import prepare_candidate
@@ -69,6 +69,12 @@ StartedHook = Callable[[BuildStarted], Awaitable[None]]
 FinishedHook = Callable[[BuildOutcome], Awaitable[None]]
 
 
+class ConsoleWatchers(Protocol):
+    """Told each time a build's console grew, so live followers wake (console/hub.py)."""
+
+    def wrote(self, build_id: str) -> None: ...
+
+
 @dataclass
 class _Build:
     """What one build knows while it runs."""
@@ -97,6 +103,7 @@ class Executor:
         secrets: Iterable[str] = (),
         keep_failed_workspaces: bool = False,
         clock: Callable[[], float] = time.time,
+        console_hub: ConsoleWatchers | None = None,
     ) -> None:
         self.provider = provider
         self.logs_root = logs_root
@@ -104,6 +111,7 @@ class Executor:
         self._secrets = tuple(s for s in secrets if s)
         self._keep_failed = keep_failed_workspaces
         self._clock = clock
+        self._console_hub = console_hub
 
     async def recover(self, build_ids: Collection[str]) -> None:
         """Before interrupted builds run again: clear what they left on the nodes (their
@@ -184,6 +192,7 @@ class Executor:
             log_url=build.log_url,
             commit_message=build.workspace.commit_message,
         )
+        env.update(node.environment)
         await node.push()
         try:
             outcome = await run_steps(
@@ -264,6 +273,9 @@ class Executor:
         build.console.line(
             f"--- result: {result} in {duration}" + (f" ({detail})" if detail else "")
         )
+        note = await build.node.ended(build.request, result)
+        if note:
+            build.console.line(note)
         if result is not BuildResult.SUCCESS and self._keep_failed:
             build.node.keep_work_dir = True
             build.console.line(f"--- the work directory is kept: {build.node.work_dir}")
@@ -286,6 +298,9 @@ class Executor:
     ) -> _Build:
         relative = log_path(request)
         log_dir = self.logs_root.joinpath(*relative.parts)
+        if self._console_hub is not None:
+            hub, build_id = self._console_hub, request.build_id
+            listeners = [*listeners, lambda _line: hub.wrote(build_id)]
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
             console = ConsoleLog(log_dir / CONSOLE_LOG, mask, listeners, self._clock)

@@ -15,7 +15,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -24,6 +24,7 @@ from typing import Any
 from crosscheck.executor.leftovers import stop_leftovers
 from crosscheck.executor.nodes import Command, LineSink, NodeError
 from crosscheck.executor.processes import run_in_group
+from crosscheck.model.build import BuildRequest, BuildResult
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class LocalNode:
         self.work_dir = work_dir
         self.run_dir = PurePosixPath(work_dir)
         self.keep_work_dir = False
+        self.environment: Mapping[str, str] = {}
         self._bash = bash
         self._grace = kill_grace
 
@@ -50,6 +52,10 @@ class LocalNode:
 
     async def pull(self, relative: PurePosixPath) -> None:
         """The steps wrote into `work_dir` itself: nothing to copy."""
+
+    async def ended(self, request: BuildRequest, result: BuildResult) -> str | None:
+        """Nothing to keep beyond `keep_work_dir`: the local node is this host."""
+        return None
 
     async def run(self, command: Command, output: LineSink, timeout: float) -> int:
         argv = [self._bash, "-e", "-c", command.script]

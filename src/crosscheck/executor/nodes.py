@@ -11,6 +11,8 @@ Node
     it. `push()` makes the prepared directory available where steps run and
     `pull(relative)` brings a directory the steps wrote back into `work_dir`: both do
     nothing on the local node, and copy on a remote one.
+    `environment` holds what the node adds to the build's environment, and `ended`
+    is told the build's result before release (an autohold keeps the node then).
     `run(command, output, timeout)` runs one command in its own process group,
     passing each output line to `output`; it returns the exit status, raises
     `StepTimeoutError` after killing the whole group when `timeout` passes, and on
@@ -26,7 +28,10 @@ from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from crosscheck.model.build import BuildRequest, BuildResult
 
 LineSink = Callable[[str], None]
 
@@ -53,12 +58,18 @@ class Node(Protocol):
     work_dir: Path
     run_dir: PurePosixPath
     keep_work_dir: bool
+    #: What the node adds to the build's environment (a POD's roles, its inventory).
+    environment: Mapping[str, str]
 
     async def push(self) -> None: ...
 
     async def pull(self, relative: PurePosixPath) -> None: ...
 
     async def run(self, command: Command, output: LineSink, timeout: float) -> int: ...
+
+    async def ended(self, request: BuildRequest, result: BuildResult) -> str | None:
+        """Told how the build ended before the node is released; a line for the console
+        when the node does something about it (kept and held for debugging)."""
 
 
 class NodeProvider(Protocol):

@@ -8,6 +8,8 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from crosscheck.config.secrets import (
     SecretError,
     admin_token,
@@ -15,9 +17,10 @@ from crosscheck.config.secrets import (
     results_token,
     webhook_token,
 )
-from crosscheck.executor.executor import Executor
+from crosscheck.executor.executor import ConsoleWatchers, Executor
 from crosscheck.executor.local import LocalNodeProvider
 from crosscheck.executor.mirrors import MirrorCache
+from crosscheck.executor.pool import NodePool
 from crosscheck.model.config import Config, ExecutorSettings
 from crosscheck.paths import cache_dir, state_dir
 
@@ -69,16 +72,24 @@ def executor_from_config(
     config: Config,
     extra_secrets: Sequence[str] = (),
     settings: ResolvedSettings | None = None,
+    engine: AsyncEngine | None = None,
+    *,
+    console_hub: ConsoleWatchers | None = None,
 ) -> Executor:
-    """A local executor with the configuration's slots, directories and secrets to mask
-    (with `extra_secrets`, those the service holds beyond the configuration's);
-    `settings`, when given, are the configuration's executor settings already resolved."""
+    """An executor on the configuration's nodes (this host's slots, its SSH nodes and
+    PODs), with its directories and secrets to mask (with `extra_secrets`, those the
+    service holds beyond the configuration's); `settings`, when given, are the
+    configuration's executor settings already resolved. With `engine`, node locks,
+    holds and drains are kept in the store. `console_hub` hears of every console line
+    (serve's live consoles)."""
     settings = settings or resolve(config.executor)
-    provider = LocalNodeProvider(settings.work_root, settings.slots, settings.kill_grace)
+    local = LocalNodeProvider(settings.work_root, settings.slots, settings.kill_grace)
+    pool = NodePool(config.lab, local, engine, kill_grace=settings.kill_grace)
     return Executor(
-        provider,
+        pool,
         settings.logs_root,
         MirrorCache(settings.git_cache),
         secrets=[*configured_secrets(config), *extra_secrets],
         keep_failed_workspaces=settings.keep_failed_workspaces,
+        console_hub=console_hub,
     )

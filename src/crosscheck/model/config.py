@@ -8,6 +8,7 @@ from pathlib import Path
 
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.job import Job
+from crosscheck.model.node import DEFAULT_CHECK_INTERVAL, Lab
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.project import Project
 from crosscheck.model.scenario import Scenario
@@ -59,6 +60,10 @@ class ExecutorSettings:
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     #: Seconds between SIGTERM and SIGKILL when a build's processes are stopped.
     kill_grace: int = DEFAULT_KILL_GRACE
+    #: Labels the local slots provide; None: every label no node or POD provides.
+    labels: tuple[str, ...] | None = None
+    #: Seconds between health checks of each SSH node.
+    node_check_interval: int = DEFAULT_CHECK_INTERVAL
 
 
 DEFAULT_RESULTS_RATE = 10.0
@@ -117,6 +122,8 @@ class Config:
     results: ResultsConfig = field(default_factory=ResultsConfig)
     connections: Mapping[str, GerritConnection] = field(default_factory=dict)
     labels: Mapping[str, NodeLabel] = field(default_factory=dict)
+    #: The SSH nodes and PODs, and which labels the local slots provide.
+    lab: Lab = field(default_factory=Lab)
     pipelines: Mapping[str, Pipeline] = field(default_factory=dict)
     jobs: Mapping[str, Job] = field(default_factory=dict)
     projects: tuple[Project, ...] = ()

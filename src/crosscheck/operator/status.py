@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,6 +47,8 @@ class BuildView:
     #: The build's logs, absolute when serve knows its public address.
     log_url: str | None
     detail: str | None
+    #: Its console page (the log so far, followed while it runs), on the same server.
+    console_url: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class RunningBuildView:
     node: str | None
     started_at: datetime | None
     log_url: str | None
+    #: Its console page, followed live: what to open to watch it run.
+    console_url: str
 
 
 @dataclass(frozen=True)
@@ -223,6 +228,7 @@ def _build(row: work.BuildRow, logs_url: str) -> BuildView:
         finished_at=row.finished_at,
         log_url=served_log_url(logs_url, row.log_url),
         detail=row.detail,
+        console_url=console_url(logs_url, row.id),
     )
 
 
@@ -239,7 +245,16 @@ def _running(item: ItemView, build: BuildView) -> RunningBuildView:
         node=build.node,
         started_at=build.started_at,
         log_url=build.log_url,
+        console_url=build.console_url,
     )
+
+
+def console_url(logs_url: str, build_id: str) -> str:
+    """A build's console page. The app serving the logs at `<site>/logs` serves the
+    consoles too (console/router.py), at `<site>/builds/<id>/console`: absolute when
+    the logs' address is."""
+    site = logs_url.removesuffix("/logs")
+    return f"{site}/builds/{quote(build_id, safe='')}/console"
 
 
 def why(event: Event) -> str:

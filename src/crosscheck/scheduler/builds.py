@@ -197,7 +197,11 @@ class BuildTasks:
             ended = await work.finish_build(db, build.id, outcome)
             # A build canceled meanwhile keeps its row as it is, and is no retry.
             if ended and outcome.result.retryable:
-                await self._retry(db, build, outcome.detail or outcome.result.value)
+                # A node lost once is out of rotation, so the next attempt goes to another
+                # at once; losing nodes again looks like more than one node: back off.
+                first_loss = outcome.result is BuildResult.NODE_FAILURE and build.attempt == 1
+                why = outcome.detail or outcome.result.value
+                await self._retry(db, build, why, backoff=not first_loss)
         if ended:
             metrics.builds_finished.labels(pipeline, outcome.result.value).inc()
             log.info(

@@ -90,6 +90,8 @@ def _parts(service: Service) -> list[Awaitable[None]]:
         parts.append(service.publisher.run())
     if service.snapshots is not None:
         parts.append(service.snapshots.run())
+    if service.nodes is not None:
+        parts.append(service.nodes.run())
     return parts
 
 

@@ -16,15 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck import __version__
 from crosscheck.config.secrets import TokenSource, admin_token, webhook_token
+from crosscheck.console.hub import ConsoleHub
+from crosscheck.console.router import console_router
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.source import GerritEventSource
 from crosscheck.drivers.gerrit.webhook import webhook_router
+from crosscheck.executor.pool import NodePool
 from crosscheck.http.access_log import AccessLog
 from crosscheck.http.errors import install_error_handlers
 from crosscheck.http.metrics_endpoint import metrics_router
 from crosscheck.logs import logs_router
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
+from crosscheck.nodes.api import nodes_router
+from crosscheck.nodes.page import nodes_page
 from crosscheck.operator.router import operator_router
 from crosscheck.promotion.api import promotion_router, releases_router
 from crosscheck.promotion.engine import PromotionEngine
@@ -61,15 +66,19 @@ def web_app(
     lookup: GerritRestClient | None = None,
     scheduler: Scheduler | None = None,
     promotion: PromotionEngine | None = None,
+    console_hub: ConsoleHub | None = None,
+    nodes: NodePool | None = None,
 ) -> FastAPI:
     """Webhooks, build logs, /metrics, the results service when it is served here, and
-    the operator API on `scheduler` when one is given.
+    the operator API on `scheduler` when one is given, the nodes API and /nodes on `nodes`.
 
     The results service's admin token is read at each request from `admin_token_source`
     (by default the `ci` element of `config`), as the operator API reads its own.
     `current_config` (by default `config`) names the pipelines and connections whose
     queue depths /metrics shows at 0 when empty. `lookup` lets verify-status place a
-    change no result named yet by asking that Gerrit.
+    change no result named yet by asking that Gerrit. Builds' consoles are served from
+    the store and `logs_root`; `console_hub` (the executor's) wakes their followers at
+    each line, without it they poll.
     """
     app = FastAPI(
         title="crosscheck",
@@ -81,11 +90,16 @@ def web_app(
     app.include_router(metrics_router(depths.refresh))
     app.include_router(webhook_router(sources, _webhook_tokens(config.connections.values())))
     app.include_router(logs_router(logs_root))
+    app.include_router(console_router(engine, logs_root, console_hub or ConsoleHub()))
     if config.results.serve:
         token = admin_token_source or (lambda: admin_token(config.ci))
         _mount_results(app, config, engine, token, lookup, promotion=promotion)
     if scheduler is not None:
         app.include_router(operator_router(scheduler))
+    if nodes is not None:  # public reads and admin writes, as the operator API
+        nodes_token = admin_token_source or (lambda: admin_token(config.ci))
+        app.include_router(nodes_router(nodes, nodes_token, current_config or (lambda: config)))
+        app.include_router(nodes_page(nodes))
     # In every configuration, so the operator API's malformed requests are answered
     # alike, with the located `errors` its clients read.
     install_error_handlers(app)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.live import LiveConfig
 from crosscheck.config.secrets import SecretError, admin_token, http_password, results_token
+from crosscheck.console.hub import ConsoleHub
 from crosscheck.drivers.base import Reporter
 from crosscheck.drivers.gerrit.changes import GerritChanges
 from crosscheck.drivers.gerrit.projects import GerritProjects
@@ -27,6 +28,7 @@ from crosscheck.drivers.git.remote import GitRemote
 from crosscheck.drivers.results.reporter import ResultsReporter
 from crosscheck.drivers.timer import TimerEventSource
 from crosscheck.events.intake import EventIntake
+from crosscheck.executor.pool import NodePool
 from crosscheck.executor.settings import ResolvedSettings, executor_from_config, resolve
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
@@ -80,6 +82,8 @@ class Service:
     promotion: PromotionEngine | None = None
     publisher: Publisher | None = None
     snapshots: Snapshots | None = None
+    #: Every build's node: this host's slots, the SSH nodes and PODs.
+    nodes: NodePool | None = None
 
 
 def rest_client(connection: GerritConnection) -> GerritRestClient:
@@ -104,10 +108,16 @@ async def build_service(options: ServeOptions) -> Service:
     held_secrets = [target.token] if target is not None else []  # the token, masked in logs
     results = _results_queue(engine, results_reporter, give_up_after)
     executor_settings = resolve(config.executor)
+    # Console lines wake the followers of live consoles in the web app.
+    console_hub = ConsoleHub()
+    executor = executor_from_config(
+        config, held_secrets, executor_settings, engine, console_hub=console_hub
+    )
+    nodes = executor.provider if isinstance(executor.provider, NodePool) else None
     scheduler = Scheduler(
         engine,
         lambda: live.current,
-        executor=executor_from_config(config, held_secrets, executor_settings),
+        executor=executor,
         reports=reports,
         connections=config.connections,
         changes={name: GerritChanges(rest[name], c) for name, c in config.connections.items()},
@@ -156,6 +166,8 @@ async def build_service(options: ServeOptions) -> Service:
         lookup=next(iter(rest.values()), None),
         scheduler=scheduler,
         promotion=promotion,
+        console_hub=console_hub,
+        nodes=nodes,
     )
     timer = TimerEventSource(intake, lambda: live.current, projects)
     return Service(
@@ -173,6 +185,7 @@ async def build_service(options: ServeOptions) -> Service:
         promotion,
         publisher,
         Snapshots(candidates, intake, lambda: live.current.scenarios),
+        nodes,
     )
 
 

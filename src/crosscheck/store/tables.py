@@ -465,3 +465,55 @@ publications = Table(
     Column("done_at", UtcDateTime),
     Index("ix_publications_due", "state", "next_at"),
 )
+
+# -- nodes (migration 0300, branch "nodes") ----------------------------------------------
+# Only store/nodes.py touches these three tables.
+
+#: A build's hold on one slot of one SSH node, written before the build touches the
+#: node and removed once the node is clean again: a restart never hands a node whose
+#: last build left something behind to another build before it is cleaned.
+node_locks = Table(
+    "node_locks",
+    metadata,
+    Column("node", String(200), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("build_id", String(100), nullable=False),
+    #: The POD the node was taken with, or "".
+    Column("pod", String(200), nullable=False),
+    #: The build's work directory on the node.
+    Column("run_dir", Text, nullable=False),
+    Column("locked_at", UtcDateTime, nullable=False),
+    Index("ix_node_locks_build", "build_id"),
+)
+
+#: What operators decided about a node: held (with who, why and until when), drained.
+node_states = Table(
+    "node_states",
+    metadata,
+    Column("node", String(200), primary_key=True),
+    Column("held_by", String(200)),
+    Column("hold_reason", Text, nullable=False, server_default=""),
+    Column("held_at", UtcDateTime),
+    Column("hold_until", UtcDateTime),
+    #: The work directory an autohold keeps on the node, removed on release.
+    Column("kept_dir", Text),
+    Column("drained", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Requests to keep the node of a job's next failed build(s) for debugging.
+autoholds = Table(
+    "autoholds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", String(300), nullable=False),
+    Column("project", String(300)),
+    Column("change_number", Integer),
+    #: Failed builds still to hold; the request goes at 0.
+    Column("remaining", Integer, nullable=False),
+    #: Seconds each held node stays held unless released first.
+    Column("hold_for", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -472,6 +472,12 @@ async def _move_items(
 # -- builds: reads -----------------------------------------------------------------------
 
 
+async def find_build(db: AsyncConnection, build_id: str) -> BuildRow | None:
+    """One build by its id (a console page's), or None."""
+    row = (await db.execute(select(builds).where(builds.c.id == build_id))).one_or_none()
+    return _build(row) if row is not None else None
+
+
 async def builds_in(db: AsyncConnection, state: BuildState) -> list[BuildRow]:
     rows = await db.execute(select(builds).where(builds.c.state == state).order_by(builds.c.id))
     return [_build(row) for row in rows]

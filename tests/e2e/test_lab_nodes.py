@@ -1,0 +1,207 @@
+"""Builds on a lab of real sshd hosts, each in its own network namespace: a real
+`crosscheck serve`, the real sandbox Gerrit, changes pushed as a developer would.
+
+Node failures are real too: a host's link taken down mid-build, serve killed with
+SIGKILL mid-build, a host re-keyed. What counts is what Gerrit shows (one report, the
+vote) and what is left running on the hosts (nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
+from crosscheck.sandbox.lab import Lab, LabHost
+
+from .ci_loop_harness import (
+    PROJECT,
+    ServeProcess,
+    change_detail,
+    ci_messages,
+    ci_vote,
+    get,
+    poll,
+    running_serve,
+    wait_reports,
+)
+from .lab_harness import POD, lab_config, marked_processes, running_lab
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    with running_lab("cxe2e", "10.231.60") as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def serve(
+    sandbox_dir: Path, lab: Lab, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServeProcess]:
+    sandbox = SandboxState.load(sandbox_dir)
+    directory = tmp_path_factory.mktemp("lab-nodes")
+    with running_serve(lab_config(sandbox, lab, directory / "config"), directory / "state") as made:
+        yield made
+
+
+def host(lab: Lab, name: str) -> LabHost:
+    return next(h for h in lab.hosts if h.name == name)
+
+
+async def push(sandbox: SandboxState, tmp_path: Path, files: dict[str, str]) -> PushedChange:
+    work = await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
+    files = {f"lab-{uuid.uuid4().hex[:8]}.txt": "1\n", **files}
+    return await work.push_change(files, "Lab change")
+
+
+def builds(serve: ServeProcess, pushed: PushedChange) -> list[Any]:
+    return serve.query(
+        "SELECT b.job, b.attempt, b.state, b.result, b.node, b.log_url, b.id FROM builds b "
+        "JOIN items i ON i.id = b.item_id WHERE i.change_number = ? ORDER BY b.job, b.attempt",
+        pushed.number,
+    )
+
+
+async def artifact(serve: ServeProcess, log_url: str, name: str) -> str:
+    answer = await get(f"{serve.url}/logs/{log_url}artifacts/{name}")
+    assert answer.status_code == 200, (log_url, name, answer.status_code)
+    return answer.text
+
+
+async def running_probe(serve: ServeProcess, pushed: PushedChange) -> tuple[str, str]:
+    """(build id, node) of probe-a's first attempt once it sleeps on its node."""
+
+    async def sleeping() -> tuple[str, str] | None:
+        for job, attempt, state, _, node, _, build_id in builds(serve, pushed):
+            if job == "probe-a" and attempt == 1 and state == "running" and node:
+                return (build_id, node) if marked_processes(build_id) else None
+        return None
+
+    return await poll(sleeping, 90, "probe-a to sleep on its node", serve)
+
+
+async def one_report(sandbox: SandboxState, serve: ServeProcess, pushed: PushedChange) -> Any:
+    await wait_reports(sandbox, pushed, serve, timeout=120)
+    await asyncio.sleep(2)  # room for a duplicate to show
+    detail = await change_detail(sandbox, pushed)
+    assert len(ci_messages(detail)) == 1
+    return detail
+
+
+async def test_jobs_run_on_the_nodes_of_their_labels_and_a_pod_job_on_its_pod(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, lab: Lab
+) -> None:
+    pushed = await push(sandbox, tmp_path, {})
+    detail = await one_report(sandbox, serve, pushed)
+    assert ci_vote(detail) == 1
+    done = {row[0]: row for row in builds(serve, pushed)}
+    assert {job: row[3] for job, row in done.items()} == {
+        "deploy": "SUCCESS",
+        "probe-a": "SUCCESS",
+        "probe-b": "SUCCESS",
+    }
+    assert done["probe-a"][4] in ("lab-1", "lab-3")
+    assert done["probe-b"][4] == "lab-2"
+    assert done["deploy"][4] == f"pod-1/{POD['jump']}"
+    # Each ran on its node's own address, as the node's login, not on this host.
+    for job in ("probe-a", "probe-b"):
+        where = await artifact(serve, done[job][5], "where.txt")
+        assert where == host(lab, done[job][4]).address
+    inventory = yaml.safe_load(await artifact(serve, done["deploy"][5], "inventory.yaml"))
+    compute = inventory["all"]["children"]["compute"]["hosts"]
+    assert compute == {
+        "lab-5": {
+            "ansible_host": host(lab, "lab-5").address,
+            "ansible_port": 22,
+            "ansible_user": lab.user,
+        }
+    }
+    pod_env = (await artifact(serve, done["deploy"][5], "pod.env")).splitlines()
+    assert f"CROSSCHECK_POD_COMPUTE_HOSTS={host(lab, 'lab-5').address}" in pod_env
+    assert "CROSSCHECK_POD=pod-1" in pod_env
+    console = (await get(f"{serve.url}/logs/{done['deploy'][5]}console.log")).text
+    assert f"role jump on {host(lab, 'lab-4').address}" in console
+    # Nothing is left in the nodes' work roots.
+    for name in ("lab-1", "lab-2", "lab-3", "lab-4"):
+        assert list(host(lab, name).work_root.iterdir()) == []
+
+
+async def test_a_node_cut_mid_build_gives_node_failure_a_retry_elsewhere_and_one_report(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, lab: Lab
+) -> None:
+    pushed = await push(sandbox, tmp_path, {"SLEEP_A": "300\n"})
+    build_id, node = await running_probe(serve, pushed)
+    cut = host(lab, node)
+    cut.link_down()
+    try:
+        detail = await one_report(sandbox, serve, pushed)
+    finally:
+        cut.link_up()
+    assert ci_vote(detail) == 1
+    attempts = [row for row in builds(serve, pushed) if row[0] == "probe-a"]
+    assert [(a[1], a[3]) for a in attempts] == [(1, "NODE_FAILURE"), (2, "SUCCESS")]
+    other = {"lab-1": "lab-3", "lab-3": "lab-1"}[node]
+    assert attempts[1][4] == other
+    assert "out of rotation" in serve.log_tail(400)
+
+    # Back on the network, the node is cleaned of the lost build before it takes another.
+    async def cleaned() -> bool | None:
+        gone = not marked_processes(build_id) and not (cut.work_root / build_id).exists()
+        return True if gone else None
+
+    await poll(cleaned, 60, f"the lost build's sleep and directory on {node} to go", serve)
+    assert f"node {node} is back in rotation" in serve.log_tail(400)
+
+
+async def test_kill_9_mid_build_stops_the_leftovers_on_the_node_and_reports_once(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, lab: Lab
+) -> None:
+    pushed = await push(sandbox, tmp_path, {"SLEEP_A": "300\n"})
+    build_id, node = await running_probe(serve, pushed)
+    serve.kill()
+    await asyncio.sleep(1)
+    assert marked_processes(build_id), "the build's sleep should outlive serve on the node"
+    serve.start()
+    await serve.ready()
+    detail = await one_report(sandbox, serve, pushed)
+    assert ci_vote(detail) == 1
+    attempts = [(row[1], row[3]) for row in builds(serve, pushed) if row[0] == "probe-a"]
+    assert attempts == [(1, "INTERRUPTED"), (2, "SUCCESS")]
+    assert marked_processes(build_id) == []
+    assert not (host(lab, node).work_root / build_id).exists()
+    assert f"left by build(s) {build_id}" in serve.log_tail(400)
+    reports = serve.query(
+        "SELECT state FROM reports WHERE change_number = ? AND connection = 'sandbox'",
+        pushed.number,
+    )
+    assert reports == [("sent",)]
+
+
+async def test_a_changed_host_key_takes_the_node_out_and_says_why(
+    serve: ServeProcess, lab: Lab
+) -> None:
+    host(lab, "lab-2").rotate_host_key()
+
+    async def refused() -> str | None:
+        lines = [
+            line
+            for line in serve.log.read_text().splitlines()
+            if "node lab-2 is out of rotation: host key changed" in line
+        ]
+        return lines[-1] if lines else None
+
+    line = await poll(refused, 30, "lab-2 to be taken out for its host key", serve)
+    assert "SHA256:" in line  # both fingerprints, to compare out of band
+    answer = await get(f"{serve.url}/api/v1/nodes")
+    if answer.status_code == 200:  # the nodes API
+        (node,) = [n for n in answer.json()["nodes"] if n["name"] == "lab-2"]
+        assert node["state"] == "unhealthy"
+        assert "host key changed" in node["reason"]
