@@ -293,9 +293,8 @@ class NodePool:
         if not builds:
             return True
         try:
-            stopped = await runtime.host.reap(builds, self._grace)
-            for run_dir in {d for d in builds.values() if d}:
-                await runtime.host.remove(PurePosixPath(run_dir))
+            directories = {PurePosixPath(d) for d in builds.values() if d}
+            stopped = await runtime.host.clean(builds, directories, self._grace)
         except NodeError as error:
             self._out(runtime, f"cannot clean up after build(s) {', '.join(builds)}: {error}")
             return False

@@ -38,9 +38,7 @@ def test_the_console_so_far_is_printed_plain_when_piped(site: ConsoleSite) -> No
     assert shown.exit_code == 0, shown.output
     texts = [line.split(" | ", 1)[1] for line in shown.stdout.splitlines()]
     assert texts == ["red", "<b>kept</b>"]
-    assert shown.stderr == (
-        f"build {build_id} is running: --follow prints the rest as it comes\n"
-    )
+    assert shown.stderr == f"build {build_id} is running: --follow prints the rest as it comes\n"
     site.run(finish_build(site.engine, build_id))
 
 

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +47,7 @@ async def client(
         yield http
 
 
-def events(body: str) -> list[tuple[str | None, str, dict[str, object]]]:
+def events(body: str) -> list[tuple[str | None, str, dict[str, Any]]]:
     """(id, event, data) of each event of a stream."""
     found = []
     for block in body.split("\n\n"):

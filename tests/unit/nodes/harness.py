@@ -21,7 +21,7 @@ from crosscheck.nodes.api import nodes_router
 from crosscheck.nodes.page import nodes_page
 from crosscheck.store import open_store
 
-ADMIN_TOKEN = "nodes-admin-token-for-tests"  # noqa: S105 - a test's token
+ADMIN_TOKEN = "nodes-admin-token-for-tests"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 CONFIG = Config(
     jobs={

@@ -94,6 +94,7 @@ async def test_a_running_build_is_shown_in_its_item_and_among_the_running_ones(
         "node": "local-0",
         "started_at": lab["started_at"],
         "log_url": lab["log_url"],
+        "console_url": f"https://ci.example.org/builds/{lab['id']}/console",
     }
     assert status["waiting_builds"] == 0
 

@@ -30,6 +30,8 @@ from crosscheck.model.build import BuildRequest, BuildResult
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
+#: GNU tar's exit statuses for a complete archive: 1 is "a file changed as it was read".
+TAR_OK = (0, 1)
 EndedHook = Callable[[BuildRequest, BuildResult], Awaitable[str | None]]
 
 
@@ -64,8 +66,10 @@ class SshBuildNode:
             remote = await connection.create_process(
                 scripts.unpack(self.run_dir), encoding=None, stderr=asyncssh.STDOUT
             )
+            # The clones share their objects with the mirrors by hard links, so another
+            # build's clone changes their ctime as they are read: no news to the node.
             tar = await asyncio.create_subprocess_exec(
-                "tar", "-C", str(self.work_dir), "-cf", "-", ".",
+                "tar", "--warning=no-file-changed", "-C", str(self.work_dir), "-cf", "-", ".",
                 stdout=asyncio.subprocess.PIPE,
             )  # fmt: skip
             while tar.stdout is not None and (chunk := await tar.stdout.read(CHUNK)):
@@ -77,9 +81,12 @@ class SshBuildNode:
             result = await remote.wait()
         except LOST as error:
             raise self._lost("sending the workspace", error) from error
-        if result.exit_status != 0 or tar.returncode != 0:
+        if result.exit_status != 0 or tar.returncode not in TAR_OK:
             text = bytes(output or b"").decode(errors="replace").strip()[-300:]
-            raise NodeError(f"{self.name}: the workspace could not be sent: {text}")
+            raise NodeError(
+                f"{self.name}: the workspace could not be sent (tar here exited "
+                f"{tar.returncode}, there {result.exit_status}): {text or 'no message'}"
+            )
 
     async def pull(self, relative: PurePosixPath) -> None:
         if self.lost:

@@ -117,6 +117,17 @@ class RemoteHost:
         except (IndexError, ValueError):
             return 0
 
+    async def clean(
+        self, build_ids: Collection[str], directories: Collection[PurePosixPath], grace: float
+    ) -> int:
+        """`reap` the builds, then remove their directories; how many processes stopped."""
+        script = scripts.clean(build_ids, directories, grace)
+        output = await self.execute(script, timeout=grace + 600)
+        try:
+            return int(output.strip().splitlines()[0])
+        except (IndexError, ValueError):
+            return 0
+
     async def remove(self, directory: PurePosixPath) -> None:
         await self.execute(scripts.remove(directory), timeout=600)
 
