@@ -39,7 +39,7 @@ PIPELINE = """\
 """
 
 #: Files in a change steer the jobs: SLEEP_A holds seconds probe-a's first attempt
-#: sleeps; FAIL_A fails probe-a.
+#: sleeps; TICK_A how many coloured lines it prints, one every 0.3 s; FAIL_A fails it.
 PROBE = """\
       - 'echo "on $(hostname -I | tr -d " ") as $(id -un) in $PWD"'
       - 'hostname -I | tr -d " \\n" > "$CROSSCHECK_ARTIFACTS/where.txt"'
@@ -49,7 +49,9 @@ JOBS = f"""\
     name: probe-a
     node: vendor-a
     run:
-{PROBE}      - 'if [ -f SLEEP_A ] && [ "$CROSSCHECK_ATTEMPT" = 1 ]; then sleep "$(cat SLEEP_A)"; fi'
+{PROBE}      - 'if [ -f TICK_A ]; then for i in $(seq "$(cat TICK_A)");
+         do printf "\\033[32mtick %s\\033[0m\\n" "$i"; sleep 0.3; done; fi'
+      - 'if [ -f SLEEP_A ] && [ "$CROSSCHECK_ATTEMPT" = 1 ]; then sleep "$(cat SLEEP_A)"; fi'
       - 'test ! -e FAIL_A'
 - job:
     name: probe-b

@@ -9,6 +9,9 @@ vote) and what is left running on the hosts (nothing).
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from playwright.async_api import async_playwright
 
 from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 from crosscheck.sandbox.lab import Lab, LabHost
@@ -31,7 +35,9 @@ from .ci_loop_harness import (
     running_serve,
     wait_reports,
 )
-from .lab_harness import POD, lab_config, marked_processes, running_lab
+from .lab_harness import ADMIN_TOKEN, POD, lab_config, marked_processes, running_lab
+
+CHROMIUM = os.environ.get("CROSSCHECK_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = pytest.mark.e2e
 
@@ -185,6 +191,101 @@ async def test_kill_9_mid_build_stops_the_leftovers_on_the_node_and_reports_once
     assert reports == [("sent",)]
 
 
+def crosscheck(serve: ServeProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI against serve, with the admin token in its environment."""
+    env = {**os.environ, "CROSSCHECK_ADMIN_TOKEN": ADMIN_TOKEN, "CROSSCHECK_URL": serve.url}
+    return subprocess.run(
+        [sys.executable, "-m", "crosscheck", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+    )
+
+
+async def node_view(serve: ServeProcess, name: str) -> dict[str, Any]:
+    answer = await get(f"{serve.url}/api/v1/nodes")
+    assert answer.status_code == 200, answer.text
+    (found,) = [n for n in answer.json()["nodes"] if n["name"] == name]
+    return dict(found)
+
+
+async def test_a_held_node_takes_no_build_and_an_autohold_keeps_a_failed_builds_node(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, lab: Lab
+) -> None:
+    held = crosscheck(serve, "nodes", "hold", "lab-3", "--reason", "firmware <update>")
+    assert held.returncode == 0, held.stderr
+    try:
+        for _ in range(2):
+            pushed = await push(sandbox, tmp_path, {})
+            assert ci_vote(await one_report(sandbox, serve, pushed)) == 1
+            (probe,) = [row for row in builds(serve, pushed) if row[0] == "probe-a"]
+            assert probe[4] == "lab-1"  # never the held lab-3
+        added = crosscheck(
+            serve, "nodes", "autohold", "add", "--job", "probe-a", "--reason", "why red?"
+        )
+        assert added.returncode == 0, added.stderr
+        failing = await push(sandbox, tmp_path, {"FAIL_A": "1\n"})
+        assert ci_vote(await one_report(sandbox, serve, failing)) == -1
+        (probe,) = [row for row in builds(serve, failing) if row[0] == "probe-a"]
+        assert (probe[3], probe[4]) == ("FAILURE", "lab-1")
+        view = await node_view(serve, "lab-1")
+        assert view["state"] == "held"
+        assert view["held_by"].startswith("autohold ")
+        kept = Path(view["kept_dir"])
+        assert kept == host(lab, "lab-1").work_root / probe[6]
+        assert (kept / "src" / PROJECT / "FAIL_A").exists()  # the workspace, to debug in
+        console = (await get(f"{serve.url}/logs/{probe[5]}console.log")).text
+        assert "--- held for debugging by autohold" in console
+        listed = crosscheck(serve, "nodes", "list")
+        assert "firmware <update>" in listed.stdout
+        assert "why red?" in listed.stdout
+        released = crosscheck(serve, "nodes", "release", "lab-1")
+        assert released.returncode == 0, released.stderr
+        assert not kept.exists()
+        assert (await node_view(serve, "lab-1"))["state"] == "ready"
+    finally:
+        crosscheck(serve, "nodes", "release", "lab-3")
+    assert (await node_view(serve, "lab-3"))["state"] == "ready"
+
+
+async def test_a_lab_build_is_followed_live_in_chromium_and_with_console_follow(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> None:
+    pushed = await push(sandbox, tmp_path, {"TICK_A": "12\n"})
+    build_id, node = await running_probe(serve, pushed)
+    assert node in ("lab-1", "lab-3")
+    status = await get(f"{serve.url}/api/v1/status")
+    (running,) = [b for b in status.json()["running_builds"] if b["id"] == build_id]
+    console_url = running["console_url"]
+    follow = asyncio.create_task(
+        asyncio.to_thread(crosscheck, serve, "console", build_id, "--follow")
+    )
+    async with async_playwright() as driver:
+        browser = await driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page()
+        await page.goto(console_url)
+        ticks = page.locator("tr", has_text="tick")
+        # Locators, not wait_for_function: the page's policy forbids eval, as it should.
+        await page.locator("tr", has_text="tick 2").wait_for()
+        seen_while_running = await ticks.count()
+        await page.locator("tr", has_text="tick 12").wait_for(timeout=30000)
+        assert seen_while_running < 12  # lines arrived while the build ran, not at the end
+        # The colour is rendered, never the escape sequence.
+        assert await page.locator("tr", has_text="tick 12").locator("span").count() >= 1
+        assert "\x1b" not in await page.inner_text("body")
+        await browser.close()
+    followed = await follow
+    assert followed.returncode == 0, followed.stderr
+    texts = [line.split(" | ", 1)[1] for line in followed.stdout.splitlines()]
+    assert [text for text in texts if text.startswith("tick ")] == [
+        f"tick {n}" for n in range(1, 13)
+    ]
+    assert followed.stderr.splitlines()[-1] == f"build {build_id} (probe-a): SUCCESS"
+
+
+# Last: lab-2 stays out of rotation afterwards.
 async def test_a_changed_host_key_takes_the_node_out_and_says_why(
     serve: ServeProcess, lab: Lab
 ) -> None:

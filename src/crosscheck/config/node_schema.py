@@ -24,6 +24,11 @@ HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:
 
 
 def _node_name(value: str) -> str:
+    if value == "local":
+        raise ValueError(
+            "'local' names this host's own slots (`crosscheck nodes` lists them): name the "
+            "node otherwise"
+        )
     if not NODE_NAME.match(value):
         raise ValueError(
             f"{value!r} is not a node name: start with a letter or digit, then letters, "

@@ -329,8 +329,9 @@ class NodePool:
         self._checking = True
         try:
             while True:
-                await self.check_all()
+                # Holds first: an unreachable node's check takes its connect timeout.
                 await self._expire_holds()
+                await self.check_all()
                 self._gauges()
                 await asyncio.sleep(self.lab.check_interval)
         finally:
@@ -429,7 +430,10 @@ class NodePool:
         now = self._clock()
         if self.engine is not None:
             async with self.engine.begin() as db:
-                await store.set_hold(db, name, by=by, reason=reason, at=now, until=until)
+                # A directory an autohold kept stays recorded: releasing removes it.
+                await store.set_hold(
+                    db, name, by=by, reason=reason, at=now, until=until, kept_dir=runtime.kept_dir
+                )
         runtime.held_by, runtime.hold_reason, runtime.hold_until = by, reason, until
         log.info("node %s held by %s: %s", name, by, reason or "no reason given")
         return runtime

@@ -111,6 +111,10 @@ def test_executor_labels_say_which_labels_this_host_takes_beside_the_nodes(tmp_p
             "{name: a/b, host: h, user: ci, agent: true, host_key: KEY}",
             "is not a node name",
         ),
+        (
+            "{name: local, host: h, user: ci, agent: true, host_key: KEY}",
+            "'local' names this host's own slots",
+        ),
     ],
 )
 def test_a_node_written_wrong_is_refused_where_it_is_written(

@@ -243,3 +243,20 @@ def test_retry_delays_grow_are_capped_and_jittered() -> None:
     assert [retry_delay(n, 0.5) for n in (1, 2, 3, 4, 9)] == [30.0, 120.0, 300.0, 300.0, 300.0]
     assert retry_delay(1, 0.0) == 24.0
     assert 35.9 < retry_delay(1, 0.999) < 36.0
+
+
+async def test_a_node_lost_once_is_retried_at_once_and_then_with_backoff(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    # The lost node is out of rotation: the next attempt goes to another node at once.
+    clock = Clock()
+    executor = Flaky({"unit": 2}, BuildResult.NODE_FAILURE)
+    sched = scheduler(engine, tmp_path, executor, clock)
+    await accept(sched, patchset_created(7, 1))
+    await settle(sched)
+    first, second, third = await attempts(engine, "unit")
+    assert (first.result, first.not_before) == ("NODE_FAILURE", None)
+    assert (second.result, second.not_before) == ("NODE_FAILURE", None)
+    assert third.state == "waiting"
+    assert third.not_before == clock.now + timedelta(seconds=120)
+    assert [r.attempt for r in executor.requests if r.job.name == "unit"] == [1, 2]

@@ -132,7 +132,11 @@ class SshBuildNode:
         return result.exit_status
 
     async def ended(self, request: BuildRequest, result: BuildResult) -> str | None:
-        return await self._on_ended(request, result)
+        """An autohold that claims the build keeps its work directory on the node."""
+        note = await self._on_ended(request, result)
+        if note is not None:
+            self.keep_work_dir = True
+        return note
 
     async def _stream(
         self, process: asyncssh.SSHClientProcess[str], output: LineSink
