@@ -73,6 +73,27 @@ def render(data: dict[str, Any], console: Console, now: datetime) -> None:
     # A server from before reports were shown has no such section.
     if "reports" in data:
         _render_reports(data["reports"], console, now)
+    if data.get("nodes"):
+        console.print(_nodes_table(data["nodes"]))
+
+
+def _nodes_table(nodes: list[dict[str, Any]]) -> Table:
+    """One line per node; `crosscheck nodes` shows holds and autoholds in full."""
+    table = Table(title="nodes", title_justify="left")
+    for column in ("node", "state", "labels", "builds", "reason"):
+        table.add_column(column, overflow="fold")
+    for node in nodes:
+        reason = node["reason"]
+        if node.get("held_by"):
+            reason = f"held by {node['held_by']}: {reason}".rstrip(": ")
+        table.add_row(
+            Text(node["name"]),
+            Text(node["state"]),
+            Text(", ".join(node["labels"])),
+            Text(", ".join(node["builds"])),
+            Text(reason),
+        )
+    return table
 
 
 def _render_reports(section: dict[str, Any], console: Console, now: datetime) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 from crosscheck.config.issues import did_you_mean
 from crosscheck.drivers.base import (
@@ -22,6 +23,7 @@ from crosscheck.drivers.base import (
     FoundPatchset,
     PatchsetNotFoundError,
 )
+from crosscheck.executor.pool import NodePool
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event, EventType, Origin
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
@@ -32,7 +34,13 @@ from crosscheck.operator.errors import (
     InvalidRequestError,
     NotFoundError,
 )
-from crosscheck.operator.status import ItemView, StatusView, item_views, read_status
+from crosscheck.operator.status import (
+    ItemView,
+    StatusView,
+    item_views,
+    node_statuses,
+    read_status,
+)
 from crosscheck.scheduler.enqueue import enqueue_item
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import work
@@ -45,12 +53,16 @@ DEQUEUED = "dequeued by an operator"
 class Operations:
     """Reads and changes the queues of a running scheduler."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, nodes: NodePool | None = None) -> None:
         self.scheduler = scheduler
+        self.nodes = nodes
 
     async def status(self) -> StatusView:
         async with self.scheduler.engine.connect() as db:
-            return await read_status(db, self.scheduler.config(), self.scheduler.logs_url)
+            view = await read_status(db, self.scheduler.config(), self.scheduler.logs_url)
+        if self.nodes is None:
+            return view
+        return replace(view, nodes=node_statuses(self.nodes))
 
     async def enqueue(
         self,

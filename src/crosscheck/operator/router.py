@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, status
 
 from crosscheck.config.secrets import TokenSource, admin_token
+from crosscheck.executor.pool import NodePool
 from crosscheck.operator.actions import Operations
 from crosscheck.operator.auth import admin_dependency
 from crosscheck.operator.errors import OperatorError
@@ -36,15 +37,16 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def operator_router(scheduler: Scheduler) -> APIRouter:
-    """Routes over `scheduler`'s queues. The admin token is the one the `ci` element of
-    the scheduler's current configuration names, read at each write."""
+def operator_router(scheduler: Scheduler, nodes: NodePool | None = None) -> APIRouter:
+    """Routes over `scheduler`'s queues (and the state of `nodes`). The admin token is
+    the one the `ci` element of the scheduler's current configuration names, read at
+    each write."""
 
     def token() -> str | None:
         return admin_token(scheduler.config().ci)
 
     _check_token_source(token)
-    operations = Operations(scheduler)
+    operations = Operations(scheduler, nodes)
     require_admin = admin_dependency(token)
     router = APIRouter(prefix="/api/v1", tags=["operator"])
 

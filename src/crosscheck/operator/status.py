@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.executor.layout import served_log_url
+from crosscheck.executor.pool import NodePool
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event, EventType, Origin
 from crosscheck.model.report import ReportState
@@ -130,6 +131,35 @@ class StatusView:
     #: Builds waiting for a node.
     waiting_builds: int
     reports: ReportsView = field(default_factory=ReportsView)
+    #: Every node (this host's slots first) as the pool sees it; `/api/v1/nodes` has more.
+    nodes: list[NodeStatus] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    state: str
+    labels: list[str]
+    pod: str | None
+    builds: list[str]
+    #: Why the node is out of rotation, or why it is held.
+    reason: str
+    held_by: str | None
+
+
+def node_statuses(pool: NodePool) -> list[NodeStatus]:
+    return [
+        NodeStatus(
+            v.name,
+            v.state,
+            list(v.labels),
+            v.pod,
+            list(v.builds),
+            v.reason or v.hold_reason,
+            v.held_by,
+        )
+        for v in pool.views()
+    ]
 
 
 async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> StatusView:

@@ -95,7 +95,7 @@ def web_app(
         token = admin_token_source or (lambda: admin_token(config.ci))
         _mount_results(app, config, engine, token, lookup, promotion=promotion)
     if scheduler is not None:
-        app.include_router(operator_router(scheduler))
+        app.include_router(operator_router(scheduler, nodes))
     if nodes is not None:  # public reads and admin writes, as the operator API
         nodes_token = admin_token_source or (lambda: admin_token(config.ci))
         app.include_router(nodes_router(nodes, nodes_token, current_config or (lambda: config)))

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crosscheck.executor.local import LocalNodeProvider
+from crosscheck.executor.pool import NodePool
 from crosscheck.model.config import Config
 from crosscheck.model.events import (
     TIMER_EVENT,
@@ -21,7 +23,8 @@ from crosscheck.model.events import (
     RefUpdate,
     TimerTick,
 )
-from crosscheck.operator.status import why
+from crosscheck.model.node import Lab, SshNode
+from crosscheck.operator.status import NodeStatus, node_statuses, why
 from crosscheck.store.tables import items
 
 from ..scheduler.fakes import settle
@@ -47,7 +50,30 @@ async def test_an_empty_ci_lists_its_pipelines_and_nothing_running(
         "running_builds": [],
         "waiting_builds": 0,
         "reports": {"pending": [], "pending_count": 0, "failed": [], "failed_count": 0},
+        "nodes": [],  # no pool given
     }
+
+
+def test_the_status_lists_every_node_of_the_pool_this_hosts_slots_first(tmp_path: Path) -> None:
+    node = SshNode("array-1", "10.0.0.5", "ci", labels=("vendor",))
+    pool = NodePool(
+        Lab(nodes={"array-1": node}, local_labels=frozenset({"lab"})),
+        LocalNodeProvider(tmp_path, 3),
+    )
+    pool.runtimes["array-1"].healthy = False
+    pool.runtimes["array-1"].reason = "cannot connect to ci@10.0.0.5:22: timed out"
+    assert node_statuses(pool) == [
+        NodeStatus("local", "ready", ["lab"], None, [], "", None),
+        NodeStatus(
+            "array-1",
+            "unhealthy",
+            ["vendor"],
+            None,
+            [],
+            "cannot connect to ci@10.0.0.5:22: timed out",
+            None,
+        ),
+    ]
 
 
 async def test_a_running_build_is_shown_in_its_item_and_among_the_running_ones(
