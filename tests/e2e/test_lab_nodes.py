@@ -285,11 +285,12 @@ async def test_a_lab_build_is_followed_live_in_chromium_and_with_console_follow(
     assert followed.stderr.splitlines()[-1] == f"build {build_id} (probe-a): SUCCESS"
 
 
-# Last: lab-2 stays out of rotation afterwards.
-async def test_a_changed_host_key_takes_the_node_out_and_says_why(
-    serve: ServeProcess, lab: Lab
+# Last: it re-keys lab-2 (and pins the new key again).
+async def test_a_changed_host_key_takes_the_node_out_until_the_configuration_pins_the_new_one(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, lab: Lab
 ) -> None:
-    host(lab, "lab-2").rotate_host_key()
+    old_key = host(lab, "lab-2").host_key_line
+    new_key = host(lab, "lab-2").rotate_host_key()
 
     async def refused() -> str | None:
         lines = [
@@ -300,9 +301,25 @@ async def test_a_changed_host_key_takes_the_node_out_and_says_why(
         return lines[-1] if lines else None
 
     line = await poll(refused, 30, "lab-2 to be taken out for its host key", serve)
-    assert "SHA256:" in line  # both fingerprints, to compare out of band
-    answer = await get(f"{serve.url}/api/v1/nodes")
-    if answer.status_code == 200:  # the nodes API
-        (node,) = [n for n in answer.json()["nodes"] if n["name"] == "lab-2"]
-        assert node["state"] == "unhealthy"
-        assert "host key changed" in node["reason"]
+    assert line.count("SHA256:") == 2  # both fingerprints, to compare out of band
+    node = await node_view(serve, "lab-2")
+    assert node["state"] == "unhealthy"
+    assert "host key changed" in node["reason"]
+    # Builds needing lab-2's label wait; none runs on the host that changed.
+    waiting = await push(sandbox, tmp_path, {})
+
+    async def queued() -> bool | None:
+        rows = [r for r in builds(serve, waiting) if r[0] == "probe-b"]
+        return True if rows and rows[0][2] == "waiting" else None
+
+    await poll(queued, 60, "probe-b to wait for a node", serve)
+    await asyncio.sleep(3)
+    assert [r[2] for r in builds(serve, waiting) if r[0] == "probe-b"] == ["waiting"]
+    # The operator checked the new key and pins it: the reload brings the node back.
+    ci_yaml = serve.config / "ci.yaml"
+    ci_yaml.write_text(ci_yaml.read_text().replace(old_key, new_key))
+    detail = await one_report(sandbox, serve, waiting)
+    assert ci_vote(detail) == 1
+    (probe,) = [r for r in builds(serve, waiting) if r[0] == "probe-b"]
+    assert (probe[3], probe[4]) == ("SUCCESS", "lab-2")
+    assert (await node_view(serve, "lab-2"))["state"] == "ready"

@@ -33,6 +33,9 @@ class NodeRuntime:
     hold_until: datetime | None = None
     kept_dir: str | None = None
     drained: bool = False
+    #: Gone from the configuration while busy or unclean: it takes no build, and goes
+    #: once idle and clean.
+    retired: bool = False
 
     @property
     def name(self) -> str:
@@ -58,6 +61,7 @@ class NodeRuntime:
             and self.held_by is None
             and not self.drained
             and not self.dirty
+            and not self.retired
         )
 
     def free_slot(self) -> int | None:

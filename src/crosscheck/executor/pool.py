@@ -36,7 +36,7 @@ from crosscheck.executor.ssh.build_node import SshBuildNode
 from crosscheck.executor.ssh.connection import HostKeyChangedError
 from crosscheck.executor.ssh.host import RemoteHost
 from crosscheck.model.build import BuildRequest, BuildResult
-from crosscheck.model.node import Lab
+from crosscheck.model.node import Lab, SshNode
 from crosscheck.store import nodes as store
 
 log = logging.getLogger(__name__)
@@ -283,6 +283,7 @@ class NodePool:
                 if runtime.builds.get(slot) == build_id:
                     del runtime.builds[slot]
                 self._changed.notify_all()
+        self._prune()
 
     # -- cleaning ----------------------------------------------------------------------
 
@@ -332,6 +333,7 @@ class NodePool:
                 # Holds first: an unreachable node's check takes its connect timeout.
                 await self._expire_holds()
                 await self.check_all()
+                self._prune()
                 self._gauges()
                 await asyncio.sleep(self.lab.check_interval)
         finally:
@@ -369,9 +371,52 @@ class NodePool:
         runtime.healthy, runtime.reason, runtime.checked_at = True, "", self._clock()
         if was is False:
             log.info("node %s is back in rotation", runtime.name)
+        elif was is None:
+            log.info("node %s (%s) is ready", runtime.name, runtime.spec.address)
         if was is not True:
             async with self._changed:
                 self._changed.notify_all()
+
+    # -- reloads -----------------------------------------------------------------------
+
+    def reconfigure(self, lab: Lab) -> None:
+        """A reloaded configuration's nodes and PODs: new ones join (unchecked), changed
+        ones are checked again with their new settings (a new host key, say), removed
+        ones take no more builds and go once idle and clean."""
+        if lab == self.lab:
+            return
+        for name, spec in lab.nodes.items():
+            runtime = self.runtimes.get(name)
+            if runtime is None:
+                self.runtimes[name] = NodeRuntime(spec, RemoteHost(spec))
+                log.info("node %s added (%s)", name, spec.address)
+            elif runtime.spec != spec or runtime.retired:
+                self._renew(runtime, spec)
+        for name in set(self.runtimes) - set(lab.nodes):
+            self.runtimes[name].retired = True
+            log.info("node %s removed from the configuration", name)
+        self.lab = lab
+        self._pod_of = {node: pod.name for pod in lab.pods.values() for node in pod.nodes}
+        self._prune()
+        asyncio.get_running_loop().create_task(self._wake())
+
+    def _renew(self, runtime: NodeRuntime, spec: SshNode) -> None:
+        old = runtime.host
+        runtime.spec, runtime.host, runtime.retired = spec, RemoteHost(spec), False
+        runtime.healthy, runtime.reason = None, "not checked yet"
+        if not runtime.builds:
+            old.drop()  # builds still running keep their own connection to its end
+        log.info("node %s changed: checked again before its next build", spec.name)
+
+    def _prune(self) -> None:
+        for name, runtime in list(self.runtimes.items()):
+            if runtime.retired and not runtime.builds and not runtime.dirty:
+                runtime.host.drop()
+                del self.runtimes[name]
+
+    async def _wake(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     # -- the store ---------------------------------------------------------------------
 

@@ -114,6 +114,8 @@ async def build_service(options: ServeOptions) -> Service:
         config, held_secrets, executor_settings, engine, console_hub=console_hub
     )
     nodes = executor.provider if isinstance(executor.provider, NodePool) else None
+    if nodes is not None:  # nodes and PODs follow the configuration's reloads
+        live.on_change = lambda reloaded: nodes.reconfigure(reloaded.lab)
     scheduler = Scheduler(
         engine,
         lambda: live.current,
