@@ -14,7 +14,7 @@ import pytest
 from crosscheck.sandbox.gerrit import SandboxState
 from crosscheck.sandbox.lab import Lab, LabError, LabHost, require_lab
 
-from .ci_loop_harness import KILL_GRACE
+from .ci_loop_harness import CHECK_PIPELINE, KILL_GRACE
 
 #: The roles of the five hosts: two nodes with label vendor-a, one with vendor-b, and a
 #: POD of a jump host and a compute node.
@@ -22,21 +22,6 @@ NODES = (("lab-1", "vendor-a"), ("lab-2", "vendor-b"), ("lab-3", "vendor-a"))
 POD = {"jump": "lab-4", "compute": "lab-5"}
 ADMIN_TOKEN = "lab-admin-token-" + "0" * 16
 
-PIPELINE = """\
-- pipeline:
-    name: check
-    manager: independent
-    trigger:
-      sandbox:
-        - event: patchset-created
-        - event: comment-added
-    success:
-      sandbox:
-        labels: {Verified: 1}
-    failure:
-      sandbox:
-        labels: {Verified: -1}
-"""
 
 #: Files in a change steer the jobs: SLEEP_A holds seconds probe-a's first attempt
 #: sleeps; TICK_A how many coloured lines it prints, one every 0.3 s; FAIL_A fails it.
@@ -123,7 +108,7 @@ def lab_config(sandbox: SandboxState, lab: Lab, directory: Path) -> Path:
         "- pod:\n    name: pod-1\n    labels: [opnfv-pod]\n"
         f"    roles: {{jump: {POD['jump']}, compute: [{POD['compute']}]}}\n",
         f"- executor:\n    slots: 2\n    kill_grace: {KILL_GRACE}\n    node_check_interval: 5s\n",
-        PIPELINE,
+        CHECK_PIPELINE,
         JOBS,
     ]
     (directory / "ci.yaml").write_text("".join(parts))

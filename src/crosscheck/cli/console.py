@@ -15,7 +15,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -23,7 +22,7 @@ from urllib.parse import quote, unquote
 import click
 import httpx
 
-from crosscheck.cli.serve_api import ServeApiError, url_option
+from crosscheck.cli.serve_api import ServeApiError, reaching, url_option
 from crosscheck.console.ansi import plain, to_terminal
 from crosscheck.http.error_message import error_message
 
@@ -129,7 +128,7 @@ class ConsoleClient:
         self._http.close()
 
     def build(self, build_id: str) -> dict[str, Any]:
-        with self._reaching():
+        with reaching(self.url):
             answer = self._http.get(_path(build_id))
         self._check(answer, build_id)
         found: dict[str, Any] = answer.json()
@@ -137,7 +136,7 @@ class ConsoleClient:
 
     def lines(self, build_id: str) -> Iterator[str]:
         """The console as it is now."""
-        with self._reaching(), self._http.stream("GET", _path(build_id) + "/console") as answer:
+        with reaching(self.url), self._http.stream("GET", _path(build_id) + "/console") as answer:
             self._check(answer, build_id)
             yield from answer.iter_lines()
 
@@ -176,20 +175,6 @@ class ConsoleClient:
                         f"{build_id} after line {start - 1}"
                     )
             time.sleep(min(failures, 5))
-
-    @contextmanager
-    def _reaching(self) -> Iterator[None]:
-        try:
-            yield
-        except httpx.TimeoutException as error:
-            raise ServeApiError(
-                f"crosscheck serve at {self.url} did not answer in time ({type(error).__name__})"
-            ) from error
-        except httpx.TransportError as error:
-            raise ServeApiError(
-                f"cannot reach crosscheck serve at {self.url} ({error}): is it running? "
-                "Give its address with --url or CROSSCHECK_URL"
-            ) from error
 
     def _check(self, answer: httpx.Response, build_id: str) -> None:
         if answer.is_success:

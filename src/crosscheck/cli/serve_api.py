@@ -7,6 +7,8 @@ the server or fix --url, use the right token, or what the server refused and why
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -120,20 +122,28 @@ class ServeApi:
         return self._call("DELETE", f"/api/v1/autoholds/{autohold_id}")
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        try:
+        with reaching(self.url):
             answer = self._http.request(method, path, json=body)
-        except httpx.TimeoutException as error:
-            raise ServeApiError(
-                f"crosscheck serve at {self.url} did not answer in time ({type(error).__name__})"
-            ) from error
-        except httpx.TransportError as error:
-            raise ServeApiError(
-                f"cannot reach crosscheck serve at {self.url} ({error}): is it running? "
-                "Give its address with --url or CROSSCHECK_URL"
-            ) from error
         if answer.is_success:
             return _json(answer, self.url)
         raise ServeApiError(_refusal(answer, self.url, path))
+
+
+@contextmanager
+def reaching(url: str) -> Iterator[None]:
+    """A request to serve at `url`: a timeout or no answer becomes one ServeApiError
+    that says what to check."""
+    try:
+        yield
+    except httpx.TimeoutException as error:
+        raise ServeApiError(
+            f"crosscheck serve at {url} did not answer in time ({type(error).__name__})"
+        ) from error
+    except httpx.TransportError as error:
+        raise ServeApiError(
+            f"cannot reach crosscheck serve at {url} ({error}): is it running? "
+            "Give its address with --url or CROSSCHECK_URL"
+        ) from error
 
 
 def _json(answer: httpx.Response, url: str) -> Any:

@@ -88,21 +88,19 @@ def choose(
     label: str,
     runtimes: dict[str, NodeRuntime],
     local_free: bool,
-    skip: frozenset[str] = frozenset(),
 ) -> Choice | None:
     """The least busy single node with the label, else a free POD, else a local slot;
-    None when all are busy or out. `skip`: nodes that just failed their check."""
+    None when all are busy or out."""
     singles = [
         runtime
         for runtime in runtimes.values()
-        if label in runtime.spec.labels and runtime.name not in skip
+        if label in runtime.spec.labels and runtime.free_slot() is not None
     ]
-    singles = [r for r in singles if r.free_slot() is not None]
     if singles:
         best = min(singles, key=lambda r: (len(r.builds) / r.spec.max_builds, r.name))
         return Choice(slots=((best.name, best.free_slot() or 0),))
     for pod in sorted(lab.pods.values(), key=lambda p: p.name):
-        if label in pod.labels and _pod_free(pod, runtimes, skip):
+        if label in pod.labels and _pod_free(pod, runtimes):
             order = [pod.runner, *(n for n in pod.nodes if n != pod.runner)]
             return Choice(pod=pod, slots=tuple((name, 0) for name in order))
     if local_free and label in lab.local_labels:
@@ -110,11 +108,9 @@ def choose(
     return None
 
 
-def _pod_free(pod: Pod, runtimes: dict[str, NodeRuntime], skip: frozenset[str]) -> bool:
+def _pod_free(pod: Pod, runtimes: dict[str, NodeRuntime]) -> bool:
     members = [runtimes.get(name) for name in pod.nodes]
-    return all(
-        m is not None and m.name not in skip and m.usable() and not m.builds for m in members
-    )
+    return all(m is not None and m.usable() and not m.builds for m in members)
 
 
 def why_waiting(lab: Lab, label: str, runtimes: dict[str, NodeRuntime]) -> str:

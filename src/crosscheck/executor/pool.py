@@ -135,41 +135,28 @@ class NodePool:
                 self._changed.notify_all()
 
     async def _reserve(self, build_id: str, label: str) -> Choice:
-        """A free provider of the label, its nodes checked; waits while none is."""
-        failed: set[str] = set()
+        """A free provider of the label, its nodes checked; waits while none is. A node
+        failing its check is out of rotation at once, so the next pick is another."""
         told = False
         while True:
             async with self._changed:
-                choice = self._pick(label, frozenset(failed))
-                while choice is None:
-                    if failed or not self._checking:
-                        failed.clear()  # the failed ones' reasons are on record now
-                        choice = self._pick(label, frozenset())
-                        if choice is not None:
-                            break
-                    if not self._checking:
-                        raise NodeError(
-                            f"no node with label '{label}' can take the build: "
-                            + why_waiting(self.lab, label, self.runtimes)
-                        )
+                while (choice := self._pick(label)) is None:
+                    why = why_waiting(self.lab, label, self.runtimes)
+                    if not self._checking:  # nothing would bring a node back
+                        raise NodeError(f"no node with label '{label}' can take the build: {why}")
                     if not told:
                         log.info(
-                            "build %s waits for a node with label %s: %s",
-                            build_id,
-                            label,
-                            why_waiting(self.lab, label, self.runtimes),
+                            "build %s waits for a node with label %s: %s", build_id, label, why
                         )
                         told = True
                     await self._changed.wait()
-                    choice = self._pick(label, frozenset(failed))
                 self._take(choice, build_id)
             if choice.local or await self._checked(choice, build_id):
                 return choice
-            failed.update(name for name, _ in choice.slots)
 
-    def _pick(self, label: str, skip: frozenset[str]) -> Choice | None:
+    def _pick(self, label: str) -> Choice | None:
         local_free = self._local_in_use < self.local.statistics().slots
-        return choose(self.lab, label, self.runtimes, local_free, skip)
+        return choose(self.lab, label, self.runtimes, local_free)
 
     def _take(self, choice: Choice, build_id: str) -> None:
         if choice.local:
@@ -324,9 +311,6 @@ class NodePool:
     async def run(self) -> None:
         """Check every node now and then on the lab's period, until cancelled."""
         await self.load()
-        if not self.runtimes:
-            self._gauges()
-            await asyncio.Event().wait()  # nothing to check: no SSH node is configured
         self._checking = True
         try:
             while True:

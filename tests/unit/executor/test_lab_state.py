@@ -79,11 +79,3 @@ def test_a_pod_is_taken_whole_its_runner_first_and_only_when_every_node_is_free(
     state["c2"].healthy = True
     state["c1"].builds[0] = "other"
     assert choose(LAB, "opnfv", state, local_free=True) is None
-    assert choose(LAB, "opnfv", state, local_free=True, skip=frozenset()) is None
-
-
-def test_a_node_that_just_failed_its_check_is_skipped() -> None:
-    state = runtimes(LAB)
-    choice = choose(LAB, "vendor", state, local_free=False, skip=frozenset({"a"}))
-    assert choice is not None
-    assert choice.slots == (("b", 0),)
