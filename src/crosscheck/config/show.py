@@ -6,6 +6,7 @@ from typing import Any
 
 from crosscheck.model.config import Config
 from crosscheck.model.job import Job
+from crosscheck.model.node import Pod, SshNode
 from crosscheck.model.project import Project
 from crosscheck.model.promotion import Level
 from crosscheck.model.scenario import Component, Scenario
@@ -123,7 +124,37 @@ def show(config: Config, job: str | None = None, project: str | None = None) -> 
         *({"job": job_data(j)} for j in sorted(config.jobs.values(), key=lambda j: j.name)),
         *({"project": project_data(p)} for p in config.projects),
         *({"scenario": scenario_data(s)} for s in config.scenarios.values()),
+        *({"node": node_data(n)} for n in config.lab.nodes.values()),
+        *({"pod": pod_data(p)} for p in config.lab.pods.values()),
     ]
+
+
+def node_data(node: SshNode) -> dict[str, Any]:
+    """A node as it will be used: paths resolved, defaults filled in."""
+    return {
+        "name": node.name,
+        "host": node.host,
+        "port": node.port,
+        "user": node.user,
+        **({"key": str(node.key_file)} if node.key_file else {"agent": True}),
+        **(
+            {"host_key": node.host_key} if node.host_key else {"known_hosts": str(node.known_hosts)}
+        ),
+        "labels": list(node.labels),
+        "max_builds": node.max_builds,
+        "work_root": str(node.work_root) if node.work_root else "$HOME/crosscheck-work",
+        "connect_timeout": node.connect_timeout,
+        "keepalive": node.keepalive,
+    }
+
+
+def pod_data(pod: Pod) -> dict[str, Any]:
+    return {
+        "name": pod.name,
+        "labels": list(pod.labels),
+        "roles": {role: list(names) for role, names in pod.roles.items()},
+        "run_on": pod.run_on,
+    }
 
 
 def _entries(config: Config, project: str) -> list[Project]:

@@ -7,6 +7,8 @@ from pathlib import Path, PurePosixPath
 import asyncssh
 import pytest
 
+from crosscheck.config.show import show
+
 from .helpers import errors, load
 
 KEY = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
@@ -156,3 +158,22 @@ def test_a_label_nothing_provides_and_an_unknown_label_are_errors(tmp_path: Path
         "executor: labels names unknown label 'vendorr'" in m and "vendor" in m for m in found
     )
     assert any("label 'lab' has no provider" in m for m in found)
+
+
+def test_config_show_lists_nodes_and_pods_as_they_will_be_used(tmp_path: Path) -> None:
+    result = load(tmp_path, LAB)
+    assert result.config is not None
+    shown = show(result.config)
+    nodes = {e["node"]["name"]: e["node"] for e in shown if "node" in e}
+    assert nodes["array-1"]["key"] == str(tmp_path / "keys/ci")
+    assert nodes["array-1"]["host_key"] == HOST_KEY
+    assert nodes["array-2"]["agent"] is True
+    assert nodes["array-2"]["known_hosts"] == str(tmp_path / "known_hosts")
+    assert nodes["array-1"]["work_root"] == "$HOME/crosscheck-work"
+    (pod,) = [e["pod"] for e in shown if "pod" in e]
+    assert pod == {
+        "name": "pod1",
+        "labels": ["opnfv-pod"],
+        "roles": {"jump": ["pod1-jump"], "compute": ["pod1-n1", "pod1-n2"]},
+        "run_on": "jump",
+    }
