@@ -24,7 +24,8 @@ ADMIN_TOKEN = "lab-admin-token-" + "0" * 16
 
 
 #: Files in a change steer the jobs: SLEEP_A holds seconds probe-a's first attempt
-#: sleeps; TICK_A how many coloured lines it prints, one every 0.3 s; FAIL_A fails it.
+#: sleeps; TICK_A how many coloured lines it prints, one every 0.3 s; FAIL_A fails it;
+#: HOSTILE_A makes it print bytes that are not UTF-8 and leave a link to / as an artifact.
 PROBE = """\
       - 'echo "on $(hostname -I | tr -d " ") as $(id -un) in $PWD"'
       - 'hostname -I | tr -d " \\n" > "$CROSSCHECK_ARTIFACTS/where.txt"'
@@ -36,6 +37,8 @@ JOBS = f"""\
     run:
 {PROBE}      - 'if [ -f TICK_A ]; then for i in $(seq "$(cat TICK_A)");
          do printf "\\033[32mtick %s\\033[0m\\n" "$i"; sleep 0.3; done; fi'
+      - 'if [ -f HOSTILE_A ]; then printf "bad \\377\\376 bytes\\n";
+         ln -s / "$CROSSCHECK_ARTIFACTS/root"; echo kept > "$CROSSCHECK_ARTIFACTS/kept.txt"; fi'
       - 'if [ -f SLEEP_A ] && [ "$CROSSCHECK_ATTEMPT" = 1 ]; then sleep "$(cat SLEEP_A)"; fi'
       - 'test ! -e FAIL_A'
 - job:

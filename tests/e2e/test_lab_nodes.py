@@ -140,6 +140,21 @@ async def test_jobs_run_on_the_nodes_of_their_labels_and_a_pod_job_on_its_pod(
         assert list(host(lab, name).work_root.iterdir()) == []
 
 
+async def test_bad_bytes_and_a_link_out_of_the_artifacts_are_the_builds_own_business(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> None:
+    pushed = await push(sandbox, tmp_path, {"HOSTILE_A": "1\n"})
+    assert ci_vote(await one_report(sandbox, serve, pushed)) == 1
+    (probe,) = [row for row in builds(serve, pushed) if row[0] == "probe-a"]
+    assert (probe[1], probe[3]) == (1, "SUCCESS")  # not NODE_FAILURE, not ERROR
+    console = (await get(f"{serve.url}/logs/{probe[5]}console.log")).text
+    assert "bad \ufffd\ufffd bytes" in console
+    assert "--- artifacts: 'artifacts/root' is a link to an absolute path: left out" in console
+    assert await artifact(serve, probe[5], "kept.txt") == "kept\n"
+    listing = await get(f"{serve.url}/logs/{probe[5]}artifacts/", format="json")
+    assert "root" not in str(listing.json())
+
+
 async def test_a_node_cut_mid_build_gives_node_failure_a_retry_elsewhere_and_one_report(
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, lab: Lab
 ) -> None:
@@ -193,7 +208,12 @@ async def test_kill_9_mid_build_stops_the_leftovers_on_the_node_and_reports_once
 
 def crosscheck(serve: ServeProcess, *args: str) -> subprocess.CompletedProcess[str]:
     """The real CLI against serve, with the admin token in its environment."""
-    env = {**os.environ, "CROSSCHECK_ADMIN_TOKEN": ADMIN_TOKEN, "CROSSCHECK_URL": serve.url}
+    env = {
+        **os.environ,
+        "CROSSCHECK_ADMIN_TOKEN": ADMIN_TOKEN,
+        "CROSSCHECK_URL": serve.url,
+        "CROSSCHECK_STATE_DIR": str(serve.state / "by-hand"),
+    }
     return subprocess.run(
         [sys.executable, "-m", "crosscheck", *args],
         capture_output=True,
@@ -211,6 +231,22 @@ async def node_view(serve: ServeProcess, name: str) -> dict[str, Any]:
     return dict(found)
 
 
+async def runs_by_hand_only_on_the_held_node(serve: ServeProcess, pushed: PushedChange) -> None:
+    """`crosscheck run` on a lab label: only on a node named and held (lab-3 is)."""
+    database = f"sqlite+aiosqlite:///{serve.database}"
+    by_hand = ("run", "probe-a", "--change", str(pushed.number), "--config", str(serve.config))
+    unnamed = crosscheck(serve, *by_hand, "--database", database)
+    assert unnamed.returncode == 2
+    assert "hold one for the build" in unnamed.stderr
+    free = crosscheck(serve, *by_hand, "--database", database, "--node", "lab-1")
+    assert free.returncode == 2
+    assert "lab-1 not held: serve may give it a build meanwhile" in free.stderr
+    held = crosscheck(serve, *by_hand, "--database", database, "--node", "lab-3")
+    assert held.returncode == 0, held.stderr
+    assert "node:     lab-3" in held.stdout
+    assert "SUCCESS" in held.stderr
+
+
 async def test_a_held_node_takes_no_build_and_an_autohold_keeps_a_failed_builds_node(
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, lab: Lab
 ) -> None:
@@ -222,6 +258,7 @@ async def test_a_held_node_takes_no_build_and_an_autohold_keeps_a_failed_builds_
             assert ci_vote(await one_report(sandbox, serve, pushed)) == 1
             (probe,) = [row for row in builds(serve, pushed) if row[0] == "probe-a"]
             assert probe[4] == "lab-1"  # never the held lab-3
+        await runs_by_hand_only_on_the_held_node(serve, pushed)
         added = crosscheck(
             serve, "nodes", "autohold", "add", "--job", "probe-a", "--reason", "why red?"
         )

@@ -47,6 +47,7 @@ def console(url: str, build: str, follow: bool) -> None:
     `crosscheck status` shows it.
     """
     build_id = build_id_of(build)
+    url = serve_of(build, url)
     show = printer(sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     with ConsoleClient(url) as client:
         found = client.build(build_id)
@@ -65,6 +66,15 @@ def console(url: str, build: str, follow: bool) -> None:
     click.echo(f"build {build_id} ({found['job']}): {said}{detail}", err=True)
     if end.get("result") != SUCCESS:
         raise click.exceptions.Exit(1)
+
+
+def serve_of(given: str, url: str) -> str:
+    """The server a console URL names, unless --url (or CROSSCHECK_URL) says another."""
+    source = click.get_current_context().get_parameter_source("url")
+    named = given.startswith(("http://", "https://")) and "/builds/" in given
+    if named and source is click.core.ParameterSource.DEFAULT:
+        return given.split("/builds/", 1)[0]
+    return url
 
 
 def build_id_of(given: str) -> str:

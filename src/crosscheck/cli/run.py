@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from crosscheck.cli.options import change_option
+from crosscheck.cli.run_lab import lab_for_run
 from crosscheck.config import load_config
 from crosscheck.config.issues import did_you_mean
 from crosscheck.config.secrets import http_password
@@ -48,22 +49,38 @@ from crosscheck.paths import default_config_paths
     show_default=True,
     help="Pipeline name the build is filed under (logs, CROSSCHECK_PIPELINE).",
 )
+@click.option(
+    "--node",
+    default=None,
+    help="The SSH node or POD to run on, held first (`crosscheck nodes hold`), for a job "
+    "whose label a node or POD provides.",
+)
+@click.option(
+    "--database",
+    default=None,
+    metavar="URL",
+    help="serve's store, where holds are [default: the one serve uses by default].",
+)
 def run(
     job_name: str,
     change: tuple[int, int | None],
     config_paths: tuple[Path, ...],
     connection_name: str | None,
     pipeline: str,
+    node: str | None,
+    database: str | None,
 ) -> None:
     """Run JOB on a change locally, streaming its console; nothing is reported to Gerrit.
 
     The change is merged onto its branch tip as a real build would be; the console
-    and artifacts are kept in the configured logs directory. Exits 0 when the build
-    succeeds, 1 otherwise.
+    and artifacts are kept in the configured logs directory. A job whose label SSH
+    nodes or PODs provide runs on the one --node names, held first so that serve
+    gives it no build meanwhile. Exits 0 when the build succeeds, 1 otherwise.
     """
     number, patchset = change
     config = _config(config_paths)
     job = _job(config, job_name)
+    config = lab_for_run(config, job, node, database)
     connection = _connection(config, connection_name)
     outcome = asyncio.run(_run(config, job, connection, number, patchset, pipeline))
     logs = resolve(config.executor).logs_root / outcome.log_url

@@ -141,11 +141,12 @@ class PodSpec(Spec):
 
     @model_validator(mode="after")
     def _runner(self) -> PodSpec:
-        run_on = self.run_on or JUMP_ROLE
-        if run_on not in self.roles:
-            where = f"run_on names {run_on!r}" if self.run_on else "no role is 'jump'"
+        roles = ", ".join(sorted(self.roles))
+        if self.run_on is not None and self.run_on not in self.roles:
+            raise ValueError(f"run_on names role {self.run_on!r}, which is not one of: {roles}")
+        if self.run_on is None and JUMP_ROLE not in self.roles:
             raise ValueError(
-                f"{where}: say which role runs the job's steps with 'run_on:', one of "
-                + ", ".join(sorted(self.roles))
+                "a POD job's steps run on its 'jump' role's node, and this POD has none: "
+                f"name the role to run them on with 'run_on: ROLE' ({roles})"
             )
         return self

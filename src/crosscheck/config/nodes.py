@@ -108,6 +108,9 @@ def _pod_member(
                 did_you_mean(name, nodes) or f"define it with '- node: {{name: {name}, ...}}'",
             )
         return False
+    if in_pod.get(name) == pod:
+        context.issues.error(f"{prefix}: node '{name}' is listed twice in the POD", at)
+        return False
     if name in in_pod:
         other = in_pod[name]
         context.issues.error(
@@ -149,12 +152,12 @@ def _labels_declared(
 def _local_labels(
     context: Context, executor: list[Entry[ExecutorSpec]], nodes: list[SshNode], pods: list[Pod]
 ) -> frozenset[str]:
-    """`executor.labels` as written (each declared), or every label nothing else provides."""
+    """`executor.labels` as written (each declared). Unwritten: every label when there
+    is no node or POD at all; none otherwise, so a label meant for a lab never falls back
+    to this machine, next to crosscheck's credentials, because a node lost its labels."""
     written = context.executor.labels
     if written is None:
-        taken = {label for node in nodes for label in node.labels}
-        taken |= {label for pod in pods for label in pod.labels}
-        return frozenset(set(context.labels) - taken)
+        return frozenset() if nodes or pods else frozenset(context.labels)
     body = executor[0].body
     where = body.position_of("labels") if "labels" in body else executor[0].position
     for label in written:
@@ -175,9 +178,10 @@ def _every_label_provided(context: Context) -> None:
             continue
         context.issues.error(
             f"label '{name}' has no provider: no node or POD lists it, and executor.labels "
-            "leaves it out",
+            "does not name it",
             context.position_of("label", name) or Position(Path("?"), 1, 1),
-            "add it to a node's or a POD's labels, or to executor.labels",
+            "add it to a node's or a POD's labels; or, to run its jobs on this machine, "
+            f"to the executor's labels: '- executor: {{labels: [{name}]}}'",
         )
 
 

@@ -257,7 +257,8 @@ class Executor:
         return workspace
 
     async def _artifacts(self, build: _Build, local: BuildPaths) -> int:
-        await build.node.pull(PurePosixPath(ARTIFACTS))
+        for note in await build.node.pull(PurePosixPath(ARTIFACTS)):
+            build.console.line(f"--- artifacts: {note}")
         return await asyncio.to_thread(collect_artifacts, Path(local.artifacts), build.log_dir)
 
     async def _finish(

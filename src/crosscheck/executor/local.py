@@ -50,8 +50,9 @@ class LocalNode:
     async def push(self) -> None:
         """The steps run where the workspace was prepared: nothing to copy."""
 
-    async def pull(self, relative: PurePosixPath) -> None:
+    async def pull(self, relative: PurePosixPath) -> list[str]:
         """The steps wrote into `work_dir` itself: nothing to copy."""
+        return []
 
     async def ended(self, request: BuildRequest, result: BuildResult) -> str | None:
         """Nothing to keep beyond `keep_work_dir`: the local node is this host."""

@@ -9,8 +9,9 @@ Node
     `work_dir` is a directory on this host where the executor prepares the build
     (workspace, home, artifacts); `run_dir` is the same directory as the steps see
     it. `push()` makes the prepared directory available where steps run and
-    `pull(relative)` brings a directory the steps wrote back into `work_dir`: both do
-    nothing on the local node, and copy on a remote one.
+    `pull(relative)` brings a directory the steps wrote back into `work_dir` and says
+    what it left out (links leaving it, what passed the size limit): both do nothing
+    on the local node, and copy on a remote one.
     `environment` holds what the node adds to the build's environment, and `ended`
     is told the build's result before release (an autohold keeps the node then).
     `run(command, output, timeout)` runs one command in its own process group,
@@ -63,7 +64,7 @@ class Node(Protocol):
 
     async def push(self) -> None: ...
 
-    async def pull(self, relative: PurePosixPath) -> None: ...
+    async def pull(self, relative: PurePosixPath) -> list[str]: ...
 
     async def run(self, command: Command, output: LineSink, timeout: float) -> int: ...
 

@@ -89,6 +89,7 @@ class NodePool:
         #: True while `run` checks the nodes: without it a build never waits for a node
         #: that only a check could bring back.
         self._checking = False
+        self._soon: set[asyncio.Task[bool]] = set()
 
     # -- builds ------------------------------------------------------------------------
 
@@ -198,10 +199,12 @@ class NodePool:
     def _build_node(
         self, choice: Choice, runner: NodeRuntime, staging: Path, run_dir: PurePosixPath
     ) -> SshBuildNode:
-        environment = {"CROSSCHECK_NODE_LABELS": " ".join(runner.spec.labels)}
+        # The login the steps run as there, not this machine's user.
+        login = {"USER": runner.spec.user, "LOGNAME": runner.spec.user}
+        environment = {**login, "CROSSCHECK_NODE_LABELS": " ".join(runner.spec.labels)}
         name = runner.name
         if choice.pod is not None:
-            environment = pod_environment(choice.pod, self.lab.nodes, run_dir)
+            environment = {**login, **pod_environment(choice.pod, self.lab.nodes, run_dir)}
             (staging / INVENTORY).write_text(inventory(choice.pod, self.lab.nodes))
             name = f"{choice.pod.name}/{runner.name}"
 
@@ -231,8 +234,12 @@ class NodePool:
         if self.engine is None:
             return
         pod = choice.pod.name if choice.pod else ""
+        # Only the node running the steps has the work directory; the others are reaped.
+        runner = choice.slots[0][0]
         locks = [
-            store.NodeLock(name, slot, build_id, pod, str(run_dir), self._clock())
+            store.NodeLock(
+                name, slot, build_id, pod, str(run_dir) if name == runner else "", self._clock()
+            )
             for name, slot in choice.slots
         ]
         try:
@@ -264,6 +271,7 @@ class NodePool:
                 runtime.dirty[build_id] = run_dir
                 if node is not None and node.lost:
                     self._out(runtime, f"lost during build {build_id}")
+                    self._check_soon(runtime)
                 else:
                     await self._clean(runtime)
             async with self._changed:
@@ -333,7 +341,10 @@ class NodePool:
         """Before use, on the shared connection; on the period, on a new one."""
         try:
             await (runtime.host.check_afresh() if afresh else runtime.host.check())
-        except NodeError as error:
+        except Exception as error:  # anything a node does must not stop the pool
+            if not isinstance(error, NodeError):
+                log.exception("node %s: its check failed in crosscheck", runtime.name)
+                error = NodeError(f"the check failed: {type(error).__name__}: {error}")
             if isinstance(error, HostKeyChangedError):
                 runtime.host.drop()  # not another command to a host that is not the node
             self._out(runtime, str(error))
@@ -342,6 +353,15 @@ class NodePool:
             return False
         await self._back(runtime)
         return True
+
+    def _check_soon(self, runtime: NodeRuntime) -> None:
+        """A node lost by one build may be back at once (a blip, a build that killed its
+        own session): check it now rather than at the next period."""
+        if not self._checking:
+            return
+        task = asyncio.get_running_loop().create_task(self._check(runtime, afresh=True))
+        self._soon.add(task)
+        task.add_done_callback(self._soon.discard)
 
     def _out(self, runtime: NodeRuntime, reason: str) -> None:
         was = runtime.healthy

@@ -46,7 +46,7 @@ LAB = f"""
 
 
 def test_a_lab_of_nodes_and_a_pod_loads_with_paths_beside_the_file(tmp_path: Path) -> None:
-    result = load(tmp_path, LAB)
+    result = load(tmp_path, LAB + "- executor: {labels: [lab]}\n")
     assert errors(result) == []
     assert result.config is not None
     lab = result.config.lab
@@ -66,6 +66,7 @@ def test_a_lab_of_nodes_and_a_pod_loads_with_paths_beside_the_file(tmp_path: Pat
     assert (pod.run_on, pod.runner) == ("jump", "pod1-jump")
     # `lab`, from the base file, is provided by no node: this host's slots take it.
     assert lab.local_labels == {"lab"}
+    assert lab.check_interval == 60
     assert lab.providers("vendor") == ["array-1", "array-2"]
     assert lab.providers("opnfv-pod") == ["pod:pod1"]
     assert lab.providers("lab") == ["local"]
@@ -148,7 +149,10 @@ def test_pod_mistakes_each_name_the_node_and_the_role(tmp_path: Path) -> None:
     )
     assert any("role 'compute' names unknown node 'pod1-nn'" in m and "pod1-n2" in m for m in found)
     assert any("node 'lonely' has labels of its own (vendor)" in m for m in found)
-    assert any("no role is 'jump': say which role runs the job's steps" in m for m in found)
+    assert any(
+        "this POD has none: name the role to run them on with 'run_on: ROLE' (head)" in m
+        for m in found
+    )
 
 
 def test_a_label_nothing_provides_and_an_unknown_label_are_errors(tmp_path: Path) -> None:
@@ -160,8 +164,24 @@ def test_a_label_nothing_provides_and_an_unknown_label_are_errors(tmp_path: Path
     assert any("label 'lab' has no provider" in m for m in found)
 
 
+def test_with_nodes_a_label_runs_on_this_machine_only_when_executor_labels_names_it(
+    tmp_path: Path,
+) -> None:
+    # A node that lost its labels must not send its jobs next to crosscheck's secrets.
+    text = LAB.replace("labels: [vendor]\n", "\n").replace("labels: vendor\n", "\n")
+    found = errors(load(tmp_path, text + "- executor: {labels: [lab]}\n"))
+    (message,) = [m for m in found if "has no provider" in m]
+    assert "label 'vendor' has no provider" in message
+    assert "'- executor: {labels: [vendor]}'" in message
+    # Without any node or POD, every label is this machine's, as before.
+    plain = load(tmp_path / "plain", "- job: {name: j, node: lab, run: [make]}\n")
+    assert errors(plain) == []
+    assert plain.config is not None
+    assert plain.config.lab.local_labels == {"lab"}
+
+
 def test_config_show_lists_nodes_and_pods_as_they_will_be_used(tmp_path: Path) -> None:
-    result = load(tmp_path, LAB)
+    result = load(tmp_path, LAB + "- executor: {labels: [lab]}\n")
     assert result.config is not None
     shown = show(result.config)
     nodes = {e["node"]["name"]: e["node"] for e in shown if "node" in e}

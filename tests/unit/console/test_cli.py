@@ -128,3 +128,19 @@ def test_server_events_are_parsed_as_a_browser_would() -> None:
 
 def test_the_command_is_listed(tmp_path: Path) -> None:
     assert "console" in CliRunner().invoke(main, ["--help"]).output
+
+
+def test_a_console_url_reaches_the_server_it_names_unless_url_says_another(
+    site: ConsoleSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CROSSCHECK_URL", raising=False)
+    build_id = site.run(add_build(site.engine))
+    console = site.run(start_build(site.engine, site.logs_root, build_id, site.hub))
+    console.lines(["from the server the link names"])
+    console.close()
+    shown = cli(f"{site.url}/builds/{build_id}/console")
+    assert shown.exit_code == 0, shown.output
+    assert "from the server the link names" in shown.stdout
+    elsewhere = cli(f"{site.url}/builds/{build_id}/console", "--url", "http://127.0.0.1:9")
+    assert elsewhere.exit_code == 1
+    assert "http://127.0.0.1:9" in elsewhere.stderr

@@ -22,6 +22,7 @@ from typing import IO
 import asyncssh
 
 from crosscheck.executor.nodes import Command, LineSink, NodeError, StepTimeoutError
+from crosscheck.executor.processes import pump_lines
 from crosscheck.executor.ssh import scripts
 from crosscheck.executor.ssh.connection import describe
 from crosscheck.executor.ssh.host import LOST, NodeLostError, RemoteHost
@@ -30,6 +31,10 @@ from crosscheck.model.build import BuildRequest, BuildResult
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
+#: Artifacts copied back per build at most: the rest stays on the node.
+MAX_ARTIFACT_BYTES = 1 << 30
+#: Members left out that the console names one by one; the others are counted.
+NOTES_SHOWN = 20
 #: GNU tar's exit statuses for a complete archive: 1 is "a file changed as it was read".
 TAR_OK = (0, 1)
 EndedHook = Callable[[BuildRequest, BuildResult], Awaitable[str | None]]
@@ -88,42 +93,51 @@ class SshBuildNode:
                 f"{tar.returncode}, there {result.exit_status}): {text or 'no message'}"
             )
 
-    async def pull(self, relative: PurePosixPath) -> None:
+    async def pull(self, relative: PurePosixPath) -> list[str]:
         if self.lost:
-            return  # the artifacts went with the node; its NodeError says so already
+            return []  # the artifacts went with the node; its NodeError says so already
         connection = await self._connection()
         target = self.work_dir.joinpath(*relative.parts).parent
+        notes: list[str] = []
         with tempfile.TemporaryFile() as spool:
             try:
                 remote = await connection.create_process(
                     scripts.pack(self.run_dir, relative), encoding=None
                 )
                 while chunk := await remote.stdout.read(CHUNK):
+                    if spool.tell() + len(chunk) > MAX_ARTIFACT_BYTES:
+                        remote.close()  # the rest stays on the node: a build fills no disk here
+                        notes.append(
+                            f"more than {MAX_ARTIFACT_BYTES >> 20} MiB: the rest is left out"
+                        )
+                        break
                     spool.write(chunk)
                 await remote.wait()
             except LOST as error:
                 raise self._lost(f"copying {relative} back", error) from error
             if spool.tell():
                 spool.seek(0)
-                await asyncio.to_thread(_extract, spool, target)
+                notes += await asyncio.to_thread(_extract, spool, target)
+        return notes
 
     async def run(self, command: Command, output: LineSink, timeout: float) -> int:
         connection = await self._connection()
         script = scripts.step(command.script, command.env, command.cwd)
-        pgid: int | None = None
+        group: list[int] = []  # filled as soon as the wrapper says it: a timeout needs it
         try:
-            process = await connection.create_process(script, stderr=asyncssh.STDOUT)
+            # Bytes: a build's output is whatever it prints, valid UTF-8 or not.
+            process = await connection.create_process(script, encoding=None, stderr=asyncssh.STDOUT)
         except LOST as error:
             raise self._lost("starting a step", error) from error
         try:
             async with asyncio.timeout(timeout):
-                pgid = await self._stream(process, output)
+                await self._stream(process, output, group)
                 result = await process.wait()
         except TimeoutError as error:
-            await self._stop(pgid, command)
+            await self._stop(group, command)
             raise StepTimeoutError(f"timed out after {timeout:.0f} s") from error
         except asyncio.CancelledError:
-            await asyncio.shield(self._stop(pgid, command))
+            await asyncio.shield(self._stop(group, command))
             raise
         except LOST as error:
             raise self._lost("running a step", error) from error
@@ -139,22 +153,24 @@ class SshBuildNode:
         return note
 
     async def _stream(
-        self, process: asyncssh.SSHClientProcess[str], output: LineSink
-    ) -> int | None:
-        pgid: int | None = None
-        while line := await process.stdout.readline():
-            text = line.rstrip("\n")
-            if pgid is None and text.startswith(scripts.PGID_MARK):
-                with contextlib.suppress(ValueError):
-                    pgid = int(text.removeprefix(scripts.PGID_MARK))
-                continue
-            output(text)
-        return pgid
+        self, process: asyncssh.SSHClientProcess[bytes], output: LineSink, group: list[int]
+    ) -> None:
+        """Lines as the local node cuts them (bad bytes replaced, overlong lines split);
+        the wrapper's first line, the step's process group, goes to `group`."""
 
-    async def _stop(self, pgid: int | None, command: Command) -> None:
+        def line(text: str) -> None:
+            if not group and text.startswith(scripts.PGID_MARK):
+                with contextlib.suppress(ValueError):
+                    group.append(int(text.removeprefix(scripts.PGID_MARK)))
+                    return
+            output(text)
+
+        await pump_lines(process.stdout, line)
+
+    async def _stop(self, group: list[int], command: Command) -> None:
         """The step's group, then anything of the build that left it."""
         try:
-            if pgid is not None:
+            for pgid in group:
                 await self.host.execute(scripts.stop_group(pgid, self._grace), self._grace + 30)
             build_id = command.env.get("CROSSCHECK_BUILD_ID")
             if build_id:
@@ -176,8 +192,23 @@ class SshBuildNode:
         return NodeLostError(f"lost node {self.name} while {doing}: {describe(error)}")
 
 
-def _extract(spool: IO[bytes], target: Path) -> None:
-    """The node's tar, refused anything leaving `target` (links out, absolute paths)."""
+def _extract(spool: IO[bytes], target: Path) -> list[str]:
+    """The node's tar, member by member: one leaving `target` (an absolute link, `..`,
+    a device) is left out and named, the others are kept. The build wrote them: they
+    are untrusted."""
     target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=spool, mode="r:") as archive:
-        archive.extractall(target, filter="data")
+    notes: list[str] = []
+    try:
+        with tarfile.open(fileobj=spool, mode="r:") as archive:
+            for member in archive:
+                try:
+                    archive.extract(member, target, filter="data")
+                except tarfile.FilterError as error:  # names the member itself
+                    notes.append(f"{error}: left out")
+                except OSError as error:
+                    notes.append(f"{member.name}: {error.strerror or error}: left out")
+    except tarfile.TarError as error:  # cut short at the size limit
+        notes.append(f"the copy stopped: {error}")
+    if len(notes) > NOTES_SHOWN:
+        notes[NOTES_SHOWN:] = [f"and {len(notes) - NOTES_SHOWN} more left out"]
+    return notes

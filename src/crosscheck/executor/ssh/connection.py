@@ -62,6 +62,11 @@ async def connect(node: SshNode) -> asyncssh.SSHClientConnection:
         return await asyncssh.connect(**connect_options(node))
     except asyncssh.HostKeyNotVerifiable as error:
         raise HostKeyChangedError(await _host_key_reason(node, error)) from error
+    except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as error:
+        raise NodeUnreachableError(
+            f"cannot use the key {node.key_file}: {error}; give an unencrypted private key "
+            "(not the .pub) readable by crosscheck, or 'agent: true' for a key with a passphrase"
+        ) from error
     except asyncssh.PermissionDenied as error:
         raise NodeUnreachableError(
             f"login refused as {node.user} ({error.reason}): check the node's key or agent "
@@ -93,13 +98,16 @@ async def _host_key_reason(node: SshNode, error: asyncssh.HostKeyNotVerifiable) 
             offered = f"{key.get_algorithm()} {key.get_fingerprint()}"
     except (OSError, asyncssh.Error, TimeoutError):
         pass
-    pinned = (
-        asyncssh.import_public_key(node.host_key).get_fingerprint()
-        if node.host_key
-        else f"the keys in {node.known_hosts}"
-    )
+    if node.host_key is None:  # a file may name another key, or none for this address
+        return (
+            f"host key not trusted: {node.host}:{node.port} offered {offered}, which "
+            f"{node.known_hosts} does not name for that address (a host name where the file "
+            "has an address, or the reverse, or a new key); check the key out of band, fix "
+            "the file, then reload"
+        )
+    pinned = asyncssh.import_public_key(node.host_key).get_fingerprint()
     return (
-        f"host key changed: {node.host}:{node.port} offered {offered}, but {pinned} is pinned "
-        f"({error.reason}); if the node was reinstalled, check the new key out of band and "
-        "update the node's host_key, then reload"
+        f"host key changed: {node.host}:{node.port} offered {offered}, but {pinned} is pinned; "
+        "if the node was reinstalled, check the new key out of band and update the node's "
+        "host_key (the configuration reloads)"
     )
