@@ -20,7 +20,6 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
@@ -30,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crosscheck import metrics
 from crosscheck.executor.lab_state import Choice, NodeRuntime, choose, why_waiting
 from crosscheck.executor.local import LocalNodeProvider, remove_tree
+from crosscheck.executor.node_views import NodeView, node_views, set_gauges
 from crosscheck.executor.nodes import Node, NodeError
 from crosscheck.executor.pod import INVENTORY, inventory, pod_environment
 from crosscheck.executor.ssh.build_node import SshBuildNode
@@ -40,29 +40,6 @@ from crosscheck.model.node import Lab, SshNode
 from crosscheck.store import nodes as store
 
 log = logging.getLogger(__name__)
-
-STATES = ("ready", "in-use", "held", "drained", "unhealthy", "cleaning", "unchecked")
-
-
-@dataclass(frozen=True)
-class NodeView:
-    """One node as operators see it (`crosscheck nodes`, the status API, the page)."""
-
-    name: str
-    kind: str
-    host: str
-    labels: tuple[str, ...]
-    pod: str | None
-    state: str
-    reason: str
-    builds: tuple[str, ...]
-    slots: int
-    held_by: str | None = None
-    hold_reason: str = ""
-    hold_until: datetime | None = None
-    kept_dir: str | None = None
-    drained: bool = False
-    checked_at: datetime | None = None
 
 
 class NodePool:
@@ -326,7 +303,7 @@ class NodePool:
                 await self._expire_holds()
                 await self.check_all()
                 self._prune()
-                self._gauges()
+                set_gauges(self.views(), self.local.statistics().in_use)
                 await asyncio.sleep(self.lab.check_interval)
         finally:
             self._checking = False
@@ -566,50 +543,5 @@ class NodePool:
     # -- views -------------------------------------------------------------------------
 
     def views(self) -> list[NodeView]:
-        stats = self.local.statistics()
-        local = NodeView(
-            name="local",
-            kind="local",
-            host="localhost",
-            labels=tuple(sorted(self.lab.local_labels)),
-            pod=None,
-            state="in-use" if stats.in_use else "ready",
-            reason="",
-            builds=(),
-            slots=stats.slots,
-        )
-        return [local, *(self._view(r) for r in sorted(self.runtimes.values(), key=_name))]
-
-    def _view(self, runtime: NodeRuntime) -> NodeView:
-        spec = runtime.spec
-        return NodeView(
-            name=runtime.name,
-            kind="ssh",
-            host=spec.address,
-            labels=spec.labels,
-            pod=self._pod_of.get(runtime.name),
-            state=runtime.state,
-            reason=runtime.reason if runtime.healthy is False else "",
-            builds=tuple(runtime.builds[s] for s in sorted(runtime.builds)),
-            slots=spec.max_builds,
-            held_by=runtime.held_by,
-            hold_reason=runtime.hold_reason,
-            hold_until=runtime.hold_until,
-            kept_dir=runtime.kept_dir,
-            drained=runtime.drained,
-            checked_at=runtime.checked_at,
-        )
-
-    def _gauges(self) -> None:
-        views = self.views()
-        for state in STATES:
-            metrics.nodes.labels(state).set(sum(1 for v in views[1:] if v.state == state))
-        metrics.node_builds.labels("local").set(self.local.statistics().in_use)
-        metrics.node_slots.labels("local").set(self.local.statistics().slots)
-        for view in views[1:]:
-            metrics.node_builds.labels(view.name).set(len(view.builds))
-            metrics.node_slots.labels(view.name).set(view.slots)
-
-
-def _name(runtime: NodeRuntime) -> str:
-    return runtime.name
+        """This host's slots, then every SSH node by name."""
+        return node_views(self.local.statistics(), self.lab, self.runtimes.values(), self._pod_of)

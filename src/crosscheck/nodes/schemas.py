@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from crosscheck.executor.pool import NodeView
+from crosscheck.executor.node_views import NodeView
 from crosscheck.specs.fields import Period
 from crosscheck.store.nodes import Autohold
 

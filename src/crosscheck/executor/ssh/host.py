@@ -58,13 +58,19 @@ class RemoteHost:
             await self._connection.wait_closed()
             self._connection = None
 
-    async def execute(self, script: str, timeout: float | None = None) -> str:
-        """Run one of crosscheck's own commands; its output, or NodeError with the reason."""
+    async def execute(
+        self, script: str, timeout: float | None = None, *, what: str | None = None
+    ) -> str:
+        """Run one of crosscheck's own commands (`what` it does, for messages); its
+        output, or NodeError with the reason."""
+        what = what or f"`{script[:40]}`"
         connection = await self.connection()
         limit = timeout or float(self.node.connect_timeout)
         try:
             async with asyncio.timeout(limit):
-                result = await connection.run(script, check=False, stderr=asyncssh.STDOUT)
+                result = await connection.run(
+                    script, check=False, stderr=asyncssh.STDOUT, errors="replace"
+                )
         except TimeoutError as error:
             self.drop()
             raise NodeLostError(f"no answer from {self.node.address} in {limit:.0f} s") from error
@@ -74,11 +80,11 @@ class RemoteHost:
         output = str(result.stdout or "")
         if result.exit_status is None:  # the channel closed under the command: sshd went
             self.drop()
-            raise NodeLostError(f"lost {self.node.address} while it ran `{script[:40]}`")
+            raise NodeLostError(f"lost {self.node.address} during {what}")
         if result.exit_status != 0:
             raise NodeError(
-                f"{self.node.name}: `{script[:60]}` exited {result.exit_status}: "
-                f"{output.strip()[-300:]}"
+                f"{what} exited {result.exit_status}: "
+                + " / ".join(output.strip().splitlines()[-3:])[-300:]
             )
         return output
 
@@ -111,7 +117,8 @@ class RemoteHost:
 
     async def reap(self, build_ids: Collection[str], grace: float) -> int:
         """Stop what these builds left running on the node; how many processes."""
-        output = await self.execute(scripts.reap(build_ids, grace), timeout=grace + 60)
+        script = scripts.reap(build_ids, grace)
+        output = await self.execute(script, timeout=grace + 60, what="stopping the leftovers")
         try:
             return int(output.strip().splitlines()[0])
         except (IndexError, ValueError):
@@ -122,14 +129,14 @@ class RemoteHost:
     ) -> int:
         """`reap` the builds, then remove their directories; how many processes stopped."""
         script = scripts.clean(build_ids, directories, grace)
-        output = await self.execute(script, timeout=grace + 600)
+        output = await self.execute(script, timeout=grace + 600, what="the clean-up")
         try:
             return int(output.strip().splitlines()[0])
         except (IndexError, ValueError):
             return 0
 
     async def remove(self, directory: PurePosixPath) -> None:
-        await self.execute(scripts.remove(directory), timeout=600)
+        await self.execute(scripts.remove(directory), timeout=600, what=f"removing {directory}")
 
     async def make_dir(self, directory: PurePosixPath) -> None:
         await self.execute(f"mkdir -p -m 0700 {shlex.quote(str(directory))}")
