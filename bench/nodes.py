@@ -5,7 +5,8 @@ tests), a small project served over file://, and a job that writes one artifact:
 
 - one build at a time, SSH and local interleaved (`--rounds` of each): the median
   build, the SSH build's overhead above the local one, and where it goes: the check
-  before use, sending the workspace, copying the artifacts back;
+  before use, sending the workspace, copying the artifacts back; and a new connection
+  (a node's first build and each periodic check pay it, later builds share one);
 - `--builds` builds queued at once over the nodes (one build each at a time) and over
   as many local slots: builds per second each way.
 
@@ -32,6 +33,7 @@ from tests.unit.executor.gitrepos import Upstream
 from crosscheck.executor import Executor, LocalNodeProvider, MirrorCache
 from crosscheck.executor.pool import NodePool
 from crosscheck.executor.ssh.build_node import SshBuildNode
+from crosscheck.executor.ssh.connection import connect
 from crosscheck.executor.ssh.host import RemoteHost
 from crosscheck.model.build import BuildRequest, BuildResult, change_ref
 from crosscheck.model.connection import GerritConnection
@@ -131,6 +133,21 @@ class Bench:
         assert outcome.result is BuildResult.SUCCESS, outcome.detail
 
 
+async def first_connection(hosts: LabHosts, rounds: int) -> float:
+    """A new connection (handshake, host key, login) and a command: what a node's first
+    build, or a periodic check, pays; later builds share the node's connection."""
+    node = next(iter(ssh_lab(hosts).nodes.values()))
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        connection = await connect(node)
+        await connection.run("true", check=True)
+        connection.close()
+        await connection.wait_closed()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
 async def one_at_a_time(bench: Bench, rounds: int) -> None:
     local, _ = await bench.executor("local", 1)
     ssh, pool = await bench.executor("ssh", 1)
@@ -146,12 +163,14 @@ async def one_at_a_time(bench: Bench, rounds: int) -> None:
                 times[label].append(time.perf_counter() - began)
     checks.cancel()
     local_s, ssh_s = (statistics.median(times[k]) for k in ("local", "ssh"))
+    connecting = await first_connection(bench.hosts, rounds)
     print(f"one build at a time, medians of {rounds}:")
     print(f"  local build                {local_s * 1000:8.1f} ms")
     print(f"  SSH build                  {ssh_s * 1000:8.1f} ms")
     print(f"  overhead of SSH            {(ssh_s - local_s) * 1000:8.1f} ms, of which:")
     for name, values in parts.items():
         print(f"    {name:<24} {statistics.median(values) * 1000:8.1f} ms")
+    print(f"  new connection + `true`    {connecting * 1000:8.1f} ms (a node's first build)")
 
 
 async def many_at_once(bench: Bench, builds: int, nodes: int) -> None:
