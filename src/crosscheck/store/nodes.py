@@ -119,11 +119,8 @@ async def set_hold(
     await _upsert(db, node, values)
 
 
-async def clear_hold(db: AsyncConnection, node: str, at: datetime) -> NodeState | None:
-    """Release a node; what it was (its kept directory, to remove), or None if not held."""
-    before = (await states(db)).get(node)
-    if before is None or before.held_by is None:
-        return None
+async def clear_hold(db: AsyncConnection, node: str, at: datetime) -> bool:
+    """Release a node; whether it was held."""
     values = {
         "held_by": None,
         "hold_reason": "",
@@ -132,8 +129,11 @@ async def clear_hold(db: AsyncConnection, node: str, at: datetime) -> NodeState 
         "kept_dir": None,
         "updated_at": at,
     }
-    await db.execute(update(node_states).where(node_states.c.node == node).values(**values))
-    return before
+    held = node_states.c.held_by.is_not(None)
+    result = await db.execute(
+        update(node_states).where(node_states.c.node == node, held).values(**values)
+    )
+    return result.rowcount > 0
 
 
 async def set_drained(db: AsyncConnection, node: str, drained: bool, at: datetime) -> None:
