@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.store.tables import autoholds, node_locks, node_states
@@ -211,7 +211,3 @@ async def claim_autohold(
         return None
     await db.execute(delete(autoholds).where(autoholds.c.id == row.id, autoholds.c.remaining <= 0))
     return Autohold(**row._mapping)
-
-
-async def count_locks(db: AsyncConnection) -> int:
-    return int((await db.execute(select(func.count()).select_from(node_locks))).scalar_one())

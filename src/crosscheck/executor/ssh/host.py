@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shlex
 from collections.abc import Collection
 from pathlib import PurePosixPath
 
@@ -137,6 +136,3 @@ class RemoteHost:
 
     async def remove(self, directory: PurePosixPath) -> None:
         await self.execute(scripts.remove(directory), timeout=600, what=f"removing {directory}")
-
-    async def make_dir(self, directory: PurePosixPath) -> None:
-        await self.execute(f"mkdir -p -m 0700 {shlex.quote(str(directory))}")
