@@ -45,9 +45,15 @@ RETRY_DELAYS = (30.0, 120.0, 300.0)
 RETRY_JITTER = 0.2
 
 
-def retry_delay(failed_attempt: int, jitter: float) -> float:
+def retry_delay(
+    failed_attempt: int, jitter: float, result: BuildResult = BuildResult.ERROR
+) -> float:
     """Seconds to wait before retrying after attempt `failed_attempt` (from 1) failed for
-    the infrastructure; `jitter` in [0, 1) spreads it (0.5 gives the nominal delay)."""
+    the infrastructure with `result`; `jitter` in [0, 1) spreads it (0.5 gives the
+    nominal delay). A node lost once is out of rotation, so the next attempt goes to
+    another at once; losing nodes again looks like more than one node: back off."""
+    if result is BuildResult.NODE_FAILURE and failed_attempt == 1:
+        return 0.0
     nominal = RETRY_DELAYS[min(max(failed_attempt, 1), len(RETRY_DELAYS)) - 1]
     return nominal * (1 + RETRY_JITTER * (2 * jitter - 1))
 

@@ -197,11 +197,8 @@ class BuildTasks:
             ended = await work.finish_build(db, build.id, outcome)
             # A build canceled meanwhile keeps its row as it is, and is no retry.
             if ended and outcome.result.retryable:
-                # A node lost once is out of rotation, so the next attempt goes to another
-                # at once; losing nodes again looks like more than one node: back off.
-                first_loss = outcome.result is BuildResult.NODE_FAILURE and build.attempt == 1
                 why = outcome.detail or outcome.result.value
-                await self._retry(db, build, why, backoff=not first_loss)
+                await self._retry(db, build, why, result=outcome.result)
         if ended:
             metrics.builds_finished.labels(pipeline, outcome.result.value).inc()
             log.info(
@@ -226,11 +223,18 @@ class BuildTasks:
         self._wake()
 
     async def _retry(
-        self, db: AsyncConnection, build: work.BuildRow, why: str, *, backoff: bool = True
+        self,
+        db: AsyncConnection,
+        build: work.BuildRow,
+        why: str,
+        *,
+        backoff: bool = True,
+        result: BuildResult = BuildResult.ERROR,
     ) -> bool:
         """Queue the next attempt of a build that ended for the infrastructure, if the job
-        allows another; whether it did. With `backoff` it waits (30 s, 2 min, then 5 min,
-        jittered): what was unreachable a moment ago rarely is back at once."""
+        allows another; whether it did. With `backoff` it waits as `retry_delay` says for
+        `result` (30 s, 2 min, then 5 min, jittered; a first lost node none): what was
+        unreachable a moment ago rarely is back at once."""
         item = await work.item(db, build.item_id)
         job = self._job_named(item, build.job)
         limit = job.attempts if job else 1
@@ -244,7 +248,7 @@ class BuildTasks:
                     build.attempt,
                 )
             return False
-        delay = retry_delay(build.attempt, self._jitter()) if backoff else 0.0
+        delay = retry_delay(build.attempt, self._jitter(), result) if backoff else 0.0
         not_before = self._clock() + timedelta(seconds=delay) if delay else None
         next_attempt = build.attempt + 1
         await work.add_builds(db, item.id, [(build.job, build.voting)], next_attempt, not_before)

@@ -242,6 +242,8 @@ async def test_a_merge_conflict_goes_to_the_failure_reporters_with_its_headline(
 def test_retry_delays_grow_are_capped_and_jittered() -> None:
     assert [retry_delay(n, 0.5) for n in (1, 2, 3, 4, 9)] == [30.0, 120.0, 300.0, 300.0, 300.0]
     assert retry_delay(1, 0.0) == 24.0
+    assert retry_delay(1, 0.5, BuildResult.NODE_FAILURE) == 0.0  # another node, at once
+    assert retry_delay(2, 0.5, BuildResult.NODE_FAILURE) == 120.0
     assert 35.9 < retry_delay(1, 0.999) < 36.0
 
 
