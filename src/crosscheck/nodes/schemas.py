@@ -104,23 +104,7 @@ class NodeOut(BaseModel):
 
     @classmethod
     def of(cls, view: NodeView) -> NodeOut:
-        return cls(
-            name=view.name,
-            kind=view.kind,
-            host=view.host,
-            labels=list(view.labels),
-            pod=view.pod,
-            state=view.state,
-            reason=view.reason,
-            builds=list(view.builds),
-            slots=view.slots,
-            held_by=view.held_by,
-            hold_reason=view.hold_reason,
-            hold_until=view.hold_until,
-            kept_dir=view.kept_dir,
-            drained=view.drained,
-            checked_at=view.checked_at,
-        )
+        return cls.model_validate(view, from_attributes=True)
 
 
 class AutoholdOut(BaseModel):
