@@ -60,7 +60,8 @@ class ExecutorSettings:
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     #: Seconds between SIGTERM and SIGKILL when a build's processes are stopped.
     kill_grace: int = DEFAULT_KILL_GRACE
-    #: Labels the local slots provide; None: every label no node or POD provides.
+    #: Labels the local slots provide; None: every label when no node or POD is
+    #: configured, none otherwise (config/nodes.py).
     labels: tuple[str, ...] | None = None
     #: Seconds between health checks of each SSH node.
     node_check_interval: int = DEFAULT_CHECK_INTERVAL
