@@ -2,8 +2,8 @@
 
 A label names what a job needs; a node or a POD lists the labels it provides, and the
 local provider provides the labels `executor.labels` names (by default every label
-when there is no node or POD, none otherwise). A job asking for a label gets one node with it, or one whole
-POD with it: every node of the POD, each with its role.
+when there is no node or POD, none otherwise). A job asking for a label gets one node
+with it, or one whole POD with it: every node of the POD, each with its role.
 """
 
 from __future__ import annotations
