@@ -3,6 +3,9 @@
 When Java 17 or Maven is missing these tests fail with the install command;
 they are never skipped. Set CROSSCHECK_TEST_SANDBOX_DIR to reuse one sandbox
 across runs while developing (it is then left running).
+
+Tests of two Gerrits at once (two_gerrits.py) add a second sandbox, brought up only
+when one of them runs; CROSSCHECK_TEST_SECOND_SANDBOX_DIR reuses one the same way.
 """
 
 from __future__ import annotations
@@ -47,3 +50,25 @@ def sandbox_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture
 def sandbox(sandbox_dir: Path) -> SandboxState:
     return SandboxState.load(sandbox_dir)
+
+
+@pytest.fixture(scope="session")
+def second_sandbox_dir(
+    sandbox_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """Another sandbox Gerrit beside the first, on ports of its own (chosen free)."""
+    reused = os.environ.get("CROSSCHECK_TEST_SECOND_SANDBOX_DIR")
+    state_dir = Path(reused) if reused else tmp_path_factory.mktemp("second-sandbox")
+    if state_dir.resolve() == sandbox_dir.resolve():
+        pytest.fail("CROSSCHECK_TEST_SECOND_SANDBOX_DIR names the first sandbox: give another")
+    crosscheck(state_dir, "up", "--project", "sandbox/second")
+    yield state_dir
+    if not reused:
+        crosscheck(state_dir, "down")
+        status = crosscheck(state_dir, "status", check=False)
+        assert status.returncode == 3, status.stdout
+
+
+@pytest.fixture
+def second_sandbox(second_sandbox_dir: Path) -> SandboxState:
+    return SandboxState.load(second_sandbox_dir)

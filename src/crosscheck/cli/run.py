@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from crosscheck.cli.options import change_option
+from crosscheck.cli.run_context import plan_context
 from crosscheck.cli.run_lab import lab_for_run
 from crosscheck.config import load_config
 from crosscheck.config.issues import did_you_mean
@@ -59,7 +60,7 @@ from crosscheck.paths import default_config_paths
     "--database",
     default=None,
     metavar="URL",
-    help="serve's store, where holds are [default: the one serve uses by default].",
+    help="serve's store, where holds and candidates are [default: the one serve uses by default].",
 )
 def run(
     job_name: str,
@@ -72,8 +73,10 @@ def run(
 ) -> None:
     """Run JOB on a change locally, streaming its console; nothing is reported to Gerrit.
 
-    The change is merged onto its branch tip as a real build would be; the console
-    and artifacts are kept in the configured logs directory. A job whose label SSH
+    The change is merged onto its branch tip as a real build would be, with the
+    changes its Depends-On footers name, and a job run in a scenario gets the versions
+    serve would take (from serve's store, --database); the console and artifacts are
+    kept in the configured logs directory. A job whose label SSH
     nodes or PODs provide runs on the one --node names, held first so that serve
     gives it no build meanwhile. Exits 0 when the build succeeds, 1 otherwise.
     """
@@ -82,7 +85,7 @@ def run(
     job = _job(config, job_name)
     config = lab_for_run(config, job, node, database)
     connection = _connection(config, connection_name)
-    outcome = asyncio.run(_run(config, job, connection, number, patchset, pipeline))
+    outcome = asyncio.run(_run(config, job, connection, (number, patchset), pipeline, database))
     logs = resolve(config.executor).logs_root / outcome.log_url
     click.echo(
         f"{outcome.result} in {format_duration(outcome.duration)}"
@@ -136,11 +139,11 @@ async def _run(
     config: Config,
     job: Job,
     connection: GerritConnection,
-    number: int,
-    patchset: int | None,
+    change: tuple[int, int | None],
     pipeline: str,
+    database: str | None,
 ) -> BuildOutcome:
-    event = await fetch_event(connection, number, patchset)
+    event = await fetch_event(connection, *change)
     request = BuildRequest(
         build_id=f"run-{uuid.uuid4().hex[:12]}",
         attempt=1,
@@ -148,6 +151,8 @@ async def _run(
         job=job,
         event=event,
         connection=connection,
+        connections=config.connections,
+        context=await plan_context(config, job, event, database),
     )
     executor = executor_from_config(config)
     return await executor.run(request, listeners=[click.echo])

@@ -9,7 +9,14 @@ from typing import Any
 from crosscheck.config.context import Context
 from crosscheck.config.issues import Position, did_you_mean
 from crosscheck.config.schema import JobOverrideSpec, JobSpec, RequiredProjectSpec, RunStepSpec
-from crosscheck.model.job import DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT, Job, RequiredProject, RunStep
+from crosscheck.model.job import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_TIMEOUT,
+    Job,
+    JobScenario,
+    RequiredProject,
+    RunStep,
+)
 
 #: A finding about a job: message ({origin} is filled in), hint, and where if not the job.
 Problem = tuple[str, str | None, Position | None]
@@ -165,6 +172,9 @@ def merge(parent: Job | None, spec: JobSpec) -> Job:
         changes["irrelevant_files"] = tuple(spec.irrelevant_files)
     if "required_projects" in given:
         changes["required_projects"] = required_projects(spec.required_projects)
+    if "scenario" in given:
+        scenario = spec.scenario
+        changes["scenario"] = JobScenario(scenario.name, scenario.level) if scenario else None
     return dataclasses.replace(base, **changes)
 
 

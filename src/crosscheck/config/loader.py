@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from crosscheck.config.context import Context, Entry
 from crosscheck.config.files import Element, discover, read_elements
 from crosscheck.config.issues import ConfigIssue, IssueList
+from crosscheck.config.job_scenarios import check_job_scenarios
 from crosscheck.config.jobs import JobSource, JobTable
 from crosscheck.config.nodes import build_lab
 from crosscheck.config.pipelines import build_pipelines, check_candidate_pipelines
@@ -78,6 +79,7 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     built = tuple(projects.build(plan, jobs) for plan in plans)
     build_scenarios(context, entries["scenario"])
     check_candidate_pipelines(context, entries["pipeline"], jobs)
+    check_job_scenarios(context, entries["job"])
     if not issues.errors:  # warnings about a broken configuration are only noise
         collect_warnings(context, jobs, built)
     return Config(

@@ -38,6 +38,13 @@ from crosscheck.config.yaml_source import Node, NodeList
 from crosscheck.model.job import Job
 from crosscheck.model.project import Project
 
+
+def project_key(name: str, connection: str | None) -> str:
+    """A project's claim on its name: `nova`, or `nova@upstream` once it names its
+    connection, so that two Gerrits may each have a project of one name."""
+    return f"{name}@{connection}" if connection else name
+
+
 #: Characters that mean a project name was meant as a regular expression.
 REGEX_CHARACTERS = re.compile(r"[*+?()\[\]|\\$]")
 
@@ -95,7 +102,9 @@ class ProjectBuilder:
     def plan(self, entry: Entry[ProjectSpec]) -> ProjectPlan | None:
         """Expand one project's job lists; generated jobs go into the job table."""
         spec = entry.spec
-        if not self.context.define("project", spec.name, entry.position):
+        # The same project name on two Gerrits is two projects (a mirror, say).
+        claimed = project_key(spec.name, spec.connection)
+        if not self.context.define("project", claimed, entry.position):
             return None
         self._check_name(entry)
         connection = self._connection(entry)

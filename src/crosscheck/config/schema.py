@@ -325,6 +325,17 @@ def _env_value(value: Any) -> Any:
     return value
 
 
+class JobScenarioSpec(Spec):
+    """`scenario: NAME` or `scenario: {name: NAME, level: LEVEL}` on a job."""
+
+    name: Segment
+    level: Segment | None = None
+
+
+def _job_scenario(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
 class JobSpec(Spec):
     name: Name
     description: str = ""
@@ -341,6 +352,7 @@ class JobSpec(Spec):
         Field(default_factory=list)
     )
     attempts: Annotated[int, Field(ge=1, le=10)] | None = None
+    scenario: Annotated[JobScenarioSpec, BeforeValidator(_job_scenario)] | None = None
 
 
 class JobTemplateSpec(BaseModel):

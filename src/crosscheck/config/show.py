@@ -37,6 +37,12 @@ def job_data(job: Job) -> dict[str, Any]:
         }
         for rp in job.required_projects
     ]
+    if job.scenario is not None:
+        wanted = job.scenario
+        data["scenario"] = {
+            "name": wanted.name,
+            **({"level": wanted.level} if wanted.level else {}),
+        }
     if job.abstract:
         data["abstract"] = True
     return data

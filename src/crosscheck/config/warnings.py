@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 
 from crosscheck.config.context import Context
+from crosscheck.config.job_scenarios import job_scenario_warnings
+from crosscheck.config.projects import project_key
 from crosscheck.config.scenarios import scenario_warnings
 from crosscheck.model.events import EventType
 from crosscheck.model.job import Job
@@ -52,6 +54,7 @@ def collect_warnings(
             )
         _ready_for_review(context, pipeline)
         _comment_patterns(context, pipeline)
+        _reports_where_triggered(context, pipeline)
         if name not in context.used.get("pipeline", set()):
             context.issues.warning(
                 f"pipeline '{name}' runs no job for any project",
@@ -61,9 +64,39 @@ def collect_warnings(
         if not any(project.pipelines.values()):
             context.issues.warning(
                 f"project '{project.name}' runs no job in any pipeline",
-                context.position_of("project", project.name),
+                context.position_of("project", project_key(project.name, project.connection))
+                or context.position_of("project", project.name),
             )
     scenario_warnings(context, jobs)
+    job_scenario_warnings(context, jobs)
+
+
+def _reports_where_triggered(context: Context, pipeline: Pipeline) -> None:
+    """A change is reported to the Gerrit it came from, and only there: a connection the
+    pipeline triggers on without a reporter of its own gets no report, and a reporter on
+    a connection it never triggers on is never used."""
+    if not pipeline.reports or pipeline.timer_only:
+        return
+    triggered = {t.connection for t in pipeline.triggers if isinstance(t, GerritTrigger)}
+    actions = (*pipeline.start, *pipeline.success, *pipeline.failure, *pipeline.error)
+    reported = {action.connection for action in actions}
+    where = context.position_of("pipeline", pipeline.name)
+    for connection in sorted(triggered - reported):
+        context.issues.warning(
+            f"pipeline '{pipeline.name}' triggers on '{connection}' but reports only to "
+            f"{', '.join(repr(c) for c in sorted(reported))}: changes from '{connection}' get "
+            "no report (a change is reported to the Gerrit it came from)",
+            where,
+            f"add '{connection}:' under its 'success:' and 'failure:'",
+        )
+    for connection in sorted(reported - triggered):
+        context.issues.warning(
+            f"pipeline '{pipeline.name}' reports to '{connection}' but never triggers on it: "
+            "a change is reported only to the Gerrit it came from, so these reporters are "
+            "never used",
+            where,
+            f"add '{connection}:' under its 'trigger:', or remove its reporters",
+        )
 
 
 def _timer_reports(context: Context, pipeline: Pipeline) -> None:

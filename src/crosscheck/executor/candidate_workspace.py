@@ -12,14 +12,14 @@ credentials, if any); a plain git URL through a mirror of its own. Each clone's
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
-from crosscheck.executor.git import Git, GitError, secret_free, short_reason
-from crosscheck.executor.mirrors import MirrorCache
-from crosscheck.executor.workspace import Checkout, GerritRemote, Workspace
+from crosscheck.executor.git import GitError, secret_free, short_reason
+from crosscheck.executor.sources import Sources
+from crosscheck.executor.workspace import Checkout, Workspace
 from crosscheck.model.events import CandidateComponent, CandidateItem
 
 PINNED_VERSIONS = "pinned-versions.yaml"
@@ -28,18 +28,13 @@ PLAIN_GIT = "git"
 
 
 async def prepare_candidate(
-    candidate: CandidateItem,
-    src_root: Path,
-    mirrors: MirrorCache,
-    remotes: Mapping[str, GerritRemote],
-    git_for: Callable[[str | None], Git],
+    candidate: CandidateItem, src_root: Path, sources: Sources
 ) -> Workspace:
     """Check every component out at its commit under `<src_root>/<scenario>`."""
     root = src_root / candidate.scenario
     root.mkdir(parents=True, exist_ok=True)
     checkouts = [
-        await _component(component, root, mirrors, remotes, git_for)
-        for component in candidate.components
+        await check_out_component(component, root, sources) for component in candidate.components
     ]
     pinned = {
         "scenario": candidate.scenario,
@@ -52,37 +47,35 @@ async def prepare_candidate(
     return Workspace(src_root, main, tuple(checkouts), "", {c.project: c for c in checkouts})
 
 
-async def _component(
-    component: CandidateComponent,
-    root: Path,
-    mirrors: MirrorCache,
-    remotes: Mapping[str, GerritRemote],
-    git_for: Callable[[str | None], Git],
+async def check_out_component(
+    component: CandidateComponent, root: Path, sources: Sources, refs: Sequence[str] = ()
 ) -> Checkout:
+    """`root/<component>` detached at its commit; `refs` (changes to merge onto it)
+    fetched into its mirror too, so the clone can fetch them before it is published."""
     if component.git_url is not None:
-        git = git_for(None)
+        git = sources.git_for(None)
         url, public = component.git_url, component.git_url
         digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-        connection, project = PLAIN_GIT, f"url-{digest}"
+        held = await sources.mirrors.holding(git, PLAIN_GIT, f"url-{digest}", url, component.sha)
+        try:
+            mirror = held or await sources.mirrors.update(git, PLAIN_GIT, f"url-{digest}", url)
+        except GitError as error:
+            reason = short_reason(error.stderr) if error.stderr else str(error)
+            raise GitError(
+                f"git fetch of component {component.name} from {secret_free(url)}: {reason}",
+                error.returncode,
+                error.stderr,
+            ) from error
     else:
-        remote = remotes.get(component.connection or "")
-        if remote is None or component.project is None:
+        connection, project = component.connection or "", component.project or ""
+        if component.connection not in sources.remotes or component.project is None:
             raise GitError(
                 f"component {component.name} is on connection {component.connection!r}, "
                 "which is not configured"
             )
-        git = git_for(component.connection)
-        url, public = remote.fetch_url(component.project), remote.public_url(component.project)
-        connection, project = remote.connection, component.project
-    try:
-        mirror = await mirrors.update(git, connection, project, url)
-    except GitError as error:
-        reason = short_reason(error.stderr) if error.stderr else str(error)
-        raise GitError(
-            f"git fetch of component {component.name} from {secret_free(url)}: {reason}",
-            error.returncode,
-            error.stderr,
-        ) from error
+        git = sources.git_for(connection)
+        public = sources.remote(connection).public_url(project)
+        mirror = await sources.mirror(connection, project, refs, holding=component.sha)
     target = root / component.name
     await git.run("clone", "--quiet", "--no-checkout", str(mirror), str(target))
     try:
@@ -93,5 +86,6 @@ async def _component(
             error.returncode,
             error.stderr,
         ) from error
+    # Changes are fetched from the mirror itself, so `origin` may name the public URL now.
     await git.run("remote", "set-url", "origin", secret_free(public), cwd=target)
     return Checkout(component.name, target, None, component.sha)

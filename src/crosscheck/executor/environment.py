@@ -64,18 +64,27 @@ def build_environment(
 
 
 def candidate_variables(request: BuildRequest, paths: BuildPaths) -> dict[str, str]:
-    """A candidate's build: which candidate, and each component's commit
-    (`CROSSCHECK_VERSION_<COMPONENT>`, the name upper-cased, other than A-Z 0-9 as `_`)."""
-    candidate = request.event.candidate
-    if candidate is None:
+    """A candidate's build, or a change's in a scenario: which scenario and candidate,
+    and each component's commit (`CROSSCHECK_VERSION_<COMPONENT>`, the name upper-cased,
+    other than A-Z 0-9 as `_`; a changed component's is its version before the merge)."""
+    candidate, versions = request.event.candidate, request.scenario
+    taken: str | None
+    level: str | None
+    if candidate is not None:
+        scenario, taken, level = candidate.scenario, candidate.id, candidate.level
+        components = candidate.components
+    elif versions is not None:
+        scenario, taken, level = versions.scenario, versions.candidate, versions.level
+        components = versions.components
+    else:
         return {}
     env = {
-        "CROSSCHECK_SCENARIO": candidate.scenario,
-        "CROSSCHECK_CANDIDATE": candidate.id,
-        **({"CROSSCHECK_LEVEL": candidate.level} if candidate.level else {}),
+        "CROSSCHECK_SCENARIO": scenario,
+        **({"CROSSCHECK_CANDIDATE": taken} if taken else {}),
+        **({"CROSSCHECK_LEVEL": level} if level else {}),
         "CROSSCHECK_PINNED_VERSIONS": str(paths.workspace / PINNED_VERSIONS),
     }
-    for component in candidate.components:
+    for component in components:
         env[version_variable(component.name)] = component.sha
     return env
 

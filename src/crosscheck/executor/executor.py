@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -34,6 +34,14 @@ from crosscheck.executor.records import (
     collect_artifacts,
     write_build_json,
 )
+from crosscheck.executor.scenario_workspace import (
+    changes_to_apply,
+    own_change,
+    prepare_in_scenario,
+    used_connections,
+    with_dependencies,
+)
+from crosscheck.executor.sources import Sources
 from crosscheck.executor.steps import StepRecord, run_steps
 from crosscheck.executor.workspace import (
     GerritRemote,
@@ -48,8 +56,8 @@ from crosscheck.model.build import (
     change_ref,
     format_duration,
 )
-from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import CandidateItem, Event
+from crosscheck.model.item_context import ScenarioVersions
 
 log = logging.getLogger(__name__)
 
@@ -132,19 +140,18 @@ class Executor:
         except SecretError as error:
             return await self._refused(request, str(error), on_finished)
         mask = Masker([*self._secrets, *(p for p in passwords.values() if p)])
-        password = passwords.get(request.connection_name)
         try:
             async with self.provider.acquire(request.build_id, request.job.node) as node:
                 build = self._open(request, node, mask, listeners)
                 with build.console:
-                    return await self._run_on_node(build, password, on_started, on_finished)
+                    return await self._run_on_node(build, passwords, on_started, on_finished)
         except NodeError as error:
             return await self._refused(request, str(error), on_finished, BuildResult.NODE_FAILURE)
 
     async def _run_on_node(
         self,
         build: _Build,
-        password: str | None,
+        passwords: Mapping[str, str | None],
         on_started: StartedHook | None,
         on_finished: FinishedHook | None,
     ) -> BuildOutcome:
@@ -156,7 +163,7 @@ class Executor:
         try:
             if on_started is not None:
                 await on_started(started)
-            result, detail = await self._work(build, password)
+            result, detail = await self._work(build, passwords)
         except asyncio.CancelledError:
             await asyncio.shield(
                 self._finish(build, BuildResult.CANCELED, "cancelled", on_finished)
@@ -172,13 +179,15 @@ class Executor:
             )
         return await self._finish(build, result, detail, on_finished)
 
-    async def _work(self, build: _Build, password: str | None) -> tuple[BuildResult, str | None]:
+    async def _work(
+        self, build: _Build, passwords: Mapping[str, str | None]
+    ) -> tuple[BuildResult, str | None]:
         request, node = build.request, build.node
-        paths = BuildPaths.under(node.run_dir, request.project)
-        local = BuildPaths.under(PurePosixPath(node.work_dir), request.project)
+        paths = BuildPaths.under(node.run_dir, request.workspace_name)
+        local = BuildPaths.under(PurePosixPath(node.work_dir), request.workspace_name)
         _make_dirs(local.home, local.tmp, local.artifacts)
         try:
-            build.workspace = await self._workspace(build, password, Path(local.src_root))
+            build.workspace = await self._workspace(build, passwords, Path(local.src_root))
         except MergeConflictError as error:
             build.console.line(f"--- MERGE_CONFLICT: {error}")
             return BuildResult.MERGE_CONFLICT, str(error)
@@ -208,13 +217,22 @@ class Executor:
         build.steps = outcome.steps
         return outcome.result, outcome.detail
 
-    async def _workspace(self, build: _Build, password: str | None, src_root: Path) -> Workspace:
-        candidate = build.request.event.candidate
-        if candidate is not None:
-            return await self._candidate_workspace(build, candidate, src_root)
-        connection = build.request.connection
+    async def _workspace(
+        self, build: _Build, passwords: Mapping[str, str | None], src_root: Path
+    ) -> Workspace:
+        request = build.request
+        sources = self._sources(request, passwords)
+        if request.event.candidate is not None:
+            return await self._candidate_workspace(
+                build, request.event.candidate, sources, src_root
+            )
+        versions = request.scenario
+        if versions is not None:
+            return await self._scenario_workspace(build, versions, sources, src_root)
+        connection = request.connection
         if connection is None:  # pragma: no cover -- BuildRequest refuses it
             raise GitError("a build without a connection is a candidate's")
+        password = passwords.get(connection.name)
         credentials = (
             HttpCredentials(connection.http_url, connection.user, password) if password else None
         )
@@ -222,24 +240,18 @@ class Executor:
         builder = WorkspaceBuilder(Git(credentials), self.mirrors, remote)
         build.console.line("--- preparing the workspace")
         began = time.monotonic()
-        workspace = await builder.prepare(
-            build.request.event, build.request.job.required_projects, src_root
-        )
+        workspace = await builder.prepare(request.event, request.job.required_projects, src_root)
+        changes = changes_to_apply(request.context.dependencies, None)
+        if changes:
+            workspace = await with_dependencies(workspace, changes, connection.name, sources)
         for checkout in (workspace.main, *workspace.required):
             where = checkout.branch or "detached"
             build.console.line(f"    {checkout.project}: {where} at {checkout.revision}")
         build.console.line(f"--- workspace ready in {time.monotonic() - began:.1f}s")
         return workspace
 
-    async def _candidate_workspace(
-        self, build: _Build, candidate: CandidateItem, src_root: Path
-    ) -> Workspace:
-        connections = _component_connections(build.request)
-        passwords = self._passwords(build.request)
-        remotes = {
-            name: GerritRemote(name, c.http_url, passwords[name] is not None)
-            for name, c in connections.items()
-        }
+    def _sources(self, request: BuildRequest, passwords: Mapping[str, str | None]) -> Sources:
+        connections = used_connections(request)
 
         def git_for(connection: str | None) -> Git:
             found = connections.get(connection or "")
@@ -248,13 +260,37 @@ class Executor:
                 return Git()
             return Git(HttpCredentials(found.http_url, found.user, password))
 
+        remotes = {
+            name: GerritRemote(name, c.http_url, passwords.get(name) is not None)
+            for name, c in connections.items()
+        }
+        return Sources(self.mirrors, remotes, git_for)
+
+    async def _candidate_workspace(
+        self, build: _Build, candidate: CandidateItem, sources: Sources, src_root: Path
+    ) -> Workspace:
         build.console.line(f"--- preparing candidate {candidate.id[:12]} of {candidate.scenario}")
         began = time.monotonic()
-        workspace = await prepare_candidate(candidate, src_root, self.mirrors, remotes, git_for)
+        workspace = await prepare_candidate(candidate, src_root, sources)
         for checkout in workspace.required:
             build.console.line(f"    {checkout.project}: at {checkout.revision}")
         build.console.line(f"--- workspace ready in {time.monotonic() - began:.1f}s")
         return workspace
+
+    async def _scenario_workspace(
+        self, build: _Build, versions: ScenarioVersions, sources: Sources, src_root: Path
+    ) -> Workspace:
+        request = build.request
+        changes = changes_to_apply(request.context.dependencies, own_change(request.event))
+        taken = f"candidate {versions.candidate[:12]}" if versions.candidate else "its refs"
+        merged = ", ".join(c.label for c in changes) or "no change"
+        build.console.line(f"--- preparing scenario {versions.scenario} at {taken}, {merged}")
+        began = time.monotonic()
+        workspace = await prepare_in_scenario(versions, changes, src_root, sources)
+        for checkout in workspace.required:
+            build.console.line(f"    {checkout.project}: at {checkout.revision}")
+        build.console.line(f"--- workspace ready in {time.monotonic() - began:.1f}s")
+        return replace(workspace, commit_message=_commit_message(request.event))
 
     async def _artifacts(self, build: _Build, local: BuildPaths) -> int:
         for note in await build.node.pull(PurePosixPath(ARTIFACTS)):
@@ -381,11 +417,9 @@ class Executor:
         """The HTTP passwords the build fetches with, by connection: its own, or those
         of its candidate's components (never another connection's: one that cannot be
         read must not refuse builds that do not use it)."""
-        if request.connection is not None:
-            return {request.connection.name: http_password(request.connection)}
         return {
             name: http_password(connection)
-            for name, connection in _component_connections(request).items()
+            for name, connection in used_connections(request).items()
         }
 
     async def _refused(
@@ -417,8 +451,5 @@ def _make_dirs(*directories: PurePosixPath) -> None:
         Path(directory).mkdir(parents=True, exist_ok=True)
 
 
-def _component_connections(request: BuildRequest) -> dict[str, GerritConnection]:
-    """The configured connections a candidate's components live on."""
-    candidate = request.event.candidate
-    used = {c.connection for c in candidate.components if c.connection} if candidate else set()
-    return {name: c for name, c in request.connections.items() if name in used}
+def _commit_message(event: Event) -> str:
+    return event.change.commit_message if event.change is not None else ""

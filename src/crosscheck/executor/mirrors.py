@@ -46,6 +46,20 @@ class MirrorCache:
         base = self.root / f"{quote(connection, safe='')}-{server}"
         return project_path(base, project).with_name(project.rsplit("/", 1)[-1] + ".git")
 
+    async def holding(
+        self, git: Git, connection: str, project: str, url: str, commit: str
+    ) -> Path | None:
+        """The mirror, when it holds `commit` already: a pinned version needs no fetch,
+        so builds go on while its server is away."""
+        path = self.path_for(connection, project, url)
+        if not (path / "HEAD").exists():
+            return None
+        try:
+            await git.run("cat-file", "-e", f"{commit}^{{commit}}", cwd=path)
+        except GitError:
+            return None
+        return path
+
     async def update(
         self, git: Git, connection: str, project: str, url: str, refs: Sequence[str] = ()
     ) -> Path:

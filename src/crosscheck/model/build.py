@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import PROMOTION, Event
+from crosscheck.model.item_context import ItemContext, ScenarioVersions
 from crosscheck.model.job import Job
 
 #: Build ids become a directory name and part of a URL: keep them plain.
@@ -71,8 +72,11 @@ class BuildRequest:
     #: How the executor fetches the project over git; secrets are referenced, never held.
     #: None for a candidate's build, whose components say where each lives.
     connection: GerritConnection | None
-    #: A candidate's build: its components' connections, by name.
+    #: A candidate's build: its components' connections, by name; any build's may
+    #: fetch from those of its context (a scenario's components, Depends-On changes).
     connections: Mapping[str, GerritConnection] = field(default_factory=dict)
+    #: What its item was planned with: Depends-On changes, scenarios' versions.
+    context: ItemContext = field(default_factory=ItemContext)
 
     def __post_init__(self) -> None:
         if not BUILD_ID.match(self.build_id):
@@ -95,6 +99,19 @@ class BuildRequest:
         if self.event.change is not None:
             return self.event.change.project
         return self.event.project or ""
+
+    @property
+    def scenario(self) -> ScenarioVersions | None:
+        """The versions of the scenario the job runs in, as its item was planned."""
+        wanted = self.job.scenario
+        return self.context.scenario(wanted.name, wanted.level) if wanted is not None else None
+
+    @property
+    def workspace_name(self) -> str:
+        """The directory under the sources where steps run: the project's, or the
+        scenario's, which holds every component."""
+        versions = self.scenario
+        return versions.scenario if versions is not None else self.project
 
 
 @dataclass(frozen=True)

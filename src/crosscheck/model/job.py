@@ -31,6 +31,15 @@ class RequiredProject:
 
 
 @dataclass(frozen=True)
+class JobScenario:
+    """A job run inside a scenario: every component beside the change, at the versions of
+    the candidate a level holds (the newest candidate when no level is named)."""
+
+    name: str
+    level: str | None = None
+
+
+@dataclass(frozen=True)
 class Job:
     """A fully resolved job: inheritance applied, templates expanded."""
 
@@ -47,6 +56,7 @@ class Job:
     required_projects: tuple[RequiredProject, ...] = ()
     attempts: int = DEFAULT_ATTEMPTS
     abstract: bool = False
+    scenario: JobScenario | None = None
     #: The chain of parents, nearest first, for `config show` and error messages.
     inherits: tuple[str, ...] = ()
 

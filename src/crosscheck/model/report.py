@@ -92,6 +92,9 @@ class Report:
     after_merge: bool = False
     #: A results report of a candidate's item: its results are the candidate's.
     candidate: str | None = None
+    #: For a results service: what every job's result adds to its comment (the
+    #: scenarios' versions the item was built with).
+    note: str = ""
 
     @property
     def subject(self) -> str:

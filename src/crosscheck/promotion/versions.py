@@ -3,12 +3,13 @@ with an operator's pins over them (`crosscheck candidate create --pin ...`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from crosscheck.drivers.base import DriverError, DriverNotFoundError, RefSource
 from crosscheck.errors import CrosscheckError
 from crosscheck.model.candidate import SHA
 from crosscheck.model.scenario import Component, RefKind, Scenario
+from crosscheck.scheduler.context_plan import ScenarioUnavailableError
 
 
 class VersionsError(CrosscheckError):
@@ -97,3 +98,22 @@ async def _exists(
             f"component {component.name} ({where}) has no commit {sha}: pin a commit of "
             "the project, or a branch or a tag"
         )
+
+
+def scenario_refs(
+    sources: Mapping[str, RefSource], git: RefSource
+) -> Callable[[Scenario], Awaitable[Mapping[str, str]]]:
+    """A scenario's versions at its configured refs, for the scheduler's scenario jobs
+    while the scenario has no candidate. A server that cannot say now is a DriverError
+    there (the item is planned again later); a ref that does not exist is the
+    configuration's fault, reported without a vote (ScenarioUnavailableError)."""
+
+    async def refs(scenario: Scenario) -> Mapping[str, str]:
+        try:
+            return await resolve_versions(scenario, sources, git)
+        except VersionsError as error:
+            if isinstance(error.__cause__, DriverError):
+                raise DriverError(str(error)) from error
+            raise ScenarioUnavailableError(f"scenario {scenario.name}: {error}") from error
+
+    return refs

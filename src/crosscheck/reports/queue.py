@@ -348,6 +348,7 @@ class ReportQueue:
             jobs=tuple(JobLine(**job) for job in data.get("jobs", ())),
             after_merge=bool(data.get("after_merge", False)),
             candidate=data.get("candidate"),
+            note=data.get("note", ""),
         )
         return report, row.attempts, ReportState(row.state)
 
@@ -382,5 +383,6 @@ def _payload(report: Report) -> str:
             **({"jobs": [asdict(job) for job in report.jobs]} if report.jobs else {}),
             **({"after_merge": True} if report.after_merge else {}),
             **({"candidate": report.candidate} if report.candidate else {}),
+            **({"note": report.note} if report.note else {}),
         }
     )

@@ -32,6 +32,7 @@ from crosscheck.model.connection import GerritConnection
 from crosscheck.model.job import Job
 from crosscheck.model.states import ACTIVE_ITEM_STATES, BuildState
 from crosscheck.store import work
+from crosscheck.store.context_codec import load_context
 from crosscheck.store.event_codec import load_event
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ class BuildTasks:
             event=load_event(item.event),
             connection=self.connections.get(item.connection),
             connections=self.connections,
+            context=load_context(item.context),
         )
         outcome = await self.executor.run(request, on_started=self._started)
         await self._finished(build, item.pipeline, outcome)

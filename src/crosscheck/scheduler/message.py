@@ -23,11 +23,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from crosscheck.model.build import BuildResult, format_duration
+from crosscheck.model.item_context import Dependency, ScenarioVersions
 from crosscheck.model.pipeline import Pipeline, ReportAction
 from crosscheck.model.report import DETAIL_SEPARATOR, JobLine
 
 #: A reason longer than this is cut: a line is read at a glance, the logs say the rest.
 MAX_DETAIL = 200
+#: Characters of a commit id in a report: unambiguous in practice, and short.
+SHORT = 12
 #: Results that are no verdict on the change: the build could not run.
 INFRASTRUCTURE = frozenset({BuildResult.ERROR.value, BuildResult.NODE_FAILURE.value})
 
@@ -39,6 +42,8 @@ class Outcome(StrEnum):
     FAILURE = "failure"
     MERGE_CONFLICT = "merge_conflict"
     ERROR = "error"
+    #: A Depends-On footer names what cannot be built with: reported, never built.
+    DEPENDENCY = "dependency"
 
 
 #: The item's `detail` once reported, by outcome.
@@ -47,6 +52,7 @@ VERDICTS = {
     Outcome.FAILURE: "failed",
     Outcome.MERGE_CONFLICT: "merge conflict",
     Outcome.ERROR: "infrastructure error",
+    Outcome.DEPENDENCY: "dependency problem",
 }
 
 
@@ -72,7 +78,12 @@ def item_outcome(lines: Sequence[JobLine]) -> Outcome:
 
 
 def decide(
-    pipeline: str, lines: Sequence[JobLine], *, patchset: int | None, branch: str
+    pipeline: str,
+    lines: Sequence[JobLine],
+    *,
+    patchset: int | None,
+    branch: str,
+    in_scenario: bool = False,
 ) -> Verdict:
     """The item's outcome and the headline of its report."""
     outcome = item_outcome(lines)
@@ -83,6 +94,13 @@ def decide(
         return Verdict(outcome, f"Build failed {where}.")
     if outcome is Outcome.MERGE_CONFLICT:
         which = f"patchset {patchset}" if patchset is not None else "the change"
+        if in_scenario:
+            return Verdict(
+                outcome,
+                f"Merge failed {where}: {which} does not apply onto the versions of its scenario.",
+                "Each job's line says onto which component; the versions are below. "
+                f"Rebasing onto {branch} helps only when the conflict is with its tip.",
+            )
         return Verdict(
             outcome,
             f"Merge failed {where}: {which} does not merge onto {branch}.",
@@ -102,14 +120,42 @@ def reporters(pipeline: Pipeline, outcome: Outcome) -> tuple[ReportAction, ...]:
         return pipeline.success
     if outcome is Outcome.MERGE_CONFLICT:
         return pipeline.merge_conflict
-    if outcome is Outcome.ERROR:
+    if outcome in (Outcome.ERROR, Outcome.DEPENDENCY):
+        # Another change's state is no verdict on this one: no vote by default.
         return pipeline.error
     return pipeline.failure
 
 
-def item_message(verdict: Verdict, lines: Sequence[JobLine], info_url: str | None) -> str:
-    parts = [verdict.headline, ""]
-    parts += [job_line(line) for line in lines]
+def dependency_verdict(pipeline: str, problem: str) -> Verdict:
+    return Verdict(
+        Outcome.DEPENDENCY,
+        f"Build not run ({pipeline} pipeline): {problem}",
+        "No job ran and no vote is cast. Fix the Depends-On footer and push a new "
+        "patchset, or comment recheck once the dependency can be used.",
+    )
+
+
+def unavailable_verdict(pipeline: str, problem: str) -> Verdict:
+    return Verdict(
+        Outcome.ERROR,
+        f"Build could not run ({pipeline} pipeline): {problem}",
+        "The change was not tested: this is no verdict on it. The CI's configuration "
+        "names a version that does not exist; its operator is told in the logs, and a "
+        "recheck runs the jobs again once it is fixed.",
+    )
+
+
+def item_message(
+    verdict: Verdict,
+    lines: Sequence[JobLine],
+    info_url: str | None,
+    scenarios: Sequence[str] = (),
+) -> str:
+    parts = [verdict.headline]
+    if lines:
+        parts += ["", *(job_line(line) for line in lines)]
+    if scenarios:
+        parts += ["", *scenarios]
     if verdict.hint:
         parts += ["", verdict.hint]
     if info_url:
@@ -132,6 +178,53 @@ def short_detail(detail: str) -> str:
     if len(flat) <= MAX_DETAIL:
         return flat
     return flat[: MAX_DETAIL - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A change merged into a build's workspace: the item's own, or a dependency."""
+
+    connection: str
+    project: str
+    label: str
+
+
+def applied_changes(
+    connection: str, project: str, own: str | None, dependencies: Sequence[Dependency]
+) -> list[Applied]:
+    """The item's change (`own`, a label) and its unmerged dependencies, deepest first."""
+    found = [Applied(d.connection, d.project, d.label) for d in dependencies if not d.merged]
+    return found + ([Applied(connection, project, own)] if own else [])
+
+
+def scenario_line(versions: ScenarioVersions, applied: Sequence[Applied] = ()) -> str:
+    """`Scenario os-odl, candidate 3f2a9c1b0e4d at daily: nova 1a2b3c4d5e6f +upstream:12,2;
+    odl 9f8e7d6c5b4a`: enough to check the same versions out again."""
+    if versions.candidate is None:
+        taken = "no candidate yet, components at their configured refs"
+    else:
+        where = f"at {versions.level}" if versions.level else "the newest"
+        if versions.asked and not versions.level:
+            where += f" ({versions.asked} holds none yet)"
+        taken = f"candidate {versions.candidate[:SHORT]} {where}"
+    parts = []
+    placed: set[Applied] = set()
+    for component in versions.components:
+        on_it = [
+            a
+            for a in applied
+            if (a.connection, a.project) == (component.connection, component.project)
+        ]
+        placed.update(on_it)
+        parts.append(f"{component.name} {component.sha[:SHORT]}{_labels(on_it)}")
+    beside = [a for a in applied if a not in placed]
+    for project in dict.fromkeys(a.project for a in beside):
+        parts.append(f"{project}{_labels([a for a in beside if a.project == project])}")
+    return f"Scenario {versions.scenario}, {taken}: {'; '.join(parts)}"
+
+
+def _labels(applied: Sequence[Applied]) -> str:
+    return "".join(f" +{a.label}" for a in applied)
 
 
 def start_message(pipeline: str, jobs: Sequence[str]) -> str:

@@ -16,20 +16,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.config import Config
 from crosscheck.model.events import PROMOTION, Event, EventType
-from crosscheck.model.pipeline import ReportAction
+from crosscheck.model.pipeline import Pipeline, ReportAction
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, report_tag
-from crosscheck.model.states import LIVE_BUILD_STATES, BuildState
+from crosscheck.model.states import LIVE_BUILD_STATES, BuildState, ItemState
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.message import (
     VERDICTS,
     Outcome,
+    Verdict,
+    applied_changes,
     decide,
     item_message,
     item_outcome,
     reporters,
+    scenario_line,
     start_message,
 )
 from crosscheck.store import work
+from crosscheck.store.context_codec import load_context
 from crosscheck.store.event_codec import load_event
 
 log = logging.getLogger(__name__)
@@ -79,13 +83,12 @@ class ItemReporting:
         pipeline = self.config().pipelines.get(item.pipeline)
         if pipeline is None or item.change_number is None:
             return
-        for action in pipeline.start:
+        for action in _own_reporters(item, pipeline.start):
             message = start_message(item.pipeline, jobs)
             report = self._report_for(
                 item, f"item-{item.id}-start-{action.connection}", action, message
             )
-            if report is not None:
-                await self.reports.enqueue(report)
+            await self.reports.enqueue(report)
 
     def _line(self, build: work.BuildRow) -> JobLine:
         duration = 0.0
@@ -125,7 +128,14 @@ class ItemReporting:
                 VERDICTS[item_outcome(lines)],
             )
             return []
-        verdict = decide(item.pipeline, lines, patchset=item.patchset, branch=item.branch)
+        scenarios = scenario_lines(item)
+        verdict = decide(
+            item.pipeline,
+            lines,
+            patchset=item.patchset,
+            branch=item.branch,
+            in_scenario=bool(scenarios),
+        )
         if verdict.outcome is Outcome.ERROR:
             log.warning(
                 "item %d (change %d,%d in %s): infrastructure error, %s",
@@ -135,13 +145,44 @@ class ItemReporting:
                 item.pipeline,
                 "reported to its error reporters" if pipeline.error else "no error reporter",
             )
-        message = item_message(verdict, lines, self.config().ci.info_url)
+        message = item_message(verdict, lines, self.config().ci.info_url, scenarios)
+        return await self._queue(db, item, pipeline, verdict, message)
+
+    async def _queue(
+        self,
+        db: AsyncConnection,
+        item: work.ItemRow,
+        pipeline: Pipeline,
+        verdict: Verdict,
+        message: str,
+    ) -> list[str]:
         keys: list[str] = []
-        for action in reporters(pipeline, verdict.outcome):
+        for action in _own_reporters(item, reporters(pipeline, verdict.outcome)):
             report = self._report_for(item, f"item-{item.id}-{action.connection}", action, message)
-            if report is not None and await self.reports.add(db, report):
+            if await self.reports.add(db, report):
                 keys.append(report.key)
         return keys
+
+    async def report_unbuilt(self, item: work.ItemRow, verdict: Verdict) -> None:
+        """A new item that cannot be built as asked (its Depends-On cannot be met, its
+        scenario's versions cannot be taken): finished with a report saying why, instead
+        of builds that would test something else than the author meant."""
+        pipeline = self.config().pipelines.get(item.pipeline)
+        message = item_message(verdict, [], self.config().ci.info_url)
+        async with self.engine.begin() as db:
+            if not await work.plan_item(db, item.id, ItemState.FINISHED, VERDICTS[verdict.outcome]):
+                return
+            keys = await self._queue(db, item, pipeline, verdict, message) if pipeline else []
+        log.warning(
+            "item %d (change %s,%s in %s) not built: %s",
+            item.id,
+            item.change_number,
+            item.patchset,
+            item.pipeline,
+            verdict.headline,
+        )
+        for key in keys:
+            self.reports.send_soon(key)
 
     async def _report_results(
         self, db: AsyncConnection, item: work.ItemRow, lines: Sequence[JobLine]
@@ -164,6 +205,7 @@ class ItemReporting:
             pipeline=item.pipeline,
             branch=item.branch,
             jobs=tuple(lines),
+            note="\n".join(scenario_lines(item)),
         )
         return [report.key] if lines and await self.results.add(db, report) else []
 
@@ -189,14 +231,7 @@ class ItemReporting:
 
     def _report_for(
         self, item: work.ItemRow, key: str, action: ReportAction, message: str
-    ) -> Report | None:
-        if action.connection != item.connection:
-            log.warning(
-                "item %d: reporting to another connection (%s) is not supported",
-                item.id,
-                action.connection,
-            )
-            return None
+    ) -> Report:
         return Report(
             key=key,
             connection=item.connection,
@@ -210,6 +245,31 @@ class ItemReporting:
             notify=action.notify,
             after_merge=load_event(item.event).type == EventType.CHANGE_MERGED,
         )
+
+
+def scenario_lines(item: work.ItemRow) -> list[str]:
+    """One line per scenario the item's jobs ran in: its versions, and the changes
+    merged onto them (the item's own and its dependencies)."""
+    context = load_context(item.context)
+    own = f"{item.connection}:{item.change_number},{item.patchset}" if item.patchset else None
+    applied = applied_changes(item.connection, item.project, own, context.dependencies)
+    # Two levels of one scenario may have taken the same candidate: one line says it.
+    return list(dict.fromkeys(scenario_line(v, applied) for v in context.scenarios))
+
+
+def _own_reporters(item: work.ItemRow, actions: Sequence[ReportAction]) -> tuple[ReportAction, ...]:
+    """The reporters on the item's own connection. A pipeline triggered by several
+    Gerrits lists a reporter for each, and a change is reported only where it came
+    from; reporting to another Gerrit alone is not supported, and said so."""
+    own = tuple(action for action in actions if action.connection == item.connection)
+    if not own:
+        for action in actions:
+            log.warning(
+                "item %d: reporting to another connection (%s) is not supported",
+                item.id,
+                action.connection,
+            )
+    return own
 
 
 def final_attempts(builds: Sequence[work.BuildRow]) -> list[work.BuildRow]:

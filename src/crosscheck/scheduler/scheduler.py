@@ -28,19 +28,23 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck import metrics
-from crosscheck.drivers.base import ChangeSource, DriverError, DriverNotFoundError
+from crosscheck.drivers.base import ChangeSource, DriverError, DriverNotFoundError, FoundPatchset
 from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import ChangeState, Event, EventType, Origin
+from crosscheck.model.item_context import ItemContext
 from crosscheck.model.job import Job
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.states import ItemState
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.builds import BuildRunner, BuildTasks
 from crosscheck.scheduler.candidates import candidate_event, enqueue_candidate
+from crosscheck.scheduler.context_plan import ContextPlanner, RefsNow, ScenarioUnavailableError
+from crosscheck.scheduler.dependencies import DependencyProblem
 from crosscheck.scheduler.enqueue import enqueue_item
 from crosscheck.scheduler.managers import manager_for
+from crosscheck.scheduler.message import dependency_verdict, unavailable_verdict
 from crosscheck.scheduler.reporting import ItemReporting
 from crosscheck.scheduler.triggers import (
     OLD_PATCHSET,
@@ -50,6 +54,7 @@ from crosscheck.scheduler.triggers import (
     triggered,
 )
 from crosscheck.store import work
+from crosscheck.store.context_codec import dump_context
 from crosscheck.store.event_codec import load_event
 from crosscheck.store.transitions import Transitions
 
@@ -78,6 +83,7 @@ class Scheduler:
         clock: Callable[[], datetime] = work.now,
         jitter: Callable[[], float] = random.random,
         transitions: Transitions | None = None,
+        scenario_refs: RefsNow | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
@@ -107,6 +113,21 @@ class Scheduler:
             jitter=jitter,
         )
         self.reporting = ItemReporting(engine, config, reports, results, self.logs_url)
+        #: Depends-On and scenario versions, once per item; `scenario_refs` resolves a
+        #: scenario's configured refs while it has no candidate.
+        self.context = ContextPlanner(
+            engine,
+            lambda: config().scenarios,
+            self._current_patchset,
+            lambda: {name: c.http_url for name, c in config().connections.items()},
+            scenario_refs,
+        )
+
+    async def _current_patchset(self, connection: str, number: int) -> FoundPatchset:
+        source = self.changes.get(connection)
+        if source is None:
+            raise DriverNotFoundError(f"serve does not connect to {connection!r}")
+        return await source.find_patchset(number, None)
 
     # -- events in -------------------------------------------------------------
 
@@ -278,6 +299,9 @@ class Scheduler:
                     )
             return
         jobs = [job for job in self._jobs(item) if job.is_relevant(files)]
+        context = await self._context(item, event, jobs)
+        if context is None:
+            return
         # The item may have been superseded or dequeued while its files were fetched.
         async with self.engine.begin() as db:
             if not jobs:
@@ -285,10 +309,35 @@ class Scheduler:
                     db, item.id, ItemState.FINISHED, "no job applies to these files"
                 )
                 return
-            if not await work.plan_item(db, item.id, ItemState.RUNNING):
+            stored = dump_context(context)
+            if not await work.plan_item(db, item.id, ItemState.RUNNING, context=stored):
                 return
             await work.add_builds(db, item.id, [(j.name, j.voting) for j in jobs])
         await self.reporting.report_start(item, [j.name for j in jobs], event)
+
+    async def _context(
+        self, item: work.ItemRow, event: Event, jobs: list[Job]
+    ) -> ItemContext | None:
+        """What the item's builds are made with; None when it is not planned now: its
+        dependencies were reported instead, or a server could not say yet."""
+        if not jobs:
+            return ItemContext()
+        try:
+            return await self.context.plan(event, jobs)
+        except DependencyProblem as problem:
+            verdict = dependency_verdict(item.pipeline, str(problem))
+            await self.reporting.report_unbuilt(item, verdict)
+        except ScenarioUnavailableError as problem:
+            verdict = unavailable_verdict(item.pipeline, str(problem))
+            await self.reporting.report_unbuilt(item, verdict)
+        except DriverError as error:
+            log.warning(
+                "item %d: cannot resolve its dependencies or scenario versions yet (%s); "
+                "will retry",
+                item.id,
+                error,
+            )
+        return None
 
     async def _waits_its_turn(self, item: work.ItemRow) -> bool:
         """Whether the pipeline's manager keeps the item new for now (a supercedent item

@@ -38,6 +38,7 @@ from crosscheck.promotion.candidates import CandidateMaker
 from crosscheck.promotion.engine import PromotionEngine
 from crosscheck.promotion.publisher import Publisher
 from crosscheck.promotion.snapshots import Snapshots
+from crosscheck.promotion.versions import scenario_refs
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.merges import recording_merges
@@ -116,6 +117,7 @@ async def build_service(options: ServeOptions) -> Service:
     nodes = executor.provider if isinstance(executor.provider, NodePool) else None
     if nodes is not None:  # nodes and PODs follow the configuration's reloads
         live.on_change = lambda reloaded: nodes.reconfigure(reloaded.lab)
+    projects = {name: GerritProjects(client) for name, client in rest.items()}
     scheduler = Scheduler(
         engine,
         lambda: live.current,
@@ -125,8 +127,9 @@ async def build_service(options: ServeOptions) -> Service:
         changes={name: GerritChanges(rest[name], c) for name, c in config.connections.items()},
         logs_url=f"{options.own_url}/logs",
         results=results,
+        # A scenario job while its scenario has no candidate: the components' refs.
+        scenario_refs=scenario_refs(projects, GitRemote()),
     )
-    projects = {name: GerritProjects(client) for name, client in rest.items()}
     # A results service served here learns merges from the stream (the health table's votes).
     sink = recording_merges(scheduler.accept) if config.results.serve else scheduler.accept
     # A merge on a scenario's component makes its next candidate, in the same transaction.

@@ -287,6 +287,9 @@ items = Table(
     Column("detail", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
+    #: What it was planned with (model/item_context.py, JSON): Depends-On changes,
+    #: scenarios' versions; None when nothing beyond its own change.
+    Column("context", Text),
     Index("ix_items_state", "state"),
     Index("ix_items_change", "connection", "change_number"),
 )

@@ -69,6 +69,8 @@ class ItemRow:
     state: ItemState
     created_at: datetime
     detail: str | None = None
+    #: What it was planned with, as JSON (model/item_context.py); None: nothing more.
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,7 @@ def _item(row: Any) -> ItemRow:
         state=ItemState(row.state),
         created_at=row.created_at,
         detail=row.detail,
+        context=row.context,
     )
 
 
@@ -346,12 +349,19 @@ async def candidate_tested(db: AsyncConnection, pipeline: str, candidate: str) -
     return row is not None
 
 
-async def plan_item(db: AsyncConnection, item_id: int, state: ItemState, detail: str = "") -> bool:
+async def plan_item(
+    db: AsyncConnection,
+    item_id: int,
+    state: ItemState,
+    detail: str = "",
+    *,
+    context: str | None = None,
+) -> bool:
     """Move a `new` item on (running; finished when no job applies; skipped) unless
     something (a new patchset, a dequeue) ended it while it was planned; whether this
-    call did."""
+    call did. `context` is what its builds are made with (Depends-On, scenarios)."""
     at = now()
-    values: dict[str, Any] = {"detail": detail or None}
+    values: dict[str, Any] = {"detail": detail or None, "context": context}
     if state not in ACTIVE_ITEM_STATES:
         values["finished_at"] = at
     new = (ItemState.NEW,)

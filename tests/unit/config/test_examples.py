@@ -7,13 +7,19 @@ from pathlib import Path
 import pytest
 
 from crosscheck.config import load_config
+from crosscheck.model.pipeline import GerritTrigger
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
 
 
 @pytest.mark.parametrize(
     ("example", "jobs"),
-    [("storage-driver-ci", 3), ("opnfv-integration-ci", 19), ("opnfv-promotion", 5)],
+    [
+        ("storage-driver-ci", 3),
+        ("opnfv-integration-ci", 19),
+        ("opnfv-promotion", 5),
+        ("opnfv-cross-community", 5),
+    ],
 )
 def test_example_checks_clean(example: str, jobs: int) -> None:
     result = load_config([EXAMPLES / example])
@@ -82,4 +88,42 @@ def test_promotion_example_tests_candidates_in_pipelines_of_their_own() -> None:
         "nosdn-new": (None, ("apex-unit",), True),
         "nosdn-daily": ("verified", ("deploy-virtual", "functest-smoke"), False),
         "nosdn-weekly": ("daily", ("deploy-baremetal",), False),
+    }
+
+
+def test_cross_community_example_tests_patches_of_two_gerrits_in_two_scenarios() -> None:
+    config = load_config([EXAMPLES / "opnfv-cross-community"]).config
+    assert config is not None
+    assert sorted(config.connections) == ["openstack", "opnfv"]
+    assert sorted(config.scenarios) == ["os-nosdn-nofeature", "os-odl-nofeature"]
+    for scenario in config.scenarios.values():
+        on = {c.connection for c in scenario.components if c.connection}
+        assert on == {"openstack", "opnfv"}
+        assert any(c.git_url for c in scenario.components)
+        assert any(c.pinned for c in scenario.components)
+        assert [level.name for level in scenario.levels] == ["verified", "daily"]
+    in_scenario = {
+        name: (job.scenario.name, job.scenario.level)
+        for name, job in config.jobs.items()
+        if job.scenario is not None
+    }
+    assert in_scenario == {
+        "os-nosdn-nofeature-virtual": ("os-nosdn-nofeature", "daily"),
+        "os-odl-nofeature-virtual": ("os-odl-nofeature", "daily"),
+        "os-odl-nofeature-newest": ("os-odl-nofeature", None),
+    }
+    check = config.pipelines["check"]
+    triggers = [t for t in check.triggers if isinstance(t, GerritTrigger)]
+    assert len(triggers) == len(check.triggers)
+    for connection in ("openstack", "opnfv"):
+        events = {e for t in triggers if t.connection == connection for e in t.events}
+        assert {"patchset-created", "comment-added", "wip-state-changed"} <= events
+    assert {t.connection for t in triggers} == {"openstack", "opnfv"}
+    assert {a.connection for a in check.success} == {"openstack", "opnfv"}
+    assert {a.connection for a in check.failure} == {"openstack", "opnfv"}
+    (apex,) = config.projects_for("opnfv/apex")
+    assert apex.connection == "opnfv"
+    assert {job.name for job in apex.pipelines["check"]} == {
+        "os-nosdn-nofeature-virtual",
+        "os-odl-nofeature-virtual",
     }

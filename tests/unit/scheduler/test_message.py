@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from crosscheck.model.events import CandidateComponent
+from crosscheck.model.item_context import ScenarioVersions
 from crosscheck.model.pipeline import Manager, Notify, Pipeline, ReportAction
 from crosscheck.model.report import JobLine
 from crosscheck.results.backfill_messages import parse_ci_message
 from crosscheck.scheduler.message import (
     MAX_DETAIL,
+    Applied,
     Outcome,
     decide,
     item_message,
     item_outcome,
     job_line,
     reporters,
+    scenario_line,
 )
 
 
@@ -147,3 +151,36 @@ def test_each_outcome_goes_to_its_reporters() -> None:
     assert reporters(pipeline, Outcome.FAILURE) == (veto,)
     assert reporters(pipeline, Outcome.MERGE_CONFLICT) == (conflict,)
     assert reporters(pipeline, Outcome.ERROR) == (quiet,)
+
+
+def test_a_scenario_line_names_the_candidate_each_version_and_the_changes_merged() -> None:
+    versions = ScenarioVersions(
+        "os-odl",
+        "daily",
+        "c" * 64,
+        (
+            CandidateComponent("nova", "1" * 40, "upstream", "openstack/nova"),
+            CandidateComponent("odl", "2" * 40, git_url="https://git.example/odl"),
+        ),
+    )
+    applied = [
+        Applied("integrating", "opnfv/releng", "integrating:45,2"),
+        Applied("upstream", "openstack/nova", "upstream:12,3"),
+    ]
+    assert scenario_line(versions, applied) == (
+        f"Scenario os-odl, candidate {'c' * 12} at daily: nova {'1' * 12} +upstream:12,3; "
+        f"odl {'2' * 12}; opnfv/releng +integrating:45,2"
+    )
+    newest = ScenarioVersions("os-odl", None, "d" * 64, versions.components[:1])
+    assert scenario_line(newest).startswith(f"Scenario os-odl, candidate {'d' * 12} the newest:")
+
+
+def test_a_conflict_onto_a_scenarios_versions_does_not_tell_to_rebase_onto_the_tip() -> None:
+    lines = [JobLine("deploy", "MERGE_CONFLICT", "", 1.0, True, "upstream:12,3 does not merge")]
+    verdict = decide("check", lines, patchset=3, branch="master", in_scenario=True)
+    assert verdict.outcome is Outcome.MERGE_CONFLICT
+    assert verdict.headline == (
+        "Merge failed (check pipeline): patchset 3 does not apply onto the versions of its "
+        "scenario."
+    )
+    assert "helps only when the conflict is with its tip" in verdict.hint

@@ -142,6 +142,11 @@ def _on_candidate(job: JobLine, reported_at: datetime) -> dict[str, Any]:
     }
 
 
+def _comment(*parts: str) -> str | None:
+    """A non-verdict result's name, then the versions it was built with."""
+    return "\n".join(part for part in parts if part) or None
+
+
 def _result(report: Report, job: JobLine, reported_at: datetime) -> dict[str, Any]:
     value = result_value(job.result)
     explained = job.result not in (BuildResult.SUCCESS, BuildResult.FAILURE)
@@ -158,7 +163,7 @@ def _result(report: Report, job: JobLine, reported_at: datetime) -> dict[str, An
         "revision": report.revision or None,
         # As backfill reads `(check pipeline)` from a review message.
         "category": report.pipeline or None,
-        "comment": job.result if explained else None,
+        "comment": _comment(job.result if explained else "", report.note),
         "reported_at": reported_at.isoformat(),
     }
     return {key: item for key, item in result.items() if item is not None}
