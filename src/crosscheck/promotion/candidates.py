@@ -140,7 +140,11 @@ class CandidateMaker:
     async def _moved(self, db: AsyncConnection, move: Move) -> None:
         # An operator's pins are an experiment: a merge moves the branches' own line.
         newest = await store.newest_candidates(db, move.scenario, 1, origins=FOLLOWING_BRANCHES)
-        if not newest:
+        scenario = self.scenarios().get(move.scenario)
+        names = {c.name for c in scenario.components} if scenario else set()
+        # A component added to the scenario since has no version in the newest one: all
+        # are taken from their refs then, as for a first candidate.
+        if not newest or not names <= set(newest[0].candidate.versions):
             self._seed_later(move)
             return
         candidate = newest[0].candidate.moved(move.component, move.sha)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import pytest
@@ -214,3 +215,22 @@ async def test_an_operators_pinned_candidate_is_never_a_merges_base(engine: Asyn
     assert newest[0].id != pinned.id
     # The merge moved the branches' line: apex at its tag, not at the operator's pin.
     assert dict(newest[0].candidate.versions) == {"nova": "9" * 40, "apex": APEX_TAG, "vpp": VPP}
+
+
+async def test_a_component_added_since_the_newest_candidate_joins_the_next_one(
+    engine: AsyncEngine,
+) -> None:
+    maker = CandidateMaker(engine, lambda: SCENARIOS, sources(), FakeRefs({}))
+    await accept_in(engine, maker, ref_updated("openstack/nova", "refs/heads/master", "8" * 40))
+    added = Component("fdio", RefKind.BRANCH, "master", connection="opnfv", project="opnfv/apex")
+    grown = dataclasses.replace(SCENARIO, components=(*SCENARIO.components, added))
+    maker.scenarios = lambda: {grown.name: grown}
+    # A merge on the new component: the newest candidate has no version of it to move.
+    await accept_in(
+        engine, maker, ref_updated("opnfv/apex", "refs/heads/master", "9" * 40, "opnfv")
+    )
+    async with engine.connect() as db:
+        newest = await store.newest_candidates(db, SCENARIO.name)
+    assert dict(newest[0].candidate.versions) == {
+        "nova": NOVA_TIP, "apex": APEX_TAG, "vpp": VPP, "fdio": "9" * 40,
+    }  # fmt: skip
