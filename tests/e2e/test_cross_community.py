@@ -154,6 +154,10 @@ async def test_a_depends_on_across_the_two_gerrits_is_honoured(gerrits: TwoGerri
     assert f"+{INTEGRATING}:{needed.number},{needed.patchset}" in scenario_line(message)
     # Nothing is said on the integrating Gerrit's change: it is not one the CI tests.
     assert await gerrits.integrating.messages(needed) == []
+    # An operator sees at the default level what the item was built with.
+    logged = gerrits.serve.log.read_text()
+    assert f"depends on {INTEGRATING}:{needed.number},{needed.patchset}" in logged
+    assert f"runs in scenario {SCENARIO}" in logged
 
 
 async def test_an_abandoned_dependency_is_reported_instead_of_a_build_without_a_vote(

@@ -323,7 +323,7 @@ class Scheduler:
         if not jobs:
             return ItemContext()
         try:
-            return await self.context.plan(event, jobs)
+            context = await self.context.plan(event, jobs)
         except DependencyProblem as problem:
             verdict = dependency_verdict(item.pipeline, str(problem))
             await self.reporting.report_unbuilt(item, verdict)
@@ -337,6 +337,9 @@ class Scheduler:
                 item.id,
                 error,
             )
+        else:
+            _log_context(item, context)
+            return context
         return None
 
     async def _waits_its_turn(self, item: work.ItemRow) -> bool:
@@ -395,6 +398,22 @@ class Scheduler:
                 f"(patchset {state.current_patchset} is)"
             )
         return None
+
+
+def _log_context(item: work.ItemRow, context: ItemContext) -> None:
+    """What the item is built with, beyond its change: the operator's first question."""
+    for dependency in context.dependencies:
+        log.info(
+            "item %d depends on %s (%s, %s)",
+            item.id,
+            dependency.label,
+            dependency.url,
+            dependency.status.lower(),
+        )
+    for versions in context.scenarios:
+        taken = f"candidate {versions.candidate[:12]}" if versions.candidate else "its refs"
+        where = f" at {versions.level}" if versions.level else ""
+        log.info("item %d runs in scenario %s, %s%s", item.id, versions.scenario, taken, where)
 
 
 def _what(event: Event) -> str:
