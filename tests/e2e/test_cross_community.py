@@ -221,3 +221,36 @@ async def test_crosscheck_run_builds_the_change_as_serve_would(
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert reported in ran.stderr.splitlines(), ran.stderr
+
+
+async def test_a_footer_on_a_change_caught_up_after_a_restart_is_honoured(
+    gerrits: TwoGerrits,
+) -> None:
+    """Catch-up rebuilds the events serve missed: with their commit messages."""
+    needed = await gerrits.integrating.push({"late.txt": "x\n"}, "While down", project=INSTALLER)
+    gone = await gerrits.integrating.push({"gone2.txt": "x\n"}, "To abandon", project=INSTALLER)
+    async with admin_rest(gerrits.integrating.state) as admin:
+        await admin.post(f"/changes/{change_id(INSTALLER, gone.number)}/abandon", {})
+    base = gerrits.integrating.state.http_url.rstrip("/")
+    gerrits.serve.stop()
+    try:
+        ok = await gerrits.upstream.push(
+            expect("installer/late.txt"),
+            f"Pushed while serve was down\n\nDepends-On: {base}/c/{INSTALLER}/+/{needed.number}",
+            project=NOVA,
+        )
+        refused = await gerrits.upstream.push(
+            expect(),
+            f"Also while down\n\nDepends-On: {base}/c/{INSTALLER}/+/{gone.number}",
+            project=NOVA,
+        )
+    finally:
+        gerrits.serve.start()
+        await gerrits.serve.ready()
+    detail = await gerrits.upstream.wait_reports(ok, gerrits.serve, timeout=120)
+    assert await gerrits.upstream.vote(ok) == 1, last_message(detail)
+    assert f"+{INTEGRATING}:{needed.number},1" in scenario_line(last_message(detail))
+    detail = await gerrits.upstream.wait_reports(refused, gerrits.serve, timeout=120)
+    assert "abandoned" in last_message(detail)
+    assert await gerrits.upstream.vote(refused) is None
+    assert gerrits.serve.origins(UPSTREAM, ok) == ["catchup"]

@@ -74,6 +74,27 @@ def _segment(value: str) -> str:
 #: A scenario's, a level's or a release channel's name.
 Segment = Annotated[str, AfterValidator(_segment)]
 
+#: Files a scenario's workspace holds beside its components.
+RESERVED_IN_WORKSPACE = frozenset({"pinned-versions.yaml"})
+
+
+def _component_name(value: str) -> str:
+    if not SEGMENT.match(value) or ".." in value or value in RESERVED_IN_WORKSPACE:
+        raise ValueError(
+            f"{value!r} cannot name a component: it names the component's directory in a "
+            "build's workspace, so use letters, digits, '.', '_' and '-' (no '/', not "
+            "'pinned-versions.yaml'), starting with a letter or digit"
+        )
+    return value
+
+
+def _project(value: str) -> str:
+    if any(part in ("", ".", "..") for part in value.split("/")):
+        raise ValueError(
+            f"{value!r} is not a Gerrit project name: no empty, '.' or '..' part between slashes"
+        )
+    return value
+
 
 def _account(value: str) -> str:
     problem = account_name_problem(value)
@@ -86,9 +107,9 @@ Account = Annotated[str, AfterValidator(_account)]
 
 
 class ComponentSpec(Spec):
-    name: Name
+    name: Annotated[str, AfterValidator(_component_name)]
     connection: Name | None = None
-    project: Annotated[str, Field(min_length=1)] | None = None
+    project: Annotated[str, Field(min_length=1), AfterValidator(_project)] | None = None
     git: Annotated[str, AfterValidator(_git_url)] | None = None
     branch: Branch | None = None
     tag: Annotated[str, AfterValidator(_tag)] | None = None

@@ -333,7 +333,11 @@ class JobScenarioSpec(Spec):
 
 
 def _job_scenario(value: Any) -> Any:
-    return {"name": value} if isinstance(value, str) else value
+    if isinstance(value, str):
+        return {"name": value}
+    if not isinstance(value, dict):
+        raise ValueError("write 'scenario: NAME' or 'scenario: {name: NAME, level: LEVEL}'")
+    return value
 
 
 class JobSpec(Spec):

@@ -76,6 +76,9 @@ async def check_out_component(
         git = sources.git_for(connection)
         public = sources.remote(connection).public_url(project)
         mirror = await sources.mirror(connection, project, refs, holding=component.sha)
+    if "/" in component.name or component.name in (".", "..", PINNED_VERSIONS):
+        # The configuration refuses these names; a stored candidate is read back as is.
+        raise GitError(f"component name {component.name!r} cannot name a directory here")
     target = root / component.name
     await git.run("clone", "--quiet", "--no-checkout", str(mirror), str(target))
     try:

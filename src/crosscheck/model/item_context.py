@@ -71,6 +71,16 @@ class ItemContext:
     def empty(self) -> bool:
         return not self.dependencies and not self.scenarios
 
+    @property
+    def distinct_scenarios(self) -> tuple[ScenarioVersions, ...]:
+        """One per set of versions: jobs naming two levels of a scenario that held one
+        candidate ran with the same versions, said once."""
+        found: dict[tuple[object, ...], ScenarioVersions] = {}
+        for versions in self.scenarios:
+            key = (versions.scenario, versions.candidate, versions.components)
+            found.setdefault(key, versions)
+        return tuple(found.values())
+
     def scenario(self, name: str, asked: str | None = None) -> ScenarioVersions | None:
         """The versions jobs naming scenario `name` at level `asked` run with."""
         return next((s for s in self.scenarios if (s.scenario, s.asked) == (name, asked)), None)

@@ -7,9 +7,12 @@ is kept, but its footers are not followed: it is on its branch already, with wha
 it needed.
 
 What the author must fix raises DependencyProblem (a cycle, a change not found or
-abandoned, a footer that names no change, too many changes); the caller reports it on
-the change instead of building. A Gerrit that cannot answer now raises DriverError
-unchanged: it is never the change's fault, and the caller tries again later.
+abandoned, a footer that names no change, or names a project the change is not on, too
+many changes); the caller reports it on the change instead of building. Its message is
+posted on the change by the CI's account: a footer's own text goes in it only through
+`shown()`; the URLs it names changes by are built from their parts. A Gerrit that
+cannot answer now raises DriverError unchanged: it is never the change's fault, and the
+caller tries again later.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from crosscheck.model.depends_on import (
     change_url,
     depends_on_urls,
     parse_change_url,
+    shown,
 )
 from crosscheck.model.item_context import Dependency
 
@@ -68,15 +72,20 @@ class _Walk:
 
     async def visit(self, ref: ChangeRef, message: str, url: str) -> None:
         self.path.append(ref)
-        for needed in self._footers(message, url):
+        for value, needed in self._footers(message, url):
             if needed in self.path:
                 raise DependencyProblem(self._cycle_message(needed, url))
-            if needed not in self.done:
-                await self._resolve(needed, url)
+            if needed in self.done:
+                # Reached before by another footer, which may have named its project
+                # rightly: this one must too.
+                self._check_project(value, needed, self.done[needed].project, url)
+            else:
+                await self._resolve(value, needed, url)
         self.path.pop()
 
-    async def _resolve(self, ref: ChangeRef, needed_by: str) -> None:
+    async def _resolve(self, value: str, ref: ChangeRef, needed_by: str) -> None:
         found = await self._fetch(ref, needed_by)
+        self._check_project(value, ref, found.change.project, needed_by)
         dependency = self._dependency(ref, found)
         if not dependency.merged:
             await self.visit(ref, found.change.commit_message, dependency.url)
@@ -105,14 +114,27 @@ class _Walk:
             )
         return found
 
-    def _footers(self, message: str, url: str) -> list[ChangeRef]:
+    def _footers(self, message: str, url: str) -> list[tuple[str, ChangeRef]]:
+        """Each footer's value, and the change it names."""
         refs = []
         for value in depends_on_urls(message):
             try:
-                refs.append(parse_change_url(value, self.bases))
+                refs.append((value, parse_change_url(value, self.bases)))
             except DependsOnError as error:
                 raise DependencyProblem(f"{url} has a bad Depends-On footer: {error}") from error
         return refs
+
+    def _check_project(self, value: str, ref: ChangeRef, project: str, needed_by: str) -> None:
+        """Refuses a footer whose URL names a project its change is not on: its number is
+        likely a typo, or a change of another Gerrit, and building with it is a build of
+        the wrong thing. Gerrit itself shows no change at such a URL."""
+        if ref.project is None or ref.project == project:
+            return
+        raise DependencyProblem(
+            f"{needed_by} has a bad Depends-On footer: {shown(value)} names project "
+            f"{shown(ref.project)} but change {ref.number} on {ref.connection} is on project "
+            f"{shown(project)}: fix the Depends-On footer"
+        )
 
     def _dependency(self, ref: ChangeRef, found: FoundPatchset) -> Dependency:
         change, patchset = found.change, found.patchset

@@ -84,6 +84,7 @@ def decide(
     patchset: int | None,
     branch: str,
     in_scenario: bool = False,
+    depends: bool = False,
 ) -> Verdict:
     """The item's outcome and the headline of its report."""
     outcome = item_outcome(lines)
@@ -94,6 +95,9 @@ def decide(
         return Verdict(outcome, f"Build failed {where}.")
     if outcome is Outcome.MERGE_CONFLICT:
         which = f"patchset {patchset}" if patchset is not None else "the change"
+        if depends:
+            # As Zuul says it: the job's line names which change did not apply onto what.
+            which += " or a change it depends on"
         if in_scenario:
             return Verdict(
                 outcome,

@@ -129,12 +129,14 @@ class ItemReporting:
             )
             return []
         scenarios = scenario_lines(item)
+        context = load_context(item.context)
         verdict = decide(
             item.pipeline,
             lines,
             patchset=item.patchset,
             branch=item.branch,
             in_scenario=bool(scenarios),
+            depends=any(not d.merged for d in context.dependencies),
         )
         if verdict.outcome is Outcome.ERROR:
             log.warning(
@@ -253,8 +255,7 @@ def scenario_lines(item: work.ItemRow) -> list[str]:
     context = load_context(item.context)
     own = f"{item.connection}:{item.change_number},{item.patchset}" if item.patchset else None
     applied = applied_changes(item.connection, item.project, own, context.dependencies)
-    # Two levels of one scenario may have taken the same candidate: one line says it.
-    return list(dict.fromkeys(scenario_line(v, applied) for v in context.scenarios))
+    return [scenario_line(v, applied) for v in context.distinct_scenarios]
 
 
 def _own_reporters(item: work.ItemRow, actions: Sequence[ReportAction]) -> tuple[ReportAction, ...]:

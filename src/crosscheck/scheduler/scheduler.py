@@ -45,6 +45,7 @@ from crosscheck.scheduler.dependencies import DependencyProblem
 from crosscheck.scheduler.enqueue import enqueue_item
 from crosscheck.scheduler.managers import manager_for
 from crosscheck.scheduler.message import dependency_verdict, unavailable_verdict
+from crosscheck.scheduler.replans import Replans
 from crosscheck.scheduler.reporting import ItemReporting
 from crosscheck.scheduler.triggers import (
     OLD_PATCHSET,
@@ -113,6 +114,8 @@ class Scheduler:
             jitter=jitter,
         )
         self.reporting = ItemReporting(engine, config, reports, results, self.logs_url)
+        #: Items whose server could not answer while they were planned, tried again later.
+        self.replans = Replans()
         #: Depends-On and scenario versions, once per item; `scenario_refs` resolves a
         #: scenario's configured refs while it has no candidate.
         self.context = ContextPlanner(
@@ -283,13 +286,13 @@ class Scheduler:
     # -- planning ------------------------------------------------------------------
 
     async def _plan(self, item: work.ItemRow) -> None:
-        if await self._waits_its_turn(item):
+        if self.replans.waiting(item.id) or await self._waits_its_turn(item):
             return
         event = load_event(item.event)
         try:
             skip, files = await self._files(item, event)
         except DriverError as error:
-            log.warning("item %d: cannot list its files yet (%s); will retry", item.id, error)
+            self.replans.later(item.id, f"{_named(item)}: cannot list its files yet ({error})")
             return
         if skip is not None:
             async with self.engine.begin() as db:
@@ -331,13 +334,10 @@ class Scheduler:
             verdict = unavailable_verdict(item.pipeline, str(problem))
             await self.reporting.report_unbuilt(item, verdict)
         except DriverError as error:
-            log.warning(
-                "item %d: cannot resolve its dependencies or scenario versions yet (%s); "
-                "will retry",
-                item.id,
-                error,
-            )
+            what = f"{_named(item)}: cannot resolve its dependencies or scenario versions yet"
+            self.replans.later(item.id, f"{what} ({error})")
         else:
+            self.replans.forget(item.id)
             _log_context(item, context)
             return context
         return None
@@ -400,6 +400,12 @@ class Scheduler:
         return None
 
 
+def _named(item: work.ItemRow) -> str:
+    """`item 7 (upstream:12,3 in check)`: which Gerrit's change, once there are two."""
+    change = f"{item.connection}:{item.change_number},{item.patchset}"
+    return f"item {item.id} ({change if item.change_number else item.project} in {item.pipeline})"
+
+
 def _log_context(item: work.ItemRow, context: ItemContext) -> None:
     """What the item is built with, beyond its change: the operator's first question."""
     for dependency in context.dependencies:
@@ -410,7 +416,7 @@ def _log_context(item: work.ItemRow, context: ItemContext) -> None:
             dependency.url,
             dependency.status.lower(),
         )
-    for versions in context.scenarios:
+    for versions in context.distinct_scenarios:
         taken = f"candidate {versions.candidate[:12]}" if versions.candidate else "its refs"
         where = f" at {versions.level}" if versions.level else ""
         log.info("item %d runs in scenario %s, %s%s", item.id, versions.scenario, taken, where)

@@ -142,8 +142,9 @@ async def build_service(options: ServeOptions) -> Service:
     )
     intake = EventIntake(engine, candidates.making_candidates(sink), on_committed=scheduler.wake)
     sources = {
-        # A Gerrit back from an outage gets its waiting votes now, not after their back-off.
-        name: GerritEventSource(c, intake, rest[name], on_back=_retry_now(reports, name))
+        # A Gerrit back from an outage gets its waiting votes now, not after their back-off,
+        # and the items waiting for it are planned at the next pass.
+        name: GerritEventSource(c, intake, rest[name], on_back=_retry_now(reports, name, scheduler))
         for name, c in config.connections.items()
     }
     publisher = Publisher(
@@ -236,5 +237,10 @@ async def results_target(config: Config, engine: AsyncEngine, own_url: str) -> R
     return ResultsTarget(url, settings.account, token)
 
 
-def _retry_now(reports: ReportQueue, destination: str) -> Callable[[], None]:
-    return lambda: reports.retry_now(destination)
+def _retry_now(reports: ReportQueue, destination: str, scheduler: Scheduler) -> Callable[[], None]:
+    def back() -> None:
+        reports.retry_now(destination)
+        scheduler.replans.now()
+        scheduler.wake()
+
+    return back

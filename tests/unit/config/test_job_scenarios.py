@@ -45,6 +45,11 @@ ERRORS = {
         "test.yaml:26:53: error: job 'd' runs in scenario 'os-nosdn-nofeature' at unknown "
         "level 'dayly' — did you mean 'daily'?",
     ),
+    "a list": (
+        "- job: {name: d, node: lab, run: [make], scenario: [os-nosdn-nofeature]}\n",
+        "test.yaml:25:52: error: 'scenario' in job 'd': write 'scenario: NAME' or "
+        "'scenario: {name: NAME, level: LEVEL}'",
+    ),
     "unknown key": (
         "- job: {name: d, node: lab, run: [make], scenario: {name: x, levle: daily}}\n",
         "test.yaml:25:62: error: unknown key 'levle' in job 'd' — did you mean 'level'?",
@@ -84,3 +89,27 @@ def test_a_scenario_jobs_required_projects_are_warned_about(tmp_path: Path) -> N
         "required projects (opnfv/releng) are not checked out, the scenario's components are "
         "— make them components of scenario 'os-nosdn-nofeature', or remove them"
     ) in warnings(result)
+
+
+@pytest.mark.parametrize(
+    ("component", "words"),
+    [
+        ("{name: x/../../../tmp/escaped, git: 'https://git.example/x', branch: master}",
+         "cannot name a component"),
+        ("{name: pinned-versions.yaml, git: 'https://git.example/x', branch: master}",
+         "cannot name a component"),
+        ("{name: x, connection: gerrit, project: a/../../x, branch: master}",
+         "is not a Gerrit project name"),
+    ],
+)  # fmt: skip
+def test_a_component_cannot_name_a_place_outside_its_directory(
+    tmp_path: Path, component: str, words: str
+) -> None:
+    text = (
+        "- scenario:\n    name: s\n    components:\n"
+        f"      - {component}\n"
+        "    levels:\n      - {name: verified, jobs: [unit]}\n"
+    )
+    result = load(tmp_path, JOBS + text, BASE)
+    assert result.config is None
+    assert any(words in e for e in errors(result)), errors(result)

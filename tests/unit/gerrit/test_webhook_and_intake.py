@@ -202,3 +202,36 @@ def test_gerrit_own_messages_are_not_comments() -> None:
     events = change_events(change, "review")
     assert [e.type for e in events] == ["patchset-created", "comment-added"]
     assert events[1].comment == "Patch Set 1:\n\nrecheck"
+
+
+def test_caught_up_events_carry_each_patchsets_commit_message() -> None:
+    """As the stream's do: their Depends-On footers must not be lost to a restart."""
+
+    def revision(number: int, message: str) -> dict[str, object]:
+        return {
+            "_number": number,
+            "created": f"2026-11-23 09:0{number}:00.000000000",
+            "uploader": {"username": "dev"},
+            "commit": {"message": message},
+        }
+
+    first, second = "Fix\n\nDepends-On: https://a/c/1\n", "Fix\n\nDepends-On: https://a/c/2\n"
+    change = {
+        "project": "p",
+        "_number": 1,
+        "branch": "master",
+        "revisions": {"a" * 40: revision(1, first), "b" * 40: revision(2, second)},
+        "messages": [
+            {
+                "_revision_number": 1,
+                "author": {"username": "dev"},
+                "message": "Patch Set 1:\n\nrecheck",
+                "date": "2026-11-23 09:05:00.000000000",
+            },
+        ],
+    }
+    events = change_events(change, "review")
+    by_type = {(e.type, e.patchset.number if e.patchset else 0): e for e in events}
+    assert by_type[("patchset-created", 1)].change.commit_message == first  # type: ignore[union-attr]
+    assert by_type[("patchset-created", 2)].change.commit_message == second  # type: ignore[union-attr]
+    assert by_type[("comment-added", 1)].change.commit_message == first  # type: ignore[union-attr]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from crosscheck.model.depends_on import (
+    MAX_URL_LENGTH,
     ChangeRef,
     DependsOnError,
     change_url,
     depends_on_urls,
     parse_change_url,
+    shown,
 )
 
 BASES = {
@@ -150,10 +152,20 @@ def test_the_same_number_on_two_gerrits_is_two_changes() -> None:
 def test_a_url_of_no_configured_gerrit_names_the_configured_ones(url: str) -> None:
     with pytest.raises(DependsOnError) as raised:
         parse_change_url(url, BASES)
+    # By name only: the message is posted on a public change, the URLs are the operator's.
+    assert str(raised.value) == (
+        f"`{url}` is not on a Gerrit this CI is connected to (connections: upstream, integrating)"
+    )
+
+
+def test_the_configured_gerrits_urls_are_not_listed() -> None:
+    bases = {"public": "https://review.example.org", "lab": "http://10.1.2.3:8080/gerrit"}
+    with pytest.raises(DependsOnError) as raised:
+        parse_change_url("https://github.com/a/b/pull/1", bases)
     message = str(raised.value)
-    assert url in message
-    assert "upstream at https://review.opendev.org" in message
-    assert "integrating at https://gerrit.opnfv.org/gerrit/" in message
+    assert "connections: public, lab" in message
+    assert "review.example.org" not in message
+    assert "10.1.2.3" not in message
 
 
 def test_no_gerrit_configured_at_all() -> None:
@@ -177,7 +189,8 @@ def test_a_url_that_is_not_a_change_says_the_expected_form(url: str) -> None:
     with pytest.raises(DependsOnError) as raised:
         parse_change_url(url, BASES)
     assert str(raised.value) == (
-        f"{url} is not a change's URL: expected https://review.opendev.org/c/<project>/+/<number>"
+        f"`{url}` is not a change's URL: "
+        "expected `https://review.opendev.org/c/<project>/+/<number>`"
     )
 
 
@@ -186,10 +199,153 @@ def test_a_change_id_asks_for_the_url() -> None:
     with pytest.raises(DependsOnError) as raised:
         parse_change_url(value, BASES)
     message = str(raised.value)
-    assert message.startswith(f"{value} is a Change-Id")
+    assert message.startswith(f"`{value}` is a Change-Id")
     assert "write the change's URL instead" in message
-    assert "https://review.opendev.org/c/<project>/+/<number>" in message
+    assert "(`https://review.opendev.org/c/<project>/+/<number>`)" in message
 
 
 def test_the_canonical_url() -> None:
     assert change_url("https://host/gerrit/", "a/b", 7) == "https://host/gerrit/c/a/b/+/7"
+
+
+@pytest.mark.parametrize(
+    ("url", "project"),
+    [
+        ("https://review.opendev.org/c/openstack/nova/+/12345", "openstack/nova"),
+        ("https://review.opendev.org/c/openstack/nova/+/12345/3/nova/api.py", "openstack/nova"),
+        ("https://review.opendev.org/#/c/openstack/nova/+/12345/2", "openstack/nova"),
+        ("https://review.opendev.org/c/123/+/12345", "123"),
+        ("https://review.opendev.org/c/openstack%2Fnova/+/12345", "openstack/nova"),
+        ("https://review.opendev.org/c/my%20project/+/12345", "my project"),
+        ("https://review.opendev.org/c/12345", None),
+        ("https://review.opendev.org/#/c/12345/", None),
+        ("https://review.opendev.org/12345", None),
+    ],
+)
+def test_the_project_a_url_names_is_kept(url: str, project: str | None) -> None:
+    found = parse_change_url(url, BASES)
+    assert (found.connection, found.number, found.project) == ("upstream", 12345, project)
+
+
+def test_the_project_named_does_not_make_another_change() -> None:
+    # Which change it is: the same, whatever the URL says of its project.
+    named = parse_change_url("https://review.opendev.org/c/openstack/nova/+/5", BASES)
+    bare = parse_change_url("https://review.opendev.org/c/5", BASES)
+    assert named == bare
+    assert hash(named) == hash(bare)
+    assert named == ChangeRef("upstream", 5)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "<https://review.opendev.org/c/openstack/nova/+/366>",
+        "https://review.opendev.org/c/openstack/nova/+/366.",
+        "https://review.opendev.org/c/openstack/nova/+/366,",
+        "https://review.opendev.org/c/openstack/nova/+/366;",
+        "https://review.opendev.org/c/openstack/nova/+/366:",
+        "https://review.opendev.org/c/openstack/nova/+/366)",
+        "https://review.opendev.org/c/openstack/nova/+/366).",
+        "https://review.opendev.org/c/openstack/nova/+/366!",
+        "https://review.opendev.org/c/openstack/nova/+/366?",
+        "(https://review.opendev.org/c/openstack/nova/+/366)",
+        "(https://review.opendev.org/c/openstack/nova/+/366).",
+        "(<https://review.opendev.org/c/openstack/nova/+/366>).",
+        "<https://review.opendev.org/c/openstack/nova/+/366>.",
+        '"https://review.opendev.org/c/openstack/nova/+/366"',
+        "'https://review.opendev.org/c/openstack/nova/+/366',",
+        "< https://review.opendev.org/c/openstack/nova/+/366 >",
+    ],
+)
+def test_a_url_wrapped_as_prose_wraps_it_is_read(value: str) -> None:
+    found = parse_change_url(value, BASES)
+    assert (found, found.project) == (ChangeRef("upstream", 366), "openstack/nova")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "<http://review.opendev.org/c/366>",
+        "http://review.opendev.org/c/366).",
+        "<review.opendev.org/366>",
+    ],
+)
+def test_prose_wrapping_without_a_project(value: str) -> None:
+    assert parse_change_url(value, BASES) == ChangeRef("upstream", 366)
+
+
+def test_a_wrapped_change_id_still_asks_for_the_url() -> None:
+    with pytest.raises(DependsOnError, match="is a Change-Id"):
+        parse_change_url("<I0123456789abcdef0123456789abcdef01234567>.", BASES)
+
+
+@pytest.mark.parametrize("value", ["<>", "().", "<()>"])
+def test_nothing_but_wrapping_is_no_gerrits(value: str) -> None:
+    with pytest.raises(DependsOnError, match="is not on a Gerrit this CI is connected to"):
+        parse_change_url(value, BASES)
+
+
+def test_a_value_too_long_to_be_a_url() -> None:
+    value = "https://review.opendev.org/c/" + "a/" * MAX_URL_LENGTH + "+/1"
+    with pytest.raises(DependsOnError) as raised:
+        parse_change_url(value, BASES)
+    message = str(raised.value)
+    assert message.startswith(f"{shown(value)} is too long to be a change's URL (")
+    assert f"at most {MAX_URL_LENGTH}" in message
+    assert len(message) < 200
+
+
+def test_a_value_at_the_cap_is_still_read() -> None:
+    head, tail = "https://review.opendev.org/c/", "/+/1"
+    value = head + "p" * (MAX_URL_LENGTH - len(head) - len(tail)) + tail
+    assert len(value) == MAX_URL_LENGTH
+    assert parse_change_url(value, BASES) == ChangeRef("upstream", 1)
+
+
+MARKUP = "[click](https://evil.example/x) <script>alert(1)</script> <img src=x onerror=alert(1)>"
+
+
+def test_a_value_is_shown_inert_in_a_code_span() -> None:
+    assert shown("https://review.opendev.org/c/1") == "`https://review.opendev.org/c/1`"
+    assert shown("a `b` c") == "`a 'b' c`"
+    assert shown("a\nb\r\tc\x00d\x1b[31me\x85f\u202eg\u200bh") == "`abcd[31mefgh`"
+    assert shown("\n\x00") == "(an empty value)"
+
+
+def test_a_long_value_is_cut_with_an_ellipsis() -> None:
+    assert shown("x" * 80) == f"`{'x' * 80}`"
+    assert shown("x" * 81) == f"`{'x' * 79}\u2026`"
+    assert shown("x" * 5000) == f"`{'x' * 79}\u2026`"
+
+
+def _inert(message: str) -> None:
+    """One code span per shown value, no markup outside code spans, no control chars."""
+    assert message.count("`") % 2 == 0
+    outside = message.split("`")[::2]
+    for text in outside:
+        for markup in ("<", ">", "[", "](", "evil.example", "script", "onerror"):
+            assert markup not in text, (markup, message)
+    assert not any(ord(c) < 0x20 for c in message)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        MARKUP,
+        f"https://review.opendev.org/{MARKUP}",
+        f"https://review.opendev.org/c/{MARKUP}",
+        f"`{MARKUP}`",
+        f"x``` {MARKUP} ```",
+        f"I0123456789abcdef0123456789abcdef01234567 {MARKUP}",
+        f"https://review.opendev.org/c/{'a' * MAX_URL_LENGTH}{MARKUP}",
+        f"https://review.opendev.org/c/\u202e{MARKUP}\x1b[2J",
+    ],
+)
+def test_an_authors_markup_is_never_echoed_raw(value: str) -> None:
+    with pytest.raises(DependsOnError) as raised:
+        parse_change_url(value, BASES)
+    message = str(raised.value)
+    _inert(message)
+    assert MARKUP not in message
+    spans = message.split("`")[1::2]
+    assert all(len(span) <= 80 for span in spans)

@@ -43,3 +43,10 @@ def test_the_context_reads_back_from_the_store_as_written() -> None:
     assert load_context(dump_context(context)) == context
     assert dump_context(ItemContext()) is None
     assert load_context(None) == ItemContext()
+
+
+def test_two_levels_that_took_one_candidate_are_said_once() -> None:
+    fell_back = ScenarioVersions("os-odl", None, "a" * 64, (NOVA,), asked="weekly")
+    context = ItemContext((), (NEWEST, fell_back, DAILY))
+    assert context.distinct_scenarios == (NEWEST, DAILY)
+    assert context.scenario("os-odl", "weekly") == fell_back  # its jobs still find theirs

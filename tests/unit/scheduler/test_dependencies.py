@@ -118,7 +118,7 @@ async def test_a_chain_across_gerrits_comes_deepest_first() -> None:
 async def test_a_diamond_has_each_change_once_after_what_it_needs() -> None:
     gerrits = FakeGerrits()
     gerrits.add("upstream", 2, integrating(4))
-    gerrits.add("upstream", 3, f"{INT}/c/x/+/4/1")
+    gerrits.add("upstream", 3, f"{INT}/c/integrating/p4/+/4/1")
     gerrits.add("integrating", 4)
     assert await resolve(gerrits, footers(up(2), up(3))) == [
         "integrating:4,2",
@@ -205,8 +205,12 @@ async def test_an_unknown_gerrit_names_the_change_and_the_configured_ones() -> N
     gerrits.add("upstream", 2, "https://github.com/a/b/pull/3")
     message = await problem(gerrits, footers(up(2)))
     assert message.startswith(f"{UP}/c/upstream/p2/+/2 has a bad Depends-On footer: ")
-    assert "https://github.com/a/b/pull/3 is not on a Gerrit" in message
-    assert f"integrating at {INT}" in message
+    assert message.endswith(
+        "`https://github.com/a/b/pull/3` is not on a Gerrit this CI is connected to "
+        "(connections: upstream, integrating)"
+    )
+    # The connections by name: their URLs are not for a comment on a public change.
+    assert INT not in message
 
 
 async def test_a_change_id_footer_asks_for_the_url() -> None:
@@ -249,3 +253,117 @@ async def test_a_gerrit_that_cannot_answer_is_not_a_problem_of_the_change() -> N
         await resolve(gerrits, footers(up(2)))
     assert type(raised.value) is DriverError
     assert str(raised.value) == "integrating is unreachable"
+
+
+MARKUP = "[click](https://evil.example/x) <script>alert(1)</script> <img src=x onerror=alert(1)>"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        MARKUP,
+        f"{UP}/c/{MARKUP}",
+        f"{UP}/{MARKUP}",
+        f"I0123456789abcdef0123456789abcdef01234567 {MARKUP}",
+        f"{UP}/c/{'p' * 3000}{MARKUP}",
+        f"`{MARKUP}`\x1b[2J",
+    ],
+)
+async def test_a_footers_markup_is_not_posted_by_the_ci(value: str) -> None:
+    gerrits = FakeGerrits()
+    gerrits.add("upstream", 2, value)
+    message = await problem(gerrits, footers(up(2)))
+    assert message.startswith(f"{UP}/c/upstream/p2/+/2 has a bad Depends-On footer: `")
+    assert MARKUP not in message
+    outside_code = "".join(message.split("`")[::2])
+    for markup in ("[click]", "](", "<script", "<img", "evil.example"):
+        assert markup not in outside_code
+    assert all(len(span) <= 80 for span in message.split("`")[1::2])
+    assert not any(ord(c) < 0x20 for c in message)
+
+
+async def test_prose_around_a_footer_is_not_its_url() -> None:
+    gerrits = FakeGerrits()
+    gerrits.add("upstream", 366, project="openstack/nova")
+    gerrits.add("integrating", 7, project="releng")
+    gerrits.add("integrating", 8)
+    message = footers(f"<{UP}/c/366>", f"{INT}/c/releng/+/7).", f"({integrating(8)}),")
+    assert await resolve(gerrits, message) == [
+        "upstream:366,2",
+        "integrating:7,2",
+        "integrating:8,2",
+    ]
+
+
+async def test_a_url_naming_the_changes_project_is_read() -> None:
+    gerrits = FakeGerrits()
+    gerrits.add("integrating", 366, project="apex")
+    [dependency] = await resolve_dependencies(
+        "upstream", 1, footers(f"{INT}/c/apex/+/366"), gerrits.lookup, BASES
+    )
+    assert (dependency.label, dependency.project) == ("integrating:366,2", "apex")
+
+
+async def test_a_project_name_escaped_in_the_url_is_read_as_gerrit_names_it() -> None:
+    gerrits = FakeGerrits()
+    gerrits.add("upstream", 5, project="openstack/nova")
+    assert await resolve(gerrits, footers(f"{UP}/c/openstack%2Fnova/+/5")) == ["upstream:5,2"]
+
+
+async def test_a_url_naming_another_project_than_the_changes_is_refused() -> None:
+    gerrits = FakeGerrits()
+    gerrits.add("integrating", 366, project="apex")
+    value = f"{INT}/c/t1/nova/+/366"
+    message = await problem(gerrits, footers(value))
+    assert message == (
+        f"{UP}/c/1 has a bad Depends-On footer: `{value}` names project `t1/nova` "
+        "but change 366 on integrating is on project `apex`: fix the Depends-On footer"
+    )
+
+
+async def test_the_project_is_checked_in_the_old_ui_form_too() -> None:
+    gerrits = FakeGerrits()
+    gerrits.add("upstream", 366, project="openstack/nova")
+    message = await problem(gerrits, footers(f"{UP}/#/c/openstack/neutron/+/366/"))
+    assert "names project `openstack/neutron` but change 366 on upstream" in message
+
+
+async def test_the_project_is_checked_when_a_change_is_reached_a_second_time() -> None:
+    gerrits = FakeGerrits()
+    gerrits.add("upstream", 2, f"{INT}/c/releng/+/4")
+    gerrits.add("upstream", 3, f"{INT}/c/apex/+/4")
+    gerrits.add("integrating", 4, project="releng")
+    message = await problem(gerrits, footers(up(2), up(3)))
+    assert message.startswith(f"{UP}/c/upstream/p3/+/3 has a bad Depends-On footer: ")
+    assert "names project `apex` but change 4 on integrating is on project `releng`" in message
+    assert gerrits.lookups.count(("integrating", 4)) == 1
+
+
+async def test_a_project_taken_from_the_url_is_shown_inert() -> None:
+    gerrits = FakeGerrits()
+    gerrits.add("upstream", 9, project="nova")
+    message = await problem(gerrits, footers(f"{UP}/c/[x](https:%2F%2Fevil.example)/+/9"))
+    assert "names project `[x](https://evil.example)` but change 9" in message
+    outside_code = "".join(message.split("`")[::2])
+    assert "evil.example" not in outside_code
+
+
+async def test_a_dependency_on_another_branch_is_resolved() -> None:
+    gerrits = FakeGerrits()
+    gerrits.add("upstream", 2, project="openstack/nova")
+    found = gerrits.changes["upstream", 2]
+    other = FoundPatchset(
+        Change(
+            project="openstack/nova",
+            branch="stable/2024.1",
+            number=2,
+            status="NEW",
+            commit_message="Backport",
+        ),
+        found.patchset,
+    )
+    gerrits.changes["upstream", 2] = other
+    [dependency] = await resolve_dependencies(
+        "upstream", 1, footers(f"{UP}/c/openstack/nova/+/2"), gerrits.lookup, BASES
+    )
+    assert dependency.branch == "stable/2024.1"

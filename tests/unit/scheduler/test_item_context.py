@@ -130,6 +130,7 @@ async def test_a_gerrit_away_plans_the_item_again_later_and_reports_nothing(
     assert executor.requests == []
     assert await queued_reports(engine) == []
     scheduler.changes = {**scheduler.changes, "other": other}
+    scheduler.replans.now()  # as when the other Gerrit is heard from again
     await settle(scheduler)
     assert len(executor.requests) == 2  # planned once the other Gerrit answered
 

@@ -184,3 +184,12 @@ def test_a_conflict_onto_a_scenarios_versions_does_not_tell_to_rebase_onto_the_t
         "scenario."
     )
     assert "helps only when the conflict is with its tip" in verdict.hint
+
+
+def test_a_conflict_with_dependencies_does_not_blame_the_patchset_alone() -> None:
+    lines = [JobLine("deploy", "MERGE_CONFLICT", "", 1.0, True, "opnfv:415,1 does not merge")]
+    verdict = decide("check", lines, patchset=1, branch="master", depends=True)
+    assert verdict.headline == (
+        "Merge failed (check pipeline): patchset 1 or a change it depends on does not merge "
+        "onto master."
+    )

@@ -19,6 +19,7 @@ from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, Event, Origin, PatchSet
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.enqueue import enqueue_item
+from crosscheck.scheduler.replans import Replans
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store.tables import builds, items, reports
 
@@ -401,11 +402,17 @@ async def test_an_unreachable_gerrit_leaves_the_item_new_until_it_answers(
     scheduler = scheduler_for(engine, config(tmp_path), executor)
     changes = fake_changes(scheduler)
     changes.unreachable = True
+    now = [1000.0]
+    scheduler.replans = Replans(clock=lambda: now[0])
     await accept(scheduler, event("patchset-created", 55, 1))
-    await settle(scheduler, rounds=2)
+    await settle(scheduler, rounds=3)
     assert [r[:4] for r in await item_rows(engine)] == [("check", 55, 1, "new")]
-    assert len(changes.asked) == 2  # asked again at each pass
+    assert len(changes.asked) == 1  # not at every pass: after a growing delay
+    now[0] += 2.5
+    await settle(scheduler, rounds=2)
+    assert len(changes.asked) == 2
     changes.unreachable = False
+    now[0] += 4.5
     await settle(scheduler)
     assert [r[:4] for r in await item_rows(engine)] == [("check", 55, 1, "finished")]
     (payload,) = [json.loads(p) for p in await report_payloads(engine) if json.loads(p)["labels"]]

@@ -72,7 +72,9 @@ async def _changes_updated_after(rest: GerritRestClient, floor: float) -> AsyncI
                 "q": f'after:"{after}"',
                 "n": PAGE_SIZE,
                 "S": start,
-                "o": ["ALL_REVISIONS", "MESSAGES", "DETAILED_ACCOUNTS"],
+                # ALL_COMMITS: each patchset's commit message, as the stream gives it
+                # (Depends-On footers, GERRIT_CHANGE_COMMIT_MESSAGE).
+                "o": ["ALL_REVISIONS", "ALL_COMMITS", "MESSAGES", "DETAILED_ACCOUNTS"],
             },
         )
         for change in page:
@@ -86,7 +88,7 @@ def change_events(data: dict[str, Any], connection: str) -> list[Event]:
     change = parse_change(data)
     revisions = {rev.get("_number"): (sha, rev) for sha, rev in data.get("revisions", {}).items()}
     events = [
-        patchset_created(change, connection, parse_patchset(sha, rev), Origin.CATCHUP)
+        patchset_created(_at(change, rev), connection, parse_patchset(sha, rev), Origin.CATCHUP)
         for sha, rev in data.get("revisions", {}).items()
     ]
     for message in data.get("messages", []):
@@ -94,10 +96,17 @@ def change_events(data: dict[str, Any], connection: str) -> list[Event]:
         if number not in revisions or not message.get("author"):
             continue
         sha, rev = revisions[number]
-        event = _message_event(change, connection, parse_patchset(sha, rev), message)
+        at = _at(change, rev)
+        event = _message_event(at, connection, parse_patchset(sha, rev), message)
         if event is not None:
             events.append(event)
     return events
+
+
+def _at(change: Change, revision: dict[str, Any]) -> Change:
+    """The change as of one patchset: with that patchset's commit message."""
+    message = revision.get("commit", {}).get("message", "")
+    return replace(change, commit_message=message) if message else change
 
 
 def _same(change: Change) -> Change:
