@@ -28,9 +28,6 @@ SITE_SETTINGS = {
     "gc.startTime": "",
     "receive.enableSignedPush": "false",
     "plugins.allowRemoteAdmin": "true",
-    # One change number at a time: `gerrit sequence set` (tests give two Gerrits' changes
-    # one number) then holds at once, and a restart skips no numbers.
-    "notedb.changes.sequenceBatchSize": "1",
 }
 
 
