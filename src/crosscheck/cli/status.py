@@ -61,8 +61,10 @@ def output_console() -> Console:
 
 def render(data: dict[str, Any], console: Console, now: datetime) -> None:
     """One tree per pipeline (items, then their builds), then the running builds."""
+    # With items of two Gerrits, a change number alone could be either's.
+    connections = {i.get("connection") for p in data["pipelines"] for i in p["items"]}
     for pipeline in data["pipelines"]:
-        console.print(_pipeline_tree(pipeline, now))
+        console.print(_pipeline_tree(pipeline, now, qualified=len(connections) > 1))
     running = data["running_builds"]
     console.print(
         f"{len(running)} build(s) running, {data['waiting_builds']} waiting for a node",
@@ -137,7 +139,7 @@ def _report_row(table: Table, report: dict[str, Any], moment: str, now: datetime
     table.add_row(*(Text(cell) for cell in cells))
 
 
-def _pipeline_tree(pipeline: dict[str, Any], now: datetime) -> Tree:
+def _pipeline_tree(pipeline: dict[str, Any], now: datetime, *, qualified: bool = False) -> Tree:
     items = pipeline["items"]
     manager = pipeline["manager"] or "no longer configured"
     count = f"{len(items)} item(s)" if items else "empty"
@@ -145,7 +147,8 @@ def _pipeline_tree(pipeline: dict[str, Any], now: datetime) -> Tree:
     for item in items:
         branch = tree.add(
             Text.assemble(
-                f"item {item['id']}  {_change(item)}  {item['project']} ({item['branch']})  ",
+                f"item {item['id']}  {_change(item, qualified)}  "
+                f"{item['project']} ({item['branch']})  ",
                 _state(item["state"]),
                 f"  {_since(item['enqueued_at'], now)} ago  {item['why']}",
             )
@@ -198,10 +201,11 @@ def _running_table(running: list[dict[str, Any]], now: datetime) -> Table:
     return table
 
 
-def _change(entry: dict[str, Any]) -> str:
+def _change(entry: dict[str, Any], qualified: bool = False) -> str:
     if entry["change"] is None:
         return "-"
-    return f"{entry['change']},{entry['patchset']}"
+    change = f"{entry['change']},{entry['patchset']}"
+    return f"{entry['connection']}:{change}" if qualified and entry.get("connection") else change
 
 
 def _state(state: str) -> Text:

@@ -176,8 +176,9 @@ class ItemReporting:
                 return
             keys = await self._queue(db, item, pipeline, verdict, message) if pipeline else []
         log.warning(
-            "item %d (change %s,%s in %s) not built: %s",
+            "item %d (change %s:%s,%s in %s) not built: %s",
             item.id,
+            item.connection,
             item.change_number,
             item.patchset,
             item.pipeline,

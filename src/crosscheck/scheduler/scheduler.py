@@ -178,11 +178,9 @@ class Scheduler:
             return
         item_id = await enqueue_item(db, pipeline, event)
         if item_id is None:
-            log.info("%s: %s already queued in %s", event.connection, _what(event), pipeline.name)
+            log.info("%s already queued in %s", _what(event), pipeline.name)
         else:
-            log.info(
-                "%s: item %d for %s in %s", event.connection, item_id, _what(event), pipeline.name
-            )
+            log.info("item %d for %s in %s", item_id, _what(event), pipeline.name)
 
     async def _enqueue_candidate(
         self, pipeline: Pipeline, tick: Event, db: AsyncConnection
@@ -423,6 +421,7 @@ def _log_context(item: work.ItemRow, context: ItemContext) -> None:
 
 
 def _what(event: Event) -> str:
+    """`change upstream:12,3`: its Gerrit too, since two may each have a change 12."""
     if event.change and event.patchset:
-        return f"change {event.change.number},{event.patchset.number}"
+        return f"change {event.connection}:{event.change.number},{event.patchset.number}"
     return event.ref or event.project or "?"

@@ -348,3 +348,16 @@ def test_a_piped_status_keeps_a_long_log_url_whole() -> None:
         shown[width] = console.export_text()
     assert url not in shown[80]  # what a pipe used to get: the URL folded
     assert url in shown[PIPED_WIDTH]
+
+
+def test_items_of_two_gerrits_name_theirs() -> None:
+    status: dict[str, Any] = json.loads(json.dumps(STATUS))
+    (item,) = status["pipelines"][0]["items"]
+    item["connection"] = "upstream"
+    other = {**item, "id": 5, "connection": "integrating", "builds": []}
+    status["pipelines"][0]["items"].append(other)
+    console = Console(width=160, record=True, color_system=None)
+    render(status, console, datetime(2024, 5, 1, 10, 5, tzinfo=UTC))
+    text = console.export_text()
+    assert "item 4  upstream:3,2  acme/[bold]driver" in text
+    assert "item 5  integrating:3,2  acme/[bold]driver" in text

@@ -290,7 +290,7 @@ async def test_a_change_abandoned_before_its_item_was_planned_is_skipped(
     assert await item_rows(engine) == [("check", 43, 1, "skipped", "change 43 is abandoned")]
     assert executor.requests == []
     assert await report_rows(engine) == []
-    assert "item 1 (change 43,1 in check) skipped: change 43 is abandoned" in caplog.messages
+    assert "item 1 (change review:43,1 in check) skipped: change 43 is abandoned" in caplog.messages
 
 
 # -- work in progress ------------------------------------------------------------------------
@@ -308,7 +308,7 @@ async def test_a_work_in_progress_change_is_not_enqueued_and_the_log_says_why(
     await accept(scheduler, wip)
     assert await item_rows(engine) == []
     assert ignored("skipped-state") == before + 1
-    assert "change 60,1: not enqueued in check (work in progress)" in caplog.messages
+    assert "change review:60,1: not enqueued in check (work in progress)" in caplog.messages
 
 
 # -- old patchsets ---------------------------------------------------------------------------
@@ -328,7 +328,7 @@ async def test_a_recheck_on_an_old_patchset_is_not_enqueued(
     ]
     assert ignored("old-patchset") == before + 1
     assert (
-        "change 50,1: not enqueued in check: patchset 1 is no longer current (patchset 2 is)"
+        "change review:50,1: not enqueued in check: patchset 1 is no longer current (patchset 2 is)"
         in caplog.messages
     )
 
