@@ -15,15 +15,20 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.model.scenario import Scenario
 from crosscheck.promotion.board import TIMELINE, board, candidate_page, scenario_page
+from crosscheck.store import promotion as store
 from crosscheck.web.rendering import Renderer
 from crosscheck.web.views import safe_url
 
-CandidatePath = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="A candidate's id")]
+#: A candidate's whole id: 64 hex digits.
+FULL_ID = 64
+CandidatePath = Annotated[
+    str, Path(pattern="^[0-9a-f]{7,64}$", description="A candidate's id, or its first 7+ digits")
+]
 
 
 def promotion_pages(
@@ -51,8 +56,16 @@ def promotion_pages(
         return renderer.page("scenario.html", json_url, page=page)
 
     @router.get("/candidates/{candidate}", response_class=HTMLResponse)
-    async def candidate(candidate: CandidatePath) -> HTMLResponse:
+    async def candidate(candidate: CandidatePath) -> Response:
         json_url = f"{prefix}/api/v1/candidates/{candidate}/results"
+        if len(candidate) < FULL_ID:
+            # A report's line names a candidate by its first 12 digits: go to the whole id.
+            async with engine.connect() as db:
+                found = await store.candidates_starting(db, None, candidate)
+            if len(found) == 1:
+                return RedirectResponse(f"{prefix}/promotion/candidates/{found[0].id}")
+            why = "is ambiguous: give more digits" if found else "names no candidate"
+            return renderer.not_found(f"{candidate} {why}", json_url)
         async with engine.connect() as db:
             page = await candidate_page(db, candidate, dict(scenarios()))
         if page is None:

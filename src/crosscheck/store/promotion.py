@@ -105,16 +105,14 @@ async def newest_candidates(
 
 
 async def candidates_starting(
-    db: AsyncConnection, scenario: str, prefix: str, limit: int = 2
+    db: AsyncConnection, scenario: str | None, prefix: str, limit: int = 2
 ) -> list[CandidateRecord]:
-    """The scenario's candidates whose id starts with `prefix` (hex): a few, if ambiguous."""
-    rows = await db.execute(
-        select(candidates)
-        .where(candidates.c.scenario == scenario)
-        .where(candidates.c.id >= prefix, candidates.c.id < prefix + "g")
-        .order_by(candidates.c.id)
-        .limit(limit)
-    )
+    """The candidates whose id starts with `prefix` (hex), of one scenario or of any: a
+    few, if ambiguous."""
+    query = select(candidates).where(candidates.c.id >= prefix, candidates.c.id < prefix + "g")
+    if scenario is not None:
+        query = query.where(candidates.c.scenario == scenario)
+    rows = await db.execute(query.order_by(candidates.c.id).limit(limit))
     return [_candidate(row) for row in rows]
 
 

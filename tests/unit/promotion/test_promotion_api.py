@@ -213,3 +213,9 @@ async def test_the_pages_show_the_board_a_timeline_and_a_candidate(
     assert "<img" not in candidate.text
     assert (await http.get("/promotion/scenarios/nope")).status_code == 404
     assert (await http.get(f"/promotion/candidates/{'f' * 64}")).status_code == 404
+    # A report's line names the candidate by 12 digits: the page takes them.
+    short = await http.get(f"/promotion/candidates/{CANDIDATE.id[:12]}")
+    assert short.status_code == 307
+    assert short.headers["location"].endswith(f"/promotion/candidates/{CANDIDATE.id}")
+    assert (await http.get(f"/promotion/candidates/{'f' * 12}")).status_code == 404
+    assert (await http.get("/promotion/candidates/abc")).status_code == 422
