@@ -34,17 +34,22 @@ def crosscheck(state_dir: Path, *args: str, check: bool = True) -> subprocess.Co
     return completed
 
 
-@pytest.fixture(scope="session")
-def sandbox_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    require_all((JAVA, JAVAC, MAVEN))  # fails loudly with the apt-get line, never skips
-    reused = os.environ.get("CROSSCHECK_TEST_SANDBOX_DIR")
-    state_dir = Path(reused) if reused else tmp_path_factory.mktemp("sandbox")
+def running_sandbox(state_dir: Path, reused: bool) -> Iterator[Path]:
+    """A sandbox up for the session, and down after it unless it is reused."""
     crosscheck(state_dir, "up", "--project", "sandbox/second")
     yield state_dir
     if not reused:
         crosscheck(state_dir, "down")
         status = crosscheck(state_dir, "status", check=False)
         assert status.returncode == 3, status.stdout
+
+
+@pytest.fixture(scope="session")
+def sandbox_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    require_all((JAVA, JAVAC, MAVEN))  # fails loudly with the apt-get line, never skips
+    reused = os.environ.get("CROSSCHECK_TEST_SANDBOX_DIR")
+    state_dir = Path(reused) if reused else tmp_path_factory.mktemp("sandbox")
+    yield from running_sandbox(state_dir, bool(reused))
 
 
 @pytest.fixture
@@ -61,12 +66,7 @@ def second_sandbox_dir(
     state_dir = Path(reused) if reused else tmp_path_factory.mktemp("second-sandbox")
     if state_dir.resolve() == sandbox_dir.resolve():
         pytest.fail("CROSSCHECK_TEST_SECOND_SANDBOX_DIR names the first sandbox: give another")
-    crosscheck(state_dir, "up", "--project", "sandbox/second")
-    yield state_dir
-    if not reused:
-        crosscheck(state_dir, "down")
-        status = crosscheck(state_dir, "status", check=False)
-        assert status.returncode == 3, status.stdout
+    yield from running_sandbox(state_dir, bool(reused))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from crosscheck.model.build import BuildResult
 from crosscheck.model.events import Change, Event, PatchSet
 from crosscheck.model.states import ItemState
 from crosscheck.scheduler.context_plan import ScenarioUnavailableError
+from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import work
 
 from .fakes import FakeChanges, FakeExecutor, settle
@@ -58,6 +59,21 @@ def found(number: int, project: str, status: str = "NEW", message: str = "") -> 
     return FoundPatchset(change, PatchSet(1, f"{number:040d}", f"refs/changes/{number}/1"))
 
 
+FOOTER = "Fix\n\nDepends-On: https://other.example.org/c/opnfv/releng/+/7\n"
+
+
+def two_gerrits(
+    engine: AsyncEngine, tmp_path: Path, status: str = "NEW"
+) -> tuple[Scheduler, FakeExecutor, FakeChanges]:
+    """A scheduler on `review` and `other`, whose change 7 is on opnfv/releng."""
+    executor = FakeExecutor({})
+    scheduler = scheduler_for(engine, load(tmp_path, CONFIG + OTHER), executor, ["driver.py"])
+    other = FakeChanges([])
+    other.found[7] = found(7, "opnfv/releng", status=status)
+    scheduler.changes = {**scheduler.changes, "other": other}
+    return scheduler, executor, other
+
+
 async def item_of(engine: AsyncEngine) -> work.ItemRow:
     async with engine.connect() as db:
         (item,) = await work.items_in(db, ItemState.FINISHED)
@@ -67,14 +83,8 @@ async def item_of(engine: AsyncEngine) -> work.ItemRow:
 async def test_a_dependency_on_the_other_gerrit_reaches_every_build(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    config = load(tmp_path, CONFIG + OTHER)
-    executor = FakeExecutor({})
-    scheduler = scheduler_for(engine, config, executor, ["driver.py"])
-    other = FakeChanges([])
-    other.found[7] = found(7, "opnfv/releng")
-    scheduler.changes = {**scheduler.changes, "other": other}
-    footer = "Fix\n\nDepends-On: https://other.example.org/c/opnfv/releng/+/7\n"
-    await accept(scheduler, with_message(patchset_created(7, 1), footer))
+    scheduler, executor, _ = two_gerrits(engine, tmp_path)
+    await accept(scheduler, with_message(patchset_created(7, 1), FOOTER))
     await settle(scheduler)
     assert {r.job.name for r in executor.requests} == {"unit", "lab"}
     for request in executor.requests:
@@ -88,14 +98,8 @@ async def test_a_dependency_on_the_other_gerrit_reaches_every_build(
 async def test_an_abandoned_dependency_is_reported_without_a_build_or_a_vote(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    config = load(tmp_path, CONFIG + OTHER)
-    executor = FakeExecutor({})
-    scheduler = scheduler_for(engine, config, executor, ["driver.py"])
-    other = FakeChanges([])
-    other.found[7] = found(7, "opnfv/releng", status="ABANDONED")
-    scheduler.changes = {**scheduler.changes, "other": other}
-    footer = "Fix\n\nDepends-On: https://other.example.org/c/opnfv/releng/+/7\n"
-    await accept(scheduler, with_message(patchset_created(7, 1), footer))
+    scheduler, executor, _ = two_gerrits(engine, tmp_path, "ABANDONED")
+    await accept(scheduler, with_message(patchset_created(7, 1), FOOTER))
     await settle(scheduler)
     assert executor.requests == []
     item = await item_of(engine)
@@ -111,12 +115,7 @@ async def test_an_abandoned_dependency_is_reported_without_a_build_or_a_vote(
 async def test_a_gerrit_away_plans_the_item_again_later_and_reports_nothing(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    config = load(tmp_path, CONFIG + OTHER)
-    executor = FakeExecutor({})
-    scheduler = scheduler_for(engine, config, executor, ["driver.py"])
-    other = FakeChanges([])
-    other.found[7] = found(7, "opnfv/releng")
-    scheduler.changes = {**scheduler.changes, "other": other}
+    scheduler, executor, other = two_gerrits(engine, tmp_path)
     away = FakeChanges([])
 
     async def down(number: int, patchset: int | None) -> FoundPatchset:
@@ -124,8 +123,7 @@ async def test_a_gerrit_away_plans_the_item_again_later_and_reports_nothing(
 
     away.find_patchset = down  # type: ignore[method-assign]
     scheduler.changes = {**scheduler.changes, "other": away}
-    footer = "Fix\n\nDepends-On: https://other.example.org/c/opnfv/releng/+/7\n"
-    await accept(scheduler, with_message(patchset_created(7, 1), footer))
+    await accept(scheduler, with_message(patchset_created(7, 1), FOOTER))
     await settle(scheduler, rounds=2)
     assert executor.requests == []
     assert await queued_reports(engine) == []
