@@ -395,6 +395,7 @@ class Executor:
             "required_projects": {
                 c.project: c.revision for c in (workspace.required if workspace else ())
             },
+            **_scenario_record(request),
             "result": str(result) if result else None,
             "detail": detail,
             "started_at": build.started_at,
@@ -449,6 +450,22 @@ def _branch(event: Event) -> str | None:
 def _make_dirs(*directories: PurePosixPath) -> None:
     for directory in directories:
         Path(directory).mkdir(parents=True, exist_ok=True)
+
+
+def _scenario_record(request: BuildRequest) -> dict[str, Any]:
+    """The versions a build in a scenario was planned with, and what was merged."""
+    versions = request.scenario
+    if versions is None:
+        return {}
+    return {
+        "scenario": {
+            "name": versions.scenario,
+            "candidate": versions.candidate,
+            "level": versions.level,
+            "components": {c.name: c.sha for c in versions.components},
+            "depends_on": [d.label for d in request.context.dependencies if not d.merged],
+        }
+    }
 
 
 def _commit_message(event: Event) -> str:

@@ -17,6 +17,7 @@ from crosscheck.model.job import Job, JobScenario, RunStep
 
 from .conftest import PROJECT, change_event, connection_for
 from .gitrepos import Upstream
+from .test_executor import build_json
 from .test_executor import console as console_of
 
 RELENG = "opnfv/releng"
@@ -120,6 +121,14 @@ async def test_a_dependency_on_the_other_gerrit_is_merged_onto_its_component(
     console = console_of(executor, outcome)
     assert outcome.result is BuildResult.SUCCESS, console
     assert "integrating:1042,1, upstream:1042,1" in console
+    recorded = build_json(executor, outcome)["scenario"]
+    assert recorded == {
+        "name": "os-odl",
+        "candidate": "a" * 64,
+        "level": "daily",
+        "components": {"driver": driver, "releng": releng},
+        "depends_on": ["integrating:1042,1"],
+    }
 
 
 async def test_a_dependency_that_does_not_merge_is_a_merge_conflict_naming_both(
