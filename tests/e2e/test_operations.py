@@ -165,12 +165,13 @@ async def test_serve_logs_requests_and_exports_metrics_of_a_whole_loop(
     assert records, log
     assert all(LINE.match(line) or line.startswith((" ", "Traceback")) for line in log.splitlines())
     number = f"change {pushed.number},1"
+    named = f"change sandbox:{pushed.number},1"  # the scheduler names the change's Gerrit
     expected = [
         r"INFO crosscheck\.serve\.lifecycle: crosscheck \S+ serving on " + re.escape(serve.url),
         r"INFO crosscheck\.drivers\.gerrit\.stream: gerrit sandbox: stream connected$",
         r"INFO crosscheck\.drivers\.gerrit\.source: gerrit sandbox: caught up since \S+: "
         r"\d+ event\(s\), \d+ new$",
-        rf"INFO crosscheck\.scheduler\.scheduler: sandbox: item \d+ for {number} in check$",
+        rf"INFO crosscheck\.scheduler\.scheduler: item \d+ for {named} in check$",
         rf"INFO crosscheck\.reports\.queue: report item-\d+-sandbox on {number}: sent via rest",
         r"INFO crosscheck\.access: GET /metrics -> 200 in \d+\.\d ms from 127\.0\.0\.1:\d+$",
         r"WARNING crosscheck\.access: POST /api/v1/enqueue -> 403 in ",
