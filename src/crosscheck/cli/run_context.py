@@ -19,7 +19,7 @@ from crosscheck.drivers.git.remote import GitRemote
 from crosscheck.errors import CrosscheckError
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event
-from crosscheck.model.item_context import ItemContext
+from crosscheck.model.item_context import ItemContext, change_label
 from crosscheck.model.job import Job
 from crosscheck.promotion.versions import scenario_refs
 from crosscheck.scheduler.context_plan import ContextPlanner
@@ -95,7 +95,11 @@ async def _candidates_store(job: Job, database: str | None) -> AsyncIterator[Asy
 
 def _say(context: ItemContext, event: Event) -> None:
     change, patchset = event.change, event.patchset
-    own = f"{event.connection}:{change.number},{patchset.number}" if change and patchset else None
+    own = (
+        change_label(event.connection, change.number, patchset.number)
+        if change and patchset
+        else None
+    )
     project = change.project if change else ""
     applied = applied_changes(event.connection, project, own, context.dependencies)
     for dependency in context.dependencies:

@@ -12,7 +12,6 @@ credentials, if any); a plain git URL through a mirror of its own. Each clone's
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -48,10 +47,10 @@ async def prepare_candidate(
 
 
 async def check_out_component(
-    component: CandidateComponent, root: Path, sources: Sources, refs: Sequence[str] = ()
+    component: CandidateComponent, root: Path, sources: Sources
 ) -> Checkout:
-    """`root/<component>` detached at its commit; `refs` (changes to merge onto it)
-    fetched into its mirror too, so the clone can fetch them before it is published."""
+    """`root/<component>` detached at its commit, fetched only when its mirror does not
+    hold that commit yet."""
     if component.git_url is not None:
         git = sources.git_for(None)
         url, public = component.git_url, component.git_url
@@ -75,7 +74,7 @@ async def check_out_component(
             )
         git = sources.git_for(connection)
         public = sources.remote(connection).public_url(project)
-        mirror = await sources.mirror(connection, project, refs, holding=component.sha)
+        mirror = await sources.mirror(connection, project, holding=component.sha)
     if "/" in component.name or component.name in (".", "..", PINNED_VERSIONS):
         # The configuration refuses these names; a stored candidate is read back as is.
         raise GitError(f"component name {component.name!r} cannot name a directory here")

@@ -229,21 +229,16 @@ class Executor:
         versions = request.scenario
         if versions is not None:
             return await self._scenario_workspace(build, versions, sources, src_root)
-        connection = request.connection
-        if connection is None:  # pragma: no cover -- BuildRequest refuses it
-            raise GitError("a build without a connection is a candidate's")
-        password = passwords.get(connection.name)
-        credentials = (
-            HttpCredentials(connection.http_url, connection.user, password) if password else None
+        connection = request.connection_name
+        builder = WorkspaceBuilder(
+            sources.git_for(connection), self.mirrors, sources.remote(connection)
         )
-        remote = GerritRemote(connection.name, connection.http_url, credentials is not None)
-        builder = WorkspaceBuilder(Git(credentials), self.mirrors, remote)
         build.console.line("--- preparing the workspace")
         began = time.monotonic()
         workspace = await builder.prepare(request.event, request.job.required_projects, src_root)
         changes = changes_to_apply(request.context.dependencies, None)
         if changes:
-            workspace = await with_dependencies(workspace, changes, connection.name, sources)
+            workspace = await with_dependencies(workspace, changes, connection, sources)
         for checkout in (workspace.main, *workspace.required):
             where = checkout.branch or "detached"
             build.console.line(f"    {checkout.project}: {where} at {checkout.revision}")

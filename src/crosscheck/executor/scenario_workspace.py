@@ -33,11 +33,12 @@ from crosscheck.executor.workspace import (
     Checkout,
     MergeConflictError,
     Workspace,
+    abandon_merge,
 )
 from crosscheck.model.build import BuildRequest, change_ref
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
-from crosscheck.model.item_context import Dependency, ScenarioVersions
+from crosscheck.model.item_context import Dependency, ScenarioVersions, change_label
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def own_change(event: Event) -> Change | None:
         return None
     change, patchset = event.change, event.patchset
     ref = patchset.ref or change_ref(change.number, patchset.number)
-    label = f"{event.connection}:{change.number},{patchset.number}"
+    label = change_label(event.connection, change.number, patchset.number)
     return Change(event.connection, change.project, change.branch, ref, label)
 
 
@@ -108,12 +109,9 @@ async def prepare_in_scenario(
     root.mkdir(parents=True, exist_ok=True)
     checkouts: dict[tuple[str, str], Checkout] = {}
     for component in versions.components:
-        refs = [
-            c.ref
-            for c in changes
-            if (c.connection, c.project) == (component.connection, component.project)
-        ]
-        checkout = await check_out_component(component, root, sources, refs)
+        # A change's ref is fetched where it is merged: one fetch, which also brings the
+        # branch tip its series is counted from.
+        checkout = await check_out_component(component, root, sources)
         checkouts[(component.connection or "", component.project or "")] = checkout
     merged = await apply_changes(changes, checkouts, root, sources)
     (root / PINNED_VERSIONS).write_text(yaml.safe_dump(_pinned(versions, changes, merged)))
@@ -153,14 +151,25 @@ async def _beside(change: Change, root: Path, sources: Sources) -> Checkout:
     target.parent.mkdir(parents=True, exist_ok=True)
     git = sources.git_for(change.connection)
     await git.run("clone", "--quiet", "--no-checkout", str(mirror), str(target))
-    for branch in (change.branch, *DEFAULT_BRANCHES):
+    branch = await _first_branch(git, target, (change.branch, *DEFAULT_BRANCHES))
+    if branch is None:
+        raise GitError(
+            f"{change.project} has no branch {change.branch!r} to merge {change.label} onto"
+        )
+    await git.run("checkout", "--quiet", "-B", branch, f"origin/{branch}", cwd=target)
+    public = sources.remote(change.connection).public_url(change.project)
+    await git.run("remote", "set-url", "origin", public, cwd=target)
+    head = (await git.run("rev-parse", "HEAD", cwd=target)).strip()
+    return Checkout(change.project, target, branch, head)
+
+
+async def _first_branch(git: Git, clone: Path, branches: Sequence[str]) -> str | None:
+    for branch in branches:
         with contextlib.suppress(GitError):
-            await git.run("checkout", "--quiet", "-B", branch, f"origin/{branch}", cwd=target)
-            public = sources.remote(change.connection).public_url(change.project)
-            await git.run("remote", "set-url", "origin", public, cwd=target)
-            head = (await git.run("rev-parse", "HEAD", cwd=target)).strip()
-            return Checkout(change.project, target, branch, head)
-    raise GitError(f"{change.project} has no branch {change.branch!r} to merge {change.label} onto")
+            await git.run("rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}",
+                          cwd=clone)  # fmt: skip
+            return branch
+    return None
 
 
 async def _merge(change: Change, checkout: Checkout, sources: Sources) -> Checkout:
@@ -197,11 +206,7 @@ async def _series(git: Git, mirror: Path, change: Change, path: Path) -> list[st
 async def _conflict(
     git: Git, change: Change, checkout: Checkout, error: GitError
 ) -> MergeConflictError:
-    listed = await git.run("diff", "--name-only", "--diff-filter=U", cwd=checkout.path)
-    files = [line for line in listed.splitlines() if line]
-    for abort in (("merge", "--abort"), ("cherry-pick", "--abort")):
-        with contextlib.suppress(GitError):
-            await git.run(*abort, cwd=checkout.path)
+    files = await abandon_merge(git, checkout.path)
     onto = f"{checkout.project} at {checkout.revision[:12]}"
     if files:
         return MergeConflictError(

@@ -128,11 +128,7 @@ class WorkspaceBuilder:
     async def _conflict(
         self, clone: Path, ref: str, branch: str, error: GitError
     ) -> MergeConflictError:
-        listed = await self._git.run("diff", "--name-only", "--diff-filter=U", cwd=clone)
-        files = [line for line in listed.splitlines() if line]
-        # A merge refused before it began leaves nothing to abort.
-        with contextlib.suppress(GitError):
-            await self._git.run("merge", "--abort", cwd=clone)
+        files = await abandon_merge(self._git, clone)
         # The report's headline says what does not merge onto what: the files are the news.
         if files:
             return MergeConflictError(f"conflict in {', '.join(files)}", files)
@@ -203,6 +199,16 @@ class WorkspaceBuilder:
         await self._git.run(
             "remote", "set-url", "origin", self._remote.public_url(project), cwd=clone
         )
+
+
+async def abandon_merge(git: Git, clone: Path) -> list[str]:
+    """The files a merge or a cherry-pick left in conflict, once it is aborted."""
+    listed = await git.run("diff", "--name-only", "--diff-filter=U", cwd=clone)
+    # A merge refused before it began leaves nothing to abort.
+    for abort in (("merge", "--abort"), ("cherry-pick", "--abort")):
+        with contextlib.suppress(GitError):
+            await git.run(*abort, cwd=clone)
+    return [line for line in listed.splitlines() if line]
 
 
 def _branch_of(event: Event) -> str | None:

@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from crosscheck.model.events import CandidateComponent
 
 
+def change_label(connection: str, number: int, patchset: int) -> str:
+    """`upstream:12345,2`: a patchset, unambiguous across Gerrits."""
+    return f"{connection}:{number},{patchset}"
+
+
 @dataclass(frozen=True)
 class Dependency:
     """A change a `Depends-On:` footer names, as its Gerrit showed it when planned."""
@@ -36,7 +41,7 @@ class Dependency:
     @property
     def label(self) -> str:
         """`upstream:12345,2`: short, and unambiguous across Gerrits."""
-        return f"{self.connection}:{self.number},{self.patchset}"
+        return change_label(self.connection, self.number, self.patchset)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,19 @@ async def candidate_event(
 ) -> Event | None:
     """The event of the candidate `level` holds now (without a level, the scenario's
     newest candidate); None while there is none."""
+    item = await held_candidate(db, scenario, level)
+    if item is None:
+        return None
+    return Event(
+        CANDIDATE_EVENT, PROMOTION, int(at), project=scenario.name, origin=origin, candidate=item
+    )
+
+
+async def held_candidate(
+    db: AsyncConnection, scenario: Scenario, level: str | None
+) -> CandidateItem | None:
+    """The candidate `level` holds now (without a level, the scenario's newest), each
+    component at its commit and where it lives; None while there is none."""
     record = await _taken(db, scenario.name, level)
     if record is None:
         return None
@@ -46,10 +59,7 @@ async def candidate_event(
         for c in scenario.components
         if c.name in versions
     )
-    item = CandidateItem(record.id, scenario.name, level or "", components)
-    return Event(
-        CANDIDATE_EVENT, PROMOTION, int(at), project=scenario.name, origin=origin, candidate=item
-    )
+    return CandidateItem(record.id, scenario.name, level or "", components)
 
 
 async def _taken(db: AsyncConnection, scenario: str, level: str | None) -> CandidateRecord | None:

@@ -13,15 +13,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crosscheck.drivers.base import FoundPatchset
 from crosscheck.errors import CrosscheckError
 from crosscheck.model.depends_on import depends_on_urls
-from crosscheck.model.events import CandidateComponent, Event, Origin
+from crosscheck.model.events import CandidateComponent, CandidateItem, Event, Origin
 from crosscheck.model.item_context import Dependency, ItemContext, ScenarioVersions
 from crosscheck.model.job import Job, JobScenario
 from crosscheck.model.scenario import Scenario
-from crosscheck.scheduler.candidates import candidate_event
-from crosscheck.scheduler.dependencies import resolve_dependencies
+from crosscheck.scheduler.candidates import held_candidate
+from crosscheck.scheduler.dependencies import Lookup, resolve_dependencies
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,6 @@ class ScenarioUnavailableError(CrosscheckError):
     configuration's fault, not the change's: reported without a vote."""
 
 
-#: A change on a connection, as its Gerrit shows it now (its current patchset).
-Lookup = Callable[[str, int], Awaitable[FoundPatchset]]
 #: A scenario's component versions from its configured refs (branch tips, tags, SHAs).
 RefsNow = Callable[[Scenario], Awaitable[Mapping[str, str]]]
 
@@ -78,22 +75,22 @@ class ContextPlanner:
         scenario = self.scenarios().get(wanted.name)
         if scenario is None:  # removed by a reload since the job was read
             return None
-        held = await self._held(scenario, wanted.level)
         asked = wanted.level
-        if held is not None and held.candidate is not None:
-            taken = held.candidate
-            level = asked if taken.level else None
-            return ScenarioVersions(scenario.name, level, taken.id, taken.components, asked)
+        held = await self._held(scenario, asked)
+        if held is not None:
+            # `held.level` is empty when the newest candidate was taken instead.
+            level = asked if held.level else None
+            return ScenarioVersions(scenario.name, level, held.id, held.components, asked)
         return ScenarioVersions(scenario.name, None, None, await self._refs(scenario), asked)
 
-    async def _held(self, scenario: Scenario, level: str | None) -> Event | None:
+    async def _held(self, scenario: Scenario, level: str | None) -> CandidateItem | None:
         if self.engine is None:
             return None
         async with self.engine.connect() as db:
-            held = await candidate_event(db, scenario, level, 0, Origin.PROMOTION)
+            held = await held_candidate(db, scenario, level)
             if held is None and level is not None:
                 # The level holds nothing yet: the newest candidate, said in the report.
-                held = await candidate_event(db, scenario, None, 0, Origin.PROMOTION)
+                held = await held_candidate(db, scenario, None)
         return held
 
     async def _refs(self, scenario: Scenario) -> tuple[CandidateComponent, ...]:

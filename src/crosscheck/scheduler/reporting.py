@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.config import Config
 from crosscheck.model.events import PROMOTION, Event, EventType
+from crosscheck.model.item_context import change_label
 from crosscheck.model.pipeline import Pipeline, ReportAction
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, report_tag
 from crosscheck.model.states import LIVE_BUILD_STATES, BuildState, ItemState
@@ -175,15 +176,7 @@ class ItemReporting:
             if not await work.plan_item(db, item.id, ItemState.FINISHED, VERDICTS[verdict.outcome]):
                 return
             keys = await self._queue(db, item, pipeline, verdict, message) if pipeline else []
-        log.warning(
-            "item %d (change %s:%s,%s in %s) not built: %s",
-            item.id,
-            item.connection,
-            item.change_number,
-            item.patchset,
-            item.pipeline,
-            verdict.headline,
-        )
+        log.warning("%s not built: %s", item_named(item), verdict.headline)
         for key in keys:
             self.reports.send_soon(key)
 
@@ -250,11 +243,23 @@ class ItemReporting:
         )
 
 
+def item_named(item: work.ItemRow) -> str:
+    """`item 7 (upstream:12,3 in check)`: which Gerrit's change, once there are two."""
+    if item.change_number is None or item.patchset is None:
+        return f"item {item.id} ({item.project} in {item.pipeline})"
+    change = change_label(item.connection, item.change_number, item.patchset)
+    return f"item {item.id} ({change} in {item.pipeline})"
+
+
 def scenario_lines(item: work.ItemRow) -> list[str]:
     """One line per scenario the item's jobs ran in: its versions, and the changes
     merged onto them (the item's own and its dependencies)."""
     context = load_context(item.context)
-    own = f"{item.connection}:{item.change_number},{item.patchset}" if item.patchset else None
+    own = (
+        change_label(item.connection, item.change_number, item.patchset)
+        if item.change_number is not None and item.patchset is not None
+        else None
+    )
     applied = applied_changes(item.connection, item.project, own, context.dependencies)
     return [scenario_line(v, applied) for v in context.distinct_scenarios]
 

@@ -33,7 +33,7 @@ from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import ChangeState, Event, EventType, Origin
-from crosscheck.model.item_context import ItemContext
+from crosscheck.model.item_context import ItemContext, change_label
 from crosscheck.model.job import Job
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.states import ItemState
@@ -46,7 +46,7 @@ from crosscheck.scheduler.enqueue import enqueue_item
 from crosscheck.scheduler.managers import manager_for
 from crosscheck.scheduler.message import dependency_verdict, unavailable_verdict
 from crosscheck.scheduler.replans import Replans
-from crosscheck.scheduler.reporting import ItemReporting
+from crosscheck.scheduler.reporting import ItemReporting, item_named
 from crosscheck.scheduler.triggers import (
     OLD_PATCHSET,
     OWN_ACCOUNT,
@@ -290,7 +290,7 @@ class Scheduler:
         try:
             skip, files = await self._files(item, event)
         except DriverError as error:
-            self.replans.later(item.id, f"{_named(item)}: cannot list its files yet ({error})")
+            self.replans.later(item.id, f"{item_named(item)}: cannot list its files yet ({error})")
             return
         if skip is not None:
             async with self.engine.begin() as db:
@@ -332,7 +332,7 @@ class Scheduler:
             verdict = unavailable_verdict(item.pipeline, str(problem))
             await self.reporting.report_unbuilt(item, verdict)
         except DriverError as error:
-            what = f"{_named(item)}: cannot resolve its dependencies or scenario versions yet"
+            what = f"{item_named(item)}: cannot resolve its dependencies or scenario versions yet"
             self.replans.later(item.id, f"{what} ({error})")
         else:
             self.replans.forget(item.id)
@@ -398,12 +398,6 @@ class Scheduler:
         return None
 
 
-def _named(item: work.ItemRow) -> str:
-    """`item 7 (upstream:12,3 in check)`: which Gerrit's change, once there are two."""
-    change = f"{item.connection}:{item.change_number},{item.patchset}"
-    return f"item {item.id} ({change if item.change_number else item.project} in {item.pipeline})"
-
-
 def _log_context(item: work.ItemRow, context: ItemContext) -> None:
     """What the item is built with, beyond its change: the operator's first question."""
     for dependency in context.dependencies:
@@ -423,5 +417,7 @@ def _log_context(item: work.ItemRow, context: ItemContext) -> None:
 def _what(event: Event) -> str:
     """`change upstream:12,3`: its Gerrit too, since two may each have a change 12."""
     if event.change and event.patchset:
-        return f"change {event.connection}:{event.change.number},{event.patchset.number}"
+        return (
+            f"change {change_label(event.connection, event.change.number, event.patchset.number)}"
+        )
     return event.ref or event.project or "?"
