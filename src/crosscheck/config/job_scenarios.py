@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crosscheck.config.context import Context, Entry
-from crosscheck.config.issues import did_you_mean
+from crosscheck.config.scenarios import level_hint, scenario_hint
 from crosscheck.config.schema import JobSpec
 from crosscheck.model.job import Job
 
@@ -26,16 +26,14 @@ def check_job_scenarios(context: Context, entries: Sequence[Entry[JobSpec]]) -> 
                 context.issues.error(
                     f"{what} runs in unknown scenario '{wanted.name}'",
                     where("name") if where else entry.body.position_of("scenario"),
-                    did_you_mean(wanted.name, list(context.scenarios))
-                    or "scenarios: " + (", ".join(context.scenarios) or "none is configured"),
+                    scenario_hint(context, wanted.name),
                 )
             continue
-        levels = [level.name for level in scenario.levels]
-        if wanted.level is not None and wanted.level not in levels:
+        if wanted.level is not None and wanted.level not in {lv.name for lv in scenario.levels}:
             context.issues.error(
                 f"{what} runs in scenario '{scenario.name}' at unknown level '{wanted.level}'",
                 where("level") if where else entry.body.position_of("scenario"),
-                did_you_mean(wanted.level, levels) or "levels: " + ", ".join(levels),
+                level_hint(scenario, wanted.level),
             )
 
 

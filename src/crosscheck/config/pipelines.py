@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from crosscheck.config.context import Context, Entry
 from crosscheck.config.issues import Position, did_you_mean
+from crosscheck.config.scenarios import level_hint, scenario_hint
 from crosscheck.config.schema import PipelineSpec, ReporterSpec, TimerTriggerSpec
 from crosscheck.config.validation import validate
 from crosscheck.config.yaml_source import Node, NodeList
@@ -86,16 +87,14 @@ def check_candidate_pipelines(
                 context.issues.error(
                     f"{what} takes candidates of unknown scenario '{source.scenario}'",
                     body.position_of("scenario"),
-                    did_you_mean(source.scenario, list(context.scenarios))
-                    or "scenarios: " + (", ".join(context.scenarios) or "none is configured"),
+                    scenario_hint(context, source.scenario),
                 )
             continue
-        levels = [level.name for level in scenario.levels]
-        if source.level is not None and source.level not in levels:
+        if source.level is not None and source.level not in {lv.name for lv in scenario.levels}:
             context.issues.error(
                 f"{what} takes candidates at unknown level '{source.level}' of '{scenario.name}'",
                 body.position_of("level"),
-                did_you_mean(source.level, levels) or "levels: " + ", ".join(levels),
+                level_hint(scenario, source.level),
             )
         for index, name in enumerate(source.jobs):
             job = jobs.get(name)
