@@ -99,7 +99,9 @@ def scenario_line(message: str) -> str:
     return found.group(0)
 
 
-async def upstream_patch(gerrits: TwoGerrits, files: dict[str, str], subject: str) -> Any:
+async def upstream_patch(
+    gerrits: TwoGerrits, files: dict[str, str], subject: str
+) -> tuple[PushedChange, Any]:
     pushed = await gerrits.upstream.push(files, subject, project=NOVA)
     detail = await gerrits.upstream.wait_reports(pushed, gerrits.serve, timeout=120)
     return pushed, detail
@@ -121,7 +123,6 @@ async def test_an_upstream_patch_is_tested_in_the_scenario_and_reported_upstream
     pinned: str = gerrits.pinned  # type: ignore[attr-defined]
     files = {"fix.txt": "fixed\n", **expect("nova/fix.txt", "releng/pinned.txt")}
     pushed, detail = await upstream_patch(gerrits, files, "Fix nova")
-    assert isinstance(pushed, PushedChange)
     message = last_message(detail)
     assert await gerrits.upstream.vote(pushed) == 1, message
     line = scenario_line(message)
