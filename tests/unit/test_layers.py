@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"sandbox"}),
     frozenset({"serve"}),
     frozenset({"promotion", "console", "nodes"}),
-    frozenset({"operator", "web"}),
+    frozenset({"operator", "web", "checks"}),
     frozenset({"scheduler", "results", "logs"}),
     frozenset({"executor", "reports", "events"}),
     frozenset({"config"}),
@@ -250,11 +250,14 @@ def test_the_model_imports_no_framework_and_does_no_io() -> None:
         "re",
         "typing",
     )
+    pure = ("urllib.parse",)  # parsing only: urllib's other modules do I/O
     offenders = {
         str(path.relative_to(PACKAGE)): sorted(
             n
             for n in imported_modules(path)
-            if not n.startswith("crosscheck.model") and n.split(".")[0] not in allowed
+            if not n.startswith("crosscheck.model")
+            and n.split(".")[0] not in allowed
+            and n not in pure
         )
         for path in (PACKAGE / "model").rglob("*.py")
     }

@@ -16,6 +16,7 @@ from crosscheck.errors import CrosscheckError
 #: Subcommands, imported only when used: `config check` need not load SSH and crypto.
 SUBCOMMANDS = {
     "candidate": "crosscheck.cli.candidate:candidate",
+    "checks": "crosscheck.cli.checks:checks",
     "config": "crosscheck.cli.config:config_group",
     "console": "crosscheck.cli.console:console",
     "dequeue": "crosscheck.cli.operator:dequeue",

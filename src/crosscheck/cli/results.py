@@ -69,6 +69,16 @@ def results() -> None:
     help="Read the admin token from this file.",
 )
 @click.option("--private-reads", is_flag=True, help="Reading results needs a token too.")
+@click.option(
+    "--read-token-env",
+    metavar="VAR",
+    help="A token in $VAR that only reads (the Gerrit Checks tab's, with --private-reads).",
+)
+@click.option(
+    "--read-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A token in this file that only reads.",
+)
 @click.option("--rate", default=10.0, show_default=True, help="Writes/second per CI account.")
 @click.option("--burst", default=100, show_default=True, help="Writes allowed in a burst.")
 @click.option(
@@ -82,7 +92,8 @@ def results() -> None:
 @click.option(
     "--pages-settings",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="YAML for the pages: gerrit-url, and expected-cis per project (see docs/results.md).",
+    help="YAML for the pages and the Checks tab: gerrit-url, gerrit-origins, expected-cis per "
+    "project, rerun-comments (see docs/results.md).",
 )
 @click.option(
     "--gerrit-url",
@@ -102,6 +113,8 @@ def serve(
     admin_token_env: str | None,
     admin_token_file: Path | None,
     private_reads: bool,
+    read_token_env: str | None,
+    read_token_file: Path | None,
     rate: float,
     burst: int,
     max_result_age: float,
@@ -116,9 +129,14 @@ def serve(
     configure_command(logging.INFO, verbose, quiet, log_format)
     read_admin_token = partial(read_secret, "the admin token", admin_token_env, admin_token_file)
     read_admin_token()  # a token named but unreadable stops the service now, not at a request
+    if read_token_env and read_token_file:
+        raise click.UsageError("give --read-token-env or --read-token-file, not both")
+    read_read_token = partial(read_secret, "the read token", read_token_env, read_token_file)
+    read_read_token()
     settings = ResultsSettings(
         public_reads=not private_reads,
         admin_token=read_admin_token,
+        read_token=read_read_token,
         rate=rate,
         burst=burst,
         max_result_age=timedelta(days=max_result_age),

@@ -213,7 +213,15 @@ def _account_name(value: str) -> str:
 
 
 #: Keys that configure the embedded service, and keys that say where results go.
-SERVICE_KEYS = ("public_reads", "rate", "burst", "pages", "max_result_age")
+SERVICE_KEYS = (
+    "public_reads",
+    "rate",
+    "burst",
+    "pages",
+    "max_result_age",
+    "read_token_env",
+    "read_token_file",
+)
 REPORT_KEYS = ("url", "account", "token_env", "token_file")
 
 
@@ -224,6 +232,9 @@ class ResultsSpec(Spec):
     burst: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_RESULTS_BURST
     max_result_age: Annotated[Duration, Field(le=366 * 86400)] = DEFAULT_MAX_RESULT_AGE
     pages: Annotated[str, Field(min_length=1)] | None = None
+    #: The read-only token a Checks tab plugin sends when reads are private.
+    read_token_env: str | None = None
+    read_token_file: str | None = None
     report: bool = True
     url: Annotated[str, AfterValidator(_web_address)] | None = None
     account: Annotated[str, AfterValidator(_account_name)] | None = None
@@ -235,6 +246,7 @@ class ResultsSpec(Spec):
     @model_validator(mode="after")
     def _consistent(self) -> ResultsSpec:
         one_source(self, "token")
+        one_source(self, "read_token")
         given = self.model_fields_set
         if not self.serve and (unused := [k for k in SERVICE_KEYS if k in given]):
             raise ValueError(

@@ -69,3 +69,8 @@ def results_token(results: ResultsConfig) -> str | None:
         results.token_env,
         results.token_file,
     )
+
+
+def read_token(results: ResultsConfig) -> str | None:
+    """The read-only token of a Checks tab, if the `results` element names one."""
+    return read_secret("the results read token", results.read_token_env, results.read_token_file)

@@ -86,6 +86,8 @@ def build_results(
         burst=spec.burst,
         max_result_age=spec.max_result_age,
         pages=_path(spec.pages, base),
+        read_token_env=spec.read_token_env,
+        read_token_file=_path(spec.read_token_file, base),
         report=spec.report,
         url=spec.url,
         account=spec.account or context.ci.name,

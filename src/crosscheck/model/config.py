@@ -91,6 +91,9 @@ class ResultsConfig:
     max_result_age: int = DEFAULT_MAX_RESULT_AGE
     #: The pages' settings file (expected CIs, Gerrit's address).
     pages: Path | None = None
+    #: The read-only token of a Checks tab plugin, when reads are private.
+    read_token_env: str | None = None
+    read_token_file: Path | None = None
     #: Report each item's job results to a results service.
     report: bool = True
     url: str | None = None

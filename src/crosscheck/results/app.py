@@ -11,6 +11,7 @@ from crosscheck.results.api import accounts_router, results_router
 from crosscheck.results.audit_api import audit_router
 from crosscheck.results.auth import Authenticator, auth_dependencies
 from crosscheck.results.candidates_api import candidate_results_router
+from crosscheck.results.checks_api import ChecksSettings, checks_router
 from crosscheck.results.merges_api import merges_router
 from crosscheck.results.resolver import ChangeResolver, StoreResolver
 from crosscheck.results.service import ResultsService
@@ -22,6 +23,7 @@ def results_routers(
     service: ResultsService,
     settings: ResultsSettings,
     resolver: ChangeResolver | None = None,
+    checks: ChecksSettings | None = None,
 ) -> list[APIRouter]:
     """Every route of the results service. An app mounting them should also call
     `install_error_handlers(app)`, for located errors (`results[3].value`)."""
@@ -33,6 +35,7 @@ def results_routers(
         documented(audit_router(service, auth), 400, 401, 403),
         documented(merges_router(service, auth), 400, 401, 403),
         documented(candidate_results_router(service, auth), 400, 401, 403, 404, 429),
+        documented(checks_router(service, auth, checks or ChecksSettings()), 400, 401, 403),
         # The plugin answers a bad body with 400; the rest as the native API.
         documented(verify_status, 400, 401, 403, 404, 422, 429, 503),
     ]

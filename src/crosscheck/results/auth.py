@@ -34,7 +34,10 @@ from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.tokens import same_secret
 
-_bearer = HTTPBearer(auto_error=False, description="A CI account's token, or the admin token")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A CI account's token, the admin token, or the read token (reads only)",
+)
 _basic = HTTPBasic(
     auto_error=False,
     realm="crosscheck results",
@@ -46,10 +49,12 @@ _basic = HTTPBasic(
 class Caller:
     account: CIAccount | None = None
     admin: bool = False
+    #: The read token: reads, nothing else.
+    reader: bool = False
 
     @property
     def anonymous(self) -> bool:
-        return self.account is None and not self.admin
+        return self.account is None and not self.admin and not self.reader
 
 
 class Authenticator:
@@ -76,6 +81,8 @@ class Authenticator:
             return Caller(account=account, admin=account.admin)
         if self._is_admin_token(token):
             return Caller(admin=True)
+        if self._is_read_token(token):
+            return Caller(reader=True)
         raise AuthenticationError("the token is not valid (wrong, or rotated since)")
 
     def _is_admin_token(self, token: str) -> bool:
@@ -87,6 +94,13 @@ class Authenticator:
         if not admin_token:
             return False
         return same_secret(token, admin_token)
+
+    def _is_read_token(self, token: str) -> bool:
+        try:
+            read_token = self.settings.read_token()
+        except SecretError as error:
+            raise UnavailableError(f"the read token cannot be checked: {error}") from error
+        return bool(read_token) and same_secret(token, read_token or "")
 
     async def _by_basic(self, name: str, token: str) -> Caller:
         account = await self.service.accounts.by_token(token)
@@ -141,6 +155,8 @@ def auth_dependencies(authenticator: Authenticator) -> AuthDependencies:
 
 def require_reporter(caller: Caller) -> CIAccount:
     """A CI account, enabled, that may write its results."""
+    if caller.reader:
+        raise NotAllowedError(_READ_ONLY)
     if caller.account is None and caller.admin:
         # The token is right, just not for this: 401 would send the caller hunting for a typo.
         raise NotAllowedError(
@@ -157,7 +173,15 @@ def require_reporter(caller: Caller) -> CIAccount:
     return caller.account
 
 
+_READ_ONLY = (
+    "the read token only reads results: report with a CI account's token, manage "
+    "accounts with the admin token"
+)
+
+
 def require_admin(caller: Caller) -> Caller:
+    if caller.reader:
+        raise NotAllowedError(_READ_ONLY)
     if caller.anonymous:
         raise AuthenticationError("managing CI accounts needs the admin token")
     if caller.account is not None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
-from crosscheck.config.secrets import TokenSource
+from crosscheck.config.secrets import TokenSource, read_token
 from crosscheck.model.config import DEFAULT_RESULTS_BURST, DEFAULT_RESULTS_RATE, ResultsConfig
 from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE
 
 
-def no_admin_token() -> None:
+def no_token() -> None:
     return None
 
 
@@ -20,8 +21,12 @@ class ResultsSettings:
     public_reads: bool = True
     #: Reads the admin token (a secret: an environment variable or a file) at each request,
     #: so a rotated token or a reloaded configuration takes effect without a restart.
-    admin_token: TokenSource = no_admin_token
+    admin_token: TokenSource = no_token
     #: Writes per second per CI account, on average, and the burst allowed.
+    #: A token that reads and does nothing else: the one a Gerrit Checks tab plugin sends
+    #: when reads are private (it is visible to whoever loads Gerrit's UI). Read at each
+    #: request, as the admin token.
+    read_token: TokenSource = no_token
     rate: float = DEFAULT_RESULTS_RATE
     burst: int = DEFAULT_RESULTS_BURST
     #: Results reported as older than this are refused.
@@ -33,6 +38,7 @@ def settings_from_config(config: ResultsConfig, admin_token: TokenSource) -> Res
     return ResultsSettings(
         public_reads=config.public_reads,
         admin_token=admin_token,
+        read_token=partial(read_token, config),
         rate=config.rate,
         burst=config.burst,
         max_result_age=timedelta(seconds=config.max_result_age),

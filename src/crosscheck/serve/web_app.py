@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -28,6 +29,7 @@ from crosscheck.http.metrics_endpoint import metrics_router
 from crosscheck.logs import logs_router
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
+from crosscheck.model.pipeline import GerritTrigger
 from crosscheck.nodes.api import nodes_router
 from crosscheck.nodes.page import nodes_page
 from crosscheck.operator.router import operator_router
@@ -42,7 +44,7 @@ from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import settings_from_config
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.serve.queue_depths import QueueDepths
-from crosscheck.serve.results_app import results_and_pages
+from crosscheck.serve.results_app import allow_gerrit_origins, results_and_pages
 from crosscheck.web import PagesSettings, load_pages_settings
 
 #: A webhook's URL holds its token (Gerrit's plugin can send no header): masked in the
@@ -119,6 +121,8 @@ def _mount_results(
     settings = settings_from_config(config.results, admin_token_source)
     # Read now: a mistake in the pages' file stops serve with the file named.
     pages = load_pages_settings(config.results.pages) if config.results.pages else PagesSettings()
+    pages = with_own_rerun(pages, config)
+    allow_gerrit_origins(app, pages)
     service = ResultsService(engine, limiter=limiter, max_age=settings.max_result_age)
     for router in results_and_pages(service, settings, pages, resolver_for(service, lookup)):
         app.include_router(router)
@@ -131,6 +135,22 @@ def _mount_results(
         app.include_router(documented(releases_router(engine, promotion.scenarios, auth), 404))
         if settings.public_reads:  # as the results pages: private reads mount no page
             app.include_router(promotion_pages(engine, promotion.scenarios))
+
+
+def with_own_rerun(pages: PagesSettings, config: Config) -> PagesSettings:
+    """This CI's Rerun in the Checks tab is `run <run_name>`, which every comment trigger
+    of its pipelines accepts, unless the pages' settings give its account another."""
+    own = config.results.account
+    if not config.results.reports_to_itself or own in pages.rerun_comments:
+        return pages
+    runnable = any(
+        isinstance(trigger, GerritTrigger) and trigger.run_comment is not None
+        for pipeline in config.pipelines.values()
+        for trigger in pipeline.triggers
+    )
+    if not runnable:  # no pipeline reads comments: a Rerun would do nothing
+        return pages
+    return replace(pages, rerun_comments={**pages.rerun_comments, own: f"run {config.ci.run_name}"})
 
 
 def _webhook_tokens(connections: Iterable[GerritConnection]) -> dict[str, str]:

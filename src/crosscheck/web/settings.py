@@ -1,26 +1,32 @@
-"""What the pages need to know beyond the store: expected CIs per project, Gerrit's address.
+"""What the pages and Gerrit's Checks tab need beyond the store: expected CIs per project,
+Gerrit's address, the Gerrit origins whose pages may read the API, each CI's rerun comment.
 
 A results service runs without crosscheck's CI configuration (an upstream community
 runs only this), so the pages read a small YAML file of their own:
 
     gerrit-url: https://review.example.org
+    gerrit-origins: [https://review.example.org]   # CORS; gerrit-url's origin by default
     expected-cis:
       openstack/nova: [Acme CI, Zuul]
       "openstack/*": [Zuul]
+    rerun-comments:
+      Acme CI: recheck acme
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from crosscheck.errors import CrosscheckError
+from crosscheck.model.checks import parse_origins, parse_rerun_comments
 from crosscheck.model.expected import ExpectedCIs, parse_expected_cis
 from crosscheck.web.views import safe_url
 
-_KEYS = ("gerrit-url", "expected-cis")
+_KEYS = ("gerrit-url", "gerrit-origins", "expected-cis", "rerun-comments")
 
 
 class PagesSettingsError(CrosscheckError):
@@ -32,6 +38,10 @@ class PagesSettings:
     expected_cis: ExpectedCIs = field(default_factory=ExpectedCIs)
     #: Change numbers link to `<gerrit_url>/c/<number>` when set.
     gerrit_url: str | None = None
+    #: Origins (`https://host[:port]`) whose pages may read the API from a browser (CORS).
+    gerrit_origins: tuple[str, ...] = ()
+    #: The comment that asks each CI account to run again, for the Checks tab's Rerun.
+    rerun_comments: Mapping[str, str] = field(default_factory=dict)
     #: Results per page of a CI account's history.
     page_size: int = 50
     #: Days the success-rate plot covers unless a page asks for others.
@@ -58,6 +68,10 @@ def load_pages_settings(path: Path) -> PagesSettings:
         )
     try:
         expected = parse_expected_cis(data.get("expected-cis"))
+        origins = parse_origins(data.get("gerrit-origins"), gerrit_url)
+        rerun = parse_rerun_comments(data.get("rerun-comments"))
     except ValueError as error:
         raise PagesSettingsError(f"{path}: {error}") from error
-    return PagesSettings(expected_cis=expected, gerrit_url=gerrit_url)
+    return PagesSettings(
+        expected_cis=expected, gerrit_url=gerrit_url, gerrit_origins=origins, rerun_comments=rerun
+    )

@@ -15,6 +15,7 @@ from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.serve.results_app import create_results_app
 from crosscheck.store import open_store
+from crosscheck.web import PagesSettings
 
 ADMIN_TOKEN = "admin-secret-for-tests"
 
@@ -46,15 +47,21 @@ async def harness(
     rate: float = 1000.0,
     burst: int = 1000,
     max_age: timedelta | None = DEFAULT_MAX_RESULT_AGE,
+    pages: PagesSettings | None = None,
+    read_token: str | None = None,
 ) -> AsyncIterator[Harness]:
     engine = await open_store(store_url)
     settings = ResultsSettings(
-        public_reads=public_reads, admin_token=lambda: ADMIN_TOKEN, rate=rate, burst=burst
+        public_reads=public_reads,
+        admin_token=lambda: ADMIN_TOKEN,
+        read_token=lambda: read_token,
+        rate=rate,
+        burst=burst,
     )
     service = ResultsService(
         engine, limiter=RateLimiter(settings.rate, settings.burst), max_age=max_age
     )
-    app = create_results_app(service, settings)
+    app = create_results_app(service, settings, pages=pages)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://results") as http:

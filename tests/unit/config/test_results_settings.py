@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from crosscheck.model.config import ResultsConfig
+from crosscheck.results.settings import settings_from_config
 
 from .helpers import errors, load
 
@@ -192,3 +195,32 @@ def test_max_result_age_is_a_duration_a_week_by_default(tmp_path: Path) -> None:
     wrong = load(tmp_path, "- ci: {name: Acme CI}\n- results: {max_result_age: soon}\n")
     assert wrong.config is None
     assert any("max_result_age" in e and "is not a duration" in e for e in errors(wrong))
+
+
+def test_the_read_token_of_a_checks_tab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = load(
+        tmp_path,
+        """
+        - results:
+            public_reads: false
+            read_token_file: secrets/read.token
+        """,
+    )
+    assert result.config is not None, errors(result)
+    results = result.config.results
+    assert results.read_token_file == tmp_path / "secrets" / "read.token"
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "read.token").write_text("reader-secret\n")
+    settings = settings_from_config(results, lambda: None)
+    assert settings.read_token() == "reader-secret"
+    monkeypatch.setenv("READ_TOKEN", "from-env")
+    from_env = load(tmp_path, "- results: {read_token_env: READ_TOKEN}\n")
+    assert from_env.config is not None
+    assert settings_from_config(from_env.config.results, lambda: None).read_token() == "from-env"
+
+
+def test_a_read_token_from_two_places_or_without_the_service_is_refused(tmp_path: Path) -> None:
+    both = load(tmp_path, "- results: {read_token_env: A, read_token_file: b}\n")
+    assert "give read_token_env or read_token_file, not both" in "\n".join(errors(both))
+    unserved = load(tmp_path, "- results: {serve: false, read_token_env: A, url: null}\n")
+    assert "read_token_env configure the results service served here" in "\n".join(errors(unserved))

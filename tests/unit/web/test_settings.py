@@ -37,7 +37,8 @@ def test_an_empty_file_means_defaults(tmp_path: Path) -> None:
     [
         (
             "expected_cis: {}\n",
-            "unknown key(s) expected_cis: the keys are gerrit-url, expected-cis",
+            "unknown key(s) expected_cis: the keys are gerrit-url, gerrit-origins, "
+            "expected-cis, rerun-comments",
         ),
         ("gerrit-url: javascript:alert(1)\n", "gerrit-url must be an http:// or https:// address"),
         ("- a\n", "expected a mapping with keys"),

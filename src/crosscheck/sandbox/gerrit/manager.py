@@ -154,6 +154,7 @@ class Sandbox:
             report(f"initializing a Gerrit site in {state.site_dir}")
             site.init_site(dist, java, state)
         site.configure_site(state)
+        site.install_checks_plugin(state)
         site.write_known_hosts(state)
         site.ensure_key(state.admin.ssh_key)
         site.ensure_key(state.ci.ssh_key)

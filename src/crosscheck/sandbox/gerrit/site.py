@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncssh
 
+from crosscheck.checks import PLUGIN_FILE, PluginConfig, plugin_source
 from crosscheck.paths import write_private
 from crosscheck.sandbox.errors import SandboxError
 from crosscheck.sandbox.gerrit.distribution import GerritDistribution
@@ -125,6 +126,22 @@ def configure_site(state: SandboxState) -> None:
     git = require(GIT)
     for key, value in settings.items():
         subprocess.run([git, "config", "-f", str(config), key, value], check=True)
+
+
+#: Where `crosscheck serve` listens by default, so the site's Checks tab plugin reads it.
+DEFAULT_SERVE_URL = "http://127.0.0.1:8080"
+
+
+def install_checks_plugin(state: SandboxState, results_url: str = DEFAULT_SERVE_URL) -> Path:
+    """The Checks tab plugin in the site's plugins/, as a production site installs it.
+
+    The sandbox has no web UI to show it (Gerrit's UI bundle is not on Maven Central), but
+    Gerrit loads the file and lists it, so a site with a UI gets the same file working.
+    """
+    target = state.site_dir / "plugins" / PLUGIN_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(plugin_source(PluginConfig(results_url)), encoding="utf-8")
+    return target
 
 
 def ensure_key(path: Path) -> str:
