@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 import yaml
@@ -12,7 +16,7 @@ from rich.markup import escape
 
 from crosscheck.config import LoadResult, load_config
 from crosscheck.config.issues import ConfigIssue, did_you_mean
-from crosscheck.config.show import show as show_config
+from crosscheck.config.show import elements
 from crosscheck.paths import default_config_paths
 
 console = Console(highlight=False)
@@ -54,8 +58,17 @@ def check(paths: tuple[Path, ...], strict: bool) -> None:
     metavar="NAME",
     help="Only the project entries that apply to this Gerrit project.",
 )
-def show(paths: tuple[Path, ...], job: str | None, project: str | None) -> None:
-    """Print the configuration expanded and resolved (templates, inheritance) as YAML."""
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="YAML in the configuration's own form, or one JSON array of the same elements.",
+)
+def show(paths: tuple[Path, ...], job: str | None, project: str | None, output_format: str) -> None:
+    """Print the configuration expanded and resolved (templates, inheritance): each job
+    once, in its `job` element; projects name their jobs with what they change."""
     result = load_config(list(paths) or default_config_paths())
     if result.config is None:
         _print_issues(result)
@@ -65,14 +78,38 @@ def show(paths: tuple[Path, ...], job: str | None, project: str | None) -> None:
         raise click.BadParameter(
             f"no job '{job}'" + (f"; {hint}" if hint else ""), param_hint="--job"
         )
-    data = show_config(result.config, job=job, project=project)
-    if project is not None and not data:
+    found = elements(result.config, job=job, project=project)
+    first = next(found, None)
+    if project is not None and first is None:
         what = f"runs job '{job}'" if job else "applies to it"
         raise click.BadParameter(f"no project entry for '{project}' {what}", param_hint="--project")
+    chosen = [] if first is None else itertools.chain([first], found)
+    write = _write_json if output_format == "json" else _write_yaml
+    write(chosen, sys.stdout)
+
+
+#: Elements dumped at once: output starts at once and memory holds a chunk, while a
+#: dumper made per element costs more than the dumping.
+_YAML_CHUNK = 256
+
+
+def _write_yaml(chosen: Iterable[Any], out: TextIO) -> None:
+    """A chunk at a time: each chunk is `- ` items at column 0, so together one list."""
     # libyaml's emitter: the pure-Python one takes seconds for thousands of jobs.
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
-    click.echo(text, nl=False)
+    remaining = iter(chosen)
+    while chunk := list(itertools.islice(remaining, _YAML_CHUNK)):
+        out.write(yaml.dump(chunk, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100))
+    out.flush()
+
+
+def _write_json(chosen: Iterable[Any], out: TextIO) -> None:
+    out.write("[")
+    for index, element in enumerate(chosen):
+        out.write(",\n" if index else "\n")
+        out.write(json.dumps(element, ensure_ascii=False))
+    out.write("\n]\n")
+    out.flush()
 
 
 def _print_issues(result: LoadResult) -> None:

@@ -1,7 +1,14 @@
-"""The resolved configuration as plain data, for `crosscheck config show`."""
+"""The resolved configuration as plain data, for `crosscheck config show`.
+
+The whole configuration names each job once: its `job` element holds every value, and a
+project's pipelines name it, with only what the project changes (voting: false, say),
+as a configuration is written. Elements come one at a time, so the command can print
+each as soon as it is made.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from crosscheck.model.config import Config
@@ -48,13 +55,28 @@ def job_data(job: Job) -> dict[str, Any]:
     return data
 
 
-def project_data(project: Project) -> dict[str, Any]:
+def project_data(project: Project, defined: Mapping[str, Job] | None = None) -> dict[str, Any]:
+    """A project's pipelines with each job whole, or, given the `defined` jobs, named
+    with only the values the project changes."""
     data: dict[str, Any] = {"name": project.name}
     if project.connection:
         data["connection"] = project.connection
     for pipeline, jobs in project.pipelines.items():
-        data[pipeline] = {"jobs": [job_data(job) for job in jobs]}
+        listed = [job_data(job) if defined is None else _reference(job, defined) for job in jobs]
+        data[pipeline] = {"jobs": listed}
     return data
+
+
+def _reference(job: Job, defined: Mapping[str, Job]) -> str | dict[str, Any]:
+    """`name`, or `{name: {changed values}}`, as a project lists a job in a file."""
+    own = defined.get(job.name)
+    if own is None:  # a job made for this project alone: nowhere else to read it
+        return job_data(job)
+    if own == job:
+        return job.name
+    base = job_data(own)
+    changed = {k: v for k, v in job_data(job).items() if k != "name" and base.get(k) != v}
+    return {job.name: changed} if changed else job.name
 
 
 def scenario_data(scenario: Scenario) -> dict[str, Any]:
@@ -107,32 +129,51 @@ def _level_data(level: Level) -> dict[str, Any]:
 
 
 def show(config: Config, job: str | None = None, project: str | None = None) -> list[Any]:
+    """`elements`, all at once."""
+    return list(elements(config, job, project))
+
+
+def elements(
+    config: Config, job: str | None = None, project: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Elements in the configuration's own `- kind: {...}` form, filtered as asked.
 
     With both a job and a project: that job as each of the project's pipelines runs it
-    (with the project's overrides). A project is given by a Gerrit project name, or by
-    the name of a project entry itself (a regex entry's pattern, say).
+    (with the project's overrides). With a project alone, its jobs whole, as it runs
+    them. A project is given by a Gerrit project name, or by the name of a project entry
+    itself (a regex entry's pattern, say).
     """
     entries = _entries(config, project) if project is not None else list(config.projects)
     if job is not None and project is not None:
-        return [
-            {"job": {"pipeline": pipeline, "project": entry.name, **job_data(found)}}
-            for entry in entries
-            for pipeline, jobs in entry.pipelines.items()
-            for found in jobs
-            if found.name == job
-        ]
-    if job is not None:
-        return [{"job": job_data(config.jobs[job])}]
-    if project is not None:
-        return [{"project": project_data(p)} for p in entries]
-    return [
-        *({"job": job_data(j)} for j in sorted(config.jobs.values(), key=lambda j: j.name)),
-        *({"project": project_data(p)} for p in config.projects),
-        *({"scenario": scenario_data(s)} for s in config.scenarios.values()),
-        *({"node": node_data(n)} for n in config.lab.nodes.values()),
-        *({"pod": pod_data(p)} for p in config.lab.pods.values()),
-    ]
+        for entry in entries:
+            for pipeline, jobs in entry.pipelines.items():
+                for found in jobs:
+                    if found.name == job:
+                        yield {
+                            "job": {"pipeline": pipeline, "project": entry.name, **job_data(found)}
+                        }
+    elif job is not None:
+        yield {"job": job_data(config.jobs[job])}
+    elif project is not None:
+        yield from ({"project": project_data(p)} for p in entries)
+    else:
+        yield from _everything(config)
+
+
+def _as_run(entries: list[Project], job: str) -> Iterator[dict[str, Any]]:
+    for entry in entries:
+        for pipeline, jobs in entry.pipelines.items():
+            for found in jobs:
+                if found.name == job:
+                    yield {"job": {"pipeline": pipeline, "project": entry.name, **job_data(found)}}
+
+
+def _everything(config: Config) -> Iterator[dict[str, Any]]:
+    yield from ({"job": job_data(j)} for j in sorted(config.jobs.values(), key=lambda j: j.name))
+    yield from ({"project": project_data(p, config.jobs)} for p in config.projects)
+    yield from ({"scenario": scenario_data(s)} for s in config.scenarios.values())
+    yield from ({"node": node_data(n)} for n in config.lab.nodes.values())
+    yield from ({"pod": pod_data(p)} for p in config.lab.pods.values())
 
 
 def node_data(node: SshNode) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,38 @@ def test_show_a_project_the_job_is_not_run_for() -> None:
     )
     assert code == 2
     assert "no project entry for 'openstack/nova' runs job 'acme-cinder-fc'" in output
+
+
+def test_show_prints_each_job_once_and_projects_name_them_with_their_changes() -> None:
+    code, output = run("config", "show", str(EXAMPLES / "storage-driver-ci"))
+    assert code == 0
+    elements = yaml.safe_load(output)
+    jobs = [e["job"]["name"] for e in elements if "job" in e]
+    assert sorted(jobs) == sorted(set(jobs))
+    assert output.count("acme-cinder-fc") == 2  # its element, and the project's reference
+    (project,) = [e["project"] for e in elements if "project" in e]
+    assert project["check"]["jobs"] == ["acme-cinder-iscsi", {"acme-cinder-fc": {"voting": False}}]
+
+
+def test_show_as_json_is_the_same_elements() -> None:
+    code, as_json = run(
+        "config", "show", str(EXAMPLES / "opnfv-integration-ci"), "--format", "json"
+    )
+    assert code == 0
+    _, as_yaml = run("config", "show", str(EXAMPLES / "opnfv-integration-ci"))
+    assert json.loads(as_json) == yaml.safe_load(as_yaml)
+    code, one = run(
+        "config", "show", str(EXAMPLES / "storage-driver-ci"), "--job", "acme-cinder-fc"
+    )
+    assert code == 0
+    code, one_json = run(
+        *("config", "show", str(EXAMPLES / "storage-driver-ci")),
+        *("--job", "acme-cinder-fc", "--format", "json"),
+    )
+    assert json.loads(one_json) == yaml.safe_load(one)
+
+
+def test_show_refuses_an_unknown_format() -> None:
+    code, output = run("config", "show", str(EXAMPLES / "storage-driver-ci"), "--format", "xml")
+    assert code == 2
+    assert "'xml' is not one of 'yaml', 'json'" in output
