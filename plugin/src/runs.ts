@@ -40,10 +40,11 @@ const CATEGORIES: ReadonlyMap<string, Category> = new Map([
   ['not_registered', Category.INFO],
 ]);
 
+/** `rest` null: no Rerun is offered (the change is closed, or the patchset is old). */
 export function toFetchResponse(
   data: ChecksData,
   repo: string,
-  rest: ReviewPoster
+  rest: ReviewPoster | null
 ): FetchResponse {
   const runs: CheckRun[] = [];
   const reported: Array<{run: CheckRun; at: number}> = [];
@@ -153,9 +154,9 @@ function missingRun(ci: CIData, data: ChecksData, actions: Action[]): CheckRun {
   return run;
 }
 
-function rerunActions(ci: CIData, repo: string, rest: ReviewPoster): Action[] {
+function rerunActions(ci: CIData, repo: string, rest: ReviewPoster | null): Action[] {
   const comment = ci.rerun_comment;
-  if (comment === null || comment.trim() === '') return [];
+  if (rest === null || comment === null || comment.trim() === '') return [];
   return [
     {
       name: 'Rerun',

@@ -13,5 +13,7 @@ export function safeHttpUrl(value: string | null | undefined): string | null {
     return null;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  // user:password@ in a link is either a leaked secret or a host dressed as another.
+  if (url.username !== '' || url.password !== '') return null;
   return url.href;
 }

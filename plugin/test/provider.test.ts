@@ -4,7 +4,7 @@ import {ResponseCode, RunStatus} from '@gerritcodereview/typescript-api/checks';
 import type {ChangeData} from '@gerritcodereview/typescript-api/checks';
 import type {FetchLike} from '../src/api';
 import {parseConfig, type LoadedConfig} from '../src/config';
-import {createProvider} from '../src/provider';
+import {createProvider, rerunnable} from '../src/provider';
 import {checksData, ci, fakeRest} from './fixtures';
 
 const CHANGE = {changeNumber: 12, patchsetNumber: 3, repo: 'sandbox/p'} as ChangeData;
@@ -111,4 +111,22 @@ test('an answer of the wrong shape is an ERROR, not a crash', async () => {
     assert.equal(response.responseCode, ResponseCode.ERROR, JSON.stringify(body));
     assert.match(response.errorMessage ?? '', /crosscheck results service/);
   }
+});
+
+test('Rerun is offered only on an open change at its current patchset', async () => {
+  const rerunning = ci({rerun_comment: 'recheck acme'});
+  const fetchImpl = answering(200, checksData([rerunning]));
+  const provider = createProvider(config(null), fakeRest(), fetchImpl);
+  const actionsFor = async (changeInfo: unknown): Promise<string[]> => {
+    const response = await provider.fetch({...CHANGE, changeInfo} as ChangeData);
+    return (response.runs ?? []).flatMap((run) => (run.actions ?? []).map((a) => a.name));
+  };
+  const current = {current_revision: 'c3', revisions: {c3: {_number: 3}}};
+  assert.ok((await actionsFor({status: 'NEW', ...current})).includes('Rerun'));
+  assert.ok((await actionsFor(undefined)).includes('Rerun')); // nothing known: offered
+  assert.deepEqual(await actionsFor({status: 'ABANDONED', ...current}), []);
+  assert.deepEqual(await actionsFor({status: 'MERGED', ...current}), []);
+  const newer = {status: 'NEW', current_revision: 'c4', revisions: {c4: {_number: 4}}};
+  assert.deepEqual(await actionsFor(newer), []);
+  assert.ok(rerunnable({...CHANGE, changeInfo: {status: 'NEW'}} as unknown as ChangeData));
 });

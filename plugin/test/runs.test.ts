@@ -164,6 +164,8 @@ test('only absolute http and https URLs are passed on as links', () => {
     'logs.example.org/12',
     'http//missing-colon',
     'ftp://files.example.org/log',
+    'http://user:pass@evil.example/',
+    'https://ci.example.org@evil.example/',
     '',
   ];
   for (const url of unsafe) {

@@ -244,13 +244,14 @@ async def get(url: str, **params: Any) -> httpx.Response:
 async def wait_results(
     serve: ServeProcess, pushed: PushedChange, count: int, timeout: float = 60, **params: Any
 ) -> list[Any]:
-    """The patchset's results in serve's results API, once there are `count` of them."""
+    """The patchset's results in serve's results API, once `count` of them are final. serve
+    reports its jobs running when it plans them: those (in the history too) are left out."""
     where = f"{serve.url}/api/v1/changes/{pushed.number}/patchsets/{pushed.patchset}/results"
 
     async def stored() -> list[Any] | None:
         answer = await get(where, **params)
         answer.raise_for_status()
-        found: list[Any] = answer.json()["results"]
+        found = [r for r in answer.json()["results"] if r["value"] != "in_progress"]
         return found if len(found) >= count else None
 
     return await poll(stored, timeout, f"{count} result(s) of change {pushed.number}", serve)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -190,6 +191,37 @@ def test_rerun_posts_the_comment_as_the_user_and_builds_again(page: Page, loop: 
     assert sync(newer())
     again = runs_by_name(fetch(page, loop.gerrit, loop.pushed))
     assert [r["category"] for r in again[f"{OWN} / hello"]["results"]] == ["SUCCESS"]
+
+
+def test_a_build_shows_running_with_its_console_then_its_result(
+    page: Page, loop: Loop, tmp_path: Path
+) -> None:
+    """serve reports its jobs running when it plans them; the report replaces them."""
+
+    async def slow_change() -> PushedChange:
+        work = await SandboxRepo(loop.sandbox, PROJECT, tmp_path / "repo").open()
+        return await work.push_change({"slow.txt": "1\n", "SLEEP": "8\n"}, "A slow change")
+
+    pushed = sync(slow_change())
+    seen: dict[str, Any] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not seen:
+        runs = runs_by_name(fetch(page, loop.gerrit, pushed))
+        hello = runs.get(f"{OWN} / hello")
+        if hello is not None and hello["status"] == "RUNNING":
+            seen = hello
+        time.sleep(0.5)
+    assert seen, loop.serve.log_tail()
+    assert seen["results"] == []
+    assert seen["statusLink"].startswith(f"{loop.serve.url}/builds/")
+    assert seen["statusLink"].endswith("/console")
+    assert httpx.get(seen["statusLink"], timeout=10).status_code == 200  # the live console
+
+    sync(wait_results(loop.serve, pushed, 2, timeout=120))
+    done = runs_by_name(fetch(page, loop.gerrit, pushed))[f"{OWN} / hello"]
+    assert done["status"] == "COMPLETED"
+    assert [r["category"] for r in done["results"]] == ["SUCCESS"]
+    assert done["statusLink"].startswith(f"{loop.serve.url}/logs/")
 
 
 def test_crosschecks_messages_are_short_and_tagged_for_the_comment_filter(loop: Loop) -> None:

@@ -244,12 +244,18 @@ async def test_a_new_patchset_during_a_build_cancels_the_old_one(
         )
     ]
     assert reported == [f"item-{items[1][0]}-sandbox"]
-    # The results service hears of the new patchset only, too.
+    # The results service saw both running; the old patchset's jobs end there as canceled
+    # (or done), never left running, and the new one's with their results.
     results = serve.query(
         "SELECT report_key FROM reports WHERE change_number = ? AND connection = '@results'",
         first.number,
     )
-    assert results == [(f"item-{items[1][0]}-@results",)]
+    old, new = items[0][0], items[1][0]
+    assert sorted(key for (key,) in results) == sorted(
+        f"item-{item}-@results{suffix}" for item in (old, new) for suffix in ("", "-running")
+    )
+    ended = {r["job"]: r for r in await wait_results(serve, first, 2)}
+    assert (ended["hello"]["value"], ended["hello"]["comment"]) == ("skipped", "CANCELED")
 
 
 async def test_a_change_that_no_longer_merges_is_reported_as_a_merge_conflict(
@@ -425,7 +431,7 @@ async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
         "SELECT state FROM reports WHERE change_number = ? AND connection = '@results'",
         pushed.number,
     )
-    assert results == [("sent",)]
+    assert results == [("sent",), ("sent",)]  # the jobs running, then their results
 
 
 async def test_fifty_changes_pushed_at_once_get_one_report_each(

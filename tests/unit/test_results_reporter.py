@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.drivers.base import TransientReportError
 from crosscheck.drivers.results.reporter import ResultsReporter, result_value
-from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, ReportOutcome, ReportState
+from crosscheck.model.report import (
+    RESULTS_SERVICE,
+    RUNNING,
+    JobLine,
+    Report,
+    ReportOutcome,
+    ReportState,
+)
 from crosscheck.model.results import ResultValue
 from crosscheck.reports.queue import ReportQueue
 
@@ -207,3 +215,19 @@ async def test_a_queue_resends_only_the_reports_of_its_own_destinations(
     assert await deliver(results, REPORT.key) is ReportState.SENT
     await asyncio.sleep(0.05)
     assert (await results.state(gerrit.key))[0] is ReportState.PENDING
+
+
+async def test_jobs_just_planned_are_in_progress_with_their_console_and_no_duration() -> None:
+    fake = FakeResultsService(201)
+    console = "https://ci.example.org/builds/b1/console"
+    running = replace(
+        REPORT,
+        key="item-7-@results-running",
+        jobs=(JobLine("unit", RUNNING, console, 0.0, True),),
+    )
+    await reporter(fake).send(running)
+    (post,) = fake.requests
+    (unit,) = json.loads(post.content)["results"]
+    assert (unit["value"], unit["url"]) == ("in_progress", console)
+    assert "duration" not in unit
+    assert "comment" not in unit  # RUNNING is the value, not a reason to explain

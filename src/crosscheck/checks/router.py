@@ -12,7 +12,9 @@ from fastapi import APIRouter, Request, Response
 from crosscheck.checks.plugin import PLUGIN_FILE, PluginConfig, plugin_source
 
 
-def plugin_router() -> APIRouter:
+def plugin_router(public_url: str | None = None) -> APIRouter:
+    """`public_url`: the service's address as browsers reach it (serve's --public-url);
+    None: the address the request came to, as a proxy passes it on."""
     router = APIRouter(tags=["Gerrit Checks tab"])
 
     @router.get(
@@ -22,7 +24,7 @@ def plugin_router() -> APIRouter:
         response_class=Response,
     )
     async def plugin(request: Request) -> Response:
-        config = PluginConfig(results_url=str(request.base_url))
+        config = PluginConfig(results_url=public_url or str(request.base_url))
         return Response(
             plugin_source(config),
             media_type="text/javascript",

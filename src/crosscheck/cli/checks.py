@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -10,6 +11,7 @@ from crosscheck.checks import PLUGIN_FILE, PluginConfig, plugin_source
 from crosscheck.checks.plugin import DEFAULT_POLL_SECONDS
 from crosscheck.config.secrets import read_secret
 from crosscheck.model.checks import origin_problem
+from crosscheck.paths import write_private
 
 
 @click.group("checks")
@@ -65,7 +67,7 @@ def plugin(
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write(output, text, private=token is not None)
         click.echo(f"wrote {output}: copy it into a Gerrit site's plugins/ directory", err=True)
     if token:
         click.echo(
@@ -75,8 +77,25 @@ def plugin(
         )
 
 
+def _write(output: Path, text: str, *, private: bool) -> None:
+    """With a token the file is the owner's alone until it is copied where Gerrit reads it."""
+    if not output.parent.is_dir():
+        raise click.BadParameter(f"{output.parent} is not a directory", param_hint="--output")
+    try:
+        if private:
+            write_private(output, text)
+        else:
+            output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        why = f"cannot write {output}: {error.strerror}"
+        raise click.BadParameter(why, param_hint="--output") from None
+
+
 def _url_problem(url: str) -> str | None:
     """Why the address is unusable, or None; a path is kept (a service behind a prefix)."""
-    scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0]
-    return origin_problem(f"{scheme}://{host}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{url!r} is not an http:// or https:// address like https://ci.example.org"
+    if parts.query or parts.fragment:
+        return f"{url!r} has a query or a fragment: give the service's address alone"
+    return origin_problem(f"{parts.scheme}://{parts.netloc}")

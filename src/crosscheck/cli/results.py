@@ -20,16 +20,17 @@ from rich.table import Table
 
 from crosscheck.cli.logs import configure_command, log_options
 from crosscheck.cli.serve import LISTEN_FAILED
+from crosscheck.config.pages import PagesSettings, load_pages_settings
 from crosscheck.config.secrets import read_secret
 from crosscheck.http.sockets import ListenError
+from crosscheck.model.checks import parse_origins
 from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE, AuditEvent, CIAccount
 from crosscheck.paths import state_dir
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.audit import audit_trail
-from crosscheck.results.settings import ResultsSettings
+from crosscheck.results.settings import ResultsSettings, check_tokens
 from crosscheck.serve.results_server import Listen, serve_results
 from crosscheck.store import open_store
-from crosscheck.web.settings import PagesSettings, load_pages_settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -132,7 +133,6 @@ def serve(
     if read_token_env and read_token_file:
         raise click.UsageError("give --read-token-env or --read-token-file, not both")
     read_read_token = partial(read_secret, "the read token", read_token_env, read_token_file)
-    read_read_token()
     settings = ResultsSettings(
         public_reads=not private_reads,
         admin_token=read_admin_token,
@@ -141,6 +141,7 @@ def serve(
         burst=burst,
         max_result_age=timedelta(days=max_result_age),
     )
+    check_tokens(settings)  # unreadable or shared tokens stop the service now
     pages = _pages(pages_settings, gerrit_url)
     listen = Listen(
         http_host=host,
@@ -161,7 +162,9 @@ def _pages(path: Path | None, gerrit_url: str | None) -> PagesSettings:
     """The pages' file, whose `gerrit-url` links changes; else `--gerrit-url` does."""
     pages = load_pages_settings(path) if path else PagesSettings()
     if pages.gerrit_url is None and gerrit_url:
-        pages = replace(pages, gerrit_url=gerrit_url)
+        # As the file's own gerrit-url: that Gerrit's pages may read (its Checks tab).
+        origins = pages.gerrit_origins or parse_origins(None, gerrit_url)
+        pages = replace(pages, gerrit_url=gerrit_url, gerrit_origins=origins)
     return pages
 
 

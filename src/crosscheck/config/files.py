@@ -78,12 +78,22 @@ def read_elements(files: Sequence[Path], issues: IssueList) -> list[Element]:
     return elements
 
 
+#: Keys of the results pages' own settings file (config/pages.py), often put beside the
+#: configuration, whose directory would read it as configuration.
+_PAGES_KEYS = frozenset({"gerrit-url", "gerrit-origins", "expected-cis", "rerun-comments"})
+
+
 def _split(document: Any, path: Path, issues: IssueList) -> list[Element]:
     if not isinstance(document, NodeList):
+        pages = isinstance(document, dict) and bool(_PAGES_KEYS & set(document))
         issues.error(
-            "a configuration file is a list of elements",
+            "a configuration file is a list of elements"
+            + (" (this looks like the results pages' settings file)" if pages else ""),
             getattr(document, "start", Position(path, 1, 1)),
-            "start each element with '- ', e.g. '- job:' or '- pipeline:'",
+            "keep the pages' settings outside the configuration directory and name it in "
+            "'- results: {pages: ../pages.yaml}'"
+            if pages
+            else "start each element with '- ', e.g. '- job:' or '- pipeline:'",
         )
         return []
     elements = []

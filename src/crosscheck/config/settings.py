@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 from pydantic import create_model
 
 from crosscheck.config.context import Context, Entry
+from crosscheck.config.pages import PagesSettingsError, load_pages_settings
 from crosscheck.config.schema import CISpec, ExecutorSpec, LabelSpec, ResultsSpec
 from crosscheck.drivers.config import ConnectionSpec
 from crosscheck.drivers.registry import DEFAULT, DRIVERS
@@ -96,6 +97,21 @@ def build_results(
     )
     if spec.account is None:
         _check_default_account(context, context.results, ci)
+    _check_pages(context, context.results, entries[0])
+
+
+def _check_pages(context: Context, results: ResultsConfig, entry: Entry[ResultsSpec]) -> None:
+    """The pages' file is read as serve will read it, so `config check` finds its mistakes."""
+    if results.pages is None or not results.serve:
+        return
+    try:
+        load_pages_settings(results.pages)
+    except PagesSettingsError as error:
+        context.issues.error(
+            str(error),
+            entry.body.position_of("pages"),
+            "fix the file (docs/results.md#pages), or point `pages` at another",
+        )
 
 
 def _check_default_account(

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import quote
 
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import PROMOTION, Event
@@ -148,3 +149,11 @@ def format_duration(seconds: float) -> str:
 def change_ref(change: int, patchset: int) -> str:
     """Gerrit's ref of a patchset: `refs/changes/45/12345/2`."""
     return f"refs/changes/{change % 100:02d}/{change}/{patchset}"
+
+
+def console_url(logs_url: str, build_id: str) -> str:
+    """A build's console page. The app serving the logs at `<site>/logs` serves the
+    consoles too (console/router.py), at `<site>/builds/<id>/console`: absolute when
+    the logs' address is."""
+    site = logs_url.removesuffix("/logs")
+    return f"{site}/builds/{quote(build_id, safe='')}/console"

@@ -15,10 +15,19 @@ MAX_RERUN_COMMENT = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def origin_of(url: str) -> str:
-    """`scheme://host[:port]` of an http(s) URL, as a browser sends it in `Origin`."""
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    """`scheme://host[:port]` of an http(s) URL exactly as a browser sends it in `Origin`:
+    lower case, an international name in punycode, the scheme's default port left out."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").encode("idna").decode("ascii")
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    port = parts.port
+    return f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS.get(scheme)) else f":{port}")
 
 
 def parse_origins(
@@ -57,9 +66,9 @@ def origin_problem(item: object) -> str | None:
             f"so write {origin_of(item.strip())}"
         )
     try:
-        parts.port  # noqa: B018 -- raises on a port out of range
-    except ValueError:
-        return f"{item!r} has a bad port"
+        origin_of(item)
+    except ValueError:  # a port out of range; UnicodeError: a name IDNA cannot spell
+        return f"{item!r} has a bad port or host name"
     return None
 
 

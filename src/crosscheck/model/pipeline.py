@@ -26,14 +26,19 @@ class Notify(StrEnum):
 _COMMENT_PREFIX = r"(?i)^(Patch Set [0-9]+:)?( [\w\\+-]*)*(\n\n)?\s*"
 
 
+#: Where `run <run_name>` ends: `run acme` must not start the CI named `acme-arm`, whose
+#: `run acme-arm` a plain word boundary would also match.
+_NAME_END = r"(?![\w-])"
+
+
 def recheck_pattern(run_name: str) -> str:
     """OpenStack's recheck expression, also accepting `run <run_name>` for this CI alone."""
-    return _COMMENT_PREFIX + rf"(recheck|run[ -]+{re.escape(run_name)})\b"
+    return _COMMENT_PREFIX + rf"(recheck\b|run[ -]+{re.escape(run_name)}{_NAME_END})"
 
 
 def run_pattern(run_name: str) -> str:
     """`run <run_name>` alone: accepted beside any comment pattern an operator writes."""
-    return _COMMENT_PREFIX + rf"run[ -]+{re.escape(run_name)}\b"
+    return _COMMENT_PREFIX + rf"run[ -]+{re.escape(run_name)}{_NAME_END}"
 
 
 @dataclass(frozen=True)

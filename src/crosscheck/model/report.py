@@ -48,12 +48,18 @@ class StalePolicy(StrEnum):
     SKIP = "skip"
 
 
+#: A job line's result while its build runs: what a results service (and Gerrit's Checks
+#: tab through it) shows until the item's report replaces it.
+RUNNING = "RUNNING"
+
+
 @dataclass(frozen=True)
 class JobLine:
-    """One job's final build in an item's report."""
+    """One job's final build in an item's report (or, for a results service, one job
+    just started: `RUNNING`)."""
 
     job: str
-    #: A `BuildResult` value (SUCCESS, FAILURE, TIMED_OUT, ...).
+    #: A `BuildResult` value (SUCCESS, FAILURE, TIMED_OUT, ...), or `RUNNING`.
     result: str
     #: The build's logs, or "" when it has none.
     url: str

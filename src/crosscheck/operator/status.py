@@ -10,13 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.executor.layout import served_log_url
 from crosscheck.executor.pool import NodePool
+from crosscheck.model.build import console_url
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event, EventType, Origin
 from crosscheck.model.report import ReportState
@@ -277,14 +277,6 @@ def _running(item: ItemView, build: BuildView) -> RunningBuildView:
         log_url=build.log_url,
         console_url=build.console_url,
     )
-
-
-def console_url(logs_url: str, build_id: str) -> str:
-    """A build's console page. The app serving the logs at `<site>/logs` serves the
-    consoles too (console/router.py), at `<site>/builds/<id>/console`: absolute when
-    the logs' address is."""
-    site = logs_url.removesuffix("/logs")
-    return f"{site}/builds/{quote(build_id, safe='')}/console"
 
 
 def why(event: Event) -> str:

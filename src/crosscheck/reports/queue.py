@@ -35,7 +35,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
@@ -127,6 +127,27 @@ class ReportQueue:
             )
         )
         return True
+
+    async def keys_ending(self, suffix: str, since: datetime) -> list[str]:
+        """Keys of the reports queued since `since` whose key ends with `suffix`."""
+        async with self.engine.connect() as connection:
+            found = await connection.scalars(
+                select(reports.c.report_key)
+                .where(reports.c.report_key.endswith(suffix, autoescape=True))
+                .where(reports.c.created_at >= since)
+                .order_by(reports.c.id)
+            )
+            return list(found)
+
+    async def existing(self, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` are queued (in any state)."""
+        if not keys:
+            return set()
+        async with self.engine.connect() as connection:
+            found = await connection.scalars(
+                select(reports.c.report_key).where(reports.c.report_key.in_(list(keys)))
+            )
+            return set(found)
 
     @property
     def give_up_after(self) -> float:

@@ -8,6 +8,7 @@ user name and an HTTP password work unchanged.
 # No `from __future__ import annotations`: FastAPI must see the dependencies in the
 # signatures of functions defined inside other functions.
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -33,6 +34,8 @@ from crosscheck.results.http_errors import http_error
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.tokens import same_secret
+
+log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -75,14 +78,16 @@ class Authenticator:
         return Caller()
 
     async def _by_bearer(self, token: str) -> Caller:
-        # A CI account's token first: reporting goes on when the admin token cannot be read.
+        # The read token first: it sits in a file Gerrit hands to everyone, so whatever
+        # else it might equal, it must never grant more than reading.
+        if self._is_read_token(token):
+            return Caller(reader=True)
+        # A CI account's token next: reporting goes on when the admin token cannot be read.
         account = await self.service.accounts.by_token(token)
         if account is not None:
             return Caller(account=account, admin=account.admin)
         if self._is_admin_token(token):
             return Caller(admin=True)
-        if self._is_read_token(token):
-            return Caller(reader=True)
         raise AuthenticationError("the token is not valid (wrong, or rotated since)")
 
     def _is_admin_token(self, token: str) -> bool:
@@ -99,7 +104,9 @@ class Authenticator:
         try:
             read_token = self.settings.read_token()
         except SecretError as error:
-            raise UnavailableError(f"the read token cannot be checked: {error}") from error
+            # Checked at start; gone since (a file removed): reports must still go on.
+            log.warning("the read token cannot be checked, so it reads nothing: %s", error)
+            return False
         return bool(read_token) and same_secret(token, read_token or "")
 
     async def _by_basic(self, name: str, token: str) -> Caller:

@@ -29,6 +29,8 @@ class ChecksSettings:
     rerun_comments: Mapping[str, str] = field(default_factory=dict)
     #: Where a change's page is below the service's base URL; None: no pages are mounted.
     page_path: Callable[[int], str] | None = None
+    #: The service's public address; None: each request's own.
+    base_url: str | None = None
 
 
 class CheckCIOut(BaseModel):
@@ -79,7 +81,8 @@ def checks_router(
         wanted = settings.expected.for_project(project) if project else ()
         page_url = None
         if settings.page_path is not None:
-            page_url = str(request.base_url).rstrip("/") + settings.page_path(change)
+            base = settings.base_url or str(request.base_url)
+            page_url = base.rstrip("/") + settings.page_path(change)
         return ChecksOut(
             change=change,
             patchset=patchset,

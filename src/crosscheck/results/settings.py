@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from crosscheck.config.secrets import TokenSource, read_token
+from crosscheck.config.secrets import SecretError, TokenSource, read_token
 from crosscheck.model.config import DEFAULT_RESULTS_BURST, DEFAULT_RESULTS_RATE, ResultsConfig
 from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE
 
@@ -43,3 +43,20 @@ def settings_from_config(config: ResultsConfig, admin_token: TokenSource) -> Res
         burst=config.burst,
         max_result_age=timedelta(seconds=config.max_result_age),
     )
+
+
+def check_tokens(settings: ResultsSettings) -> None:
+    """At start: the tokens named can be read, and the read token is no other token (it is
+    handed to every Gerrit user, so it must not be the admin's)."""
+    reader = settings.read_token()
+    if reader is None:
+        return
+    try:
+        admin = settings.admin_token()
+    except SecretError:  # the admin token's own problem, said where it is used
+        return
+    if reader == admin:
+        raise SecretError(
+            "the read token is the admin token: the read token is written into a plugin file "
+            "every Gerrit user can download, so give it a value of its own"
+        )

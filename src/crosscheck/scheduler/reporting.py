@@ -33,6 +33,7 @@ from crosscheck.scheduler.message import (
     scenario_line,
     start_message,
 )
+from crosscheck.scheduler.running_results import final_key
 from crosscheck.store import work
 from crosscheck.store.context_codec import load_context
 from crosscheck.store.event_codec import load_event
@@ -66,7 +67,7 @@ class ItemReporting:
                 builds = await work.builds_of_items(db, [item.id])
         if any(b.state in LIVE_BUILD_STATES for b in builds):
             return
-        lines = [self._line(b) for b in final_attempts(builds)]
+        lines = [self.line_of(b) for b in final_attempts(builds)]
         # The item may have been superseded since it was read: its report and its end
         # commit together, and only while it is still running.
         async with self.engine.begin() as db:
@@ -91,7 +92,7 @@ class ItemReporting:
             )
             await self.reports.enqueue(report)
 
-    def _line(self, build: work.BuildRow) -> JobLine:
+    def line_of(self, build: work.BuildRow) -> JobLine:
         duration = 0.0
         if build.started_at is not None and build.finished_at is not None:
             duration = (build.finished_at - build.started_at).total_seconds()
@@ -191,7 +192,7 @@ class ItemReporting:
         if item.change_number is None or item.patchset is None:
             return []
         report = Report(
-            key=f"item-{item.id}-{RESULTS_SERVICE}",
+            key=final_key(item.id),
             connection=RESULTS_SERVICE,
             project=item.project,
             change=item.change_number,

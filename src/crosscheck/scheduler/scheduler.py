@@ -47,6 +47,7 @@ from crosscheck.scheduler.managers import manager_for
 from crosscheck.scheduler.message import dependency_verdict, unavailable_verdict
 from crosscheck.scheduler.replans import Replans
 from crosscheck.scheduler.reporting import ItemReporting, item_named
+from crosscheck.scheduler.running_results import RunningResults
 from crosscheck.scheduler.triggers import (
     OLD_PATCHSET,
     OWN_ACCOUNT,
@@ -114,6 +115,13 @@ class Scheduler:
             jitter=jitter,
         )
         self.reporting = ItemReporting(engine, config, reports, results, self.logs_url)
+        self.running_results = RunningResults(
+            engine,
+            results,
+            logs_url=self.logs_url,
+            line_of=self.reporting.line_of,
+            transitions=self.transitions,
+        )
         #: Items whose server could not answer while they were planned, tried again later.
         self.replans = Replans()
         #: Depends-On and scenario versions, once per item; `scenario_refs` resolves a
@@ -241,6 +249,7 @@ class Scheduler:
 
     async def run(self) -> None:
         await self.recover()
+        ends = asyncio.create_task(self.running_results.run(), name="running-results")
         try:
             while True:
                 try:
@@ -251,6 +260,7 @@ class Scheduler:
                     await asyncio.wait_for(self._wake.wait(), self.tick)
                 self._wake.clear()
         finally:
+            ends.cancel()
             await self.stop_builds()
 
     async def stop_builds(self) -> None:
@@ -313,7 +323,9 @@ class Scheduler:
             stored = dump_context(context)
             if not await work.plan_item(db, item.id, ItemState.RUNNING, context=stored):
                 return
-            await work.add_builds(db, item.id, [(j.name, j.voting) for j in jobs])
+            build_ids = await work.add_builds(db, item.id, [(j.name, j.voting) for j in jobs])
+            running = await self.running_results.report_running(db, item, jobs, build_ids)
+        self.running_results.send(running)
         await self.reporting.report_start(item, [j.name for j in jobs], event)
 
     async def _context(

@@ -32,16 +32,23 @@ def results_and_pages(
     settings: ResultsSettings,
     pages: PagesSettings | None = None,
     resolver: ChangeResolver | None = None,
+    *,
+    public_url: str | None = None,
 ) -> list[APIRouter]:
     """Every route of the results service, then the pages when reads are public. An app
-    mounting them should also call `install_error_handlers(app)`."""
+    mounting them should also call `install_error_handlers(app)`. `public_url` is the
+    service's address for links it hands out (else each request's own)."""
     pages = pages or PagesSettings()
     checks = ChecksSettings(
         expected=pages.expected_cis,
         rerun_comments=pages.rerun_comments,
         page_path=(lambda change: f"/changes/{change}") if settings.public_reads else None,
+        base_url=public_url,
     )
-    routers = [*results_routers(service, settings, resolver, checks), documented(plugin_router())]
+    routers = [
+        *results_routers(service, settings, resolver, checks),
+        documented(plugin_router(public_url)),
+    ]
     if settings.public_reads:
         routers.append(documented(pages_router(service, pages), 400, 404, 422))
     return routers

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -27,6 +27,7 @@ from crosscheck.http.access_log import AccessLog
 from crosscheck.http.errors import install_error_handlers
 from crosscheck.http.metrics_endpoint import metrics_router
 from crosscheck.logs import logs_router
+from crosscheck.model.checks import origin_of
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.pipeline import GerritTrigger
@@ -41,7 +42,7 @@ from crosscheck.results.auth import Authenticator, auth_dependencies
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.resolver import resolver_for
 from crosscheck.results.service import ResultsService
-from crosscheck.results.settings import settings_from_config
+from crosscheck.results.settings import check_tokens, settings_from_config
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.serve.queue_depths import QueueDepths
 from crosscheck.serve.results_app import allow_gerrit_origins, results_and_pages
@@ -70,6 +71,7 @@ def web_app(
     promotion: PromotionEngine | None = None,
     console_hub: ConsoleHub | None = None,
     nodes: NodePool | None = None,
+    public_url: str | None = None,
 ) -> FastAPI:
     """Webhooks, build logs, /metrics, the results service when it is served here, and
     the operator API on `scheduler` when one is given, the nodes API and /nodes on `nodes`.
@@ -80,7 +82,8 @@ def web_app(
     queue depths /metrics shows at 0 when empty. `lookup` lets verify-status place a
     change no result named yet by asking that Gerrit. Builds' consoles are served from
     the store and `logs_root`; `console_hub` (the executor's) wakes their followers at
-    each line, without it they poll.
+    each line, without it they poll. `public_url` is the address written into the Checks
+    tab plugin (else the request's own).
     """
     app = FastAPI(
         title="crosscheck",
@@ -95,7 +98,8 @@ def web_app(
     app.include_router(console_router(engine, logs_root, console_hub or ConsoleHub()))
     if config.results.serve:
         token = admin_token_source or (lambda: admin_token(config.ci))
-        _mount_results(app, config, engine, token, lookup, promotion=promotion)
+        mounted = MountOptions(token, lookup, promotion, public_url)
+        _mount_results(app, config, engine, mounted)
     if scheduler is not None:
         app.include_router(operator_router(scheduler, nodes))
     if nodes is not None:  # public reads and admin writes, as the operator API
@@ -108,24 +112,32 @@ def web_app(
     return app
 
 
+@dataclass(frozen=True)
+class MountOptions:
+    admin_token_source: TokenSource
+    lookup: GerritRestClient | None
+    promotion: PromotionEngine | None
+    #: The address links and the Checks tab plugin name (serve's --public-url).
+    public_url: str | None
+
+
 def _mount_results(
-    app: FastAPI,
-    config: Config,
-    engine: AsyncEngine,
-    admin_token_source: TokenSource,
-    lookup: GerritRestClient | None,
-    *,
-    promotion: PromotionEngine | None,
+    app: FastAPI, config: Config, engine: AsyncEngine, options: MountOptions
 ) -> None:
     limiter = RateLimiter(config.results.rate, config.results.burst)
-    settings = settings_from_config(config.results, admin_token_source)
+    settings = settings_from_config(config.results, options.admin_token_source)
+    check_tokens(settings)  # a read token unreadable or shared stops serve with why
     # Read now: a mistake in the pages' file stops serve with the file named.
     pages = load_pages_settings(config.results.pages) if config.results.pages else PagesSettings()
-    pages = with_own_rerun(pages, config)
+    pages = with_own_gerrits(with_own_rerun(pages, config), config)
     allow_gerrit_origins(app, pages)
     service = ResultsService(engine, limiter=limiter, max_age=settings.max_result_age)
-    for router in results_and_pages(service, settings, pages, resolver_for(service, lookup)):
+    resolver = resolver_for(service, options.lookup)
+    for router in results_and_pages(
+        service, settings, pages, resolver, public_url=options.public_url
+    ):
         app.include_router(router)
+    promotion = options.promotion
     if promotion is not None:
         # A result on a candidate is decided on the moment it is stored.
         service.candidates.listeners.append(promotion.evidence_arrived)
@@ -135,6 +147,16 @@ def _mount_results(
         app.include_router(documented(releases_router(engine, promotion.scenarios, auth), 404))
         if settings.public_reads:  # as the results pages: private reads mount no page
             app.include_router(promotion_pages(engine, promotion.scenarios))
+
+
+def with_own_gerrits(pages: PagesSettings, config: Config) -> PagesSettings:
+    """Unless the pages' settings name Gerrit origins (or a gerrit-url), the Gerrits this
+    CI listens to may read: their Checks tab works without a line of configuration."""
+    if pages.gerrit_origins:
+        return pages
+    urls = [c.http_url for c in config.connections.values() if c.http_url]
+    origins = tuple(dict.fromkeys(origin_of(url) for url in urls))
+    return replace(pages, gerrit_origins=origins)
 
 
 def with_own_rerun(pages: PagesSettings, config: Config) -> PagesSettings:

@@ -174,6 +174,7 @@ async def build_service(options: ServeOptions) -> Service:
         promotion=promotion,
         console_hub=console_hub,
         nodes=nodes,
+        public_url=options.public_url,
     )
     timer = TimerEventSource(intake, lambda: live.current, projects)
     return Service(

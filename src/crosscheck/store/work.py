@@ -573,10 +573,11 @@ async def add_builds(
     jobs: Sequence[tuple[str, bool]],
     attempt: int = 1,
     not_before: datetime | None = None,
-) -> None:
-    """Waiting builds of the item's jobs; none starts before `not_before` (when given)."""
+) -> list[str]:
+    """Waiting builds of the item's jobs, their ids in the jobs' order; none starts before
+    `not_before` (when given)."""
     if not jobs:
-        return
+        return []
     rows = [
         {
             "id": new_build_id(),
@@ -595,6 +596,7 @@ async def add_builds(
         pipeline = await db.scalar(select(items.c.pipeline).where(items.c.id == item_id))
         at = now()
         record(db, *(_created(row, pipeline or "", at) for row in rows))
+    return [str(row["id"]) for row in rows]
 
 
 def _created(row: dict[str, Any], pipeline: str, at: datetime) -> BuildTransition:

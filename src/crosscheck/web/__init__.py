@@ -5,7 +5,7 @@ model objects into views (views.py); they hold no SQL. serve/ mounts them beside
 results service's routers, only when reads are public.
 """
 
+from crosscheck.config.pages import PagesSettings, load_pages_settings
 from crosscheck.web.pages import pages_router
-from crosscheck.web.settings import PagesSettings, load_pages_settings
 
 __all__ = ["PagesSettings", "load_pages_settings", "pages_router"]

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter
 
+from crosscheck.config.pages import PagesSettings
 from crosscheck.http.errors import LocatedHTTPError, error_responses
 from crosscheck.results.activity import Activity
 from crosscheck.results.errors import AccountNotFoundError
@@ -36,7 +37,6 @@ from crosscheck.web.health import (
 )
 from crosscheck.web.plot import Plot, success_plot
 from crosscheck.web.rendering import Renderer
-from crosscheck.web.settings import PagesSettings
 from crosscheck.web.views import (
     TREND_DAYS,
     AccountPage,

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from crosscheck.checks.plugin import PLACEHOLDER
+from crosscheck.config.secrets import SecretError
 from crosscheck.model.expected import ExpectedCIs
+from crosscheck.results.settings import ResultsSettings, check_tokens
 from crosscheck.web import PagesSettings
 from tests.integration.results.api_harness import ADMIN_TOKEN, Harness, bearer, harness
 
@@ -215,3 +217,16 @@ async def test_the_plugin_is_served_configured_for_this_service(private: Harness
         "readToken": None,
         "pollSeconds": 60,
     }
+
+
+async def test_a_read_token_equal_to_the_admin_token_only_reads(store_url: str) -> None:
+    """Refused at start (check_tokens); were it not, it must still grant nothing more."""
+    async with harness(store_url, public_reads=False, read_token=ADMIN_TOKEN) as same:
+        assert (await same.http.get(CHECKS, headers=bearer(ADMIN_TOKEN))).status_code == 200
+        created = await same.http.post(
+            "/api/v1/accounts", json={"name": "Sneaky CI"}, headers=bearer(ADMIN_TOKEN)
+        )
+        assert created.status_code == 403, created.text
+    with pytest.raises(SecretError, match="the read token is the admin token"):
+        check_tokens(ResultsSettings(admin_token=lambda: "x", read_token=lambda: "x"))
+    check_tokens(ResultsSettings(admin_token=lambda: "x", read_token=lambda: "y"))

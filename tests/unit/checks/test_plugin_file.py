@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from crosscheck.checks.plugin import PLACEHOLDER, PluginConfig, built_plugin, plugin_source
 from crosscheck.cli import main
 from crosscheck.config import load_config
-from crosscheck.serve.web_app import with_own_rerun
+from crosscheck.serve.web_app import with_own_gerrits, with_own_rerun
 from crosscheck.web import PagesSettings
 
 
@@ -52,13 +52,19 @@ def test_the_cli_writes_the_file_with_the_read_token(tmp_path: Path) -> None:
         "pollSeconds": 60,
     }
     assert "holds the read token" in done.output
+    assert target.stat().st_mode & 0o777 == 0o600  # the token is the owner's until copied
 
 
 @pytest.mark.parametrize(
     ("arguments", "says"),
     [
-        (["--results-url", "ci.example.org"], "not an http:// or https:// origin"),
-        (["--results-url", "javascript:alert(1)"], "not an http:// or https:// origin"),
+        (["--results-url", "ci.example.org"], "'ci.example.org' is not an http:// or https://"),
+        (["--results-url", "javascript:alert(1)"], "is not an http:// or https:// address"),
+        (["--results-url", "https://ci.example.org/?x=1"], "has a query or a fragment"),
+        (
+            ["--results-url", "https://ci.example.org", "-o", "/nonexistent-dir/x.js"],
+            "/nonexistent-dir is not a directory",
+        ),
         (["--results-url", "https://u:p@ci.example.org"], "holds credentials"),
         (
             [
@@ -102,3 +108,13 @@ def test_serve_reruns_itself_with_run_its_name(tmp_path: Path) -> None:
 
 def test_no_rerun_when_no_pipeline_reads_comments(tmp_path: Path) -> None:
     assert own_rerun(tmp_path, "patchset-created", PagesSettings()) == {}
+
+
+def test_serve_lets_the_gerrits_it_listens_to_read_unless_told_otherwise(tmp_path: Path) -> None:
+    (tmp_path / "ci.yaml").write_text(CI % "comment-added")
+    loaded = load_config([tmp_path / "ci.yaml"])
+    assert loaded.config is not None, loaded.errors
+    own = with_own_gerrits(PagesSettings(), loaded.config)
+    assert own.gerrit_origins == ("https://r.example.org",)
+    given = PagesSettings(gerrit_origins=("https://other.example.org",))
+    assert with_own_gerrits(given, loaded.config).gerrit_origins == ("https://other.example.org",)

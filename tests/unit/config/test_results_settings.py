@@ -30,6 +30,7 @@ def test_without_a_results_element_serve_embeds_the_service_and_reports_to_it(
 
 
 def test_every_key_and_paths_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "pages.settings").write_text("gerrit-url: https://review.example.org\n")
     result = load(
         tmp_path,
         """
@@ -40,7 +41,7 @@ def test_every_key_and_paths_relative_to_the_file(tmp_path: Path) -> None:
             public_reads: false
             rate: 2.5
             burst: 20
-            pages: pages.yaml
+            pages: pages.settings
             url: https://results.example.org/
             account: acme-ci
             token_file: ~/acme.token
@@ -53,7 +54,7 @@ def test_every_key_and_paths_relative_to_the_file(tmp_path: Path) -> None:
         public_reads=False,
         rate=2.5,
         burst=20,
-        pages=tmp_path / "pages.yaml",
+        pages=tmp_path / "pages.settings",
         report=True,
         url="https://results.example.org/",
         account="acme-ci",
@@ -224,3 +225,23 @@ def test_a_read_token_from_two_places_or_without_the_service_is_refused(tmp_path
     assert "give read_token_env or read_token_file, not both" in "\n".join(errors(both))
     unserved = load(tmp_path, "- results: {serve: false, read_token_env: A, url: null}\n")
     assert "read_token_env configure the results service served here" in "\n".join(errors(unserved))
+
+
+def test_the_pages_file_is_checked_as_serve_reads_it(tmp_path: Path) -> None:
+    missing = load(tmp_path, "- results: {pages: nowhere.yaml}\n")
+    (problem,) = errors(missing)
+    assert problem.startswith("test.yaml:1:")  # at the `pages` key
+    assert "nowhere.yaml: cannot read the pages' settings" in problem
+    (tmp_path / "pages.settings").write_text("gerrit-origins: [https://review.example.org/c/1]\n")
+    bad = load(tmp_path, "- results: {pages: pages.settings}\n")
+    (problem,) = errors(bad)
+    assert "pages.settings: gerrit-origins[0]:" in problem
+
+
+def test_a_pages_file_inside_the_configuration_directory_is_named_as_such(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pages.yaml").write_text("gerrit-url: https://review.example.org\n")
+    (problem,) = errors(load(tmp_path, "- results: {pages: pages.yaml}\n"))
+    assert "this looks like the results pages' settings file" in problem
+    assert "outside the configuration directory" in problem

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.cli.status import render
 from crosscheck.console.hub import ConsoleHub
-from crosscheck.operator.status import console_url
+from crosscheck.model.build import console_url
 from crosscheck.serve.web_app import web_app
 from tests.consoles import add_build, start_build
 from tests.fakes.gerrit import FakeGerrit

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from crosscheck.config.pages import PagesSettingsError, load_pages_settings
 from crosscheck.model.checks import origin_problem, parse_origins, parse_rerun_comments
-from crosscheck.web.settings import PagesSettingsError, load_pages_settings
 
 
 def test_origins_default_to_gerrit_urls_own() -> None:
@@ -19,6 +19,19 @@ def test_origins_default_to_gerrit_urls_own() -> None:
 def test_origins_are_normalised_and_deduplicated() -> None:
     given = ["https://review.example.org", "HTTPS://REVIEW.example.org/", "http://gerrit:8080"]
     assert parse_origins(given, None) == ("https://review.example.org", "http://gerrit:8080")
+
+
+def test_origins_are_written_as_browsers_send_them() -> None:
+    """A default port or an international name would otherwise never match `Origin`."""
+    given = ["https://review.example.org:443", "http://gerrit:80", "https://bücher.example"]
+    assert parse_origins(given, None) == (
+        "https://review.example.org",
+        "http://gerrit",
+        "https://xn--bcher-kva.example",
+    )
+    assert parse_origins(None, "https://review.example.org:443/r/") == (
+        "https://review.example.org",
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from crosscheck.model.pipeline import recheck_pattern
+from crosscheck.model.pipeline import recheck_pattern, run_pattern
 
 PATTERN = re.compile(recheck_pattern("acme-storage"))
 
@@ -35,6 +35,7 @@ def test_rechecks_that_trigger(comment: str) -> None:
         "rechecking is pointless",
         "run other-ci",
         "run acme-storagex",
+        "run acme-storage-arm",  # another CI whose name starts with this one's
         "Patch Set 3: Verified+1\n\nBuild succeeded.",
     ],
 )
@@ -45,3 +46,9 @@ def test_comments_that_do_not(comment: str) -> None:
 def test_the_ci_name_is_escaped() -> None:
     assert re.compile(recheck_pattern("a.b")).search("run a.b")
     assert not re.compile(recheck_pattern("a.b")).search("run axb")
+
+
+def test_run_a_name_does_not_run_a_longer_name() -> None:
+    assert not re.compile(run_pattern("trial")).search("run trial-arm")
+    assert re.compile(run_pattern("trial")).search("run trial, please")
+    assert re.compile(run_pattern("trial")).search("run trial\n\nthanks")

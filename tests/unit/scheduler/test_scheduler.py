@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Collection
@@ -273,10 +274,21 @@ async def test_an_item_also_queues_its_job_results_for_the_results_service(
     await settle(scheduler)
     items_ = await queued_reports(engine)
     assert [(r.report_key.split("-", 2)[2], r.connection) for r in items_] == [
+        ("@results-running", "@results"),
         ("review", "review"),
         ("@results", "@results"),
     ]
-    results = items_[1]
+    # Planned: every job shown running, linked to its console.
+    running = json.loads(items_[0].payload)["jobs"]
+    assert [(j["job"], j["result"], j["voting"]) for j in running] == [
+        ("unit", "RUNNING", True),
+        ("lab", "RUNNING", False),
+    ]
+    assert all(
+        j["url"].startswith("https://ci.example.org/builds/") and j["url"].endswith("/console")
+        for j in running
+    )
+    results = items_[2]
     assert (results.project, results.change_number, results.patchset) == ("acme/driver", 13, 1)
     assert results.revision == f"{13:04d}{1:036d}"
     payload = json.loads(results.payload)
@@ -293,22 +305,40 @@ async def test_an_item_also_queues_its_job_results_for_the_results_service(
     await accept(scheduler, recheck)
     await settle(scheduler)
     keys = [r.report_key for r in await queued_reports(engine)]
-    assert len(keys) == 4
+    assert len(keys) == 6
     assert len([k for k in keys if k.endswith("-@results")]) == 2
 
 
-async def test_a_superseded_patchset_reports_no_results(
+async def test_a_superseded_patchset_ends_its_running_results_as_canceled(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     executor = FakeExecutor({})
     executor.hold = {"unit"}
-    scheduler = scheduler_for(engine, load(tmp_path), executor, ["a.py"], results=True)
-    await accept(scheduler, patchset_created(14, 1))
-    await settle(scheduler)
-    executor.hold = set()
-    await accept(scheduler, patchset_created(14, 2))
-    await settle(scheduler)
-    assert sorted((r.connection, r.patchset) for r in await queued_reports(engine)) == [
-        ("@results", 2),
-        ("review", 2),
-    ]
+    transitions = Transitions()
+    scheduler = scheduler_for(
+        engine, load(tmp_path), executor, ["a.py"], results=True, transitions=transitions
+    )
+    ends = asyncio.create_task(scheduler.running_results.run())
+    try:
+        await accept(scheduler, patchset_created(14, 1))
+        await settle(scheduler)
+        executor.hold = set()
+        await accept(scheduler, patchset_created(14, 2))
+        await settle(scheduler)
+        for _ in range(100):  # the end is queued by a task of its own, after the commit
+            queued = await queued_reports(engine)
+            if len(queued) == 5:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        ends.cancel()
+    by_key = {r.report_key.split("-", 2)[2] + f"/{r.patchset}": r for r in queued}
+    assert sorted(by_key) == [
+        "@results-running/1",
+        "@results-running/2",
+        "@results/1",
+        "@results/2",
+        "review/2",
+    ]  # no Gerrit report for the superseded patchset
+    ended = json.loads(by_key["@results/1"].payload)["jobs"]
+    assert {j["job"]: j["result"] for j in ended} == {"unit": "CANCELED", "lab": "SUCCESS"}

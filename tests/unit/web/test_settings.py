@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from crosscheck.cli import main
 from crosscheck.cli.results import _pages
+from crosscheck.config.pages import PagesSettingsError, load_pages_settings
 from crosscheck.results.reads import Cursor
-from crosscheck.web.settings import PagesSettingsError, load_pages_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -78,6 +78,10 @@ def test_serve_refuses_a_bad_pages_file_with_its_place(tmp_path: Path) -> None:
 
 def test_gerrit_url_links_the_pages_unless_the_pages_file_names_another(tmp_path: Path) -> None:
     assert _pages(None, "https://review.example.org").gerrit_url == "https://review.example.org"
+    # Its Checks tab may read, as with the file's own gerrit-url.
+    assert _pages(None, "https://review.example.org").gerrit_origins == (
+        "https://review.example.org",
+    )
     assert _pages(None, None).gerrit_url is None
     path = write(tmp_path, "gerrit-url: https://other.example.org\n")
     assert _pages(path, "https://review.example.org").gerrit_url == "https://other.example.org"

@@ -12,6 +12,7 @@
       return null;
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    if (url.username !== "" || url.password !== "") return null;
     return url.href;
   }
 
@@ -386,7 +387,7 @@
   }
   function rerunActions(ci, repo, rest) {
     const comment = ci.rerun_comment;
-    if (comment === null || comment.trim() === "") return [];
+    if (rest === null || comment === null || comment.trim() === "") return [];
     return [
       {
         name: "Rerun",
@@ -437,13 +438,20 @@
         try {
           const answer = await fetchChecks(loaded.config, change, fetchImpl);
           if (!answer.ok) return failure(answer.problem);
-          return toFetchResponse(answer.data, change.repo, rest);
+          return toFetchResponse(answer.data, change.repo, rerunnable(change) ? rest : null);
         } catch (e) {
           const why = e instanceof Error ? e.message : String(e);
           return failure(`crosscheck: unexpected failure: ${why}`);
         }
       }
     };
+  }
+  function rerunnable(change) {
+    const info = change.changeInfo;
+    if (info === void 0 || info === null) return true;
+    if (info.status !== void 0 && info.status !== "NEW") return false;
+    const current = info.current_revision === void 0 ? void 0 : info.revisions?.[info.current_revision]?._number;
+    return typeof current !== "number" || current === change.patchsetNumber;
   }
   function failure(errorMessage) {
     return { responseCode: ResponseCode.ERROR, errorMessage };

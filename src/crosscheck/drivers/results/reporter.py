@@ -18,7 +18,7 @@ import httpx
 from crosscheck.drivers.base import TransientReportError
 from crosscheck.http.error_message import error_message
 from crosscheck.model.build import BuildResult
-from crosscheck.model.report import JobLine, Report, ReportOutcome, ReportState
+from crosscheck.model.report import RUNNING, JobLine, Report, ReportOutcome, ReportState
 from crosscheck.model.results import ResultValue
 
 API = "/api/v1"
@@ -34,6 +34,8 @@ _VALUES = {
 
 def result_value(build_result: str) -> ResultValue:
     """Anything but success (a timeout, a merge conflict, a node failure) is a failure."""
+    if build_result == RUNNING:
+        return ResultValue.IN_PROGRESS
     try:
         return _VALUES.get(BuildResult(build_result), ResultValue.FAILED)
     except ValueError:
@@ -149,7 +151,7 @@ def _comment(*parts: str) -> str | None:
 
 def _result(report: Report, job: JobLine, reported_at: datetime) -> dict[str, Any]:
     value = result_value(job.result)
-    explained = job.result not in (BuildResult.SUCCESS, BuildResult.FAILURE)
+    explained = job.result not in (BuildResult.SUCCESS, BuildResult.FAILURE, RUNNING)
     result: dict[str, Any] = {
         "project": report.project,
         "change": report.change,
@@ -157,7 +159,7 @@ def _result(report: Report, job: JobLine, reported_at: datetime) -> dict[str, An
         "job": job.job,
         "value": value.value,
         "url": job.url or None,
-        "duration": job.duration,
+        "duration": None if job.result == RUNNING else job.duration,
         "voting": job.voting,
         "branch": report.branch or None,
         "revision": report.revision or None,

@@ -26,7 +26,7 @@ from crosscheck.sandbox import daemons
 from crosscheck.sandbox.demo.background import BackgroundServe
 from crosscheck.sandbox.errors import DemoError
 from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
-from crosscheck.sandbox.gerrit.site import free_port, port_in_use
+from crosscheck.sandbox.gerrit.site import free_port, install_checks_plugin, port_in_use
 
 #: The connection `crosscheck sandbox up` writes into its connection.yaml.
 CONNECTION = "sandbox"
@@ -76,6 +76,7 @@ async def run_demo(state: SandboxState, options: DemoOptions, say: Say) -> DemoR
     serve = BackgroundServe(demo_dir(state.state_dir))
     started = serve.start(paths, _port(serve, options.port))
     web_url = f"http://127.0.0.1:{started.port}"
+    install_checks_plugin(state, web_url)  # the site's Checks tab reads this serve
     verb = f"restarted (was pid {started.replaced})" if started.replaced else "started"
     say(f"crosscheck serve {verb}: pid {started.pid}, {web_url}, log {serve.log_file}")
     await wait_listening(serve, started.pid, options.start_timeout)

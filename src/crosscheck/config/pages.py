@@ -1,8 +1,11 @@
-"""What the pages and Gerrit's Checks tab need beyond the store: expected CIs per project,
-Gerrit's address, the Gerrit origins whose pages may read the API, each CI's rerun comment.
+"""What the results service's pages and Gerrit's Checks tab need beyond the store:
+expected CIs per project, Gerrit's address, the Gerrit origins whose pages may read the
+API, each CI's rerun comment.
 
 A results service runs without crosscheck's CI configuration (an upstream community
-runs only this), so the pages read a small YAML file of their own:
+runs only this), so the pages read a small YAML file of their own. It lives in config/
+so that `crosscheck config check` reads the file `- results: {pages: ...}` names, as
+serve will:
 
     gerrit-url: https://review.example.org
     gerrit-origins: [https://review.example.org]   # CORS; gerrit-url's origin by default
@@ -24,7 +27,7 @@ import yaml
 from crosscheck.errors import CrosscheckError
 from crosscheck.model.checks import parse_origins, parse_rerun_comments
 from crosscheck.model.expected import ExpectedCIs, parse_expected_cis
-from crosscheck.web.views import safe_url
+from crosscheck.model.results import info_url_problem
 
 _KEYS = ("gerrit-url", "gerrit-origins", "expected-cis", "rerun-comments")
 
@@ -62,7 +65,9 @@ def load_pages_settings(path: Path) -> PagesSettings:
             f"{path}: unknown key(s) {', '.join(unknown)}: the keys are {', '.join(_KEYS)}"
         )
     gerrit_url = data.get("gerrit-url")
-    if gerrit_url is not None and (not isinstance(gerrit_url, str) or not safe_url(gerrit_url)):
+    if gerrit_url is not None and (
+        not isinstance(gerrit_url, str) or not gerrit_url or info_url_problem(gerrit_url)
+    ):
         raise PagesSettingsError(
             f"{path}: gerrit-url must be an http:// or https:// address, not {gerrit_url!r}"
         )

@@ -1,0 +1,159 @@
+"""An item's jobs shown running in the results service, so Gerrit's Checks tab (and anyone
+reading the API) sees them from the moment they are planned, each linked to its console.
+
+The item's report replaces them: it is queued later, so its results are newer. An item
+that ends without a report (superseded, its change abandoned or merged, dequeued by an
+operator) must not leave them running for ever: its builds' ends are reported under the
+key its report would have had, so an item has one final set of results either way. That
+happens once the end committed (a subscriber to the store's moves), and, for an end a
+crash came between, when the next process starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crosscheck.model.build import console_url
+from crosscheck.model.events import PROMOTION
+from crosscheck.model.job import Job
+from crosscheck.model.report import RESULTS_SERVICE, RUNNING, JobLine, Report
+from crosscheck.model.states import ItemState, ItemTransition, Transition
+from crosscheck.reports.queue import ReportQueue
+from crosscheck.store import work
+from crosscheck.store.transitions import Transitions
+
+log = logging.getLogger(__name__)
+
+_ENDED_EARLY = frozenset({ItemState.SUPERSEDED, ItemState.DEQUEUED})
+_RUNNING_SUFFIX = f"-{RESULTS_SERVICE}-running"
+#: How far back a new process looks for early ends a crash left unreported.
+SWEEP_WINDOW = timedelta(days=2)
+
+
+def final_key(item_id: int) -> str:
+    """The key of an item's final results, whether its report or its early end sent them."""
+    return f"item-{item_id}-{RESULTS_SERVICE}"
+
+
+class RunningResults:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        results: ReportQueue | None,
+        *,
+        logs_url: str,
+        line_of: Callable[[work.BuildRow], JobLine],
+        transitions: Transitions,
+    ) -> None:
+        self.engine = engine
+        self.results = results
+        self.logs_url = logs_url
+        #: A build's job line, as a report has it.
+        self._line_of = line_of
+        self._ended: asyncio.Queue[int] = asyncio.Queue()
+        if results is not None:
+            transitions.subscribe(self._moved)
+
+    async def report_running(
+        self, db: AsyncConnection, item: work.ItemRow, jobs: Sequence[Job], build_ids: Sequence[str]
+    ) -> list[str]:
+        """Record, in `db`, the item's jobs as running; the keys to send once committed."""
+        if self.results is None or not _reported(item):
+            return []
+        lines = tuple(
+            JobLine(job.name, RUNNING, console_url(self.logs_url, build_id), 0.0, job.voting)
+            for job, build_id in zip(jobs, build_ids, strict=True)
+        )
+        report = _report(item, f"item-{item.id}{_RUNNING_SUFFIX}", lines)
+        return [report.key] if lines and await self.results.add(db, report) else []
+
+    def send(self, keys: Sequence[str]) -> None:
+        if self.results is not None:
+            for key in keys:
+                self.results.send_soon(key)
+
+    def _moved(self, move: Transition) -> None:
+        if (
+            isinstance(move, ItemTransition)
+            and move.from_state is ItemState.RUNNING
+            and move.to_state in _ENDED_EARLY
+        ):
+            self._ended.put_nowait(move.item_id)
+
+    async def run(self) -> None:
+        """Report early ends as they commit, after those a crash left unreported."""
+        results = self.results
+        if results is None:
+            return
+        for item_id in await self._unreported_ends(results):
+            await self._report_end(results, item_id)
+        while True:
+            item_id = await self._ended.get()
+            try:
+                await self._report_end(results, item_id)
+            except Exception:
+                # The running results stay until the next start's sweep tries again.
+                log.exception("item %d: its jobs' ends could not be queued", item_id)
+
+    async def _unreported_ends(self, results: ReportQueue) -> list[int]:
+        since = work.now() - SWEEP_WINDOW
+        running = await results.keys_ending(_RUNNING_SUFFIX, since)
+        ids = [int(key.split("-")[1]) for key in running]
+        done = await results.existing([final_key(item_id) for item_id in ids])
+        return [item_id for item_id in ids if final_key(item_id) not in done]
+
+    async def _report_end(self, results: ReportQueue, item_id: int) -> None:
+        async with self.engine.begin() as db:
+            item = await work.find_item(db, item_id)
+            if item is None or item.state not in _ENDED_EARLY or not _reported(item):
+                return
+            builds = await work.builds_of_items(db, [item_id])
+            lines = tuple(self._line_of(build) for build in newest_attempts(builds))
+            report = _report(item, final_key(item_id), lines)
+            if not lines or not await results.add(db, report):
+                return
+        log.info(
+            "item %d %s: %d job(s) no longer shown running in the results service",
+            item_id,
+            item.state.value,
+            len(lines),
+        )
+        results.send_soon(report.key)
+
+
+def newest_attempts(builds: Sequence[work.BuildRow]) -> list[work.BuildRow]:
+    """Each job's newest attempt, canceled or not: an early end reports them all."""
+    newest: dict[str, work.BuildRow] = {}
+    for build in builds:
+        if build.job not in newest or build.attempt > newest[build.job].attempt:
+            newest[build.job] = build
+    return sorted(newest.values(), key=lambda b: b.job)
+
+
+def _reported(item: work.ItemRow) -> bool:
+    """Items of a patchset; a candidate's evidence is its final results only."""
+    return (
+        item.connection != PROMOTION
+        and item.change_number is not None
+        and item.patchset is not None
+    )
+
+
+def _report(item: work.ItemRow, key: str, lines: tuple[JobLine, ...]) -> Report:
+    return Report(
+        key=key,
+        connection=RESULTS_SERVICE,
+        project=item.project,
+        change=item.change_number or 0,
+        patchset=item.patchset or 0,
+        revision=item.revision or "",
+        message="",
+        pipeline=item.pipeline,
+        branch=item.branch,
+        jobs=lines,
+    )
