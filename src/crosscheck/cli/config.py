@@ -98,8 +98,12 @@ def _write_yaml(chosen: Iterable[Any], out: TextIO) -> None:
     # libyaml's emitter: the pure-Python one takes seconds for thousands of jobs.
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     remaining = iter(chosen)
+    written = False
     while chunk := list(itertools.islice(remaining, _YAML_CHUNK)):
         out.write(yaml.dump(chunk, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100))
+        written = True
+    if not written:  # an empty configuration is still one YAML list
+        out.write("[]\n")
     out.flush()
 
 

@@ -24,7 +24,7 @@ from crosscheck.config.pages import PagesSettings, load_pages_settings
 from crosscheck.config.secrets import read_secret
 from crosscheck.http.sockets import ListenError
 from crosscheck.model.checks import parse_origins
-from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE, AuditEvent, CIAccount
+from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE, AuditEvent, CIAccount, info_url_problem
 from crosscheck.paths import state_dir
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.audit import audit_trail
@@ -102,6 +102,12 @@ def results() -> None:
     help="Gerrit's address: verify-status on a change no result named yet (Buildbot's first "
     "report, by number) is looked up there, anonymously.",
 )
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="The service's address as browsers reach it (behind a proxy: its https:// one), "
+    "written into the Checks tab plugin it serves [default: each request's own].",
+)
 @log_options(env=False)
 def serve(
     store_url: str | None,
@@ -121,6 +127,7 @@ def serve(
     max_result_age: float,
     pages_settings: Path | None,
     gerrit_url: str | None,
+    public_url: str | None,
     verbose: int,
     quiet: int,
     log_format: str | None,
@@ -150,12 +157,21 @@ def serve(
         ssh_port=None if no_ssh else ssh_port,
         host_key=host_key or state_dir() / "results" / "ssh_host_ed25519_key",
         gerrit_url=gerrit_url or pages.gerrit_url,
+        public_url=_public_url(public_url),
     )
     try:
         asyncio.run(serve_results(store_url, settings, listen, pages))
     except ListenError as error:
         click.echo(f"crosscheck results serve: {error}", err=True)
         raise SystemExit(LISTEN_FAILED) from None
+
+
+def _public_url(url: str | None) -> str | None:
+    if url is not None and info_url_problem(url):
+        raise click.BadParameter(
+            f"{url!r} is not an http:// or https:// address", param_hint="--public-url"
+        )
+    return url.rstrip("/") if url else None
 
 
 def _pages(path: Path | None, gerrit_url: str | None) -> PagesSettings:

@@ -145,13 +145,7 @@ def elements(
     """
     entries = _entries(config, project) if project is not None else list(config.projects)
     if job is not None and project is not None:
-        for entry in entries:
-            for pipeline, jobs in entry.pipelines.items():
-                for found in jobs:
-                    if found.name == job:
-                        yield {
-                            "job": {"pipeline": pipeline, "project": entry.name, **job_data(found)}
-                        }
+        yield from _as_run(entries, job)
     elif job is not None:
         yield {"job": job_data(config.jobs[job])}
     elif project is not None:

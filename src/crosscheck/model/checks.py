@@ -60,15 +60,15 @@ def origin_problem(item: object) -> str | None:
         return f"{item!r} is not an http:// or https:// origin like https://review.example.org"
     if parts.username or parts.password:
         return f"{item!r} holds credentials: an origin is only scheme://host[:port]"
+    try:
+        origin = origin_of(item)
+    except ValueError:  # a port out of range; UnicodeError: a name IDNA cannot spell
+        return f"{item!r} has a bad port or host name"
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         return (
             f"{item!r} has a path: a browser's Origin is only scheme://host[:port], "
-            f"so write {origin_of(item.strip())}"
+            f"so write {origin}"
         )
-    try:
-        origin_of(item)
-    except ValueError:  # a port out of range; UnicodeError: a name IDNA cannot spell
-        return f"{item!r} has a bad port or host name"
     return None
 
 

@@ -128,17 +128,6 @@ class ReportQueue:
         )
         return True
 
-    async def keys_ending(self, suffix: str, since: datetime) -> list[str]:
-        """Keys of the reports queued since `since` whose key ends with `suffix`."""
-        async with self.engine.connect() as connection:
-            found = await connection.scalars(
-                select(reports.c.report_key)
-                .where(reports.c.report_key.endswith(suffix, autoescape=True))
-                .where(reports.c.created_at >= since)
-                .order_by(reports.c.id)
-            )
-            return list(found)
-
     async def existing(self, keys: Sequence[str]) -> set[str]:
         """Which of `keys` are queued (in any state)."""
         if not keys:

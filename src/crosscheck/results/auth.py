@@ -64,6 +64,8 @@ class Authenticator:
     def __init__(self, service: ResultsService, settings: ResultsSettings) -> None:
         self.service = service
         self.settings = settings
+        #: Said once, not at every request, until the read token can be read again.
+        self._read_token_lost = False
 
     async def identify(
         self,
@@ -105,8 +107,11 @@ class Authenticator:
             read_token = self.settings.read_token()
         except SecretError as error:
             # Checked at start; gone since (a file removed): reports must still go on.
-            log.warning("the read token cannot be checked, so it reads nothing: %s", error)
+            if not self._read_token_lost:
+                log.warning("the read token cannot be checked, so it reads nothing: %s", error)
+                self._read_token_lost = True
             return False
+        self._read_token_lost = False
         return bool(read_token) and same_secret(token, read_token or "")
 
     async def _by_basic(self, name: str, token: str) -> Caller:

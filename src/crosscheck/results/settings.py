@@ -17,16 +17,16 @@ def no_token() -> None:
 
 @dataclass(frozen=True)
 class ResultsSettings:
-    #: False: reading needs a CI account's token or the admin token.
+    #: False: reading needs a token: a CI account's, the admin's or the read token.
     public_reads: bool = True
     #: Reads the admin token (a secret: an environment variable or a file) at each request,
     #: so a rotated token or a reloaded configuration takes effect without a restart.
     admin_token: TokenSource = no_token
-    #: Writes per second per CI account, on average, and the burst allowed.
     #: A token that reads and does nothing else: the one a Gerrit Checks tab plugin sends
     #: when reads are private (it is visible to whoever loads Gerrit's UI). Read at each
     #: request, as the admin token.
     read_token: TokenSource = no_token
+    #: Writes per second per CI account, on average, and the burst allowed.
     rate: float = DEFAULT_RESULTS_RATE
     burst: int = DEFAULT_RESULTS_BURST
     #: Results reported as older than this are refused.

@@ -213,7 +213,7 @@ class ItemReporting:
         if self.results is None:  # pragma: no cover -- checked by the caller
             return []
         report = Report(
-            key=f"item-{item.id}-{RESULTS_SERVICE}",
+            key=final_key(item.id),
             connection=RESULTS_SERVICE,
             project=item.project,
             change=0,

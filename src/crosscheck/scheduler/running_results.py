@@ -5,8 +5,13 @@ The item's report replaces them: it is queued later, so its results are newer. A
 that ends without a report (superseded, its change abandoned or merged, dequeued by an
 operator) must not leave them running for ever: its builds' ends are reported under the
 key its report would have had, so an item has one final set of results either way. That
-happens once the end committed (a subscriber to the store's moves), and, for an end a
-crash came between, when the next process starts.
+happens once the end committed (a subscriber to the store's moves), again a little later
+when the store could not take it, and, for an end a crash came between, when the next
+process starts.
+
+The report replaces the running results because the results service keeps, per job, the
+result reported last, and a report's time is when it was queued: a running report
+delivered late (retried while the service was away) is still the older one.
 """
 
 from __future__ import annotations
@@ -30,9 +35,14 @@ from crosscheck.store.transitions import Transitions
 log = logging.getLogger(__name__)
 
 _ENDED_EARLY = frozenset({ItemState.SUPERSEDED, ItemState.DEQUEUED})
-_RUNNING_SUFFIX = f"-{RESULTS_SERVICE}-running"
 #: How far back a new process looks for early ends a crash left unreported.
 SWEEP_WINDOW = timedelta(days=2)
+#: Seconds before an end that could not be queued (the store away) is tried again.
+RETRY_AFTER = 30
+
+
+def running_key(item_id: int) -> str:
+    return f"item-{item_id}-{RESULTS_SERVICE}-running"
 
 
 def final_key(item_id: int) -> str:
@@ -69,7 +79,7 @@ class RunningResults:
             JobLine(job.name, RUNNING, console_url(self.logs_url, build_id), 0.0, job.voting)
             for job, build_id in zip(jobs, build_ids, strict=True)
         )
-        report = _report(item, f"item-{item.id}{_RUNNING_SUFFIX}", lines)
+        report = _report(item, running_key(item.id), lines)
         return [report.key] if lines and await self.results.add(db, report) else []
 
     def send(self, keys: Sequence[str]) -> None:
@@ -90,22 +100,32 @@ class RunningResults:
         results = self.results
         if results is None:
             return
-        for item_id in await self._unreported_ends(results):
-            await self._report_end(results, item_id)
+        try:
+            for item_id in await self._unreported_ends(results):
+                self._ended.put_nowait(item_id)
+        except Exception:
+            # The store is not answering yet: the ends it holds wait for the next start,
+            # the new ones are reported below.
+            log.exception("the jobs of items that ended early could not be looked up")
         while True:
             item_id = await self._ended.get()
             try:
                 await self._report_end(results, item_id)
             except Exception:
-                # The running results stay until the next start's sweep tries again.
-                log.exception("item %d: its jobs' ends could not be queued", item_id)
+                log.exception(
+                    "item %d: its jobs' ends could not be queued; trying again in %d s",
+                    item_id,
+                    RETRY_AFTER,
+                )
+                asyncio.get_running_loop().call_later(RETRY_AFTER, self._ended.put_nowait, item_id)
 
     async def _unreported_ends(self, results: ReportQueue) -> list[int]:
-        since = work.now() - SWEEP_WINDOW
-        running = await results.keys_ending(_RUNNING_SUFFIX, since)
-        ids = [int(key.split("-")[1]) for key in running]
-        done = await results.existing([final_key(item_id) for item_id in ids])
-        return [item_id for item_id in ids if final_key(item_id) not in done]
+        """Items that ended early lately, were shown running, and whose end is not queued."""
+        async with self.engine.connect() as db:
+            ids = await work.ended_early_since(db, work.now() - SWEEP_WINDOW)
+        shown = await results.existing([running_key(item_id) for item_id in ids])
+        ended = await results.existing([final_key(item_id) for item_id in ids])
+        return [i for i in ids if running_key(i) in shown and final_key(i) not in ended]
 
     async def _report_end(self, results: ReportQueue, item_id: int) -> None:
         async with self.engine.begin() as db:

@@ -250,6 +250,7 @@ class Scheduler:
     async def run(self) -> None:
         await self.recover()
         ends = asyncio.create_task(self.running_results.run(), name="running-results")
+        ends.add_done_callback(_said_if_failed)
         try:
             while True:
                 try:
@@ -424,6 +425,12 @@ def _log_context(item: work.ItemRow, context: ItemContext) -> None:
         taken = f"candidate {versions.candidate[:12]}" if versions.candidate else "its refs"
         where = f" at {versions.level}" if versions.level else ""
         log.info("item %d runs in scenario %s, %s%s", item.id, versions.scenario, taken, where)
+
+
+def _said_if_failed(task: asyncio.Task[None]) -> None:
+    """A background task of the scheduler that died is said, not left to the GC's warning."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("scheduler: %s stopped", task.get_name(), exc_info=task.exception())
 
 
 def _what(event: Event) -> str:

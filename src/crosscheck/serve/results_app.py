@@ -72,6 +72,8 @@ def create_results_app(
     settings: ResultsSettings | None = None,
     resolver: ChangeResolver | None = None,
     pages: PagesSettings | None = None,
+    *,
+    public_url: str | None = None,
 ) -> FastAPI:
     """The standalone results service; OpenAPI at /openapi.json, docs at /docs, Prometheus
     metrics at /metrics; every request logged (access_log.py)."""
@@ -83,7 +85,8 @@ def create_results_app(
     app.add_middleware(AccessLog)
     allow_gerrit_origins(app, pages)
     app.include_router(metrics_router())
-    for router in results_and_pages(service, settings or ResultsSettings(), pages, resolver):
+    chosen = settings or ResultsSettings()
+    for router in results_and_pages(service, chosen, pages, resolver, public_url=public_url):
         app.include_router(router)
     install_error_handlers(app)
     return app

@@ -33,6 +33,9 @@ class Listen:
     host_key: Path | None = None
     #: Where changes no result named yet are looked up (verify-status by number), or None.
     gerrit_url: str | None = None
+    #: The service's address as browsers reach it (the Checks tab plugin's), or None: each
+    #: request's own.
+    public_url: str | None = None
 
 
 async def serve_results(
@@ -78,7 +81,7 @@ async def _serve_on(
                 listen.ssh_port,
             )
             log.info("results: SSH commands on %s:%d", listen.ssh_host, listen.ssh_port)
-        app = create_results_app(service, settings, resolver, pages)
+        app = create_results_app(service, settings, resolver, pages, public_url=listen.public_url)
         config = uvicorn.Config(
             app,
             host=listen.http_host,

@@ -200,6 +200,18 @@ async def find_item(db: AsyncConnection, item_id: int) -> ItemRow | None:
     return _item(row) if row is not None else None
 
 
+async def ended_early_since(db: AsyncConnection, since: datetime) -> list[int]:
+    """Items of a patchset superseded or dequeued since `since`, oldest first."""
+    query = (
+        select(items.c.id)
+        .where(items.c.state.in_([ItemState.SUPERSEDED, ItemState.DEQUEUED]))
+        .where(items.c.finished_at >= since)
+        .where(items.c.change_number.is_not(None))
+        .order_by(items.c.id)
+    )
+    return list(await db.scalars(query))
+
+
 async def items_by_id(db: AsyncConnection, item_ids: list[int]) -> list[ItemRow]:
     """The items with these ids, in id order, in one query."""
     query = select(items).where(items.c.id.in_(item_ids)).order_by(items.c.id)

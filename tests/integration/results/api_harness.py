@@ -49,6 +49,7 @@ async def harness(
     max_age: timedelta | None = DEFAULT_MAX_RESULT_AGE,
     pages: PagesSettings | None = None,
     read_token: str | None = None,
+    public_url: str | None = None,
 ) -> AsyncIterator[Harness]:
     engine = await open_store(store_url)
     settings = ResultsSettings(
@@ -61,7 +62,7 @@ async def harness(
     service = ResultsService(
         engine, limiter=RateLimiter(settings.rate, settings.burst), max_age=max_age
     )
-    app = create_results_app(service, settings, pages=pages)
+    app = create_results_app(service, settings, pages=pages, public_url=public_url)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://results") as http:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -230,3 +231,29 @@ async def test_a_read_token_equal_to_the_admin_token_only_reads(store_url: str) 
     with pytest.raises(SecretError, match="the read token is the admin token"):
         check_tokens(ResultsSettings(admin_token=lambda: "x", read_token=lambda: "x"))
     check_tokens(ResultsSettings(admin_token=lambda: "x", read_token=lambda: "y"))
+
+
+async def test_a_running_result_delivered_late_does_not_hide_the_final_one(api: Harness) -> None:
+    """serve's running report may be retried past its item's report: each carries the time
+    it was queued, and the newest by that time is the job's current result."""
+    token = await api.account("Acme CI")
+    now = datetime.now(UTC)
+    final = result("tempest", "passed", reported_at=now.isoformat())
+    running = result(
+        "tempest", "in_progress", reported_at=(now - timedelta(seconds=30)).isoformat()
+    )
+    await report(api, token, final)
+    await report(api, token, running)
+    body = (await api.http.get(CHECKS, params={"project": "openstack/nova"})).json()
+    (acme,) = [ci for ci in body["cis"] if ci["name"] == "Acme CI"]
+    assert [r["value"] for r in acme["results"]] == ["passed"]
+
+
+async def test_behind_a_proxy_the_public_url_is_written_in(store_url: str) -> None:
+    async with harness(store_url, pages=PAGES, public_url="https://ci.example.org") as proxied:
+        answer = await proxied.http.get(
+            "/plugins/crosscheck-checks.js", headers={"Host": "evil.example.com"}
+        )
+        assert configured(answer.text)["resultsUrl"] == "https://ci.example.org"
+        body = (await proxied.http.get(CHECKS)).json()
+        assert body["page_url"] == "https://ci.example.org/changes/1234"

@@ -342,3 +342,39 @@ async def test_a_superseded_patchset_ends_its_running_results_as_canceled(
     ]  # no Gerrit report for the superseded patchset
     ended = json.loads(by_key["@results/1"].payload)["jobs"]
     assert {j["job"]: j["result"] for j in ended} == {"unit": "CANCELED", "lab": "SUCCESS"}
+
+
+async def test_an_end_a_crash_left_unreported_is_reported_at_the_next_start(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    executor = FakeExecutor({})
+    executor.hold = {"unit"}
+    scheduler = scheduler_for(engine, load(tmp_path), executor, ["a.py"], results=True)
+    await accept(scheduler, patchset_created(15, 1))
+    await settle(scheduler)
+    executor.hold = set()
+    # Superseded with nothing listening (the process died before it heard of the end).
+    await accept(scheduler, patchset_created(15, 2))
+    await settle(scheduler)
+    keys = {r.report_key for r in await queued_reports(engine)}
+    assert "item-1-@results-running" in keys
+    assert "item-1-@results" not in keys
+    restarted = scheduler_for(
+        engine, load(tmp_path), executor, ["a.py"], results=True, transitions=Transitions()
+    )
+    sweep = asyncio.create_task(restarted.running_results.run())
+    try:
+        for _ in range(100):
+            by_key = {r.report_key: r for r in await queued_reports(engine)}
+            if "item-1-@results" in by_key:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        sweep.cancel()
+    ended = json.loads(by_key["item-1-@results"].payload)["jobs"]
+    assert {j["job"]: j["result"] for j in ended} == {"unit": "CANCELED", "lab": "SUCCESS"}
+    # Once only: the item that finished (patchset 2) and a second start add nothing.
+    again = asyncio.create_task(restarted.running_results.run())
+    await asyncio.sleep(0.2)
+    again.cancel()
+    assert len(await queued_reports(engine)) == len(by_key)
