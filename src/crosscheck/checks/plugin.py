@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 
 from crosscheck.errors import CrosscheckError
@@ -41,8 +42,9 @@ class PluginConfig:
         )
 
 
+@cache
 def built_plugin() -> str:
-    """The plugin as built, placeholder and all."""
+    """The plugin as built, placeholder and all; read once, not at every download."""
     try:
         return resources.files(__package__).joinpath("static", PLUGIN_FILE).read_text("utf-8")
     except FileNotFoundError:

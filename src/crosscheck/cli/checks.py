@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
 from crosscheck.checks import PLUGIN_FILE, PluginConfig, plugin_source
 from crosscheck.checks.plugin import DEFAULT_POLL_SECONDS
 from crosscheck.config.secrets import read_secret
-from crosscheck.model.checks import origin_problem
+from crosscheck.model.checks import service_url_problem
 from crosscheck.paths import write_private
 
 
@@ -57,7 +56,7 @@ def plugin(
     The service serves the same file, without a token, at /plugins/crosscheck-checks.js.
     """
     base = results_url.rstrip("/")
-    problem = _url_problem(base)
+    problem = service_url_problem(base)
     if problem:
         raise click.BadParameter(problem, param_hint="--results-url")
     if read_token_env and read_token_file:
@@ -89,13 +88,3 @@ def _write(output: Path, text: str, *, private: bool) -> None:
     except OSError as error:
         why = f"cannot write {output}: {error.strerror}"
         raise click.BadParameter(why, param_hint="--output") from None
-
-
-def _url_problem(url: str) -> str | None:
-    """Why the address is unusable, or None; a path is kept (a service behind a prefix)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"{url!r} is not an http:// or https:// address like https://ci.example.org"
-    if parts.query or parts.fragment:
-        return f"{url!r} has a query or a fragment: give the service's address alone"
-    return origin_problem(f"{parts.scheme}://{parts.netloc}")

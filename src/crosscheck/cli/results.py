@@ -23,8 +23,8 @@ from crosscheck.cli.serve import LISTEN_FAILED
 from crosscheck.config.pages import PagesSettings, load_pages_settings
 from crosscheck.config.secrets import read_secret
 from crosscheck.http.sockets import ListenError
-from crosscheck.model.checks import parse_origins
-from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE, AuditEvent, CIAccount, info_url_problem
+from crosscheck.model.checks import parse_origins, service_url_problem
+from crosscheck.model.results import DEFAULT_MAX_RESULT_AGE, AuditEvent, CIAccount
 from crosscheck.paths import state_dir
 from crosscheck.results.accounts import Accounts
 from crosscheck.results.audit import audit_trail
@@ -167,10 +167,9 @@ def serve(
 
 
 def _public_url(url: str | None) -> str | None:
-    if url is not None and info_url_problem(url):
-        raise click.BadParameter(
-            f"{url!r} is not an http:// or https:// address", param_hint="--public-url"
-        )
+    problem = service_url_problem(url) if url is not None else None
+    if problem:
+        raise click.BadParameter(problem, param_hint="--public-url")
     return url.rstrip("/") if url else None
 
 

@@ -102,3 +102,14 @@ def _rerun_problem(name: object, comment: object) -> str | None:
     if _CONTROL.search(comment.strip()) or len(comment.strip()) > MAX_RERUN_COMMENT:
         return f"the rerun comment must be one line of at most {MAX_RERUN_COMMENT} characters"
     return None
+
+
+def service_url_problem(url: str) -> str | None:
+    """Why a results service's address as browsers reach it is unusable, or None; a path
+    is kept (a service behind a prefix)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{url!r} is not an http:// or https:// address like https://ci.example.org"
+    if parts.query or parts.fragment:
+        return f"{url!r} has a query or a fragment: give the service's address alone"
+    return origin_problem(f"{parts.scheme}://{parts.netloc}")

@@ -47,15 +47,16 @@ ACTIVE_ITEM_STATES = frozenset({ItemState.NEW, ItemState.RUNNING})
 #: Builds that may still run.
 LIVE_BUILD_STATES = frozenset({BuildState.WAITING, BuildState.RUNNING})
 
-_ENDS_EARLY = frozenset({ItemState.SUPERSEDED, ItemState.DEQUEUED})
+#: How an item ends before its report: a newer one replaced it, or it was dequeued.
+ENDED_EARLY_STATES = frozenset({ItemState.SUPERSEDED, ItemState.DEQUEUED})
 
 #: Each state's possible next states. Planning moves a new item on (to running, or
 #: straight to finished or skipped); a running one finishes with its report; an active
 #: one can always be ended early. Ended states are final.
 ITEM_TRANSITIONS: Mapping[ItemState, frozenset[ItemState]] = {
     ItemState.NEW: frozenset({ItemState.RUNNING, ItemState.FINISHED, ItemState.SKIPPED})
-    | _ENDS_EARLY,
-    ItemState.RUNNING: frozenset({ItemState.FINISHED}) | _ENDS_EARLY,
+    | ENDED_EARLY_STATES,
+    ItemState.RUNNING: frozenset({ItemState.FINISHED}) | ENDED_EARLY_STATES,
     ItemState.FINISHED: frozenset(),
     ItemState.SKIPPED: frozenset(),
     ItemState.SUPERSEDED: frozenset(),

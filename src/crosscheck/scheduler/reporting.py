@@ -33,7 +33,7 @@ from crosscheck.scheduler.message import (
     scenario_line,
     start_message,
 )
-from crosscheck.scheduler.running_results import final_key
+from crosscheck.scheduler.running_results import final_key, newest_attempts, results_report
 from crosscheck.store import work
 from crosscheck.store.context_codec import load_context
 from crosscheck.store.event_codec import load_event
@@ -191,19 +191,7 @@ class ItemReporting:
             return await self._report_candidate_results(db, item, lines)
         if item.change_number is None or item.patchset is None:
             return []
-        report = Report(
-            key=final_key(item.id),
-            connection=RESULTS_SERVICE,
-            project=item.project,
-            change=item.change_number,
-            patchset=item.patchset,
-            revision=item.revision or "",
-            message="",
-            pipeline=item.pipeline,
-            branch=item.branch,
-            jobs=tuple(lines),
-            note="\n".join(scenario_lines(item)),
-        )
+        report = results_report(item, final_key(item.id), lines, "\n".join(scenario_lines(item)))
         return [report.key] if lines and await self.results.add(db, report) else []
 
     async def _report_candidate_results(
@@ -282,10 +270,4 @@ def _own_reporters(item: work.ItemRow, actions: Sequence[ReportAction]) -> tuple
 
 def final_attempts(builds: Sequence[work.BuildRow]) -> list[work.BuildRow]:
     """The newest attempt of each job, canceled ones aside."""
-    newest: dict[str, work.BuildRow] = {}
-    for build in builds:
-        if build.state is BuildState.FINISHED and (
-            build.job not in newest or build.attempt > newest[build.job].attempt
-        ):
-            newest[build.job] = build
-    return sorted(newest.values(), key=lambda b: b.job)
+    return newest_attempts([b for b in builds if b.state is BuildState.FINISHED])

@@ -27,14 +27,13 @@ from crosscheck.model.build import console_url
 from crosscheck.model.events import PROMOTION
 from crosscheck.model.job import Job
 from crosscheck.model.report import RESULTS_SERVICE, RUNNING, JobLine, Report
-from crosscheck.model.states import ItemState, ItemTransition, Transition
+from crosscheck.model.states import ENDED_EARLY_STATES, ItemState, ItemTransition, Transition
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.store import work
 from crosscheck.store.transitions import Transitions
 
 log = logging.getLogger(__name__)
 
-_ENDED_EARLY = frozenset({ItemState.SUPERSEDED, ItemState.DEQUEUED})
 #: How far back a new process looks for early ends a crash left unreported.
 SWEEP_WINDOW = timedelta(days=2)
 #: Seconds before an end that could not be queued (the store away) is tried again.
@@ -79,7 +78,7 @@ class RunningResults:
             JobLine(job.name, RUNNING, console_url(self.logs_url, build_id), 0.0, job.voting)
             for job, build_id in zip(jobs, build_ids, strict=True)
         )
-        report = _report(item, running_key(item.id), lines)
+        report = results_report(item, running_key(item.id), lines)
         return [report.key] if lines and await self.results.add(db, report) else []
 
     def send(self, keys: Sequence[str]) -> None:
@@ -91,7 +90,7 @@ class RunningResults:
         if (
             isinstance(move, ItemTransition)
             and move.from_state is ItemState.RUNNING
-            and move.to_state in _ENDED_EARLY
+            and move.to_state in ENDED_EARLY_STATES
         ):
             self._ended.put_nowait(move.item_id)
 
@@ -130,11 +129,11 @@ class RunningResults:
     async def _report_end(self, results: ReportQueue, item_id: int) -> None:
         async with self.engine.begin() as db:
             item = await work.find_item(db, item_id)
-            if item is None or item.state not in _ENDED_EARLY or not _reported(item):
+            if item is None or item.state not in ENDED_EARLY_STATES or not _reported(item):
                 return
             builds = await work.builds_of_items(db, [item_id])
             lines = tuple(self._line_of(build) for build in newest_attempts(builds))
-            report = _report(item, final_key(item_id), lines)
+            report = results_report(item, final_key(item_id), lines)
             if not lines or not await results.add(db, report):
                 return
         log.info(
@@ -164,7 +163,10 @@ def _reported(item: work.ItemRow) -> bool:
     )
 
 
-def _report(item: work.ItemRow, key: str, lines: tuple[JobLine, ...]) -> Report:
+def results_report(
+    item: work.ItemRow, key: str, lines: Sequence[JobLine], note: str = ""
+) -> Report:
+    """The job lines of an item of a patchset, for the results service."""
     return Report(
         key=key,
         connection=RESULTS_SERVICE,
@@ -175,5 +177,6 @@ def _report(item: work.ItemRow, key: str, lines: tuple[JobLine, ...]) -> Report:
         message="",
         pipeline=item.pipeline,
         branch=item.branch,
-        jobs=lines,
+        jobs=tuple(lines),
+        note=note,
     )

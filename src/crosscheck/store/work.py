@@ -34,6 +34,7 @@ from crosscheck.model.build import BuildOutcome, BuildResult
 from crosscheck.model.events import PROMOTION, Event
 from crosscheck.model.states import (
     ACTIVE_ITEM_STATES,
+    ENDED_EARLY_STATES,
     LIVE_BUILD_STATES,
     BuildState,
     BuildTransition,
@@ -204,7 +205,7 @@ async def ended_early_since(db: AsyncConnection, since: datetime) -> list[int]:
     """Items of a patchset superseded or dequeued since `since`, oldest first."""
     query = (
         select(items.c.id)
-        .where(items.c.state.in_([ItemState.SUPERSEDED, ItemState.DEQUEUED]))
+        .where(items.c.state.in_(ENDED_EARLY_STATES))
         .where(items.c.finished_at >= since)
         .where(items.c.change_number.is_not(None))
         .order_by(items.c.id)
