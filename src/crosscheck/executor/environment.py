@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from crosscheck.executor.candidate_workspace import PINNED_VERSIONS
-from crosscheck.model.build import BuildRequest, change_ref
+from crosscheck.model.build import BuildRequest, patchset_ref
 from crosscheck.model.events import Account, Event, version_variable
 
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
@@ -176,7 +176,7 @@ def _change_variables(event: Event, commit_message: str) -> dict[str, str]:
         env.update(
             GERRIT_PATCHSET_NUMBER=str(patchset.number),
             GERRIT_PATCHSET_REVISION=patchset.revision,
-            GERRIT_REFSPEC=patchset.ref or change_ref(change.number, patchset.number),
+            GERRIT_REFSPEC=patchset_ref(change.number, patchset),
             **_account("GERRIT_PATCHSET_UPLOADER", patchset.uploader),
         )
     return env

@@ -53,8 +53,8 @@ from crosscheck.model.build import (
     BuildOutcome,
     BuildRequest,
     BuildResult,
-    change_ref,
     format_duration,
+    patchset_ref,
 )
 from crosscheck.model.events import CandidateItem, Event
 from crosscheck.model.item_context import ScenarioVersions
@@ -353,7 +353,7 @@ class Executor:
         if event.change is not None and event.patchset is not None:
             change, patchset = event.change, event.patchset
             lines.append(f"change:   {change.number},{patchset.number} {change.url}".rstrip())
-            ref = patchset.ref or change_ref(change.number, patchset.number)
+            ref = patchset_ref(change.number, patchset)
             lines.append(f"refspec:  {ref} onto {change.branch}")
         elif event.ref_update is not None:
             lines.append(f"ref:      {event.ref_update.ref} at {event.ref_update.new_rev}")

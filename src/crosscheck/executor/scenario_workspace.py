@@ -16,7 +16,6 @@ mirror of the change's own connection: two Gerrits' projects never mix.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +33,9 @@ from crosscheck.executor.workspace import (
     MergeConflictError,
     Workspace,
     abandon_merge,
+    first_branch,
 )
-from crosscheck.model.build import BuildRequest, change_ref
+from crosscheck.model.build import BuildRequest, patchset_ref
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
 from crosscheck.model.item_context import Dependency, ScenarioVersions, change_label
@@ -56,7 +56,7 @@ def own_change(event: Event) -> Change | None:
     if event.change is None or event.patchset is None:
         return None
     change, patchset = event.change, event.patchset
-    ref = patchset.ref or change_ref(change.number, patchset.number)
+    ref = patchset_ref(change.number, patchset)
     label = change_label(event.connection, change.number, patchset.number)
     return Change(event.connection, change.project, change.branch, ref, label)
 
@@ -129,19 +129,27 @@ async def apply_changes(
     """Merge each change into its project's checkout, making one beside at the branch
     tip when there is none; label -> the commit its checkout is at after it."""
     merged: dict[str, str] = {}
+    mirrors = await _mirrors(changes, sources)
     for change in changes:
         key = (change.connection, change.project)
         checkout = checkouts.get(key)
         if checkout is None:
-            checkout = await _beside(change, root, sources)
-        checkout = await _merge(change, checkout, sources)
+            checkout = await _beside(change, root, sources, mirrors[key])
+        checkout = await _merge(change, checkout, sources, mirrors[key])
         checkouts[key] = checkout
         merged[change.label] = checkout.revision
     return merged
 
 
-async def _beside(change: Change, root: Path, sources: Sources) -> Checkout:
-    mirror = await sources.mirror(change.connection, change.project, [change.ref])
+async def _mirrors(changes: Sequence[Change], sources: Sources) -> dict[tuple[str, str], Path]:
+    """Each project's mirror, fetched once with the refs of all its changes."""
+    refs: dict[tuple[str, str], list[str]] = {}
+    for change in changes:
+        refs.setdefault((change.connection, change.project), []).append(change.ref)
+    return {key: await sources.mirror(key[0], key[1], wanted) for key, wanted in refs.items()}
+
+
+async def _beside(change: Change, root: Path, sources: Sources, mirror: Path) -> Checkout:
     target = project_path(root, change.project)
     if target.exists():
         raise GitError(
@@ -151,7 +159,7 @@ async def _beside(change: Change, root: Path, sources: Sources) -> Checkout:
     target.parent.mkdir(parents=True, exist_ok=True)
     git = sources.git_for(change.connection)
     await git.run("clone", "--quiet", "--no-checkout", str(mirror), str(target))
-    branch = await _first_branch(git, target, (change.branch, *DEFAULT_BRANCHES))
+    branch = await first_branch(git, target, (change.branch, *DEFAULT_BRANCHES))
     if branch is None:
         raise GitError(
             f"{change.project} has no branch {change.branch!r} to merge {change.label} onto"
@@ -163,20 +171,10 @@ async def _beside(change: Change, root: Path, sources: Sources) -> Checkout:
     return Checkout(change.project, target, branch, head)
 
 
-async def _first_branch(git: Git, clone: Path, branches: Sequence[str]) -> str | None:
-    for branch in branches:
-        with contextlib.suppress(GitError):
-            await git.run("rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}",
-                          cwd=clone)  # fmt: skip
-            return branch
-    return None
-
-
-async def _merge(change: Change, checkout: Checkout, sources: Sources) -> Checkout:
+async def _merge(change: Change, checkout: Checkout, sources: Sources, mirror: Path) -> Checkout:
     """Onto a branch tip, the change is merged (as for any change); onto a component
     detached at its version, only the change's own commits are picked, so the
     component stays at the version the scenario pins and gains exactly the change."""
-    mirror = await sources.mirror(change.connection, change.project, [change.ref])
     git = sources.git_for(change.connection)
     path = checkout.path
     await git.run("fetch", "--quiet", str(mirror), change.ref, cwd=path)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from crosscheck.executor.git import Git, GitError, secret_free, short_reason
 from crosscheck.executor.mirrors import MirrorCache, project_path
-from crosscheck.model.build import change_ref
+from crosscheck.model.build import patchset_ref
 from crosscheck.model.events import Change, Event, PatchSet
 from crosscheck.model.job import RequiredProject
 
@@ -109,7 +109,7 @@ class WorkspaceBuilder:
         return await self._check_out(clone, project, branch, f"origin/{branch}")
 
     async def _merge_change(self, change: Change, patchset: PatchSet, src_root: Path) -> Checkout:
-        ref = patchset.ref or change_ref(change.number, patchset.number)
+        ref = patchset_ref(change.number, patchset)
         clone = await self._clone(change.project, src_root, refs=[ref])
         if await self._first_branch(clone, [change.branch]) is None:
             raise GitError(f"{change.project} has no branch {change.branch!r} to merge onto")
@@ -184,15 +184,7 @@ class WorkspaceBuilder:
         return Checkout(project, clone, branch, revision)
 
     async def _first_branch(self, clone: Path, candidates: Sequence[str]) -> str | None:
-        for branch in candidates:
-            try:
-                await self._git.run(
-                    "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}", cwd=clone
-                )
-            except GitError:
-                continue
-            return branch
-        return None
+        return await first_branch(self._git, clone, candidates)
 
     async def _publish(self, clone: Path, project: str) -> None:
         """Point `origin` at Gerrit's anonymous URL: the clone never names the cache."""
@@ -220,3 +212,16 @@ def _branch_of(event: Event) -> str | None:
 
 def _is_branch(ref: str) -> bool:
     return ref.startswith("refs/heads/") or not ref.startswith("refs/")
+
+
+async def first_branch(git: Git, clone: Path, candidates: Sequence[str]) -> str | None:
+    """The first of `candidates` the clone's origin has, or None."""
+    for branch in candidates:
+        try:
+            await git.run(
+                "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}", cwd=clone
+            )
+        except GitError:
+            continue
+        return branch
+    return None

@@ -9,7 +9,7 @@ from enum import StrEnum
 from urllib.parse import quote
 
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import PROMOTION, Event
+from crosscheck.model.events import PROMOTION, Event, PatchSet
 from crosscheck.model.item_context import ItemContext, ScenarioVersions
 from crosscheck.model.job import Job
 
@@ -149,6 +149,12 @@ def format_duration(seconds: float) -> str:
 def change_ref(change: int, patchset: int) -> str:
     """Gerrit's ref of a patchset: `refs/changes/45/12345/2`."""
     return f"refs/changes/{change % 100:02d}/{change}/{patchset}"
+
+
+def patchset_ref(change: int, patchset: PatchSet) -> str:
+    """A patchset's ref as Gerrit sent it, else the one Gerrit gives every patchset (an
+    event stored before refs were kept, a change looked up, carry none)."""
+    return patchset.ref or change_ref(change, patchset.number)
 
 
 def console_url(logs_url: str, build_id: str) -> str:

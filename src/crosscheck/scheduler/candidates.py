@@ -10,7 +10,7 @@ where builds fetch it from, so a build needs nothing else to check them out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -53,13 +53,20 @@ async def held_candidate(
     record = await _taken(db, scenario.name, level)
     if record is None:
         return None
-    versions = record.candidate.versions
-    components = tuple(
+    components = components_at(scenario, record.candidate.versions)
+    return CandidateItem(record.id, scenario.name, level or "", components)
+
+
+def components_at(
+    scenario: Scenario, versions: Mapping[str, str]
+) -> tuple[CandidateComponent, ...]:
+    """The scenario's components at these versions, with where each lives; a component
+    `versions` has no commit for is left out."""
+    return tuple(
         CandidateComponent(c.name, versions[c.name], c.connection, c.project, c.git_url)
         for c in scenario.components
         if c.name in versions
     )
-    return CandidateItem(record.id, scenario.name, level or "", components)
 
 
 async def _taken(db: AsyncConnection, scenario: str, level: str | None) -> CandidateRecord | None:

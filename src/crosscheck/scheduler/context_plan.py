@@ -19,7 +19,7 @@ from crosscheck.model.events import CandidateComponent, CandidateItem, Event, Or
 from crosscheck.model.item_context import Dependency, ItemContext, ScenarioVersions
 from crosscheck.model.job import Job, JobScenario
 from crosscheck.model.scenario import Scenario
-from crosscheck.scheduler.candidates import held_candidate
+from crosscheck.scheduler.candidates import components_at, held_candidate
 from crosscheck.scheduler.dependencies import Lookup, resolve_dependencies
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class ContextPlanner:
         build) or DriverError (planned again later)."""
         dependencies = await self._dependencies(event)
         wanted = dict.fromkeys(job.scenario for job in jobs if job.scenario is not None)
-        scenarios = [await self._versions(w) for w in wanted if w is not None]
+        scenarios = [await self._versions(w) for w in wanted]
         return ItemContext(dependencies, tuple(s for s in scenarios if s is not None))
 
     async def _dependencies(self, event: Event) -> tuple[Dependency, ...]:
@@ -98,7 +98,4 @@ class ContextPlanner:
             return ()
         versions = await self.refs_now(scenario)
         log.info("%s has no candidate yet: its components at their configured refs", scenario.name)
-        return tuple(
-            CandidateComponent(c.name, versions[c.name], c.connection, c.project, c.git_url)
-            for c in scenario.components
-        )
+        return components_at(scenario, versions)

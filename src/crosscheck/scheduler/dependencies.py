@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from crosscheck.drivers.base import DriverNotFoundError, FoundPatchset
 from crosscheck.errors import CrosscheckError
-from crosscheck.model.build import change_ref
+from crosscheck.model.build import patchset_ref
 from crosscheck.model.depends_on import (
     ChangeRef,
     DependsOnError,
@@ -146,7 +146,7 @@ class _Walk:
             number=ref.number,
             patchset=patchset.number,
             revision=patchset.revision,
-            ref=patchset.ref or change_ref(ref.number, patchset.number),
+            ref=patchset_ref(ref.number, patchset),
             url=self._url(ref, found),
             # Any open status is NEW to the workspace: merged in, like any open change.
             status="MERGED" if change.status == "MERGED" else "NEW",
