@@ -2,7 +2,10 @@
 
 - on a sandbox Gerrit: workspace preparation for a pushed change (fetch into the
   project's mirror, clone, checkout, merge onto the tip) with a cold mirror (a new
-  cache each round) and a warm one; then a whole build of a job running `true`
+  cache each round), a warm one (an event without a time: the tip is fetched again),
+  and one that holds the change and a tip fetched since the event (another job of the
+  same change: no fetch at all); clones borrow the mirror's objects as on a local
+  node; then a whole build of a job running `true`
   (node, console, workspace, step, artifacts, build.json, clean-up), and how much
   of each of those builds was not its workspace preparation;
 - the same on a local repository of `--files` files (over file://), where the
@@ -22,6 +25,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,16 +79,28 @@ async def measure(
 
     async def cold(index: int) -> None:
         mirrors = MirrorCache(scratch / f"cold-{label}-{index}")
-        await WorkspaceBuilder(git, mirrors, remote).prepare(
+        await WorkspaceBuilder(git, mirrors, remote, shared=True).prepare(
             event, (), scratch / f"c{label}{index}"
         )
 
     warm_cache = MirrorCache(scratch / f"warm-{label}")
-    await WorkspaceBuilder(git, warm_cache, remote).prepare(event, (), scratch / f"prime-{label}")
+    await WorkspaceBuilder(git, warm_cache, remote, shared=True).prepare(
+        event, (), scratch / f"prime-{label}"
+    )
 
     async def warm(index: int) -> None:
-        await WorkspaceBuilder(git, warm_cache, remote).prepare(
+        await WorkspaceBuilder(git, warm_cache, remote, shared=True).prepare(
             event, (), scratch / f"w{label}{index}"
+        )
+
+    timed = replace(event, created_on=int(time.time()))
+    await WorkspaceBuilder(git, warm_cache, remote, shared=True).prepare(
+        timed, (), scratch / f"prime-held-{label}"
+    )
+
+    async def held(index: int) -> None:
+        await WorkspaceBuilder(git, warm_cache, remote, shared=True).prepare(
+            timed, (), scratch / f"h{label}{index}"
         )
 
     provider = LocalNodeProvider(scratch / f"work-{label}", slots=1)
@@ -111,18 +127,23 @@ async def measure(
         assert outcome.result is BuildResult.SUCCESS, outcome.detail
 
     # Interleaved, so a burst of load on the shared machine hits every measure alike.
-    times: dict[str, list[float]] = {"cold": [], "warm": [], "build": []}
+    times: dict[str, list[float]] = {"cold": [], "warm": [], "held": [], "build": []}
     WorkspaceBuilder.prepare = timed_prepare  # type: ignore[method-assign,assignment]
     try:
         for index in range(rounds):
-            for name, work in (("cold", cold), ("warm", warm), ("build", build)):
+            for name, work in (("cold", cold), ("warm", warm), ("held", held), ("build", build)):
                 times[name].append(await median_of(1, work, start=index))
     finally:
         WorkspaceBuilder.prepare = prepare  # type: ignore[method-assign]
-    cold_s, warm_s, build_s = (statistics.median(times[n]) for n in ("cold", "warm", "build"))
+    cold_s, warm_s, held_s, build_s = (
+        statistics.median(times[n]) for n in ("cold", "warm", "held", "build")
+    )
     print(f"{label}:")
     print(f"  workspace, cold mirror     {cold_s * 1000:8.1f} ms")
     print(f"  workspace, warm mirror     {warm_s * 1000:8.1f} ms   ({cold_s / warm_s:.1f}x faster)")
+    print(
+        f"  workspace, nothing to fetch {held_s * 1000:7.1f} ms   ({cold_s / held_s:.1f}x faster)"
+    )
     print(f"  build of `true` (warm)     {build_s * 1000:8.1f} ms")
     overhead = statistics.median(overheads)
     print(f"  of which not the workspace {overhead * 1000:8.1f} ms (same builds)")

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from crosscheck.executor.git import GitError, secret_free, short_reason
+from crosscheck.executor.clones import clone_mirror
+from crosscheck.executor.fetch_plan import Need
+from crosscheck.executor.git import GitError, secret_free
+from crosscheck.executor.mirrors import fetch_failure
 from crosscheck.executor.sources import Sources
 from crosscheck.executor.workspace import Checkout, Workspace
 from crosscheck.model.events import CandidateComponent, CandidateItem
@@ -51,20 +54,15 @@ async def check_out_component(
 ) -> Checkout:
     """`root/<component>` detached at its commit, fetched only when its mirror does not
     hold that commit yet."""
+    need = Need({component.sha: None})
     if component.git_url is not None:
         git = sources.git_for(None)
         url, public = component.git_url, component.git_url
         digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-        held = await sources.mirrors.holding(git, PLAIN_GIT, f"url-{digest}", url, component.sha)
         try:
-            mirror = held or await sources.mirrors.update(git, PLAIN_GIT, f"url-{digest}", url)
+            mirror = await sources.mirrors.ensure(git, PLAIN_GIT, f"url-{digest}", url, need)
         except GitError as error:
-            reason = short_reason(error.stderr) if error.stderr else str(error)
-            raise GitError(
-                f"git fetch of component {component.name} from {secret_free(url)}: {reason}",
-                error.returncode,
-                error.stderr,
-            ) from error
+            raise fetch_failure(error, f"component {component.name}", url) from error
     else:
         connection, project = component.connection or "", component.project or ""
         if component.connection not in sources.remotes or component.project is None:
@@ -74,12 +72,12 @@ async def check_out_component(
             )
         git = sources.git_for(connection)
         public = sources.remote(connection).public_url(project)
-        mirror = await sources.mirror(connection, project, holding=component.sha)
+        mirror = await sources.mirror(connection, project, need)
     if "/" in component.name or component.name in (".", "..", PINNED_VERSIONS):
         # The configuration refuses these names; a stored candidate is read back as is.
         raise GitError(f"component name {component.name!r} cannot name a directory here")
     target = root / component.name
-    await git.run("clone", "--quiet", "--no-checkout", str(mirror), str(target))
+    await clone_mirror(git, mirror, target, shared=sources.shared)
     try:
         await git.run("checkout", "--quiet", "--detach", component.sha, cwd=target)
     except GitError as error:

@@ -24,10 +24,12 @@ from crosscheck.config.secrets import SecretError, http_password
 from crosscheck.executor.candidate_workspace import prepare_candidate
 from crosscheck.executor.console import ConsoleLog, Masker
 from crosscheck.executor.environment import BuildPaths, build_environment
+from crosscheck.executor.fetch_plan import event_time
 from crosscheck.executor.git import Git, GitError, HttpCredentials
 from crosscheck.executor.layout import log_path, log_url
 from crosscheck.executor.mirrors import MirrorCache
 from crosscheck.executor.nodes import LineSink, Node, NodeError, NodeProvider
+from crosscheck.executor.prefetch import Prefetcher
 from crosscheck.executor.records import (
     ARTIFACTS,
     CONSOLE_LOG,
@@ -56,6 +58,7 @@ from crosscheck.model.build import (
     format_duration,
     patchset_ref,
 )
+from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import CandidateItem, Event
 from crosscheck.model.item_context import ScenarioVersions
 
@@ -120,6 +123,12 @@ class Executor:
         self._keep_failed = keep_failed_workspaces
         self._clock = clock
         self._console_hub = console_hub
+        self._prefetcher = Prefetcher(mirrors)
+
+    def prefetch(self, event: Event, connection: GerritConnection | None) -> None:
+        """Start fetching a change's patchset and branch into its mirror now, while its
+        builds are planned: they then share that fetch or need none (prefetch.py)."""
+        self._prefetcher.change(event, connection)
 
     async def recover(self, build_ids: Collection[str]) -> None:
         """Before interrupted builds run again: clear what they left on the nodes (their
@@ -221,7 +230,7 @@ class Executor:
         self, build: _Build, passwords: Mapping[str, str | None], src_root: Path
     ) -> Workspace:
         request = build.request
-        sources = self._sources(request, passwords)
+        sources = self._sources(request, passwords, shared=build.node.shares_host)
         if request.event.candidate is not None:
             return await self._candidate_workspace(
                 build, request.event.candidate, sources, src_root
@@ -231,7 +240,10 @@ class Executor:
             return await self._scenario_workspace(build, versions, sources, src_root)
         connection = request.connection_name
         builder = WorkspaceBuilder(
-            sources.git_for(connection), self.mirrors, sources.remote(connection)
+            sources.git_for(connection),
+            self.mirrors,
+            sources.remote(connection),
+            shared=sources.shared,
         )
         build.console.line("--- preparing the workspace")
         began = time.monotonic()
@@ -245,7 +257,9 @@ class Executor:
         build.console.line(f"--- workspace ready in {time.monotonic() - began:.1f}s")
         return workspace
 
-    def _sources(self, request: BuildRequest, passwords: Mapping[str, str | None]) -> Sources:
+    def _sources(
+        self, request: BuildRequest, passwords: Mapping[str, str | None], *, shared: bool
+    ) -> Sources:
         connections = used_connections(request)
 
         def git_for(connection: str | None) -> Git:
@@ -259,7 +273,8 @@ class Executor:
             name: GerritRemote(name, c.http_url, passwords.get(name) is not None)
             for name, c in connections.items()
         }
-        return Sources(self.mirrors, remotes, git_for)
+        since = event_time(request.event.created_on)
+        return Sources(self.mirrors, remotes, git_for, since, shared)
 
     async def _candidate_workspace(
         self, build: _Build, candidate: CandidateItem, sources: Sources, src_root: Path

@@ -43,6 +43,7 @@ class LocalNode:
         self.work_dir = work_dir
         self.run_dir = PurePosixPath(work_dir)
         self.keep_work_dir = False
+        self.shares_host = True
         self.environment: Mapping[str, str] = {}
         self._bash = bash
         self._grace = kill_grace

@@ -1,11 +1,16 @@
-"""A bare mirror per project, so each build fetches only what changed since the last one.
+"""A bare mirror per project, so each build fetches only what it lacks.
 
 Mirrors live under `<git_cache>/<connection>-<server digest>/<project>.git`: the
 digest of the server's URL keeps two Gerrits apart even when configurations give
 their connections the same name (a sandbox per test session, say), since mixing
-their histories in one mirror would merge changes onto unrelated branches. One build at a time
+their histories in one mirror would merge changes onto unrelated branches.
+
+A build says what it needs (fetch_plan.Need); the mirror fetches only the refs that
+are missing or older than the build's event, and nothing when it holds them. Builds
+waiting on one mirror share its fetches (fetch_batches.py). One fetch at a time
 updates a mirror: an asyncio lock inside this process, and an advisory file lock
 against other crosscheck processes (`crosscheck run` beside `crosscheck serve`).
+A fetch that finds the mirror corrupt moves it aside and fetches a new one.
 """
 
 from __future__ import annotations
@@ -14,16 +19,32 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+import re
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from crosscheck.executor.git import Git, GitError
+from crosscheck.executor.fetch_batches import FetchBatches
+from crosscheck.executor.fetch_plan import EVERYTHING, Fetch, Need, fresh
+from crosscheck.executor.git import Git, GitError, secret_free, short_reason
+
+log = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 0.1
-#: Branches and tags mirrored as they are on Gerrit; deleted ones are pruned.
-BRANCHES_AND_TAGS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+#: git's words for a ref the server does not have.
+_MISSING_REF = re.compile(r"couldn't find remote ref", re.I)
+#: git's words for a repository broken on this disk (not the server's fault).
+_CORRUPT = re.compile(
+    r"not a git repository|corrupt|bad object|object file .* is empty|inflate|"
+    r"does not match index|bad tree|unable to read|invalid object|broken link|"
+    r"packfile .* cannot be accessed|unable to create '[^']*\.lock'",
+    re.I,
+)
+_REVISION = re.compile(r"[0-9a-f]{4,64}|refs/[^\s^~:]+")
 
 
 def project_path(root: Path, project: str) -> Path:
@@ -34,51 +55,121 @@ def project_path(root: Path, project: str) -> Path:
     return root.joinpath(*parts)
 
 
-class MirrorCache:
-    """Bare mirrors of Gerrit projects, updated on demand."""
+def fetch_failure(error: GitError, what: str, url: str) -> GitError:
+    """The one request of a build that leaves the host: say which, where, and why."""
+    reason = short_reason(error.stderr) if error.stderr else str(error)
+    return GitError(
+        f"git fetch of {what} from {secret_free(url)}: {reason}", error.returncode, error.stderr
+    )
 
-    def __init__(self, root: Path) -> None:
+
+class MirrorCache:
+    """Bare mirrors of Gerrit projects, fetched into on demand."""
+
+    def __init__(self, root: Path, clock: Callable[[], float] = time.time) -> None:
         self.root = root
+        self._clock = clock
         self._locks: dict[Path, asyncio.Lock] = {}
+        self._batches: dict[Path, FetchBatches] = {}
+        #: Mirror -> ref (or EVERYTHING) -> when its last fetch began (this process).
+        self._fetched_at: dict[Path, dict[str, float]] = {}
 
     def path_for(self, connection: str, project: str, url: str) -> Path:
         server = hashlib.sha256(url.removesuffix(project).encode()).hexdigest()[:12]
         base = self.root / f"{quote(connection, safe='')}-{server}"
         return project_path(base, project).with_name(project.rsplit("/", 1)[-1] + ".git")
 
-    async def holding(
-        self, git: Git, connection: str, project: str, url: str, commit: str
-    ) -> Path | None:
-        """The mirror, when it holds `commit` already: a pinned version needs no fetch,
-        so builds go on while its server is away."""
+    def batches(self, path: Path) -> FetchBatches:
+        """The fetches of one mirror (its counters tell how many ran)."""
+        return self._batches.setdefault(path, FetchBatches(self._clock))
+
+    async def ensure(self, git: Git, connection: str, project: str, url: str, need: Need) -> Path:
+        """The mirror, holding what `need` names: fetched only when it does not yet."""
         path = self.path_for(connection, project, url)
-        if not (path / "HEAD").exists():
-            return None
+        wanted = await self._missing(git, path, need)
+        if wanted is None:
+            return path
         try:
-            await git.run("cat-file", "-e", f"{commit}^{{commit}}", cwd=path)
-        except GitError:
-            return None
+            await self.batches(path).fetch(wanted, need.since, self._runner(git, path, url))
+        except GitError as error:
+            if not _MISSING_REF.search(error.stderr):
+                raise
+            # A branch the build only hoped for, or another build's ref in the shared
+            # fetch: every branch and tag, as Gerrit has them, settles which exist.
+            fallback = Fetch(frozenset(need.named_refs), everything=True)
+            await self._fetch(git, path, url, fallback)
         return path
 
-    async def update(
-        self, git: Git, connection: str, project: str, url: str, refs: Sequence[str] = ()
-    ) -> Path:
-        """Fetch branches, tags and `refs` (e.g. a change's ref) from `url` into the mirror."""
-        path = self.path_for(connection, project, url)
+    async def holds(self, git: Git, path: Path, revisions: Iterable[str]) -> bool:
+        """Whether the mirror holds every one of `revisions` (commits or full ref names)."""
+        wanted = list(revisions)
+        if not (path / "HEAD").exists() or not all(_REVISION.fullmatch(r) for r in wanted):
+            return False
+        if not wanted:
+            return True
+        try:
+            await git.run("rev-parse", *(f"{r}^{{commit}}" for r in wanted), cwd=path)
+        except GitError:
+            return False
+        return True
+
+    async def _missing(self, git: Git, path: Path, need: Need) -> Fetch | None:
+        """The fetch `need` still takes, or None."""
+        if not (path / "HEAD").exists():
+            refs = [*need.tips, *need.named_refs]
+            unnamed = any(ref is None for ref in need.commits.values())
+            return Fetch(frozenset(refs), need.everything or unnamed)
+        fetched_at = self._fetched_at.get(path, {})
+        stale = [tip for tip in need.tips if not fresh(fetched_at, tip, need.since)]
+        everything = need.everything and not fresh(fetched_at, EVERYTHING, need.since)
+        unnamed = any(ref is None for ref in need.commits.values())
+        # Asking the mirror costs a git process: worth it only when it may spare a fetch.
+        if (stale or everything) and not unnamed:
+            missing = list(need.commits)
+        elif await self.holds(git, path, need.commits):
+            missing = []
+        else:
+            missing = list(need.commits)
+        refs = [*stale, *(ref for c in missing if (ref := need.commits[c]) is not None)]
+        everything = everything or any(need.commits[c] is None for c in missing)
+        return Fetch(frozenset(refs), everything) if refs or everything else None
+
+    def _runner(self, git: Git, path: Path, url: str) -> Callable[[Fetch], Awaitable[None]]:
+        async def run(fetch: Fetch) -> None:
+            await self._fetch(git, path, url, fetch)
+
+        return run
+
+    async def _fetch(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
         async with self._locked(path):
-            if not (path / "HEAD").exists():
-                path.mkdir(parents=True, exist_ok=True)
-                await git.run("init", "--quiet", "--bare", str(path))
-            refspecs = [*BRANCHES_AND_TAGS, *(f"+{ref}:{ref}" for ref in refs)]
+            began = self._clock()
             try:
-                await git.run(
-                    "fetch", "--quiet", "--prune", url, *refspecs, cwd=path, authenticated=True
-                )
+                await self._fetch_into(git, path, url, fetch)
             except GitError as error:
-                raise GitError(
-                    f"cannot fetch {project} from Gerrit: {error}", error.returncode, error.stderr
-                ) from error
-        return path
+                if not _CORRUPT.search(error.stderr or str(error)):
+                    raise
+                log.warning("mirror %s is corrupt (%s): fetching it anew", path, error)
+                await self._set_aside(path)
+                began = self._clock()
+                await self._fetch_into(git, path, url, Fetch(fetch.refs, everything=True))
+                fetch = Fetch(fetch.refs, everything=True)
+            times = self._fetched_at.setdefault(path, {})
+            for ref in (*fetch.refs, *((EVERYTHING,) if fetch.everything else ())):
+                times[ref] = began
+
+    async def _fetch_into(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
+        if not (path / "HEAD").exists():  # git init makes the directories
+            await git.run("init", "--quiet", "--bare", str(path))
+        prune = ["--prune"] if fetch.everything else []
+        await git.run(
+            "fetch", "--quiet", *prune, url, *fetch.refspecs(), cwd=path, authenticated=True
+        )
+
+    async def _set_aside(self, path: Path) -> None:
+        """Move a corrupt mirror out of the way (builds reading it may still hold it
+        open) and remove it; what this process knew of it is forgotten."""
+        self._fetched_at.pop(path, None)
+        await asyncio.to_thread(_remove_aside, path)
 
     @contextlib.asynccontextmanager
     async def _locked(self, path: Path) -> AsyncIterator[None]:
@@ -97,3 +188,10 @@ class MirrorCache:
                 yield
             finally:
                 os.close(fd)  # closing releases the lock
+
+
+def _remove_aside(path: Path) -> None:
+    aside = path.with_name(f"{path.name}.corrupt-{os.getpid()}-{time.monotonic_ns()}")
+    with contextlib.suppress(FileNotFoundError):
+        path.rename(aside)
+        shutil.rmtree(aside, ignore_errors=True)

@@ -11,7 +11,7 @@ Node
     it. `push()` makes the prepared directory available where steps run and
     `pull(relative)` brings a directory the steps wrote back into `work_dir` and says
     what it left out (links leaving it, what passed the size limit): both do nothing
-    on the local node, and copy on a remote one.
+    on the local node, and copy on a remote one (`shares_host` says which).
     `environment` holds what the node adds to the build's environment, and `ended`
     is told the build's result before release (an autohold keeps the node then).
     `run(command, output, timeout)` runs one command in its own process group,
@@ -59,6 +59,9 @@ class Node(Protocol):
     work_dir: Path
     run_dir: PurePosixPath
     keep_work_dir: bool
+    #: Steps run on this host, in `work_dir` itself (nothing is copied): the
+    #: workspace may then borrow the mirrors' objects instead of holding its own.
+    shares_host: bool
     #: What the node adds to the build's environment (a POD's roles, its inventory).
     environment: Mapping[str, str]
 

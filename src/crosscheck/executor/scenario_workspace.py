@@ -24,6 +24,8 @@ from typing import Any
 import yaml
 
 from crosscheck.executor.candidate_workspace import PINNED_VERSIONS, check_out_component
+from crosscheck.executor.clones import clone_mirror, first_branch
+from crosscheck.executor.fetch_plan import Need
 from crosscheck.executor.git import Git, GitError
 from crosscheck.executor.mirrors import project_path
 from crosscheck.executor.sources import Sources
@@ -33,7 +35,6 @@ from crosscheck.executor.workspace import (
     MergeConflictError,
     Workspace,
     abandon_merge,
-    first_branch,
 )
 from crosscheck.model.build import BuildRequest, patchset_ref
 from crosscheck.model.connection import GerritConnection
@@ -142,11 +143,21 @@ async def apply_changes(
 
 
 async def _mirrors(changes: Sequence[Change], sources: Sources) -> dict[tuple[str, str], Path]:
-    """Each project's mirror, fetched once with the refs of all its changes."""
-    refs: dict[tuple[str, str], list[str]] = {}
+    """Each project's mirror, fetched at most once for all its changes: their refs (a
+    patchset's ref never moves: one the mirror has is not fetched again; checkouts
+    fetch it from there) and the branch tips they go onto."""
+    commits: dict[tuple[str, str], dict[str, str | None]] = {}
+    tips: dict[tuple[str, str], list[str]] = {}
     for change in changes:
-        refs.setdefault((change.connection, change.project), []).append(change.ref)
-    return {key: await sources.mirror(key[0], key[1], wanted) for key, wanted in refs.items()}
+        key = (change.connection, change.project)
+        commits.setdefault(key, {})[change.ref] = change.ref
+        tips.setdefault(key, []).append(f"refs/heads/{change.branch}")
+    return {
+        key: await sources.mirror(
+            key[0], key[1], Need(wanted, tuple(dict.fromkeys(tips[key])), since=sources.since)
+        )
+        for key, wanted in commits.items()
+    }
 
 
 async def _beside(change: Change, root: Path, sources: Sources, mirror: Path) -> Checkout:
@@ -156,15 +167,13 @@ async def _beside(change: Change, root: Path, sources: Sources, mirror: Path) ->
             f"{change.label} is on {change.project}, whose place {target.name}/ in the "
             "workspace is taken by a component of another name"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
     git = sources.git_for(change.connection)
-    await git.run("clone", "--quiet", "--no-checkout", str(mirror), str(target))
-    branch = await first_branch(git, target, (change.branch, *DEFAULT_BRANCHES))
+    branch = await first_branch(git, mirror, (change.branch, *DEFAULT_BRANCHES), "refs/heads/")
     if branch is None:
         raise GitError(
             f"{change.project} has no branch {change.branch!r} to merge {change.label} onto"
         )
-    await git.run("checkout", "--quiet", "-B", branch, f"origin/{branch}", cwd=target)
+    await clone_mirror(git, mirror, target, shared=sources.shared, branch=branch)
     public = sources.remote(change.connection).public_url(change.project)
     await git.run("remote", "set-url", "origin", public, cwd=target)
     head = (await git.run("rev-parse", "HEAD", cwd=target)).strip()

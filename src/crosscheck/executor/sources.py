@@ -4,12 +4,14 @@ candidate's components, a scenario's, changes on another Gerrit)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from crosscheck.executor.git import Git, GitError, secret_free, short_reason
-from crosscheck.executor.mirrors import MirrorCache
+from crosscheck.executor.fetch_plan import Need
+from crosscheck.executor.git import Git, GitError
+from crosscheck.executor.mirrors import MirrorCache, fetch_failure
 from crosscheck.executor.workspace import GerritRemote
 
 
@@ -20,6 +22,10 @@ class Sources:
     mirrors: MirrorCache
     remotes: Mapping[str, GerritRemote]
     git_for: Callable[[str | None], Git]
+    #: When the build's event happened: branch tips fetched since are fresh enough.
+    since: float = math.inf
+    #: Clones borrow the mirrors' objects (steps run on this host, in the clone).
+    shared: bool = False
 
     def remote(self, connection: str) -> GerritRemote:
         remote = self.remotes.get(connection)
@@ -27,32 +33,12 @@ class Sources:
             raise GitError(f"connection {connection!r} is not configured")
         return remote
 
-    async def mirror(
-        self,
-        connection: str,
-        project: str,
-        refs: Sequence[str] = (),
-        *,
-        holding: str | None = None,
-    ) -> Path:
-        """The project's mirror, updated with `refs`; not fetched at all when it holds
-        the commit `holding` already and no ref is wanted."""
-        remote = self.remote(connection)
-        url = remote.fetch_url(project)
-        if holding is not None and not refs:
-            git = self.git_for(connection)
-            held = await self.mirrors.holding(git, connection, project, url, holding)
-            if held is not None:
-                return held
+    async def mirror(self, connection: str, project: str, need: Need) -> Path:
+        """The project's mirror, holding what `need` names (fetched only if it does not)."""
+        url = self.remote(connection).fetch_url(project)
+        git = self.git_for(connection)
         try:
-            return await self.mirrors.update(
-                self.git_for(connection), connection, project, url, refs
-            )
+            return await self.mirrors.ensure(git, connection, project, url, need)
         except GitError as error:
-            reason = short_reason(error.stderr) if error.stderr else str(error)
-            what = ", ".join(refs) or "the branches"
-            raise GitError(
-                f"git fetch of {what} from {secret_free(url)}: {reason}",
-                error.returncode,
-                error.stderr,
-            ) from error
+            what = ", ".join(need.named_refs) or "the branches"
+            raise fetch_failure(error, what, url) from error

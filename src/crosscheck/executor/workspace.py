@@ -1,25 +1,31 @@
 """The workspace: the change merged onto its branch tip, required projects beside it.
 
 Every project is checked out at `<src>/<project>` (a project's `/` makes
-directories), cloned from its local mirror. The clones' `origin` is then pointed
-at Gerrit's anonymous URL: no credentials, and no path into crosscheck's cache.
+directories), cloned from its local mirror (clones.py), which fetches only what the
+build lacks (fetch_plan.py). The clones' `origin` is then pointed at Gerrit's
+anonymous URL: no credentials in the workspace, and its remote never names the cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crosscheck.executor.git import Git, GitError, secret_free, short_reason
-from crosscheck.executor.mirrors import MirrorCache, project_path
+from crosscheck.executor.clones import NoSuchBranchError, clone_mirror, first_branch, head
+from crosscheck.executor.fetch_plan import Need, event_time
+from crosscheck.executor.git import Git, GitError
+from crosscheck.executor.mirrors import MirrorCache, fetch_failure, project_path
 from crosscheck.model.build import patchset_ref
 from crosscheck.model.events import Change, Event, PatchSet
 from crosscheck.model.job import RequiredProject
 
 #: Where a project without a branch of the change's name is checked out, in this order.
 DEFAULT_BRANCHES = ("master", "main")
+#: A commit's name in hex (full or abbreviated), as events and versions give it.
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
 
 
 class MergeConflictError(GitError):
@@ -71,59 +77,87 @@ class GerritRemote:
 class WorkspaceBuilder:
     """Prepares workspaces from one Gerrit connection through the mirror cache."""
 
-    def __init__(self, git: Git, mirrors: MirrorCache, remote: GerritRemote) -> None:
+    def __init__(
+        self, git: Git, mirrors: MirrorCache, remote: GerritRemote, *, shared: bool = False
+    ) -> None:
         self._git = git
         self._mirrors = mirrors
         self._remote = remote
+        #: Clones borrow the mirrors' objects (clones.py): steps run on this host.
+        self._shared = shared
 
     async def prepare(
         self, event: Event, required: Sequence[RequiredProject], src_root: Path
     ) -> Workspace:
         """Check out what `event` is about, then every required project beside it."""
-        main = await self._main_checkout(event, src_root)
+        since = event_time(event.created_on)
+        main, message = await self._main_checkout(event, src_root, since)
         default_branch = event.change.branch if event.change else main.branch
         others = [
-            await self._required_checkout(rp, default_branch, src_root)
+            await self._required_checkout(rp, default_branch, src_root, since)
             for rp in required
             if rp.name != main.project
         ]
-        message = await self._git.run("log", "-1", "--format=%B", main.revision, cwd=main.path)
         checkouts = {c.project: c for c in (main, *others)}
-        return Workspace(src_root, main, tuple(others), message.strip(), checkouts)
+        return Workspace(src_root, main, tuple(others), message, checkouts)
 
-    async def _main_checkout(self, event: Event, src_root: Path) -> Checkout:
+    async def _main_checkout(
+        self, event: Event, src_root: Path, since: float
+    ) -> tuple[Checkout, str]:
         if event.change is not None and event.patchset is not None:
-            return await self._merge_change(event.change, event.patchset, src_root)
+            return await self._merge_change(event, event.change, event.patchset, src_root)
         project = event.project or (event.change.project if event.change else "")
         update = event.ref_update
         if update is not None and not update.deleted:
-            clone = await self._clone(project, src_root)
-            branch = update.ref.removeprefix("refs/heads/") if _is_branch(update.ref) else None
-            return await self._check_out(clone, project, branch, update.new_rev)
-        clone = await self._clone(project, src_root)
+            return await self._at_revision(project, update.ref, update.new_rev, src_root)
         wanted = _branch_of(event)
+        need = (
+            Need(tips=(f"refs/heads/{wanted}",), since=since)
+            if wanted
+            else Need(everything=True, since=since)
+        )
+        mirror = await self._mirror(project, need)
         candidates = [wanted] if wanted else DEFAULT_BRANCHES
-        branch = await self._first_branch(clone, candidates)
+        branch = await first_branch(self._git, mirror, candidates, "refs/heads/")
         if branch is None:
             raise GitError(f"{project} has no branch {' or '.join(candidates)}")
-        return await self._check_out(clone, project, branch, f"origin/{branch}")
+        clone = await self._clone(mirror, project, src_root, branch)
+        return await self._checkout_of(clone, project, branch)
 
-    async def _merge_change(self, change: Change, patchset: PatchSet, src_root: Path) -> Checkout:
+    async def _merge_change(
+        self, event: Event, change: Change, patchset: PatchSet, src_root: Path
+    ) -> tuple[Checkout, str]:
         ref = patchset_ref(change.number, patchset)
-        clone = await self._clone(change.project, src_root, refs=[ref])
-        if await self._first_branch(clone, [change.branch]) is None:
-            raise GitError(f"{change.project} has no branch {change.branch!r} to merge onto")
-        await self._git.run(
-            "checkout", "--quiet", "-B", change.branch, f"origin/{change.branch}", cwd=clone
-        )
-        await self._git.run("fetch", "--quiet", "origin", ref, cwd=clone)
+        commit = _merged_commit(patchset, ref)
+        mirror = await self._mirror(change.project, change_need(event))
         try:
-            await self._git.run("merge", "--quiet", "--no-edit", "FETCH_HEAD", cwd=clone)
+            clone = await self._clone(mirror, change.project, src_root, change.branch)
+        except NoSuchBranchError as error:
+            raise GitError(
+                f"{change.project} has no branch {change.branch!r} to merge onto"
+            ) from error
+        if commit == ref:  # no revision to merge by: the ref, from the mirror
+            await self._git.run("fetch", "--quiet", "origin", ref, cwd=clone)
+            commit = "FETCH_HEAD"
+        try:
+            await self._git.run("merge", "--quiet", "--no-edit", commit, cwd=clone)
         except GitError as error:
             raise await self._conflict(clone, ref, change.branch, error) from error
-        await self._publish(clone, change.project)
-        revision = (await self._git.run("rev-parse", "HEAD", cwd=clone)).strip()
-        return Checkout(change.project, clone, change.branch, revision)
+        return await self._checkout_of(clone, change.project, change.branch)
+
+    async def _at_revision(
+        self, project: str, ref: str, revision: str, src_root: Path
+    ) -> tuple[Checkout, str]:
+        """A ref-updated event: its new revision, on its branch when the ref is one."""
+        full = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
+        mirror = await self._mirror(project, Need({revision: full}))
+        clone = await self._clone(mirror, project, src_root)
+        branch = full.removeprefix("refs/heads/") if _is_branch(ref) else None
+        if branch is None:
+            await self._git.run("checkout", "--quiet", "--detach", revision, cwd=clone)
+        else:
+            await self._git.run("checkout", "--quiet", "-B", branch, revision, cwd=clone)
+        return await self._checkout_of(clone, project, branch)
 
     async def _conflict(
         self, clone: Path, ref: str, branch: str, error: GitError
@@ -135,62 +169,64 @@ class WorkspaceBuilder:
         return MergeConflictError(f"{ref} does not merge onto the tip of {branch}: {error}", ())
 
     async def _required_checkout(
-        self, required: RequiredProject, change_branch: str | None, src_root: Path
+        self, required: RequiredProject, change_branch: str | None, src_root: Path, since: float
     ) -> Checkout:
-        clone = await self._clone(required.name, src_root)
         if required.version is not None:
-            try:
-                return await self._check_out(clone, required.name, None, required.version)
-            except GitError as error:
-                raise GitError(
-                    f"required project {required.name} has no version {required.version!r}: {error}"
-                ) from error
-        candidates = [required.branch] if required.branch else [change_branch, *DEFAULT_BRANCHES]
-        branch = await self._first_branch(clone, [c for c in candidates if c])
+            return await self._at_version(required, src_root)
+        named = [required.branch] if required.branch else [change_branch, *DEFAULT_BRANCHES]
+        candidates = [c for c in named if c]
+        # The likeliest branch alone; when Gerrit has no such branch, the mirror fetches
+        # every branch (pruned) and the next candidate is looked for there.
+        need = Need(tips=(f"refs/heads/{candidates[0]}",), since=since)
+        mirror = await self._mirror(required.name, need)
+        branch = await first_branch(self._git, mirror, candidates, "refs/heads/")
         if branch is None:
-            tried = ", ".join(c for c in candidates if c)
+            tried = ", ".join(candidates)
             raise GitError(f"required project {required.name} has no branch {tried}")
-        return await self._check_out(clone, required.name, branch, f"origin/{branch}")
+        clone = await self._clone(mirror, required.name, src_root, branch)
+        checkout, _ = await self._checkout_of(clone, required.name, branch)
+        return checkout
 
-    async def _clone(self, project: str, src_root: Path, refs: Sequence[str] = ()) -> Path:
-        url = self._remote.fetch_url(project)
+    async def _at_version(self, required: RequiredProject, src_root: Path) -> Checkout:
+        version = required.version or ""
+        # A tag or a commit the mirror has is used as it is; else every branch and tag.
+        held = version if _COMMIT.fullmatch(version) else f"refs/tags/{version}"
+        mirror = await self._mirror(required.name, Need({held: None}))
+        clone = await self._clone(mirror, required.name, src_root)
         try:
-            mirror = await self._mirrors.update(
-                self._git, self._remote.connection, project, url, refs
-            )
+            await self._git.run("checkout", "--quiet", "--detach", version, cwd=clone)
         except GitError as error:
-            # The one request of a build that leaves the host: say which, where, and why.
-            what = ", ".join(refs) or "the branches"
-            reason = short_reason(error.stderr) if error.stderr else str(error)
             raise GitError(
-                f"git fetch of {what} from {secret_free(url)}: {reason}",
-                error.returncode,
-                error.stderr,
+                f"required project {required.name} has no version {version!r}: {error}"
             ) from error
+        checkout, _ = await self._checkout_of(clone, required.name, None)
+        return checkout
+
+    async def _mirror(self, project: str, need: Need) -> Path:
+        url = self._remote.fetch_url(project)
+        connection = self._remote.connection
+        try:
+            return await self._mirrors.ensure(self._git, connection, project, url, need)
+        except GitError as error:
+            what = ", ".join(need.named_refs) or "the branches"
+            raise fetch_failure(error, what, url) from error
+
+    async def _clone(
+        self, mirror: Path, project: str, src_root: Path, branch: str | None = None
+    ) -> Path:
         target = project_path(src_root, project)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        await self._git.run("clone", "--quiet", "--no-checkout", str(mirror), str(target))
-        return target
+        return await clone_mirror(self._git, mirror, target, shared=self._shared, branch=branch)
 
-    async def _check_out(
-        self, clone: Path, project: str, branch: str | None, start: str
-    ) -> Checkout:
-        if branch is None:
-            await self._git.run("checkout", "--quiet", "--detach", start, cwd=clone)
-        else:
-            await self._git.run("checkout", "--quiet", "-B", branch, start, cwd=clone)
-        await self._publish(clone, project)
-        revision = (await self._git.run("rev-parse", "HEAD", cwd=clone)).strip()
-        return Checkout(project, clone, branch, revision)
-
-    async def _first_branch(self, clone: Path, candidates: Sequence[str]) -> str | None:
-        return await first_branch(self._git, clone, candidates)
-
-    async def _publish(self, clone: Path, project: str) -> None:
-        """Point `origin` at Gerrit's anonymous URL: the clone never names the cache."""
+    async def _checkout_of(
+        self, clone: Path, project: str, branch: str | None
+    ) -> tuple[Checkout, str]:
+        """Point `origin` at Gerrit's anonymous URL (the clone never names the cache in
+        its remote), then read what is checked out: the checkout and its message."""
         await self._git.run(
             "remote", "set-url", "origin", self._remote.public_url(project), cwd=clone
         )
+        revision, message = await head(self._git, clone)
+        return Checkout(project, clone, branch, revision), message
 
 
 async def abandon_merge(git: Git, clone: Path) -> list[str]:
@@ -203,6 +239,22 @@ async def abandon_merge(git: Git, clone: Path) -> list[str]:
     return [line for line in listed.splitlines() if line]
 
 
+def change_need(event: Event) -> Need:
+    """What a build of a change needs of its mirror: the patchset, and its branch's tip
+    as it is at the event or later. None of a change's builds need more."""
+    if event.change is None or event.patchset is None:
+        raise GitError("the event names no patchset")
+    ref = patchset_ref(event.change.number, event.patchset)
+    commit = _merged_commit(event.patchset, ref)
+    tip = f"refs/heads/{event.change.branch}"
+    return Need({commit: ref}, tips=(tip,), since=event_time(event.created_on))
+
+
+def _merged_commit(patchset: PatchSet, ref: str) -> str:
+    """What is merged: the patchset's commit, or its ref when the event has no commit."""
+    return patchset.revision if _COMMIT.fullmatch(patchset.revision) else ref
+
+
 def _branch_of(event: Event) -> str | None:
     """The branch whose tip an event without a change or a new revision is about."""
     if event.timer is not None:
@@ -212,16 +264,3 @@ def _branch_of(event: Event) -> str | None:
 
 def _is_branch(ref: str) -> bool:
     return ref.startswith("refs/heads/") or not ref.startswith("refs/")
-
-
-async def first_branch(git: Git, clone: Path, candidates: Sequence[str]) -> str | None:
-    """The first of `candidates` the clone's origin has, or None."""
-    for branch in candidates:
-        try:
-            await git.run(
-                "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}", cwd=clone
-            )
-        except GitError:
-            continue
-        return branch
-    return None

@@ -59,6 +59,7 @@ class SshBuildNode:
         self.work_dir = work_dir
         self.run_dir = run_dir
         self.keep_work_dir = False
+        self.shares_host = False
         self.environment = environment
         self._grace = kill_grace
         self._on_ended = on_ended

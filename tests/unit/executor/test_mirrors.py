@@ -1,0 +1,203 @@
+"""Mirrors fetch only what a build lacks: nothing when they hold it, only its refs
+otherwise, one fetch for the builds waiting together; a corrupt one is fetched anew."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from crosscheck.executor import Executor, LocalNodeProvider
+from crosscheck.executor.git import Git
+from crosscheck.executor.mirrors import MirrorCache
+from crosscheck.executor.workspace import GerritRemote, Workspace, WorkspaceBuilder
+from crosscheck.model.build import BuildResult
+from crosscheck.model.events import Event
+from tests.unit.executor.conftest import PROJECT, MakeRequest, change_event, connection_for
+from tests.unit.executor.gitrepos import Upstream, git
+
+
+class CountingGit(Git):
+    """git, counting the fetches into mirrors (`cwd` ending in `.git`); each may wait
+    for `gate` first, so tests can hold a fetch while other builds arrive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetches: list[tuple[str, ...]] = []
+        self.gate: asyncio.Event | None = None
+
+    async def run(self, *args: str, cwd: Path | None = None, **kwargs: object) -> str:
+        if args[0] == "fetch" and cwd is not None and cwd.name.endswith(".git"):
+            self.fetches.append(args)
+            if self.gate is not None:
+                await self.gate.wait()
+        return await super().run(*args, cwd=cwd, **kwargs)  # type: ignore[arg-type]
+
+
+def builder(upstream: Upstream, cache: MirrorCache, counting: CountingGit) -> WorkspaceBuilder:
+    return WorkspaceBuilder(counting, cache, GerritRemote("upstream", upstream.url, False))
+
+
+def now_event(number: int, patchset: int, revision: str) -> Event:
+    return replace(change_event(number, patchset, revision), created_on=int(time.time()))
+
+
+def mirror_refs(cache: MirrorCache) -> list[str]:
+    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    return git(mirror, "for-each-ref", "--format=%(refname)").split()
+
+
+async def test_a_mirror_holding_the_commit_and_a_fresh_tip_is_not_fetched(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    revision = upstream.change(PROJECT, 11, 1, {"a": "1"}, "Change")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    event = now_event(11, 1, revision)
+
+    first = await builder(upstream, cache, counting).prepare(event, (), tmp_path / "one")
+    second = await builder(upstream, cache, counting).prepare(event, (), tmp_path / "two")
+
+    assert len(counting.fetches) == 1  # the second job of the same event fetched nothing
+    assert first.main.revision == second.main.revision == revision
+
+
+async def test_a_later_event_fetches_the_tip_again(upstream: Upstream, tmp_path: Path) -> None:
+    revision = upstream.change(PROJECT, 12, 1, {"a": "1"}, "Change")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    event = now_event(12, 1, revision)
+    await builder(upstream, cache, counting).prepare(event, (), tmp_path / "one")
+    tip = upstream.commit(PROJECT, {"b": "2"}, "Merged meanwhile")
+
+    # A recheck an hour later: its build must see the branch as it is now.
+    recheck = replace(event, created_on=event.created_on + 3600)
+    cache_clock_ahead = MirrorCache(cache.root, clock=lambda: time.time() + 7200)
+    workspace = await builder(upstream, cache_clock_ahead, counting).prepare(
+        recheck, (), tmp_path / "two"
+    )
+
+    assert len(counting.fetches) == 2
+    assert tip in git(workspace.main.path, "log", "--format=%H").split()
+
+
+async def test_only_the_change_and_its_branch_are_fetched(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    upstream.tag(PROJECT, "v1.0")
+    stable = upstream.commit(PROJECT, {"x": "y"}, "Elsewhere", branch="stable/1.0")
+    git(upstream.root / PROJECT, "tag", "v0.9-stable", stable)
+    revision = upstream.change(PROJECT, 13, 1, {"a": "1"}, "Change")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+
+    await builder(upstream, cache, counting).prepare(
+        now_event(13, 1, revision), (), tmp_path / "src"
+    )
+
+    # Tags come along only when they are on what was fetched (`git describe` works).
+    assert mirror_refs(cache) == ["refs/changes/13/13/1", "refs/heads/master", "refs/tags/v1.0"]
+    (fetch,) = counting.fetches
+    assert "--prune" not in fetch
+    assert not any("*" in arg for arg in fetch)
+
+
+async def test_builds_waiting_on_one_mirror_share_its_fetches(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    revisions = [upstream.change(PROJECT, n, 1, {f"f{n}": "1"}, f"C{n}") for n in range(1, 7)]
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    counting.gate = asyncio.Event()
+    events = [now_event(n, 1, r) for n, r in enumerate(revisions, start=1)]
+
+    def prepare(index: int, event: Event) -> asyncio.Task[Workspace]:
+        make = builder(upstream, cache, counting)
+        return asyncio.create_task(make.prepare(event, (), tmp_path / f"w{index}"))
+
+    first = prepare(0, events[0])
+    while not counting.fetches:  # held at the gate
+        await asyncio.sleep(0.01)
+    # A second job of change 1, and five other changes, while that fetch runs.
+    others = [prepare(i, event) for i, event in enumerate(events, start=1)]
+    await asyncio.sleep(0.1)
+    counting.gate.set()
+    workspaces = await asyncio.gather(first, *others)
+
+    assert len(counting.fetches) == 2  # the running one, then one for all the others
+    # Change 1's second job waited for the running fetch: the next one is the others'.
+    assert not any("refs/changes/01/1/1" in arg for arg in counting.fetches[1])
+    assert sum("refs/changes/" in arg for arg in counting.fetches[1]) == 5
+    assert [w.main.revision for w in workspaces] == [revisions[0], *revisions]
+    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    assert (cache.batches(mirror).fetches, cache.batches(mirror).requests) == (2, 7)
+
+
+async def test_a_build_sharing_a_fetch_with_a_missing_ref_still_gets_its_own(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    revision = upstream.change(PROJECT, 21, 1, {"a": "1"}, "Change")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    counting.gate = asyncio.Event()
+    good = asyncio.create_task(
+        builder(upstream, cache, counting).prepare(now_event(21, 1, revision), (), tmp_path / "a")
+    )
+    gone = asyncio.create_task(
+        builder(upstream, cache, counting).prepare(now_event(22, 1, "f" * 40), (), tmp_path / "b")
+    )
+    await asyncio.sleep(0.05)
+    counting.gate.set()
+    done = await asyncio.gather(good, gone, return_exceptions=True)
+
+    assert not isinstance(done[0], BaseException)
+    assert done[0].main.revision == revision
+    assert "refs/changes/22/22/1" in str(done[1])
+
+
+async def test_a_corrupt_mirror_is_fetched_anew(upstream: Upstream, tmp_path: Path) -> None:
+    first = upstream.change(PROJECT, 31, 1, {"a": "1"}, "First")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    await builder(upstream, cache, counting).prepare(now_event(31, 1, first), (), tmp_path / "one")
+    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    (mirror / "HEAD").write_text("garbage\n")  # git no longer sees a repository there
+
+    second = upstream.change(PROJECT, 31, 2, {"a": "2"}, "Second")
+    workspace = await builder(upstream, cache, counting).prepare(
+        now_event(31, 2, second), (), tmp_path / "two"
+    )
+
+    assert workspace.main.revision == second
+    assert git(mirror, "rev-parse", "--is-bare-repository") == "true"
+    assert list(mirror.parent.glob("driver.git.corrupt-*")) == []
+
+
+async def test_a_build_on_this_host_borrows_the_mirror_and_cannot_harm_it(
+    upstream: Upstream, tmp_path: Path, make_request: MakeRequest
+) -> None:
+    revision = upstream.change(PROJECT, 41, 1, {"a": "1"}, "Change")
+    cache = MirrorCache(tmp_path / "git")
+    executor = Executor(LocalNodeProvider(tmp_path / "work", slots=1), tmp_path / "logs", cache)
+    vandal = (
+        "test -s .git/objects/info/alternates; git gc --quiet --prune=now; "
+        "chmod -R u+w .git/objects; "
+        "find .git/objects -type f -exec sh -c 'echo garbage > \"$1\"' _ {} \\;"
+    )
+    outcome = await executor.run(make_request(vandal, event=now_event(41, 1, revision)))
+    assert outcome.result is BuildResult.SUCCESS, outcome.detail
+
+    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    git(mirror, "fsck", "--no-dangling")  # raises when the mirror is damaged
+    assert git(mirror, "rev-parse", f"{revision}^{{commit}}") == revision
+
+
+async def test_a_prefetched_change_is_fetched_once_for_its_build(
+    upstream: Upstream, tmp_path: Path, make_request: MakeRequest
+) -> None:
+    revision = upstream.change(PROJECT, 51, 1, {"a": "1"}, "Change")
+    cache = MirrorCache(tmp_path / "git")
+    executor = Executor(LocalNodeProvider(tmp_path / "work", slots=1), tmp_path / "logs", cache)
+    event = now_event(51, 1, revision)
+
+    executor.prefetch(event, connection_for(upstream))  # as the item is planned
+    outcome = await executor.run(make_request("true", event=event))
+
+    assert outcome.result is BuildResult.SUCCESS, outcome.detail
+    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    assert (cache.batches(mirror).fetches, cache.batches(mirror).requests) == (1, 2)
