@@ -37,9 +37,10 @@ from bench.config_expansion import PROJECTS, crosscheck_config
 from crosscheck.config import load_config
 from crosscheck.drivers.base import DriverNotFoundError, FoundPatchset
 from crosscheck.events.intake import EventIntake
-from crosscheck.executor.executor import BuildStarted, StartedHook
+from crosscheck.executor.executor import BuildStarted, FinishedHook, StartedHook
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, change_ref
 from crosscheck.model.config import Config
+from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Account, Change, ChangeState, Event, EventType, PatchSet
 from crosscheck.model.states import ItemState
 from crosscheck.reports.queue import ReportQueue
@@ -59,8 +60,15 @@ class InstantExecutor:
     async def recover(self, build_ids: Collection[str]) -> None:
         pass  # nothing was running before the bench
 
+    def prefetch(self, event: Event, connection: GerritConnection | None) -> None:
+        pass  # no mirror to fill
+
     async def run(
-        self, request: BuildRequest, *, on_started: StartedHook | None = None
+        self,
+        request: BuildRequest,
+        *,
+        on_started: StartedHook | None = None,
+        on_finished: FinishedHook | None = None,
     ) -> BuildOutcome:
         now = time.time()
         log_url = f"{request.build_id}/"

@@ -25,9 +25,11 @@ from crosscheck.drivers.timer.branches import BranchResolver
 from crosscheck.drivers.timer.source import TimerEventSource
 from crosscheck.drivers.timer.targets import targets
 from crosscheck.events.intake import EventIntake
-from crosscheck.executor.executor import StartedHook
+from crosscheck.executor.executor import FinishedHook, StartedHook
 from crosscheck.model.build import BuildOutcome, BuildRequest
 from crosscheck.model.config import Config
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import Event
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store import open_store
@@ -72,8 +74,15 @@ class NoBuilds:
     async def recover(self, build_ids: Collection[str]) -> None:
         pass  # nothing was running before the bench
 
+    def prefetch(self, event: Event, connection: GerritConnection | None) -> None:
+        pass  # no mirror to fill
+
     async def run(
-        self, request: BuildRequest, *, on_started: StartedHook | None = None
+        self,
+        request: BuildRequest,
+        *,
+        on_started: StartedHook | None = None,
+        on_finished: FinishedHook | None = None,
     ) -> BuildOutcome:
         raise RuntimeError("the timer bench runs no build")
 

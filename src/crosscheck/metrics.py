@@ -39,6 +39,10 @@ builds_queued = Gauge(
     "Builds that may still run, by state (waiting, running); set at each scrape.",
     ["state"],
 )
+scheduler_passes = Counter(
+    "crosscheck_scheduler_passes_total",
+    "Passes the scheduler ran over the store's items and builds (each woken by a cause).",
+)
 builds_finished = Counter(
     "crosscheck_builds_total",
     "Builds finished, by pipeline and result (SUCCESS, FAILURE, ERROR, ...).",

@@ -4,9 +4,11 @@ puts it off and a later pass finishes it; a level without a rule publishes nothi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from crosscheck.model.promotion import JobCriterion, Level, NewCandidateResult, 
 from crosscheck.model.results import ResultValue
 from crosscheck.model.scenario import Component, RefKind, Scenario
 from crosscheck.promotion.engine import PromotionEngine
-from crosscheck.promotion.publisher import Publisher, PublishError, shown_url
+from crosscheck.promotion.publisher import Publisher, PublishError, ring, shown_url
 from crosscheck.results.service import ResultsService
 from crosscheck.store import promotion as store
 from crosscheck.store import publications
@@ -181,3 +183,74 @@ async def test_a_missing_secret_puts_the_publication_off_and_says_which(
 
 def test_a_webhook_is_named_by_its_host_only() -> None:
     assert shown_url("https://hooks.example:8443/t/SECRET?token=x") == "https://hooks.example:8443"
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "the publisher did not get there"
+        await asyncio.sleep(0.01)
+
+
+async def test_with_nothing_pending_it_sets_no_timer_and_a_promotion_wakes_it(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooks = Hooks()
+    publisher = Publisher(engine, lambda: {"os-nosdn": SCENARIO}, {"os": FakeTagger()}, tmp_path,
+                          post=hooks.post)  # fmt: skip
+    passes: list[int] = []
+    publish_due = publisher.publish_due
+
+    async def counted(now: datetime | None = None) -> int:
+        passes.append(await publish_due(now))
+        return passes[-1]
+
+    monkeypatch.setattr(publisher, "publish_due", counted)
+    assert await publisher.until_next() is None  # no publication: no time to wake at
+    running = asyncio.create_task(publisher.run())
+    try:
+        await asyncio.sleep(0.3)
+        assert passes == [0]
+        await promoted(engine, on_publication=publisher.wake)
+        await until(lambda: passes == [0, 1])  # published at once, not at a poll
+        assert [body["kind"] for _, body in hooks.posted] == ["promote"]
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_publication_put_off_is_waited_for_until_its_retry(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    await promoted(engine)
+    publisher = Publisher(engine, lambda: {"os-nosdn": SCENARIO}, {"os": FakeTagger(failures=1)},
+                          tmp_path, post=Hooks().post)  # fmt: skip
+    assert await publisher.until_next() == 0.0  # due now
+    assert await publisher.publish_due() == 0
+    wait = await publisher.until_next()
+    assert wait is not None
+    assert 25 < wait <= 30  # the first retry's delay, not a minute's poll
+
+
+async def test_the_doorbell_another_process_rings_wakes_it(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    await promoted(engine)
+    hooks = Hooks()
+    publisher = Publisher(engine, lambda: {"os-nosdn": SCENARIO}, {"os": FakeTagger()}, tmp_path,
+                          post=hooks.post)  # fmt: skip
+    running = asyncio.create_task(publisher.run())
+    try:
+        await until(lambda: len(hooks.posted) == 1)
+        await asyncio.sleep(0.2)  # the doorbell's watch is set
+        async with engine.begin() as db:  # as `crosscheck promotion demote --clear` writes it
+            moved = await store.demote(db, "os-nosdn", "verified", None, by="rm", reason="bad",
+                                       at=datetime.now(UTC))  # fmt: skip
+            await publications.add_publication(db, moved.id, datetime.now(UTC))
+        ring(tmp_path)
+        await until(lambda: len(hooks.posted) == 2)
+        assert hooks.posted[1][1]["kind"] == "demote"
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from crosscheck.cli import main
 from crosscheck.model.promotion import NewCandidateResult
 from crosscheck.model.results import ResultValue
+from crosscheck.promotion.publisher import DOORBELL
 from crosscheck.results.service import ResultsService
 from crosscheck.store import open_store, publications
 from crosscheck.store import promotion as store
@@ -149,7 +150,11 @@ def test_explain_refuses_what_it_cannot_name(url: str, args: tuple[str, ...], wo
     assert words in out
 
 
-def test_demote_and_rollback_keep_their_reason_and_the_pointer_they_replaced(url: str) -> None:
+def test_demote_and_rollback_keep_their_reason_and_the_pointer_they_replaced(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROSSCHECK_STATE_DIR", str(tmp_path / "state"))
+    doorbell = tmp_path / "state" / "promotions" / DOORBELL
     older = created(url, *PINS)
     newer = created(url, *PINS[:-1], f"apex={'4' * 40}")  # the last pin, replaced
     promote(url, "verified", older)
@@ -157,6 +162,7 @@ def test_demote_and_rollback_keep_their_reason_and_the_pointer_they_replaced(url
     code, out = cli("promotion", "demote", SCENARIO, "verified", "--to", older[:10], "--reason",
                     "apex 4444 breaks deploys", "--by", "rm", "--database", url)  # fmt: skip
     assert code == 0, out
+    assert doorbell.exists()  # rung for serve's publisher, which sets no timer
     assert f"demote to {older[:12]} (held {newer[:12]}) by rm: apex 4444 breaks deploys" in out
     code, out = cli("promotion", "rollback", SCENARIO, "verified", "--reason", "false alarm",
                     "--by", "rm", "--database", url)  # fmt: skip

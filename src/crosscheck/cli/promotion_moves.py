@@ -21,6 +21,7 @@ from crosscheck.cli.scenarios import configured_scenarios
 from crosscheck.model.promotion import PromotionRecord
 from crosscheck.model.scenario import Scenario
 from crosscheck.promotion.explain import ExplainError, find_candidate
+from crosscheck.promotion.publisher import manifests_dir, ring
 from crosscheck.store import promotion as store
 from crosscheck.store import publications
 from crosscheck.store.engine import open_existing_store
@@ -116,10 +117,13 @@ async def _move(
                     db, scenario.name, level, target, by=by, reason=reason, at=now
                 )
             rule = scenario.level(level).publish
-            if rule is not None and (rule.manifest or rule.webhook):
+            publishing = rule is not None and bool(rule.manifest or rule.webhook)
+            if publishing:
                 # serve's publisher rewrites the level's manifest and calls the webhook.
                 await publications.add_publication(db, moved.id, now)
-            return moved
+        if publishing:  # committed: serve's publisher sleeps until told
+            ring(manifests_dir())
+        return moved
     except (ExplainError, LookupError, ValueError) as error:
         raise ExplainRefusedError(_unquoted(error)) from error
     finally:

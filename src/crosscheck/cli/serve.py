@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -45,6 +46,7 @@ def serve(
     Logs at INFO, one line per record, to stderr (-v for debug, -q for warnings only).
     """
     configure_command(logging.INFO, verbose, quiet, log_format)
+    _without_httpx_command_line()
     from crosscheck.serve.lifecycle import serve as run  # noqa: PLC0415 - keeps `--help` fast
     from crosscheck.serve.wiring import ServeOptions  # noqa: PLC0415
     from crosscheck.store.engine import StoreError  # noqa: PLC0415
@@ -65,3 +67,12 @@ def serve(
     except StoreError as error:  # the URL's password is hidden in the message
         click.echo(f"crosscheck serve: {error}", err=True)
         raise SystemExit(STORE_FAILED) from None
+
+
+def _without_httpx_command_line() -> None:
+    """`import httpx` imports httpx's own command line (rich, pygments, about 3 MiB)
+    whenever those are installed, as they are for crosscheck's; serve never runs it,
+    and a long-running process would hold it for nothing. A None entry makes that one
+    import fail, which httpx expects (it then defines a stub)."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -19,9 +19,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from asyncinotify import Event, Inotify, Mask
 
 from crosscheck.config.files import discover
 from crosscheck.config.issues import IssueList
@@ -31,6 +34,20 @@ from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 
 log = logging.getLogger(__name__)
+
+#: Seconds a burst of file notifications must be quiet before the files are read.
+DEBOUNCE = 0.5
+#: What a directory's watch reports: a file written, replaced, added or removed.
+WATCH_MASK = (
+    Mask.CLOSE_WRITE
+    | Mask.MOVED_TO
+    | Mask.MOVED_FROM
+    | Mask.CREATE
+    | Mask.DELETE
+    | Mask.ATTRIB
+    | Mask.DELETE_SELF
+    | Mask.MOVE_SELF
+)
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -59,6 +76,12 @@ class LiveConfig:
         self.start: Config = result.config
         self._fingerprint = self.fingerprint()
         self.reloads = 0  # how many new configurations were applied
+        self._subscribers: list[Callable[[Config], None]] = []
+
+    def subscribe(self, subscriber: Callable[[Config], None]) -> None:
+        """Call `subscriber` with each configuration applied from now on: a part that
+        sleeps until its next scheduled time wakes to read the new schedule."""
+        self._subscribers.append(subscriber)
 
     def reload(self) -> LoadResult:
         """Load the files again; apply the result only when it has no error."""
@@ -84,6 +107,8 @@ class LiveConfig:
                 "it" if len(needs_restart) == 1 else "them",
             )
         self.on_change(served)
+        for subscriber in list(self._subscribers):
+            subscriber(served)
         return result
 
     def fingerprint(self) -> Fingerprint:
@@ -104,11 +129,51 @@ class LiveConfig:
         self._fingerprint = current
         return self.reload()
 
-    async def watch(self, interval: float = 2.0) -> None:
-        """Reload whenever the files change, until cancelled."""
+    async def watch(self, interval: float = 2.0, debounce: float = DEBOUNCE) -> None:
+        """Reload whenever the files change, until cancelled: on the kernel's file
+        notifications (no wake-up while nothing changes), once a burst of them has been
+        quiet for `debounce` seconds (an editor's save, a `git pull`, is several). Where
+        inotify is missing, the files are compared every `interval` seconds instead."""
+        try:
+            inotify = Inotify()
+        except OSError as error:  # not Linux, or the instances' limit reached
+            log.warning("configuration: no file notifications (%s); polling them", error)
+            await self._poll(interval)
+            return
+        with inotify:
+            watched = self._watch_directories(inotify, set())
+            # What changed between the start and now has no notification of its own.
+            self.reload_if_changed()
+            while True:
+                if not self._concerns(await inotify.get()):
+                    continue  # a sibling of a configured path, in the parent's watch
+                await _quiet(inotify, debounce)
+                watched = self._watch_directories(inotify, watched)
+                self.reload_if_changed()
+
+    async def _poll(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
             self.reload_if_changed()
+
+    def _concerns(self, event: Event) -> bool:
+        """Whether a notification is about a configured path or something below it."""
+        path = event.path
+        if path is None:
+            return True  # the queue overflowed: anything may have changed
+        return any(path == configured or configured in path.parents for configured in self.paths)
+
+    def _watch_directories(self, inotify: Inotify, watched: set[Path]) -> set[Path]:
+        """Watch every directory the files live in (not the files: editors replace a
+        file by renaming another over it), and each path's parent, so a directory
+        removed and made again is noticed; those not watched yet (new ones too)."""
+        wanted = set(watched_directories(self.paths))
+        for directory in wanted - watched:
+            try:
+                inotify.add_watch(directory, WATCH_MASK)
+            except OSError:  # gone since: its parent's notifications say when it is back
+                wanted.discard(directory)
+        return wanted
 
     def reload_on_sighup(self, loop: asyncio.AbstractEventLoop) -> None:
         loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
@@ -117,6 +182,29 @@ class LiveConfig:
         log.info("SIGHUP: reloading the configuration")
         self._fingerprint = self.fingerprint()
         self.reload()
+
+
+def watched_directories(paths: Sequence[Path]) -> list[Path]:
+    """Each configured path's directory and parent, and every directory below a
+    configured directory that the loader reads (recursively, hidden ones skipped: a
+    checkout's .git would wake the watch at every git command)."""
+    found: list[Path] = []
+    for path in paths:
+        found.append(path.parent)
+        if path.is_dir():
+            for directory, subdirectories, _ in os.walk(path):
+                found.append(Path(directory))
+                subdirectories[:] = [d for d in subdirectories if not d.startswith(".")]
+    return [directory for directory in dict.fromkeys(found) if directory.is_dir()]
+
+
+async def _quiet(inotify: Inotify, debounce: float) -> None:
+    """Take notifications until none came for `debounce` seconds."""
+    while True:
+        try:
+            await asyncio.wait_for(inotify.get(), debounce)
+        except TimeoutError:
+            return
 
 
 def _log_warnings(result: LoadResult) -> None:

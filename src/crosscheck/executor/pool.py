@@ -7,10 +7,12 @@ it, and gives the build a `Node`. When the build ends, the node is cleaned and i
 lock removed, or, when the connection was lost, the lock stays and the node is
 cleaned of the build's leftovers before it takes another.
 
-Health: a loop checks every node on a period; a failing node leaves rotation with its
-reason and comes back once a check passes. A changed host key is one such reason,
-never accepted. Holds, drains and autoholds are operators' decisions, kept in the
-store (store/nodes.py).
+Health: a loop checks every SSH node on the lab's period (`node_check_interval`,
+60 s by default); a failing node leaves rotation with its reason and comes back once
+a check passes. A changed host key is one such reason, never accepted. A pool of
+this host's slots alone has nothing to check: its loop sleeps until a reload adds a
+node, and its gauges follow each local build instead. Holds, drains and autoholds
+are operators' decisions, kept in the store (store/nodes.py).
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class NodePool:
         #: that only a check could bring back.
         self._checking = False
         self._soon: set[asyncio.Task[bool]] = set()
+        #: Set when a reload brings nodes: the health loop has something to check.
+        self._nodes_added = asyncio.Event()
 
     # -- builds ------------------------------------------------------------------------
 
@@ -106,11 +110,13 @@ class NodePool:
                 self._local_in_use += 1
         try:
             async with self.local.acquire(build_id, label) as node:
+                self._set_gauges()  # no periodic loop samples this host's slots
                 yield node
         finally:
             async with self._changed:
                 self._local_in_use -= 1
                 self._changed.notify_all()
+            self._set_gauges()
 
     async def _reserve(self, build_id: str, label: str) -> Choice:
         """A free provider of the label, its nodes checked; waits while none is. A node
@@ -294,22 +300,31 @@ class NodePool:
     # -- health ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Check every node now and then on the lab's period, until cancelled."""
+        """Check every SSH node now and then on the lab's period, until cancelled; while
+        the pool has none, wait for a reload to bring one."""
         await self.load()
         self._checking = True
+        self._set_gauges()
         try:
             while True:
+                if not self.runtimes:  # this host's slots alone: nothing to check
+                    self._nodes_added.clear()
+                    await self._nodes_added.wait()
+                    continue
                 # Holds first: an unreachable node's check takes its connect timeout.
                 await self._expire_holds()
                 await self.check_all()
                 self._prune()
-                set_gauges(self.views(), self.local.statistics().in_use)
+                self._set_gauges()
                 await asyncio.sleep(self.lab.check_interval)
         finally:
             self._checking = False
             async with self._changed:
                 self._changed.notify_all()
             await asyncio.gather(*(r.host.close() for r in self.runtimes.values()))
+
+    def _set_gauges(self) -> None:
+        set_gauges(self.views(), self.local.statistics().in_use)
 
     async def check_all(self) -> None:
         await asyncio.gather(*(self._check(r, afresh=True) for r in self.runtimes.values()))
@@ -379,6 +394,8 @@ class NodePool:
         self.lab = lab
         self._pod_of = {node: pod.name for pod in lab.pods.values() for node in pod.nodes}
         self._prune()
+        if self.runtimes:
+            self._nodes_added.set()
         asyncio.get_running_loop().create_task(self._wake())
 
     def _renew(self, runtime: NodeRuntime, spec: SshNode) -> None:

@@ -19,8 +19,10 @@ another process) writes a publication too: the level's current manifest follows 
 
 A failure (Gerrit or the webhook away, a disk full) puts the publication off with a
 growing delay (30 s doubling, at most an hour) and says so at WARNING. The task sleeps
-until the next one is due, the engine wakes it, or a minute passed (a demotion from
-another process).
+until the next one is due (with none pending, without a timer), or until woken: by
+the engine once a promotion committed, or by the doorbell, a file in the manifests'
+directory that `crosscheck promotion demote | rollback` (another process) touches
+after writing its publication (inotify; polled every minute where that is missing).
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import yaml
+from asyncinotify import Inotify, Mask
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.secrets import SecretError, read_secret
@@ -45,6 +48,7 @@ from crosscheck.drivers.base import DriverError, Tagger
 from crosscheck.model.promotion import PromotionKind, PromotionRecord, PublishRule
 from crosscheck.model.release import ComponentPin, pins_of
 from crosscheck.model.scenario import Scenario
+from crosscheck.paths import state_dir
 from crosscheck.store import promotion as store
 from crosscheck.store import publications
 
@@ -52,9 +56,12 @@ log = logging.getLogger(__name__)
 
 FIRST_DELAY = timedelta(seconds=30)
 LONGEST_DELAY = timedelta(hours=1)
-#: The longest the task sleeps without being woken: an operator's demotion, written by
-#: another process, is published within a minute.
-NAP = 60.0
+#: Seconds before a pass that failed (the store away) is tried again; also how often
+#: the doorbell is looked at where inotify is missing.
+RETRY = 60.0
+#: The file another process touches, in the manifests' directory, to wake the task.
+DOORBELL = ".publish"
+DOORBELL_MASK = Mask.CREATE | Mask.CLOSE_WRITE | Mask.ATTRIB | Mask.MOVED_TO
 
 #: (url, body, headers): the body is sent as it is, since it may be signed.
 Post = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
@@ -77,6 +84,20 @@ async def post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
         raise PublishError(f"webhook {where} did not answer ({type(error).__name__})") from None
     if not answer.is_success:
         raise PublishError(f"webhook {where} answered {answer.status_code}")
+
+
+def manifests_dir() -> Path:
+    """Where serve writes manifests, and where its doorbell is."""
+    return state_dir() / "promotions"
+
+
+def ring(manifests: Path) -> None:
+    """Tell a serve on this state directory that a publication is waiting."""
+    try:
+        manifests.mkdir(parents=True, exist_ok=True)
+        (manifests / DOORBELL).touch()
+    except OSError as error:  # the publication is in the store: serve's next pass has it
+        log.warning("cannot wake serve's publisher (%s): it publishes at its next pass", error)
 
 
 def shown_url(url: str) -> str:
@@ -106,23 +127,50 @@ class Publisher:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.publish_due()
-                wait = await self._until_next()
-            except Exception:
-                log.exception("publishing: a pass failed; trying again in a minute")
-                wait = 60.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+        doorbell = asyncio.create_task(self._answer_doorbell())
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    await self.publish_due()
+                    wait = await self.until_next()
+                except Exception:
+                    log.exception("publishing: a pass failed; trying again in a minute")
+                    wait = RETRY
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+        finally:
+            doorbell.cancel()
 
-    async def _until_next(self) -> float:
+    async def until_next(self) -> float | None:
+        """Seconds until the next pending publication is due; None: none is pending."""
         async with self.engine.connect() as db:
             due = await publications.next_due(db)
         if due is None:
-            return NAP
-        return min(max((due - datetime.now(UTC)).total_seconds(), 0.0), NAP)
+            return None
+        return max((due - datetime.now(UTC)).total_seconds(), 0.0)
+
+    async def _answer_doorbell(self) -> None:
+        """Wake the task whenever another process rings (`ring`), until cancelled."""
+        try:
+            inotify = Inotify()
+        except OSError as error:  # not Linux, or the instances' limit reached
+            await self._look_every_minute(error)
+        with inotify:
+            try:
+                self.manifests.mkdir(parents=True, exist_ok=True)
+                inotify.add_watch(self.manifests, DOORBELL_MASK)
+            except OSError as error:  # a read-only disk, say
+                await self._look_every_minute(error)
+            async for event in inotify:
+                if event.name is None or event.name.name == DOORBELL:  # None: overflowed
+                    self.wake()
+
+    async def _look_every_minute(self, error: OSError) -> NoReturn:
+        log.warning("publishing: no doorbell (%s); looking every minute instead", error)
+        while True:
+            await asyncio.sleep(RETRY)
+            self.wake()
 
     async def publish_due(self, now: datetime | None = None) -> int:
         """Publish every publication due at `now` (default: now); how many went out."""

@@ -4,13 +4,15 @@ refs at each scheduled time (UTC), as `crosscheck candidate create` would make i
 Its own cursor in the intake's table remembers the last pass, so a time missed while
 serve was down is taken once at the next start (not once per missed tick), and a new
 scenario starts from now. A snapshot that cannot be taken (a server away) is said at
-WARNING and taken at the next tick. The task sleeps until the next scheduled time,
-at most a minute, so an edited schedule counts within a minute.
+WARNING and taken at the next tick. The task sleeps until the next scheduled time
+(with no scenario scheduled, without a timer), or until `wake` says the configuration
+was reloaded: an edited schedule counts at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +28,8 @@ log = logging.getLogger(__name__)
 
 #: The cursor's name among the event sources' (no connection has an `@` in its name).
 CURSOR = "@promotion-snapshots"
-NAP = 60.0
+#: Seconds before a pass that failed (the store away) is tried again.
+RETRY = 60.0
 
 
 class Snapshots:
@@ -42,20 +45,28 @@ class Snapshots:
         self.cursors = cursors
         self.scenarios = scenarios
         self.now = now
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Run a pass now: the configuration was reloaded, its schedules may be new."""
+        self._woken.set()
 
     async def run(self) -> None:
         if await self.cursors.cursor(CURSOR) is None:
             await self.cursors.start_cursor(CURSOR, self.now())
         while True:
+            self._woken.clear()  # before the pass reads the schedules
             try:
                 delay = await self.take_due()
-            except Exception:  # the store away, say: try again after a nap
+            except Exception:  # the store away, say: try again after a while
                 log.exception("promotion: a snapshot pass failed")
-                delay = NAP
-            await asyncio.sleep(delay)
+                delay = RETRY
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), delay)
 
-    async def take_due(self) -> float:
-        """Take the snapshots due since the last pass; the seconds until the next one."""
+    async def take_due(self) -> float | None:
+        """Take the snapshots due since the last pass; the seconds until the next one
+        (None: no scenario is scheduled)."""
         now = self.now()
         since = await self.cursors.cursor(CURSOR) or now
         scheduled = {n: s.snapshot for n, s in self.scenarios().items() if s.snapshot}
@@ -64,7 +75,7 @@ class Snapshots:
                 await self._take(name)
         await self.cursors.advance_cursor(CURSOR, now)
         upcoming = [next_tick(cron, now) for cron in scheduled.values()]
-        return max(0.0, min([NAP, *(at - self.now() for at in upcoming)]))
+        return max(0.0, min(upcoming) - self.now()) if upcoming else None
 
     async def _take(self, scenario: str) -> None:
         try:

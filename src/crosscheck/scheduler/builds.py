@@ -18,7 +18,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck import metrics
-from crosscheck.executor.executor import BuildStarted, StartedHook
+from crosscheck.executor.executor import BuildStarted, FinishedHook, StartedHook
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.build import (
     BuildOutcome,
@@ -29,6 +29,7 @@ from crosscheck.model.build import (
 )
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import Event
 from crosscheck.model.job import Job
 from crosscheck.model.states import ACTIVE_ITEM_STATES, BuildState
 from crosscheck.store import work
@@ -42,10 +43,16 @@ class BuildRunner(Protocol):
     """What the scheduler needs of an executor (the real one, or a fake in unit tests)."""
 
     async def run(
-        self, request: BuildRequest, *, on_started: StartedHook | None = None
+        self,
+        request: BuildRequest,
+        *,
+        on_started: StartedHook | None = None,
+        on_finished: FinishedHook | None = None,
     ) -> BuildOutcome: ...
 
     async def recover(self, build_ids: Collection[str]) -> None: ...
+
+    def prefetch(self, event: Event, connection: GerritConnection | None) -> None: ...
 
 
 class BuildTasks:
@@ -174,8 +181,21 @@ class BuildTasks:
             connections=self.connections,
             context=load_context(item.context),
         )
-        outcome = await self.executor.run(request, on_started=self._started)
-        await self._finished(build, item.pipeline, outcome)
+        recorded = False
+
+        async def finished(outcome: BuildOutcome) -> None:
+            # Recorded before the executor closes the console and removes the work
+            # directory (a large checkout takes a tenth of a second): the item's report
+            # need not wait for the clean-up. A canceled build's row is its canceller's:
+            # an ended item has already canceled it, a stopping serve leaves it running.
+            nonlocal recorded
+            if outcome.result is not BuildResult.CANCELED:
+                recorded = True
+                await self._finished(build, item.pipeline, outcome)
+
+        outcome = await self.executor.run(request, on_started=self._started, on_finished=finished)
+        if not recorded:
+            await self._finished(build, item.pipeline, outcome)
 
     def _job_named(self, item: work.ItemRow, name: str) -> Job | None:
         config = self.config()

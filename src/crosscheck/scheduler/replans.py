@@ -32,6 +32,13 @@ class Replans:
         if delay != last:
             log.warning("%s; trying again in %.0fs", why, delay)
 
+    def next_in(self) -> float | None:
+        """Seconds until the soonest waiting item may be planned; None when none waits.
+        Items whose time has come are not counted: the pass that follows plans them."""
+        now = self._clock()
+        later = [until - now for until, _ in self._waits.values() if until > now]
+        return min(later) if later else None
+
     def forget(self, item_id: int) -> None:
         self._waits.pop(item_id, None)
 

@@ -3,7 +3,11 @@
 Events arrive through `accept`, the intake's sink, inside the intake's transaction:
 an event is recorded as seen only together with the items it enqueued. Everything
 else happens in `run`, a loop that reconciles the database with what is running in
-this process, once a second or when woken. Because every step reads its work from
+this process when woken: by the intake and the operator after their commits, by
+every committed move of an item or a build (`transitions`: a build ended, an item
+superseded or dequeued, so a waiting one's turn came), and by the timers of what
+waits (an item whose server did not answer, a build's back-off). An idle scheduler
+runs no pass at all. Because every step reads its work from
 the database, a restart (even after `kill -9`) resumes where the last one stopped:
 builds found running are re-run with their attempt counted, items whose builds are
 done get their report, and a report is queued under a key unique to the item, so
@@ -65,6 +69,9 @@ log = logging.getLogger(__name__)
 __all__ = ["CLOSING_EVENTS", "BuildRunner", "Scheduler"]
 
 
+#: Seconds before a pass that failed is tried again.
+FAILED_PASS_DELAY = 5.0
+
 #: Events that end a change's items: no build of a closed change is worth finishing.
 CLOSING_EVENTS = {EventType.CHANGE_ABANDONED: "abandoned", EventType.CHANGE_MERGED: "merged"}
 
@@ -80,7 +87,7 @@ class Scheduler:
         connections: Mapping[str, GerritConnection],
         changes: Mapping[str, ChangeSource] | None = None,
         logs_url: str = "",
-        tick: float = 1.0,
+        tick: float | None = None,
         results: ReportQueue | None = None,
         clock: Callable[[], datetime] = work.now,
         jitter: Callable[[], float] = random.random,
@@ -98,12 +105,17 @@ class Scheduler:
         #: enqueues look a change up, per connection.
         self.changes: Mapping[str, ChangeSource] = changes or {}
         self.logs_url = logs_url.rstrip("/")
+        #: Longest wait between passes; None (serve's): none without a cause. Waking
+        #: on every cause makes a periodic pass useless; tests may still set one.
         self.tick = tick
         #: Every move of an item or a build on this engine, once committed; serve hands
         #: it to what follows them (live status, promotion, the Checks tab).
         self.transitions = transitions or Transitions()
         self.transitions.attach(engine)
         self._wake = asyncio.Event()
+        # Any committed move may be a pass's work: a build that ended (the item's report),
+        # an item that ended (its builds canceled, the next of its branch planned).
+        self.transitions.subscribe(lambda _: self._wake.set())
         self.builds = BuildTasks(
             engine,
             config,
@@ -253,16 +265,31 @@ class Scheduler:
         ends.add_done_callback(_said_if_failed)
         try:
             while True:
+                failed = False
                 try:
                     await self.reconcile()
                 except Exception:
-                    log.exception("scheduler: a pass failed; trying again")
+                    log.exception(
+                        "scheduler: a pass failed; trying again in %.0f s", FAILED_PASS_DELAY
+                    )
+                    failed = True
+                metrics.scheduler_passes.inc()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.tick)
+                    await asyncio.wait_for(self._wake.wait(), self._next_pass_in(failed))
                 self._wake.clear()
         finally:
             ends.cancel()
             await self.stop_builds()
+
+    def _next_pass_in(self, failed: bool) -> float | None:
+        """Seconds until a pass is due without a wake-up; None: none is."""
+        delays = [self.replans.next_in()]
+        if failed:  # nothing wakes the loop for a pass that failed: the store was away
+            delays.append(FAILED_PASS_DELAY)
+        if self.tick is not None:
+            delays.append(self.tick)
+        due = [delay for delay in delays if delay is not None]
+        return min(due) if due else None
 
     async def stop_builds(self) -> None:
         """Cancel this process's builds; their rows stay `running`, so the next start
@@ -298,6 +325,9 @@ class Scheduler:
         if self.replans.waiting(item.id) or await self._waits_its_turn(item):
             return
         event = load_event(item.event)
+        # The change's fetch into its mirror overlaps with asking Gerrit for its files
+        # and planning; its builds then share that fetch or find nothing left to fetch.
+        self.executor.prefetch(event, self.connections.get(item.connection))
         try:
             skip, files = await self._files(item, event)
         except DriverError as error:

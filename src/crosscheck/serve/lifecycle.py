@@ -9,17 +9,17 @@ signal ends the process at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 
 import uvicorn
 
 from crosscheck import __version__
 from crosscheck.http.sockets import listen
 from crosscheck.logs import prune_periodically
+from crosscheck.serve.web_server import WebServer
 from crosscheck.serve.wiring import ServeOptions, Service, build_service
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ async def serve(options: ServeOptions) -> None:
 
 async def _serve_on(sock: socket.socket, options: ServeOptions) -> None:
     service = await build_service(options)
-    server = _WebServer(
+    server = WebServer(
         uvicorn.Config(
             service.app,
             host=options.host,
@@ -93,16 +93,6 @@ def _parts(service: Service) -> list[Awaitable[None]]:
     if service.nodes is not None:
         parts.append(service.nodes.run())
     return parts
-
-
-class _WebServer(uvicorn.Server):
-    """uvicorn, minus its own signal handling: a stop signal stops the whole service.
-    uvicorn's would stop only the web server, then raise the signal again, ending
-    the process before the builds were stopped."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 async def _run_until_stopped(

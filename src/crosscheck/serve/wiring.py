@@ -36,7 +36,7 @@ from crosscheck.model.report import RESULTS_SERVICE
 from crosscheck.paths import state_dir
 from crosscheck.promotion.candidates import CandidateMaker
 from crosscheck.promotion.engine import PromotionEngine
-from crosscheck.promotion.publisher import Publisher
+from crosscheck.promotion.publisher import Publisher, manifests_dir
 from crosscheck.promotion.snapshots import Snapshots
 from crosscheck.promotion.versions import scenario_refs
 from crosscheck.reports.queue import ReportQueue
@@ -151,7 +151,7 @@ async def build_service(options: ServeOptions) -> Service:
         engine,
         lambda: live.current.scenarios,
         projects,
-        state_dir() / "promotions",
+        manifests_dir(),
     )
     promotion = PromotionEngine(
         engine,
@@ -177,6 +177,10 @@ async def build_service(options: ServeOptions) -> Service:
         public_url=options.public_url,
     )
     timer = TimerEventSource(intake, lambda: live.current, projects)
+    snapshots = Snapshots(candidates, intake, lambda: live.current.scenarios)
+    # Both sleep until their next scheduled time: a reload may bring an earlier one.
+    live.subscribe(lambda _: timer.wake())
+    live.subscribe(lambda _: snapshots.wake())
     return Service(
         live,
         engine,
@@ -191,7 +195,7 @@ async def build_service(options: ServeOptions) -> Service:
         results_reporter,
         promotion,
         publisher,
-        Snapshots(candidates, intake, lambda: live.current.scenarios),
+        snapshots,
         nodes,
     )
 

@@ -52,6 +52,21 @@ def test_a_fixed_configuration_is_applied(tmp_path: Path) -> None:
     assert holder.reloads == 1
 
 
+def test_subscribers_hear_each_applied_configuration_and_no_broken_one(
+    tmp_path: Path,
+) -> None:
+    holder, _ = live(tmp_path)
+    first: list[Config] = []
+    second: list[Config] = []
+    holder.subscribe(first.append)
+    holder.subscribe(second.append)
+    (tmp_path / "jobs.yaml").write_text(BROKEN)
+    holder.reload()
+    (tmp_path / "jobs.yaml").write_text(BIGGER)
+    holder.reload()
+    assert first == second == [holder.current]
+
+
 def test_the_first_load_must_be_clean(tmp_path: Path) -> None:
     write(tmp_path, {"base.yaml": BASE, "jobs.yaml": BROKEN})
     with pytest.raises(ConfigInvalidError, match=r"1 error\(s\):\n.*jobs.yaml:1:51"):
@@ -114,3 +129,45 @@ def test_warnings_are_logged_at_start_as_on_a_reload(
     live(tmp_path, unused)
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("job 'unused' is not run by any project" in m for m in warned), warned
+
+
+async def test_watch_notices_a_file_replaced_by_a_rename(tmp_path: Path) -> None:
+    # Editors save to a scratch file and rename it over the original.
+    holder, applied, changed = live_with_event(tmp_path)
+    watcher = asyncio.create_task(holder.watch(debounce=0.05))
+    try:
+        await asyncio.sleep(0.1)  # the watch is set up
+        scratch = tmp_path / ".jobs.yaml.swp"
+        scratch.write_text(BIGGER)
+        scratch.rename(tmp_path / "jobs.yaml")
+        await asyncio.wait_for(changed.wait(), 5)
+    finally:
+        watcher.cancel()
+    assert sorted(applied[0].jobs) == ["a", "b"]
+
+
+async def test_watch_notices_a_file_in_a_new_subdirectory(tmp_path: Path) -> None:
+    holder, applied, changed = live_with_event(tmp_path)
+    watcher = asyncio.create_task(holder.watch(debounce=0.05))
+    try:
+        await asyncio.sleep(0.1)
+        (tmp_path / "more").mkdir()
+        await asyncio.sleep(0.2)  # the new directory is watched once its burst is quiet
+        (tmp_path / "more" / "labels.yaml").write_text("- label: {name: spare}\n")
+        await asyncio.wait_for(changed.wait(), 5)
+    finally:
+        watcher.cancel()
+    assert "spare" in applied[-1].labels
+
+
+async def test_watch_ignores_what_the_loader_does_not_read(tmp_path: Path) -> None:
+    holder, applied, _ = live_with_event(tmp_path)
+    watcher = asyncio.create_task(holder.watch(debounce=0.05))
+    try:
+        await asyncio.sleep(0.1)
+        (tmp_path / "notes.txt").write_text("not configuration\n")
+        await asyncio.sleep(0.3)
+    finally:
+        watcher.cancel()
+    assert applied == []
+    assert holder.reloads == 0

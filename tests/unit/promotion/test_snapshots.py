@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -54,7 +55,7 @@ async def test_a_snapshot_is_taken_at_its_time_and_once(
     clock[0] = BEFORE + 31
     await snapshots.take_due()
     clock[0] = BEFORE + 95  # the same tick again: nothing new
-    await snapshots.take_due()
+    assert await snapshots.take_due() == 86400 - 65  # sleeps until tomorrow's 03:00
     async with engine.connect() as db:
         [made] = await store.newest_candidates(db, "os-nosdn")
     assert (made.origin, dict(made.candidate.versions)) == ("timer", {"nova": "1" * 40})
@@ -66,13 +67,52 @@ async def test_a_snapshot_is_taken_at_its_time_and_once(
         assert len(await store.newest_candidates(db, "os-nosdn")) == 2
 
 
-async def test_no_schedule_takes_nothing_and_naps(engine: AsyncEngine, refs: FakeRefs) -> None:
+async def test_no_schedule_takes_nothing_and_sets_no_timer(
+    engine: AsyncEngine, refs: FakeRefs
+) -> None:
     scenarios = {"os-nosdn": scenario(None)}
     maker = CandidateMaker(engine, lambda: scenarios, {"os": refs}, FakeRefs({}))
     snapshots = Snapshots(maker, EventIntake(engine, ignore), lambda: scenarios,
                           now=lambda: BEFORE)  # fmt: skip
-    assert await snapshots.take_due() == 60.0
+    assert await snapshots.take_due() is None
     assert refs.calls == []
+
+
+async def test_it_sleeps_until_a_reload_brings_a_schedule_then_takes_it_at_once(
+    engine: AsyncEngine, refs: FakeRefs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [BEFORE]
+    scenarios = {"os-nosdn": scenario(None)}
+    maker = CandidateMaker(engine, lambda: scenarios, {"os": refs}, FakeRefs({}))
+    snapshots = Snapshots(maker, EventIntake(engine, ignore), lambda: scenarios,
+                          now=lambda: clock[0])  # fmt: skip
+    passes: list[float | None] = []
+    take_due = snapshots.take_due
+
+    async def counted() -> float | None:
+        passes.append(await take_due())
+        return passes[-1]
+
+    monkeypatch.setattr(snapshots, "take_due", counted)
+    running = asyncio.create_task(snapshots.run())
+    try:
+        await asyncio.sleep(0.3)
+        assert passes == [None]  # one pass at start, then no timer: nothing polls
+
+        scenarios["os-nosdn"] = scenario("0 3 * * *")  # reloaded, and 03:00 passed since
+        clock[0] = BEFORE + 31
+        snapshots.wake()
+        for _ in range(1000):
+            if len(passes) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert passes == [None, 86400 - 1]  # then sleeps until tomorrow's 03:00
+        assert not running.done()
+    finally:
+        running.cancel()
+    async with engine.connect() as db:
+        [made] = await store.newest_candidates(db, "os-nosdn")
+    assert made.origin == "timer"
 
 
 async def test_a_server_away_is_a_warning_and_the_next_tick_tries_again(

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from crosscheck.drivers.base import DriverNotFoundError, FoundPatchset
 from crosscheck.drivers.gerrit.errors import GerritUnreachableError
-from crosscheck.executor.executor import BuildStarted, StartedHook
+from crosscheck.executor.executor import BuildStarted, FinishedHook, StartedHook
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
-from crosscheck.model.events import ChangeState
+from crosscheck.model.connection import GerritConnection
+from crosscheck.model.events import ChangeState, Event
 from crosscheck.scheduler.scheduler import Scheduler
 
 
@@ -27,6 +28,8 @@ class FakeExecutor:
         self.requests: list[BuildRequest] = []
         self.canceled: list[str] = []
         self.recovered: list[list[str]] = []
+        #: The events of the items planned, each fetched ahead of its builds.
+        self.prefetched: list[Event] = []
         #: The builds waiting for `release` now, and a signal each time one starts to.
         self.holding: set[str] = set()
         self.held = asyncio.Event()
@@ -38,8 +41,19 @@ class FakeExecutor:
     async def recover(self, build_ids: Collection[str]) -> None:
         self.recovered.append(sorted(build_ids))
 
+    def outcome_of(self, request: BuildRequest, started: float, log_url: str) -> BuildOutcome:
+        result = self.results.get(request.job.name, BuildResult.SUCCESS)
+        return BuildOutcome(request.build_id, result, started, started + 62, log_url)
+
+    def prefetch(self, event: Event, connection: GerritConnection | None) -> None:
+        self.prefetched.append(event)
+
     async def run(
-        self, request: BuildRequest, *, on_started: StartedHook | None = None
+        self,
+        request: BuildRequest,
+        *,
+        on_started: StartedHook | None = None,
+        on_finished: FinishedHook | None = None,
     ) -> BuildOutcome:
         self.requests.append(request)
         started = time.time()
@@ -53,11 +67,19 @@ class FakeExecutor:
                 await self.release.wait()
         except asyncio.CancelledError:
             self.canceled.append(request.build_id)
+            # As the real executor does: the hook hears of the cancel before it spreads.
+            if on_finished is not None:
+                ended = BuildOutcome(
+                    request.build_id, BuildResult.CANCELED, started, started, log_url
+                )
+                await asyncio.shield(on_finished(ended))
             raise
         finally:
             self.holding.discard(request.build_id)
-        result = self.results.get(request.job.name, BuildResult.SUCCESS)
-        return BuildOutcome(request.build_id, result, started, started + 62, log_url)
+        outcome = self.outcome_of(request, started, log_url)
+        if on_finished is not None:
+            await on_finished(outcome)
+        return outcome
 
 
 class FakeChanges:

@@ -43,14 +43,11 @@ class Flaky(FakeExecutor):
         self.failing = failing
         self.result = result
 
-    async def run(self, request: BuildRequest, **kwargs: Any) -> BuildOutcome:
-        outcome = await super().run(request, **kwargs)
+    def outcome_of(self, request: BuildRequest, started: float, log_url: str) -> BuildOutcome:
         if request.attempt <= self.failing.get(request.job.name, 0):
             detail = FETCH_FAILED + "connection refused"
-            return BuildOutcome(
-                request.build_id, self.result, outcome.started_at, outcome.started_at, "", detail
-            )
-        return outcome
+            return BuildOutcome(request.build_id, self.result, started, started, "", detail)
+        return super().outcome_of(request, started, log_url)
 
 
 def scheduler(

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.loader import load_config
-from crosscheck.model.build import BuildResult
+from crosscheck.executor.executor import FinishedHook, StartedHook
+from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.events import Account, Change, Event, PatchSet
 from crosscheck.model.states import ItemState
@@ -136,6 +137,44 @@ async def test_a_change_gets_one_report_with_the_vote_and_the_job_lines(
     assert lines[2].endswith(" : FAILURE in 1m 02s (non-voting)")
     assert lines[3].endswith(" : SUCCESS in 1m 02s")
     assert (report.change_number, report.patchset) == (7, 1)
+
+
+class CleansUpSlowly(FakeExecutor):
+    """The executor's clean-up after a build (console closed, work directory removed)
+    takes a while; what the build's row says meanwhile is noted."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__({})
+        self.engine = engine
+        self.states_during_cleanup: list[str] = []
+
+    async def run(
+        self,
+        request: BuildRequest,
+        *,
+        on_started: StartedHook | None = None,
+        on_finished: FinishedHook | None = None,
+    ) -> BuildOutcome:
+        outcome = await super().run(request, on_started=on_started, on_finished=on_finished)
+        async with self.engine.connect() as db:
+            row = (await db.execute(select(builds).where(builds.c.id == request.build_id))).one()
+        self.states_during_cleanup.append(row.state)
+        return outcome
+
+
+async def test_a_build_is_recorded_finished_before_its_clean_up_and_its_change_prefetched(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    executor = CleansUpSlowly(engine)
+    scheduler = scheduler_for(engine, load(tmp_path), executor, ["driver.py"])
+    event = patchset_created(17, 1)
+    await accept(scheduler, event)
+    await settle(scheduler)
+    # The report need not wait for the work directory's removal.
+    assert executor.states_during_cleanup == ["finished", "finished"]
+    assert len(await queued_reports(engine)) == 1
+    # The change was fetched ahead of its builds, once for the item.
+    assert [(e.change.number if e.change else 0) for e in executor.prefetched] == [17]
 
 
 async def test_a_failing_voting_job_votes_minus_one(engine: AsyncEngine, tmp_path: Path) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crosscheck.config.loader import load_config
 from crosscheck.drivers.gerrit.errors import GerritUnreachableError
-from crosscheck.drivers.timer.source import CURSOR, MAX_FAILED_PASSES, TimerEventSource
+from crosscheck.drivers.timer.source import CURSOR, MAX_FAILED_PASSES, RETRY, TimerEventSource
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.config import Config
 from crosscheck.model.events import TIMER_EVENT, Origin
@@ -31,18 +33,25 @@ def timer_for(
     return TimerEventSource(intake, lambda: current[-1], {"review": projects}, clock=clock)
 
 
+async def next_pass(timer: TimerEventSource) -> float:
+    """The seconds the pass says to sleep: a rule is configured, so there is a time."""
+    delay = await timer.fire_due()
+    assert delay is not None
+    return delay
+
+
 async def test_each_scheduled_time_fires_once_per_project_branch_without_real_waiting(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     sink, projects = Sink(), gerrit()
-    clock = FakeClock("2026-03-10 01:58:45", sleeps=6)
+    clock = FakeClock("2026-03-10 01:58:45", sleeps=2)
     timer = timer_for(EventIntake(engine, sink), load(tmp_path), clock, projects)
 
     with pytest.raises(asyncio.CancelledError):
         await timer.run()
 
-    # Naps of at most 30 s, the last one ending on the scheduled time itself.
-    assert clock.sleeps[:4] == [30.0, 30.0, 15.0, 30.0]
+    # One sleep to the scheduled time itself, then one to the next rule's (03:30).
+    assert clock.sleeps == [75.0, 5400.0]
     assert sink.fired() == DAILY  # acme/other matches no entry; acme/unused is not in daily
     event = sink.events[0]
     assert event.type == TIMER_EVENT
@@ -60,7 +69,7 @@ async def test_a_first_start_does_not_fire_what_was_scheduled_before_it(
     clock = FakeClock("2026-03-10 02:00:30")
     timer = timer_for(EventIntake(engine, sink), load(tmp_path), clock, gerrit())
     await timer.start()
-    assert await timer.fire_due() == 30.0
+    assert await timer.fire_due() == at("2026-03-10 03:30:00") - clock.time  # 'stable's time
     assert sink.events == []
 
 
@@ -69,7 +78,7 @@ async def test_named_branches_fire_where_they_exist(engine: AsyncEngine, tmp_pat
     clock = FakeClock("2026-03-10 03:29:50")
     timer = timer_for(EventIntake(engine, sink), load(tmp_path), clock, projects)
     await timer.start()
-    clock.time += await timer.fire_due()
+    clock.time += await next_pass(timer)
     await timer.fire_due()
     assert sink.fired() == [
         ("stable", "acme/driver", "master", "03-10 03:30"),
@@ -88,7 +97,7 @@ async def test_a_reloaded_configuration_is_read_at_the_next_pass(
     clock = FakeClock("2026-03-10 01:59:50")
     timer = timer_for(EventIntake(engine, sink), configs, clock, gerrit())
     await timer.start()
-    clock.time += await timer.fire_due()
+    clock.time += await next_pass(timer)
     await timer.fire_due()
     assert sink.fired() == DAILY
 
@@ -123,7 +132,7 @@ async def test_a_restart_in_the_middle_of_a_time_fires_the_rest_and_nothing_twic
     clock = FakeClock("2026-03-10 01:59:50")
     timer = timer_for(EventIntake(engine, broken), config, clock, gerrit())
     await timer.start()
-    clock.time += await timer.fire_due()
+    clock.time += await next_pass(timer)
     await timer.fire_due()
     assert broken.fired() == [DAILY[0], DAILY[2]]
     assert await timer.intake.cursor(CURSOR) == at("2026-03-10 01:59:50")  # not moved
@@ -165,9 +174,9 @@ async def test_a_failing_gerrit_keeps_the_time_due_then_it_is_given_up(
     clock = FakeClock("2026-03-10 01:59:50")
     timer = timer_for(EventIntake(engine, sink), load(tmp_path), clock, projects)
     await timer.start()
-    clock.time += await timer.fire_due()
+    clock.time += await next_pass(timer)
     projects.error = GerritUnreachableError("no answer from Gerrit")
-    assert await timer.fire_due() == 30.0
+    assert await timer.fire_due() == RETRY
     assert sink.events == []
     projects.error = None
     clock.time += 30
@@ -192,7 +201,7 @@ async def test_one_failing_project_delays_only_itself(
     clock = FakeClock("2026-03-10 01:59:50")
     timer = timer_for(EventIntake(engine, sink), load(tmp_path), clock, projects)
     await timer.start()
-    clock.time += await timer.fire_due()
+    clock.time += await next_pass(timer)
     with caplog.at_level(logging.ERROR):
         await timer.fire_due()
     assert sink.fired() == [DAILY[0], DAILY[2]]
@@ -214,7 +223,7 @@ async def test_a_project_gerrit_does_not_know_is_skipped_and_the_others_fire(
     clock = FakeClock("2026-03-10 01:59:50")
     timer = timer_for(EventIntake(engine, sink), load(tmp_path), clock, projects)
     await timer.start()
-    clock.time += await timer.fire_due()
+    clock.time += await next_pass(timer)
     with caplog.at_level(logging.WARNING):
         await timer.fire_due()
     assert sink.fired() == DAILY[1:]
@@ -231,7 +240,7 @@ async def test_timer_events_never_move_the_gerrit_connection_cursor(
     clock = FakeClock("2026-03-10 01:59:50")
     timer = timer_for(intake, load(tmp_path), clock, gerrit())
     await timer.start()
-    clock.time += await timer.fire_due()
+    clock.time += await next_pass(timer)
     await timer.fire_due()
     assert sink.fired() == DAILY  # events went through the intake
     assert await intake.cursor("review") == at("2026-03-10 01:00:00")
@@ -267,3 +276,92 @@ async def test_a_pipeline_of_candidates_fires_once_for_its_level(
                                                                       "verified")  # fmt: skip
     assert event.created_on == at("2026-03-10 02:30:00")
     assert projects.calls == []  # no project listed, no branch asked: the level says which
+
+
+NO_TIMER = """
+- connection:
+    name: review
+    host: review.example.org
+    http_url: https://review.example.org/
+    user: ci
+- label: {name: local}
+- job: {name: unit, node: local, run: [make test]}
+- pipeline:
+    name: check
+    manager: independent
+    trigger:
+      review: [{event: patchset-created}]
+- project: {name: acme/driver, check: {jobs: [unit]}}
+"""
+
+
+def no_timer(tmp_path: Path) -> Config:
+    path = tmp_path / "ci.yaml"
+    path.write_text(NO_TIMER)
+    result = load_config([path])
+    assert result.config is not None, [str(e) for e in result.errors]
+    return result.config
+
+
+class WaitingClock(FakeClock):
+    """Records each sleep, then waits for real until cancelled: only `wake` ends it."""
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await asyncio.Event().wait()
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "the timer did not get there"
+        await asyncio.sleep(0.01)
+
+
+async def test_without_a_timer_rule_it_sleeps_until_a_reload_brings_one(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    sink = Sink()
+    configs = [no_timer(tmp_path)]
+    clock = FakeClock("2026-03-10 01:59:00", sleeps=2)
+    intake = EventIntake(engine, sink)
+    timer = timer_for(intake, configs, clock, gerrit())
+    await timer.start()
+    assert await timer.fire_due() is None  # nothing to sleep until
+    running = asyncio.create_task(timer.run())
+    try:
+        await asyncio.sleep(0.3)  # its pass is done: the store answers in milliseconds
+        assert not running.done()
+        assert clock.sleeps == []  # no timer set: the loop waits for a reload alone
+        assert await intake.cursor(CURSOR) == at("2026-03-10 01:59:00")
+
+        configs.append(load(tmp_path / "reloaded"))  # daily at 02:00
+        timer.wake()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(running, 10)
+    finally:
+        running.cancel()
+    # Woken at once, it slept to 02:00, fired, and would sleep to 'stable's 03:30.
+    assert clock.sleeps == [60.0, 5400.0]
+    assert sink.fired() == DAILY
+
+
+async def test_a_reload_wakes_a_long_sleep_for_the_new_schedule(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    sink = Sink()
+    configs = [load(tmp_path)]  # daily at 02:00, stable at 03:30
+    clock = WaitingClock("2026-03-10 01:00:00")
+    timer = timer_for(EventIntake(engine, sink), configs, clock, gerrit())
+    running = asyncio.create_task(timer.run())
+    try:
+        await until(lambda: clock.sleeps == [3600.0])
+        configs.append(load(tmp_path / "reloaded", daily="5 1 * * *"))  # daily at 01:05
+        timer.wake()
+        await until(lambda: len(clock.sleeps) == 2)
+        assert clock.sleeps == [3600.0, 300.0]
+        assert not running.done()
+    finally:
+        running.cancel()
+    assert sink.events == []

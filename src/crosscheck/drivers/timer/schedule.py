@@ -9,11 +9,14 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from croniter import croniter
+# croniter (and dateutil, which it imports) is imported by the first schedule asked
+# about: a serve without timer pipelines never holds it.
 
 
 def next_tick(cron: str, after: float) -> float:
     """The first scheduled time strictly after `after`."""
+    from croniter import croniter  # noqa: PLC0415
+
     return croniter(cron, _utc(after)).get_next(datetime).timestamp()
 
 
@@ -21,6 +24,8 @@ def latest_tick(cron: str, after: float, until: float) -> float | None:
     """The latest scheduled time in (after, until], or None when there is none."""
     # Scheduled times are whole seconds: the last one before floor(until) + 1 is the
     # last one at or before `until`.
+    from croniter import croniter  # noqa: PLC0415
+
     latest: float = croniter(cron, _utc(math.floor(until) + 1)).get_prev(datetime).timestamp()
     return latest if latest > after else None
 

@@ -1,12 +1,16 @@
 """The timer as an event source: periodic pipelines' scheduled runs, into the intake.
 
-Each pass reads the configuration in use (a reload is picked up at the next pass),
-finds the timer rules due since the timer's cursor, resolves their branch tips,
-submits one `timer` event per pipeline, project and branch, and then moves the
-cursor to the pass's time. The event's `created_on` is the scheduled time, so its
-key (pipeline, project, branch, time) is the same in every process and after any
-restart: the intake processes each scheduled run once, even when two processes
-fire it, or when a restart repeats a pass that died halfway.
+Each pass reads the configuration in use, finds the timer rules due since the
+timer's cursor, resolves their branch tips, submits one `timer` event per pipeline,
+project and branch, and then moves the cursor to the pass's time. The event's
+`created_on` is the scheduled time, so its key (pipeline, project, branch, time) is
+the same in every process and after any restart: the intake processes each scheduled
+run once, even when two processes fire it, or when a restart repeats a pass that died
+halfway.
+
+Between passes the timer sleeps until the earliest scheduled time of any rule (with
+no rule configured, without a timer), or until `wake` says the configuration was
+reloaded: a new schedule counts at once, and an idle serve has no periodic wake-up.
 
 The cursor (`timer` in the intake's cursors) is the time up to which every
 scheduled run was fired. A pass that fails leaves it where it was, so the next
@@ -36,9 +40,8 @@ log = logging.getLogger(__name__)
 
 #: The timer's cursor, under the name no connection may take.
 CURSOR = "timer"
-#: Longest sleep between passes: a reloaded configuration's new schedule, or a
-#: failed pass, waits at most this long.
-NAP = 30.0
+#: Seconds before a failed pass is tried again (the store or a Gerrit away).
+RETRY = 30.0
 #: Failed passes in a row before their scheduled runs are given up.
 MAX_FAILED_PASSES = 3
 
@@ -89,32 +92,54 @@ class TimerEventSource:
         projects: Mapping[str, ProjectSource],
         *,
         clock: Clock | None = None,
-        nap: float = NAP,
+        retry: float = RETRY,
     ) -> None:
         self.intake = intake
         self.config = config
         self.projects = projects
         self.clock = clock or SystemClock()
-        self.nap = nap
+        self.retry = retry
         self.failed_passes = 0
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Run a pass now: the configuration was reloaded, its schedule may be new."""
+        self._woken.set()
 
     async def run(self) -> None:
         await self.start()
         while True:
+            # Cleared before the pass reads the configuration: a reload during the
+            # pass is another pass's cue.
+            self._woken.clear()
             try:
                 delay = await self.fire_due()
-            except Exception:  # the store is down, say: try again after a nap
+            except Exception:  # the store is down, say: try again after a while
                 log.exception("timer: a pass failed")
-                delay = self.nap
-            await self.clock.sleep(delay)
+                delay = self.retry
+            await self._sleep(delay)
+
+    async def _sleep(self, delay: float | None) -> None:
+        """Until `delay` passed on the clock (None: never) or `wake` was called."""
+        waits: set[asyncio.Task[object]] = {asyncio.create_task(self._woken.wait())}
+        if delay is not None:
+            waits.add(asyncio.create_task(self.clock.sleep(delay)))
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        for finished in done:
+            finished.result()  # a clock's sleep that was cancelled cancels the timer
 
     async def start(self) -> None:
         """A new CI starts from now: it does not fire what was scheduled before it existed."""
         if await self.intake.cursor(CURSOR) is None:
             await self.intake.start_cursor(CURSOR, self.clock.now())
 
-    async def fire_due(self) -> float:
-        """One pass: fire what is due; the seconds to sleep until the next pass."""
+    async def fire_due(self) -> float | None:
+        """One pass: fire what is due; the seconds to sleep until the next pass (None:
+        no rule is configured, only a reload brings one)."""
         now = self.clock.now()
         config = self.config()
         cursor = await self.intake.cursor(CURSOR)
@@ -125,8 +150,10 @@ class TimerEventSource:
             self.failed_passes = 0
             await self.intake.advance_cursor(CURSOR, now)
         upcoming = next_due(config, now)
-        wait = self.nap if upcoming is None else min(self.nap, upcoming - self.clock.now())
-        return max(0.0, wait)
+        waits = [] if upcoming is None else [upcoming - self.clock.now()]
+        if not ok and self.failed_passes:  # the runs still due are tried again soon
+            waits.append(self.retry)
+        return max(0.0, min(waits)) if waits else None
 
     def _give_up(self) -> bool:
         self.failed_passes += 1
