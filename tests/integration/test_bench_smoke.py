@@ -27,7 +27,9 @@ def test_ingest_bench_prints_rates() -> None:
         "bench.results_ingest", "--results", "20", "--batch", "10", "--rounds", "1",
         "--engines", "sqlite,postgresql",
     )  # fmt: skip
-    assert output.count("HTTP API, 10 per request") == 2
+    assert output.count("HTTP API (in process), 10 per request") == 2
+    assert output.count("over HTTP, one per request, 4 client(s)") == 2
+    assert output.count("over HTTP, 10 per request, 1 client") == 2
     assert "(postgresql, median of 1 rounds)" in output
 
 
@@ -38,6 +40,17 @@ def test_pages_bench_loads_and_prints_latency() -> None:
     )  # fmt: skip
     assert output.count("loaded 3,000 results on 240 changes") == 2
     assert output.count("health table (HTML)") == 2
+
+
+def test_pages_bench_reuses_a_kept_sqlite_store(tmp_path: Path) -> None:
+    args = ("bench.results_pages", "--results", "2000", "--requests", "2", "--engines", "sqlite")
+    store = str(tmp_path / "kept.db")
+    first = bench(*args, "--store", store)
+    assert "loaded 2,000 results on 160 changes" in first
+    again = bench(*args, "--store", store)
+    assert "reusing the loaded store (2,000 results)" in again
+    assert "loaded" not in again.replace("the loaded store", "")
+    assert "health table (JSON)" in again
 
 
 def test_scheduler_bench_prints_per_event_figures_and_memory() -> None:
@@ -62,3 +75,19 @@ def test_promotion_bench_prints_decision_pointer_and_board_figures() -> None:
     assert output.count("loaded 40 candidates and 2,000 results") == 2
     for figure in ("deciding on it (the engine)", "pointer query", "board page (HTML)"):
         assert output.count(figure) == 2
+
+
+def test_config_expansion_bench_runs_both_tools_side_by_side() -> None:
+    # Jenkins Job Builder is installed from PyPI into the bench's own venv if missing.
+    output = bench(
+        "bench.config_expansion", "--projects", "1", "--scenarios", "10", "--suites", "1",
+        "--rounds", "1",
+    )  # fmt: skip
+    assert "40 jobs from templates" in output
+    assert "Jenkins Job Builder 6." in output
+    rows = {line[:40].strip(): line[40:] for line in output.splitlines() if line.startswith("  ")}
+    for command in ("jenkins-jobs test", "crosscheck config check", "crosscheck config show"):
+        assert rows[command].count(" s") == 2, rows  # wall and CPU time
+        assert "MiB" in rows[command], rows
+    assert output.count("x faster (CPU") == 3
+    assert "peak RSS: crosscheck's largest" in output

@@ -7,19 +7,17 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 import yaml
-from rich.console import Console
-from rich.markup import escape
 
 from crosscheck.config import LoadResult, load_config
 from crosscheck.config.issues import ConfigIssue, did_you_mean
-from crosscheck.config.show import elements
 from crosscheck.paths import default_config_paths
 
-console = Console(highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
@@ -41,7 +39,7 @@ def check(paths: tuple[Path, ...], strict: bool) -> None:
     result = load_config(list(paths) or default_config_paths())
     _print_issues(result)
     jobs = len(result.config.jobs) if result.config else 0
-    console.print(
+    _print_line(
         f"{len(result.errors)} error(s), {len(result.warnings)} warning(s) in "
         f"{len(result.files)} file(s); {jobs} job(s)"
     )
@@ -69,6 +67,8 @@ def check(paths: tuple[Path, ...], strict: bool) -> None:
 def show(paths: tuple[Path, ...], job: str | None, project: str | None, output_format: str) -> None:
     """Print the configuration expanded and resolved (templates, inheritance): each job
     once, in its `job` element; projects name their jobs with what they change."""
+    from crosscheck.config.show import elements  # noqa: PLC0415 - `check` needs none of it
+
     result = load_config(list(paths) or default_config_paths())
     if result.config is None:
         _print_issues(result)
@@ -88,19 +88,23 @@ def show(paths: tuple[Path, ...], job: str | None, project: str | None, output_f
     write(chosen, sys.stdout)
 
 
-#: Elements dumped at once: output starts at once and memory holds a chunk, while a
-#: dumper made per element costs more than the dumping.
+#: Elements written at once: output starts at once and memory holds a chunk.
 _YAML_CHUNK = 256
 
 
 def _write_yaml(chosen: Iterable[Any], out: TextIO) -> None:
     """A chunk at a time: each chunk is `- ` items at column 0, so together one list."""
-    # libyaml's emitter: the pure-Python one takes seconds for thousands of jobs.
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    from crosscheck.config.yaml_emit import UnsupportedError, Writer  # noqa: PLC0415
+
+    writer = Writer()
     remaining = iter(chosen)
     written = False
     while chunk := list(itertools.islice(remaining, _YAML_CHUNK)):
-        out.write(yaml.dump(chunk, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100))
+        try:
+            out.write(writer.items(chunk))
+        except UnsupportedError:  # libyaml's emitter: the pure-Python one is slow
+            dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+            out.write(yaml.dump(chunk, Dumper=dumper, sort_keys=False, allow_unicode=True))
         written = True
     if not written:  # an empty configuration is still one YAML list
         out.write("[]\n")
@@ -117,16 +121,42 @@ def _write_json(chosen: Iterable[Any], out: TextIO) -> None:
 
 
 def _print_issues(result: LoadResult) -> None:
+    terminal = _terminal()
     for issue in result.errors:
-        _print_issue(issue, "red")
+        _print_issue(terminal, issue, "red")
     for issue in result.warnings:
-        _print_issue(issue, "yellow")
+        _print_issue(terminal, issue, "yellow")
 
 
-def _print_issue(issue: ConfigIssue, colour: str) -> None:
+def _terminal() -> Console | None:
+    """Rich's console on a terminal, for colours; elsewhere None, and plain lines.
+
+    Rich is imported only then: it is a tenth of `config check`'s start-up.
+    """
+    if not sys.stdout.isatty():
+        return None
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(highlight=False)
+
+
+def _print_line(text: str) -> None:
+    terminal = _terminal()
+    if terminal is None:
+        click.echo(text)
+    else:
+        terminal.print(text, markup=False)
+
+
+def _print_issue(terminal: Console | None, issue: ConfigIssue, colour: str) -> None:
+    if terminal is None:
+        click.echo(str(issue))
+        return
+    from rich.markup import escape  # noqa: PLC0415
+
     where = escape(f"{issue.position}: ") if issue.position else ""
     hint = escape(f" — {issue.hint}") if issue.hint else ""
-    console.print(
+    terminal.print(
         f"{where}[{colour}]{issue.severity.value}[/]: {escape(issue.message)}{hint}",
         markup=True,
         soft_wrap=True,

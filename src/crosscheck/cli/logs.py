@@ -20,11 +20,12 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-from rich.console import Console
-from rich.text import Text
+
+if TYPE_CHECKING:  # Rich is imported when a terminal needs it: every command imports this
+    from rich.console import Console
 
 FORMAT_ENV = "CROSSCHECK_LOG_FORMAT"
 
@@ -97,6 +98,8 @@ class TerminalHandler(logging.Handler):
         self.setFormatter(TextFormatter())
 
     def emit(self, record: logging.LogRecord) -> None:
+        from rich.text import Text  # noqa: PLC0415
+
         try:
             text = Text(f"{utc_time(record)} ", style="dim")
             text.append(record.levelname, style=LEVEL_STYLES.get(record.levelname, ""))
@@ -117,6 +120,8 @@ def make_handler(log_format: LogFormat, stream: TextIO | None = None) -> logging
         handler: logging.Handler = logging.StreamHandler(stream)
         handler.setFormatter(JsonFormatter())
     elif stream.isatty():
+        from rich.console import Console  # noqa: PLC0415
+
         handler = TerminalHandler(Console(file=stream, soft_wrap=True))
     else:
         handler = logging.StreamHandler(stream)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from croniter import croniter
-
 CRON_FIELDS = 5
 
 
@@ -13,6 +11,9 @@ def cron_schedule(value: str) -> str:
         raise ValueError(
             f"{value!r}: Jenkins' 'H' is not supported; give the minute and hour, e.g. '17 2 * * *'"
         )
+    # Imported here: croniter brings dateutil, which a configuration without timers never needs.
+    from croniter import croniter  # noqa: PLC0415
+
     if len(value.split()) != CRON_FIELDS or not croniter.is_valid(value):
         raise ValueError(
             f"{value!r} is not a cron schedule: five fields (minute hour day "

@@ -150,9 +150,13 @@ class JobTable:
         )
 
 
+#: What a job without a parent inherits: the defaults.
+_NEW_JOB = Job(name="", timeout=DEFAULT_TIMEOUT, attempts=DEFAULT_ATTEMPTS)
+
+
 def merge(parent: Job | None, spec: JobSpec) -> Job:
     """A child's explicitly set values replace its parent's; env is merged."""
-    base = parent or Job(name=spec.name, timeout=DEFAULT_TIMEOUT, attempts=DEFAULT_ATTEMPTS)
+    base = parent or _NEW_JOB
     given = spec.model_fields_set
     changes: dict[str, Any] = {
         "name": spec.name,
@@ -175,7 +179,8 @@ def merge(parent: Job | None, spec: JobSpec) -> Job:
     if "scenario" in given:
         scenario = spec.scenario
         changes["scenario"] = JobScenario(scenario.name, scenario.level) if scenario else None
-    return dataclasses.replace(base, **changes)
+    # A job without a parent starts from the defaults: made at once, not copied and replaced.
+    return dataclasses.replace(parent, **changes) if parent else Job(**changes)
 
 
 def apply_overrides(job: Job, overrides: JobOverrideSpec | None) -> Job:

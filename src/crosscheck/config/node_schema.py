@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-import asyncssh
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from crosscheck.model.node import DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE, JUMP_ROLE
@@ -48,6 +47,10 @@ def _host(value: str) -> str:
 
 
 def _host_key(value: str) -> str:
+    # Imported here: asyncssh (and cryptography) would double `config check`'s start-up
+    # time and memory for the few configurations that pin a host key.
+    import asyncssh  # noqa: PLC0415
+
     try:
         asyncssh.import_public_key(value)
     except (asyncssh.KeyImportError, ValueError) as error:

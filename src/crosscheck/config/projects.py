@@ -29,8 +29,9 @@ from crosscheck.config.schema import (
 from crosscheck.config.templates import (
     MissingParameterError,
     ParameterCycleError,
+    Renderer,
     combinations,
-    render,
+    compile_template,
     used_parameters,
 )
 from crosscheck.config.validation import validate
@@ -80,6 +81,7 @@ class ProjectBuilder:
         self.job_templates: dict[str, Entry[JobTemplateSpec]] = {}
         self.project_templates: dict[str, Entry[ProjectTemplateSpec]] = {}
         self._template_lists: dict[str, dict[str, list[RawJob]]] = {}
+        self._renderers: dict[str, Renderer] = {}
 
     def add_templates(
         self,
@@ -341,9 +343,12 @@ class ProjectBuilder:
         if not self._parameters_ok(template, body, bound, project, position):
             return []
         refs: list[JobRef] = []
+        origin = (
+            f"job-template '{template.spec.name}' for project '{project}' (listed at {position})"
+        )
         try:
             for combo in combinations(body, bound):
-                name = self._generate(template, combo, project, position)
+                name = self._generate(template, combo, origin)
                 if name is None:
                     return refs
                 refs.append(JobRef(name, spec, position))
@@ -384,18 +389,11 @@ class ProjectBuilder:
         return ok
 
     def _generate(
-        self,
-        template: Entry[JobTemplateSpec],
-        combo: Mapping[str, Any],
-        project: str,
-        listed_at: Position,
+        self, template: Entry[JobTemplateSpec], combo: Mapping[str, Any], origin: str
     ) -> str | None:
-        origin = (
-            f"job-template '{template.spec.name}' for project '{project}' (listed at {listed_at})"
-        )
-        node = _node_subset(template.body, lambda key: key != "parameters")
+        """One job of a template's matrix; `origin` says whose, for messages."""
         try:
-            rendered = render(node, combo)
+            rendered = self._renderer(template)(combo)
         except MissingParameterError as missing:
             self.context.issues.error(
                 f"{origin} uses parameter '{missing.name}', which is not set",
@@ -413,6 +411,15 @@ class ProjectBuilder:
             return None
         self.table.add(JobSource(spec, rendered, template.position, origin, generated=True))
         return spec.name
+
+    def _renderer(self, template: Entry[JobTemplateSpec]) -> Renderer:
+        """The template's body made once into a renderer, for all its jobs."""
+        name = template.spec.name
+        renderer = self._renderers.get(name)
+        if renderer is None:
+            body = _node_subset(template.body, lambda key: key != "parameters")
+            renderer = self._renderers[name] = compile_template(body)
+        return renderer
 
 
 def _pipelines_hint(context: Context) -> str:

@@ -326,7 +326,10 @@ def _env(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     written = getattr(value, "text_at", {})
-    return {str(key): written.get(key, _env_value(item)) for key, item in value.items()}
+    return {
+        str(key): item if isinstance(item, str) else written.get(key, _env_value(item))
+        for key, item in value.items()
+    }
 
 
 def _env_value(value: Any) -> Any:
@@ -374,7 +377,7 @@ class JobSpec(Spec):
 class JobTemplateSpec(BaseModel):
     """A job whose values hold `{parameters}`; checked as a JobSpec once expanded."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
     name: str
     parameters: dict[str, Any] = Field(default_factory=dict)
 
@@ -387,7 +390,7 @@ class ProjectPipelineSpec(Spec):
 class ProjectSpec(BaseModel):
     """A project; its other keys are pipeline names (checked against the pipelines)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
     name: str
     connection: Name | None = None
     templates: Annotated[list[str], BeforeValidator(as_list)] = Field(default_factory=list)
@@ -395,7 +398,7 @@ class ProjectSpec(BaseModel):
 
 
 class ProjectTemplateSpec(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
     name: Name
     parameters: dict[str, Any] = Field(default_factory=dict)
 

@@ -8,16 +8,11 @@ check can point at the exact line and column. libyaml does the parsing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import yaml
 
 from crosscheck.config.issues import IssueList, Position
-
-try:  # libyaml is in PyYAML's wheels; the pure-Python loader is the fallback
-    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover
-    _BaseLoader = yaml.SafeLoader
 
 
 class Node(dict[Any, Any]):
@@ -27,6 +22,8 @@ class Node(dict[Any, Any]):
     turns `3.10` into 3.1 and `0755` into 493 where a string was meant (env values).
     """
 
+    # Slots: thousands of jobs from templates are thousands of these.
+    __slots__ = ("key_at", "start", "text_at", "value_at")
     start: Position
     key_at: dict[Any, Position]
     value_at: dict[Any, Position]
@@ -39,6 +36,7 @@ class Node(dict[Any, Any]):
 class NodeList(list[Any]):
     """A YAML sequence with positions: `start`, `item_at[index]`."""
 
+    __slots__ = ("item_at", "start")
     start: Position
     item_at: list[Position]
 
@@ -50,15 +48,20 @@ def _position(path: Path, mark: Any) -> Position:
     return Position(path, mark.line + 1, mark.column + 1)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _PositionsLoader(Protocol):
+    """What the constructors below use of a loader (libyaml's or the pure-Python one)."""
+
     path: Path
     issues: IssueList
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None: ...
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any: ...
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
+def _construct_mapping(loader: _PositionsLoader, node: yaml.MappingNode) -> Node:
     own = sum(1 for key_node, _ in node.value if key_node.tag != MERGE_TAG)
     loader.flatten_mapping(node)  # YAML merge keys (<<) come first, then the node's own
     merged = len(node.value) - own
@@ -89,15 +92,26 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
     return result
 
 
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> NodeList:
+def _construct_sequence(loader: _PositionsLoader, node: yaml.SequenceNode) -> NodeList:
     result = NodeList(loader.construct_object(child, deep=True) for child in node.value)
     result.start = _position(loader.path, node.start_mark)
     result.item_at = [_position(loader.path, child.start_mark) for child in node.value]
     return result
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+def loader_class(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
+    """`base` (a safe loader) made to build `Node`s and `NodeList`s."""
+    loader: Any = type(f"Positions{base.__name__}", (base,), {})
+    # Any: PyYAML's stubs take only its own loader classes as the constructors' argument.
+    loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+    return cast("type[yaml.SafeLoader]", loader)
+
+
+#: The pure-Python loader; the same results as LOADER, which is much faster.
+PURE_LOADER = loader_class(yaml.SafeLoader)
+#: libyaml's parser, in PyYAML's wheels; the pure-Python one where it is missing.
+LOADER = loader_class(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _syntax_hint(problem: str) -> str | None:
@@ -108,9 +122,11 @@ def _syntax_hint(problem: str) -> str | None:
     return None
 
 
-def load_yaml(text: str, path: Path, issues: IssueList) -> Any:
+def load_yaml(
+    text: str, path: Path, issues: IssueList, loader_type: type[yaml.SafeLoader] = LOADER
+) -> Any:
     """Parse one YAML document; syntax errors become issues and the result None."""
-    loader = _Loader(text)
+    loader: Any = loader_type(text)
     loader.path, loader.issues = path, issues
     try:
         return loader.get_single_data()

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from crosscheck.config.issues import IssueList, Position
 from crosscheck.config.templates import (
+    MissingParameterError,
     combinations,
+    compile_template,
     placeholders,
     render,
     resolve_parameters,
 )
+from crosscheck.config.yaml_source import load_yaml
 
 from .helpers import errors, load, warnings
 
@@ -424,3 +431,44 @@ def test_placeholders_in_order_of_first_use() -> None:
     assert placeholders({"name": "{b}-{a}", "env": {"X": "{c}{a}"}}) == ["b", "a", "c"]
     assert render({"x": "{{literal}}"}, {}) == {"x": "{literal}"}
     assert resolve_parameters({"a": "{b}", "b": "{c}", "c": "z"}) == {"a": "z", "b": "z", "c": "z"}
+
+
+def _yaml(text: str) -> Any:
+    return load_yaml(textwrap.dedent(text), Path("t.yaml"), IssueList())
+
+
+def test_a_compiled_template_shares_what_no_parameter_changes() -> None:
+    template = _yaml("""
+        name: "{a}-job"
+        env: {FIXED: "1", CHANGED: "{a}"}
+        run: [make, test]
+        literal: {x: "{{braces}}"}
+    """)
+    render_job = compile_template(template)
+    one, two = render_job({"a": "x"}), render_job({"a": "y"})
+    assert (one["name"], two["env"]["CHANGED"]) == ("x-job", "y")
+    assert one["run"] is two["run"] is template["run"]  # no placeholder: shared
+    assert one["env"] is not two["env"]
+    assert one["env"].value_at == template["env"].value_at  # positions kept
+    # `{{` is no placeholder but is changed: the template's own value is not shared.
+    assert one["literal"] == {"x": "{braces}"}
+    assert template["literal"] == {"x": "{{braces}}"}
+
+
+def test_a_missing_parameter_is_raised_with_the_position_of_its_use() -> None:
+    template = _yaml("""
+        name: job
+        env:
+          "{key}": value
+        run: ["make {target}"]
+    """)
+    with pytest.raises(MissingParameterError) as raised:
+        compile_template(template)({"target": "all"})
+    assert raised.value.name == "key"
+    assert raised.value.position == Position(Path("t.yaml"), 4, 3)
+    with pytest.raises(MissingParameterError) as raised:
+        compile_template(template)({"key": "K"})
+    assert (raised.value.name, raised.value.position) == (
+        "target",
+        Position(Path("t.yaml"), 5, 7),
+    )
