@@ -6,6 +6,8 @@ page and the health table, HTML and JSON, and a CI account's page. p50 and p95.
 
     python -m bench.results_pages                          # 5M results, both engines
     python -m bench.results_pages --results 50000 --engines sqlite
+    python -m bench.results_pages --results 1000000 --engines sqlite --store /tmp/r1m.db
+        # --store: load into that SQLite file once, reuse it on later runs
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from urllib.parse import quote
 import httpx
 from tests.postgres import PostgresCluster
 
-from bench.results_data import ACCOUNTS, account_name, load
+from bench.results_data import ACCOUNTS, RESULTS_PER_CHANGE, Loaded, account_name, load
 from crosscheck.results.service import ResultsService
 from crosscheck.serve.results_app import create_results_app
 from crosscheck.store import open_store
@@ -48,14 +50,18 @@ async def timed(
     return statistics.median(took), percentile(took, 0.95)
 
 
-async def measure(url: str, results: int, requests: int) -> None:
+async def measure(url: str, results: int, requests: int, *, reuse: bool = False) -> None:
     engine = await open_store(url)
     try:
-        loaded = await load(engine, results, datetime.now(UTC))
-        print(
-            f"  loaded {loaded.results:,} results on {loaded.changes:,} changes "
-            f"in {loaded.seconds:.1f} s ({loaded.results / loaded.seconds:,.0f} rows/s)"
-        )
+        if reuse:
+            loaded = Loaded(results, max(int(results / RESULTS_PER_CHANGE), 1), 0.0)
+            print(f"  reusing the loaded store ({results:,} results)")
+        else:
+            loaded = await load(engine, results, datetime.now(UTC))
+            print(
+                f"  loaded {loaded.results:,} results on {loaded.changes:,} changes "
+                f"in {loaded.seconds:.1f} s ({loaded.results / loaded.seconds:,.0f} rows/s)"
+            )
         app = create_results_app(ResultsService(engine))
         rng = random.Random(3)  # noqa: S311 -- which pages to ask for
         pages: dict[str, Callable[[], str]] = {
@@ -75,10 +81,15 @@ async def measure(url: str, results: int, requests: int) -> None:
         await engine.dispose()
 
 
-async def main(results: int, engines: list[str], requests: int) -> None:
+async def main(
+    results: int, engines: list[str], requests: int, store: Path | None, reuse: bool
+) -> None:
     for engine in engines:
         print(f"{engine}:")
-        if engine == "sqlite":
+        if engine == "sqlite" and store is not None:
+            # The load is minutes at 1M and more: keep the file for the next run.
+            await measure(f"sqlite+aiosqlite:///{store}", results, requests, reuse=reuse)
+        elif engine == "sqlite":
             with tempfile.TemporaryDirectory(prefix="crosscheck-bench-") as scratch:
                 await measure(
                     f"sqlite+aiosqlite:///{Path(scratch) / 'results.db'}", results, requests
@@ -97,5 +108,16 @@ if __name__ == "__main__":
     parser.add_argument("--results", type=int, default=5_000_000)
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--store", type=Path, help="SQLite file: loaded if missing, reused if present"
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.results, arguments.engines.split(","), arguments.requests))
+    asyncio.run(
+        main(
+            arguments.results,
+            arguments.engines.split(","),
+            arguments.requests,
+            arguments.store,
+            arguments.store is not None and arguments.store.exists(),
+        )
+    )

@@ -24,7 +24,10 @@ class ListenError(CrosscheckError):
 def listen(host: str, port: int) -> socket.socket:
     """A TCP socket bound to host:port and listening (uvicorn accepts on it later)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, as getaddrinfo would: asyncio then sets TCP_NODELAY on each
+    # accepted connection (it checks the protocol), else Nagle holds a small body back
+    # behind its headers until the client's delayed ACK, 40 ms later.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         # As uvicorn does: a restart may reuse the port while old connections linger.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -10,6 +10,7 @@ located error body naming the field (`results[3].job`, `job (query parameter)`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
@@ -75,8 +76,16 @@ async def refuse_unstorable(request: Request) -> None:
         raise LocatedHTTPError(422, describe(problems), problems)
 
 
+#: What a body needs to hold an unstorable string once decoded: a `\\u` escape, a NUL
+#: (UTF-16 and UTF-32 bodies have them), or 0xED (UTF-8's lead byte of the surrogates,
+#: which json.loads lets through).
+_MAYBE_UNSTORABLE = re.compile(rb"\\u|[\x00\xed]")
+#: Fewer brackets than this cannot nest too deeply for json.loads or the walk.
+_SHALLOW = 256
+
+
 def _body_problems(body: bytes) -> list[tuple[str, str]]:
-    if not body:
+    if not body or _plainly_storable(body):
         return []
     try:
         return list(json_problems(json.loads(body)))
@@ -84,3 +93,11 @@ def _body_problems(body: bytes) -> list[tuple[str, str]]:
         return []  # not JSON: the route says what it expects
     except RecursionError:
         return [("body", "is nested too deeply")]
+
+
+def _plainly_storable(body: bytes) -> bool:
+    """Most bodies (a batch of 100 results) need no decoding to know: that decoding and
+    the walk cost more than storing them."""
+    if _MAYBE_UNSTORABLE.search(body) is not None:
+        return False
+    return body.count(b"[") + body.count(b"{") < _SHALLOW

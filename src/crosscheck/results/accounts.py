@@ -35,7 +35,13 @@ from crosscheck.results.errors import (
     AccountNotFoundError,
     InvalidInputError,
 )
-from crosscheck.results.tokens import new_token, same_secret, token_hash
+from crosscheck.results.tokens import (
+    Verified,
+    VerifiedTokens,
+    new_token,
+    same_secret,
+    token_hash,
+)
 from crosscheck.store.tables import ci_accounts, ci_ssh_keys, ci_tokens
 
 
@@ -47,6 +53,8 @@ class Accounts:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        #: Tokens checked a moment ago, for writes that confirm them as they store.
+        self.verified = VerifiedTokens()
 
     async def create(
         self,
@@ -154,23 +162,28 @@ class Accounts:
             await _insert_token(connection, account_id, token, now)
             detail = f"{revoked.rowcount} token(s) revoked, a new one issued"
             await audit.record(connection, by, AuditAction.TOKEN_ROTATED, name, detail, now=now)
+        # After the commit: a check between the two would remember the old token again.
+        self.verified.clear()
         return token
 
     async def by_token(self, token: str) -> CIAccount | None:
         """The account a live token belongs to, or None."""
-        wanted = token_hash(token)
+        found = await self.verify_token(token)
+        return None if found is None else found.account
+
+    async def verify_token(self, token: str) -> Verified | None:
+        """The live token's account, read now (and remembered for writes), or None."""
+        return await self.verify_hash(token_hash(token))
+
+    async def verify_hash(self, hashed: str) -> Verified | None:
+        """`verify_token` by the token's SHA-256."""
         async with self.engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(ci_accounts, ci_tokens.c.token_hash)
-                    .join(ci_tokens, ci_tokens.c.account_id == ci_accounts.c.id)
-                    .where(ci_tokens.c.token_hash == wanted, ci_tokens.c.revoked_at.is_(None))
-                )
-            ).one_or_none()
-        # The index found it by equality; compare again in constant time all the same.
-        if row is None or not same_secret(row.token_hash, wanted):
-            return None
-        return account_from_row(row._mapping)
+            found = await verified_token(connection, hashed)
+        if found is None:
+            self.verified.forget(hashed)
+        else:
+            self.verified.put(found)
+        return found
 
     async def add_ssh_key(self, name: str, public_key: str, *, by: str = SYSTEM) -> SshKey:
         key = _parse_public_key(public_key)
@@ -238,6 +251,22 @@ class Accounts:
                 raise AccountNotFoundError(f"no CI account named {name!r}")
             by, action, detail = audited
             await audit.record(connection, by, action, name, detail, now=now)
+        self.verified.clear()
+
+
+async def verified_token(connection: AsyncConnection, hashed: str) -> Verified | None:
+    """The account of the live token of this SHA-256, read in `connection`, or None."""
+    row = (
+        await connection.execute(
+            select(ci_accounts, ci_tokens.c.token_hash)
+            .join(ci_tokens, ci_tokens.c.account_id == ci_accounts.c.id)
+            .where(ci_tokens.c.token_hash == hashed, ci_tokens.c.revoked_at.is_(None))
+        )
+    ).one_or_none()
+    # The index found it by equality; compare again in constant time all the same.
+    if row is None or not same_secret(row.token_hash, hashed):
+        return None
+    return Verified(hashed, int(row.id), account_from_row(row._mapping), row.allowed_projects)
 
 
 async def account_id_of(connection: AsyncConnection, name: str) -> int:

@@ -7,7 +7,7 @@ Model objects only: the store's account ids stay in results/.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,17 +15,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.model.results import AccountStatistics, CIAccount, Result
 from crosscheck.results.errors import AccountNotFoundError
+from crosscheck.results.health_reads import (
+    Covered,
+    covered_projects,
+    day_counts_by_account,
+    days_by_account,
+    projects_by_account,
+    reported_projects_since,
+)
 from crosscheck.results.merges import MergedVotes, merged_votes
 from crosscheck.results.reads import (
     Cursor,
     DayCounts,
     account_named,
     accounts_by_id,
-    daily_counts,
-    daily_counts_by_account,
     history_page,
     latest_results,
-    projects_by_account,
 )
 from crosscheck.results.records import day_number
 from crosscheck.results.statistics import statistics
@@ -37,13 +42,16 @@ class Activity:
 
     account: CIAccount
     statistics: AccountStatistics
-    #: The projects it reported on over the window, by name.
+    #: The projects it reported on over the window, by name: every one, or the first
+    #: few when fewer were asked for.
     projects: Sequence[str]
+    #: How many projects it reported on over the window.
+    project_count: int
     #: Its votes on the changes merged over the window.
     merged: MergedVotes
     latest: Result | None
-    #: Passed and final results per UTC day of the window; days without one left out.
-    daily: list[DayCounts]
+    #: Day number -> (passed, final results) over the window; days without one left out.
+    daily: Mapping[int, tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -63,10 +71,19 @@ class ActivityReads:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def every(self, now: datetime, window_days: int) -> list[Activity]:
-        """Every account's activity over the `window_days` days up to `now`, by name."""
+    async def every(
+        self, now: datetime, window_days: int, *, listed: int | None = None
+    ) -> list[Activity]:
+        """Every account's activity over the `window_days` days up to `now`, by name;
+        with `listed`, the first `listed` projects of each (by name) and their count,
+        not all of them."""
         async with self.engine.connect() as connection:
-            return await _activity(connection, now, window_days)
+            return await _activity(connection, now, window_days, listed=listed)
+
+    async def projects(self, now: datetime, window_days: int) -> list[str]:
+        """Every project some account reported on over the window, by name."""
+        async with self.engine.connect() as connection:
+            return await reported_projects_since(connection, now - timedelta(days=window_days))
 
     async def of_account(
         self,
@@ -88,23 +105,28 @@ class ActivityReads:
             (activity,) = await _activity(connection, now, window_days, account_id)
             history, next_page = await history_page(connection, account_id, page_size, before)
             last = day_number(now)
-            daily = await daily_counts(connection, account_id, last - daily_days + 1, last)
+            days = await days_by_account(connection, last - daily_days + 1, last, account_id)
+            daily = days.get(account_id, [])
         return AccountActivity(activity, history, next_page, daily)
 
 
 async def _activity(
-    connection: AsyncConnection, now: datetime, window_days: int, only: int | None = None
+    connection: AsyncConnection,
+    now: datetime,
+    window_days: int,
+    only: int | None = None,
+    *,
+    listed: int | None = None,
 ) -> list[Activity]:
     """Every account's activity, or account `only`'s (its page shows the same row)."""
     since = now - timedelta(days=window_days)
     last = day_number(now)
-    every = await statistics(connection, now, only)
+    days = (last - window_days + 1, last)
     accounts = await accounts_by_id(connection, only)
+    every = await statistics(connection, now, only, accounts)
     votes = await merged_votes(connection, since, only)
-    # One plain read of the (account, project) pairs: measured faster on SQLite than
-    # ranking a dozen per account in SQL, and the health table's filter needs them all.
-    projects = await projects_by_account(connection, since, only)
-    daily = await daily_counts_by_account(connection, last - window_days + 1, last, only)
+    projects = await _projects(connection, since, only, listed)
+    daily = await day_counts_by_account(connection, *days, only)
     latest = await latest_results(connection, only)
     ids = {account.name: id_ for id_, account in accounts.items()}
     found = []
@@ -114,10 +136,25 @@ async def _activity(
             Activity(
                 account=accounts[id_],
                 statistics=stats,
-                projects=projects.get(id_, ()),
+                projects=projects.get(id_, _NONE).first,
+                project_count=projects.get(id_, _NONE).count,
                 merged=votes.get(id_, MergedVotes()),
                 latest=latest.get(id_),
-                daily=daily.get(id_, []),
+                daily=daily.get(id_, {}),
             )
         )
     return found
+
+
+_NONE = Covered(0, [])
+
+
+async def _projects(
+    connection: AsyncConnection, since: datetime, only: int | None, listed: int | None
+) -> dict[int, Covered]:
+    """The projects of each account: the first `listed` and their count when the page
+    lists no more (a month at OpenStack's scale is ~90K pairs), else every one."""
+    if listed is not None and only is None:
+        return await covered_projects(connection, since, listed)
+    found = await projects_by_account(connection, since, only)
+    return {owner: Covered(len(names), names) for owner, names in found.items()}

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from crosscheck.http.errors import error_responses
-from crosscheck.model.results import CIAccount, Result
+from crosscheck.model.results import Result
 from crosscheck.results.audit import actor_of
-from crosscheck.results.auth import AuthDependencies, Caller
+from crosscheck.results.auth import AuthDependencies, Caller, Writer, WriterRoute
 from crosscheck.results.errors import ResultsError
 from crosscheck.results.http_errors import http_error
 from crosscheck.results.schemas import (
@@ -53,14 +53,20 @@ async def refusals(prefix: str = "") -> AsyncIterator[None]:
 
 
 def results_router(service: ResultsService, auth: AuthDependencies) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, tags=["results"], responses=_ERRORS)
-    Reporter = Annotated[CIAccount, Depends(auth.reporter)]  # noqa: N806 -- a type alias
+    router = APIRouter(prefix=PREFIX, tags=["results"], responses=_ERRORS, route_class=WriterRoute)
+    Reporter = Annotated[Writer, Depends(auth.writer)]  # noqa: N806 -- a type alias
     Reader = Annotated[Caller, Depends(auth.reader)]  # noqa: N806
 
     @router.post("/results", status_code=status.HTTP_201_CREATED, summary="Report one result")
-    async def post_result(body: ResultIn, account: Reporter) -> ResultOut:
+    async def post_result(body: ResultIn, writer: Reporter) -> ResultOut:
         async with refusals():
-            (stored,) = await service.report(account.name, [body.to_new()], claimed=[body.ci])
+            (stored,) = await service.report(
+                writer.account.name,
+                [body.to_new()],
+                claimed=[body.ci],
+                verified=writer.account,
+                remembered=writer.remembered,
+            )
         return ResultOut.of(stored)
 
     @router.post(
@@ -68,12 +74,14 @@ def results_router(service: ResultsService, auth: AuthDependencies) -> APIRouter
         status_code=status.HTTP_201_CREATED,
         summary="Report many results: all are stored, or none",
     )
-    async def post_batch(body: BatchIn, account: Reporter) -> ResultsOut:
+    async def post_batch(body: BatchIn, writer: Reporter) -> ResultsOut:
         async with refusals("results"):
             stored = await service.report(
-                account.name,
+                writer.account.name,
                 [item.to_new() for item in body.results],
                 claimed=[item.ci for item in body.results],
+                verified=writer.account,
+                remembered=writer.remembered,
             )
         return ResultsOut.of(stored)
 

@@ -9,11 +9,14 @@ user name and an HTTP password work unchanged.
 # signatures of functions defined inside other functions.
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import (
     HTTPAuthorizationCredentials,
     HTTPBasic,
@@ -33,7 +36,7 @@ from crosscheck.results.errors import (
 from crosscheck.results.http_errors import http_error
 from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
-from crosscheck.results.tokens import same_secret
+from crosscheck.results.tokens import Verified, same_secret, token_hash
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,15 @@ class Caller:
         return self.account is None and not self.admin and not self.reader
 
 
+@dataclass(frozen=True)
+class Writer:
+    """A CI account that may report, and its token as remembered when the account was not
+    read for this request (the write confirms it: ResultsService.report)."""
+
+    account: CIAccount
+    remembered: Verified | None = None
+
+
 class Authenticator:
     def __init__(self, service: ResultsService, settings: ResultsSettings) -> None:
         self.service = service
@@ -78,6 +90,24 @@ class Authenticator:
         if basic is not None:
             return await self._by_basic(basic.username, basic.password)
         return Caller()
+
+    def remembered_writer(self, bearer: HTTPAuthorizationCredentials | None) -> Writer | None:
+        """The writer a bearer token was checked as a moment ago, without reading the
+        store; None when it must be read (not seen lately, or the read token)."""
+        if bearer is None or self._is_read_token(bearer.credentials):
+            return None
+        found = self.service.accounts.verified.get(token_hash(bearer.credentials))
+        return None if found is None else Writer(found.account, found)
+
+    async def confirm(self, writer: Writer) -> None:
+        """A remembered writer as its token and account are now: refused if they no
+        longer may write."""
+        if writer.remembered is None:
+            return
+        found = await self.service.accounts.verify_hash(writer.remembered.token_hash)
+        if found is None:
+            raise AuthenticationError("the token is not valid (wrong, or rotated since)")
+        require_reporter(Caller(account=found.account, admin=found.account.admin))
 
     async def _by_bearer(self, token: str) -> Caller:
         # The read token first: it sits in a file Gerrit hands to everyone, so whatever
@@ -126,10 +156,12 @@ class Authenticator:
 
 @dataclass(frozen=True)
 class AuthDependencies:
-    """FastAPI dependencies: `caller` (anyone), `reporter`, `admin` and `reader`."""
+    """FastAPI dependencies: `caller` (anyone), `reporter`, `writer` (a reporter whose
+    write confirms its token), `admin` and `reader`."""
 
     caller: Callable[..., Awaitable[Caller]]
     reporter: Callable[..., Awaitable[CIAccount]]
+    writer: Callable[..., Awaitable[Writer]]
     admin: Callable[..., Awaitable[Caller]]
     reader: Callable[..., Awaitable[Caller]]
 
@@ -150,6 +182,27 @@ def auth_dependencies(authenticator: Authenticator) -> AuthDependencies:
         except ResultsError as error:
             raise http_error(error) from error
 
+    async def confirm(writer: Writer) -> None:
+        try:
+            await authenticator.confirm(writer)
+        except ResultsError as error:
+            raise http_error(error) from error
+
+    async def writer(
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+    ) -> Writer:
+        remembered = authenticator.remembered_writer(bearer)
+        if remembered is not None:
+            setattr(request.state, _CONFIRM, partial(confirm, remembered))
+            return remembered
+        who = await caller(bearer, basic)
+        try:
+            return Writer(require_reporter(who))
+        except ResultsError as error:
+            raise http_error(error) from error
+
     async def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
         try:
             return require_admin(who)
@@ -162,7 +215,33 @@ def auth_dependencies(authenticator: Authenticator) -> AuthDependencies:
         except ResultsError as error:
             raise http_error(error) from error
 
-    return AuthDependencies(caller, reporter, admin, reader)
+    return AuthDependencies(caller, reporter, writer, admin, reader)
+
+
+#: Where a request whose writer was remembered keeps how to confirm it.
+_CONFIRM = "confirm_remembered_writer"
+
+
+class WriterRoute(APIRoute):
+    """A route of `writer`s: a body refused (422) with a remembered writer confirms the
+    writer first, so a revoked token (401) or a disabled account (403) is said before
+    what the body lacks, as when the token is read for the request."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError:
+                confirm: Callable[[], Awaitable[None]] | None = getattr(
+                    request.state, _CONFIRM, None
+                )
+                if confirm is not None:
+                    await confirm()
+                raise
+
+        return handle
 
 
 def require_reporter(caller: Caller) -> CIAccount:

@@ -1,19 +1,19 @@
-"""Results in the store: ingest (rows, daily counts, last seen) and the history queries."""
+"""Results in the store: ingest (rows; the database keeps what derives from them) and the
+history queries."""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, insert, select, update
+from sqlalchemy import Insert, Select, bindparam, exists, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.model.results import NewResult, Result, ResultValue
-from crosscheck.store.tables import account_projects, ci_accounts, result_daily_counts, results
-from crosscheck.store.upsert import upsert
+from crosscheck.results.tokens import Verified
+from crosscheck.store.tables import ci_accounts, ci_tokens, results
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -34,18 +34,56 @@ async def insert_results(
     items: Sequence[NewResult],
     now: datetime,
 ) -> list[Result]:
-    """Store checked results in the caller's transaction; every derived table moves with them."""
+    """Store checked results in the caller's transaction, in one INSERT: the derived
+    tables (daily counts, the account's days and projects, last seen and last success)
+    move with them through the trigger of migration 0105, in the same statement."""
     rows = [_row(account_id, item, now) for item in items]
-    inserted = await connection.execute(
-        insert(results).returning(results.c.id, sort_by_parameter_order=True), rows
+    statement = insert(results).returning(results.c.id, results.c.uuid)
+    # One multi-row INSERT per batch, ids matched to rows by their uuid: asked to return
+    # them in parameter order instead, SQLAlchemy inserted SQLite's rows one at a time.
+    inserted = await connection.execute(statement, rows[0] if len(rows) == 1 else rows)
+    ids = {row.uuid: row.id for row in inserted}
+    return [result_from_row(row | {"id": ids[row["uuid"]]}, account_name) for row in rows]
+
+
+async def insert_confirmed(
+    connection: AsyncConnection, caller: Verified, item: NewResult, now: datetime
+) -> Result | None:
+    """Store one checked result for an account as `caller` remembers it, in one statement
+    that also confirms it: stored only while the token is live and the account enabled
+    with the same projects. None, and nothing stored, when either changed since."""
+    row = _row(caller.account_id, item, now)
+    guard = {"token_hash": caller.token_hash, "projects_json": caller.projects_json}
+    inserted = await connection.execute(_CONFIRMED_INSERT, row | guard)
+    found = inserted.scalar_one_or_none()
+    if found is None:
+        return None
+    return result_from_row(row | {"id": found}, caller.account.name)
+
+
+_COLUMNS = (
+    "uuid", "account_id", "project", "branch", "change_number", "patchset", "revision", "job",
+    "value", "url", "duration", "voting", "category", "rerun", "comment", "reported_at",
+    "received_at",
+)  # fmt: skip
+
+
+def _confirmed_insert() -> Insert:
+    """INSERT ... SELECT the row's values WHERE the token is live and the account as
+    remembered; built once (SQLAlchemy caches its SQL by shape, not by values)."""
+    live = exists().where(
+        ci_tokens.c.token_hash == bindparam("token_hash"),
+        ci_tokens.c.revoked_at.is_(None),
+        ci_tokens.c.account_id == bindparam("account_id"),
+        ci_accounts.c.id == ci_tokens.c.account_id,
+        ci_accounts.c.enabled.is_(true()),
+        ci_accounts.c.allowed_projects == bindparam("projects_json"),
     )
-    ids = [row.id for row in inserted]
-    await _count_days(connection, account_id, rows)
-    await _mark_projects(connection, account_id, rows)
-    await _mark_seen(connection, account_id, rows)
-    return [
-        result_from_row(row | {"id": id_}, account_name) for row, id_ in zip(rows, ids, strict=True)
-    ]
+    values = select(*(bindparam(name, type_=results.c[name].type) for name in _COLUMNS))
+    return insert(results).from_select(list(_COLUMNS), values.where(live)).returning(results.c.id)
+
+
+_CONFIRMED_INSERT = _confirmed_insert()
 
 
 def _row(account_id: int, item: NewResult, now: datetime) -> dict[str, Any]:
@@ -68,69 +106,6 @@ def _row(account_id: int, item: NewResult, now: datetime) -> dict[str, Any]:
         "reported_at": (item.reported_at or now).astimezone(UTC),
         "received_at": now,
     }
-
-
-async def _count_days(
-    connection: AsyncConnection, account_id: int, rows: Sequence[dict[str, Any]]
-) -> None:
-    counts = Counter((day_number(r["reported_at"]), r["value"]) for r in rows)
-    # Sorted, so concurrent batches lock the same rows in the same order (no deadlock).
-    for (day, value), count in sorted(counts.items()):
-        await connection.execute(_upsert_count(connection, account_id, day, value, count))
-
-
-async def _mark_projects(
-    connection: AsyncConnection, account_id: int, rows: Sequence[dict[str, Any]]
-) -> None:
-    latest: dict[str, datetime] = {}
-    for row in rows:
-        moment = row["reported_at"]
-        if row["project"] not in latest or moment > latest[row["project"]]:
-            latest[row["project"]] = moment
-    # Sorted, as the daily counts: concurrent batches take the rows in the same order.
-    for project, moment in sorted(latest.items()):
-        statement = upsert(connection, account_projects).values(
-            account_id=account_id, project=project, last_reported_at=moment
-        )
-        newer = statement.excluded.last_reported_at
-        kept = account_projects.c.last_reported_at
-        await connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["account_id", "project"],
-                # A backfilled older result must not move the time back.
-                set_={"last_reported_at": case((kept > newer, kept), else_=newer)},
-            )
-        )
-
-
-def _upsert_count(
-    connection: AsyncConnection, account_id: int, day: int, value: str, count: int
-) -> Any:
-    statement = upsert(connection, result_daily_counts).values(
-        account_id=account_id, day=day, value=value, count=count
-    )
-    return statement.on_conflict_do_update(
-        index_elements=["account_id", "day", "value"],
-        set_={"count": result_daily_counts.c.count + statement.excluded.count},
-    )
-
-
-async def _mark_seen(
-    connection: AsyncConnection, account_id: int, rows: Sequence[dict[str, Any]]
-) -> None:
-    newest = max(r["reported_at"] for r in rows)
-    passed = [r["reported_at"] for r in rows if r["value"] == ResultValue.PASSED.value]
-    values: dict[str, Any] = {"last_seen": _later(ci_accounts.c.last_seen, newest)}
-    if passed:
-        values["last_success"] = _later(ci_accounts.c.last_success, max(passed))
-    await connection.execute(
-        update(ci_accounts).where(ci_accounts.c.id == account_id).values(**values)
-    )
-
-
-def _later(column: Any, moment: datetime) -> Any:
-    """The later of the stored time and `moment`: a late backfill never moves it back."""
-    return case((column.is_(None), moment), (column < moment, moment), else_=column)
 
 
 # -- queries -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.http.problems import describe
 from crosscheck.model.results import (
@@ -26,16 +26,25 @@ from crosscheck.model.results import (
     result_problems,
 )
 from crosscheck.results import records
-from crosscheck.results.accounts import Accounts, account_id_of, enabled_reporter
+from crosscheck.results.accounts import (
+    Accounts,
+    account_id_of,
+    check_enabled,
+    enabled_reporter,
+    verified_token,
+)
 from crosscheck.results.activity import ActivityReads
 from crosscheck.results.candidates import CandidateResults
 from crosscheck.results.errors import (
+    AuthenticationError,
     InvalidInputError,
     NotAllowedError,
     RateLimitedError,
+    ResultsError,
 )
 from crosscheck.results.ratelimit import RateLimiter
 from crosscheck.results.statistics import statistics
+from crosscheck.results.tokens import Verified
 
 #: The most results one batch may hold.
 MAX_BATCH = 1000
@@ -54,6 +63,8 @@ class ResultsService:
         #: What the accounts did, as the health table and an account's page show it.
         self.activity = ActivityReads(engine)
         self.limiter = limiter
+        #: Account ids by name, as `report` met them: an account keeps its name and id.
+        self._ids: dict[str, int] = {}
         #: Results reported as older are refused; None accepts any past time.
         self.max_age = max_age
         #: Results reported on promotion's candidates.
@@ -70,11 +81,17 @@ class ResultsService:
         *,
         claimed: Sequence[str | None] = (),
         now: datetime | None = None,
+        verified: CIAccount | None = None,
+        remembered: Verified | None = None,
     ) -> list[Result]:
         """Store a batch for `account`, all or nothing.
 
         `claimed[i]` is the CI account item i names, if it names one: it must be the
-        caller. Problems are located as `[i].field`.
+        caller. Problems are located as `[i].field`. `verified` is the account as the
+        caller's credentials were checked against just now (the HTTP API's): it is not
+        read again. `remembered` is the caller's token as checked earlier (the HTTP
+        API's, from `accounts.verified`): it is confirmed as the result is stored, or
+        read again in this transaction.
         """
         now = now or datetime.now(UTC)
         if not items:
@@ -83,10 +100,62 @@ class ResultsService:
             raise InvalidInputError([("", f"a batch holds at most {MAX_BATCH} results")])
         self.check_rate(account)
         async with self.engine.begin() as connection:
-            account_id, reporter = await enabled_reporter(connection, account)
+            if remembered is not None:
+                stored = await self._store_remembered(connection, remembered, items, claimed, now)
+                if stored is not None:
+                    return stored
+                verified = await self._read_again(connection, remembered)
+            account_id, reporter = await self._reporter(connection, account, verified)
             _check_allowed(reporter, items, claimed)
             _check_valid(items, now, self.max_age)
             return await records.insert_results(connection, account_id, account, items, now)
+
+    async def _store_remembered(
+        self,
+        connection: AsyncConnection,
+        remembered: Verified,
+        items: Sequence[NewResult],
+        claimed: Sequence[str | None],
+        now: datetime,
+    ) -> list[Result] | None:
+        """One result stored as the remembered account, its token confirmed by the INSERT
+        itself; None when that cannot be: a batch (one read is nothing to it), a refusal
+        (it must be the account's as it is now), the token or account changed since."""
+        if len(items) != 1:
+            return None
+        try:
+            check_enabled(remembered.account)
+            _check_allowed(remembered.account, items, claimed)
+            _check_valid(items, now, self.max_age)
+        except ResultsError:
+            return None
+        stored = await records.insert_confirmed(connection, remembered, items[0], now)
+        return None if stored is None else [stored]
+
+    async def _read_again(self, connection: AsyncConnection, remembered: Verified) -> CIAccount:
+        """The remembered token's account as it is now, or the token is refused."""
+        self.accounts.verified.forget(remembered.token_hash)
+        found = await verified_token(connection, remembered.token_hash)
+        if found is None:
+            raise AuthenticationError("the token is not valid (wrong, or rotated since)")
+        self.accounts.verified.put(found)
+        self._ids[found.account.name] = found.account_id
+        return found.account
+
+    async def _reporter(
+        self, connection: AsyncConnection, account: str, verified: CIAccount | None
+    ) -> tuple[int, CIAccount]:
+        """The account's id and itself. A `verified` account was read with the token a
+        moment ago, enabled and all: reading it again in this transaction would close
+        no gap (a disable committed just after the insert is no different). Its id is
+        known once seen: accounts are never renamed nor deleted."""
+        account_id = self._ids.get(account)
+        if verified is not None and verified.name == account and account_id is not None:
+            check_enabled(verified)
+            return account_id, verified
+        account_id, reporter = await enabled_reporter(connection, account)
+        self._ids[account] = account_id
+        return account_id, reporter
 
     def check_rate(self, account: str) -> None:
         if self.limiter is None:

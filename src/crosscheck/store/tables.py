@@ -201,6 +201,22 @@ result_daily_counts = Table(
     Index("ix_result_daily_counts_day", "day"),
 )
 
+#: The same counts per CI account and UTC day, one column per value (migration 0105):
+#: the health table's month is 31 rows per account. Kept, as the daily counts, the
+#: projects and last seen, by the trigger of migration 0105 on every insert into results.
+result_account_days = Table(
+    "result_account_days",
+    metadata,
+    Column("account_id", Integer, ForeignKey("ci_accounts.id"), primary_key=True),
+    #: Days since 1970-01-01, UTC.
+    Column("day", Integer, primary_key=True),
+    *(
+        Column(value, Integer, nullable=False, server_default="0")
+        for value in ("passed", "failed", "unstable", "in_progress", "skipped", "not_registered")
+    ),
+    Index("ix_result_account_days_day", "day"),
+)
+
 # -- results backfill (migration 0101) ---------------------------------------
 
 #: Gerrit review messages whose job lines became results: a backfill imports each once.
@@ -240,6 +256,17 @@ account_projects = Table(
     "account_projects",
     metadata,
     Column("account_id", Integer, ForeignKey("ci_accounts.id"), primary_key=True),
+    Column("project", String(300), primary_key=True),
+    Column("last_reported_at", UtcDateTime, nullable=False),
+    #: An account's projects of the month, counted and listed (migration 0105).
+    Index("ix_account_projects_account_time", "account_id", "last_reported_at"),
+)
+
+#: Each project's last report (migration 0105, kept by its trigger): the health table's
+#: filter suggests the month's projects without a pass over every account's.
+reported_projects = Table(
+    "reported_projects",
+    metadata,
     Column("project", String(300), primary_key=True),
     Column("last_reported_at", UtcDateTime, nullable=False),
 )

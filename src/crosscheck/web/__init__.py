@@ -1,7 +1,8 @@
 """Server-rendered pages of the results service, each with a JSON twin.
 
-The pages read only through `ResultsService` (its reads and `activity`) and shape
-model objects into views (views.py); they hold no SQL. serve/ mounts them beside the
+The pages read through `ResultsService` (its reads and `activity`; the change page
+through results/reads.py's `change_results` on its engine) and shape what they read into
+views (views.py); they hold no SQL. serve/ mounts them beside the
 results service's routers, only when reads are public.
 """
 

@@ -11,22 +11,25 @@ Content-Security-Policy without any script source backs that up.
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from crosscheck.config.pages import PagesSettings
 from crosscheck.http.errors import LocatedHTTPError, error_responses
 from crosscheck.results.activity import Activity
 from crosscheck.results.errors import AccountNotFoundError
-from crosscheck.results.reads import Cursor, DayCounts
+from crosscheck.results.reads import Cursor, change_results, change_version
 from crosscheck.results.records import day_number
 from crosscheck.results.schemas import MAX_GERRIT_INT
 from crosscheck.results.service import ResultsService
+from crosscheck.web.etags import change_etag, none_match, settings_tag
 from crosscheck.web.health import (
     FLAGGED_VALUES,
     ORDERS,
@@ -38,6 +41,7 @@ from crosscheck.web.health import (
 from crosscheck.web.plot import Plot, success_plot
 from crosscheck.web.rendering import Renderer
 from crosscheck.web.views import (
+    LISTED_PROJECTS,
     TREND_DAYS,
     AccountPage,
     ChangePage,
@@ -47,14 +51,17 @@ from crosscheck.web.views import (
     HealthRow,
     TrendDay,
     account_page,
-    change_page,
+    change_document,
     daily_rate,
     date_of_day,
     health_page,
     health_row,
+    page_of,
 )
 
 MAX_PLOT_DAYS = 365
+#: A day of the health table's trend window: its number, its date, its entry when quiet.
+_TrendSlot = tuple[int, date, TrendDay]
 Days = Annotated[int | None, Query(ge=1, le=MAX_PLOT_DAYS, description="Days the plot covers")]
 ChangePath = Annotated[int, Path(ge=1, le=MAX_GERRIT_INT, description="The change number")]
 #: Result ids in a page cursor are 64-bit integers in the store.
@@ -84,7 +91,6 @@ Flagged = Annotated[
 # The twins serialise straight from the views, which are typed already: FastAPI would
 # validate them again through the response model first (kept for the OpenAPI schema).
 _HEALTH = TypeAdapter(HealthPage)
-_CHANGE = TypeAdapter(ChangePage)
 _ACCOUNT = TypeAdapter(AccountPage)
 
 
@@ -124,27 +130,45 @@ class Pages:
     def __init__(self, service: ResultsService, settings: PagesSettings) -> None:
         self.service = service
         self.settings = settings
+        self._settings_tag = settings_tag(settings)
 
-    async def change(self, change: int) -> ChangePage:
-        history = await self.service.change_results(change, current=False)
-        if not history:
+    async def change(self, change: int) -> tuple[dict[str, Any], str]:
+        """The change page as plain data (`change_document`: the JSON twin as it is sent)
+        and its entity tag."""
+        async with self.service.engine.connect() as connection:
+            found = await change_results(connection, change)
+        if found is None:
             raise PageNotFoundError(f"no CI has reported a result on change {change}")
-        expected = self.settings.expected_cis.for_project(history[-1].project)
-        return change_page(change, history, expected, self.settings.gerrit_url)
+        expected = self.settings.expected_cis.for_project(found.project)
+        document = change_document(change, found, expected, self.settings.gerrit_url)
+        return document, change_etag(found.version, self._settings_tag)
+
+    async def change_etag(self, change: int) -> str | None:
+        """The change page's entity tag without reading its results; None without any."""
+        async with self.service.engine.connect() as connection:
+            version = await change_version(connection, change)
+        return None if version is None else change_etag(version, self._settings_tag)
 
     async def health(self, query: HealthQuery) -> HealthPage:
         now = datetime.now(UTC)
-        every = await self.service.activity.every(now, TREND_DAYS)
-        rows = [self._row(activity, now) for activity in every]
-        return health_page(rows, now, query, select_rows(rows, query))
+        if query.project:  # the filter looks at every project of each account
+            every = await self.service.activity.every(now, TREND_DAYS)
+            suggestions = None
+        else:  # a few listed of each, their count, and the month's for the filter
+            every = await self.service.activity.every(now, TREND_DAYS, listed=LISTED_PROJECTS)
+            suggestions = await self.service.activity.projects(now, TREND_DAYS)
+        days = _trend_days(now)
+        rows = [self._row(activity, now, days) for activity in every]
+        return health_page(rows, now, query, select_rows(rows, query), suggestions)
 
-    def _row(self, activity: Activity, now: datetime) -> HealthRow:
+    def _row(self, activity: Activity, now: datetime, days: Sequence[_TrendSlot]) -> HealthRow:
         extras = HealthExtras(
             account=activity.account,
             projects=activity.projects,
+            project_count=activity.project_count,
             merged=activity.merged,
             latest=activity.latest,
-            trend=_trend(activity.daily, day_number(now) - TREND_DAYS + 1),
+            trend=_trend(activity.daily, days),
             gerrit_base=self.settings.gerrit_url,
         )
         return health_row(activity.statistics, now, extras)
@@ -166,7 +190,7 @@ class Pages:
             raise PageNotFoundError(str(error)) from error
         return account_page(
             found.activity.account,
-            self._row(found.activity, now),
+            self._row(found.activity, now, _trend_days(now)),
             found.history,
             next_page=found.next_page.encode() if found.next_page else None,
             days=days,
@@ -174,11 +198,20 @@ class Pages:
         )
 
 
-def _trend(counts: list[DayCounts], first_day: int) -> list[TrendDay]:
-    """One entry per day of the window, quiet days as zeros: a sparkline point per day."""
-    by_day = {c.day: (c.passed, c.final) for c in counts}
-    days = range(first_day, first_day + TREND_DAYS)
-    return [TrendDay(date_of_day(day), *by_day.get(day, (0, 0))) for day in days]
+def _trend_days(now: datetime) -> list[_TrendSlot]:
+    """The trend window's days, worked out once per page rather than once per row."""
+    first_day = day_number(now) - TREND_DAYS + 1
+    slots = []
+    for day in range(first_day, first_day + TREND_DAYS):
+        on = date_of_day(day)
+        slots.append((day, on, TrendDay(on, 0, 0)))
+    return slots
+
+
+def _trend(counts: Mapping[int, tuple[int, int]], days: Sequence[_TrendSlot]) -> list[TrendDay]:
+    """One entry per day of the window, quiet days as zeros: a sparkline point per day.
+    Quiet days share one (immutable) entry per date."""
+    return [TrendDay(on, *counts[day]) if day in counts else quiet for day, on, quiet in days]
 
 
 def _cursor(before: str | None) -> Cursor | None:
@@ -233,7 +266,7 @@ def pages_router(
     async def change_html(change: ChangePath) -> HTMLResponse:
         json_url = f"{prefix}/json/changes/{change}"
         try:
-            page = await pages.change(change)
+            page = page_of((await pages.change(change))[0])
         except PageNotFoundError as error:
             return renderer.not_found(str(error), json_url)
         return renderer.page("change.html", json_url, page=page)
@@ -241,14 +274,21 @@ def pages_router(
     @router.get(
         "/json/changes/{change}",
         summary="A change's current results: patchsets x CI accounts x jobs, and missing CIs",
-        responses=error_responses(404),
+        responses=error_responses(404) | _NOT_MODIFIED,
         response_model=ChangePage,
     )
-    async def change_json(change: ChangePath) -> Response:
+    async def change_json(
+        change: ChangePath, if_none_match: Annotated[str | None, Header()] = None
+    ) -> Response:
+        if if_none_match is not None:
+            etag = await pages.change_etag(change)
+            if etag is not None and none_match(if_none_match, etag):
+                return Response(status_code=304, headers=_tagged(etag))
         try:
-            return _json(_CHANGE, await pages.change(change))
+            document, etag = await pages.change(change)
         except PageNotFoundError as error:
             raise HTTPException(404, str(error)) from error
+        return Response(to_json(document), media_type="application/json", headers=_tagged(etag))
 
     @router.get("/cis/{account}", include_in_schema=False)
     async def account_html(account: str, before: Before = None, days: Days = None) -> HTMLResponse:
@@ -285,6 +325,16 @@ def pages_router(
         return renderer.svg(page=page, plot=_plot(page))
 
     return router
+
+
+_NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "The copy whose ETag the request's If-None-Match names is current"}
+}
+
+
+def _tagged(etag: str) -> dict[str, str]:
+    # no-cache: a browser may keep the copy, and asks again each time (answered by a 304).
+    return {"ETag": etag, "Cache-Control": "no-cache"}
 
 
 def _plot(page: AccountPage) -> Plot:

@@ -9,9 +9,10 @@ Every label is placed inside the viewBox: nothing is clipped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from crosscheck.web.views import LOW_SUCCESS, DailyRate, TrendDay
 
@@ -235,62 +236,116 @@ class Sparkline:
     width: int
     height: int
     baseline: float
-    bars: list[SparkBar]
     #: The figures in words: the whole window's, for the tooltip and screen readers.
     title: str
-
     # Two paths, not a titled group of rects per day: 180 CIs' rows stay a few
     # hundred kilobytes of HTML instead of over a megabyte.
-    @property
-    def passed_path(self) -> str:
-        return _bars_path((b.x, b.passed_y, b.width, b.passed_height) for b in self.bars)
+    passed_path: str
+    other_path: str
+    trend: Sequence[TrendDay] = ()
 
     @property
-    def other_path(self) -> str:
-        return _bars_path((b.x, b.other_y, b.width, b.other_height) for b in self.bars)
+    def bars(self) -> list[SparkBar]:
+        """The bars the paths draw, as numbers (the page needs only the paths)."""
+        return [_spark_bar(self.trend, index, tenths) for index, tenths in _bar_tenths(self.trend)]
 
 
-def _bars_path(boxes: Iterable[tuple[float, float, float, float]]) -> str:
-    return "".join(f"M{x:g} {y:g}h{w:g}v{h:g}h{-w:g}z" for x, y, w, h in boxes if h > 0)
+#: Heights are whole tenths of a pixel, as the coordinates always were: whole tenths
+#: make the paths from a table of strings, not a round and a float format per
+#: coordinate (180 rows x 30 days of those were two thirds of the table's rendering).
+_BOTTOM = (SPARK_HEIGHT - 1) * 10
+_USABLE = (SPARK_HEIGHT - SPARK_TOP - 1) * 10
+_TENTHS = [f"{n / 10:g}" for n in range(SPARK_HEIGHT * 10 + 1)]
+
+
+@lru_cache(maxsize=8)
+def _slots(days: int) -> list[tuple[str, str, str]]:
+    """Per day of a `days`-day trend, its bar's path before y, between y and the
+    height, and after the height: x and the width are the same on every row."""
+    slot = SPARK_WIDTH / days
+    width = round(max(slot * 0.7, 1.0), 1)
+    return [
+        (f"M{round(slot * index + slot * 0.15, 1):g} ", f"h{width:g}v", f"h{-width:g}z")
+        for index in range(days)
+    ]
+
+
+def _bar_tenths(trend: Sequence[TrendDay]) -> list[tuple[int, tuple[int, int, int]]]:
+    """(index, (total, passed, other)) of each day with a finished result, in tenths of
+    a pixel: scaled to the busiest day, at least a pixel high; each part rounded on its
+    own, as the bars were drawn before they were tenths."""
+    busiest = max((d.final for d in trend), default=0)
+    if not busiest:
+        return []
+    scale = _USABLE / busiest
+    found = []
+    for index, day in enumerate(trend):
+        final = day.final
+        if final:
+            total = max(final * scale, 10.0)
+            passed = total * day.passed / final
+            found.append((index, (round(total), round(passed), round(total - passed))))
+    return found
+
+
+def _spark_bar(trend: Sequence[TrendDay], index: int, tenths: tuple[int, int, int]) -> SparkBar:
+    total, passed, other = tenths
+    slot = SPARK_WIDTH / max(len(trend), 1)
+    day = trend[index]
+    return SparkBar(
+        x=round(slot * index + slot * 0.15, 1),
+        width=round(max(slot * 0.7, 1.0), 1),
+        passed_y=(_BOTTOM - passed) / 10,
+        passed_height=passed / 10,
+        other_y=(_BOTTOM - total) / 10,
+        other_height=other / 10,
+        label=f"{day.day}: {day.passed} of {day.final} passed",
+    )
 
 
 def sparkline(trend: Sequence[TrendDay]) -> Sparkline:
     """One bar per day (finished results, scaled to the busiest day), passed in green."""
-    days = max(len(trend), 1)
-    slot = SPARK_WIDTH / days
-    busiest = max((d.final for d in trend), default=0)
-    usable = SPARK_HEIGHT - SPARK_TOP - 1
-    bars = []
-    for index, day in enumerate(trend):
-        if not day.final:
+    passed_parts: list[str] = []
+    other_parts: list[str] = []
+    keep_passed, keep_other = passed_parts.append, other_parts.append
+    scale = _USABLE / (max([d.final for d in trend], default=0) or 1)
+    tenths = _TENTHS
+    slots = _slots(len(trend)) if trend else []
+    # The arithmetic of _bar_tenths, inline: this loop runs for 180 rows x 30 days.
+    for (before, middle, after), day in zip(slots, trend, strict=True):
+        final = day.final
+        if not final:
             continue
-        total = max(usable * day.final / busiest, 1.0)
-        passed = total * day.passed / day.final
-        x = round(slot * index + slot * 0.15, 1)
-        bottom = SPARK_HEIGHT - 1
-        bars.append(
-            SparkBar(
-                x=x,
-                width=round(max(slot * 0.7, 1.0), 1),
-                passed_y=round(bottom - passed, 1),
-                passed_height=round(passed, 1),
-                other_y=round(bottom - total, 1),
-                other_height=round(total - passed, 1),
-                label=f"{day.day}: {day.passed} of {day.final} passed",
-            )
-        )
-    return Sparkline(SPARK_WIDTH, SPARK_HEIGHT, SPARK_HEIGHT - 0.5, bars, _spark_title(trend))
+        total = max(final * scale, 10.0)  # a pixel at least
+        exact = total * day.passed / final
+        passed, other = round(exact), round(total - exact)
+        if passed:
+            keep_passed(before + tenths[_BOTTOM - passed] + middle + tenths[passed] + after)
+        if other:
+            keep_other(before + tenths[_BOTTOM - round(total)] + middle + tenths[other] + after)
+    return Sparkline(
+        SPARK_WIDTH,
+        SPARK_HEIGHT,
+        SPARK_HEIGHT - 0.5,
+        _spark_title(trend),
+        "".join(passed_parts),
+        "".join(other_parts),
+        trend,
+    )
 
 
 def _spark_title(trend: Sequence[TrendDay]) -> str:
-    final = sum(d.final for d in trend)
-    passed = sum(d.passed for d in trend)
     if not trend:
         return "no days"
+    final = passed = active = 0
+    for day in trend:  # one pass: this runs for every row of the health table
+        if day.final:
+            final += day.final
+            passed += day.passed
+            active += 1
     span = f"{trend[0].day} to {trend[-1].day}"
     if not final:
         return f"{span}: no finished results"
-    active = sum(1 for d in trend if d.final)
     return (
         f"{span}: {passed} of {final} finished results passed ({passed / final:.0%}), "
         f"on {active} of {len(trend)} days"

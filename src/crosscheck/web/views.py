@@ -11,17 +11,23 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from crosscheck.model.results import (
     AccountStatistics,
     CIAccount,
     Result,
     ResultValue,
+    WindowCounts,
     contact_link,
     current_results,
     format_duration,
 )
 from crosscheck.results.merges import MergedVotes
+from crosscheck.results.reads import ChangeResults, ChangeVersion, CurrentRun
 from crosscheck.results.records import EPOCH
 
 #: A CI account that reported nothing for this long is flagged silent.
@@ -103,43 +109,99 @@ def change_page(
     expected: Sequence[str],
     gerrit_base: str | None = None,
 ) -> ChangePage:
-    """The patchsets x CI accounts x jobs matrix of a change with at least one result."""
+    """The patchsets x CI accounts x jobs matrix of a change with at least one result,
+    from its whole history (oldest first)."""
     runs = Counter(r.current_key for r in history)
-    current = current_results(history)
-    patchsets = sorted({r.patchset for r in history}, reverse=True)
-    column = {patchset: index for index, patchset in enumerate(patchsets)}
-    cells: dict[tuple[str, str], list[Cell | None]] = {}
-    for result in current:
-        row = cells.setdefault((result.account, result.job), [None] * len(patchsets))
-        row[column[result.patchset]] = _cell(result, runs[result.current_key])
-    latest = patchsets[0]
-    reported = {r.account for r in current if r.patchset == latest}
-    base = gerrit_change_url(gerrit_base, change)
-    return ChangePage(
-        change=change,
+    found = ChangeResults(
         project=history[-1].project,
-        patchsets=patchsets,
-        rows=[MatrixRow(a, j, c) for (a, j), c in sorted(cells.items())],
-        latest_patchset=latest,
-        expected=list(expected),
-        missing=[name for name in expected if name not in reported],
-        gerrit_url=base,
+        current=[_current_run(r, runs[r.current_key]) for r in current_results(history)],
+        version=ChangeVersion(len(history), max(r.id for r in history)),
     )
+    return page_of(change_document(change, found, expected, gerrit_base))
 
 
-def _cell(result: Result, runs: int) -> Cell:
-    url = safe_url(result.url)
-    return Cell(
-        value=result.value,
+def _current_run(result: Result, runs: int) -> CurrentRun:
+    return CurrentRun(
+        id=result.id,
+        account=result.account,
+        job=result.job,
+        patchset=result.patchset,
+        value=result.value.value,
         reported_at=result.reported_at,
-        duration=None if result.duration is None else format_duration(result.duration),
-        seconds=result.duration,
-        url=url,
-        unsafe_url=result.url if url is None else None,
+        duration=result.duration,
+        url=result.url,
         voting=result.voting,
         comment=result.comment,
         runs=runs,
     )
+
+
+def change_document(
+    change: int,
+    found: ChangeResults,
+    expected: Sequence[str],
+    gerrit_base: str | None = None,
+) -> dict[str, Any]:
+    """A `ChangePage` as plain data (dicts, lists, strings, datetimes), the JSON twin's
+    content: serialised as it is, it skips a dataclass per cell and pydantic's walk over
+    them, most of a big change's time."""
+    current = found.current
+    patchsets = sorted({run.patchset for run in current}, reverse=True)
+    column = {patchset: index for index, patchset in enumerate(patchsets)}
+    cells: dict[tuple[str, str], list[dict[str, Any] | None]] = {}
+    for run in current:
+        row = cells.get((run.account, run.job))
+        if row is None:
+            row = cells[(run.account, run.job)] = [None] * len(patchsets)
+        row[column[run.patchset]] = _cell(run)
+    latest = patchsets[0]
+    reported = {run.account for run in current if run.patchset == latest}
+    # Keys in ChangePage's field order, so both serialise to the same bytes.
+    return {
+        "change": change,
+        "project": found.project,
+        "patchsets": patchsets,
+        "rows": [
+            {"account": account, "job": job, "cells": row}
+            for (account, job), row in sorted(cells.items(), key=_row_key)
+        ],
+        "latest_patchset": latest,
+        "expected": list(expected),
+        "missing": [name for name in expected if name not in reported],
+        "gerrit_url": gerrit_change_url(gerrit_base, change),
+    }
+
+
+def _row_key(item: tuple[tuple[str, str], object]) -> tuple[str, str]:
+    return item[0]
+
+
+def _cell(run: CurrentRun) -> dict[str, Any]:
+    """A `Cell` as plain data, keys in its field order."""
+    url = safe_url(run.url)
+    return {
+        "value": run.value,
+        "reported_at": run.reported_at,
+        "duration": None if run.duration is None else _duration(round(run.duration)),
+        "seconds": run.duration,
+        "url": url,
+        "unsafe_url": run.url if url is None else None,
+        "voting": run.voting,
+        "comment": run.comment,
+        "runs": run.runs,
+    }
+
+
+#: `format_duration` rounds to whole seconds first: the same text per whole second, and
+#: jobs of a change take similar times.
+_duration = lru_cache(maxsize=4096)(format_duration)
+
+_CHANGE_PAGE = TypeAdapter(ChangePage)
+
+
+def page_of(document: dict[str, Any]) -> ChangePage:
+    """The `ChangePage` of a `change_document`, for the HTML page."""
+    return _CHANGE_PAGE.validate_python(document)
 
 
 # -- health table ------------------------------------------------------------
@@ -161,7 +223,9 @@ class LatestRun:
     gerrit_url: str | None
 
 
-@dataclass(frozen=True)
+# Not frozen, slots: the health table makes 180 x 30 of these per request, and a frozen
+# dataclass's __init__ (object.__setattr__ per field) took 2.5 times as long.
+@dataclass(slots=True)
 class TrendDay:
     day: date
     passed: int
@@ -174,8 +238,11 @@ class HealthExtras:
     """What the health table shows beyond the counts, fetched by the router."""
 
     account: CIAccount
-    #: Every project it reported on over the window.
+    #: Every project it reported on over the window (or the first few, by name, when
+    #: `project_count` says how many).
     projects: Sequence[str] = ()
+    #: How many projects it reported on; None: as many as `projects` holds.
+    project_count: int | None = None
     merged: MergedVotes = field(default_factory=MergedVotes)
     latest: Result | None = None
     #: One per day of the trend window, oldest first.
@@ -254,42 +321,61 @@ class HealthPage:
 def health_row(
     stats: AccountStatistics, now: datetime, extras: HealthExtras | None = None
 ) -> HealthRow:
-    windows = stats.windows
-    rate = windows[LOW_SUCCESS_WINDOW].success_rate
+    (total_24h, rate_24h), (total_7d, rate), (total_30d, rate_30d) = (
+        _figures(stats.windows[name]) for name in ("24h", LOW_SUCCESS_WINDOW, "30d")
+    )
     silent = stats.enabled and (stats.last_seen is None or now - stats.last_seen > SILENT_AFTER)
-    row = HealthRow(
+    # One HealthRow per row, extras included: the table makes 180 of them per request.
+    return HealthRow(
         account=stats.account,
         enabled=stats.enabled,
-        results_24h=windows["24h"].total,
-        results_7d=windows["7d"].total,
-        results_30d=windows["30d"].total,
-        success_24h=windows["24h"].success_rate,
+        results_24h=total_24h,
+        results_7d=total_7d,
+        results_30d=total_30d,
+        success_24h=rate_24h,
         success_7d=rate,
-        success_30d=windows["30d"].success_rate,
+        success_30d=rate_30d,
         last_seen=stats.last_seen,
         last_success=stats.last_success,
         silent=silent,
         low_success=rate is not None and rate < LOW_SUCCESS,
+        **({} if extras is None else _extra_fields(extras)),
     )
-    return row if extras is None else _with_extras(row, extras)
 
 
-def _with_extras(row: HealthRow, extras: HealthExtras) -> HealthRow:
+#: The values `ResultValue.final` names, as a set (a property call per value was slower).
+_FINAL = frozenset(value for value in ResultValue if value.final)
+
+
+def _figures(window: WindowCounts) -> tuple[int, float | None]:
+    """A window's results and success rate (`total`, `success_rate`) in one pass."""
+    total = final = passed = 0
+    for value, count in window.counts.items():
+        total += count
+        if value in _FINAL:
+            final += count
+            if value == ResultValue.PASSED:
+                passed += count
+    return total, passed / final if final else None
+
+
+def _extra_fields(extras: HealthExtras) -> dict[str, Any]:
     account, merged = extras.account, extras.merged
-    return replace(
-        row,
-        driver=account.driver,
-        owner=account.owner,
-        contact=account.contact,
-        contact_url=contact_link(account.contact),
-        projects=sorted(extras.projects),
-        project_count=len(extras.projects),
-        merged_votes=merged.votes,
-        merged_passed=merged.passed,
-        merged_success=merged.success_rate,
-        latest=_latest(extras.latest, extras.gerrit_base),
-        trend=list(extras.trend),
-    )
+    return {
+        "driver": account.driver,
+        "owner": account.owner,
+        "contact": account.contact,
+        "contact_url": contact_link(account.contact),
+        "projects": sorted(extras.projects),
+        "project_count": len(extras.projects)
+        if extras.project_count is None
+        else extras.project_count,
+        "merged_votes": merged.votes,
+        "merged_passed": merged.passed,
+        "merged_success": merged.success_rate,
+        "latest": _latest(extras.latest, extras.gerrit_base),
+        "trend": list(extras.trend),
+    }
 
 
 def _latest(result: Result | None, gerrit_base: str | None) -> LatestRun | None:
@@ -308,10 +394,17 @@ def _latest(result: Result | None, gerrit_base: str | None) -> LatestRun | None:
 
 
 def health_page(
-    rows: Sequence[HealthRow], now: datetime, query: HealthQuery, shown: Sequence[HealthRow]
+    rows: Sequence[HealthRow],
+    now: datetime,
+    query: HealthQuery,
+    shown: Sequence[HealthRow],
+    suggestions: Sequence[str] | None = None,
 ) -> HealthPage:
     """`rows` every account's with all their projects (the filter sees them all), `shown`
-    those the query keeps, in its order; the page lists a few projects of each."""
+    those the query keeps, in its order; the page lists a few projects of each.
+    `suggestions`: every project of the rows, when they hold only their first few."""
+    if suggestions is None:
+        suggestions = sorted({p for row in rows for p in row.projects})
     return HealthPage(
         generated_at=now,
         silent_after_hours=int(SILENT_AFTER.total_seconds() // 3600),
@@ -319,7 +412,7 @@ def health_page(
         trend_days=TREND_DAYS,
         query=query,
         total=len(rows),
-        projects=sorted({p for row in rows for p in row.projects})[:PROJECT_SUGGESTIONS],
+        projects=list(suggestions[:PROJECT_SUGGESTIONS]),
         rows=[_listed(row, query.project) for row in shown],
     )
 

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from crosscheck.model.results import ResultValue
 from crosscheck.results.service import ResultsService
 from tests.integration.results.helpers import new_result
 
 NOW = datetime(2024, 5, 31, 15, 30, tzinfo=UTC)
+MORNING = datetime(2024, 5, 31, 9, 10, tzinfo=UTC)
 
 
 def ago(**delta: float) -> datetime:
     return NOW - timedelta(**delta)
 
 
-async def test_windows_count_exactly_at_their_edges(service: ResultsService) -> None:
+# In the afternoon the part of a window's first day after its start is counted; in the
+# morning, the whole day less the part before the start (the shorter side is read).
+@pytest.mark.parametrize("now", [NOW, MORNING], ids=["afternoon", "morning"])
+async def test_windows_count_exactly_at_their_edges(service: ResultsService, now: datetime) -> None:
+    def ago(**delta: float) -> datetime:
+        return now - timedelta(**delta)
+
     await service.accounts.create("a", allowed_projects=["*"])
     await service.accounts.create("silent", allowed_projects=["*"])
     reported = [
@@ -26,11 +35,15 @@ async def test_windows_count_exactly_at_their_edges(service: ResultsService) -> 
         (ago(days=7, minutes=1), ResultValue.PASSED),
         (ago(days=29, hours=23, minutes=59), ResultValue.IN_PROGRESS),
         (ago(days=30, seconds=1), ResultValue.FAILED),  # outside every window
+        # On each window's first day, just before its start: in the longer windows only.
+        (ago(hours=24, seconds=30), ResultValue.SKIPPED),
+        (ago(days=7, seconds=30), ResultValue.SKIPPED),
+        (ago(days=30, minutes=2), ResultValue.SKIPPED),
     ]
     await service.report(
-        "a", [new_result(value=value, reported_at=when) for when, value in reported], now=NOW
+        "a", [new_result(value=value, reported_at=when) for when, value in reported], now=now
     )
-    stats = {s.account: s for s in await service.statistics(now=NOW)}
+    stats = {s.account: s for s in await service.statistics(now=now)}
     assert set(stats) == {"a", "silent"}
     windows = stats["a"].windows
     assert windows["24h"].counts == {ResultValue.PASSED: 1, ResultValue.FAILED: 1}
@@ -38,12 +51,14 @@ async def test_windows_count_exactly_at_their_edges(service: ResultsService) -> 
         ResultValue.PASSED: 2,
         ResultValue.FAILED: 1,
         ResultValue.UNSTABLE: 1,
+        ResultValue.SKIPPED: 1,
     }
     assert windows["30d"].counts == {
         ResultValue.PASSED: 3,
         ResultValue.FAILED: 1,
         ResultValue.UNSTABLE: 1,
         ResultValue.IN_PROGRESS: 1,
+        ResultValue.SKIPPED: 2,
     }
     assert windows["24h"].success_rate == 0.5
     assert windows["30d"].success_rate == 3 / 5  # in progress does not count

@@ -153,3 +153,26 @@ def test_sparkline_of_a_quiet_month_says_so() -> None:
     line = sparkline(days)
     assert line.bars == []
     assert line.title.endswith("no finished results")
+
+
+def test_sparkline_paths_draw_its_bars_stacked_within_it() -> None:
+    finals = [0, 1, 7, 300, 299, 13, 0, 2, 150, 151]
+    days = [
+        TrendDay(FIRST + timedelta(days=i), final * (i % 4) // 3, final)
+        for i, final in enumerate(finals)
+    ]
+    line = sparkline(days)
+
+    def path(parts: list[tuple[float, float, float, float]]) -> str:
+        return "".join(f"M{x:g} {y:g}h{w:g}v{h:g}h{-w:g}z" for x, y, w, h in parts if h > 0)
+
+    bars = line.bars
+    assert len(bars) == sum(1 for f in finals if f)
+    assert line.passed_path == path([(b.x, b.passed_y, b.width, b.passed_height) for b in bars])
+    assert line.other_path == path([(b.x, b.other_y, b.width, b.other_height) for b in bars])
+    for bar in bars:
+        # The passed part sits on the baseline, the rest on top of it, to a tenth of a pixel.
+        assert bar.passed_y + bar.passed_height == pytest.approx(line.height - 1)
+        assert bar.other_y + bar.other_height == pytest.approx(bar.passed_y, abs=0.11)
+        assert bar.other_y >= 0
+        assert bar.x + bar.width <= line.width

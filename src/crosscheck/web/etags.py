@@ -1,0 +1,34 @@
+"""Entity tags of the change page's JSON twin: a client that polls a change sends back the
+tag it holds (`If-None-Match`) and gets a bodiless 304 while the change has no new result.
+
+The tag names the change's results by their count and highest id (results are only ever
+added), and the pages' settings and crosscheck's version, which also shape the document:
+a restart with other expected CIs or a new release changes every tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from crosscheck import __version__
+from crosscheck.config.pages import PagesSettings
+from crosscheck.results.reads import ChangeVersion
+
+
+def settings_tag(settings: PagesSettings) -> str:
+    """What, beyond the results, a change document depends on, in a few characters."""
+    shaping = repr((__version__, settings.expected_cis, settings.gerrit_url))
+    return hashlib.blake2b(shaping.encode(), digest_size=6).hexdigest()
+
+
+def change_etag(version: ChangeVersion, settings: str) -> str:
+    """A strong tag (quoted, RFC 9110): the same bytes whenever it is the same."""
+    return f'"{version.results}.{version.newest_id}.{settings}"'
+
+
+def none_match(header: str, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` or is `*` (weak comparison, as RFC
+    9110 asks for this header: a `W/` prefix is ignored)."""
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))

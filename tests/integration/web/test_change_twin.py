@@ -1,0 +1,153 @@
+"""The change page's JSON twin, read by reads.change_results and sent as plain data: the
+same bytes as the ChangePage view of the change's whole history, and its entity tag
+(304 while the change has no new result), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import TypeAdapter
+
+from crosscheck.model.expected import ExpectedCIs
+from crosscheck.model.results import NewResult, ResultValue
+from crosscheck.results.service import ResultsService
+from crosscheck.store import open_store
+from crosscheck.web import PagesSettings, pages_router
+from crosscheck.web.views import ChangePage, change_page
+
+NOW = datetime.now(UTC).replace(microsecond=250000)
+EXPECTED = ExpectedCIs((("openstack/*", ("Acme CI", "Other CI", "Zed CI")),))
+GERRIT = "https://review.example"
+#: Markup, quotes, non-ASCII, a JavaScript line separator and an astral character.
+COMMENT = '<b>"caf\u00e9" \u2028 & \U0001f600</b>'
+
+Client = tuple[httpx.AsyncClient, ResultsService]
+
+
+def item(change: int, patchset: int, job: str, value: ResultValue, **extra: object) -> NewResult:
+    return NewResult("openstack/nova", change, patchset, job, value, **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def client(store_url: str) -> AsyncIterator[Client]:
+    engine = await open_store(store_url)
+    service = ResultsService(engine, max_age=None)
+    app = FastAPI()
+    settings = PagesSettings(expected_cis=EXPECTED, gerrit_url=GERRIT)
+    app.include_router(pages_router(service, settings))
+    for name in ("Acme CI", "Other CI"):
+        await service.accounts.create(name, allowed_projects=["*"])
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://pages") as http:
+        yield http, service
+    await engine.dispose()
+
+
+async def report_a_busy_change(service: ResultsService) -> None:
+    minutes = [NOW - timedelta(minutes=m) for m in range(60)]
+    await service.report(
+        "Acme CI",
+        [
+            item(5, 1, "unit", ResultValue.FAILED, reported_at=minutes[50], duration=3723.4),
+            item(5, 1, "unit", ResultValue.PASSED, reported_at=minutes[40], duration=0.4),
+            item(5, 1, "lint", ResultValue.IN_PROGRESS, reported_at=minutes[40]),
+            item(5, 2, "unit", ResultValue.UNSTABLE, reported_at=minutes[30], voting=False),
+            item(
+                5, 2, "docs", ResultValue.PASSED, reported_at=minutes[30].replace(microsecond=0),
+                url="https://logs.example/a?b=1&c=<2>", comment=COMMENT,
+            ),
+            item(5, 2, "zeta", ResultValue.SKIPPED, reported_at=minutes[30], url="https://l/1"),
+        ],
+    )  # fmt: skip
+    # Stored later with an older time (a backfill): never current, yet counted as a run.
+    await service.report(
+        "Acme CI", [item(5, 1, "unit", ResultValue.FAILED, reported_at=minutes[55])]
+    )
+    # Two reports at the same moment: the later id is current.
+    same = minutes[20]
+    await service.report("Other CI", [item(5, 1, "unit", ResultValue.FAILED, reported_at=same)])
+    await service.report("Other CI", [item(5, 1, "unit", ResultValue.PASSED, reported_at=same)])
+
+
+async def test_twin_is_the_views_serialisation_byte_for_byte(client: Client) -> None:
+    http, service = client
+    await report_a_busy_change(service)
+    history = await service.change_results(5, current=False)
+    expected = EXPECTED.for_project("openstack/nova")
+    page = change_page(5, history, expected, GERRIT)
+    response = await http.get("/json/changes/5")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == TypeAdapter(ChangePage).dump_json(page)
+    data = response.json()
+    rows = {(r["account"], r["job"]): r["cells"] for r in data["rows"]}
+    assert list(rows) == sorted(rows)
+    unit = rows[("Acme CI", "unit")][1]
+    assert (unit["value"], unit["runs"], unit["duration"]) == ("passed", 3, "0s")
+    assert rows[("Other CI", "unit")][1]["value"] == "passed"
+    assert rows[("Acme CI", "docs")][0]["url"] == "https://logs.example/a?b=1&c=<2>"
+    assert rows[("Acme CI", "docs")][0]["comment"] == COMMENT
+    assert data["missing"] == ["Other CI", "Zed CI"]
+    assert data["gerrit_url"] == f"{GERRIT}/c/5"
+
+
+async def test_html_page_shows_the_same_matrix(client: Client) -> None:
+    http, service = client
+    await report_a_busy_change(service)
+    html = (await http.get("/changes/5")).text
+    assert 'data-account="Acme CI" data-job="docs"' in html
+    assert "&lt;b&gt;&#34;caf\u00e9&#34;" in html  # escaped, never markup
+    assert "<b>" not in html
+    assert 'id="missing"' in html
+
+
+async def test_a_client_holding_the_current_copy_gets_a_304(client: Client) -> None:
+    http, service = client
+    await report_a_busy_change(service)
+    first = await http.get("/json/changes/5")
+    etag = first.headers["etag"]
+    assert etag.startswith('"')
+    assert etag.endswith('"')
+    assert first.headers["cache-control"] == "no-cache"
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = await http.get("/json/changes/5", headers={"If-None-Match": header})
+        assert again.status_code == 304, header
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+    stale = await http.get("/json/changes/5", headers={"If-None-Match": '"1.1.x"'})
+    assert stale.status_code == 200
+    assert stale.content == first.content
+    assert stale.headers["etag"] == etag
+
+
+async def test_a_new_result_changes_the_tag_and_the_copy(client: Client) -> None:
+    http, service = client
+    await report_a_busy_change(service)
+    first = await http.get("/json/changes/5")
+    etag = first.headers["etag"]
+    # Older than everything on the change: not current anywhere, but a run more.
+    await service.report(
+        "Acme CI", [item(5, 2, "unit", ResultValue.FAILED, reported_at=NOW - timedelta(hours=2))]
+    )
+    after = await http.get("/json/changes/5", headers={"If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.headers["etag"] != etag
+    rows = {(r["account"], r["job"]): r["cells"] for r in after.json()["rows"]}
+    assert rows[("Acme CI", "unit")][0]["runs"] == 2
+    assert after.content != first.content
+    # Another change's results leave this one's tag alone.
+    await service.report("Acme CI", [item(6, 1, "unit", ResultValue.PASSED)])
+    same = await http.get("/json/changes/5", headers={"If-None-Match": after.headers["etag"]})
+    assert same.status_code == 304
+
+
+async def test_a_change_without_results_is_404_whatever_the_client_holds(client: Client) -> None:
+    http, _ = client
+    for header in ("*", '"1.1.x"'):
+        response = await http.get("/json/changes/77", headers={"If-None-Match": header})
+        assert response.status_code == 404, header
+        assert "no CI has reported a result on change 77" in response.text
