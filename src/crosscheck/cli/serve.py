@@ -14,6 +14,7 @@ from crosscheck.cli.logs import configure_command, log_options
 from crosscheck.cli.options import config_option, database_option
 from crosscheck.http.sockets import ListenError
 from crosscheck.paths import default_config_paths
+from crosscheck.serve.memory import limit_malloc_arenas
 
 #: The exit status when the web server's address cannot be taken (nothing was started),
 #: as for a wrong option: what to pass instead is in the message.
@@ -47,6 +48,7 @@ def serve(
     """
     configure_command(logging.INFO, verbose, quiet, log_format)
     _without_httpx_command_line()
+    limit_malloc_arenas()
     from crosscheck.serve.lifecycle import serve as run  # noqa: PLC0415 - keeps `--help` fast
     from crosscheck.serve.wiring import ServeOptions  # noqa: PLC0415
     from crosscheck.store.engine import StoreError  # noqa: PLC0415

@@ -1,7 +1,8 @@
 """Pipeline managers: how the items of one pipeline relate to each other.
 
-A manager decides two things: what an enqueue supersedes, and whether an item waits
-its turn before it is planned. `manager_for(pipeline)` gives the pipeline's; the
+A manager decides three things: what an enqueue supersedes, whether an item waits
+its turn before it is planned, and which items are planned one after the other (a
+lane) rather than at once. `manager_for(pipeline)` gives the pipeline's; the
 scheduler and the store ask it and never look at the `Manager` value themselves.
 
 Room is left for two more, not implemented yet:
@@ -17,7 +18,7 @@ Room is left for two more, not implemented yet:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,6 +35,9 @@ class PipelineManager(Protocol):
 
     async def waits_its_turn(self, db: AsyncConnection, item: work.ItemRow) -> bool:
         """Whether a new item stays new for now, to be planned on a later pass."""
+
+    def lane(self, item: work.ItemRow) -> Hashable:
+        """Items in one lane are planned in order: one may wait for the other's start."""
 
 
 class IndependentManager:
@@ -53,6 +57,9 @@ class IndependentManager:
     async def waits_its_turn(self, db: AsyncConnection, item: work.ItemRow) -> bool:
         return False
 
+    def lane(self, item: work.ItemRow) -> Hashable:
+        return item.id
+
 
 class SupercedentManager:
     """One item runs per project and branch (post, periodic): the running one finishes,
@@ -66,6 +73,9 @@ class SupercedentManager:
 
     async def waits_its_turn(self, db: AsyncConnection, item: work.ItemRow) -> bool:
         return await work.older_running(db, item)
+
+    def lane(self, item: work.ItemRow) -> Hashable:
+        return (item.pipeline, item.connection, item.project, item.branch)
 
 
 _MANAGERS: Mapping[Manager, PipelineManager] = {

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -71,6 +71,9 @@ __all__ = ["CLOSING_EVENTS", "BuildRunner", "Scheduler"]
 
 #: Seconds before a pass that failed is tried again.
 FAILED_PASS_DELAY = 5.0
+
+#: New items planned at once (each asks its Gerrit for the change's files first).
+PLANNED_AT_ONCE = 8
 
 #: Events that end a change's items: no build of a closed change is worth finishing.
 CLOSING_EVENTS = {EventType.CHANGE_ABANDONED: "abandoned", EventType.CHANGE_MERGED: "merged"}
@@ -303,8 +306,7 @@ class Scheduler:
 
     async def reconcile(self) -> None:
         await self.builds.cancel_ended()
-        for item in await self._items(ItemState.NEW):
-            await self._plan(item)
+        await self._plan_new(await self._items(ItemState.NEW))
         await self.builds.start_waiting()
         running = await self._items(ItemState.RUNNING)
         async with self.engine.connect() as db:  # one read for every running item
@@ -320,6 +322,32 @@ class Scheduler:
             return await work.items_in(db, state)
 
     # -- planning ------------------------------------------------------------------
+
+    async def _plan_new(self, new: list[work.ItemRow]) -> None:
+        """Plan the new items, several at once: each first asks its Gerrit for the
+        change's files, and a burst planned one by one waited for thirty answers in a
+        row. Items of one lane (a supercedent pipeline's branch) stay in order, so one
+        still sees the other started; the first failure is raised once all ended."""
+        lanes: dict[Hashable, list[work.ItemRow]] = {}
+        for item in new:
+            lanes.setdefault(self._lane(item), []).append(item)
+        room = asyncio.Semaphore(PLANNED_AT_ONCE)
+
+        async def plan_in_order(items: list[work.ItemRow]) -> None:
+            for item in items:
+                async with room:
+                    await self._plan(item)
+
+        ended = await asyncio.gather(
+            *(plan_in_order(items) for items in lanes.values()), return_exceptions=True
+        )
+        for outcome in ended:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    def _lane(self, item: work.ItemRow) -> Hashable:
+        pipeline = self.config().pipelines.get(item.pipeline)
+        return item.id if pipeline is None else manager_for(pipeline).lane(item)
 
     async def _plan(self, item: work.ItemRow) -> None:
         if self.replans.waiting(item.id) or await self._waits_its_turn(item):

@@ -417,3 +417,35 @@ async def test_an_end_a_crash_left_unreported_is_reported_at_the_next_start(
     await asyncio.sleep(0.2)
     again.cancel()
     assert len(await queued_reports(engine)) == len(by_key)
+
+
+class SlowChanges(FakeChanges):
+    """Gerrit answering each change's files after a while; how many were asked at once."""
+
+    def __init__(self, files: list[str]) -> None:
+        super().__init__(files)
+        self.in_flight = 0
+        self.most_at_once = 0
+
+    async def change_state(self, project: str, number: int, revision: str) -> Any:
+        self.in_flight += 1
+        self.most_at_once = max(self.most_at_once, self.in_flight)
+        try:
+            await asyncio.sleep(0.05)
+            return await super().change_state(project, number, revision)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_a_burst_of_changes_is_planned_at_once_not_one_answer_after_another(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    changes = SlowChanges(["driver.py"])
+    scheduler = scheduler_for(engine, load(tmp_path), FakeExecutor({}), ["driver.py"])
+    scheduler.changes = {"review": changes}
+    for number in range(20, 32):
+        await accept(scheduler, patchset_created(number, 1))
+    await settle(scheduler)
+    assert changes.most_at_once > 1
+    assert changes.most_at_once <= 8  # bounded: a burst must not flood Gerrit
+    assert len(await queued_reports(engine)) == 12
