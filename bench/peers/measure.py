@@ -49,6 +49,8 @@ class Side:
     repos: Sequence[SandboxRepo]
     pids: Callable[[], list[int]]
     push_to_vote: list[float] = field(default_factory=list)
+    #: Gerrit's own part of each: push start -> the change's patchset-created event.
+    push_to_event: list[float] = field(default_factory=list)
     burst_seconds: float = 0.0
     burst_per_change: list[float] = field(default_factory=list)
     idle_cpu_per_minute: float = 0.0
@@ -88,10 +90,15 @@ def verified(event: dict[str, Any]) -> int:
     return next(int(a["value"]) for a in event["approvals"] if a.get("type") == "Verified")
 
 
-async def one_change(side: Side, stream: EventStream, label: str) -> float:
-    """Seconds from the start of the push to the side's vote read on the stream."""
+async def one_change(side: Side, stream: EventStream, label: str) -> tuple[float, float]:
+    """Seconds from the start of the push to the change's event and to the side's vote,
+    both read on the stream."""
     pushed, began = await push(side.repos[0], label)
-    return await vote_on(side, stream, pushed, VOTE_TIMEOUT) - began
+    voted = await vote_on(side, stream, pushed, VOTE_TIMEOUT)
+    created = await stream.wait_for(
+        on_change(pushed.number, "patchset-created"), timeout=VOTE_TIMEOUT
+    )
+    return stream.arrival(created) - began, voted - began
 
 
 async def alternate(
@@ -102,9 +109,10 @@ async def alternate(
     for index in range(warmup + pushes):
         for side in sides:
             await asyncio.sleep(gap)
-            seconds = await one_change(side, stream, f"{side.name} {index}")
+            to_event, to_vote = await one_change(side, stream, f"{side.name} {index}")
             if index >= warmup:
-                side.push_to_vote.append(seconds)
+                side.push_to_event.append(to_event)
+                side.push_to_vote.append(to_vote)
 
 
 async def burst(side: Side, stream: EventStream, size: int) -> None:

@@ -25,12 +25,23 @@ def figures(burst: int) -> list[Figure]:
     return [
         Figure("push->vote median", "ms", lambda s: median(s.push_to_vote) * 1000, 0.25),
         Figure("push->vote p95", "ms", lambda s: p95(s.push_to_vote) * 1000),
+        Figure("of which Gerrit's push->event, median", "ms", _gerrit_part),
+        Figure("push->vote minus Gerrit's push->event", "ms", _beyond_gerrit),
         Figure(f"burst of {burst}: first push->last vote", "s", lambda s: s.burst_seconds, 0.3),
         Figure(f"burst of {burst}: per-change median", "s", lambda s: median(s.burst_per_change)),
         Figure("idle RSS, whole process tree", "MiB", lambda s: s.idle_rss_mib, 0.8, 1),
         Figure("idle PSS, whole process tree", "MiB", lambda s: s.idle_pss_mib, None, 1),
         Figure("idle CPU, whole process tree", "s/min", lambda s: s.idle_cpu_per_minute, 1.0, 3),
     ]
+
+
+def _gerrit_part(side: Side) -> float:
+    return median(side.push_to_event) * 1000
+
+
+def _beyond_gerrit(side: Side) -> float:
+    """The CI's own share: each change's vote minus its own event, median."""
+    return median(v - e for v, e in zip(side.push_to_vote, side.push_to_event, strict=True)) * 1000
 
 
 def ratio(ours: float, theirs: float) -> str:

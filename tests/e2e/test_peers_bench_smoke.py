@@ -36,11 +36,13 @@ async def test_peers_bench_measures_both_cis_on_their_own_projects(
     for side in sides:
         assert side.votes == TINY.warmup + TINY.pushes + TINY.burst, side.name
         assert len(side.push_to_vote) == TINY.pushes
+        # Gerrit's own event comes before the CI's vote on each change.
+        assert all(e < v for e, v in zip(side.push_to_event, side.push_to_vote, strict=True))
         assert len(side.burst_per_change) == TINY.burst
         assert 0 < side.idle_pss_mib <= side.idle_rss_mib  # shared pages counted once
     assert versions["Buildbot"].startswith("4.")
     rows = table_rows(output)
-    assert len(rows) == 7
+    assert len(rows) == 9
     for name, (ours, theirs, _, _) in rows.items():
         if not name.startswith("idle CPU"):  # an idle window this short may see no tick
             assert float(ours) > 0, name
