@@ -1,9 +1,11 @@
 """Gerrit restarted while builds prepare: retried with backoff, and no negative vote.
 
 One `crosscheck serve` with a single slot: change A's `blocker` holds the slot until
-the test releases it, so the builds of B and C are still waiting (their workspace not
-fetched) when the sandbox Gerrit is stopped with the real CLI. Released, they try to
-fetch from the stopped Gerrit and end in ERROR. `hello` (3 attempts, the default)
+the test releases it, so the builds of B and C are still waiting when the sandbox
+Gerrit is stopped with the real CLI. Their changes were fetched into the mirror while
+they were planned; the mirror is removed before Gerrit stops (as a mirror set aside
+as corrupt would be), so, released, they try to fetch from the stopped Gerrit and
+end in ERROR. `hello` (3 attempts, the default)
 retries after its backoff, once Gerrit is back, and passes: B gets +1. `once` (1
 attempt) has none left: C's report says it was an infrastructure error, with the
 failed request, and casts no vote.
@@ -11,6 +13,8 @@ failed request, and casts no vote.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -39,6 +43,7 @@ CI_YAML = """\
 - executor:
     slots: 1
     kill_grace: 2
+    git_cache: {git_cache}
 - pipeline:
     name: check
     manager: independent
@@ -98,11 +103,26 @@ async def wait_builds(
     return await poll(found, 120, what, serve)
 
 
+async def prefetched(git_cache: Path, *changes: PushedChange) -> bool | None:
+    """True once the project's mirror holds every change's commit."""
+    for mirror in git_cache.glob(f"*/{PROJECT}.git"):
+        held = [
+            subprocess.run(
+                ["git", "cat-file", "-e", f"{change.revision}^{{commit}}"],
+                cwd=mirror, capture_output=True, check=False,
+            ).returncode == 0
+            for change in changes
+        ]  # fmt: skip
+        if all(held):
+            return True
+    return None
+
+
 @pytest.fixture
 def serve(sandbox_dir: Path, tmp_path: Path) -> Iterator[ServeProcess]:
     """A serve with one slot; `blocker` builds wait for `tmp_path/release`."""
     sandbox = SandboxState.load(sandbox_dir)
-    yaml = CI_YAML.format(release=tmp_path / "release")
+    yaml = CI_YAML.format(release=tmp_path / "release", git_cache=tmp_path / "git")
     with running_serve(
         write_config(sandbox, tmp_path / "config", ci_yaml=yaml), tmp_path / "state"
     ) as made:
@@ -126,6 +146,9 @@ async def test_gerrit_restarted_while_builds_prepare_gives_no_negative_vote(
     await wait_builds(serve, c, "C's builds", lambda rows: len(rows) == 2)
     assert [r[2] for r in builds_of(serve, b) + builds_of(serve, c)] == ["waiting"] * 3
 
+    # The prefetch made the mirror hold B's and C's changes: without it, they must fetch.
+    await poll(lambda: prefetched(tmp_path / "git", b, c), 30, "the prefetches", serve)
+    shutil.rmtree(tmp_path / "git")
     try:
         crosscheck(sandbox_dir, "down")
         release.touch()

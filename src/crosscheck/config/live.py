@@ -24,7 +24,7 @@ import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from asyncinotify import Event, Inotify, Mask
+from asyncinotify import Inotify, Mask
 
 from crosscheck.config.files import discover
 from crosscheck.config.issues import IssueList
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds a burst of file notifications must be quiet before the files are read.
 DEBOUNCE = 0.5
+#: The longest a stream of notifications puts a reload off, in seconds.
+LONGEST_QUIET = 5.0
 #: What a directory's watch reports: a file written, replaced, added or removed.
 WATCH_MASK = (
     Mask.CLOSE_WRITE
@@ -141,14 +143,17 @@ class LiveConfig:
             await self._poll(interval)
             return
         with inotify:
-            watched = self._watch_directories(inotify, set())
+            self._watch_directories(inotify)
             # What changed between the start and now has no notification of its own.
             self.reload_if_changed()
             while True:
-                if not self._concerns(await inotify.get()):
-                    continue  # a sibling of a configured path, in the parent's watch
+                # Any notification in a watched directory: a sibling may be what a
+                # configured symlink points through (a ConfigMap's `..data` swapped);
+                # the files' fingerprint says whether anything configured changed.
+                await inotify.get()
                 await _quiet(inotify, debounce)
-                watched = self._watch_directories(inotify, watched)
+                # Every time: a directory removed and made again lost its watch.
+                self._watch_directories(inotify)
                 self.reload_if_changed()
 
     async def _poll(self, interval: float) -> None:
@@ -156,24 +161,16 @@ class LiveConfig:
             await asyncio.sleep(interval)
             self.reload_if_changed()
 
-    def _concerns(self, event: Event) -> bool:
-        """Whether a notification is about a configured path or something below it."""
-        path = event.path
-        if path is None:
-            return True  # the queue overflowed: anything may have changed
-        return any(path == configured or configured in path.parents for configured in self.paths)
-
-    def _watch_directories(self, inotify: Inotify, watched: set[Path]) -> set[Path]:
+    def _watch_directories(self, inotify: Inotify) -> None:
         """Watch every directory the files live in (not the files: editors replace a
         file by renaming another over it), and each path's parent, so a directory
-        removed and made again is noticed; those not watched yet (new ones too)."""
-        wanted = set(watched_directories(self.paths))
-        for directory in wanted - watched:
+        removed and made again is noticed. All of them each time: the kernel drops the
+        watch of a directory removed, and watching one twice keeps one watch."""
+        for directory in watched_directories(self.paths):
             try:
                 inotify.add_watch(directory, WATCH_MASK)
             except OSError:  # gone since: its parent's notifications say when it is back
-                wanted.discard(directory)
-        return wanted
+                continue
 
     def reload_on_sighup(self, loop: asyncio.AbstractEventLoop) -> None:
         loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
@@ -199,10 +196,13 @@ def watched_directories(paths: Sequence[Path]) -> list[Path]:
 
 
 async def _quiet(inotify: Inotify, debounce: float) -> None:
-    """Take notifications until none came for `debounce` seconds."""
-    while True:
+    """Take notifications until none came for `debounce` seconds, or for at most
+    `LONGEST_QUIET` seconds: a busy neighbour (a database's journal beside the
+    configuration) must not put a reload off for ever."""
+    deadline = asyncio.get_running_loop().time() + LONGEST_QUIET
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
         try:
-            await asyncio.wait_for(inotify.get(), debounce)
+            await asyncio.wait_for(inotify.get(), min(debounce, left))
         except TimeoutError:
             return
 

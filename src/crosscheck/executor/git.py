@@ -57,6 +57,10 @@ def git_environment(extra_config: Mapping[str, str] | None = None) -> dict[str, 
     """A from-scratch environment for git, with `extra_config` as GIT_CONFIG_* entries."""
     config = {
         "credential.helper": "",  # never ask a helper, never store what we send
+        # A build on a local node can write into the mirror its workspace borrows from:
+        # no hook or file-system monitor it planted runs with crosscheck's credentials.
+        "core.hooksPath": os.devnull,
+        "core.fsmonitor": "false",
         "protocol.file.allow": "always",  # workspaces are cloned from the local mirrors
         "user.name": MERGER_NAME,
         "user.email": MERGER_EMAIL,

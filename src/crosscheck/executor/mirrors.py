@@ -41,9 +41,15 @@ _MISSING_REF = re.compile(r"couldn't find remote ref", re.I)
 _CORRUPT = re.compile(
     r"not a git repository|corrupt|bad object|object file .* is empty|inflate|"
     r"does not match index|bad tree|unable to read|invalid object|broken link|"
-    r"packfile .* cannot be accessed|unable to create '[^']*\.lock'",
+    r"packfile .* cannot be accessed",
     re.I,
 )
+#: git's words for a lock file already there. Under the mirror's flock no other fetch of
+#: ours runs, so it is a killed git's leftover, or planted by a build: removed, not a
+#: reason to fetch the whole mirror anew under the workspaces that borrow its objects.
+_LOCKED = re.compile(r"unable to create '([^']+\.lock)'", re.I)
+#: Lock files removed for one fetch before it is given up.
+MOST_STALE_LOCKS = 8
 _REVISION = re.compile(r"[0-9a-f]{4,64}|refs/[^\s^~:]+")
 
 
@@ -144,7 +150,7 @@ class MirrorCache:
         async with self._locked(path):
             began = self._clock()
             try:
-                await self._fetch_into(git, path, url, fetch)
+                await self._fetch_clearing_locks(git, path, url, fetch)
             except GitError as error:
                 if not _CORRUPT.search(error.stderr or str(error)):
                     raise
@@ -157,8 +163,23 @@ class MirrorCache:
             for ref in (*fetch.refs, *((EVERYTHING,) if fetch.everything else ())):
                 times[ref] = began
 
+    async def _fetch_clearing_locks(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
+        for _ in range(MOST_STALE_LOCKS):
+            try:
+                await self._fetch_into(git, path, url, fetch)
+                return
+            except GitError as error:
+                stale = _stale_lock(error.stderr or str(error), path)
+                if stale is None:
+                    raise
+                log.warning("mirror %s: removing the stale lock %s, then fetching", path, stale)
+                stale.unlink(missing_ok=True)
+        await self._fetch_into(git, path, url, fetch)
+
     async def _fetch_into(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
         if not (path / "HEAD").exists():  # git init makes the directories
+            # A mirror removed behind this process's back: what it fetched is gone too.
+            self._fetched_at.pop(path, None)
             await git.run("init", "--quiet", "--bare", str(path))
         prune = ["--prune"] if fetch.everything else []
         await git.run(
@@ -188,6 +209,17 @@ class MirrorCache:
                 yield
             finally:
                 os.close(fd)  # closing releases the lock
+
+
+def _stale_lock(stderr: str, mirror: Path) -> Path | None:
+    """The lock file git could not create, when it lies inside `mirror`."""
+    found = _LOCKED.search(stderr)
+    if found is None:
+        return None
+    lock = Path(found.group(1))
+    lock = lock if lock.is_absolute() else mirror / lock
+    inside = lock.parent.resolve().is_relative_to(mirror.resolve())
+    return lock if inside and lock.name.endswith(".lock") else None
 
 
 def _remove_aside(path: Path) -> None:

@@ -33,6 +33,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,7 +96,9 @@ def ring(manifests: Path) -> None:
     """Tell a serve on this state directory that a publication is waiting."""
     try:
         manifests.mkdir(parents=True, exist_ok=True)
-        (manifests / DOORBELL).touch()
+        # Written, not followed: a link planted there never makes the operator touch
+        # another file.
+        os.close(os.open(manifests / DOORBELL, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
     except OSError as error:  # the publication is in the store: serve's next pass has it
         log.warning("cannot wake serve's publisher (%s): it publishes at its next pass", error)
 
@@ -157,14 +160,20 @@ class Publisher:
         except OSError as error:  # not Linux, or the instances' limit reached
             await self._look_every_minute(error)
         with inotify:
-            try:
-                self.manifests.mkdir(parents=True, exist_ok=True)
-                inotify.add_watch(self.manifests, DOORBELL_MASK)
-            except OSError as error:  # a read-only disk, say
-                await self._look_every_minute(error)
-            async for event in inotify:
-                if event.name is None or event.name.name == DOORBELL:  # None: overflowed
-                    self.wake()
+            while True:
+                try:
+                    self.manifests.mkdir(parents=True, exist_ok=True)
+                    inotify.add_watch(self.manifests, DOORBELL_MASK)
+                except OSError as error:  # a read-only disk, say
+                    await self._look_every_minute(error)
+                async for event in inotify:
+                    if event.mask & Mask.IGNORED:
+                        # The directory was removed (its watch with it): a ring may be
+                        # lost; a pass finds what waits, and the new directory is watched.
+                        self.wake()
+                        break
+                    if event.name is None or event.name.name == DOORBELL:  # None: overflowed
+                        self.wake()
 
     async def _look_every_minute(self, error: OSError) -> NoReturn:
         log.warning("publishing: no doorbell (%s); looking every minute instead", error)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 from pathlib import Path
 
 import pytest
 
+from crosscheck.config import live as live_module
 from crosscheck.config.live import LiveConfig
 from crosscheck.errors import ConfigInvalidError
 from crosscheck.model.config import Config
@@ -171,3 +173,77 @@ async def test_watch_ignores_what_the_loader_does_not_read(tmp_path: Path) -> No
         watcher.cancel()
     assert applied == []
     assert holder.reloads == 0
+
+
+async def test_watch_follows_a_directory_removed_and_made_again(tmp_path: Path) -> None:
+    config = tmp_path / "conf"
+    config.mkdir()
+    holder, applied, changed = live_with_event(config)
+    watcher = asyncio.create_task(holder.watch(debounce=0.05))
+    try:
+        await asyncio.sleep(0.1)
+        shutil.rmtree(config)
+        config.mkdir()
+        write(config, {"base.yaml": BASE, "jobs.yaml": GOOD})
+        await asyncio.sleep(0.3)  # the new directory is watched once its burst is quiet
+        changed.clear()
+        (config / "jobs.yaml").write_text(BIGGER)  # an edit in the new directory
+        await asyncio.wait_for(changed.wait(), 5)
+    finally:
+        watcher.cancel()
+    assert sorted(applied[-1].jobs) == ["a", "b"]
+
+
+async def test_watch_notices_a_symlinked_file_whose_link_target_is_swapped(
+    tmp_path: Path,
+) -> None:
+    # As a Kubernetes ConfigMap is updated: the file is a link through `..data`, a link
+    # to a directory of the new version, swapped in by a rename.
+    mount = tmp_path / "mount"
+    (mount / "v1").mkdir(parents=True)
+    write(mount / "v1", {"base.yaml": BASE, "jobs.yaml": GOOD})
+    (mount / "..data").symlink_to("v1")
+    for name in ("base.yaml", "jobs.yaml"):
+        (mount / name).symlink_to(f"..data/{name}")
+    applied: list[Config] = []
+    changed = asyncio.Event()
+
+    def on_change(config: Config) -> None:
+        applied.append(config)
+        changed.set()
+
+    holder = LiveConfig([mount / "base.yaml", mount / "jobs.yaml"], on_change=on_change)
+    watcher = asyncio.create_task(holder.watch(debounce=0.05))
+    try:
+        await asyncio.sleep(0.1)
+        (mount / "v2").mkdir()
+        write(mount / "v2", {"base.yaml": BASE, "jobs.yaml": BIGGER})
+        (mount / "..data_tmp").symlink_to("v2")
+        (mount / "..data_tmp").rename(mount / "..data")
+        await asyncio.wait_for(changed.wait(), 5)
+    finally:
+        watcher.cancel()
+    assert sorted(applied[-1].jobs) == ["a", "b"]
+
+
+async def test_a_busy_neighbour_does_not_put_a_reload_off_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_module, "LONGEST_QUIET", 0.5)
+    config = tmp_path / "conf"
+    config.mkdir()
+    holder, applied, changed = live_with_event(config)
+    watcher = asyncio.create_task(holder.watch(debounce=0.2))
+    try:
+        await asyncio.sleep(0.1)
+        (config / "jobs.yaml").write_text(BIGGER)
+        # A journal beside the configuration, written more often than the debounce.
+        for index in range(40):
+            (tmp_path / "store.db-journal").write_text(str(index))
+            await asyncio.sleep(0.05)
+            if changed.is_set():
+                break
+        assert changed.is_set()  # within the 2 s of writes, not after them
+    finally:
+        watcher.cancel()
+    assert sorted(applied[-1].jobs) == ["a", "b"]

@@ -4,12 +4,15 @@ otherwise, one fetch for the builds waiting together; a corrupt one is fetched a
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from crosscheck.executor import Executor, LocalNodeProvider
-from crosscheck.executor.git import Git
+from crosscheck.executor.git import Git, GitError
 from crosscheck.executor.mirrors import MirrorCache
 from crosscheck.executor.workspace import GerritRemote, Workspace, WorkspaceBuilder
 from crosscheck.model.build import BuildResult
@@ -26,12 +29,16 @@ class CountingGit(Git):
         super().__init__()
         self.fetches: list[tuple[str, ...]] = []
         self.gate: asyncio.Event | None = None
+        #: Fetches into mirrors that fail as an unreachable Gerrit would, from now on.
+        self.unreachable = False
 
     async def run(self, *args: str, cwd: Path | None = None, **kwargs: object) -> str:
         if args[0] == "fetch" and cwd is not None and cwd.name.endswith(".git"):
             self.fetches.append(args)
             if self.gate is not None:
                 await self.gate.wait()
+            if self.unreachable:
+                raise GitError("git fetch: connection refused", 128, "connection refused")
         return await super().run(*args, cwd=cwd, **kwargs)  # type: ignore[arg-type]
 
 
@@ -201,3 +208,75 @@ async def test_a_prefetched_change_is_fetched_once_for_its_build(
     assert outcome.result is BuildResult.SUCCESS, outcome.detail
     (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
     assert (cache.batches(mirror).fetches, cache.batches(mirror).requests) == (1, 2)
+
+
+async def test_a_lock_left_in_the_mirror_is_removed_and_the_mirror_kept(
+    upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = upstream.change(PROJECT, 51, 1, {"a": "1"}, "First")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    await builder(upstream, cache, counting).prepare(now_event(51, 1, first), (), tmp_path / "one")
+    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    set_aside: list[Path] = []
+
+    async def record(path: Path) -> None:
+        set_aside.append(path)
+
+    monkeypatch.setattr(cache, "_set_aside", record)
+    # A killed fetch's leftover, or a build's: the next fetch of that ref cannot take it.
+    lock = mirror / "refs" / "changes" / "51" / "51" / "2.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("")
+
+    second = upstream.change(PROJECT, 51, 2, {"a": "2"}, "Second")
+    workspace = await builder(upstream, cache, counting).prepare(
+        now_event(51, 2, second), (), tmp_path / "two"
+    )
+
+    assert workspace.main.revision == second
+    assert not lock.exists()
+    # Not fetched anew: the workspaces that borrow the mirror's objects keep them.
+    assert set_aside == []
+
+
+async def test_a_hook_planted_in_the_mirror_never_runs_with_crosschecks_credentials(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    first = upstream.change(PROJECT, 52, 1, {"a": "1"}, "First")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    await builder(upstream, cache, counting).prepare(now_event(52, 1, first), (), tmp_path / "one")
+    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    spied = tmp_path / "spied"
+    for hook in ("reference-transaction", "post-checkout", "post-merge"):
+        planted = mirror / "hooks" / hook
+        planted.parent.mkdir(exist_ok=True)
+        planted.write_text(f"#!/bin/sh\nenv >> {spied}\n")
+        planted.chmod(0o755)
+    git(mirror, "config", "core.fsmonitor", f"sh -c 'env >> {spied}'")
+
+    second = upstream.change(PROJECT, 52, 2, {"a": "2"}, "Second")
+    await builder(upstream, cache, counting).prepare(now_event(52, 2, second), (), tmp_path / "two")
+
+    assert len(counting.fetches) == 2  # the mirror was fetched into again
+    assert not spied.exists()
+
+
+async def test_a_mirror_removed_behind_its_back_is_fetched_whole_again(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    first = upstream.change(PROJECT, 53, 1, {"a": "1"}, "First")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    event = now_event(53, 1, first)
+    await builder(upstream, cache, counting).prepare(event, (), tmp_path / "one")
+    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    shutil.rmtree(mirror)  # an operator's clean-up, say
+    counting.unreachable = True  # and Gerrit away for the next build: an empty mirror is left
+    with pytest.raises(GitError):
+        await builder(upstream, cache, counting).prepare(event, (), tmp_path / "two")
+
+    counting.unreachable = False
+    workspace = await builder(upstream, cache, counting).prepare(event, (), tmp_path / "three")
+
+    # The branch tip fetched for the first build went with the mirror: fetched again.
+    assert workspace.main.revision == first
+    assert "refs/heads/master" in mirror_refs(cache)
