@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from crosscheck.promotion.publisher import Publisher, PublishError, ring, shown_
 from crosscheck.results.service import ResultsService
 from crosscheck.store import promotion as store
 from crosscheck.store import publications
+from tests.polling import until
 
 HOOK = "https://hooks.example/promoted"
 SCENARIO = Scenario(
@@ -185,14 +185,6 @@ def test_a_webhook_is_named_by_its_host_only() -> None:
     assert shown_url("https://hooks.example:8443/t/SECRET?token=x") == "https://hooks.example:8443"
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "the publisher did not get there"
-        await asyncio.sleep(0.01)
-
-
 async def test_with_nothing_pending_it_sets_no_timer_and_a_promotion_wakes_it(
     engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -213,7 +205,8 @@ async def test_with_nothing_pending_it_sets_no_timer_and_a_promotion_wakes_it(
         await asyncio.sleep(0.3)
         assert passes == [0]
         await promoted(engine, on_publication=publisher.wake)
-        await until(lambda: passes == [0, 1])  # published at once, not at a poll
+        # Published at once, not at a poll.
+        await until(lambda: passes == [0, 1], what="the publisher")
         assert [body["kind"] for _, body in hooks.posted] == ["promote"]
     finally:
         running.cancel()
@@ -242,14 +235,14 @@ async def test_the_doorbell_another_process_rings_wakes_it(
                           post=hooks.post)  # fmt: skip
     running = asyncio.create_task(publisher.run())
     try:
-        await until(lambda: len(hooks.posted) == 1)
+        await until(lambda: len(hooks.posted) == 1, what="the publisher")
         await asyncio.sleep(0.2)  # the doorbell's watch is set
         async with engine.begin() as db:  # as `crosscheck promotion demote --clear` writes it
             moved = await store.demote(db, "os-nosdn", "verified", None, by="rm", reason="bad",
                                        at=datetime.now(UTC))  # fmt: skip
             await publications.add_publication(db, moved.id, datetime.now(UTC))
         ring(tmp_path)
-        await until(lambda: len(hooks.posted) == 2)
+        await until(lambda: len(hooks.posted) == 2, what="the publisher")
         assert hooks.posted[1][1]["kind"] == "demote"
     finally:
         running.cancel()

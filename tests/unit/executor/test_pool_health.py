@@ -4,7 +4,6 @@ brings an SSH node, and its gauges following local builds without it. No SSH nee
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from prometheus_client import REGISTRY
 from crosscheck.executor.local import LocalNodeProvider
 from crosscheck.executor.pool import NodePool
 from crosscheck.model.node import Lab, SshNode
+from tests.polling import until
 
 ONE = SshNode("one", "10.0.0.1", "ci", labels=("vendor",))
 
@@ -33,14 +33,6 @@ class Checks:
         self.checked.append(sorted(pool.runtimes))
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "the health loop did not get there"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_pool_of_local_slots_runs_no_health_pass_until_a_reload_adds_a_node(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -55,7 +47,8 @@ async def test_a_pool_of_local_slots_runs_no_health_pass_until_a_reload_adds_a_n
         assert not health.done()
 
         pool.reconfigure(Lab(nodes={"one": ONE}, check_interval=3600))
-        await until(lambda: checks.checked == [["one"]])  # checked at once, not in an hour
+        # Checked at once, not in an hour.
+        await until(lambda: checks.checked == [["one"]], what="the health loop")
         assert checks.passes == 1
     finally:
         health.cancel()
@@ -70,7 +63,7 @@ async def test_an_idle_loop_still_counts_as_checking_nodes(
     pool = NodePool(Lab(), LocalNodeProvider(tmp_path, 1))
     health = asyncio.create_task(pool.run())
     try:
-        await until(lambda: pool._checking)
+        await until(lambda: pool._checking, what="the health loop")
     finally:
         health.cancel()
         await asyncio.gather(health, return_exceptions=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from crosscheck.scheduler import replans
 from crosscheck.scheduler import scheduler as scheduler_module
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.store.tables import items
+from tests.polling import until
 
 from .fakes import FakeChanges, FakeExecutor
 from .test_scheduler import accept, load, patchset_created, queued_reports
@@ -67,18 +68,12 @@ async def running(scheduler: Scheduler) -> AsyncIterator[Passes]:
     passes = Passes(scheduler)
     loop = asyncio.create_task(scheduler.run())
     try:
-        await until(lambda: passes.count >= 1)  # the start's pass
+        await until(lambda: passes.count >= 1, PROMPT, "the scheduler")  # the start's pass
         yield passes
     finally:
         loop.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await loop
-
-
-async def until(condition: Callable[[], bool], timeout: float = PROMPT) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 async def quiet(passes: Passes, window: float = 0.2) -> None:
@@ -113,7 +108,7 @@ async def test_an_event_is_built_and_reported_on_the_intakes_wake_alone(
         await accept(scheduler, patchset_created(7, 1))
         scheduler.wake()  # what the intake does once its transaction committed
         # Planned, both builds run, the report queued the moment the last one ended.
-        await until(lambda: len(executor.requests) == 2)
+        await until(lambda: len(executor.requests) == 2, PROMPT, "the scheduler")
         async with asyncio.timeout(PROMPT):
             while await states(engine) != [ItemState.FINISHED.value]:
                 await asyncio.sleep(0.01)
@@ -130,7 +125,7 @@ async def test_a_build_ending_makes_the_report_at_once(engine: AsyncEngine, tmp_
         await accept(scheduler, patchset_created(8, 1))
         scheduler.wake()
         await asyncio.wait_for(executor.held.wait(), PROMPT)
-        await until(lambda: len(executor.requests) == 2)
+        await until(lambda: len(executor.requests) == 2, PROMPT, "the scheduler")
         assert await queued_reports(engine) == []
         executor.release.set()  # nothing else wakes the scheduler
         async with asyncio.timeout(PROMPT):
@@ -147,7 +142,7 @@ async def test_an_abandoned_change_cancels_its_builds_on_the_commit_alone(
     async with running(scheduler) as passes:
         await accept(scheduler, patchset_created(9, 1))
         scheduler.wake()
-        await until(lambda: len(executor.holding) == 2)
+        await until(lambda: len(executor.holding) == 2, PROMPT, "the scheduler")
         await quiet(passes)  # both builds held: nothing to do until something moves
         held = sorted(executor.holding)
         abandoned = Event(
@@ -158,7 +153,7 @@ async def test_an_abandoned_change_cancels_its_builds_on_the_commit_alone(
             change=Change(project="acme/driver", branch="master", number=9),
         )
         await accept(scheduler, abandoned)  # no wake: the committed moves are the cue
-        await until(lambda: sorted(executor.canceled) == held)
+        await until(lambda: sorted(executor.canceled) == held, PROMPT, "the scheduler")
 
 
 async def test_an_item_waiting_its_turn_is_planned_when_the_one_before_ends(
@@ -174,11 +169,11 @@ async def test_an_item_waiting_its_turn_is_planned_when_the_one_before_ends(
         await accept(scheduler, tick(at=1_000_080))
         scheduler.wake()
         seen = passes.count
-        await until(lambda: passes.count > seen)
+        await until(lambda: passes.count > seen, PROMPT, "the scheduler")
         assert len(executor.requests) == 1  # the second waits its turn
         executor.hold = set()
         executor.release.set()  # the first ends; only its moves wake the scheduler
-        await until(lambda: len(executor.requests) == 2)
+        await until(lambda: len(executor.requests) == 2, PROMPT, "the scheduler")
         assert executor.requests[1].event.created_on == 1_000_080
 
 
@@ -193,10 +188,10 @@ async def test_an_item_whose_server_did_not_answer_is_planned_on_its_timer(
     async with running(scheduler):
         await accept(scheduler, patchset_created(10, 1))
         scheduler.wake()
-        await until(lambda: len(changes.asked) == 1)
+        await until(lambda: len(changes.asked) == 1, PROMPT, "the scheduler")
         assert scheduler.replans.next_in() is not None
         changes.unreachable = False  # back, and nothing says so: the timer does
-        await until(lambda: len(executor.requests) == 2)
+        await until(lambda: len(executor.requests) == 2, PROMPT, "the scheduler")
         assert len(changes.asked) == 2
 
 
@@ -219,5 +214,6 @@ async def test_a_failed_pass_is_tried_again_on_a_timer(
     await accept(scheduler, patchset_created(11, 1))
     async with running(scheduler) as passes:  # the start's pass fails
         assert failures == []
-        await until(lambda: len(executor.requests) == 2)  # nothing woke it but its timer
+        # Nothing woke it but its timer.
+        await until(lambda: len(executor.requests) == 2, PROMPT, "the scheduler")
         assert passes.count >= 2

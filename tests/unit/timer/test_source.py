@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from crosscheck.drivers.timer.source import CURSOR, MAX_FAILED_PASSES, RETRY, Ti
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.config import Config
 from crosscheck.model.events import TIMER_EVENT, Origin
+from tests.polling import until
 
 from .fakes import FakeClock, FakeProjects, Sink, at, gerrit, load
 
@@ -311,14 +311,6 @@ class WaitingClock(FakeClock):
         await asyncio.Event().wait()
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "the timer did not get there"
-        await asyncio.sleep(0.01)
-
-
 async def test_without_a_timer_rule_it_sleeps_until_a_reload_brings_one(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
@@ -356,10 +348,10 @@ async def test_a_reload_wakes_a_long_sleep_for_the_new_schedule(
     timer = timer_for(EventIntake(engine, sink), configs, clock, gerrit())
     running = asyncio.create_task(timer.run())
     try:
-        await until(lambda: clock.sleeps == [3600.0])
+        await until(lambda: clock.sleeps == [3600.0], what="the timer")
         configs.append(load(tmp_path / "reloaded", daily="5 1 * * *"))  # daily at 01:05
         timer.wake()
-        await until(lambda: len(clock.sleeps) == 2)
+        await until(lambda: len(clock.sleeps) == 2, what="the timer")
         assert clock.sleeps == [3600.0, 300.0]
         assert not running.done()
     finally:
