@@ -147,10 +147,11 @@ async def test_gerrit_restarted_while_builds_prepare_gives_no_negative_vote(
     assert [r[2] for r in builds_of(serve, b) + builds_of(serve, c)] == ["waiting"] * 3
 
     # The prefetch made the mirror hold B's and C's changes: without it, they must fetch.
+    # Gerrit stops first, so a prefetch still in flight cannot fill a mirror made anew.
     await poll(lambda: prefetched(tmp_path / "git", b, c), 30, "the prefetches", serve)
-    shutil.rmtree(tmp_path / "git")
     try:
         crosscheck(sandbox_dir, "down")
+        shutil.rmtree(tmp_path / "git")
         release.touch()
         failed = await wait_builds(serve, c, "C's builds to fail", first_attempts_failed)
         await wait_builds(serve, b, "B's first attempt to fail", first_attempts_failed)
