@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import platform
+import time
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,52 @@ def test_serve_limits_the_arenas_before_it_starts(
     result = CliRunner().invoke(serve_command.serve, ["--config", str(config)])
     assert result.exit_code == 0, result.output
     assert order == ["limited", "started"]
+
+
+def _resident_mib() -> float:
+    return memory._resident_kib() / 1024
+
+
+def test_trimming_gives_freed_heap_back_to_the_system() -> None:
+    # Blocks too big for Python's own allocator and too small for mmap: glibc's heap.
+    # Every 64th kept, so the heap's top cannot shrink by itself.
+    blocks = [bytearray(2048) for _ in range(60_000)]
+    kept = blocks[::64]
+    del blocks
+    before = _resident_mib()
+    assert memory.trim_heap() is True
+    after = _resident_mib()
+    assert before - after > 50, f"{before:.0f} MiB resident before the trim, {after:.0f} after"
+    assert len(kept) == 938
+
+
+async def test_the_heap_is_trimmed_once_after_a_spell_of_moves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trims: list[float] = []
+
+    def trimmed() -> bool:
+        trims.append(time.monotonic())
+        return True
+
+    monkeypatch.setattr(memory, "trim_heap", trimmed)
+    trim = memory.QuietTrim(quiet=0.2)
+    running = asyncio.ensure_future(trim.run())
+    try:
+        await asyncio.sleep(0.3)
+        assert trims == [], "nothing moved yet: nothing to give back"
+        for _ in range(5):
+            trim.moved()
+            await asyncio.sleep(0.1)
+        last_move = time.monotonic()
+        assert trims == [], "still moving"
+        await asyncio.sleep(0.4)
+        assert len(trims) == 1
+        assert trims[0] - last_move >= 0.1
+        await asyncio.sleep(0.5)
+        assert len(trims) == 1, "an idle serve is not trimmed again"
+        trim.moved()
+        await asyncio.sleep(0.4)
+        assert len(trims) == 2
+    finally:
+        running.cancel()

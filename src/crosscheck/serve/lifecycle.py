@@ -19,6 +19,7 @@ import uvicorn
 from crosscheck import __version__
 from crosscheck.http.sockets import listen
 from crosscheck.logs import prune_periodically
+from crosscheck.serve.memory import QuietTrim
 from crosscheck.serve.web_server import WebServer
 from crosscheck.serve.wiring import ServeOptions, Service, build_service
 
@@ -72,7 +73,10 @@ async def _serve_on(sock: socket.socket, options: ServeOptions) -> None:
 
 def _parts(service: Service) -> list[Awaitable[None]]:
     """Every part that runs beside the web server, until it is cancelled."""
+    trim = QuietTrim()
+    service.scheduler.transitions.subscribe(trim.moved)
     parts: list[Awaitable[None]] = [
+        trim.run(),
         service.reports.run(),
         service.scheduler.run(),
         service.live.watch(),
