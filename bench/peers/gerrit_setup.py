@@ -3,7 +3,11 @@ right to vote Verified on that project alone, made through Gerrit's REST API as 
 
 crosscheck keeps the sandbox's CI account (Service Users may vote on every project);
 the peer's account is in a group of its own, so each CI can vote only where it should.
-Every step checks first, so a reused sandbox is set up once.
+Every step checks first, so a reused sandbox is set up once. Both projects are then
+garbage-collected, as a Gerrit site's are: a reused sandbox holds a pack per push
+(hundreds after a few runs), which slowed every fetch of the change (crosscheck's
+build fetches it; the peer's runs `true` without a checkout) and Gerrit's own
+push -> event: 0.39 s push -> vote after a gc against 0.48-0.57 s before it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ async def set_up(state: SandboxState, keys: Path) -> PeerAccount:
         await ensure_account(admin, account.username, public_key)
         await ensure_group(admin, PEER_GROUP, account.username)
         await grant_peer_rights(admin, PEER_GROUP, PEER_PROJECT)
+        for project in (CROSSCHECK_PROJECT, PEER_PROJECT):
+            await admin.post(f"/projects/{project_id(project)}/gc", {})
     return account
 
 
