@@ -12,10 +12,12 @@ run jobs on the CI's nodes.
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crosscheck.config.secrets import SecretError, TokenSource
+from crosscheck.http.guarded_routes import Guard, GuardOf, dependency_calls
 from crosscheck.results.tokens import same_secret
 
 NOT_CONFIGURED = (
@@ -57,3 +59,16 @@ def admin_dependency(token_source: TokenSource) -> Callable[..., Awaitable[None]
             )
 
     return require_admin
+
+
+def admin_guard(require_admin: Callable[..., Awaitable[None]]) -> GuardOf:
+    """The guard (guarded_routes.py) of the routes that depend on `require_admin`: a
+    body refused is said only to the admin."""
+
+    async def guard(request: Request) -> None:
+        await require_admin(await _bearer(request))
+
+    def guard_of(route: APIRoute) -> Guard | None:
+        return guard if require_admin in dependency_calls(route) else None
+
+    return guard_of

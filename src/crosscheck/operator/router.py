@@ -19,8 +19,9 @@ from fastapi import APIRouter, Depends, HTTPException, status
 
 from crosscheck.config.secrets import TokenSource, admin_token
 from crosscheck.executor.pool import NodePool
+from crosscheck.http.guarded_routes import guarded_route
 from crosscheck.operator.actions import Operations
-from crosscheck.operator.auth import admin_dependency
+from crosscheck.operator.auth import admin_dependency, admin_guard
 from crosscheck.operator.errors import OperatorError
 from crosscheck.operator.schemas import DequeueAnswer, DequeueBody, EnqueueAnswer, EnqueueBody
 from crosscheck.operator.status import StatusView
@@ -48,7 +49,9 @@ def operator_router(scheduler: Scheduler, nodes: NodePool | None = None) -> APIR
     _check_token_source(token)
     operations = Operations(scheduler, nodes)
     require_admin = admin_dependency(token)
-    router = APIRouter(prefix="/api/v1", tags=["operator"])
+    router = APIRouter(
+        prefix="/api/v1", tags=["operator"], route_class=guarded_route(admin_guard(require_admin))
+    )
 
     @router.get(
         "/status",

@@ -142,7 +142,7 @@ def promotion_router(
     auth: AuthDependencies,
     on_evidence: Callable[[set[str]], None],
 ) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, tags=["promotion"])
+    router = APIRouter(prefix=PREFIX, tags=["promotion"], route_class=auth.guarded_route)
     Reader = Annotated[Caller, Depends(auth.reader)]  # noqa: N806 -- a type alias
     Reporter = Annotated[CIAccount, Depends(auth.reporter)]  # noqa: N806
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from crosscheck.http.errors import error_responses
 from crosscheck.model.results import Result
 from crosscheck.results.audit import actor_of
-from crosscheck.results.auth import AuthDependencies, Caller, Writer, WriterRoute
+from crosscheck.results.auth import AuthDependencies, Caller, Writer
 from crosscheck.results.errors import ResultsError
 from crosscheck.results.http_errors import http_error
 from crosscheck.results.schemas import (
@@ -53,7 +53,9 @@ async def refusals(prefix: str = "") -> AsyncIterator[None]:
 
 
 def results_router(service: ResultsService, auth: AuthDependencies) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, tags=["results"], responses=_ERRORS, route_class=WriterRoute)
+    router = APIRouter(
+        prefix=PREFIX, tags=["results"], responses=_ERRORS, route_class=auth.guarded_route
+    )
     Reporter = Annotated[Writer, Depends(auth.writer)]  # noqa: N806 -- a type alias
     Reader = Annotated[Caller, Depends(auth.reader)]  # noqa: N806
 
@@ -157,6 +159,7 @@ def accounts_router(service: ResultsService, auth: AuthDependencies) -> APIRoute
         tags=["accounts (admin)"],
         responses=_ERRORS | error_responses(409),
         dependencies=[Depends(auth.admin)],
+        route_class=auth.guarded_route,
     )
     Admin = Annotated[Caller, Depends(auth.admin)]  # noqa: N806 -- a type alias
 

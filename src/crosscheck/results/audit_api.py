@@ -42,7 +42,10 @@ class AuditOut(BaseModel):
 
 def audit_router(service: ResultsService, auth: AuthDependencies) -> APIRouter:
     router = APIRouter(
-        prefix="/api/v1", tags=["accounts (admin)"], dependencies=[Depends(auth.admin)]
+        prefix="/api/v1",
+        tags=["accounts (admin)"],
+        dependencies=[Depends(auth.admin)],
+        route_class=auth.guarded_route,
     )
 
     @router.get("/audit", summary="Admins' actions on CI accounts, newest first")

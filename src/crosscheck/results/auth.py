@@ -9,13 +9,12 @@ user name and an HTTP password work unchanged.
 # signatures of functions defined inside other functions.
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import (
     HTTPAuthorizationCredentials,
@@ -25,6 +24,7 @@ from fastapi.security import (
 )
 
 from crosscheck.config.secrets import SecretError
+from crosscheck.http.guarded_routes import Guard, GuardOf, dependency_calls, guarded_route
 from crosscheck.model.results import CIAccount
 from crosscheck.results.accounts import check_enabled
 from crosscheck.results.errors import (
@@ -157,13 +157,15 @@ class Authenticator:
 @dataclass(frozen=True)
 class AuthDependencies:
     """FastAPI dependencies: `caller` (anyone), `reporter`, `writer` (a reporter whose
-    write confirms its token), `admin` and `reader`."""
+    write confirms its token), `admin` and `reader`; the route class of routes that write."""
 
     caller: Callable[..., Awaitable[Caller]]
     reporter: Callable[..., Awaitable[CIAccount]]
     writer: Callable[..., Awaitable[Writer]]
     admin: Callable[..., Awaitable[Caller]]
     reader: Callable[..., Awaitable[Caller]]
+    #: The route class of routes that write (credentials judged before the body).
+    guarded_route: type[APIRoute]
 
 
 def auth_dependencies(authenticator: Authenticator) -> AuthDependencies:
@@ -199,9 +201,11 @@ def auth_dependencies(authenticator: Authenticator) -> AuthDependencies:
             return remembered
         who = await caller(bearer, basic)
         try:
-            return Writer(require_reporter(who))
+            checked = Writer(require_reporter(who))
         except ResultsError as error:
             raise http_error(error) from error
+        setattr(request.state, _CONFIRM, _nothing_more)
+        return checked
 
     async def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
         try:
@@ -215,33 +219,55 @@ def auth_dependencies(authenticator: Authenticator) -> AuthDependencies:
         except ResultsError as error:
             raise http_error(error) from error
 
-    return AuthDependencies(caller, reporter, writer, admin, reader)
+    route = guarded_route(route_guard(caller, writer, (reporter, admin)))
+    return AuthDependencies(caller, reporter, writer, admin, reader, route)
 
 
-#: Where a request whose writer was remembered keeps how to confirm it.
+#: Where a request whose writer was checked keeps how to confirm it (nothing more to do
+#: unless the token was remembered from an earlier request).
 _CONFIRM = "confirm_remembered_writer"
 
 
-class WriterRoute(APIRoute):
-    """A route of `writer`s: a body refused (422) with a remembered writer confirms the
-    writer first, so a revoked token (401) or a disabled account (403) is said before
-    what the body lacks, as when the token is read for the request."""
+async def _nothing_more() -> None:
+    """The writer was read from the store for this very request."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError:
-                confirm: Callable[[], Awaitable[None]] | None = getattr(
-                    request.state, _CONFIRM, None
-                )
-                if confirm is not None:
-                    await confirm()
-                raise
+def route_guard(
+    caller: Callable[..., Awaitable[Caller]],
+    writer: Callable[..., Awaitable[Writer]],
+    guards: Sequence[Callable[[Caller], Awaitable[Any]]],
+) -> GuardOf:
+    """A route's guard (guarded_routes.py): `writer`, or the first of `guards` (reporter,
+    admin) the route depends on. A remembered writer is confirmed, so a revoked token
+    (401) or a disabled account (403) is said before the body's problems, as when the
+    token is read for the request."""
 
-        return handle
+    def guard_of(route: APIRoute) -> Guard | None:
+        calls = dependency_calls(route)
+        if writer in calls:
+            return partial(_writer_first, writer)
+        guard = next((call for call in calls if call in guards), None)
+        return None if guard is None else partial(_guard_first, caller, guard)
+
+    return guard_of
+
+
+async def _writer_first(writer: Callable[..., Awaitable[Writer]], request: Request) -> None:
+    """Raises the writer's refusal, if any, of a request whose body was refused."""
+    confirm: Callable[[], Awaitable[None]] | None = getattr(request.state, _CONFIRM, None)
+    if confirm is None:  # the body was refused before the writer was asked for
+        await writer(request, await _bearer(request), await _basic(request))
+    else:
+        await confirm()
+
+
+async def _guard_first(
+    caller: Callable[..., Awaitable[Caller]],
+    guard: Callable[[Caller], Awaitable[Any]],
+    request: Request,
+) -> None:
+    """Raises the guard's refusal, if any, of a request whose body was refused."""
+    await guard(await caller(await _bearer(request), await _basic(request)))
 
 
 def require_reporter(caller: Caller) -> CIAccount:

@@ -20,7 +20,7 @@ CandidatePath = Annotated[
 
 
 def candidate_results_router(service: ResultsService, auth: AuthDependencies) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, tags=["candidates"])
+    router = APIRouter(prefix=PREFIX, tags=["candidates"], route_class=auth.guarded_route)
     Reporter = Annotated[CIAccount, Depends(auth.reporter)]  # noqa: N806 -- a type alias
     Reader = Annotated[Caller, Depends(auth.reader)]  # noqa: N806
 

@@ -59,7 +59,10 @@ class MergesOut(BaseModel):
 
 def merges_router(service: ResultsService, auth: AuthDependencies) -> APIRouter:
     router = APIRouter(
-        prefix="/api/v1", tags=["accounts (admin)"], dependencies=[Depends(auth.admin)]
+        prefix="/api/v1",
+        tags=["accounts (admin)"],
+        dependencies=[Depends(auth.admin)],
+        route_class=auth.guarded_route,
     )
 
     @router.post("/merges", summary="Record merged changes and the patchset each merged at")

@@ -197,7 +197,7 @@ def to_new_results(
 def verify_status_router(
     service: ResultsService, auth: AuthDependencies, resolver: ChangeResolver
 ) -> APIRouter:
-    router = APIRouter(tags=["verify-status plugin compatibility"])
+    router = APIRouter(tags=["verify-status plugin compatibility"], route_class=auth.guarded_route)
 
     @router.post(f"/a{PATH}", status_code=status.HTTP_204_NO_CONTENT, summary="Save results")
     async def post(

@@ -134,3 +134,24 @@ async def test_the_token_is_never_logged(
     assert "item 1" in caplog.text  # the writes were logged
     assert ADMIN_TOKEN not in caplog.text
     assert "wrong-token" not in caplog.text
+
+
+@pytest.mark.usefixtures("token_in_env")
+@pytest.mark.parametrize("path", [path for path, _ in WRITES])
+async def test_a_body_that_is_not_json_is_judged_after_the_token(
+    engine: AsyncEngine, tmp_path: Path, path: str
+) -> None:
+    """FastAPI reads the body before any dependency runs: the token is judged first all
+    the same, so only the admin learns what the body should be."""
+    json_type = {"Content-Type": "application/json"}
+    async with operator_api(engine, load(tmp_path, CI_WITH_TOKEN + CONFIG)) as api:
+        answers = [
+            await api.http.post(path, content=b"{not json", headers=json_type | credentials)
+            for credentials in (
+                {},
+                {"Authorization": "Bearer x"},
+                {"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            )
+        ]
+    assert [answer.status_code for answer in answers] == [401, 401, 422]
+    assert "admin token" in answers[0].json()["detail"]

@@ -147,6 +147,15 @@ async def test_writes_are_authenticated_and_authorised(
     )
     assert claimed.status_code == 403
     assert claimed.json()["errors"][0]["field"] == "results[0].ci"
+    # A body that is not JSON is judged after the credentials too.
+    broken = {"Content-Type": "application/json"}
+    for where in (path, approval):
+        stranger = await http.post(where, content=b"{not json", headers=broken)
+        assert stranger.status_code == 401
+        allowed = await http.post(
+            where, content=b"{not json", headers=broken | bearer(tokens["rm"])
+        )
+        assert allowed.status_code == 422
     # Nothing of the refused writes was kept.
     assert (await http.get(path)).json()["results"] == []
 

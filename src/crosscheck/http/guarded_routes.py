@@ -1,0 +1,49 @@
+"""Routes whose credentials are judged before their body.
+
+FastAPI reads a JSON body before any dependency runs, so a body that is not JSON was
+refused (422) before the token was looked at: a caller without the right to send
+anything learnt how to shape it. A guarded route answers such a request as it answers
+one with a well-formed body: the route's guard first (401 or 403), the body's
+problems only to a caller that may send it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+#: Raises the refusal of a request's credentials (an HTTPException), if any.
+Guard = Callable[[Request], Awaitable[None]]
+#: The guard of a route (from its dependencies), or None for a route without one.
+GuardOf = Callable[[APIRoute], Guard | None]
+
+
+def guarded_route(guard_of: GuardOf) -> type[APIRoute]:
+    """The route class that asks `guard_of(route)` before answering 422."""
+
+    class GuardedRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+            guard = guard_of(self)
+            if guard is None:
+                return handler
+
+            async def handle(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except RequestValidationError:
+                    await guard(request)
+                    raise
+
+            return handle
+
+    return GuardedRoute
+
+
+def dependency_calls(route: APIRoute) -> list[Callable[..., Any] | None]:
+    """The route's direct dependencies (the router's included), as callables."""
+    return [needed.call for needed in route.dependant.dependencies]
