@@ -55,3 +55,46 @@ async def test_a_long_outage_warns_once_then_reminds_every_few_attempts(
     info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert sum("stream connecting" in m for m in info) == 2
     assert sum("reconnecting in" in m for m in info) == 1
+
+
+async def test_a_stream_that_connects_then_drops_says_so_not_unreachable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Gerrit accepts, streams a moment and drops (a proxy's idle timeout, a restart):
+    the backoff keeps growing, and the log says the stream came and went."""
+    stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
+    attempts = 0
+    done = asyncio.Event()
+
+    async def short_lived() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts > REMIND_EVERY:
+            done.set()
+            await asyncio.Event().wait()
+        stream.connects += 1
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    stream._stream_once = short_lived  # type: ignore[method-assign]
+    caplog.set_level(logging.INFO, logger="crosscheck.drivers.gerrit.stream")
+    running = asyncio.create_task(stream.run())
+    await asyncio.wait_for(done.wait(), 10)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings[0] == (
+        "gerrit review: stream lost (ConnectionResetError: [Errno 104] Connection reset by peer)"
+    )
+    assert warnings[1] == (
+        "gerrit review: stream lost again after 0s connected (2 attempts in a row without a "
+        "stable stream; ConnectionResetError: [Errno 104] Connection reset by peer)"
+    )
+    assert warnings[2].startswith(
+        f"gerrit review: stream lost again after 0s connected ({REMIND_EVERY} attempts"
+    )
+    assert len(warnings) == 3
+    again = [r for r in caplog.records if "stream lost again" in r.getMessage()]
+    assert len(again) == REMIND_EVERY - 1
+    assert not [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert not [r for r in caplog.records if "reconnect attempt failed" in r.getMessage()]

@@ -84,22 +84,24 @@ class GerritStream:
         self.state = StreamState.DISCONNECTED
         self.connects = 0
         self._ssh: asyncssh.SSHClientConnection | None = None
+        #: Whether the last attempt connected, then dropped before it was stable.
+        self._dropping = False
 
     async def run(self) -> None:
         """Stream forever, reconnecting after every failure; stop by cancelling."""
         failures = 0
         while True:
             self._set_state(StreamState.CONNECTING, quiet=failures > 1)
-            opened = time.monotonic()
+            opened, connects = time.monotonic(), self.connects
             try:
                 await self._stream_once()
                 failures = 0  # a long stream that Gerrit ended cleanly: retry soon
             except Exception as error:  # nothing may end the stream for good
                 # Only a stream that stayed up a while resets the backoff: a server that
                 # accepts and at once closes must not be hammered every second.
-                healthy = time.monotonic() - opened >= self.settings.healthy_after
-                failures = 1 if healthy else failures + 1
-                self._log_failure(failures, error)
+                lasted = time.monotonic() - opened
+                failures = 1 if lasted >= self.settings.healthy_after else failures + 1
+                self._log_failure(failures, error, lasted if self.connects > connects else None)
             finally:
                 self._set_state(StreamState.DISCONNECTED, quiet=failures > 1)
             delay = self.settings.backoff(failures)
@@ -108,12 +110,28 @@ class GerritStream:
             log.log(level, "gerrit %s: reconnecting in %.1fs", self.connection.name, delay)
             await asyncio.sleep(delay)
 
-    def _log_failure(self, failures: int, error: Exception) -> None:
+    def _log_failure(self, failures: int, error: Exception, connected: float | None) -> None:
         """The loss is a warning; each failed reconnect of an outage is not (an hour
-        down would be sixty warnings), save a reminder every `REMIND_EVERY` attempts."""
+        down would be sixty warnings), save a reminder every `REMIND_EVERY` attempts.
+        `connected`: how long the attempt streamed, if it got that far: a stream that
+        keeps dropping is said as such (a warning the first time and every reminder),
+        not as an unreachable Gerrit."""
         name, kind = self.connection.name, type(error).__name__
+        dropping, self._dropping = self._dropping, connected is not None and failures > 1
         if failures == 1:
             log.warning("gerrit %s: stream lost (%s: %s)", name, kind, error)
+        elif connected is not None:
+            reminder = not dropping or failures % REMIND_EVERY == 0
+            log.log(
+                logging.WARNING if reminder else logging.INFO,
+                "gerrit %s: stream lost again after %.0fs connected "
+                "(%d attempts in a row without a stable stream; %s: %s)",
+                name,
+                connected,
+                failures,
+                kind,
+                error,
+            )
         elif failures % REMIND_EVERY == 0:
             log.warning(
                 "gerrit %s: still unreachable after %d attempts (%s: %s)",
