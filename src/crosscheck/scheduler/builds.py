@@ -109,7 +109,9 @@ class BuildTasks:
             canceled = await work.canceled_among(db, list(self._tasks))
         for build_id in canceled:
             task = self._tasks.get(build_id)
-            if task is not None:
+            # A build canceled by an earlier pass may still be ending (its process's
+            # kill grace): cancelled again, it would cut that short and log it twice.
+            if task is not None and not task.cancelling():
                 log.info("build %s: canceled", build_id)
                 task.cancel()
 

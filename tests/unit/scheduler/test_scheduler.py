@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -217,6 +219,52 @@ async def test_a_new_patchset_cancels_the_old_builds_and_only_it_is_reported(
     assert executor.canceled == [first]
     (report,) = await queued_reports(engine)
     assert report.patchset == 2
+
+
+class SlowToEnd(FakeExecutor):
+    """A canceled build takes its time to end (its process's kill grace, say)."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.ended = asyncio.Event()
+
+    async def run(
+        self,
+        request: BuildRequest,
+        *,
+        on_started: StartedHook | None = None,
+        on_finished: FinishedHook | None = None,
+    ) -> BuildOutcome:
+        try:
+            return await super().run(request, on_started=on_started, on_finished=on_finished)
+        except asyncio.CancelledError:
+            await self.ended.wait()  # a second cancel would end this wait, and the build
+            raise
+
+
+async def test_a_build_still_ending_is_canceled_and_logged_once(
+    engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    executor = SlowToEnd()
+    executor.hold = {"unit"}
+    scheduler = scheduler_for(engine, load(tmp_path), executor, ["a.py"])
+    await accept(scheduler, patchset_created(10, 1))
+    await settle(scheduler)
+    first = next(r.build_id for r in executor.requests if r.job.name == "unit")
+    caplog.set_level(logging.INFO, logger="crosscheck.scheduler.builds")
+    await accept(scheduler, patchset_created(10, 2))
+    try:
+        for _ in range(3):  # passes while the canceled build is still ending
+            await scheduler.reconcile()
+            await asyncio.sleep(0.01)
+        canceled = [r for r in caplog.records if r.getMessage() == f"build {first}: canceled"]
+        assert len(canceled) == 1
+        assert first in scheduler.builds.tasks, "a second cancel cut its ending short"
+    finally:
+        executor.ended.set()
+    executor.hold = set()
+    await settle(scheduler)
+    assert executor.canceled == [first]
 
 
 async def test_a_build_running_when_the_process_died_runs_again_as_attempt_two(
