@@ -2,9 +2,11 @@
 
 FastAPI reads a JSON body before any dependency runs, so a body that is not JSON was
 refused (422) before the token was looked at: a caller without the right to send
-anything learnt how to shape it. A guarded route answers such a request as it answers
-one with a well-formed body: the route's guard first (401 or 403), the body's
-problems only to a caller that may send it.
+anything learnt how to shape it. So was a body it could not parse at all (400: not
+UTF-8, nested too deep) and one the router's storable check refused (422: a NUL
+character). A guarded route answers such a request as it answers one with a
+well-formed body: the route's guard first (401 or 403), the body's problems only to
+a caller that may send it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+#: The answers about a request's body: FastAPI's (422 invalid, 400 unparsable) and a
+#: router dependency's (422); starlette's HTTPException, which FastAPI's extends.
+_BODY_REFUSALS = (400, 422)
 
 #: Raises the refusal of a request's credentials (an HTTPException), if any.
 Guard = Callable[[Request], Awaitable[None]]
@@ -37,6 +44,10 @@ def guarded_route(guard_of: GuardOf) -> type[APIRoute]:
                     return await handler(request)
                 except RequestValidationError:
                     await guard(request)
+                    raise
+                except HTTPException as refusal:
+                    if refusal.status_code in _BODY_REFUSALS:
+                        await guard(request)
                     raise
 
             return handle

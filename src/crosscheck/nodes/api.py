@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, Path, status
 from crosscheck.config.secrets import TokenSource
 from crosscheck.executor.pool import NodePool
 from crosscheck.http.errors import ErrorOut, LocatedHTTPError
+from crosscheck.http.guarded_routes import guarded_route
 from crosscheck.http.storable import refuse_unstorable
 from crosscheck.model.config import Config
 from crosscheck.nodes.errors import NodesError
@@ -38,7 +39,7 @@ from crosscheck.nodes.schemas import (
     NodeOut,
     NodesOut,
 )
-from crosscheck.operator.auth import admin_dependency
+from crosscheck.operator.auth import admin_dependency, admin_guard
 
 NodeName = Annotated[str, Path(min_length=1, max_length=200, description="The node's name")]
 AutoholdId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's id")]
@@ -67,15 +68,17 @@ def nodes_router(pool: NodePool, token: TokenSource, config: Callable[[], Config
     """Routes over `pool`. The admin token is read from `token` at each write; autohold
     requests name jobs of the configuration `config` returns then."""
     operations = NodeOperations(pool, config)
+    require_admin = admin_dependency(token)
     router = APIRouter(
         prefix="/api/v1",
         tags=["nodes"],
         dependencies=[Depends(refuse_unstorable)],
         responses=_documented(422),
+        route_class=guarded_route(admin_guard(require_admin)),
     )
     _reads(router, operations)
-    _node_writes(router, operations, admin_dependency(token))
-    _autohold_writes(router, operations, admin_dependency(token))
+    _node_writes(router, operations, require_admin)
+    _autohold_writes(router, operations, require_admin)
     return router
 
 

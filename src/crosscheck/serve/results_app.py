@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from crosscheck import __version__
 from crosscheck.checks.router import plugin_router
 from crosscheck.http.access_log import AccessLog
+from crosscheck.http.body_limit import BodyLimit
 from crosscheck.http.errors import install_error_handlers
 from crosscheck.http.metrics_endpoint import metrics_router
 from crosscheck.results.app import documented, results_routers
@@ -83,6 +84,7 @@ def create_results_app(
         description="CI results as structured data: report them, read them, see CI health.",
     )
     app.add_middleware(AccessLog)
+    app.add_middleware(BodyLimit)
     allow_gerrit_origins(app, pages)
     app.include_router(metrics_router())
     chosen = settings or ResultsSettings()

@@ -24,6 +24,7 @@ from crosscheck.drivers.gerrit.source import GerritEventSource
 from crosscheck.drivers.gerrit.webhook import webhook_router
 from crosscheck.executor.pool import NodePool
 from crosscheck.http.access_log import AccessLog
+from crosscheck.http.body_limit import BodyLimit
 from crosscheck.http.errors import install_error_handlers
 from crosscheck.http.metrics_endpoint import metrics_router
 from crosscheck.logs import logs_router
@@ -91,6 +92,7 @@ def web_app(
         description="A third-party CI for Gerrit: webhooks, build logs, CI results.",
     )
     app.add_middleware(AccessLog, secret_paths=WEBHOOK_PATHS)
+    app.add_middleware(BodyLimit)
     depths = QueueDepths(engine, current_config or (lambda: config))
     app.include_router(metrics_router(depths.refresh))
     app.include_router(webhook_router(sources, _webhook_tokens(config.connections.values())))

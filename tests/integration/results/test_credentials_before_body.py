@@ -12,6 +12,15 @@ import pytest
 from tests.integration.results.api_harness import ADMIN_TOKEN, Harness, bearer, harness
 
 NOT_JSON = b"{this is not json"
+#: Bodies refused before the route's own parameters are read: not JSON (FastAPI's
+#: 422), a NUL character or a lone surrogate (the router's storable check, 422), not
+#: UTF-8 or nested too deep (FastAPI's 400).
+BROKEN_BODIES = [
+    NOT_JSON,
+    b'{"name": "a\\u0000b", "project": "a\\ud800"}',
+    b'{"name": "\xff"}',
+    b"[" * 5000 + b"]" * 5000,
+]
 
 
 @pytest.fixture
@@ -31,9 +40,11 @@ async def routes_with_a_body(api: Harness) -> list[tuple[str, str]]:
     ]
 
 
-async def send(api: Harness, method: str, path: str, headers: dict[str, str]) -> int:
+async def send(
+    api: Harness, method: str, path: str, headers: dict[str, str], content: bytes = NOT_JSON
+) -> int:
     headers = headers | {"Content-Type": "application/json"}
-    answer = await api.http.request(method, path, content=NOT_JSON, headers=headers)
+    answer = await api.http.request(method, path, content=content, headers=headers)
     return answer.status_code
 
 
@@ -48,6 +59,18 @@ async def test_a_body_that_is_not_json_is_refused_to_a_stranger_for_its_credenti
     assert refused == dict.fromkeys(routes, 401)
     wrong = {route: await send(api, *route, bearer("not-a-token")) for route in routes}
     assert wrong == dict.fromkeys(routes, 401)
+
+
+@pytest.mark.parametrize("content", BROKEN_BODIES[1:], ids=["nul", "not-utf8", "deep"])
+async def test_a_body_that_cannot_be_stored_or_parsed_is_refused_to_a_stranger_first(
+    api: Harness, content: bytes
+) -> None:
+    token = await api.account("Nova CI")
+    routes = await routes_with_a_body(api)
+    refused = {route: await send(api, *route, {}, content) for route in routes}
+    assert refused == dict.fromkeys(routes, 401)
+    allowed = await send(api, "POST", "/api/v1/results", bearer(token), content)
+    assert allowed in (400, 422)
 
 
 async def test_the_body_is_judged_for_a_caller_allowed_to_send_it(api: Harness) -> None:

@@ -220,3 +220,24 @@ async def test_holds_and_drains_outlive_the_pool(tmp_path: Path) -> None:
         shown = by_name((await api.http.get("/api/v1/nodes")).json())
     assert (shown["lab-1"]["state"], shown["lab-1"]["hold_reason"]) == ("held", "rma")
     assert shown["lab-2"]["state"] == "drained"
+
+
+#: Bodies refused before the route's own parameters are read: not JSON (FastAPI's
+#: 422), a NUL character (the router's storable check, 422), not UTF-8 (FastAPI's 400).
+BROKEN_BODIES = [b"{not json", b'{"reason": "a\\u0000b"}', b'{"reason": "\xff"}']
+
+
+@pytest.mark.parametrize(("method", "path"), [(m, p) for m, p, body in WRITES if body])
+async def test_a_broken_body_is_judged_after_the_admin_token(
+    tmp_path: Path, method: str, path: str
+) -> None:
+    json_type = {"Content-Type": "application/json"}
+    async with nodes_api(tmp_path) as api:
+        for content in BROKEN_BODIES:
+            stranger = await api.http.request(method, path, content=content, headers=json_type)
+            wrong = await api.http.request(
+                method, path, content=content, headers=json_type | {"Authorization": "Bearer x"}
+            )
+            admin = await api.http.request(method, path, content=content, headers=json_type | ADMIN)
+            assert (stranger.status_code, wrong.status_code) == (401, 401), content
+            assert admin.status_code in (400, 422), content
