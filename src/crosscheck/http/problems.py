@@ -29,4 +29,14 @@ def field_path(location: Sequence[str | int]) -> str:
 
 
 def validation_problems(errors: Sequence[Any]) -> list[tuple[str, str]]:
-    return [(field_path(error["loc"]), str(error["msg"])) for error in errors]
+    return [_problem(error) for error in errors]
+
+
+def _problem(error: Any) -> tuple[str, str]:
+    # A body that is not JSON is located by FastAPI at ("body", character offset):
+    # shown as "[12]", it would read as the 13th item of an array.
+    if error.get("type") == "json_invalid":
+        offset = error["loc"][-1] if error["loc"] else 0
+        why = (error.get("ctx") or {}).get("error") or error["msg"]
+        return "body", f"not valid JSON at character {offset}: {why}"
+    return field_path(error["loc"]), str(error["msg"])

@@ -124,7 +124,7 @@ async def _request_for(case: str, api: Harness, token: str) -> dict[str, Any]:
         ("project not allowed", 403, "may not report on project 'secret/x'"),
         ("missing field", 422, "job: Field required"),
         ("wrong type", 422, "change: Input should be a valid integer"),
-        ("not json", 422, "JSON decode error"),
+        ("not json", 422, "body: not valid JSON at character "),
         ("future time", 422, "reported_at: is in the future"),
     ],
 )
