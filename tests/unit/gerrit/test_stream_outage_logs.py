@@ -17,29 +17,40 @@ async def _ignore(line: str) -> None:
     del line
 
 
-async def test_a_long_outage_warns_once_then_reminds_every_few_attempts(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def stream_attempts(
+    caplog: pytest.LogCaptureFixture, attempts: int, error: Exception, *, connects: bool
+) -> list[str]:
+    """The stream's warnings over `attempts` attempts that each end with `error` (after
+    connecting, when `connects`), then one that stays up."""
     stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
-    attempts = 0
+    made = 0
     done = asyncio.Event()
 
-    async def refused() -> None:
-        nonlocal attempts
-        attempts += 1
-        if attempts > 2 * REMIND_EVERY:
+    async def attempt() -> None:
+        nonlocal made
+        made += 1
+        if made > attempts:
             done.set()
             await asyncio.Event().wait()  # connected at last: until canceled
-        raise ConnectionRefusedError(111, "Connection refused")
+        if connects:
+            stream.connects += 1
+        raise error
 
-    stream._stream_once = refused  # type: ignore[method-assign]
+    stream._stream_once = attempt  # type: ignore[method-assign]
     caplog.set_level(logging.INFO, logger="crosscheck.drivers.gerrit.stream")
     running = asyncio.create_task(stream.run())
     await asyncio.wait_for(done.wait(), 10)
     running.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await running
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+async def test_a_long_outage_warns_once_then_reminds_every_few_attempts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refused = ConnectionRefusedError(111, "Connection refused")
+    warnings = await stream_attempts(caplog, 2 * REMIND_EVERY, refused, connects=False)
     assert warnings == [
         "gerrit review: stream lost (ConnectionRefusedError: [Errno 111] Connection refused)",
         f"gerrit review: still unreachable after {REMIND_EVERY} attempts "
@@ -62,27 +73,8 @@ async def test_a_stream_that_connects_then_drops_says_so_not_unreachable(
 ) -> None:
     """Gerrit accepts, streams a moment and drops (a proxy's idle timeout, a restart):
     the backoff keeps growing, and the log says the stream came and went."""
-    stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
-    attempts = 0
-    done = asyncio.Event()
-
-    async def short_lived() -> None:
-        nonlocal attempts
-        attempts += 1
-        if attempts > REMIND_EVERY:
-            done.set()
-            await asyncio.Event().wait()
-        stream.connects += 1
-        raise ConnectionResetError(104, "Connection reset by peer")
-
-    stream._stream_once = short_lived  # type: ignore[method-assign]
-    caplog.set_level(logging.INFO, logger="crosscheck.drivers.gerrit.stream")
-    running = asyncio.create_task(stream.run())
-    await asyncio.wait_for(done.wait(), 10)
-    running.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await running
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    warnings = await stream_attempts(caplog, REMIND_EVERY, reset, connects=True)
     assert warnings[0] == (
         "gerrit review: stream lost (ConnectionResetError: [Errno 104] Connection reset by peer)"
     )
