@@ -164,17 +164,16 @@ class MirrorCache:
                 times[ref] = began
 
     async def _fetch_clearing_locks(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
-        for _ in range(MOST_STALE_LOCKS):
+        for cleared in range(MOST_STALE_LOCKS + 1):
             try:
                 await self._fetch_into(git, path, url, fetch)
                 return
             except GitError as error:
                 stale = _stale_lock(error.stderr or str(error), path)
-                if stale is None:
+                if stale is None or cleared == MOST_STALE_LOCKS:
                     raise
                 log.warning("mirror %s: removing the stale lock %s, then fetching", path, stale)
                 stale.unlink(missing_ok=True)
-        await self._fetch_into(git, path, url, fetch)
 
     async def _fetch_into(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
         if not (path / "HEAD").exists():  # git init makes the directories

@@ -19,6 +19,7 @@ import ctypes
 import ctypes.util
 import logging
 import resource
+from functools import cache
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,8 @@ class QuietTrim:
         while True:
             await self._moved.wait()
             await self._until_quiet()
-            if not log.isEnabledFor(logging.DEBUG):
-                trim_heap()
-                continue
-            before = _resident_kib()
-            if trim_heap():
+            before = _resident_kib() if log.isEnabledFor(logging.DEBUG) else 0
+            if trim_heap() and before:
                 log.debug("heap trimmed: %d KiB resident, was %d", _resident_kib(), before)
 
     async def _until_quiet(self) -> None:
@@ -91,13 +89,20 @@ class QuietTrim:
 def _glibc(function: str) -> Any:
     """`function` of the C library when it is glibc's (musl has neither mallopt nor
     malloc_trim); None otherwise."""
-    name = ctypes.util.find_library("c")
+    name = _c_library()
     if name is None:
         return None
     try:
         return getattr(ctypes.CDLL(name), function)
     except (OSError, AttributeError):
         return None
+
+
+@cache
+def _c_library() -> str | None:
+    """The C library's file name, looked up once: `find_library` runs `ldconfig -p` in a
+    child process, which a trim on the event loop must not wait for each time."""
+    return ctypes.util.find_library("c")
 
 
 def _resident_kib() -> int:

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -85,8 +86,8 @@ def test_an_unchanged_tree_is_not_reloaded(tmp_path: Path) -> None:
     assert holder.reload_if_changed() is None
 
 
-def live_with_event(tmp_path: Path) -> tuple[LiveConfig, list[Config], asyncio.Event]:
-    write(tmp_path, {"base.yaml": BASE, "jobs.yaml": GOOD})
+def recorder() -> tuple[Callable[[Config], None], list[Config], asyncio.Event]:
+    """An `on_change` that keeps each configuration applied and sets an event."""
     applied: list[Config] = []
     changed = asyncio.Event()
 
@@ -94,6 +95,12 @@ def live_with_event(tmp_path: Path) -> tuple[LiveConfig, list[Config], asyncio.E
         applied.append(config)
         changed.set()
 
+    return on_change, applied, changed
+
+
+def live_with_event(tmp_path: Path) -> tuple[LiveConfig, list[Config], asyncio.Event]:
+    write(tmp_path, {"base.yaml": BASE, "jobs.yaml": GOOD})
+    on_change, applied, changed = recorder()
     return LiveConfig([tmp_path], on_change=on_change), applied, changed
 
 
@@ -205,13 +212,7 @@ async def test_watch_notices_a_symlinked_file_whose_link_target_is_swapped(
     (mount / "..data").symlink_to("v1")
     for name in ("base.yaml", "jobs.yaml"):
         (mount / name).symlink_to(f"..data/{name}")
-    applied: list[Config] = []
-    changed = asyncio.Event()
-
-    def on_change(config: Config) -> None:
-        applied.append(config)
-        changed.set()
-
+    on_change, applied, changed = recorder()
     holder = LiveConfig([mount / "base.yaml", mount / "jobs.yaml"], on_change=on_change)
     watcher = asyncio.create_task(holder.watch(debounce=0.05))
     try:

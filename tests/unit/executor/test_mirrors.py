@@ -50,9 +50,14 @@ def now_event(number: int, patchset: int, revision: str) -> Event:
     return replace(change_event(number, patchset, revision), created_on=int(time.time()))
 
 
-def mirror_refs(cache: MirrorCache) -> list[str]:
+def mirror_of(cache: MirrorCache) -> Path:
+    """The one mirror the cache holds: the upstream's acme/driver."""
     (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
-    return git(mirror, "for-each-ref", "--format=%(refname)").split()
+    return mirror
+
+
+def mirror_refs(cache: MirrorCache) -> list[str]:
+    return git(mirror_of(cache), "for-each-ref", "--format=%(refname)").split()
 
 
 async def test_a_mirror_holding_the_commit_and_a_fresh_tip_is_not_fetched(
@@ -133,7 +138,7 @@ async def test_builds_waiting_on_one_mirror_share_its_fetches(
     assert not any("refs/changes/01/1/1" in arg for arg in counting.fetches[1])
     assert sum("refs/changes/" in arg for arg in counting.fetches[1]) == 5
     assert [w.main.revision for w in workspaces] == [revisions[0], *revisions]
-    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    mirror = mirror_of(cache)
     assert (cache.batches(mirror).fetches, cache.batches(mirror).requests) == (2, 7)
 
 
@@ -162,7 +167,7 @@ async def test_a_corrupt_mirror_is_fetched_anew(upstream: Upstream, tmp_path: Pa
     first = upstream.change(PROJECT, 31, 1, {"a": "1"}, "First")
     counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
     await builder(upstream, cache, counting).prepare(now_event(31, 1, first), (), tmp_path / "one")
-    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    mirror = mirror_of(cache)
     (mirror / "HEAD").write_text("garbage\n")  # git no longer sees a repository there
 
     second = upstream.change(PROJECT, 31, 2, {"a": "2"}, "Second")
@@ -189,7 +194,7 @@ async def test_a_build_on_this_host_borrows_the_mirror_and_cannot_harm_it(
     outcome = await executor.run(make_request(vandal, event=now_event(41, 1, revision)))
     assert outcome.result is BuildResult.SUCCESS, outcome.detail
 
-    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    mirror = mirror_of(cache)
     git(mirror, "fsck", "--no-dangling")  # raises when the mirror is damaged
     assert git(mirror, "rev-parse", f"{revision}^{{commit}}") == revision
 
@@ -206,7 +211,7 @@ async def test_a_prefetched_change_is_fetched_once_for_its_build(
     outcome = await executor.run(make_request("true", event=event))
 
     assert outcome.result is BuildResult.SUCCESS, outcome.detail
-    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    mirror = mirror_of(cache)
     assert (cache.batches(mirror).fetches, cache.batches(mirror).requests) == (1, 2)
 
 
@@ -216,7 +221,7 @@ async def test_a_lock_left_in_the_mirror_is_removed_and_the_mirror_kept(
     first = upstream.change(PROJECT, 51, 1, {"a": "1"}, "First")
     counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
     await builder(upstream, cache, counting).prepare(now_event(51, 1, first), (), tmp_path / "one")
-    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    mirror = mirror_of(cache)
     set_aside: list[Path] = []
 
     async def record(path: Path) -> None:
@@ -245,7 +250,7 @@ async def test_a_hook_planted_in_the_mirror_never_runs_with_crosschecks_credenti
     first = upstream.change(PROJECT, 52, 1, {"a": "1"}, "First")
     counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
     await builder(upstream, cache, counting).prepare(now_event(52, 1, first), (), tmp_path / "one")
-    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    mirror = mirror_of(cache)
     spied = tmp_path / "spied"
     for hook in ("reference-transaction", "post-checkout", "post-merge"):
         planted = mirror / "hooks" / hook
@@ -268,7 +273,7 @@ async def test_a_mirror_removed_behind_its_back_is_fetched_whole_again(
     counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
     event = now_event(53, 1, first)
     await builder(upstream, cache, counting).prepare(event, (), tmp_path / "one")
-    (mirror,) = cache.root.glob("upstream-*/acme/driver.git")
+    mirror = mirror_of(cache)
     shutil.rmtree(mirror)  # an operator's clean-up, say
     counting.unreachable = True  # and Gerrit away for the next build: an empty mirror is left
     with pytest.raises(GitError):
