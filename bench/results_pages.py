@@ -4,6 +4,11 @@ Loads the store in bulk (reports how long that took), then requests pages throug
 the results app in process (FastAPI + templates + queries, no network): the change
 page and the health table, HTML and JSON, and a CI account's page. p50 and p95.
 
+The health table is served from a snapshot (web/snapshots.py); three more rows show
+its other paths: sorted 20 ways (more tables than a snapshot keeps rendered), a
+result written before each read (every read starts a refresh behind itself), and the
+snapshot's own cost, taken afresh for each read.
+
     python -m bench.results_pages                          # 5M results, both engines
     python -m bench.results_pages --results 50000 --engines sqlite
     python -m bench.results_pages --results 1000000 --engines sqlite --store /tmp/r1m.db
@@ -18,7 +23,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -26,10 +31,20 @@ from urllib.parse import quote
 import httpx
 from tests.postgres import PostgresCluster
 
-from bench.results_data import ACCOUNTS, RESULTS_PER_CHANGE, Loaded, account_name, load
+from bench.results_data import (
+    ACCOUNTS,
+    PROJECTS,
+    RESULTS_PER_CHANGE,
+    Loaded,
+    account_name,
+    load,
+)
+from crosscheck.config.pages import NO_SNAPSHOTS, PagesSettings, SnapshotPolicy
+from crosscheck.model.results import NewResult, ResultValue
 from crosscheck.results.service import ResultsService
 from crosscheck.serve.results_app import create_results_app
 from crosscheck.store import open_store
+from crosscheck.web.health import ORDERS, SORT_KEYS
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -38,10 +53,15 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def timed(
-    http: httpx.AsyncClient, paths: Callable[[], str], requests: int
+    http: httpx.AsyncClient,
+    paths: Callable[[], str],
+    requests: int,
+    before: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[float, float]:
     took = []
     for _ in range(requests):
+        if before is not None:
+            await before()
         path = paths()
         began = time.perf_counter()
         response = await http.get(path)
@@ -62,23 +82,72 @@ async def measure(url: str, results: int, requests: int, *, reuse: bool = False)
                 f"  loaded {loaded.results:,} results on {loaded.changes:,} changes "
                 f"in {loaded.seconds:.1f} s ({loaded.results / loaded.seconds:,.0f} rows/s)"
             )
-        app = create_results_app(ResultsService(engine))
+        service = ResultsService(engine)
         rng = random.Random(3)  # noqa: S311 -- which pages to ask for
         pages: dict[str, Callable[[], str]] = {
             "change page (HTML)": lambda: f"/changes/{rng.randint(1, loaded.changes)}",
             "change page (JSON)": lambda: f"/json/changes/{rng.randint(1, loaded.changes)}",
             "health table (HTML)": lambda: "/health",
             "health table (JSON)": lambda: "/json/health",
+            "health, 20 orders": lambda: SORTS[rng.randrange(len(SORTS))],
             "CI page (HTML)": lambda: f"/cis/{quote(account_name(rng.randint(1, ACCOUNTS)))}",
         }
-        transport = httpx.ASGITransport(app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-            for name, paths in pages.items():
-                await timed(http, paths, 3)  # warm the caches
-                p50, p95 = await timed(http, paths, requests)
-                print(f"  {name:22s} p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms")
+        await _pages(service, PagesSettings(), pages, requests)
+        # Each read after a result: served the snapshot while its refresh runs beside.
+        every_time = PagesSettings(health_snapshots=SnapshotPolicy(0, 60, 600))
+        wrote = await _pages(service, every_time, HEALTH_WRITTEN, requests, write=True)
+        print(f"    ({wrote} results written, one before each read)")
+        # The snapshot's own cost: what the first reader, or one after ten quiet
+        # minutes, waits for.
+        await _pages(service, PagesSettings(health_snapshots=NO_SNAPSHOTS), HEALTH_TAKEN, requests)
     finally:
         await engine.dispose()
+
+
+SORTS = [f"/health?sort={key}&order={order}" for key in SORT_KEYS for order in ORDERS]
+HEALTH_WRITTEN: dict[str, Callable[[], str]] = {"health, results arriving": lambda: "/health"}
+HEALTH_TAKEN: dict[str, Callable[[], str]] = {
+    "health, snapshot taken (HTML)": lambda: "/health",
+    "health, snapshot taken (JSON)": lambda: "/json/health",
+}
+
+
+async def _pages(
+    service: ResultsService,
+    settings: PagesSettings,
+    pages: dict[str, Callable[[], str]],
+    requests: int,
+    *,
+    write: bool = False,
+) -> int:
+    """Times each page `requests` times on an app with `settings`; with `write`, a
+    result is stored (untimed) before each request. Returns how many were written."""
+    app = create_results_app(service, pages=settings)
+    written = 0
+
+    async def before() -> None:
+        nonlocal written
+        if write:
+            written += 1
+            await service.report(account_name(1 + written % ACCOUNTS), [_arriving(written)])
+
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+        for name, paths in pages.items():
+            await timed(http, paths, 3, before)  # warm the caches
+            p50, p95 = await timed(http, paths, requests, before)
+            print(f"  {name:30s} p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms")
+    return written
+
+
+def _arriving(number: int) -> NewResult:
+    return NewResult(
+        project=PROJECTS[number % len(PROJECTS)],
+        change=10_000_000 + number,
+        patchset=1,
+        job="job-00",
+        value=ResultValue.PASSED,
+    )
 
 
 async def main(

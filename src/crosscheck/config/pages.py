@@ -37,6 +37,27 @@ class PagesSettingsError(CrosscheckError):
 
 
 @dataclass(frozen=True)
+class SnapshotPolicy:
+    """When the health table's snapshot is rechecked, refreshed and no longer served,
+    in seconds (web/snapshots.py says how)."""
+
+    recheck_after: float = 5.0
+    refresh_after: float = 60.0
+    max_age: float = 600.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.recheck_after <= self.refresh_after <= self.max_age:
+            raise ValueError(
+                "a snapshot policy needs 0 <= recheck_after <= refresh_after <= max_age, "
+                f"not {self.recheck_after}, {self.refresh_after}, {self.max_age}"
+            )
+
+
+#: Every read taken afresh: for tests that write and read back at once.
+NO_SNAPSHOTS = SnapshotPolicy(0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
 class PagesSettings:
     expected_cis: ExpectedCIs = field(default_factory=ExpectedCIs)
     #: Change numbers link to `<gerrit_url>/c/<number>` when set.
@@ -49,6 +70,8 @@ class PagesSettings:
     page_size: int = 50
     #: Days the success-rate plot covers unless a page asks for others.
     plot_days: int = 30
+    #: How long the health table's figures are served before they are read again.
+    health_snapshots: SnapshotPolicy = field(default_factory=SnapshotPolicy)
 
 
 def load_pages_settings(path: Path) -> PagesSettings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -20,6 +21,7 @@ from crosscheck.results.health_reads import (
     covered_projects,
     day_counts_by_account,
     days_by_account,
+    health_version,
     projects_by_account,
     reported_projects_since,
 )
@@ -79,6 +81,11 @@ class ActivityReads:
         not all of them."""
         async with self.engine.connect() as connection:
             return await _activity(connection, now, window_days, listed=listed)
+
+    async def version(self) -> tuple[Any, ...]:
+        """Moves when a result, an account or a merge is written (`health_version`)."""
+        async with self.engine.connect() as connection:
+            return await health_version(connection)
 
     async def projects(self, now: datetime, window_days: int) -> list[str]:
         """Every project some account reported on over the window, by name."""

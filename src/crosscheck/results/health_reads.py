@@ -22,8 +22,10 @@ from crosscheck.results.reads import DayCounts
 from crosscheck.store.tables import (
     account_projects,
     ci_accounts,
+    merged_changes,
     reported_projects,
     result_account_days,
+    results,
 )
 
 #: Joins the projects of an account: results refuse control characters in a project.
@@ -166,3 +168,17 @@ async def projects_by_account(
 def _of(column: ColumnElement[int], account_id: int | None) -> ColumnElement[bool]:
     """`column` is the account's, or true when every account is asked for."""
     return true() if account_id is None else column == account_id
+
+
+async def health_version(connection: AsyncConnection) -> tuple[Any, ...]:
+    """What the health table was read from, in a few index lookups: the newest result,
+    the last account change and how many accounts there are, the newest merge. A merge
+    recorded with an older time, or a result committed out of id order, is not seen
+    here; the table's snapshots are refreshed with time as well."""
+    newest = (
+        select(func.max(results.c.id)).scalar_subquery(),
+        select(func.max(ci_accounts.c.updated_at)).scalar_subquery(),
+        select(func.count()).select_from(ci_accounts).scalar_subquery(),
+        select(func.max(merged_changes.c.merged_at)).scalar_subquery(),
+    )
+    return tuple((await connection.execute(select(*newest))).one())

@@ -11,7 +11,8 @@ Content-Security-Policy without any script source backs that up.
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -39,7 +40,8 @@ from crosscheck.web.health import (
     select_rows,
 )
 from crosscheck.web.plot import Plot, success_plot
-from crosscheck.web.rendering import Renderer
+from crosscheck.web.rendering import SECURITY_HEADERS, Renderer
+from crosscheck.web.snapshots import Snapshot, Snapshots
 from crosscheck.web.views import (
     LISTED_PROJECTS,
     TREND_DAYS,
@@ -115,6 +117,25 @@ def _asked_health(
 AskedHealth = Annotated[HealthQuery | HealthQueryError, Depends(_asked_health)]
 
 
+#: Makes a page's bytes from its view.
+Renders = Callable[[HealthPage], bytes]
+
+
+@dataclass(frozen=True)
+class _HealthTable:
+    """Every account's row as read at `generated_at`; the suggestions for the project
+    filter when the rows list only a few projects each."""
+
+    generated_at: datetime
+    rows: list[HealthRow]
+    suggestions: list[str] | None
+
+
+def _health_page(table: _HealthTable, query: HealthQuery) -> HealthPage:
+    shown = select_rows(table.rows, query)
+    return health_page(table.rows, table.generated_at, query, shown, table.suggestions)
+
+
 class PageNotFoundError(Exception):
     """What a page asked for does not exist; the message says what."""
 
@@ -131,6 +152,9 @@ class Pages:
         self.service = service
         self.settings = settings
         self._settings_tag = settings_tag(settings)
+        self._health: Snapshots[bool, _HealthTable] = Snapshots(
+            self._health_table, service.activity.version, settings.health_snapshots
+        )
 
     async def change(self, change: int) -> tuple[dict[str, Any], str]:
         """The change page as plain data (`change_document`: the JSON twin as it is sent)
@@ -150,16 +174,29 @@ class Pages:
         return None if version is None else change_etag(version, self._settings_tag)
 
     async def health(self, query: HealthQuery) -> HealthPage:
+        return _health_page((await self._health_snapshot(query)).value, query)
+
+    async def health_body(self, query: HealthQuery, kind: str, render: Renders) -> bytes:
+        """The table as `render` makes it for `query`: made once per snapshot."""
+        snapshot = await self._health_snapshot(query)
+        return snapshot.body((kind, query), lambda: render(_health_page(snapshot.value, query)))
+
+    async def _health_snapshot(self, query: HealthQuery) -> Snapshot[_HealthTable]:
+        # The project filter looks at every project of each account; the plain table
+        # lists a few of each.
+        return await self._health.get(bool(query.project))
+
+    async def _health_table(self, every_project: bool) -> _HealthTable:
         now = datetime.now(UTC)
-        if query.project:  # the filter looks at every project of each account
-            every = await self.service.activity.every(now, TREND_DAYS)
+        activity = self.service.activity
+        if every_project:
+            every = await activity.every(now, TREND_DAYS)
             suggestions = None
         else:  # a few listed of each, their count, and the month's for the filter
-            every = await self.service.activity.every(now, TREND_DAYS, listed=LISTED_PROJECTS)
-            suggestions = await self.service.activity.projects(now, TREND_DAYS)
+            every = await activity.every(now, TREND_DAYS, listed=LISTED_PROJECTS)
+            suggestions = await activity.projects(now, TREND_DAYS)
         days = _trend_days(now)
-        rows = [self._row(activity, now, days) for activity in every]
-        return health_page(rows, now, query, select_rows(rows, query), suggestions)
+        return _HealthTable(now, [self._row(item, now, days) for item in every], suggestions)
 
     def _row(self, activity: Activity, now: datetime, days: Sequence[_TrendSlot]) -> HealthRow:
         extras = HealthExtras(
@@ -247,7 +284,12 @@ def pages_router(
             json_url += f"?{request.url.query}"
         if isinstance(query, HealthQueryError):
             return renderer.error(400, "Bad request", str(query), json_url)
-        return renderer.page("health.html", json_url, page=await pages.health(query))
+
+        def render(page: HealthPage) -> bytes:
+            return renderer.render("health.html", json_url=json_url, page=page).encode()
+
+        body = await pages.health_body(query, json_url, render)
+        return HTMLResponse(body, headers=SECURITY_HEADERS)
 
     @router.get(
         "/json/health",
@@ -260,7 +302,8 @@ def pages_router(
         if isinstance(query, HealthQueryError):
             problem = (f"{query.parameter} (query parameter)", query.message)
             raise LocatedHTTPError(400, str(query), [problem])
-        return _json(_HEALTH, await pages.health(query))
+        body = await pages.health_body(query, "json", _HEALTH.dump_json)
+        return Response(body, media_type="application/json")
 
     @router.get("/changes/{change}", include_in_schema=False)
     async def change_html(change: ChangePath) -> HTMLResponse:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crosscheck.config.pages import NO_SNAPSHOTS, PagesSettings, SnapshotPolicy
 from crosscheck.model.events import Change, Event, PatchSet
 from crosscheck.model.results import NewResult, ResultValue
 from crosscheck.results.merges import recording_merges
@@ -198,9 +200,14 @@ async def test_serves_intake_records_a_merge_with_the_event(api: Harness) -> Non
     assert rows == [(77, "openstack/nova", 4, when)]
 
 
-async def test_projects_covered_are_kept_by_each_report_within_30_days(api: Harness) -> None:
+async def test_projects_covered_are_kept_by_each_report_within_30_days(store_url: str) -> None:
     """The health table reads the projects from a table each report keeps: a newer
     report moves a project's time on, an imported older one never moves it back."""
+    async with harness(store_url, pages=PagesSettings(health_snapshots=NO_SNAPSHOTS)) as api:
+        await _projects_covered_are_kept(api)
+
+
+async def _projects_covered_are_kept(api: Harness) -> None:
     now = datetime.now(UTC)
     token = await create(api, "Acme CI")
     api.service.max_age = None  # an import of history, as the backfill does
@@ -258,3 +265,35 @@ async def test_a_ci_on_many_projects_lists_twelve_counts_all_and_filters_on_any(
     assert row["projects"][0] == "openstack/p14"
     assert row["project_count"] == 15
     assert "openstack/p14" in found["projects"]  # the filter's suggestions
+
+
+async def test_the_table_is_a_snapshot_refreshed_when_the_store_moves(store_url: str) -> None:
+    """A reader after a write is served the snapshot at once and the write starts its
+    refresh: a result, an account's change and a merge each move the store's version."""
+    policy = SnapshotPolicy(recheck_after=0, refresh_after=60, max_age=600)
+    async with harness(store_url, pages=PagesSettings(health_snapshots=policy)) as api:
+        token = await create(api, "Acme CI")
+        (first,) = (await api.http.get("/json/health")).json()["rows"]
+        assert first["results_30d"] == 0
+        posted = await api.http.post("/api/v1/results", json=RESULT, headers=bearer(token))
+        assert posted.status_code == 201, posted.text
+        (served,) = (await api.http.get("/json/health")).json()["rows"]
+        assert served["results_30d"] == 0  # the snapshot, while its refresh runs
+        await until_row(api, lambda row: row["results_30d"] == 1)
+        assert (await api.http.get("/health")).text.count("Acme CI") >= 1
+        changed = await api.http.post("/api/v1/accounts/Acme CI/disable", headers=ADMIN)
+        assert changed.status_code == 200, changed.text
+        await until_row(api, lambda row: not row["enabled"])
+        merged = {"merges": [merge(RESULT["change"], RESULT["patchset"])]}
+        assert (await api.http.post("/api/v1/merges", json=merged, headers=ADMIN)).is_success
+        await until_row(api, lambda row: row["merged_votes"] == 1)
+
+
+async def until_row(api: Harness, wanted: Callable[[dict[str, Any]], bool]) -> None:
+    """Reads the table until its one row is as `wanted` (the refresh runs behind)."""
+    for _ in range(100):
+        (row,) = (await api.http.get("/json/health")).json()["rows"]
+        if wanted(row):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the table never showed the change: {row}")
