@@ -40,6 +40,8 @@ def test_pages_bench_loads_and_prints_latency() -> None:
     )  # fmt: skip
     assert output.count("loaded 3,000 results on 240 changes") == 2
     assert output.count("health table (HTML)") == 2
+    assert output.count("health, snapshot taken (JSON)") == 2
+    assert output.count("(6 results written, one before each read)") == 2
 
 
 def test_pages_bench_reuses_a_kept_sqlite_store(tmp_path: Path) -> None:
