@@ -11,7 +11,7 @@ Content-Security-Policy without any script source backs that up.
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import TypeAdapter
 from pydantic_core import to_json
 
@@ -117,8 +118,8 @@ def _asked_health(
 AskedHealth = Annotated[HealthQuery | HealthQueryError, Depends(_asked_health)]
 
 
-#: Makes a page's bytes from its view.
-Renders = Callable[[HealthPage], bytes]
+#: Makes a page's bytes from its view, with the parts its snapshot keeps rendered.
+Renders = Callable[[HealthPage, dict[Hashable, Any]], bytes]
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,8 @@ class Pages:
     async def health_body(self, query: HealthQuery, kind: str, render: Renders) -> bytes:
         """The table as `render` makes it for `query`: made once per snapshot."""
         snapshot = await self._health_snapshot(query)
-        return snapshot.body((kind, query), lambda: render(_health_page(snapshot.value, query)))
+        page = lambda: render(_health_page(snapshot.value, query), snapshot.parts)  # noqa: E731
+        return snapshot.body((kind, query), page)
 
     async def _health_snapshot(self, query: HealthQuery) -> Snapshot[_HealthTable]:
         # The project filter looks at every project of each account; the plain table
@@ -284,11 +286,7 @@ def pages_router(
             json_url += f"?{request.url.query}"
         if isinstance(query, HealthQueryError):
             return renderer.error(400, "Bad request", str(query), json_url)
-
-        def render(page: HealthPage) -> bytes:
-            return renderer.render("health.html", json_url=json_url, page=page).encode()
-
-        body = await pages.health_body(query, json_url, render)
+        body = await pages.health_body(query, json_url, _health_html(renderer, json_url))
         return HTMLResponse(body, headers=SECURITY_HEADERS)
 
     @router.get(
@@ -302,7 +300,7 @@ def pages_router(
         if isinstance(query, HealthQueryError):
             problem = (f"{query.parameter} (query parameter)", query.message)
             raise LocatedHTTPError(400, str(query), [problem])
-        body = await pages.health_body(query, "json", _HEALTH.dump_json)
+        body = await pages.health_body(query, "json", lambda page, _: _HEALTH.dump_json(page))
         return Response(body, media_type="application/json")
 
     @router.get("/changes/{change}", include_in_schema=False)
@@ -373,6 +371,31 @@ def pages_router(
 _NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "The copy whose ETag the request's If-None-Match names is current"}
 }
+
+
+def _health_html(renderer: Renderer, json_url: str) -> Renders:
+    health_row = renderer.macro("_health_row.html", "health_row")
+
+    def render(page: HealthPage, parts: dict[Hashable, Any]) -> bytes:
+        row_html = _kept(parts, health_row)
+        html = renderer.render("health.html", json_url=json_url, page=page, row_html=row_html)
+        return html.encode()
+
+    return render
+
+
+def _kept(parts: dict[Hashable, Any], make: Callable[[HealthRow], Markup]) -> Callable[..., Markup]:
+    """`make(row)`, made once per row of a snapshot. By identity: a row is a frozen
+    dataclass holding lists, so it has no hash; the row is kept beside its rendering so
+    that its id is not reused while the snapshot lives."""
+
+    def row_html(row: HealthRow) -> Markup:
+        kept = parts.get(id(row))
+        if kept is None or kept[0] is not row:
+            kept = parts[id(row)] = (row, make(row))
+        return kept[1]
+
+    return row_html
 
 
 def _tagged(etag: str) -> dict[str, str]:

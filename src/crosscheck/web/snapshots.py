@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from crosscheck.config.pages import SnapshotPolicy
 
@@ -45,6 +45,8 @@ class Snapshot(Generic[Value]):
     taken: float
     version: Hashable
     bodies: dict[Hashable, bytes] = field(default_factory=dict)
+    #: Renderings of parts of the value that every body shares (the table's rows).
+    parts: dict[Hashable, Any] = field(default_factory=dict)
 
     def body(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
         """A rendering of this snapshot (a page for one query), made once."""

@@ -1,13 +1,18 @@
-"""The health table's snapshot policy, on a clock the test moves."""
+"""The health table's snapshot policy, on a clock the test moves; its rows rendered once."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Hashable
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from markupsafe import Markup
 
 from crosscheck.config.pages import NO_SNAPSHOTS, SnapshotPolicy
+from crosscheck.web.pages import _kept
 from crosscheck.web.snapshots import MAX_BODIES, Snapshots
 
 
@@ -197,3 +202,22 @@ async def test_bodies_are_made_once_per_snapshot_and_bounded() -> None:
 def test_a_policy_out_of_order_is_refused() -> None:
     with pytest.raises(ValueError, match="recheck_after <= refresh_after <= max_age"):
         SnapshotPolicy(recheck_after=10, refresh_after=5, max_age=600)
+
+
+def test_rows_are_rendered_once_per_snapshot_whatever_the_order() -> None:
+    made_for: list[str] = []
+
+    def make(row: Any) -> Markup:
+        made_for.append(row.account)
+        return Markup("<tr>{}</tr>").format(row.account)
+
+    rows = [SimpleNamespace(account=name) for name in ("b", "a")]
+    parts: dict[Hashable, Any] = {}
+    row_html = _kept(parts, make)
+    first = [row_html(row) for row in rows]
+    again = [row_html(row) for row in reversed(rows)]
+    assert again == list(reversed(first))
+    assert made_for == ["b", "a"]
+    other = SimpleNamespace(account="b")  # an equal row, another object: made again
+    assert _kept(parts, make)(other) == first[0]
+    assert made_for == ["b", "a", "b"]
