@@ -149,12 +149,21 @@ class Pages:
     """Reads through the results service and shapes the views; the routes only choose
     HTML or JSON."""
 
-    def __init__(self, service: ResultsService, settings: PagesSettings) -> None:
+    def __init__(
+        self,
+        service: ResultsService,
+        settings: PagesSettings,
+        health_ready: Callable[[Snapshot[_HealthTable]], None] | None = None,
+    ) -> None:
+        """`health_ready` prepares each snapshot of the health table before it is served."""
         self.service = service
         self.settings = settings
         self._settings_tag = settings_tag(settings)
         self._health: Snapshots[bool, _HealthTable] = Snapshots(
-            self._health_table, service.activity.version, settings.health_snapshots
+            self._health_table,
+            service.activity.version,
+            settings.health_snapshots,
+            ready=health_ready,
         )
 
     async def change(self, change: int) -> tuple[dict[str, Any], str]:
@@ -271,8 +280,9 @@ def pages_router(
     service: ResultsService, settings: PagesSettings | None = None, prefix: str = ""
 ) -> APIRouter:
     """Every page and its JSON twin; `prefix` is where the router is mounted ("" or "/ci")."""
-    pages = Pages(service, settings or PagesSettings())
     renderer = Renderer(prefix)
+    health = _HealthRenders(renderer)
+    pages = Pages(service, settings or PagesSettings(), health.rows_rendered)
     router = APIRouter(prefix=prefix, tags=["pages"])
 
     @router.get("/", include_in_schema=False)
@@ -286,7 +296,7 @@ def pages_router(
             json_url += f"?{request.url.query}"
         if isinstance(query, HealthQueryError):
             return renderer.error(400, "Bad request", str(query), json_url)
-        body = await pages.health_body(query, json_url, _health_html(renderer, json_url))
+        body = await pages.health_body(query, json_url, health.html(json_url))
         return HTMLResponse(body, headers=SECURITY_HEADERS)
 
     @router.get(
@@ -373,15 +383,31 @@ _NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _health_html(renderer: Renderer, json_url: str) -> Renders:
-    health_row = renderer.macro("_health_row.html", "health_row")
+class _HealthRenders:
+    """The health table's HTML: its rows rendered once per snapshot, as it is taken (a
+    refresh behind the readers does it, and no reader waits for it), then joined in
+    each order and filter asked for."""
 
-    def render(page: HealthPage, parts: dict[Hashable, Any]) -> bytes:
-        row_html = _kept(parts, health_row)
-        html = renderer.render("health.html", json_url=json_url, page=page, row_html=row_html)
-        return html.encode()
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+        self.health_row: Callable[[HealthRow], Markup] = renderer.macro(
+            "_health_row.html", "health_row"
+        )
 
-    return render
+    def rows_rendered(self, snapshot: Snapshot[_HealthTable]) -> None:
+        row_html = _kept(snapshot.parts, self.health_row)
+        for row in snapshot.value.rows:
+            row_html(row)
+
+    def html(self, json_url: str) -> Renders:
+        def render(page: HealthPage, parts: dict[Hashable, Any]) -> bytes:
+            row_html = _kept(parts, self.health_row)
+            html = self.renderer.render(
+                "health.html", json_url=json_url, page=page, row_html=row_html
+            )
+            return html.encode()
+
+        return render
 
 
 def _kept(parts: dict[Hashable, Any], make: Callable[[HealthRow], Markup]) -> Callable[..., Markup]:

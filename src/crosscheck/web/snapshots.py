@@ -59,7 +59,9 @@ class Snapshot(Generic[Value]):
 
 
 class Snapshots(Generic[Key, Value]):
-    """`take(key)` reads a value afresh; `version()` is a cheap read of what it depends on."""
+    """`take(key)` reads a value afresh; `version()` is a cheap read of what it depends on;
+    `ready(snapshot)` prepares what its readers share before any is served it (so a
+    refresh behind the readers renders the table, not the next reader)."""
 
     def __init__(
         self,
@@ -67,8 +69,10 @@ class Snapshots(Generic[Key, Value]):
         version: Callable[[], Awaitable[Hashable]],
         policy: SnapshotPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        ready: Callable[[Snapshot[Value]], None] | None = None,
     ) -> None:
         self._take = take
+        self._ready = ready
         self._version = version
         self.policy = policy or SnapshotPolicy()
         self._clock = clock
@@ -112,6 +116,8 @@ class Snapshots(Generic[Key, Value]):
         # recheck refreshes.
         version = await self._version()
         snapshot = Snapshot(await self._take(key), began, version)
+        if self._ready is not None:
+            self._ready(snapshot)
         self._snapshots[key] = snapshot
         return snapshot
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from crosscheck.config.pages import NO_SNAPSHOTS, SnapshotPolicy
 from crosscheck.web.pages import _kept
-from crosscheck.web.snapshots import MAX_BODIES, Snapshots
+from crosscheck.web.snapshots import MAX_BODIES, Snapshot, Snapshots
 
 
 class Store:
@@ -221,3 +221,20 @@ def test_rows_are_rendered_once_per_snapshot_whatever_the_order() -> None:
     other = SimpleNamespace(account="b")  # an equal row, another object: made again
     assert _kept(parts, make)(other) == first[0]
     assert made_for == ["b", "a", "b"]
+
+
+async def test_ready_prepares_each_snapshot_before_it_is_served() -> None:
+    store, clock = Store(), Clock()
+    prepared: list[str] = []
+
+    def ready(snapshot: Snapshot[str]) -> None:
+        prepared.append(snapshot.value)
+        snapshot.parts["rows"] = snapshot.value.upper()
+
+    snapshots = Snapshots(store.take, store.probe, POLICY, clock, ready=ready)
+    assert (await snapshots.get("table")).parts["rows"] == "TABLE READ 1 AT VERSION 1"
+    clock.now += 60  # a refresh behind the reader prepares its snapshot too
+    await snapshots.get("table")
+    await settled()
+    assert prepared == ["table read 1 at version 1", "table read 2 at version 1"]
+    assert (await snapshots.get("table")).parts["rows"] == "TABLE READ 2 AT VERSION 1"
