@@ -395,13 +395,14 @@ class _HealthRenders:
         )
 
     def rows_rendered(self, snapshot: Snapshot[_HealthTable]) -> None:
-        row_html = _kept(snapshot.parts, self.health_row)
+        # By identity: a row is a frozen dataclass holding lists, so it has no hash. The
+        # row is kept beside its rendering so that its id is not reused meanwhile.
         for row in snapshot.value.rows:
-            row_html(row)
+            snapshot.parts[id(row)] = (row, self.health_row(row))
 
     def html(self, json_url: str) -> Renders:
         def render(page: HealthPage, parts: dict[Hashable, Any]) -> bytes:
-            row_html = _kept(parts, self.health_row)
+            row_html = _rendered(parts, self.health_row)
             html = self.renderer.render(
                 "health.html", json_url=json_url, page=page, row_html=row_html
             )
@@ -410,16 +411,19 @@ class _HealthRenders:
         return render
 
 
-def _kept(parts: dict[Hashable, Any], make: Callable[[HealthRow], Markup]) -> Callable[..., Markup]:
-    """`make(row)`, made once per row of a snapshot. By identity: a row is a frozen
-    dataclass holding lists, so it has no hash; the row is kept beside its rendering so
-    that its id is not reused while the snapshot lives."""
+def _rendered(
+    parts: dict[Hashable, Any], make: Callable[[HealthRow], Markup]
+) -> Callable[[HealthRow], Markup]:
+    """A snapshot's row as `rows_rendered` rendered it; any other (a project filter
+    lists other projects of a row, in a row of its own) rendered now and not kept, so
+    that no query adds to what a snapshot holds."""
 
     def row_html(row: HealthRow) -> Markup:
         kept = parts.get(id(row))
-        if kept is None or kept[0] is not row:
-            kept = parts[id(row)] = (row, make(row))
-        return kept[1]
+        if kept is not None and kept[0] is row:
+            rendered: Markup = kept[1]
+            return rendered
+        return make(row)
 
     return row_html
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 from markupsafe import Markup
 
 from crosscheck.config.pages import NO_SNAPSHOTS, SnapshotPolicy
-from crosscheck.web.pages import _kept
+from crosscheck.web.pages import _rendered
 from crosscheck.web.snapshots import MAX_BODIES, Snapshot, Snapshots
 
 
@@ -212,15 +212,17 @@ def test_rows_are_rendered_once_per_snapshot_whatever_the_order() -> None:
         return Markup("<tr>{}</tr>").format(row.account)
 
     rows = [SimpleNamespace(account=name) for name in ("b", "a")]
-    parts: dict[Hashable, Any] = {}
-    row_html = _kept(parts, make)
+    parts: dict[Hashable, Any] = {id(row): (row, make(row)) for row in rows}
+    row_html: Callable[[Any], Markup] = _rendered(parts, make)
     first = [row_html(row) for row in rows]
     again = [row_html(row) for row in reversed(rows)]
     assert again == list(reversed(first))
     assert made_for == ["b", "a"]
-    other = SimpleNamespace(account="b")  # an equal row, another object: made again
-    assert _kept(parts, make)(other) == first[0]
-    assert made_for == ["b", "a", "b"]
+    other = SimpleNamespace(account="b")  # an equal row, another object: made, not kept
+    for _ in range(3):
+        assert row_html(other) == first[0]
+    assert made_for == ["b", "a", "b", "b", "b"]
+    assert len(parts) == 2
 
 
 async def test_ready_prepares_each_snapshot_before_it_is_served() -> None:
