@@ -8,7 +8,12 @@ import logging
 
 import pytest
 
-from crosscheck.drivers.gerrit.stream import REMIND_EVERY, GerritStream, StreamSettings
+from crosscheck.drivers.gerrit.stream import (
+    REMIND_EVERY,
+    GerritStream,
+    StreamSettings,
+    StreamState,
+)
 
 from .helpers import CONNECTION
 
@@ -90,3 +95,35 @@ async def test_a_stream_that_connects_then_drops_says_so_not_unreachable(
     assert len(again) == REMIND_EVERY - 1
     assert not [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert not [r for r in caplog.records if "reconnect attempt failed" in r.getMessage()]
+
+
+async def test_the_line_that_says_the_stream_is_back_says_how_long_it_was_away(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
+    made = 0
+    back = asyncio.Event()
+
+    async def attempt() -> None:
+        nonlocal made
+        made += 1
+        if made in (1, 5):  # connects: at the start, and after three refusals
+            stream._set_state(StreamState.CONNECTED, detail=stream._back_after())
+            if made == 5:
+                back.set()
+                await asyncio.Event().wait()
+            raise ConnectionResetError(104, "Connection reset by peer")
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    stream._stream_once = attempt  # type: ignore[method-assign]
+    caplog.set_level(logging.INFO, logger="crosscheck.drivers.gerrit.stream")
+    running = asyncio.create_task(stream.run())
+    await asyncio.wait_for(back.wait(), 10)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    connected = [r.getMessage() for r in caplog.records if "stream connected" in r.getMessage()]
+    assert connected == [
+        "gerrit review: stream connected",
+        "gerrit review: stream connected again after 0s without it",
+    ]

@@ -26,6 +26,7 @@ import asyncssh
 
 from crosscheck.drivers.gerrit import ssh
 from crosscheck.metrics import stream_connected, stream_reconnects
+from crosscheck.model.build import format_duration
 from crosscheck.model.connection import GerritConnection
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class GerritStream:
         self._ssh: asyncssh.SSHClientConnection | None = None
         #: Whether the last attempt connected, then dropped before it was stable.
         self._dropping = False
+        #: When the stream was lost, until it connects again; None while it streams.
+        self._lost_at: float | None = None
 
     async def run(self) -> None:
         """Stream forever, reconnecting after every failure; stop by cancelling."""
@@ -118,6 +121,8 @@ class GerritStream:
         not as an unreachable Gerrit."""
         name, kind = self.connection.name, type(error).__name__
         dropping, self._dropping = self._dropping, connected is not None and failures > 1
+        if self._lost_at is None:
+            self._lost_at = time.monotonic()
         if failures == 1:
             log.warning("gerrit %s: stream lost (%s: %s)", name, kind, error)
         elif connected is not None:
@@ -161,7 +166,7 @@ class GerritStream:
             process = await asyncio.wait_for(ssh.create_process("gerrit stream-events"), timeout)
             self.connects += 1
             stream_reconnects.labels(self.connection.name).inc()
-            self._set_state(StreamState.CONNECTED)
+            self._set_state(StreamState.CONNECTED, detail=self._back_after())
             opened = time.monotonic()
             # Lines are read into a queue from now on, also while catch-up runs: Gerrit
             # drops a subscriber's output when it is not read for long.
@@ -226,13 +231,21 @@ class GerritStream:
             keepalive_count_max=self.settings.keepalive_count_max,
         )
 
-    def _set_state(self, state: StreamState, *, quiet: bool = False) -> None:
+    def _back_after(self) -> str:
+        """How long the stream was away, for the line that says it is back: the outage's
+        warning is then closed by a line an operator can match it with."""
+        lost_at, self._lost_at = self._lost_at, None
+        if lost_at is None:
+            return ""
+        return f" again after {format_duration(time.monotonic() - lost_at)} without it"
+
+    def _set_state(self, state: StreamState, *, quiet: bool = False, detail: str = "") -> None:
         if state != self.state:
             # To or from a live stream is INFO; the connecting/disconnected pair of each
             # failed attempt while Gerrit stays away (`quiet`) is not: one line will do.
             live = StreamState.CONNECTED in (state, self.state)
             level = logging.DEBUG if quiet and not live else logging.INFO
-            log.log(level, "gerrit %s: stream %s", self.connection.name, state.value)
+            log.log(level, "gerrit %s: stream %s%s", self.connection.name, state.value, detail)
         self.state = state
         stream_connected.labels(self.connection.name).set(state is StreamState.CONNECTED)
 
