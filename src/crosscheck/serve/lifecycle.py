@@ -20,12 +20,11 @@ from crosscheck import __version__
 from crosscheck.http.sockets import listen
 from crosscheck.logs import prune_periodically
 from crosscheck.serve.memory import QuietTrim
-from crosscheck.serve.web_server import WebServer
+from crosscheck.serve.web_server import STOP_SIGNALS, WebServer
 from crosscheck.serve.wiring import ServeOptions, Service, build_service
 
 log = logging.getLogger(__name__)
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: How long a stopping web server waits for open requests (a log download) to end.
 GRACEFUL_SHUTDOWN_SECONDS = 5
 

@@ -3,7 +3,9 @@ under uvicorn and the SSH command server in one process."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from crosscheck.results.service import ResultsService
 from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.ssh import load_or_create_host_key, start_ssh_server
 from crosscheck.serve.results_app import create_results_app
+from crosscheck.serve.web_server import STOP_SIGNALS, WebServer
 from crosscheck.store import open_store
 from crosscheck.web import PagesSettings
 
@@ -44,13 +47,31 @@ async def serve_results(
     listen: Listen,
     pages: PagesSettings | None = None,
 ) -> None:
-    """Serve until cancelled or interrupted (uvicorn handles SIGINT and SIGTERM); the
-    pages only with public reads.
+    """Serve until cancelled or stopped by SIGTERM or SIGINT; the pages only with public
+    reads.
 
     The HTTP port is taken first: `ListenError` when it is in use, before the store is
     opened or created."""
     with listen_on(listen.http_host, listen.http_port) as sock:
         await _serve_on(sock, store_url, settings, listen, pages)
+
+
+def _stop_on_signals(server: WebServer) -> None:
+    """SIGTERM and SIGINT let the requests in flight finish, then the SSH server and the
+    store close. uvicorn's own handling raised the signal again once the web server
+    stopped, which ended the process before either closed and before it said so. A
+    second signal ends the process at once."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        log.warning("results: %s: stopping (a second signal ends the process at once)", sig.name)
+        for each in STOP_SIGNALS:
+            loop.remove_signal_handler(each)
+            signal.signal(each, signal.SIG_DFL)
+        server.should_exit = True
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
 
 
 async def _serve_on(
@@ -93,7 +114,9 @@ async def _serve_on(
             access_log=False,
         )
         log.info("results: HTTP on http://%s:%d", listen.http_host, listen.http_port)
-        await uvicorn.Server(config).serve(sockets=[sock])
+        server = WebServer(config)
+        _stop_on_signals(server)
+        await server.serve(sockets=[sock])
     finally:
         if acceptor is not None:
             acceptor.close()

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
 
 import uvicorn
 from uvicorn.server import ServerState
+
+#: What stops a service gracefully (a second one ends it at once).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class WebServer(uvicorn.Server):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -60,6 +61,7 @@ class Server:
     ssh_port: int
     store_url: str
     tmp: Path
+    process: subprocess.Popen[bytes]
 
     def report(self, *args: str, token_file: Path) -> subprocess.CompletedProcess[str]:
         return run("report", "--server", self.url, "--token-file", str(token_file), *args)
@@ -81,9 +83,10 @@ def server(store_url: str, tmp_path: Path) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(url, process, tmp_path / "serve.log")
-        yield Server(url, ssh_port, store_url, tmp_path)
+        yield Server(url, ssh_port, store_url, tmp_path, process)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=30)
         log.close()
     assert ADMIN_TOKEN not in (tmp_path / "serve.log").read_text()
@@ -236,3 +239,15 @@ def test_report_needs_a_token(tmp_path: Path) -> None:
                       "j", "--result", "passed")  # fmt: skip
     assert unreachable.returncode == 1
     assert "cannot reach the results service" in unreachable.stderr
+
+
+def test_a_stop_signal_closes_the_service_and_says_so(server: Server) -> None:
+    """SIGTERM: the requests in flight finish, the SSH server and the store close, and the
+    log says it stopped; the exit status is 0 (uvicorn's own handling raised the signal
+    again, which ended the process before any of that)."""
+    assert httpx.get(f"{server.url}/health").status_code == 200
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=30) == 0
+    log = (server.tmp / "serve.log").read_text()
+    assert "results: SIGTERM: stopping" in log
+    assert log.rstrip().endswith("results: stopped")
