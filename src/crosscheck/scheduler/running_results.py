@@ -136,8 +136,10 @@ class RunningResults:
             report = results_report(item, final_key(item_id), lines)
             if not lines or not await results.add(db, report):
                 return
+        # Every planned job was shown running, started or not: the count is all of them.
         log.info(
-            "item %d %s: %d job(s) no longer shown running in the results service",
+            "item %d %s: the results service is sent how its %d planned job(s) ended "
+            "(shown running since the item was planned)",
             item_id,
             item.state.value,
             len(lines),
