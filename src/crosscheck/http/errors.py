@@ -87,9 +87,26 @@ async def _http_error(request: Request, error: Exception) -> Response:
         raise error
     if error.status_code in (204, 304):  # no body allowed
         return Response(status_code=error.status_code, headers=error.headers)
+    if error.detail == _UNPARSABLE:
+        problem = ("body", unparsable_body(error.__cause__))
+        return JSONResponse(_body(describe([problem]), [problem]), 400, headers=error.headers)
     return JSONResponse(
         {"detail": error.detail, "errors": []}, error.status_code, headers=error.headers
     )
+
+
+#: FastAPI's whole answer to a body it could not read as JSON at all; what it caught is
+#: the exception's cause.
+_UNPARSABLE = "There was an error parsing the body"
+
+
+def unparsable_body(cause: BaseException | None) -> str:
+    """Why a body could not be parsed, in the terms of the fix."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"not valid UTF-8 at byte {cause.start}: send JSON encoded as UTF-8"
+    if isinstance(cause, RecursionError):
+        return "nested too deeply to parse: flatten the JSON"
+    return f"could not be parsed as JSON ({type(cause).__name__}: {cause})"
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:

@@ -178,7 +178,22 @@ async def test_a_deeply_nested_body_is_refused(api: Harness) -> None:
     )
     # Python's JSON reader gives up (RecursionError): FastAPI answers 400, not 500.
     assert posted.status_code == 400, posted.text
-    assert posted.json()["errors"] == []
+    assert posted.json()["errors"] == [
+        {"field": "body", "message": "nested too deeply to parse: flatten the JSON"}
+    ]
+
+
+async def test_a_body_not_in_utf8_is_located(api: Harness) -> None:
+    token = await api.account("a")
+    posted = await api.http.post(
+        "/api/v1/results",
+        content='{"project": "café"}'.encode("latin-1"),
+        headers=bearer(token) | {"Content-Type": "application/json"},
+    )
+    assert posted.status_code == 400, posted.text
+    assert posted.json()["detail"] == (
+        "body: not valid UTF-8 at byte 16: send JSON encoded as UTF-8"  # é, counted from 0
+    )
 
 
 @pytest.mark.parametrize(
