@@ -108,6 +108,9 @@ class Snapshots(Generic[Key, Value]):
         task = asyncio.create_task(self._read(key), name=f"snapshot {key!r}")
         self._taking[key] = task
         task.add_done_callback(lambda _: self._taking.pop(key, None))
+        # Its readers are told of a failure; this keeps asyncio from reporting it again
+        # when every one of them has gone away.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
         return task
 
     async def _read(self, key: Key) -> Snapshot[Value]:
