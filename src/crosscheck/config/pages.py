@@ -38,8 +38,9 @@ class PagesSettingsError(CrosscheckError):
 
 @dataclass(frozen=True)
 class SnapshotPolicy:
-    """When the health table's snapshot is rechecked, refreshed and no longer served,
-    in seconds (web/snapshots.py says how)."""
+    """When the health table's snapshot is rechecked against the store, when one the
+    store moved past is no longer served, and when none is, in seconds
+    (web/snapshots.py says how)."""
 
     recheck_after: float = 5.0
     refresh_after: float = 60.0

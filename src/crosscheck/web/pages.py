@@ -162,8 +162,9 @@ class Pages:
         self._health: Snapshots[bool, _HealthTable] = Snapshots(
             self._health_table,
             service.activity.version,
-            settings.health_snapshots,
+            policy=settings.health_snapshots,
             ready=health_ready,
+            name="health table",
         )
 
     async def change(self, change: int) -> tuple[dict[str, Any], str]:

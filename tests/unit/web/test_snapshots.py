@@ -51,7 +51,7 @@ POLICY = SnapshotPolicy(recheck_after=5, refresh_after=60, max_age=600)
 
 
 def made(store: Store, clock: Clock, policy: SnapshotPolicy = POLICY) -> Snapshots[str, str]:
-    return Snapshots(store.take, store.probe, policy, clock)
+    return Snapshots(store.take, store.probe, policy=policy, clock=clock)
 
 
 async def settled() -> None:
@@ -233,10 +233,71 @@ async def test_ready_prepares_each_snapshot_before_it_is_served() -> None:
         prepared.append(snapshot.value)
         snapshot.parts["rows"] = snapshot.value.upper()
 
-    snapshots = Snapshots(store.take, store.probe, POLICY, clock, ready=ready)
+    snapshots = Snapshots(store.take, store.probe, policy=POLICY, clock=clock, ready=ready)
     assert (await snapshots.get("table")).parts["rows"] == "TABLE READ 1 AT VERSION 1"
     clock.now += 60  # a refresh behind the reader prepares its snapshot too
     await snapshots.get("table")
     await settled()
     assert prepared == ["table read 1 at version 1", "table read 2 at version 1"]
     assert (await snapshots.get("table")).parts["rows"] == "TABLE READ 2 AT VERSION 1"
+
+
+async def test_figures_the_store_moved_past_a_minute_ago_are_read_for_the_reader() -> None:
+    """A quiet service: the first reader after a change sees it, not a stale table."""
+    store, clock = Store(), Clock()
+    snapshots = made(store, clock)
+    await snapshots.get("table")
+    store.version = 2
+    clock.now += 60
+    assert (await snapshots.get("table")).value == "table read 2 at version 2"
+
+
+async def test_readers_during_a_read_they_must_wait_for_wait_for_it_too() -> None:
+    store, clock = Store(), Clock()
+    snapshots = made(store, clock)
+    await snapshots.get("table")
+    store.version, store.gate = 2, asyncio.Event()
+    clock.now += 60
+    readers = [asyncio.create_task(snapshots.get("table")) for _ in range(3)]
+    await settled()
+    store.gate.set()
+    values = {snapshot.value for snapshot in await asyncio.gather(*readers)}
+    assert values == {"table read 2 at version 2"}
+
+
+class Outage(Store):
+    async def probe(self) -> int:
+        if self.fail:
+            raise OSError("connection refused")
+        return await super().probe()
+
+
+async def test_while_the_store_is_away_the_snapshot_is_served_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="crosscheck.web.snapshots")
+    store, clock = Outage(), Clock()
+    snapshots = Snapshots(store.take, store.probe, policy=POLICY, clock=clock, name="the table")
+    await snapshots.get("table")
+    store.fail = True
+    for _ in range(5):
+        clock.now += 20  # a recheck each time, none answered: no refresh is tried
+        assert (await snapshots.get("table")).value == "table read 1 at version 1"
+        await settled()
+    records = [r for r in caplog.records if r.name == "crosscheck.web.snapshots"]
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "the table: the store does not answer (OSError: connection refused); readers get "
+        "the figures read 20s ago for 9m 40s more"
+    ]
+    assert len([r for r in records if r.levelno == logging.DEBUG]) >= 3
+    store.fail = False
+    clock.now += 1
+    await snapshots.get("table")
+    await settled()
+    assert (await snapshots.get("table")).value == "table read 2 at version 1"
+    assert caplog.records[-1].getMessage() == "the table: the store answers again"
+    clock.now += 600
+    store.fail = True
+    with pytest.raises(OSError, match="connection refused"):
+        await snapshots.get("table")  # too old to serve: the reader is told
