@@ -39,6 +39,8 @@ _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _MARKUP = re.compile(r"[<>]")
 _WEB_ADDRESS = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 #: Deliberately narrow: pages turn it into a mailto: link, so nothing but an address.
+#: What an account's web address may not hold unencoded.
+_UNQUOTED = re.compile(r'[<>"]')
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -324,6 +326,14 @@ def info_url_problem(url: str) -> str | None:
         return f"is longer than {MAX_INFO_URL} characters"
     if not _WEB_ADDRESS.match(url):
         return "must be an http:// or https:// address without spaces (or empty)"
+    return _quoting_problem(url)
+
+
+def _quoting_problem(address: str) -> str | None:
+    """An account's addresses reach API readers as stored: none may break out of an
+    HTML attribute there (RFC 3986 has them percent-encoded anyway)."""
+    if _UNQUOTED.search(address):
+        return 'must not hold <, > or " (percent-encode them: %3C, %3E, %22)'
     return None
 
 
@@ -336,8 +346,10 @@ def contact_problem(contact: str) -> str | None:
         return None
     if len(contact) > MAX_CONTACT:
         return f"is longer than {MAX_CONTACT} characters"
-    if _EMAIL.match(contact) or _WEB_ADDRESS.match(contact):
+    if _EMAIL.match(contact):
         return None
+    if _WEB_ADDRESS.match(contact):
+        return _quoting_problem(contact)
     return "must be an email address or an http:// or https:// address (or empty)"
 
 

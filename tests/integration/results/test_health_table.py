@@ -55,6 +55,8 @@ async def test_driver_and_contact_are_set_read_audited_and_checked(api: Harness)
     [
         ({"contact": "javascript:alert(1)"}, "contact"),
         ({"contact": "Call <b>Bob</b>"}, "contact"),
+        ({"contact": 'https://evil.example/"><script>alert(1)</script>'}, "contact"),
+        ({"info_url": "https://ci.example/<b>"}, "info_url"),
         ({"contact": "x" * 190 + "@acme.example"}, "contact"),
         ({"driver": "<script>x</script>"}, "driver"),
         ({"driver": "a\nb"}, "driver"),
