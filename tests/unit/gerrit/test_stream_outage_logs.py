@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,22 @@ from .helpers import CONNECTION
 
 async def _ignore(line: str) -> None:
     del line
+
+
+async def run_until(
+    stream: GerritStream,
+    attempt: Callable[[], Coroutine[Any, Any, None]],
+    done: asyncio.Event,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Runs the stream, each attempt to connect being `attempt`, until `done` is set."""
+    stream._stream_once = attempt  # type: ignore[method-assign]
+    caplog.set_level(logging.INFO, logger="crosscheck.drivers.gerrit.stream")
+    running = asyncio.create_task(stream.run())
+    await asyncio.wait_for(done.wait(), 10)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
 
 
 async def stream_attempts(
@@ -41,13 +59,7 @@ async def stream_attempts(
             stream.connects += 1
         raise error
 
-    stream._stream_once = attempt  # type: ignore[method-assign]
-    caplog.set_level(logging.INFO, logger="crosscheck.drivers.gerrit.stream")
-    running = asyncio.create_task(stream.run())
-    await asyncio.wait_for(done.wait(), 10)
-    running.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await running
+    await run_until(stream, attempt, done, caplog)
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
 
@@ -115,13 +127,7 @@ async def test_the_line_that_says_the_stream_is_back_says_how_long_it_was_away(
             raise ConnectionResetError(104, "Connection reset by peer")
         raise ConnectionRefusedError(111, "Connection refused")
 
-    stream._stream_once = attempt  # type: ignore[method-assign]
-    caplog.set_level(logging.INFO, logger="crosscheck.drivers.gerrit.stream")
-    running = asyncio.create_task(stream.run())
-    await asyncio.wait_for(back.wait(), 10)
-    running.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await running
+    await run_until(stream, attempt, back, caplog)
     connected = [r.getMessage() for r in caplog.records if "stream connected" in r.getMessage()]
     assert connected == [
         "gerrit review: stream connected",
