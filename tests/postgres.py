@@ -55,6 +55,10 @@ class PostgresCluster:
             "initdb", "-D", str(self.data), "-U", "crosscheck", "--auth=trust", "--no-sync",
             "-E", "UTF8", "--locale=C",
         )  # fmt: skip
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server of the cluster `start` made (again, after `pause`)."""
         options = (
             f"-k {self.root} -c listen_addresses='' -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
@@ -62,6 +66,10 @@ class PostgresCluster:
         self._server_command(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"
         )
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: an outage the test ends with `resume`."""
+        self._server_command("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         if self.data.exists():

@@ -36,12 +36,14 @@ def free_port() -> int:
     [
         (
             "postgresql+asyncpg://u:hunter2@127.0.0.1:1/x",
-            "the database postgresql+asyncpg://u:***@127.0.0.1:1/x: Connection refused",
+            "the database postgresql+asyncpg://u:***@127.0.0.1:1/x: Connection refused "
+            "(is the database server running?)",
         ),
         (
             # By name: asyncpg looks it up on the loop's executor, whose thread lives on.
             "postgresql+asyncpg://u:hunter2@localhost:1/x",
-            "the database postgresql+asyncpg://u:***@localhost:1/x: Connection refused",
+            "the database postgresql+asyncpg://u:***@localhost:1/x: Connection refused "
+            "(is the database server running?)",
         ),
         (
             "notadb://x",
@@ -85,3 +87,22 @@ def test_a_store_that_cannot_be_opened_is_one_line_and_exit_status_1(
     assert ran.stderr == f"crosscheck serve: cannot open {message}: {HOW}\n"
     assert "hunter2" not in ran.stderr
     assert not state.exists()  # no CI account, no token file: nothing was started
+
+
+def test_the_results_service_names_its_own_option_for_the_store(tmp_path: Path) -> None:
+    command = ["results", "serve", "--no-ssh", "--port", str(free_port()), "--store",
+               "postgresql+asyncpg://u:hunter2@127.0.0.1:1/x"]  # fmt: skip
+    ran = subprocess.run(
+        [sys.executable, "-m", "crosscheck", *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CROSSCHECK_STATE_DIR": str(tmp_path / "state")},
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 1
+    assert ran.stderr.rstrip().endswith(
+        "Connection refused (is the database server running?): "
+        "check --store or CROSSCHECK_STORE_URL"
+    ), ran.stderr
+    assert "hunter2" not in ran.stderr

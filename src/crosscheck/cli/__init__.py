@@ -60,7 +60,11 @@ class CrosscheckGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CrosscheckError as error:
-            raise click.ClickException(str(error)) from error
+            failed = click.ClickException(str(error))
+            # An error may say how to exit (`crosscheck report`: 3 is "send it again");
+            # click reads the status from the instance.
+            failed.exit_code = getattr(error, "exit_code", 1)  # type: ignore[misc]
+            raise failed from error
 
 
 def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:

@@ -14,9 +14,18 @@ from crosscheck.config.secrets import read_secret
 from crosscheck.errors import CrosscheckError
 from crosscheck.http.error_message import error_message
 
+#: The exit status of a report that was not stored for now (the service unreachable,
+#: busy or down: 429, 5xx) and may be sent again as it is.
+RETRY_LATER = 3
+
 
 class ReportError(CrosscheckError):
-    """The results service could not be reached or refused the report."""
+    """The results service could not be reached or refused the report; `exit_code` 1
+    for a refusal (fix the report), RETRY_LATER for a report to send again later."""
+
+    def __init__(self, message: str, *, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @click.command()
@@ -153,9 +162,17 @@ def _post(server: str, path: str, body: dict[str, Any], token: str, timeout: flo
             url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
         )
     except httpx.HTTPError as error:
-        raise ReportError(f"cannot reach the results service at {url}: {error}") from error
+        raise ReportError(
+            f"cannot reach the results service at {url}: {error}; not stored, send it again",
+            exit_code=RETRY_LATER,
+        ) from error
     if answer.is_success:
         return answer.json()
-    raise ReportError(
-        f"the results service refused the report ({answer.status_code}): {error_message(answer)}"
-    )
+    status = answer.status_code
+    if status == httpx.codes.TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
+        raise ReportError(
+            f"the results service could not take the report now ({status}): "
+            f"{error_message(answer)}; not stored, send it again",
+            exit_code=RETRY_LATER,
+        )
+    raise ReportError(f"the results service refused the report ({status}): {error_message(answer)}")

@@ -30,7 +30,7 @@ from crosscheck.results.accounts import Accounts
 from crosscheck.results.audit import audit_trail
 from crosscheck.results.settings import ResultsSettings, check_tokens
 from crosscheck.serve.results_server import Listen, serve_results
-from crosscheck.store import open_store
+from crosscheck.store import STORE_SET, open_store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -190,7 +190,7 @@ def account() -> None:
 
 def _with_accounts(store_url: str | None, work: Callable[[Accounts], Awaitable[T]]) -> T:
     async def run() -> T:
-        engine = await open_store(store_url)
+        engine = await open_store(store_url, hint=STORE_SET)
         try:
             return await work(Accounts(engine))
         finally:
@@ -403,7 +403,7 @@ def audit(store_url: str | None, account_name: str | None, limit: int, as_json: 
     SSH key added; who did it and when."""
 
     async def read() -> list[AuditEvent]:
-        engine = await open_store(store_url)
+        engine = await open_store(store_url, hint=STORE_SET)
         try:
             return await audit_trail(engine, limit=limit, account=account_name)
         finally:

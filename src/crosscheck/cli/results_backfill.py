@@ -13,7 +13,7 @@ from crosscheck.config.secrets import read_secret
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.model.results import account_name_problem
 from crosscheck.results.backfill import Backfill, BackfillOptions, BackfillReport
-from crosscheck.store import open_store
+from crosscheck.store import STORE_SET, open_store
 
 err_console = Console(stderr=True)
 #: How many skipped lines to show; the rest are counted.
@@ -123,7 +123,7 @@ async def _run(
     store_url: str | None,
     options: BackfillOptions,
 ) -> BackfillReport:
-    engine = await open_store(store_url)
+    engine = await open_store(store_url, hint=STORE_SET)
     try:
         async with GerritRestClient(gerrit_url, user, password) as rest:
             with err_console.status("reading changes from Gerrit") as status:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crosscheck.http.problems import describe, validation_problems
+from crosscheck.http.store_outage import install_outage_handler
 
 
 class FieldErrorOut(BaseModel):
@@ -117,6 +118,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    install_outage_handler(app)
     app.add_exception_handler(LocatedHTTPError, _located_http_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -20,7 +20,7 @@ from crosscheck.results.settings import ResultsSettings
 from crosscheck.results.ssh import load_or_create_host_key, start_ssh_server
 from crosscheck.serve.results_app import create_results_app
 from crosscheck.serve.web_server import STOP_SIGNALS, WebServer
-from crosscheck.store import open_store
+from crosscheck.store import STORE_SET, open_store
 from crosscheck.web import PagesSettings
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ async def _serve_on(
     listen: Listen,
     pages: PagesSettings | None,
 ) -> None:
-    engine = await open_store(store_url)
+    engine = await open_store(store_url, hint=STORE_SET)
     service = ResultsService(
         engine,
         limiter=RateLimiter(settings.rate, settings.burst),

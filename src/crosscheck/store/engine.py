@@ -31,20 +31,23 @@ def default_url(directory: Path | None = None, *, create: bool = True) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-#: What the message tells the operator to check.
+#: What the message tells the operator to check: serve's option and its commands'.
 WHERE_SET = "check --database or CROSSCHECK_DATABASE_URL"
+#: The same for the results service's commands, which name it the store.
+STORE_SET = "check --store or CROSSCHECK_STORE_URL"
 
 
 class StoreError(CrosscheckError):
     """The store cannot be opened; the message names the database and why."""
 
 
-async def open_store(url: str | None = None) -> AsyncEngine:
-    """Connect and bring the schema to the newest migration."""
+async def open_store(url: str | None = None, *, hint: str = WHERE_SET) -> AsyncEngine:
+    """Connect and bring the schema to the newest migration; `hint` ends the message of
+    a store that cannot be opened (where its address is set)."""
     try:
         url = url or default_url()
     except OSError as error:
-        raise StoreError(_why(url, error)) from error
+        raise StoreError(_why(url, error, hint)) from error
     engine = _engine(url)
     threads_before = set(threading.enumerate())
     try:
@@ -54,7 +57,7 @@ async def open_store(url: str | None = None) -> AsyncEngine:
         await engine.dispose()
         if engine.dialect.name == "sqlite":
             await _sqlite_threads_ended(threads_before)
-        raise StoreError(_why(url, error)) from error
+        raise StoreError(_why(url, error, hint)) from error
     return engine
 
 
@@ -62,7 +65,10 @@ def _engine(url: str) -> AsyncEngine:
     """An engine on `url`; SQLite connections get the store's pragmas (foreign keys, WAL,
     the busy timeout), whichever command opens them: commands write through it too."""
     try:
-        engine = create_async_engine(url)
+        # A database server restarted while crosscheck idled leaves its pooled
+        # connections closed: each is tried (one round trip) before it is handed out,
+        # or the first request after the restart would fail. SQLite has no server.
+        engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     except (SQLAlchemyError, ImportError, OSError) as error:
         raise StoreError(_why(url, error)) from error
     if engine.dialect.name == "sqlite":
@@ -111,10 +117,13 @@ async def open_existing_store(url: str | None, *, needs: str) -> AsyncEngine:
     return engine
 
 
-def _why(url: str | None, error: BaseException) -> str:
+def _why(url: str | None, error: BaseException, hint: str = WHERE_SET) -> str:
     shown = _shown(url) if url else "in the state directory"
     where = f"the database {shown}" if shown else "the database"
-    return f"cannot open {where}: {_reason(error).rstrip('.')}: {WHERE_SET}"
+    reason = _reason(error).rstrip(".")
+    if url and not url.startswith("sqlite") and isinstance(error, OSError):
+        reason += " (is the database server running?)"
+    return f"cannot open {where}: {reason}: {hint}"
 
 
 def _shown(url: str) -> str | None:

@@ -237,8 +237,9 @@ def test_report_needs_a_token(tmp_path: Path) -> None:
     unreachable = run("report", "--server", f"http://127.0.0.1:{free_port()}", "--token-file",
                       str(token), "--project", "p", "--change", "1", "--patchset", "1", "--job",
                       "j", "--result", "passed")  # fmt: skip
-    assert unreachable.returncode == 1
+    assert unreachable.returncode == 3  # not stored: send it again
     assert "cannot reach the results service" in unreachable.stderr
+    assert "not stored, send it again" in unreachable.stderr
 
 
 def test_a_stop_signal_closes_the_service_and_says_so(server: Server) -> None:
