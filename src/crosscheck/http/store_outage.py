@@ -43,9 +43,9 @@ class OutageLog:
         if self._said_at is not None and now - self._said_at < SAY_EVERY:
             self._unsaid += 1
             return
-        since = f"; {self._unsaid} more request(s) turned away since the last line" * bool(
-            self._unsaid
-        )
+        since = ""
+        if self._unsaid:
+            since = f"; {self._unsaid} more request(s) turned away since the last line"
         log.warning("the store does not answer (%s): requests get 503%s", reason, since)
         self._said_at, self._unsaid = now, 0
 
