@@ -171,8 +171,8 @@ def _post(server: str, path: str, body: dict[str, Any], token: str, timeout: flo
     status = answer.status_code
     if status == httpx.codes.TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
         raise ReportError(
-            f"the results service could not take the report now ({status}): "
-            f"{error_message(answer)}; not stored, send it again",
+            f"the results service could not take the report now ({status}), it was not "
+            f"stored: {error_message(answer)}",
             exit_code=RETRY_LATER,
         )
     raise ReportError(f"the results service refused the report ({status}): {error_message(answer)}")
