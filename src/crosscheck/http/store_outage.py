@@ -25,7 +25,7 @@ RETRY_AFTER = 30
 SAY_EVERY = 60.0
 #: The store's own failures to answer: a connection refused or lost, a server going
 #: away, SQLite's file locked or unreadable. asyncpg raises OSError as it connects:
-#: one is the store's when the database driver raised it (`_from_store`).
+#: one is the store's when the database driver raised it (`is_store_outage`).
 OUTAGES = (DBAPIError, OSError)
 _DRIVERS = ("asyncpg", "aiosqlite", "sqlalchemy", "sqlite3")
 
@@ -54,7 +54,7 @@ def install_outage_handler(app: FastAPI, outages: OutageLog | None = None) -> No
     said = outages or OutageLog()
 
     async def unavailable(request: Request, error: Exception) -> JSONResponse:
-        if not _from_store(error):
+        if not is_store_outage(error):
             raise error  # a file a route reads, say: the server error it is
         reason = store_reason(error)
         said.turned_away(reason)
@@ -75,7 +75,7 @@ def store_reason(error: BaseException) -> str:
     return f"{type(cause).__name__}: {text[0]}" if text else type(cause).__name__
 
 
-def _from_store(error: BaseException) -> bool:
+def is_store_outage(error: BaseException) -> bool:
     """An outage of the store: not a refused statement (a constraint, a bad value),
     which stays the server error it is."""
     if isinstance(error, DBAPIError):

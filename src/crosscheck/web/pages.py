@@ -184,9 +184,6 @@ class Pages:
             version = await change_version(connection, change)
         return None if version is None else change_etag(version, self._settings_tag)
 
-    async def health(self, query: HealthQuery) -> HealthPage:
-        return _health_page((await self._health_snapshot(query)).value, query)
-
     async def health_body(self, query: HealthQuery, kind: str, render: Renders) -> bytes:
         """The table as `render` makes it for `query`: made once per snapshot."""
         snapshot = await self._health_snapshot(query)

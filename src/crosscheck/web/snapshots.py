@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from crosscheck.config.pages import SnapshotPolicy
+from crosscheck.http.store_outage import is_store_outage, store_reason
 from crosscheck.model.build import format_duration
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,9 @@ class Snapshots(Generic[Key, Value]):
         """Whether the store moved since `snapshot`; None when it does not answer."""
         try:
             version = await self._version()
-        except Exception as error:  # the store away: readers keep the snapshot
+        except Exception as error:
+            if not is_store_outage(error):
+                raise  # a fault of the read itself, not the store away
             self._failed(error, snapshot)
             return None
         self._answered()
@@ -167,16 +170,14 @@ class Snapshots(Generic[Key, Value]):
         """A warning when the store first fails, not at each reader's recheck."""
         level = logging.DEBUG if self._failing else logging.WARNING
         self._failing = True
-        left = self.policy.max_age - (self._clock() - served.taken)
+        age = self._clock() - served.taken
         logger.log(
             level,
-            "%s: the store does not answer (%s: %s); readers get the figures read %s ago "
-            "for %s more",
+            "%s: the store does not answer (%s); readers get the figures read %s ago for %s more",
             self.name,
-            type(error).__name__,
-            error,
-            format_duration(self._clock() - served.taken),
-            format_duration(left),
+            store_reason(error),
+            format_duration(age),
+            format_duration(self.policy.max_age - age),
         )
 
     def _answered(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from markupsafe import Markup
+from sqlalchemy.exc import OperationalError
 
 from crosscheck.config.pages import NO_SNAPSHOTS, SnapshotPolicy
 from crosscheck.web.pages import _rendered
@@ -266,9 +267,13 @@ async def test_readers_during_a_read_they_must_wait_for_wait_for_it_too() -> Non
 
 
 class Outage(Store):
+    broken = False
+
     async def probe(self) -> int:
-        if self.fail:
-            raise OSError("connection refused")
+        if self.broken:
+            raise KeyError("version")
+        if self.fail:  # as SQLAlchemy says a connection the driver could not make
+            raise OperationalError("SELECT max(id)", {}, OSError("connection refused"))
         return await super().probe()
 
 
@@ -299,5 +304,16 @@ async def test_while_the_store_is_away_the_snapshot_is_served_with_one_warning(
     assert caplog.records[-1].getMessage() == "the table: the store answers again"
     clock.now += 600
     store.fail = True
-    with pytest.raises(OSError, match="connection refused"):
+    with pytest.raises(OperationalError, match="connection refused"):
         await snapshots.get("table")  # too old to serve: the reader is told
+
+
+async def test_a_fault_of_the_version_read_itself_reaches_the_reader() -> None:
+    """Only the store away keeps readers on the snapshot: a bug is not hidden as one."""
+    store, clock = Outage(), Clock()
+    snapshots = made(store, clock)
+    await snapshots.get("table")
+    store.broken = True
+    clock.now += 5
+    with pytest.raises(KeyError):
+        await snapshots.get("table")
