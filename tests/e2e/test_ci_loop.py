@@ -135,6 +135,8 @@ async def test_the_report_links_to_its_logs_and_serve_shows_the_results(
     assert urls["hello"] in page.text
     twin = (await get(f"{serve.url}/json/changes/{pushed.number}")).json()
     assert "crosscheck" in str(twin)
+    # Reported running when planned, then passed: one run, not two.
+    assert twin_cell(twin, "hello")[:2] == ("passed", 1)
     health = await get(f"{serve.url}/health")
     assert health.status_code == 200
     assert "crosscheck" in health.text
@@ -183,6 +185,18 @@ async def test_recheck_runs_the_jobs_again_and_reports_again(
     assert messages[0]["message"] != messages[1]["message"]
     items = item_rows(serve, pushed)
     assert [row[2] for row in items] == ["finished", "finished"]
+    # Each run was reported running, then passed: the page counts the two runs.
+    await wait_results(serve, pushed, 4, history="true")
+    twin = (await get(f"{serve.url}/json/changes/{pushed.number}")).json()
+    assert twin_cell(twin, "hello")[:2] == ("passed", 2)
+
+
+def twin_cell(twin: dict[str, Any], job: str) -> tuple[str, int, str]:
+    """crosscheck's cell of `job` on the newest patchset of a change page's twin:
+    (value, runs, reported at)."""
+    row = next(r for r in twin["rows"] if (r["account"], r["job"]) == ("crosscheck", job))
+    cell = row["cells"][0]
+    return (cell["value"], cell["runs"], cell["reported_at"])
 
 
 async def test_a_change_touching_only_irrelevant_files_gets_no_build(

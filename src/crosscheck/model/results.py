@@ -68,6 +68,13 @@ class ResultValue(StrEnum):
         return self in (ResultValue.PASSED, ResultValue.FAILED, ResultValue.UNSTABLE)
 
     @property
+    def counted(self) -> bool:
+        """Counts as a result: everything but in_progress, which says a job started and
+        is replaced by the result it ends with. Counting both, a CI that reports its
+        jobs starting would show twice the results and runs it has."""
+        return self is not ResultValue.IN_PROGRESS
+
+    @property
     def verify_status(self) -> int:
         """The verify-status plugin's number; it has none for skipped or not registered (0)."""
         return _TO_VERIFY_STATUS.get(self, 0)
@@ -173,6 +180,12 @@ class Result:
     @property
     def newness(self) -> tuple[datetime, int]:
         return (self.reported_at, self.id)
+
+
+def runs_of(counted: int, newest: ResultValue | str) -> int:
+    """A job's runs on a patchset from its reports: those `ResultValue.counted` keeps,
+    and one more while the newest says it is running (a re-run started)."""
+    return counted + (newest == ResultValue.IN_PROGRESS)
 
 
 def current_results(results: Iterable[Result]) -> list[Result]:
@@ -507,7 +520,9 @@ class WindowCounts:
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        """Results that ended (`ResultValue.counted`): a job's in_progress report is
+        not one more result beside its final one."""
+        return sum(n for v, n in self.counts.items() if v.counted)
 
     def count(self, value: ResultValue) -> int:
         return self.counts.get(value, 0)

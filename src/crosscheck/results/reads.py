@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crosscheck.model.results import CIAccount, Result
+from crosscheck.model.results import CIAccount, Result, ResultValue, runs_of
 from crosscheck.results.accounts import account_from_row
 from crosscheck.results.records import result_from_row, result_query
 from crosscheck.store.tables import ci_accounts, results
@@ -134,7 +134,8 @@ class CurrentRun(NamedTuple):
     url: str | None
     voting: bool
     comment: str | None
-    #: Reports for this job on this patchset, the current one included.
+    #: Times this job ran on this patchset (`runs_of`): a job reported running and then
+    #: finished ran once.
     runs: int
 
 
@@ -183,6 +184,9 @@ _CHANGE_VERSION = select(func.count(), func.max(results.c.id)).where(
 )
 
 
+_IN_PROGRESS = ResultValue.IN_PROGRESS.value
+
+
 async def change_results(connection: AsyncConnection, change: int) -> ChangeResults | None:
     """A change's current results with their run counts; None when it has none.
 
@@ -195,12 +199,14 @@ async def change_results(connection: AsyncConnection, change: int) -> ChangeResu
     if not rows:
         return None
     newest: dict[tuple[int, str, str], Sequence[Any]] = {}
-    runs: dict[tuple[int, str, str], int] = {}
+    counted: dict[tuple[int, str, str], int] = {}
     for row in rows:
         key = (row[3], row[1], row[2])  # (patchset, account, job)
         newest[key] = row
-        runs[key] = runs.get(key, 0) + 1
-    current = [CurrentRun._make((*row[:-1], runs[key])) for key, row in newest.items()]
+        counted[key] = counted.get(key, 0) + (row[4] != _IN_PROGRESS)
+    current = [
+        CurrentRun._make((*row[:-1], runs_of(counted[key], row[4]))) for key, row in newest.items()
+    ]
     version = ChangeVersion(len(rows), max(row[0] for row in rows))
     return ChangeResults(project=rows[-1][-1], current=current, version=version)
 

@@ -148,7 +148,7 @@ class ResultsOut(BaseModel):
 
 
 class WindowOut(BaseModel):
-    total: int
+    total: int = Field(description="results that ended: every value but in_progress")
     counts: dict[ResultValue, int]
     success_rate: float | None = Field(description="passed / (passed + failed + unstable)")
 

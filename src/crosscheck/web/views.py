@@ -25,6 +25,7 @@ from crosscheck.model.results import (
     contact_link,
     current_results,
     format_duration,
+    runs_of,
 )
 from crosscheck.results.merges import MergedVotes
 from crosscheck.results.reads import ChangeResults, ChangeVersion, CurrentRun
@@ -77,7 +78,7 @@ class Cell:
     unsafe_url: str | None
     voting: bool
     comment: str | None
-    #: Reports for this job on this patchset, the current one included.
+    #: Times this job ran on this patchset (`runs_of`).
     runs: int
 
 
@@ -111,10 +112,13 @@ def change_page(
 ) -> ChangePage:
     """The patchsets x CI accounts x jobs matrix of a change with at least one result,
     from its whole history (oldest first)."""
-    runs = Counter(r.current_key for r in history)
+    counted = Counter(r.current_key for r in history if r.value.counted)
     found = ChangeResults(
         project=history[-1].project,
-        current=[_current_run(r, runs[r.current_key]) for r in current_results(history)],
+        current=[
+            _current_run(r, runs_of(counted[r.current_key], r.value))
+            for r in current_results(history)
+        ],
         version=ChangeVersion(len(history), max(r.id for r in history)),
     )
     return page_of(change_document(change, found, expected, gerrit_base))
@@ -345,13 +349,15 @@ def health_row(
 
 #: The values `ResultValue.final` names, as a set (a property call per value was slower).
 _FINAL = frozenset(value for value in ResultValue if value.final)
+_COUNTED = frozenset(value for value in ResultValue if value.counted)
 
 
 def _figures(window: WindowCounts) -> tuple[int, float | None]:
     """A window's results and success rate (`total`, `success_rate`) in one pass."""
     total = final = passed = 0
     for value, count in window.counts.items():
-        total += count
+        if value in _COUNTED:
+            total += count
         if value in _FINAL:
             final += count
             if value == ResultValue.PASSED:

@@ -141,6 +141,35 @@ async def test_votes_count_the_merged_patchset_once_per_change(api: Harness) -> 
     assert row["trend"][-1]["final"] == 5
 
 
+async def test_a_job_reported_running_and_then_ended_is_one_result(api: Harness) -> None:
+    """A CI that reports its jobs starting (crosscheck's reporter does) is counted for
+    the results it ends with: in_progress reports are kept, not added to the figures."""
+    token = await create(api, "Acme CI")
+    jobs = {"unit": "passed", "lint": "passed", "docs": "failed", "slow": None}
+
+    def reports(ended: bool) -> list[dict[str, Any]]:
+        return [
+            RESULT | {"job": job, "value": end if ended else "in_progress"}
+            for job, end in jobs.items()
+            if end is not None or not ended
+        ]
+
+    for ended in (False, True):
+        sent = await api.http.post(
+            "/api/v1/results/batch", json={"results": reports(ended)}, headers=bearer(token)
+        )
+        assert sent.status_code == 201, sent.text
+    (row,) = (await api.http.get("/json/health")).json()["rows"]
+    assert (row["results_24h"], row["results_7d"], row["results_30d"]) == (3, 3, 3)
+    assert row["success_30d"] == pytest.approx(2 / 3)
+    stats = (await api.http.get("/api/v1/accounts/Acme%20CI/statistics", headers=ADMIN)).json()
+    window = stats["windows"]["30d"]
+    assert window["total"] == 3
+    assert window["counts"] == {"in_progress": 4, "passed": 2, "failed": 1}
+    html = (await api.http.get("/health")).text
+    assert ">3<" in html
+
+
 @pytest.mark.parametrize(
     ("query", "parameter"),
     [("sort=nope", "sort"), ("order=sideways", "order"), ("flagged=maybe", "flagged")],

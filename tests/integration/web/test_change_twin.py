@@ -151,3 +151,28 @@ async def test_a_change_without_results_is_404_whatever_the_client_holds(client:
         response = await http.get("/json/changes/77", headers={"If-None-Match": header})
         assert response.status_code == 404, header
         assert "no CI has reported a result on change 77" in response.text
+
+
+async def test_a_job_reported_running_then_finished_ran_once(client: Client) -> None:
+    """A CI that reports each job starting and then its end (as crosscheck's own reporter
+    does) ran it once; a recheck that starts it again is a second run, running."""
+    http, service = client
+    start = NOW - timedelta(minutes=30)
+    steps = [
+        (ResultValue.IN_PROGRESS, 0, ("in_progress", 1)),
+        (ResultValue.PASSED, 5, ("passed", 1)),
+        (ResultValue.IN_PROGRESS, 10, ("in_progress", 2)),
+        (ResultValue.FAILED, 15, ("failed", 2)),
+    ]
+    for value, minute, shown in steps:
+        at = start + timedelta(minutes=minute)
+        await service.report("Acme CI", [item(7, 1, "unit", value, reported_at=at)])
+        response = await http.get("/json/changes/7")
+        cell = response.json()["rows"][0]["cells"][0]
+        assert (cell["value"], cell["runs"]) == shown, value
+        history = await service.change_results(7, current=False)
+        page = change_page(7, history, EXPECTED.for_project("openstack/nova"), GERRIT)
+        assert response.content == TypeAdapter(ChangePage).dump_json(page)
+    html = (await http.get("/changes/7")).text
+    assert "2 runs" in html
+    assert "4 runs" not in html

@@ -18,6 +18,7 @@ from crosscheck.model.results import (
     project_allowed,
     project_pattern_problem,
     result_problems,
+    runs_of,
 )
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
@@ -165,3 +166,12 @@ def test_success_rate_counts_only_results_that_ran_to_an_end() -> None:
     assert counts.total == 14
     assert counts.success_rate == 0.75
     assert WindowCounts({ResultValue.SKIPPED: 1}).success_rate is None
+
+
+def test_a_job_reported_running_is_not_a_result_more() -> None:
+    counts = WindowCounts({ResultValue.IN_PROGRESS: 4, ResultValue.PASSED: 2})
+    assert counts.total == 2
+    assert WindowCounts({ResultValue.IN_PROGRESS: 1}).total == 0
+    assert runs_of(2, ResultValue.PASSED) == 2
+    assert runs_of(1, "in_progress") == 2  # a re-run started
+    assert runs_of(0, ResultValue.IN_PROGRESS) == 1

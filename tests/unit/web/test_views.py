@@ -100,3 +100,20 @@ def test_health_flags_below_sixty_percent_of_final_results() -> None:
     # Jobs still running or skipped are not failures.
     assert not low({ResultValue.PASSED: 3, ResultValue.IN_PROGRESS: 10, ResultValue.SKIPPED: 9})
     assert not low({ResultValue.IN_PROGRESS: 2})
+
+
+def test_health_counts_a_job_that_reported_running_once() -> None:
+    row = health_row(stats({ResultValue.IN_PROGRESS: 5, ResultValue.PASSED: 4}, NOW), NOW)
+    assert (row.results_24h, row.results_30d) == (4, 4)
+    assert row.success_30d == 1.0
+
+
+def test_matrix_counts_a_run_reported_running_then_ended_once() -> None:
+    values = [ResultValue.IN_PROGRESS, ResultValue.PASSED, ResultValue.IN_PROGRESS]
+    history = [result(i, "A CI", "unit", 1, value) for i, value in enumerate(values, 1)]
+    cell = change_page(7, history[:2], ["A CI"]).rows[0].cells[0]
+    assert cell is not None
+    assert (cell.value, cell.runs) == (ResultValue.PASSED, 1)
+    cell = change_page(7, history, ["A CI"]).rows[0].cells[0]
+    assert cell is not None
+    assert (cell.value, cell.runs) == (ResultValue.IN_PROGRESS, 2)
