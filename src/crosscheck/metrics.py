@@ -24,6 +24,11 @@ events_received = Counter(
     "Events received, by how they came and whether they were new.",
     ["connection", "origin", "outcome"],
 )
+gerrit_reads_spared = Counter(
+    "crosscheck_gerrit_reads_spared_total",
+    "Reads of a change not sent because the stream vouched for it (planning, vote).",
+    ["connection", "read"],
+)
 events_ignored = Counter(
     "crosscheck_events_ignored_total",
     "Events that triggered nothing on purpose, by why (own account, old patchset, ...).",

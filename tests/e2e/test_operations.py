@@ -45,6 +45,7 @@ FAMILIES = (
     "crosscheck_gerrit_stream_reconnects_total",
     "crosscheck_events_total",
     "crosscheck_events_ignored_total",
+    "crosscheck_gerrit_reads_spared_total",
     "crosscheck_queue_items",
     "crosscheck_queue_builds",
     "crosscheck_builds_total",
@@ -114,8 +115,13 @@ def serve(sandbox_dir: Path, tmp_path: Path) -> Iterator[ServeProcess]:
 async def test_serve_logs_requests_and_exports_metrics_of_a_whole_loop(
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
 ) -> None:
-    _, before = await scrape(serve.url)
-    assert value(before, "crosscheck_gerrit_stream_connected", connection="sandbox") == 1
+    async def connected() -> Samples | None:
+        _, found = await scrape(serve.url)
+        up = value(found, "crosscheck_gerrit_stream_connected", connection="sandbox") == 1
+        return found if up else None
+
+    # serve answers HTTP a moment before its stream has connected.
+    before = await poll(connected, 30, "the stream connected in /metrics", serve)
     assert (
         value(before, "crosscheck_gerrit_stream_reconnects_total", connection="sandbox") or 0
     ) >= 1
@@ -139,6 +145,9 @@ async def test_serve_logs_requests_and_exports_metrics_of_a_whole_loop(
     assert new_events is not None
     assert new_events >= 1
     assert value(after, "crosscheck_gerrit_stream_connected", connection="sandbox") == 1
+    # The stream saw the upload and nothing since: the vote went without reading the change.
+    spared = value(after, "crosscheck_gerrit_reads_spared_total", connection="sandbox", read="vote")
+    assert spared == 1
     # Queue depths come from the store: nothing is left once the report went out.
     assert value(after, "crosscheck_queue_items", pipeline="check", state="running") == 0
     assert value(after, "crosscheck_queue_builds", state="waiting") == 0

@@ -113,7 +113,13 @@ class Tagger(Protocol):
 
 
 class ChangeSource(Protocol):
-    async def change_state(self, project: str, number: int, revision: str) -> ChangeState: ...
+    async def change_state(
+        self, project: str, number: int, revision: str, *, files: bool = True
+    ) -> ChangeState:
+        """The change as its server shows it; `files=False`: the caller needs no files,
+        and a source that knows the revision current and the change open may say so
+        without asking."""
+        ...
 
     async def revision_files(self, project: str, number: int, revision: str) -> list[str]: ...
 

@@ -356,8 +356,9 @@ class Scheduler:
         # The change's fetch into its mirror overlaps with asking Gerrit for its files
         # and planning; its builds then share that fetch or find nothing left to fetch.
         self.executor.prefetch(event, self.connections.get(item.connection))
+        candidates = self._jobs(item)
         try:
-            skip, files = await self._files(item, event)
+            skip, files = await self._files(item, event, needed=_match_files(candidates))
         except DriverError as error:
             self.replans.later(item.id, f"{item_named(item)}: cannot list its files yet ({error})")
             return
@@ -368,7 +369,7 @@ class Scheduler:
                         "item %d (%s in %s) skipped: %s", item.id, _what(event), item.pipeline, skip
                     )
             return
-        jobs = [job for job in self._jobs(item) if job.is_relevant(files)]
+        jobs = [job for job in candidates if job.is_relevant(files)]
         context = await self._context(item, event, jobs)
         if context is None:
             return
@@ -428,19 +429,26 @@ class Scheduler:
             return [job for job in named if job is not None and not job.abstract]
         return config.jobs_for(item.project, item.connection, item.pipeline)
 
-    async def _files(self, item: work.ItemRow, event: Event) -> tuple[str | None, list[str]]:
-        """Why the item is no longer worth building (or None), and its files. Raises
-        DriverError while the change's server cannot say."""
+    async def _files(
+        self, item: work.ItemRow, event: Event, *, needed: bool
+    ) -> tuple[str | None, list[str]]:
+        """Why the item is no longer worth building (or None), and its files (none
+        unless `needed`: no job matches files). Raises DriverError while the change's
+        server cannot say."""
         if item.change_number is None or item.revision is None:
             return None, []
         source = self.changes[item.connection]
         try:
-            state = await source.change_state(item.project, item.change_number, item.revision)
+            state = await source.change_state(
+                item.project, item.change_number, item.revision, files=needed
+            )
         except DriverNotFoundError:
             return f"change {item.change_number} is not found (deleted, or hidden from the CI)", []
         skip = self._not_worth_building(item, event, state)
         if skip is not None:
             return skip, []
+        if not needed:
+            return None, []
         if state.files is not None:
             return None, list(state.files)
         files = await source.revision_files(item.project, item.change_number, item.revision)
@@ -467,6 +475,11 @@ class Scheduler:
                 f"(patchset {state.current_patchset} is)"
             )
         return None
+
+
+def _match_files(jobs: list[Job]) -> bool:
+    """Whether any of the jobs runs only for some files: planning then needs the change's."""
+    return any(job.files or job.irrelevant_files for job in jobs)
 
 
 def _log_context(item: work.ItemRow, context: ItemContext) -> None:

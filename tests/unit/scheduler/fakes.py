@@ -93,15 +93,20 @@ class FakeChanges:
         self.current: dict[int, tuple[int, str]] = {}
         self.unreachable = False
         self.asked: list[tuple[int, str]] = []
+        #: Whether each ask wanted the files too.
+        self.files_asked: list[bool] = []
         self.found: dict[int, FoundPatchset] = {}
 
-    async def change_state(self, project: str, number: int, revision: str) -> ChangeState:
+    async def change_state(
+        self, project: str, number: int, revision: str, *, files: bool = True
+    ) -> ChangeState:
         self.asked.append((number, revision))
+        self.files_asked.append(files)
         if self.unreachable:
             raise GerritUnreachableError("Gerrit is down (fake)")
         patchset, current = self.current.get(number, (0, revision))
-        files = tuple(self.files) if current == revision else None
-        return ChangeState(self.status.get(number, "NEW"), patchset, current, files)
+        listed = tuple(self.files) if files and current == revision else None
+        return ChangeState(self.status.get(number, "NEW"), patchset, current, listed)
 
     async def revision_files(self, project: str, number: int, revision: str) -> list[str]:
         return list(self.files)

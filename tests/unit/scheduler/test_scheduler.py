@@ -204,6 +204,22 @@ async def test_irrelevant_files_skip_a_job_and_the_same_patchset_is_queued_once(
         assert len((await db.execute(select(items))).all()) == 1
 
 
+async def test_the_files_are_asked_for_only_when_a_job_matches_files(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Without file matchers, planning asks only whether the change is open and the
+    patchset current: a source that knows it (the stream's ChangeWatch) reads nothing."""
+    without = CONFIG.replace('    irrelevant_files: ["doc/**"]\n', "")
+    for text, wanted in ((CONFIG, True), (without, False)):
+        scheduler = scheduler_for(engine, load(tmp_path, text), FakeExecutor({}), ["a.py"])
+        changes = scheduler.changes["review"]
+        assert isinstance(changes, FakeChanges)
+        number = 20 if wanted else 21
+        await accept(scheduler, patchset_created(number, 1))
+        await settle(scheduler)
+        assert changes.files_asked == [wanted]
+
+
 async def test_a_new_patchset_cancels_the_old_builds_and_only_it_is_reported(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
@@ -475,12 +491,14 @@ class SlowChanges(FakeChanges):
         self.in_flight = 0
         self.most_at_once = 0
 
-    async def change_state(self, project: str, number: int, revision: str) -> Any:
+    async def change_state(
+        self, project: str, number: int, revision: str, *, files: bool = True
+    ) -> Any:
         self.in_flight += 1
         self.most_at_once = max(self.most_at_once, self.in_flight)
         try:
             await asyncio.sleep(0.05)
-            return await super().change_state(project, number, revision)
+            return await super().change_state(project, number, revision, files=files)
         finally:
             self.in_flight -= 1
 

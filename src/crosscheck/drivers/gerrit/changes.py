@@ -13,6 +13,8 @@ from typing import Any
 from crosscheck.drivers.base import FoundPatchset, PatchsetNotFoundError
 from crosscheck.drivers.gerrit.events import parse_account, parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
+from crosscheck.drivers.gerrit.watch import ChangeWatch
+from crosscheck.metrics import gerrit_reads_spared
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Change, ChangeState, Event, EventType, Origin, PatchSet
 
@@ -91,27 +93,48 @@ async def fetch_patchset(
 class GerritChanges:
     """The engine's `ChangeSource` on one Gerrit connection."""
 
-    def __init__(self, rest: GerritRestClient, connection: GerritConnection) -> None:
+    def __init__(
+        self,
+        rest: GerritRestClient,
+        connection: GerritConnection,
+        watch: ChangeWatch | None = None,
+    ) -> None:
         self.rest = rest
         self.connection = connection
+        #: The stream's view of its changes: no read when it knows enough.
+        self.watch = watch
+        #: Reads the watch made unneeded (for the tests and the benches).
+        self.known = 0
 
     async def find_patchset(self, number: int, patchset: int | None) -> FoundPatchset:
         return await fetch_patchset(self.rest, self.connection, number, patchset)
 
-    async def change_state(self, project: str, number: int, revision: str) -> ChangeState:
-        """One request: the status, the current revision and, only for it, its files."""
+    async def change_state(
+        self, project: str, number: int, revision: str, *, files: bool = True
+    ) -> ChangeState:
+        """One request: the status, the current revision and, only for it, its files.
+        No request when the caller needs no files and the stream vouches for the
+        revision (`ChangeWatch`)."""
+        known = (
+            None if files or self.watch is None else self.watch.current_patchset(number, revision)
+        )
+        if known is not None:
+            self.known += 1
+            gerrit_reads_spared.labels(self.connection.name, "planning").inc()
+            return ChangeState(status="NEW", current_patchset=known, current_revision=revision)
+        # Gerrit lists the files from a diff: not asked for when nobody needs them.
+        options = ["CURRENT_REVISION", "CURRENT_FILES"] if files else ["CURRENT_REVISION"]
         data: dict[str, Any] = await self.rest.get(
-            f"/changes/{change_id(project, number)}",
-            params={"o": ["CURRENT_REVISION", "CURRENT_FILES"]},
+            f"/changes/{change_id(project, number)}", params={"o": options}
         )
         current = data.get("current_revision", "")
         info: dict[str, Any] = data.get("revisions", {}).get(current, {})
-        files = _tree_files(info.get("files", {})) if current == revision else None
+        listed = _tree_files(info.get("files", {})) if files and current == revision else None
         return ChangeState(
             status=data.get("status", "NEW"),
             current_patchset=int(info.get("_number", 0)),
             current_revision=current,
-            files=files,
+            files=listed,
         )
 
     async def revision_files(self, project: str, number: int, revision: str) -> list[str]:

@@ -21,6 +21,7 @@ from crosscheck.drivers.gerrit.catchup import MARGIN_SECONDS, missed_events
 from crosscheck.drivers.gerrit.events import EventParseError, parse_line
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamSettings
+from crosscheck.drivers.gerrit.watch import ChangeWatch
 from crosscheck.metrics import events_received
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event, sameness_digest
@@ -51,6 +52,7 @@ class GerritEventSource:
         settings: StreamSettings | None = None,
         *,
         on_back: Callable[[], None] | None = None,
+        watch: ChangeWatch | None = None,
     ) -> None:
         self.connection = connection
         #: Called once a catch-up went through: Gerrit answers again, over SSH and REST.
@@ -59,6 +61,8 @@ class GerritEventSource:
         self.rest = rest
         self.stream = GerritStream(connection, self._on_line, self._catch_up, settings)
         self.catch_ups = 0
+        #: What the stream said of each change, for the scheduler and the reporter.
+        self.watch = watch if watch is not None else ChangeWatch()
         self._tries: dict[str, int] = {}
 
     async def run(self) -> None:
@@ -84,6 +88,7 @@ class GerritEventSource:
             events_received.labels(self.connection.name, event.origin.value, "failed").inc()
             raise
         self._tries.pop(sameness_digest(event), None)
+        self.watch.observe(event)
         outcome = "new" if new else "duplicate"
         events_received.labels(self.connection.name, event.origin.value, outcome).inc()
         if not event.known:
@@ -105,6 +110,7 @@ class GerritEventSource:
             log.warning(
                 "gerrit %s: Gerrit dropped stream output; catching up", self.connection.name
             )
+            self.watch.lost()
             await self._catch_up()
             return
         await self._submit_or_defer(event)
@@ -140,6 +146,7 @@ class GerritEventSource:
         tries again, instead of reading on while the outage window stays unrecovered."""
         since = await self.intake.cursor(self.connection.name)
         if since is None:
+            self.watch.went_live(self.stream)
             return
         started = await self.intake.history_start(self.connection.name)
         log.info("gerrit %s: catching up since %s", self.connection.name, _utc(since))
@@ -152,6 +159,7 @@ class GerritEventSource:
                 if not self._give_up(event):
                     raise
         self.catch_ups += 1
+        self.watch.went_live(self.stream)
         if self.on_back is not None:
             self.on_back()
         log.info(

@@ -89,6 +89,19 @@ class GerritStream:
         self._dropping = False
         #: When the stream was lost, until it connects again; None while it streams.
         self._lost_at: float | None = None
+        #: The current connection's lines read and not yet delivered, and whether one
+        #: is being delivered now.
+        self._lines: asyncio.Queue[str] | None = None
+        self._in_hand = False
+
+    @property
+    def live(self) -> bool:
+        return self.state is StreamState.CONNECTED
+
+    @property
+    def waiting_lines(self) -> int:
+        waiting = 0 if self._lines is None else self._lines.qsize()
+        return waiting + self._in_hand
 
     async def run(self) -> None:
         """Stream forever, reconnecting after every failure; stop by cancelling."""
@@ -171,6 +184,7 @@ class GerritStream:
             # Lines are read into a queue from now on, also while catch-up runs: Gerrit
             # drops a subscriber's output when it is not read for long.
             lines: asyncio.Queue[str] = asyncio.Queue()
+            self._lines = lines
             reader = asyncio.create_task(self._read(ssh, process, lines))
             try:
                 await asyncio.wait_for(self.on_connected(), self.settings.catch_up_timeout)
@@ -186,7 +200,11 @@ class GerritStream:
             if line is _END:
                 reader.result()  # re-raises why the reader stopped, if it failed
                 return
-            await self.on_line(line)
+            self._in_hand = True
+            try:
+                await self.on_line(line)
+            finally:
+                self._in_hand = False
 
     async def _read(
         self,

@@ -1,0 +1,111 @@
+"""What the stream said of each change lately: open, and which patchset is current.
+
+Gerrit's stream says when a patchset is uploaded and when a change closes, in order.
+While the stream has been connected and caught up without a gap since a change's
+patchset was uploaded, and every line it sent has been taken in, the watch knows that
+patchset is still current and the change open, and the scheduler and the reporter skip
+asking Gerrit again (two REST reads of each change, a third of crosscheck's own share
+of push -> vote). Zuul keeps its changes current from events alone; the watch answers
+only that common case, and only positively: anything else (an unknown or closed change,
+a newer patchset, a gap, lines not taken in yet, a change restored) is None, and the
+caller reads the change from Gerrit as before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Protocol
+
+from crosscheck.model.events import Event, EventType
+
+#: Changes remembered; the oldest are forgotten first (their callers then read Gerrit).
+MAX_CHANGES = 50_000
+
+_CLOSING = frozenset(
+    {EventType.CHANGE_ABANDONED, EventType.CHANGE_MERGED, EventType.CHANGE_DELETED}
+)
+
+
+class WatchedStream(Protocol):
+    """What the watch asks of the stream: connected, in which connection, lines waiting."""
+
+    @property
+    def live(self) -> bool: ...
+
+    @property
+    def connects(self) -> int: ...
+
+    @property
+    def waiting_lines(self) -> int: ...
+
+
+@dataclass(slots=True)
+class _Seen:
+    patchset: int
+    revision: str
+    open: bool
+    #: time.monotonic() when this patchset's upload was taken in.
+    since: float
+
+
+class ChangeWatch:
+    def __init__(self, max_changes: int = MAX_CHANGES) -> None:
+        self.max_changes = max_changes
+        self._changes: OrderedDict[int, _Seen] = OrderedDict()
+        self._stream: WatchedStream | None = None
+        #: The stream's connection whose catch-up ended, and when (time.monotonic()).
+        self._live_connects = -1
+        self._live_since = float("inf")
+
+    def went_live(self, stream: WatchedStream) -> None:
+        """The stream is connected and caught up: from now on, nothing was missed."""
+        self._stream = stream
+        self._live_connects = stream.connects
+        self._live_since = time.monotonic()
+
+    def lost(self) -> None:
+        """Gerrit dropped lines: nothing seen before is trusted until the next catch-up."""
+        self._live_since = float("inf")
+
+    def observe(self, event: Event) -> None:
+        """Take in an event the intake accepted, in the stream's order."""
+        if event.change is None:
+            return
+        number = event.change.number
+        seen = self._changes.get(number)
+        if event.type == EventType.PATCHSET_CREATED and event.patchset is not None:
+            if seen is None or event.patchset.number > seen.patchset:
+                ps = event.patchset
+                self._remember(number, _Seen(ps.number, ps.revision, True, time.monotonic()))
+        elif seen is not None and event.type in _CLOSING:
+            seen.open = False
+
+    def current_patchset(self, change: int, revision: str) -> int | None:
+        """The patchset number of `revision` when the stream vouches that it is the
+        current patchset of an open change; None when the caller should ask Gerrit."""
+        seen = self._changes.get(change)
+        trusted = (
+            seen is not None
+            and seen.open
+            and seen.revision == revision
+            and seen.since >= self._live_since
+            and self._unbroken()
+        )
+        return seen.patchset if trusted and seen is not None else None
+
+    def _unbroken(self) -> bool:
+        stream = self._stream
+        return (
+            stream is not None
+            and stream.live
+            and stream.connects == self._live_connects
+            and stream.waiting_lines == 0
+        )
+
+    def _remember(self, number: int, seen: _Seen) -> None:
+        self._changes[number] = seen
+        self._changes.move_to_end(number)
+        while len(self._changes) > self.max_changes:
+            self._changes.popitem(last=False)
