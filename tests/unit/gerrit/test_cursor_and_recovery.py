@@ -21,7 +21,12 @@ from crosscheck.drivers.gerrit.source import (
     EventDeferredError,
     GerritEventSource,
 )
-from crosscheck.drivers.gerrit.stream import GerritStream, StreamEndedError, StreamSettings
+from crosscheck.drivers.gerrit.stream import (
+    GerritStream,
+    StreamEndedError,
+    StreamSettings,
+    StreamState,
+)
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Event, Origin
 from tests.fakes.gerrit import Change, FakeGerrit, Revision
@@ -180,3 +185,28 @@ async def test_a_catch_up_that_went_through_says_gerrit_is_back(engine: AsyncEng
     gerrit.down = False
     await source._catch_up()
     assert back == [True]
+
+
+async def test_the_watch_learns_from_the_source_and_trusts_only_after_a_catch_up(
+    engine: AsyncEngine,
+) -> None:
+    """Events the intake took in teach the watch; it vouches only once the stream's
+    catch-up went through, and no more from Gerrit's `dropped-output` until the next."""
+    source = source_for(engine, Sink())
+    await source.intake.start_cursor("review", time.time())
+    upload = recorded("patchset-created")
+    assert upload.change is not None
+    assert upload.patchset is not None
+    number, revision = upload.change.number, upload.patchset.revision
+    source.stream.state = StreamState.CONNECTED
+    source.stream.connects = 1
+    await source._catch_up()
+    await source.submit(upload)
+    assert source.watch.current_patchset(number, revision) == upload.patchset.number
+    source.watch.lost()
+    assert source.watch.current_patchset(number, revision) is None
+    source.stream.connects = 2  # reconnected: its catch-up is what makes it live again
+    await source._catch_up()
+    assert source.watch.current_patchset(number, revision) is None  # seen before the gap
+    await source.submit(dataclasses.replace(upload, created_on=upload.created_on + 1))
+    assert source.watch.current_patchset(number, revision) is None  # a copy: no newer upload
