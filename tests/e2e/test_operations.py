@@ -156,6 +156,10 @@ async def test_serve_logs_requests_and_exports_metrics_of_a_whole_loop(
     assert (value(after, "crosscheck_http_requests_total", method="GET", status="200") or 0) >= 1
 
     async with httpx.AsyncClient(base_url=serve.url, timeout=10) as http:
+        # An uptime checker's HEAD gets the GET's head, and is logged as a HEAD.
+        for path in ("/metrics", "/health"):
+            head = await http.head(path)
+            assert (head.status_code, head.content) == (200, b""), path
         no_admin = await http.post("/api/v1/enqueue", json={"pipeline": "check", "change": 1})
         wrong = await http.post(
             "/api/v1/results",
@@ -183,6 +187,7 @@ async def test_serve_logs_requests_and_exports_metrics_of_a_whole_loop(
         rf"INFO crosscheck\.scheduler\.scheduler: item \d+ for {named} in check$",
         rf"INFO crosscheck\.reports\.queue: report item-\d+-sandbox on {number}: sent via rest",
         r"INFO crosscheck\.access: GET /metrics -> 200 in \d+\.\d ms from 127\.0\.0\.1:\d+$",
+        r"INFO crosscheck\.access: HEAD /health -> 200 in ",
         r"WARNING crosscheck\.access: POST /api/v1/enqueue -> 403 in ",
         r"WARNING crosscheck\.access: POST /api/v1/results -> 401 in ",
     ]

@@ -19,6 +19,7 @@ from crosscheck.checks.router import plugin_router
 from crosscheck.http.access_log import AccessLog
 from crosscheck.http.body_limit import BodyLimit
 from crosscheck.http.errors import install_error_handlers
+from crosscheck.http.head_requests import HeadAsGet
 from crosscheck.http.metrics_endpoint import metrics_router
 from crosscheck.results.app import documented, results_routers
 from crosscheck.results.checks_api import ChecksSettings
@@ -83,6 +84,7 @@ def create_results_app(
         version=__version__,
         description="CI results as structured data: report them, read them, see CI health.",
     )
+    app.add_middleware(HeadAsGet)  # inside the access log, which logs HEAD as HEAD
     app.add_middleware(AccessLog)
     app.add_middleware(BodyLimit)
     allow_gerrit_origins(app, pages)

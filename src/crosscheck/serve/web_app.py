@@ -26,6 +26,7 @@ from crosscheck.executor.pool import NodePool
 from crosscheck.http.access_log import AccessLog
 from crosscheck.http.body_limit import BodyLimit
 from crosscheck.http.errors import install_error_handlers
+from crosscheck.http.head_requests import HeadAsGet
 from crosscheck.http.metrics_endpoint import metrics_router
 from crosscheck.logs import logs_router
 from crosscheck.model.checks import origin_of
@@ -91,6 +92,7 @@ def web_app(
         version=__version__,
         description="A third-party CI for Gerrit: webhooks, build logs, CI results.",
     )
+    app.add_middleware(HeadAsGet)  # inside the access log, which logs HEAD as HEAD
     app.add_middleware(AccessLog, secret_paths=WEBHOOK_PATHS)
     app.add_middleware(BodyLimit)
     depths = QueueDepths(engine, current_config or (lambda: config))

@@ -328,3 +328,12 @@ async def until_row(api: Harness, wanted: Callable[[dict[str, Any]], bool]) -> N
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"the table never showed the change: {row}")
+
+
+async def test_an_uptime_checker_sending_head_gets_the_pages_heads(api: Harness) -> None:
+    await create(api, "Acme CI")
+    for path in ("/health", "/json/health", "/api/v1/accounts"):
+        got = await api.http.get(path)
+        head = await api.http.head(path)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["content-length"] == got.headers["content-length"], path

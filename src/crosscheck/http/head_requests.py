@@ -1,0 +1,35 @@
+"""HEAD answered as GET without its body, on every route that answers GET.
+
+FastAPI's GET routes do not take HEAD (405), and uptime checkers, link checkers and
+`curl -I` send HEAD: a monitor pointed at /health saw the service as down. The route
+runs as for a GET, so the status and headers (Content-Length, ETag) are the GET's.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class HeadAsGet:
+    """ASGI middleware: a HEAD request runs the GET route; only its head is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def head_only(message: Message) -> None:
+            nonlocal ended
+            if message["type"] != "http.response.body":
+                await send(message)
+            elif not ended:
+                # A streaming route's later chunks are dropped: the client, which
+                # reads no body, ends it by closing the connection.
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app(dict(scope, method="GET"), receive, head_only)
