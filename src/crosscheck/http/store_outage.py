@@ -9,12 +9,13 @@ of 150 lines (a fleet of CIs reporting would have written thousands a second).
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
@@ -53,18 +54,42 @@ class OutageLog:
 def install_outage_handler(app: FastAPI, outages: OutageLog | None = None) -> None:
     said = outages or OutageLog()
 
-    async def unavailable(request: Request, error: Exception) -> JSONResponse:
+    async def unavailable(request: Request, error: Exception) -> Response:
         if not is_store_outage(error):
             raise error  # a file a route reads, say: the server error it is
         reason = store_reason(error)
         said.turned_away(reason)
         detail = f"the store does not answer ({reason}): nothing was stored; try again later"
-        return JSONResponse(
-            {"detail": detail, "errors": []}, 503, headers={"Retry-After": str(RETRY_AFTER)}
-        )
+        retry = {"Retry-After": str(RETRY_AFTER)}
+        if _wants_html(request):
+            return HTMLResponse(_outage_page(detail), 503, headers=retry | _PAGE_HEADERS)
+        return JSONResponse({"detail": detail, "errors": []}, 503, headers=retry)
 
     for kind in OUTAGES:
         app.add_exception_handler(kind, unavailable)
+
+
+#: What the pages send (web/rendering.py's, which this leaf module may not import).
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    """A browser (it asks for text/html first) gets a page; API clients get JSON."""
+    accept = request.headers.get("accept", "")
+    return accept.split(",", 1)[0].strip().startswith("text/html")
+
+
+def _outage_page(detail: str) -> str:
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<title>503 Service Unavailable</title><h1>Service unavailable</h1>"
+        f"<p>{html.escape(detail)}</p><p>This page will answer again once the store "
+        "does: reload it in a minute.</p></html>"
+    )
 
 
 def store_reason(error: BaseException) -> str:

@@ -47,6 +47,14 @@ async def test_a_store_away_is_a_503_and_its_return_loses_no_request(
             detail = answer.json()["detail"]
             assert detail.startswith("the store does not answer (")
             assert detail.endswith("): nothing was stored; try again later")
+        # A browser gets a page saying so, not JSON.
+        browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        page = await api.http.get("/changes/1234", headers=browser)
+        assert page.status_code == 503, page.text
+        assert page.headers["content-type"].startswith("text/html")
+        assert page.headers["Retry-After"] == "30"
+        assert "<h1>Service unavailable</h1>" in page.text
+        assert "the store does not answer (" in page.text
         warnings = [r.getMessage() for r in caplog.records if r.name.endswith("store_outage")]
         assert len(warnings) == 1, warnings
         assert warnings[0].endswith("requests get 503")
