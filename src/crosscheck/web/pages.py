@@ -31,6 +31,7 @@ from crosscheck.results.reads import Cursor, change_results, change_version
 from crosscheck.results.records import day_number
 from crosscheck.results.schemas import MAX_GERRIT_INT
 from crosscheck.results.service import ResultsService
+from crosscheck.web.change_bodies import ChangeBodies, ChangeBody
 from crosscheck.web.etags import change_etag, none_match, settings_tag
 from crosscheck.web.health import (
     FLAGGED_VALUES,
@@ -159,6 +160,7 @@ class Pages:
         self.service = service
         self.settings = settings
         self._settings_tag = settings_tag(settings)
+        self.change_bodies = ChangeBodies()
         self._health: Snapshots[bool, _HealthTable] = Snapshots(
             self._health_table,
             service.activity.version,
@@ -167,16 +169,23 @@ class Pages:
             name="health table",
         )
 
-    async def change(self, change: int) -> tuple[dict[str, Any], str]:
-        """The change page as plain data (`change_document`: the JSON twin as it is sent)
-        and its entity tag."""
+    async def change(self, change: int) -> ChangeBody:
+        """The change page as plain data (`change_document`), its JSON bytes and its
+        entity tag: kept while the change has no new result (`ChangeBodies`)."""
         async with self.service.engine.connect() as connection:
+            version = await change_version(connection, change)
+            kept = None if version is None else self.change_bodies.get(change, version)
+            if kept is not None:
+                return kept
             found = await change_results(connection, change)
         if found is None:
             raise PageNotFoundError(f"no CI has reported a result on change {change}")
         expected = self.settings.expected_cis.for_project(found.project)
         document = change_document(change, found, expected, self.settings.gerrit_url)
-        return document, change_etag(found.version, self._settings_tag)
+        etag = change_etag(found.version, self._settings_tag)
+        made = ChangeBody(found.version, document, to_json(document), etag)
+        self.change_bodies.keep(change, made)
+        return made
 
     async def change_etag(self, change: int) -> str | None:
         """The change page's entity tag without reading its results; None without any."""
@@ -315,7 +324,7 @@ def pages_router(
     async def change_html(change: ChangePath) -> HTMLResponse:
         json_url = f"{prefix}/json/changes/{change}"
         try:
-            page = page_of((await pages.change(change))[0])
+            page = page_of((await pages.change(change)).document)
         except PageNotFoundError as error:
             return renderer.not_found(str(error), json_url)
         return renderer.page("change.html", json_url, page=page)
@@ -334,10 +343,10 @@ def pages_router(
             if etag is not None and none_match(if_none_match, etag):
                 return Response(status_code=304, headers=_tagged(etag))
         try:
-            document, etag = await pages.change(change)
+            made = await pages.change(change)
         except PageNotFoundError as error:
             raise HTTPException(404, str(error)) from error
-        return Response(to_json(document), media_type="application/json", headers=_tagged(etag))
+        return Response(made.body, media_type="application/json", headers=_tagged(made.etag))
 
     @router.get("/cis/{account}", include_in_schema=False)
     async def account_html(account: str, before: Before = None, days: Days = None) -> HTMLResponse:

@@ -17,6 +17,7 @@ from crosscheck.model.results import NewResult, ResultValue
 from crosscheck.results.service import ResultsService
 from crosscheck.store import open_store
 from crosscheck.web import PagesSettings, pages_router
+from crosscheck.web.pages import PageNotFoundError, Pages
 from crosscheck.web.views import ChangePage, change_page
 
 NOW = datetime.now(UTC).replace(microsecond=250000)
@@ -176,3 +177,21 @@ async def test_a_job_reported_running_then_finished_ran_once(client: Client) -> 
     html = (await http.get("/changes/7")).text
     assert "2 runs" in html
     assert "4 runs" not in html
+
+
+async def test_a_change_read_again_unchanged_is_served_as_kept(client: Client) -> None:
+    """A dashboard polling a change: its body is made once per version of the change."""
+    _, service = client
+    await report_a_busy_change(service)
+    pages = Pages(service, PagesSettings(expected_cis=EXPECTED, gerrit_url=GERRIT))
+    first = await pages.change(5)
+    again = await pages.change(5)
+    assert again is first
+    assert (pages.change_bodies.hits, pages.change_bodies.misses) == (1, 1)
+    await service.report("Acme CI", [item(5, 2, "late", ResultValue.PASSED)])
+    moved = await pages.change(5)
+    assert moved.etag != first.etag
+    assert b'"late"' in moved.body
+    assert b'"late"' not in first.body
+    with pytest.raises(PageNotFoundError):
+        await pages.change(404)
