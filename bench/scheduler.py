@@ -84,8 +84,10 @@ FILES = ("deploy.sh", "tests/test_api.py")
 class InstantChanges:
     """Gerrit's answer for any patchset, at once: the change open, the patchset current."""
 
-    async def change_state(self, project: str, number: int, revision: str) -> ChangeState:
-        return ChangeState("NEW", 1, revision, FILES)
+    async def change_state(
+        self, project: str, number: int, revision: str, *, files: bool = True
+    ) -> ChangeState:
+        return ChangeState("NEW", 1, revision, FILES if files else None)
 
     async def revision_files(self, project: str, number: int, revision: str) -> list[str]:
         return list(FILES)
