@@ -26,7 +26,7 @@ events_received = Counter(
 )
 gerrit_reads_spared = Counter(
     "crosscheck_gerrit_reads_spared_total",
-    "Reads of a change not sent because the stream vouched for it (planning, vote).",
+    "Reads of a change not sent because the stream vouched for a fresh upload (planning).",
     ["connection", "read"],
 )
 events_ignored = Counter(

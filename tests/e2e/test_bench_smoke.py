@@ -37,6 +37,9 @@ async def test_ci_loop_bench_measures_push_to_vote_and_gerrits_parts(
     assert "2 changes, one voting job running `true`" in output
     assert "overhead: push->vote minus the two Gerrit figures" in output
     assert len(samples.stages["build finished"]) == 2
+    # No job matches files and each upload came fresh: planning took the stream's word.
+    assert samples.spared >= 2
+    assert "planning read of the change spared by the stream: " in output
     # The vote comes after the change's event, and the overhead is what lies between.
     assert all(v > e for v, e in zip(samples.push_to_vote, samples.push_to_event, strict=True))
 

@@ -31,6 +31,7 @@ from crosscheck.drivers.timer import TimerEventSource
 from crosscheck.events.intake import EventIntake
 from crosscheck.executor.pool import NodePool
 from crosscheck.executor.settings import ResolvedSettings, executor_from_config, resolve
+from crosscheck.metrics import gerrit_reads_spared
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import RESULTS_SERVICE
@@ -97,11 +98,12 @@ async def build_service(options: ServeOptions) -> Service:
     config = live.current
     engine = await open_store(options.database_url)
     rest = {name: rest_client(c) for name, c in config.connections.items()}
-    # What each stream said of its changes spares the planning's and the vote's reads.
+    # What each stream said of its changes spares the planning's read of a fresh upload.
     watches = {name: ChangeWatch() for name in config.connections}
+    for name in watches:  # shown at 0 before the first, as the other counters
+        gerrit_reads_spared.labels(name, "planning")
     reporters: dict[str, Reporter] = {
-        name: GerritReporter(c, rest[name], watch=watches[name])
-        for name, c in config.connections.items()
+        name: GerritReporter(c, rest[name]) for name, c in config.connections.items()
     }
 
     def give_up_after() -> float:

@@ -194,7 +194,7 @@ async def test_the_watch_learns_from_the_source_and_trusts_only_after_a_catch_up
     catch-up went through, and no more from Gerrit's `dropped-output` until the next."""
     source = source_for(engine, Sink())
     await source.intake.start_cursor("review", time.time())
-    upload = recorded("patchset-created")
+    upload = recorded("patchset-created", created_on=time.time())
     assert upload.change is not None
     assert upload.patchset is not None
     number, revision = upload.change.number, upload.patchset.revision

@@ -10,11 +10,11 @@ another report, not this one.
 A closed change gets nothing: the change is read before posting, and a report on
 an abandoned change, or on a merged one (unless the item ran because it merged, a
 post-merge pipeline), is skipped; so is one Gerrit refuses with 409 because the
-change closed in between. A first vote the stream vouches for (`ChangeWatch`: the
-patchset current and the change open, with no gap since its upload) is posted
-without that read; a change closed meanwhile gets the same 409. Gerrit unreachable,
-a 5xx, 408 or 429 raise TransientReportError (the queue tries again later); any
-other refusal is final.
+change closed in between. The read is never spared for what the stream said
+(drivers/gerrit/watch.py): Gerrit takes a vote on an outdated patchset, and a stream
+that lags (a stalled network) would not have said yet that a newer one came. Gerrit
+unreachable, a 5xx, 408 or 429 raise TransientReportError (the queue tries again
+later); any other refusal is final.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ from crosscheck.drivers.gerrit import ssh
 from crosscheck.drivers.gerrit.errors import GerritError, GerritHttpError, GerritUnreachableError
 from crosscheck.drivers.gerrit.events import parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
-from crosscheck.drivers.gerrit.watch import ChangeWatch
-from crosscheck.metrics import gerrit_reads_spared
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.report import Report, ReportOutcome, ReportState, StalePolicy, shorten
 
@@ -53,13 +51,8 @@ class GerritReporter:
         stale: StalePolicy = StalePolicy.COMMENT,
         ssh_fallback: bool = True,
         ssh_timeout: float = 60.0,
-        watch: ChangeWatch | None = None,
     ) -> None:
         self.connection = connection
-        #: The stream's view of its changes: a first vote needs no read when it vouches.
-        self.watch = watch
-        #: Reads the watch made unneeded (for the tests and the benches).
-        self.known = 0
         self.rest = rest
         self.stale = stale
         self.ssh_fallback = ssh_fallback
@@ -68,10 +61,6 @@ class GerritReporter:
 
     async def send(self, report: Report) -> ReportOutcome:
         cid = change_id(report.project, report.change)
-        if self._vouched(report):
-            self.known += 1
-            gerrit_reads_spared.labels(self.connection.name, "vote").inc()
-            return await self._post(cid, report, self._review(report, current=True))
         try:
             change = await self._read_change(cid, report)
         except _RefusedError as refused:
@@ -84,19 +73,6 @@ class GerritReporter:
         if report.earlier_attempts and await self._already_posted(cid, report, review["message"]):
             return ReportOutcome(ReportState.SENT, "rest", "found already posted")
         return await self._post(cid, report, review)
-
-    def _vouched(self, report: Report) -> bool:
-        """Whether the stream vouches for the change being open at this patchset, so
-        the report goes without reading the change first. Only for a first attempt
-        carrying votes: Gerrit itself refuses votes on a change closed in the
-        meantime (409, then read and skipped as before), not comments."""
-        return (
-            self.watch is not None
-            and bool(report.labels)
-            and not report.earlier_attempts
-            and not report.after_merge
-            and self.watch.current_patchset(report.change, report.revision) == report.patchset
-        )
 
     def _skip_reason(self, change: dict[str, Any], report: Report, current: bool) -> str | None:
         closed = _closed(change, report)

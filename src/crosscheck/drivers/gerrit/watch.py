@@ -1,14 +1,21 @@
 """What the stream said of each change lately: open, and which patchset is current.
 
 Gerrit's stream says when a patchset is uploaded and when a change closes, in order.
-While the stream has been connected and caught up without a gap since a change's
-patchset was uploaded, and every line it sent has been taken in, the watch knows that
-patchset is still current and the change open, and the scheduler and the reporter skip
-asking Gerrit again (two REST reads of each change, a third of crosscheck's own share
-of push -> vote). Zuul keeps its changes current from events alone; the watch answers
-only that common case, and only positively: anything else (an unknown or closed change,
-a newer patchset, a gap, lines not taken in yet, a change restored) is None, and the
-caller reads the change from Gerrit as before.
+The scheduler plans an item a few milliseconds after its upload comes in; when the
+stream has been connected and caught up without a gap since, with every line it sent
+taken in, and the upload is fresh (Gerrit made the event moments before it came, and
+it came moments ago), the watch vouches that the patchset is current and the change
+open, and planning skips asking Gerrit again (the read was a third of crosscheck's own
+share of push -> vote). It answers only that case, and only positively: anything else
+(an unknown or closed change, a newer patchset, a gap, lines not taken in yet, an
+upload that came late or a while ago) is None, and the caller reads the change.
+
+Freshness bounds what a stream that lags without dropping (a stalled network, a busy
+Gerrit) could hide: an abandon or a newer patchset in the moments between the upload
+and its planning. Such a build is then canceled when the event comes, and its report
+reads the change before it votes, as every report does: the watch never spares that
+read, since Gerrit takes a vote on an outdated patchset and the stream may not have
+said yet that a newer one came.
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ from crosscheck.model.events import Event, EventType
 
 #: Changes remembered; the oldest are forgotten first (their callers then read Gerrit).
 MAX_CHANGES = 50_000
+#: Seconds between Gerrit making an upload's event and the stream bringing it, beyond
+#: which the stream lags: Gerrit's times are whole seconds, and clocks drift a little.
+FRESH_EVENT = 5.0
+#: Seconds after an upload came within which its planning may take the watch's word.
+FRESH_UPLOAD = 2.0
 
 _CLOSING = frozenset(
     {EventType.CHANGE_ABANDONED, EventType.CHANGE_MERGED, EventType.CHANGE_DELETED}
@@ -48,6 +60,8 @@ class _Seen:
     open: bool
     #: time.monotonic() when this patchset's upload was taken in.
     since: float
+    #: Whether the upload's event came moments after Gerrit made it (FRESH_EVENT).
+    came_fresh: bool
 
 
 class ChangeWatch:
@@ -78,19 +92,22 @@ class ChangeWatch:
         if event.type == EventType.PATCHSET_CREATED and event.patchset is not None:
             if seen is None or event.patchset.number > seen.patchset:
                 ps = event.patchset
-                self._remember(number, _Seen(ps.number, ps.revision, True, time.monotonic()))
+                fresh = abs(time.time() - event.created_on) <= FRESH_EVENT
+                self._remember(number, _Seen(ps.number, ps.revision, True, time.monotonic(), fresh))
         elif seen is not None and event.type in _CLOSING:
             seen.open = False
 
     def current_patchset(self, change: int, revision: str) -> int | None:
         """The patchset number of `revision` when the stream vouches that it is the
-        current patchset of an open change; None when the caller should ask Gerrit."""
+        current patchset of an open change, uploaded moments ago; None when the caller
+        should ask Gerrit."""
         seen = self._changes.get(change)
         trusted = (
             seen is not None
             and seen.open
+            and seen.came_fresh
             and seen.revision == revision
-            and seen.since >= self._live_since
+            and self._live_since <= seen.since >= time.monotonic() - FRESH_UPLOAD
             and self._unbroken()
         )
         return seen.patchset if trusted and seen is not None else None
