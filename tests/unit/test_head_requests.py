@@ -47,5 +47,9 @@ async def test_head_is_the_get_without_its_body() -> None:
         assert (streamed.status_code, streamed.content) == (200, b"")
         # Only GET routes: a write stays refused, and unknown paths stay 404.
         assert (await http.head("/write")).status_code == 405
+        # A 405 names HEAD beside GET, since HEAD is answered wherever GET is.
+        refused = await http.post("/page")
+        assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+        assert (await http.head("/write")).headers["allow"] == "POST"
         assert (await http.head("/nowhere")).status_code == 404
         assert (await http.post("/write")).status_code == 200

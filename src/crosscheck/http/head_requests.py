@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+METHOD_NOT_ALLOWED = 405
+
 
 class HeadAsGet:
     """ASGI middleware: a HEAD request runs the GET route; only its head is sent."""
@@ -17,8 +19,11 @@ class HeadAsGet:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["method"] != "HEAD":
+            await self.app(scope, receive, _allowing_head(send))
             return
         ended = False
 
@@ -33,3 +38,20 @@ class HeadAsGet:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         await self.app(dict(scope, method="GET"), receive, head_only)
+
+
+def _allowing_head(send: Send) -> Send:
+    """A 405's `Allow` names HEAD wherever it names GET: HEAD is answered there too."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == METHOD_NOT_ALLOWED:
+            headers = [
+                (name, value + b", HEAD")
+                if name.lower() == b"allow" and b"GET" in value and b"HEAD" not in value
+                else (name, value)
+                for name, value in message.get("headers", [])
+            ]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending

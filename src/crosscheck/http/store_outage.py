@@ -59,7 +59,8 @@ def install_outage_handler(app: FastAPI, outages: OutageLog | None = None) -> No
             raise error  # a file a route reads, say: the server error it is
         reason = store_reason(error)
         said.turned_away(reason)
-        detail = f"the store does not answer ({reason}): nothing was stored; try again later"
+        stored = "" if request.method in _READS else "nothing was stored; "
+        detail = f"the store does not answer ({reason}): {stored}try again later"
         retry = {"Retry-After": str(RETRY_AFTER)}
         if _wants_html(request):
             return HTMLResponse(_outage_page(detail), 503, headers=retry | _PAGE_HEADERS)
@@ -69,6 +70,8 @@ def install_outage_handler(app: FastAPI, outages: OutageLog | None = None) -> No
         app.add_exception_handler(kind, unavailable)
 
 
+#: Methods that store nothing: their refusal does not say that nothing was stored.
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: What the pages send (web/rendering.py's, which this leaf module may not import).
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
@@ -79,7 +82,7 @@ _PAGE_HEADERS = {
 
 def _wants_html(request: Request) -> bool:
     """A browser (it asks for text/html first) gets a page; API clients get JSON."""
-    accept = request.headers.get("accept", "")
+    accept = request.headers.get("accept", "").lower()
     return accept.split(",", 1)[0].strip().startswith("text/html")
 
 

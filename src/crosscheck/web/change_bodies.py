@@ -4,19 +4,19 @@ A change's page is read again and again while nothing changes on it: a dashboard
 polling, the reviewers of a busy change, a tab left open. Reading its results and
 shaping them costs in proportion to the change (1,000 results: about 20 ms); asking
 whether the change moved costs one index lookup (`change_version`). So each change's
-document and JSON bytes are kept with the version they were made from, and served
-while the version is the same. Results are only ever added, so a kept body is never
-wrong for its version.
+JSON bytes are kept with the version they were made from, and served while the
+version is the same; the HTML page is made from them. Results are only ever added, so
+a kept body is never wrong for its version.
 
-Bounded by bytes, the least recently read change first out: a burst of reads of
-many changes holds at most `max_bytes` of bodies.
+Bounded by bytes, the least recently read change first out: a burst of reads of many
+changes holds at most `max_bytes` of bodies. Only the bytes are kept (the document
+they were made from, a dict per cell, took 3.7 times their size).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from crosscheck.results.reads import ChangeVersion
 
@@ -27,8 +27,6 @@ MAX_BYTES = 16 * 1024 * 1024
 @dataclass(frozen=True)
 class ChangeBody:
     version: ChangeVersion
-    #: `change_document`'s plain data, for the HTML page.
-    document: dict[str, Any]
     #: The JSON twin's bytes, as sent.
     body: bytes
     etag: str

@@ -60,7 +60,7 @@ from crosscheck.web.views import (
     date_of_day,
     health_page,
     health_row,
-    page_of,
+    page_of_json,
 )
 
 MAX_PLOT_DAYS = 365
@@ -170,8 +170,8 @@ class Pages:
         )
 
     async def change(self, change: int) -> ChangeBody:
-        """The change page as plain data (`change_document`), its JSON bytes and its
-        entity tag: kept while the change has no new result (`ChangeBodies`)."""
+        """The change page's JSON bytes (`change_document`'s) and its entity tag: kept
+        while the change has no new result (`ChangeBodies`)."""
         async with self.service.engine.connect() as connection:
             version = await change_version(connection, change)
             kept = None if version is None else self.change_bodies.get(change, version)
@@ -183,7 +183,7 @@ class Pages:
         expected = self.settings.expected_cis.for_project(found.project)
         document = change_document(change, found, expected, self.settings.gerrit_url)
         etag = change_etag(found.version, self._settings_tag)
-        made = ChangeBody(found.version, document, to_json(document), etag)
+        made = ChangeBody(found.version, to_json(document), etag)
         self.change_bodies.keep(change, made)
         return made
 
@@ -324,7 +324,7 @@ def pages_router(
     async def change_html(change: ChangePath) -> HTMLResponse:
         json_url = f"{prefix}/json/changes/{change}"
         try:
-            page = page_of((await pages.change(change)).document)
+            page = page_of_json((await pages.change(change)).body)
         except PageNotFoundError as error:
             return renderer.not_found(str(error), json_url)
         return renderer.page("change.html", json_url, page=page)

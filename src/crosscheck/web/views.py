@@ -203,6 +203,11 @@ _duration = lru_cache(maxsize=4096)(format_duration)
 _CHANGE_PAGE = TypeAdapter(ChangePage)
 
 
+def page_of_json(body: bytes) -> ChangePage:
+    """The `ChangePage` of the JSON twin's bytes, for the HTML page of a kept body."""
+    return _CHANGE_PAGE.validate_json(body)
+
+
 def page_of(document: dict[str, Any]) -> ChangePage:
     """The `ChangePage` of a `change_document`, for the HTML page."""
     return _CHANGE_PAGE.validate_python(document)

@@ -11,7 +11,7 @@ def test_kept_bodies_stay_within_their_bytes() -> None:
     bodies = ChangeBodies(max_bytes=10)
 
     def body(size: int) -> ChangeBody:
-        return ChangeBody(version, {}, b"x" * size, "tag")
+        return ChangeBody(version, b"x" * size, "tag")
 
     bodies.keep(1, body(4))
     bodies.keep(2, body(4))
