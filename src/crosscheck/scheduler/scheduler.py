@@ -76,7 +76,13 @@ FAILED_PASS_DELAY = 5.0
 PLANNED_AT_ONCE = 8
 
 #: Events that end a change's items: no build of a closed change is worth finishing.
-CLOSING_EVENTS = {EventType.CHANGE_ABANDONED: "abandoned", EventType.CHANGE_MERGED: "merged"}
+#: A deleted change is as dead as an abandoned one: its build would be given up at the
+#: report (Gerrit's 404) after running to its end.
+CLOSING_EVENTS = {
+    EventType.CHANGE_ABANDONED: "abandoned",
+    EventType.CHANGE_MERGED: "merged",
+    EventType.CHANGE_DELETED: "deleted",
+}
 
 
 class Scheduler:
@@ -229,7 +235,7 @@ class Scheduler:
         log.log(logging.DEBUG if reason == OWN_ACCOUNT else logging.INFO, "%s", message)
 
     async def _end_closed_change(self, event: Event, db: AsyncConnection) -> None:
-        """An abandoned or merged change's items end in every pipeline, their builds
+        """An abandoned, merged or deleted change's items end in every pipeline, their builds
         canceled and nothing reported; in `db`, so they end with the event's record.
         The items the merge itself enqueues (a post pipeline's) come after this."""
         how = CLOSING_EVENTS.get(EventType(event.type)) if event.known else None

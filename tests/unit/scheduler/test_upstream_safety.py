@@ -247,6 +247,22 @@ async def test_abandon_mid_build_cancels_it_and_nothing_is_reported(
     assert "change 40 abandoned: item 1 (check) dequeued, 1 build(s) canceled" in caplog.messages
 
 
+async def test_a_change_deleted_mid_build_cancels_it_and_nothing_is_reported(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    executor = FakeExecutor({})
+    executor.hold = {"unit"}
+    scheduler = scheduler_for(engine, config(tmp_path), executor)
+    await accept(scheduler, event("patchset-created", 41, 1))
+    await settle(scheduler)
+    (running,) = executor.requests
+    await accept(scheduler, event("change-deleted", 41, 1))
+    await settle(scheduler)
+    assert executor.canceled == [running.build_id]
+    assert await item_rows(engine) == [("check", 41, 1, "dequeued", "change deleted")]
+    assert await report_rows(engine) == [("@results", 1)]
+
+
 async def test_a_recheck_on_an_abandoned_change_triggers_nothing_until_it_is_restored(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
