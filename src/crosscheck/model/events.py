@@ -89,6 +89,16 @@ class Change:
 #: Statuses of a change that no longer takes patchsets: its builds are wasted work.
 CLOSED_STATUSES = frozenset({"MERGED", "ABANDONED"})
 
+#: Events that close a change, and the word for it: no build of a closed change is
+#: worth finishing (the scheduler), nor is its patchset vouched for (the Gerrit watch).
+#: A deleted change is as dead as an abandoned one: its build would be given up at the
+#: report (Gerrit's 404) after running to its end.
+CLOSING_EVENTS = {
+    EventType.CHANGE_ABANDONED: "abandoned",
+    EventType.CHANGE_MERGED: "merged",
+    EventType.CHANGE_DELETED: "deleted",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class ChangeState:

@@ -36,7 +36,7 @@ from crosscheck.drivers.base import ChangeSource, DriverError, DriverNotFoundErr
 from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import ChangeState, Event, EventType, Origin
+from crosscheck.model.events import CLOSING_EVENTS, ChangeState, Event, EventType, Origin
 from crosscheck.model.item_context import ItemContext, change_label
 from crosscheck.model.job import Job
 from crosscheck.model.pipeline import Pipeline
@@ -74,15 +74,6 @@ FAILED_PASS_DELAY = 5.0
 
 #: New items planned at once (each asks its Gerrit for the change's files first).
 PLANNED_AT_ONCE = 8
-
-#: Events that end a change's items: no build of a closed change is worth finishing.
-#: A deleted change is as dead as an abandoned one: its build would be given up at the
-#: report (Gerrit's 404) after running to its end.
-CLOSING_EVENTS = {
-    EventType.CHANGE_ABANDONED: "abandoned",
-    EventType.CHANGE_MERGED: "merged",
-    EventType.CHANGE_DELETED: "deleted",
-}
 
 
 class Scheduler:

@@ -103,8 +103,6 @@ class GerritChanges:
         self.connection = connection
         #: The stream's view of its changes: no read when it knows enough.
         self.watch = watch
-        #: Reads the watch made unneeded (for the tests and the benches).
-        self.known = 0
 
     async def find_patchset(self, number: int, patchset: int | None) -> FoundPatchset:
         return await fetch_patchset(self.rest, self.connection, number, patchset)
@@ -119,7 +117,6 @@ class GerritChanges:
             None if files or self.watch is None else self.watch.current_patchset(number, revision)
         )
         if known is not None:
-            self.known += 1
             gerrit_reads_spared.labels(self.connection.name, "planning").inc()
             return ChangeState(status="NEW", current_patchset=known, current_revision=revision)
         # Gerrit lists the files from a diff: not asked for when nobody needs them.

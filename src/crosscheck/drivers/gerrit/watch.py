@@ -25,7 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
-from crosscheck.model.events import Event, EventType
+from crosscheck.model.events import CLOSING_EVENTS, Event, EventType
 
 #: Changes remembered; the oldest are forgotten first (their callers then read Gerrit).
 MAX_CHANGES = 50_000
@@ -34,10 +34,6 @@ MAX_CHANGES = 50_000
 FRESH_EVENT = 5.0
 #: Seconds after an upload came within which its planning may take the watch's word.
 FRESH_UPLOAD = 2.0
-
-_CLOSING = frozenset(
-    {EventType.CHANGE_ABANDONED, EventType.CHANGE_MERGED, EventType.CHANGE_DELETED}
-)
 
 
 class WatchedStream(Protocol):
@@ -94,7 +90,7 @@ class ChangeWatch:
                 ps = event.patchset
                 fresh = abs(time.time() - event.created_on) <= FRESH_EVENT
                 self._remember(number, _Seen(ps.number, ps.revision, True, time.monotonic(), fresh))
-        elif seen is not None and event.type in _CLOSING:
+        elif seen is not None and event.type in CLOSING_EVENTS:
             seen.open = False
 
     def current_patchset(self, change: int, revision: str) -> int | None:
