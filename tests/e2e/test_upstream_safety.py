@@ -1,7 +1,7 @@
 """Safe on a real upstream: one real `crosscheck serve` against the sandbox Gerrit.
 
 No vote storm when the comment pattern matches the CI's own report; nothing built,
-posted or stored for an abandoned change; no item for a recheck on an outdated
+posted or stored for an abandoned or deleted change; no item for a recheck on an outdated
 patchset; a change marked ready for review is tested with the sandbox example's own
 pipeline; `run <run_name>` works beside an operator's comment pattern. Where a test
 must prove nothing happened, it waits until serve recorded the event as seen: the
@@ -181,7 +181,30 @@ async def test_abandon_mid_build_cancels_it_and_nothing_is_posted_its_run_ends_c
     start (for Gerrit's Checks tab): they end there as skipped, canceled, not running."""
     work = await repo(sandbox, tmp_path)
     pushed = await work.push_change({unique("dead"): "1\n", "SLEEP": "120\n"}, "To abandon")
+    await build_running(serve, pushed)
+    async with admin_rest(sandbox) as admin:
+        await admin.post(f"/changes/{change_id(pushed.project, pushed.number)}/abandon", {})
+    await ended_without_a_word(serve, pushed, "change abandoned")
+    detail = await change_detail(sandbox, pushed)
+    assert detail["status"] == "ABANDONED"
+    assert messages(detail, SAFETY_TAG) == []
+    assert vote(detail, sandbox.ci.username) is None
 
+
+async def test_a_change_deleted_mid_build_ends_it_as_an_abandoned_one_does(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> None:
+    """Gerrit deletes a new change outright and says so with change-deleted: the build is
+    canceled, nothing is reported (Gerrit would answer 404), the running result ends."""
+    work = await repo(sandbox, tmp_path)
+    pushed = await work.push_change({unique("gone"): "1\n", "SLEEP": "120\n"}, "To delete")
+    await build_running(serve, pushed)
+    async with admin_rest(sandbox) as admin:
+        await admin.delete(f"/changes/{change_id(pushed.project, pushed.number)}")
+    await ended_without_a_word(serve, pushed, "change deleted")
+
+
+async def build_running(serve: ServeProcess, pushed: PushedChange) -> None:
     async def running() -> bool | None:
         rows = serve.query(
             "SELECT 1 FROM builds b JOIN items i ON i.id = b.item_id "
@@ -191,8 +214,11 @@ async def test_abandon_mid_build_cancels_it_and_nothing_is_posted_its_run_ends_c
         return True if rows else None
 
     await poll(running, 60, "the sleeping build to start", serve)
-    async with admin_rest(sandbox) as admin:
-        await admin.post(f"/changes/{change_id(pushed.project, pushed.number)}/abandon", {})
+
+
+async def ended_without_a_word(serve: ServeProcess, pushed: PushedChange, detail: str) -> None:
+    """The change's build canceled, its item dequeued for `detail`, no report but the
+    results service's, and its running result ended there as canceled."""
 
     async def canceled() -> list[Any] | None:
         rows = serve.query(
@@ -204,19 +230,15 @@ async def test_abandon_mid_build_cancels_it_and_nothing_is_posted_its_run_ends_c
         return rows if ended else None
 
     rows = await poll(canceled, 30, "the build to be canceled", serve)
-    # Caught while still fetching, the abandoned change's ref may be refused first: that
+    # Caught while still fetching, the closed change's ref may be refused first: that
     # attempt ends for the infrastructure (ERROR), and its retry is what gets canceled.
     assert rows[-1] == ("canceled", "CANCELED"), rows
     assert all(row == ("finished", "ERROR") for row in rows[:-1]), rows
-    assert [row[1:] for row in items_of(serve, pushed)] == [(1, "dequeued", "change abandoned")]
+    assert [row[1:] for row in items_of(serve, pushed)] == [(1, "dequeued", detail)]
     destinations = serve.query(
         "SELECT DISTINCT connection FROM reports WHERE change_number = ?", pushed.number
     )
     assert destinations == [("@results",)]  # never Gerrit
-    detail = await change_detail(sandbox, pushed)
-    assert detail["status"] == "ABANDONED"
-    assert messages(detail, SAFETY_TAG) == []
-    assert vote(detail, sandbox.ci.username) is None
 
     async def ended() -> list[Any] | None:
         answer = await get(f"{serve.url}/api/v1/changes/{pushed.number}/patchsets/1/results")
