@@ -34,4 +34,13 @@ class ConfigInvalidError(CrosscheckError):
         super().__init__(f"the configuration has {len(self.issues)} error(s):\n{listing}")
 
 
-__all__ = ["ConfigInvalidError", "CrosscheckError", "PrerequisiteError"]
+def said(error: BaseException) -> str:
+    """The error as a log line names it: its kind, and its message when it has one.
+    A timeout often has none ("TimeoutError: " read as if a word were missing)."""
+    kind, text = type(error).__name__, str(error).strip()
+    if text:
+        return f"{kind}: {text}"
+    return f"{kind} (no answer in time)" if isinstance(error, TimeoutError) else kind
+
+
+__all__ = ["ConfigInvalidError", "CrosscheckError", "PrerequisiteError", "said"]

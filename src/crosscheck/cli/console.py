@@ -24,6 +24,7 @@ import httpx
 
 from crosscheck.cli.serve_api import ServeApiError, reaching, url_option
 from crosscheck.console.ansi import plain, to_terminal
+from crosscheck.errors import said
 from crosscheck.http.error_message import error_message
 
 #: The event stream sends a comment every 15 s: a minute of silence is a dead server.
@@ -175,7 +176,7 @@ class ConsoleClient:
                 if failures > RESUME_ATTEMPTS:
                     raise ServeApiError(
                         f"lost crosscheck serve at {self.url} after line {start - 1} "
-                        f"({type(error).__name__}: {error})"
+                        f"({said(error)})"
                     ) from error
             else:
                 failures += 1  # the stream closed without its end: serve is stopping

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from crosscheck.config.secrets import SecretError, http_password
+from crosscheck.errors import said
 from crosscheck.executor.candidate_workspace import prepare_candidate
 from crosscheck.executor.console import ConsoleLog, Masker
 from crosscheck.executor.environment import BuildPaths, build_environment
@@ -184,7 +185,7 @@ class Executor:
             log.exception("build %s failed inside crosscheck", build.request.build_id)
             result, detail = (
                 BuildResult.ERROR,
-                f"crosscheck failed: {type(error).__name__}: {error}",
+                f"crosscheck failed: {said(error)}",
             )
         return await self._finish(build, result, detail, on_finished)
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck import metrics
+from crosscheck.errors import said
 from crosscheck.executor.lab_state import Choice, NodeRuntime, choose, why_waiting
 from crosscheck.executor.local import LocalNodeProvider, remove_tree
 from crosscheck.executor.node_views import NodeView, node_views, set_gauges
@@ -336,7 +337,7 @@ class NodePool:
         except Exception as error:  # anything a node does must not stop the pool
             if not isinstance(error, NodeError):
                 log.exception("node %s: its check failed in crosscheck", runtime.name)
-                error = NodeError(f"the check failed: {type(error).__name__}: {error}")
+                error = NodeError(f"the check failed: {said(error)}")
             if isinstance(error, HostKeyChangedError):
                 runtime.host.drop()  # not another command to a host that is not the node
             self._out(runtime, str(error))

@@ -81,9 +81,19 @@ _PAGE_HEADERS = {
 
 
 def _wants_html(request: Request) -> bool:
-    """A browser (it asks for text/html first) gets a page; API clients get JSON."""
-    accept = request.headers.get("accept", "").lower()
-    return accept.split(",", 1)[0].strip().startswith("text/html")
+    """A browser reading a page (a GET or HEAD asking for text/html first, and not
+    refusing it with q=0) gets a page; API clients and every write get JSON."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    first = request.headers.get("accept", "").lower().split(",", 1)[0]
+    kind, *parameters = (part.replace(" ", "") for part in first.split(";"))
+    return kind == "text/html" and not any(_is_zero_q(p) for p in parameters)
+
+
+def _is_zero_q(parameter: str) -> bool:
+    """`q=0` (0.0, 0.000): the client refuses the type it names."""
+    name, _, value = parameter.partition("=")
+    return name == "q" and value.replace("0", "").replace(".", "") == "" and value != ""
 
 
 def _outage_page(detail: str) -> str:

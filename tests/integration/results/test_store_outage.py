@@ -58,6 +58,15 @@ async def test_a_store_away_is_a_503_and_its_return_loses_no_request(
         assert page.headers["Retry-After"] == "30"
         assert "<h1>Service unavailable</h1>" in page.text
         assert "the store does not answer (" in page.text
+        # A write is an API client's whatever it accepts, and q=0 refuses HTML.
+        posted = await api.http.post(
+            "/api/v1/results", json=RESULT, headers=bearer(token) | browser
+        )
+        refusing = await api.http.get("/changes/1234", headers={"Accept": "text/html; q=0"})
+        for answer in (posted, refusing):
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["content-type"] == "application/json", answer.headers
+            assert answer.json()["detail"].startswith("the store does not answer (")
         warnings = [r.getMessage() for r in caplog.records if r.name.endswith("store_outage")]
         assert len(warnings) == 1, warnings
         assert warnings[0].endswith("requests get 503")

@@ -85,6 +85,18 @@ async def test_a_long_outage_warns_once_then_reminds_every_few_attempts(
     assert sum("reconnecting in" in m for m in info) == 1
 
 
+async def test_a_timeout_without_a_message_is_said_as_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """asyncio's timeouts carry no message: the line must not end in a dangling colon."""
+    warnings = await stream_attempts(caplog, REMIND_EVERY, TimeoutError(), connects=False)
+    assert warnings == [
+        "gerrit review: stream lost (TimeoutError (no answer in time))",
+        f"gerrit review: still unreachable after {REMIND_EVERY} attempts "
+        "(TimeoutError (no answer in time))",
+    ]
+
+
 async def test_a_stream_that_connects_then_drops_says_so_not_unreachable(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -25,6 +25,7 @@ from crosscheck.drivers.gerrit.errors import (
     GerritNotFoundError,
     GerritUnreachableError,
 )
+from crosscheck.errors import said
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class GerritRestClient:
                 if last_try or not _may_retry_transport(method, error):
                     raise GerritUnreachableError(
                         f"no answer from Gerrit at {self._safe_base} for {method} {url} "
-                        f"after {attempt + 1} attempt(s): {type(error).__name__}: {error}",
+                        f"after {attempt + 1} attempt(s): {said(error)}",
                         may_have_acted=not isinstance(
                             error, httpx.ConnectError | httpx.ConnectTimeout
                         ),

@@ -25,6 +25,7 @@ from enum import StrEnum
 import asyncssh
 
 from crosscheck.drivers.gerrit import ssh
+from crosscheck.errors import said
 from crosscheck.metrics import stream_connected, stream_reconnects
 from crosscheck.model.build import format_duration
 from crosscheck.model.connection import GerritConnection
@@ -132,39 +133,36 @@ class GerritStream:
         `connected`: how long the attempt streamed, if it got that far: a stream that
         keeps dropping is said as such (a warning the first time and every reminder),
         not as an unreachable Gerrit."""
-        name, kind = self.connection.name, type(error).__name__
+        name, why = self.connection.name, said(error)
         dropping, self._dropping = self._dropping, connected is not None and failures > 1
         if self._lost_at is None:
             self._lost_at = time.monotonic()
         if failures == 1:
-            log.warning("gerrit %s: stream lost (%s: %s)", name, kind, error)
+            log.warning("gerrit %s: stream lost (%s)", name, why)
         elif connected is not None:
             reminder = not dropping or failures % REMIND_EVERY == 0
             log.log(
                 logging.WARNING if reminder else logging.INFO,
                 "gerrit %s: stream lost again after %.0fs connected "
-                "(%d attempts in a row without a stable stream; %s: %s)",
+                "(%d attempts in a row without a stable stream; %s)",
                 name,
                 connected,
                 failures,
-                kind,
-                error,
+                why,
             )
         elif failures % REMIND_EVERY == 0:
             log.warning(
-                "gerrit %s: still unreachable after %d attempts (%s: %s)",
+                "gerrit %s: still unreachable after %d attempts (%s)",
                 name,
                 failures,
-                kind,
-                error,
+                why,
             )
         else:
             log.info(
-                "gerrit %s: reconnect attempt failed (%d failures in a row; %s: %s)",
+                "gerrit %s: reconnect attempt failed (%d failures in a row; %s)",
                 name,
                 failures,
-                kind,
-                error,
+                why,
             )
 
     async def close(self) -> None:

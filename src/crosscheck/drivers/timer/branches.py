@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from crosscheck.drivers.base import ProjectSource
 from crosscheck.drivers.gerrit.errors import GerritNotFoundError
 from crosscheck.drivers.timer.targets import Target
+from crosscheck.errors import said
 
 log = logging.getLogger(__name__)
 
@@ -111,4 +112,4 @@ class BranchResolver:
         return [BranchTip(connection, project, branch) for branch in branches if branch in existing]
 
     def _failed(self, what: str, error: Exception) -> None:
-        self.failures.setdefault(what, f"{type(error).__name__}: {error}")
+        self.failures.setdefault(what, said(error))
