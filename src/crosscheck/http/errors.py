@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from crosscheck.http.html_errors import error_page, reads_a_page
 from crosscheck.http.problems import describe, validation_problems
 from crosscheck.http.store_outage import install_outage_handler
 
@@ -75,9 +76,11 @@ def _body(message: str, problems: Sequence[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-async def _located_http_error(request: Request, error: Exception) -> JSONResponse:
+async def _located_http_error(request: Request, error: Exception) -> Response:
     if not isinstance(error, LocatedHTTPError):  # registered for this class only
         raise error
+    if error.status_code == _INVALID and reads_a_page(request):  # a query parameter refused
+        return error_page(_INVALID, "Bad request", str(error.detail), _FIX_THE_ADDRESS)
     return JSONResponse(
         _body(str(error.detail), error.problems), error.status_code, headers=error.headers
     )
@@ -110,11 +113,18 @@ def unparsable_body(cause: BaseException | None) -> str:
     return f"could not be parsed as JSON ({type(cause).__name__}: {cause})"
 
 
-async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+async def _validation_error(request: Request, error: Exception) -> Response:
     if not isinstance(error, RequestValidationError):  # registered for this class only
         raise error
     problems = validation_problems(error.errors())
+    if reads_a_page(request):  # its query string, edited by hand
+        return error_page(_INVALID, "Bad request", describe(problems), _FIX_THE_ADDRESS)
     return JSONResponse(_body(describe(problems), problems), 422)
+
+
+#: What a page says of a refused query: its status stays the JSON twin's.
+_INVALID = 422
+_FIX_THE_ADDRESS = "Fix the address (its query string), or follow the page's own links."
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -9,14 +9,15 @@ of 150 lines (a fleet of CIs reporting would have written thousands a second).
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from crosscheck.http.html_errors import error_page, wants_html
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ def install_outage_handler(app: FastAPI, outages: OutageLog | None = None) -> No
         stored = "" if request.method in _READS else "nothing was stored; "
         detail = f"the store does not answer ({reason}): {stored}try again later"
         retry = {"Retry-After": str(RETRY_AFTER)}
-        if _wants_html(request):
-            return HTMLResponse(_outage_page(detail), 503, headers=retry | _PAGE_HEADERS)
+        if wants_html(request):
+            advice = "This page will answer again once the store does: reload it in a minute."
+            return error_page(503, "Service unavailable", detail, advice, retry)
         return JSONResponse({"detail": detail, "errors": []}, 503, headers=retry)
 
     for kind in OUTAGES:
@@ -72,37 +74,6 @@ def install_outage_handler(app: FastAPI, outages: OutageLog | None = None) -> No
 
 #: Methods that store nothing: their refusal does not say that nothing was stored.
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: What the pages send (web/rendering.py's, which this leaf module may not import).
-_PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
-
-
-def _wants_html(request: Request) -> bool:
-    """A browser reading a page (a GET or HEAD asking for text/html first, and not
-    refusing it with q=0) gets a page; API clients and every write get JSON."""
-    if request.method not in ("GET", "HEAD"):
-        return False
-    first = request.headers.get("accept", "").lower().split(",", 1)[0]
-    kind, *parameters = (part.replace(" ", "") for part in first.split(";"))
-    return kind == "text/html" and not any(_is_zero_q(p) for p in parameters)
-
-
-def _is_zero_q(parameter: str) -> bool:
-    """`q=0` (0.0, 0.000): the client refuses the type it names."""
-    name, _, value = parameter.partition("=")
-    return name == "q" and value.replace("0", "").replace(".", "") == "" and value != ""
-
-
-def _outage_page(detail: str) -> str:
-    return (
-        "<!doctype html><html lang=en><meta charset=utf-8>"
-        "<title>503 Service Unavailable</title><h1>Service unavailable</h1>"
-        f"<p>{html.escape(detail)}</p><p>This page will answer again once the store "
-        "does: reload it in a minute.</p></html>"
-    )
 
 
 def store_reason(error: BaseException) -> str:

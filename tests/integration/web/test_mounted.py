@@ -29,3 +29,27 @@ async def test_private_reads_keep_the_pages_closed(store_url: str) -> None:
         await api.account("Acme CI")
         for path in ("/health", "/json/health", "/cis/Acme%20CI"):
             assert (await api.http.get(path)).status_code == 404, path
+
+
+async def test_a_page_refusing_its_query_answers_a_browser_with_a_page(store_url: str) -> None:
+    """Refused by validation (days out of range) or by the store's rule (a NUL): the
+    same status and words, as an escaped page to a browser and as JSON to the rest."""
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    asked = [
+        ("/cis/Acme%20CI", {"days": "400"}, "days (query parameter)"),
+        ("/health", {"q": "\x00<script>"}, "must not hold a NUL character"),
+    ]
+    async with harness(store_url) as api:
+        await api.account("Acme CI")
+        for path, params, words in asked:
+            page = await api.http.get(path, params=params, headers=browser)
+            assert page.status_code == 422, page.text
+            assert page.headers["content-type"].startswith("text/html")
+            assert page.headers["content-security-policy"].startswith("default-src 'none'")
+            assert words in page.text
+            assert "<script>" not in page.text
+            # An API client reading the page, and a browser reading the JSON twin: JSON.
+            for twin, headers in ((path, {}), (f"/json{path}", browser)):
+                answer = await api.http.get(twin, params=params, headers=headers)
+                assert answer.status_code == 422
+                assert words in answer.json()["detail"], answer.text
