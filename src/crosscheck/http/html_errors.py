@@ -28,7 +28,7 @@ def wants_html(request: Request) -> bool:
         return False
     first = request.headers.get("accept", "").lower().split(",", 1)[0]
     kind, *parameters = (part.replace(" ", "") for part in first.split(";"))
-    return kind == "text/html" and not any(_is_zero_q(p) for p in parameters)
+    return kind == "text/html" and not any(refuses(p) for p in parameters)
 
 
 def reads_a_page(request: Request) -> bool:
@@ -38,9 +38,10 @@ def reads_a_page(request: Request) -> bool:
     return wants_html(request) and "json" not in segments and "api" not in segments
 
 
-def _is_zero_q(parameter: str) -> bool:
-    """`q=0` (0.0, 0.000): the client refuses the type it names."""
-    name, _, value = parameter.partition("=")
+def refuses(parameter: str) -> bool:
+    """`q=0` (0.0, 0.000), in an Accept or Accept-Encoding: the client refuses what the
+    entry names."""
+    name, _, value = parameter.replace(" ", "").partition("=")
     return name == "q" and value != "" and value.replace("0", "").replace(".", "") == ""
 
 

@@ -31,7 +31,7 @@ from crosscheck.results.reads import Cursor, change_results, change_version
 from crosscheck.results.records import day_number
 from crosscheck.results.schemas import MAX_GERRIT_INT
 from crosscheck.results.service import ResultsService
-from crosscheck.web.change_bodies import ChangeBodies, ChangeBody
+from crosscheck.web.change_bodies import ChangeBodies, ChangeBody, gzip_etag, takes_gzip
 from crosscheck.web.etags import change_etag, none_match, settings_tag
 from crosscheck.web.health import (
     FLAGGED_VALUES,
@@ -336,17 +336,11 @@ def pages_router(
         response_model=ChangePage,
     )
     async def change_json(
-        change: ChangePath, if_none_match: Annotated[str | None, Header()] = None
+        change: ChangePath,
+        if_none_match: Annotated[str | None, Header()] = None,
+        accept_encoding: Annotated[str | None, Header()] = None,
     ) -> Response:
-        if if_none_match is not None:
-            etag = await pages.change_etag(change)
-            if etag is not None and none_match(if_none_match, etag):
-                return Response(status_code=304, headers=_tagged(etag))
-        try:
-            made = await pages.change(change)
-        except PageNotFoundError as error:
-            raise HTTPException(404, str(error)) from error
-        return Response(made.body, media_type="application/json", headers=_tagged(made.etag))
+        return await _change_answer(pages, change, if_none_match, takes_gzip(accept_encoding))
 
     @router.get("/cis/{account}", include_in_schema=False)
     async def account_html(account: str, before: Before = None, days: Days = None) -> HTMLResponse:
@@ -435,9 +429,39 @@ def _rendered(
     return row_html
 
 
+async def _change_answer(
+    pages: Pages, change: int, if_none_match: str | None, gzipped: bool
+) -> Response:
+    """The change's JSON twin: a 304 for a current copy, else its kept bytes, gzipped for
+    a client that takes gzip."""
+    if if_none_match is not None:
+        etag = await pages.change_etag(change)
+        if etag is not None and _matches(if_none_match, etag):
+            tag = gzip_etag(etag) if gzipped else etag
+            return Response(status_code=304, headers=_tagged(tag))
+    try:
+        made = await pages.change(change)
+    except PageNotFoundError as error:
+        raise HTTPException(404, str(error)) from error
+    if not gzipped:
+        return Response(made.body, media_type=_JSON, headers=_tagged(made.etag))
+    body = pages.change_bodies.gzipped(change, made)
+    headers = _tagged(gzip_etag(made.etag)) | {"Content-Encoding": "gzip"}
+    return Response(body, media_type=_JSON, headers=headers)
+
+
+_JSON = "application/json"
+
+
 def _tagged(etag: str) -> dict[str, str]:
     # no-cache: a browser may keep the copy, and asks again each time (answered by a 304).
-    return {"ETag": etag, "Cache-Control": "no-cache"}
+    # Vary: a cache keeps the gzipped and the plain body apart.
+    return {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """The client holds the current body, plain or gzipped: either is current."""
+    return none_match(if_none_match, etag) or none_match(if_none_match, gzip_etag(etag))
 
 
 def _plot(page: AccountPage) -> Plot:

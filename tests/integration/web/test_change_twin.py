@@ -125,6 +125,37 @@ async def test_a_client_holding_the_current_copy_gets_a_304(client: Client) -> N
     assert stale.headers["etag"] == etag
 
 
+async def test_a_client_taking_gzip_gets_the_same_document_compressed(client: Client) -> None:
+    """As Gerrit sends its change: compressed for whoever takes it, under a tag of its
+    own (a strong tag names one representation), and either tag is a current copy."""
+    http, service = client
+    await report_a_busy_change(service)
+    plain = await http.get("/json/changes/5", headers={"Accept-Encoding": "identity"})
+    packed = await http.get("/json/changes/5", headers={"Accept-Encoding": "gzip, br"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.num_bytes_downloaded < len(plain.content) / 2
+    assert packed.content == plain.content  # httpx decoded it
+    assert packed.headers["etag"] == plain.headers["etag"].removesuffix('"') + '-gzip"'
+    for answer in (plain, packed):
+        assert answer.headers["vary"] == "Accept-Encoding"
+    refused = await http.get("/json/changes/5", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    for held in (plain.headers["etag"], packed.headers["etag"]):
+        for taking, tag in (("gzip", packed), ("identity", plain)):
+            again = await http.get(
+                "/json/changes/5", headers={"If-None-Match": held, "Accept-Encoding": taking}
+            )
+            assert again.status_code == 304, (held, taking)
+            assert again.headers["etag"] == tag.headers["etag"]
+    # A new result: the compressed copy moves with the plain one.
+    await service.report("Acme CI", [item(5, 2, "late", ResultValue.PASSED)])
+    moved = await http.get("/json/changes/5", headers={"If-None-Match": packed.headers["etag"]})
+    assert moved.status_code == 200
+    assert b'"late"' in moved.content
+    assert moved.headers["content-encoding"] == "gzip"
+
+
 async def test_a_new_result_changes_the_tag_and_the_copy(client: Client) -> None:
     http, service = client
     await report_a_busy_change(service)
