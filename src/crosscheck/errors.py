@@ -40,7 +40,8 @@ def said(error: BaseException) -> str:
     kind, text = type(error).__name__, str(error).strip()
     if text:
         return f"{kind}: {text}"
-    return f"{kind} (no answer in time)" if isinstance(error, TimeoutError) else kind
+    timed_out = isinstance(error, TimeoutError) or kind.endswith("Timeout")  # httpx's too
+    return f"{kind} (no answer in time)" if timed_out else kind
 
 
 __all__ = ["ConfigInvalidError", "CrosscheckError", "PrerequisiteError", "said"]

@@ -124,7 +124,7 @@ async def _validation_error(request: Request, error: Exception) -> Response:
 
 #: What a page says of a refused query: its status stays the JSON twin's.
 _INVALID = 422
-_FIX_THE_ADDRESS = "Fix the address (its query string), or follow the page's own links."
+_FIX_THE_ADDRESS = "Fix the address, or follow the page's own links."
 
 
 def install_error_handlers(app: FastAPI) -> None:

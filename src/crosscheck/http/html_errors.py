@@ -4,7 +4,8 @@ The service's errors are JSON (`{"detail", "errors"}`), which a dashboard or a C
 client reads. A person who followed a link to a page, or edited its query string,
 gets the same status with the same words as a page instead. Which one asked is told
 by the request: a GET or HEAD whose Accept names text/html first and does not refuse
-it (q=0). Writes always get JSON: no browser form posts to this service.
+it (q=0), of a page (a route the OpenAPI document leaves out). Writes always get JSON:
+no browser form posts to this service.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ def wants_html(request: Request) -> bool:
 
 
 def reads_a_page(request: Request) -> bool:
-    """A browser reading one of the pages, not one of their JSON twins or the API (whose
-    answers stay JSON wherever they are read from)."""
-    segments = request.url.path.split("/")
-    return wants_html(request) and "json" not in segments and "api" not in segments
+    """A browser reading one of the pages: a route left out of the OpenAPI document. The
+    documented routes (the JSON twins, the API) answer JSON wherever they are read from."""
+    route = request.scope.get("route")
+    return wants_html(request) and getattr(route, "include_in_schema", True) is False
 
 
 def refuses(parameter: str) -> bool:

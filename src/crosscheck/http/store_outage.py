@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from crosscheck.http.html_errors import error_page, wants_html
+from crosscheck.http.html_errors import error_page, reads_a_page
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def install_outage_handler(app: FastAPI, outages: OutageLog | None = None) -> No
         stored = "" if request.method in _READS else "nothing was stored; "
         detail = f"the store does not answer ({reason}): {stored}try again later"
         retry = {"Retry-After": str(RETRY_AFTER)}
-        if wants_html(request):
+        if reads_a_page(request):
             advice = "This page will answer again once the store does: reload it in a minute."
             return error_page(503, "Service unavailable", detail, advice, retry)
         return JSONResponse({"detail": detail, "errors": []}, 503, headers=retry)

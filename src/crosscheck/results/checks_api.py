@@ -1,8 +1,9 @@
 """What Gerrit's Checks tab shows of one patchset: every CI's current results, the expected
 CIs that have not reported, each CI's info page and rerun comment, in one request.
 
-The plugin (checks/) polls this for the patchset on screen, so it is one read of the
-patchset's results and one of the accounts.
+The plugin (checks/) polls this for the patchset on screen: the answer is kept until
+the change or an account's page moves (checks_answers.py), so a poll is two small
+reads, and a 304 for a browser that holds the answer.
 """
 
 # No `from __future__ import annotations`: FastAPI must see the dependencies in the
@@ -12,13 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, Field, TypeAdapter
 
+from crosscheck.http.kept_bodies import takes_gzip
 from crosscheck.model.expected import ExpectedCIs
 from crosscheck.model.results import CIAccount, Result
 from crosscheck.results.api import PREFIX, ChangePath, PatchsetPath
 from crosscheck.results.auth import AuthDependencies, Caller
+from crosscheck.results.checks_answers import Asked, KeptChecks
 from crosscheck.results.schemas import ResultOut
 from crosscheck.results.service import ResultsService
 
@@ -49,21 +52,28 @@ class ChecksOut(BaseModel):
     cis: list[CheckCIOut]
 
 
+_CHECKS: TypeAdapter[ChecksOut] = TypeAdapter(ChecksOut)
+
+
 def checks_router(
     service: ResultsService, auth: AuthDependencies, settings: ChecksSettings
 ) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["results"])
     Reader = Annotated[Caller, Depends(auth.reader)]  # noqa: N806 -- a type alias
+    kept = KeptChecks(service)
 
     @router.get(
         "/changes/{change}/patchsets/{patchset}/checks",
         summary="A patchset's CI runs for Gerrit's Checks tab, with the expected CIs missing",
+        response_model=ChecksOut,
+        responses={304: {"description": "The copy the request's If-None-Match names is current"}},
     )
     async def patchset_checks(
         change: ChangePath,
         patchset: PatchsetPath,
         request: Request,
         _: Reader,
+        *,
         project: Annotated[
             str | None,
             Query(
@@ -71,27 +81,41 @@ def checks_router(
                 description="The change's project: whose expected CIs, and only its results",
             ),
         ] = None,
-    ) -> ChecksOut:
-        found = await service.change_results(change, patchset=patchset)
-        if project is not None:
-            found = [result for result in found if result.project == project]
-        else:
-            project = found[-1].project if found else None
-        accounts = {a.name: a for a in await service.accounts.list_accounts()}
-        wanted = settings.expected.for_project(project) if project else ()
-        page_url = None
-        if settings.page_path is not None:
-            base = settings.base_url or str(request.base_url)
-            page_url = base.rstrip("/") + settings.page_path(change)
-        return ChecksOut(
-            change=change,
-            patchset=patchset,
-            project=project,
-            page_url=page_url,
-            cis=ci_runs(found, wanted, accounts, settings.rerun_comments),
-        )
+        if_none_match: Annotated[str | None, Header()] = None,
+        accept_encoding: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        asked = Asked(change, patchset, project, settings.base_url or str(request.base_url))
+
+        async def make() -> bytes:
+            return _CHECKS.dump_json(await patchset_answer(service, settings, asked))
+
+        return await kept.answer(asked, make, if_none_match, takes_gzip(accept_encoding))
 
     return router
+
+
+async def patchset_answer(
+    service: ResultsService, settings: ChecksSettings, asked: Asked
+) -> ChecksOut:
+    """The Checks tab's answer to `asked`, read afresh."""
+    found = await service.change_results(asked.change, patchset=asked.patchset)
+    project = asked.project
+    if project is not None:
+        found = [result for result in found if result.project == project]
+    else:
+        project = found[-1].project if found else None
+    accounts = {a.name: a for a in await service.accounts.list_accounts()}
+    wanted = settings.expected.for_project(project) if project else ()
+    page_url = None
+    if settings.page_path is not None:
+        page_url = asked.base.rstrip("/") + settings.page_path(asked.change)
+    return ChecksOut(
+        change=asked.change,
+        patchset=asked.patchset,
+        project=project,
+        page_url=page_url,
+        cis=ci_runs(found, wanted, accounts, settings.rerun_comments),
+    )
 
 
 def ci_runs(

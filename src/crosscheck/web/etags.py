@@ -24,11 +24,3 @@ def settings_tag(settings: PagesSettings) -> str:
 def change_etag(version: ChangeVersion, settings: str) -> str:
     """A strong tag (quoted, RFC 9110): the same bytes whenever it is the same."""
     return f'"{version.results}.{version.newest_id}.{settings}"'
-
-
-def none_match(header: str, etag: str) -> bool:
-    """Whether an If-None-Match header names `etag` or is `*` (weak comparison, as RFC
-    9110 asks for this header: a `W/` prefix is ignored)."""
-    if header.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))

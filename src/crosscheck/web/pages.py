@@ -25,14 +25,14 @@ from pydantic_core import to_json
 
 from crosscheck.config.pages import PagesSettings
 from crosscheck.http.errors import LocatedHTTPError, error_responses
+from crosscheck.http.kept_bodies import KeptBodies, KeptBody, not_modified, takes_gzip
 from crosscheck.results.activity import Activity
 from crosscheck.results.errors import AccountNotFoundError
 from crosscheck.results.reads import Cursor, change_results, change_version
 from crosscheck.results.records import day_number
 from crosscheck.results.schemas import MAX_GERRIT_INT
 from crosscheck.results.service import ResultsService
-from crosscheck.web.change_bodies import ChangeBodies, ChangeBody, gzip_etag, takes_gzip
-from crosscheck.web.etags import change_etag, none_match, settings_tag
+from crosscheck.web.etags import change_etag, settings_tag
 from crosscheck.web.health import (
     FLAGGED_VALUES,
     ORDERS,
@@ -160,7 +160,7 @@ class Pages:
         self.service = service
         self.settings = settings
         self._settings_tag = settings_tag(settings)
-        self.change_bodies = ChangeBodies()
+        self.change_bodies = KeptBodies()
         self._health: Snapshots[bool, _HealthTable] = Snapshots(
             self._health_table,
             service.activity.version,
@@ -169,9 +169,9 @@ class Pages:
             name="health table",
         )
 
-    async def change(self, change: int) -> ChangeBody:
+    async def change(self, change: int) -> KeptBody:
         """The change page's JSON bytes (`change_document`'s) and its entity tag: kept
-        while the change has no new result (`ChangeBodies`)."""
+        while the change has no new result (http/kept_bodies.py)."""
         async with self.service.engine.connect() as connection:
             version = await change_version(connection, change)
             kept = None if version is None else self.change_bodies.get(change, version)
@@ -183,7 +183,7 @@ class Pages:
         expected = self.settings.expected_cis.for_project(found.project)
         document = change_document(change, found, expected, self.settings.gerrit_url)
         etag = change_etag(found.version, self._settings_tag)
-        made = ChangeBody(found.version, to_json(document), etag)
+        made = KeptBody(found.version, to_json(document), etag)
         self.change_bodies.keep(change, made)
         return made
 
@@ -436,32 +436,14 @@ async def _change_answer(
     a client that takes gzip."""
     if if_none_match is not None:
         etag = await pages.change_etag(change)
-        if etag is not None and _matches(if_none_match, etag):
-            tag = gzip_etag(etag) if gzipped else etag
-            return Response(status_code=304, headers=_tagged(tag))
+        held = None if etag is None else not_modified(if_none_match, etag, gzipped)
+        if held is not None:
+            return held
     try:
         made = await pages.change(change)
     except PageNotFoundError as error:
         raise HTTPException(404, str(error)) from error
-    if not gzipped:
-        return Response(made.body, media_type=_JSON, headers=_tagged(made.etag))
-    body = pages.change_bodies.gzipped(change, made)
-    headers = _tagged(gzip_etag(made.etag)) | {"Content-Encoding": "gzip"}
-    return Response(body, media_type=_JSON, headers=headers)
-
-
-_JSON = "application/json"
-
-
-def _tagged(etag: str) -> dict[str, str]:
-    # no-cache: a browser may keep the copy, and asks again each time (answered by a 304).
-    # Vary: a cache keeps the gzipped and the plain body apart.
-    return {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    """The client holds the current body, plain or gzipped: either is current."""
-    return none_match(if_none_match, etag) or none_match(if_none_match, gzip_etag(etag))
+    return pages.change_bodies.answer(change, made, gzipped)
 
 
 def _plot(page: AccountPage) -> Plot:

@@ -14,6 +14,7 @@ import pytest
 from crosscheck.checks.plugin import PLACEHOLDER
 from crosscheck.config.secrets import SecretError
 from crosscheck.model.expected import ExpectedCIs
+from crosscheck.results.checks_answers import Asked, KeptChecks
 from crosscheck.results.settings import ResultsSettings, check_tokens
 from crosscheck.web import PagesSettings
 from tests.integration.results.api_harness import ADMIN_TOKEN, Harness, bearer, harness
@@ -106,6 +107,69 @@ async def test_the_project_filters_results_and_picks_the_expected_cis(api: Harne
     assert elsewhere["cis"][0]["expected"] is False
     guessed = (await api.http.get(CHECKS)).json()  # no project: the results' own
     assert guessed["project"] == "other/thing"
+
+
+async def test_a_poll_gets_the_kept_answer_until_the_change_or_a_ci_page_moves(
+    api: Harness,
+) -> None:
+    """The plugin polls the patchset on screen: the same answer (a 304 for the copy
+    held, plain or gzipped) until a result arrives or an account's info URL changes."""
+    token = await api.account("Acme CI")
+    await report(api, token, result("tempest", "in_progress"))
+    params = {"project": "openstack/nova"}
+    first = await api.http.get(CHECKS, params=params, headers={"Accept-Encoding": "identity"})
+    packed = await api.http.get(CHECKS, params=params, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == first.content
+    for copy, taking in ((first, "identity"), (packed, "gzip")):
+        headers = {"If-None-Match": copy.headers["etag"], "Accept-Encoding": taking}
+        again = await api.http.get(CHECKS, params=params, headers=headers)
+        assert again.status_code == 304, taking
+    # Another project's answer on the same patchset is its own.
+    other = await api.http.get(CHECKS, params={"project": "other/thing"})
+    assert other.headers["etag"] != first.headers["etag"]
+    assert all(ci["results"] == [] for ci in other.json()["cis"])
+
+    await report(api, token, result("tempest", "passed"))
+    held = packed.headers["etag"]
+    moved = await api.http.get(CHECKS, params=params, headers={"If-None-Match": held})
+    assert moved.status_code == 200
+    (acme,) = [ci for ci in moved.json()["cis"] if ci["name"] == "Acme CI"]
+    assert [r["value"] for r in acme["results"]] == ["passed"]
+
+    changed = await api.http.patch(
+        "/api/v1/accounts/Acme CI",
+        json={"info_url": "https://acme.example.org/new"},
+        headers=bearer(ADMIN_TOKEN),
+    )
+    assert changed.status_code == 200, changed.text
+    held = moved.headers["etag"]
+    renamed = await api.http.get(CHECKS, params=params, headers={"If-None-Match": held})
+    assert renamed.status_code == 200
+    (acme,) = [ci for ci in renamed.json()["cis"] if ci["name"] == "Acme CI"]
+    assert acme["info_url"] == "https://acme.example.org/new"
+
+
+async def test_a_flood_of_distinct_checks_reads_keeps_within_its_bound(api: Harness) -> None:
+    """Every patchset number and Host an anonymous client may name is an answer of its
+    own: each is counted a kilobyte beyond its bytes, so the store stays bounded."""
+    token = await api.account("Acme CI")
+    await report(api, token, result("tempest", "passed"))
+    kept = KeptChecks(api.service)
+    kept.bodies.max_bytes = 50 * 1024
+
+    async def make() -> bytes:
+        return b'{"cis": []}'
+
+    for patchset in range(1, 200):
+        asked = Asked(1234, patchset, None, f"http://h{patchset}.example/")
+        assert (await kept.answer(asked, make, None, gzipped=True)).status_code == 200
+    assert kept.bodies.held <= kept.bodies.max_bytes
+    assert 20 <= len(kept.bodies) < 50
+    held = len(kept.bodies)
+    nothing = Asked(4321, 1, None, "http://results/")  # no result on it: not kept
+    assert (await kept.answer(nothing, make, None, gzipped=False)).status_code == 200
+    assert len(kept.bodies) == held
 
 
 async def test_a_bad_change_number_is_located(api: Harness) -> None:

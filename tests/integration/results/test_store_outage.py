@@ -63,7 +63,8 @@ async def test_a_store_away_is_a_503_and_its_return_loses_no_request(
             "/api/v1/results", json=RESULT, headers=bearer(token) | browser
         )
         refusing = await api.http.get("/changes/1234", headers={"Accept": "text/html; q=0"})
-        for answer in (posted, refusing):
+        twin = await api.http.get("/json/changes/1234", headers=browser)  # documented: JSON
+        for answer in (posted, refusing, twin):
             assert answer.status_code == 503, answer.text
             assert answer.headers["content-type"] == "application/json", answer.headers
             assert answer.json()["detail"].startswith("the store does not answer (")

@@ -37,6 +37,7 @@ async def test_a_page_refusing_its_query_answers_a_browser_with_a_page(store_url
     browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
     asked = [
         ("/cis/Acme%20CI", {"days": "400"}, "days (query parameter)"),
+        ("/cis/json", {"days": "400"}, "days (query parameter)"),  # a CI named json
         ("/health", {"q": "\x00<script>"}, "must not hold a NUL character"),
     ]
     async with harness(store_url) as api:

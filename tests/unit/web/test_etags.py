@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from crosscheck.http.kept_bodies import none_match
 from crosscheck.model.expected import ExpectedCIs
 from crosscheck.results.reads import ChangeVersion
 from crosscheck.web import PagesSettings
-from crosscheck.web.etags import change_etag, none_match, settings_tag
+from crosscheck.web.etags import change_etag, settings_tag
 
 
 def test_the_tag_follows_the_results_and_the_settings_that_shape_the_page() -> None:
