@@ -114,7 +114,8 @@ def test_health_table_highlights_silent_and_failing_cis(page: Page, base_url: st
     assert "silent" in rows["Silent CI"].locator("td.flag").inner_text()
     assert not flagged("Acme CI")
     assert not flagged("Disabled CI")
-    assert rows["Disabled CI"].locator("td.flag").inner_text() == "disabled"
+    # Why, as the admin said when disabling it (the account page says so too).
+    assert rows["Disabled CI"].locator("td.flag").inner_text() == "disabled: retired"
     # The highlight is what a person sees: a background of its own.
     plain = rows["Acme CI"].evaluate("e => getComputedStyle(e).backgroundColor")
     marked = rows["Flaky CI"].evaluate("e => getComputedStyle(e).backgroundColor")

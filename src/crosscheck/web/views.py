@@ -294,6 +294,8 @@ class HealthRow:
     merged_success: float | None = None
     latest: LatestRun | None = None
     trend: list[TrendDay] = field(default_factory=list)
+    #: Why an admin disabled it, as they said; "" while it is enabled.
+    disabled_reason: str = ""
 
     @property
     def flagged(self) -> bool:
@@ -386,6 +388,7 @@ def _extra_fields(extras: HealthExtras) -> dict[str, Any]:
         "merged_success": merged.success_rate,
         "latest": _latest(extras.latest, extras.gerrit_base),
         "trend": list(extras.trend),
+        "disabled_reason": "" if account.enabled else account.disabled_reason,
     }
 
 

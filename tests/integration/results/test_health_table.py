@@ -50,6 +50,29 @@ async def test_driver_and_contact_are_set_read_audited_and_checked(api: Harness)
     assert trail[0]["detail"] == "contact: 'https://acme.example/ci'"
 
 
+async def test_a_disabled_ci_shows_why_on_the_table_escaped_and_not_once_enabled(
+    store_url: str,
+) -> None:
+    async with harness(store_url, pages=PagesSettings(health_snapshots=NO_SNAPSHOTS)) as api:
+        await disabled_then_enabled(api)
+
+
+async def disabled_then_enabled(api: Harness) -> None:
+    await create(api, "Acme CI")
+    why = 'votes -1 on "everything" & spams (ask ops\' Bob)'
+    disabled = await api.http.post(
+        "/api/v1/accounts/Acme CI/disable", json={"reason": why}, headers=ADMIN
+    )
+    assert disabled.status_code == 200, disabled.text
+    (row,) = (await api.http.get("/json/health")).json()["rows"]
+    assert (row["enabled"], row["disabled_reason"]) == (False, why)
+    page = (await api.http.get("/health")).text
+    assert 'disabled<span class="reason">: votes -1 on &#34;everything&#34; &amp; spams' in page
+    assert (await api.http.post("/api/v1/accounts/Acme CI/enable", headers=ADMIN)).is_success
+    (row,) = (await api.http.get("/json/health")).json()["rows"]
+    assert (row["enabled"], row["disabled_reason"]) == (True, "")
+
+
 @pytest.mark.parametrize(
     ("fields", "where"),
     [
