@@ -7,9 +7,10 @@ only ever added) and the CI accounts' info URLs; both are asked for in one conne
 two index-sized reads, and the kept bytes are sent while neither moved. A browser's
 fetch revalidates with the entity tag (a 304), and takes the body gzipped.
 
-The key holds what the request chose (change, patchset, project, the base its links
-use); nothing is kept for a change without results, and each kept answer counts a
-kilobyte beyond its bytes, so a flood of distinct requests stays within the bound.
+The key holds what the request chose (change, patchset, project, and the base its
+links use when it links to pages); nothing is kept for a change without results, and
+each kept answer counts its key and a kilobyte beyond its bytes, so a flood of
+distinct requests stays within the bound.
 """
 
 from __future__ import annotations
@@ -42,9 +43,13 @@ class Asked:
 
 
 class KeptChecks:
-    def __init__(self, service: ResultsService) -> None:
+    def __init__(self, service: ResultsService, shaping: Hashable = ()) -> None:
+        """`shaping`: what else shapes every answer (the settings, crosscheck's version),
+        in its entity tag: a restart with other settings or a new release changes every
+        tag, and a browser's copy of the old answer is not confirmed."""
         self.service = service
         self.bodies = KeptBodies(MAX_BYTES)
+        self._shaping = shaping
 
     async def answer(
         self,
@@ -56,13 +61,13 @@ class KeptChecks:
         """The kept answer to `asked` while it is current, else `make()`'s, kept."""
         version, pages = await self._moved(asked.change)
         shaped_by: Hashable = (version, pages)
-        etag = _etag(asked, shaped_by)
+        etag = _etag(asked, (shaped_by, self._shaping))
         held = not_modified(if_none_match, etag, gzipped)
         if held is not None:
             return held
         made = self.bodies.get(asked, shaped_by)
         if made is None:
-            made = KeptBody(shaped_by, await make(), etag, cost=ENTRY_COST)
+            made = KeptBody(shaped_by, await make(), etag, cost=_cost(asked))
             if version is not None:
                 self.bodies.keep(asked, made)
         return self.bodies.answer(asked, made, gzipped)
@@ -77,6 +82,12 @@ class KeptChecks:
             )
             pages = tuple(f"{row.name}\x00{row.info_url}" for row in rows)
         return version, pages
+
+
+def _cost(asked: Asked) -> int:
+    """What an entry holds beyond its body: its key's strings (a Host header can be
+    long) and the store's own."""
+    return ENTRY_COST + len(asked.base) + len(asked.project or "")
 
 
 def _etag(asked: Asked, shaped_by: Hashable) -> str:

@@ -9,13 +9,14 @@ reads, and a 304 for a browser that holds the answer.
 # No `from __future__ import annotations`: FastAPI must see the dependencies in the
 # signatures of functions defined inside other functions.
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter
 
+from crosscheck import __version__
 from crosscheck.http.kept_bodies import takes_gzip
 from crosscheck.model.expected import ExpectedCIs
 from crosscheck.model.results import CIAccount, Result
@@ -60,7 +61,7 @@ def checks_router(
 ) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["results"])
     Reader = Annotated[Caller, Depends(auth.reader)]  # noqa: N806 -- a type alias
-    kept = KeptChecks(service)
+    kept = KeptChecks(service, _shaping(settings))
 
     @router.get(
         "/changes/{change}/patchsets/{patchset}/checks",
@@ -84,7 +85,10 @@ def checks_router(
         if_none_match: Annotated[str | None, Header()] = None,
         accept_encoding: Annotated[str | None, Header()] = None,
     ) -> Response:
-        asked = Asked(change, patchset, project, settings.base_url or str(request.base_url))
+        # The base only shapes the link to the change's page: without pages it is not
+        # part of the answer, nor of its key.
+        base = "" if settings.page_path is None else settings.base_url or str(request.base_url)
+        asked = Asked(change, patchset, project, base)
 
         async def make() -> bytes:
             return _CHECKS.dump_json(await patchset_answer(service, settings, asked))
@@ -92,6 +96,13 @@ def checks_router(
         return await kept.answer(asked, make, if_none_match, takes_gzip(accept_encoding))
 
     return router
+
+
+def _shaping(settings: ChecksSettings) -> Hashable:
+    """What shapes every answer beside its results and accounts, for its entity tag."""
+    rerun = tuple(sorted(settings.rerun_comments.items()))
+    pages = None if settings.page_path is None else settings.page_path(1)
+    return (__version__, settings.expected, rerun, pages, settings.base_url)
 
 
 async def patchset_answer(

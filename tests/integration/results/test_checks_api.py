@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -148,6 +149,30 @@ async def test_a_poll_gets_the_kept_answer_until_the_change_or_a_ci_page_moves(
     assert renamed.status_code == 200
     (acme,) = [ci for ci in renamed.json()["cis"] if ci["name"] == "Acme CI"]
     assert acme["info_url"] == "https://acme.example.org/new"
+
+
+async def test_a_restart_with_other_settings_does_not_confirm_an_old_copy(
+    store_url: str,
+) -> None:
+    """The tag holds the settings that shape the answer (expected CIs, rerun comments,
+    the page link) and crosscheck's version: the same ones give the same tag after a
+    restart, other ones another tag, so a browser's revalidation gets the new answer."""
+    others = replace(PAGES, expected_cis=ExpectedCIs((("openstack/*", ("Zeta CI",)),)))
+    tags: list[str] = []
+    for pages in (PAGES, PAGES, others):
+        async with harness(store_url, pages=pages) as api:
+            if not tags:
+                await report(api, await api.account("Acme CI"), result("unit", "passed"))
+            params = {"project": "openstack/nova"}
+            if len(tags) == 2:  # the browser revalidates the copy it held before
+                held = {"If-None-Match": tags[0]}
+                again = await api.http.get(CHECKS, params=params, headers=held)
+                assert again.status_code == 200
+                assert next(ci["name"] for ci in again.json()["cis"]) == "Zeta CI"
+            answer = await api.http.get(CHECKS, params=params)
+            tags.append(answer.headers["etag"])
+    assert tags[0] == tags[1]
+    assert tags[2] != tags[0]
 
 
 async def test_a_flood_of_distinct_checks_reads_keeps_within_its_bound(api: Harness) -> None:
