@@ -20,12 +20,10 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
 from fastapi import Response
-from sqlalchemy import select
 
 from crosscheck.http.kept_bodies import KeptBodies, KeptBody, not_modified
-from crosscheck.results.reads import ChangeVersion, change_version
+from crosscheck.results.reads import ChangeVersion, change_version, info_urls
 from crosscheck.results.service import ResultsService
-from crosscheck.store.tables import ci_accounts
 
 #: Bytes of Checks answers kept (a 200-result patchset: about 70 KB).
 MAX_BYTES = 8 * 1024 * 1024
@@ -72,16 +70,11 @@ class KeptChecks:
                 self.bodies.keep(asked, made)
         return self.bodies.answer(asked, made, gzipped)
 
-    async def _moved(self, change: int) -> tuple[ChangeVersion | None, tuple[str, ...]]:
+    async def _moved(self, change: int) -> tuple[ChangeVersion | None, Hashable]:
         """What an answer on `change` is made from: the change's version, and every
         account's info URL (each CI's link in the tab)."""
         async with self.service.engine.connect() as connection:
-            version = await change_version(connection, change)
-            rows = await connection.execute(
-                select(ci_accounts.c.name, ci_accounts.c.info_url).order_by(ci_accounts.c.name)
-            )
-            pages = tuple(f"{row.name}\x00{row.info_url}" for row in rows)
-        return version, pages
+            return await change_version(connection, change), await info_urls(connection)
 
 
 def _cost(asked: Asked) -> int:

@@ -216,3 +216,12 @@ async def change_version(connection: AsyncConnection, change: int) -> ChangeVers
     enough to answer a client whose copy is current. None when the change has none."""
     count, newest_id = (await connection.execute(_CHANGE_VERSION, {"change": change})).one()
     return None if not count else ChangeVersion(count, newest_id)
+
+
+async def info_urls(connection: AsyncConnection) -> tuple[tuple[str, str], ...]:
+    """Every CI account's name and info URL, by name: the links of the Checks tab, whose
+    kept answers are current while these are."""
+    rows = await connection.execute(
+        select(ci_accounts.c.name, ci_accounts.c.info_url).order_by(ci_accounts.c.name)
+    )
+    return tuple((row.name, row.info_url) for row in rows)

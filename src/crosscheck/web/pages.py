@@ -28,7 +28,7 @@ from crosscheck.http.errors import LocatedHTTPError, error_responses
 from crosscheck.http.kept_bodies import KeptBodies, KeptBody, not_modified, takes_gzip
 from crosscheck.results.activity import Activity
 from crosscheck.results.errors import AccountNotFoundError
-from crosscheck.results.reads import Cursor, change_results, change_version
+from crosscheck.results.reads import ChangeVersion, Cursor, change_results, change_version
 from crosscheck.results.records import day_number
 from crosscheck.results.schemas import MAX_GERRIT_INT
 from crosscheck.results.service import ResultsService
@@ -169,11 +169,13 @@ class Pages:
             name="health table",
         )
 
-    async def change(self, change: int) -> KeptBody:
+    async def change(self, change: int, version: ChangeVersion | None = None) -> KeptBody:
         """The change page's JSON bytes (`change_document`'s) and its entity tag: kept
-        while the change has no new result (http/kept_bodies.py)."""
+        while the change has no new result (http/kept_bodies.py). `version`: the
+        change's, as the caller just read it (`change_version`)."""
         async with self.service.engine.connect() as connection:
-            version = await change_version(connection, change)
+            if version is None:
+                version = await change_version(connection, change)
             kept = None if version is None else self.change_bodies.get(change, version)
             if kept is not None:
                 return kept
@@ -187,11 +189,13 @@ class Pages:
         self.change_bodies.keep(change, made)
         return made
 
-    async def change_etag(self, change: int) -> str | None:
-        """The change page's entity tag without reading its results; None without any."""
+    async def change_version(self, change: int) -> ChangeVersion | None:
+        """The change's version without reading its results; None without any."""
         async with self.service.engine.connect() as connection:
-            version = await change_version(connection, change)
-        return None if version is None else change_etag(version, self._settings_tag)
+            return await change_version(connection, change)
+
+    def change_etag(self, version: ChangeVersion) -> str:
+        return change_etag(version, self._settings_tag)
 
     async def health_body(self, query: HealthQuery, kind: str, render: Renders) -> bytes:
         """The table as `render` makes it for `query`: made once per snapshot."""
@@ -433,14 +437,16 @@ async def _change_answer(
     pages: Pages, change: int, if_none_match: str | None, gzipped: bool
 ) -> Response:
     """The change's JSON twin: a 304 for a current copy, else its kept bytes, gzipped for
-    a client that takes gzip."""
+    a client that takes gzip. The change's version is looked up once for both."""
+    version = None
     if if_none_match is not None:
-        etag = await pages.change_etag(change)
+        version = await pages.change_version(change)
+        etag = None if version is None else pages.change_etag(version)
         held = None if etag is None else not_modified(if_none_match, etag, gzipped)
         if held is not None:
             return held
     try:
-        made = await pages.change(change)
+        made = await pages.change(change, version)
     except PageNotFoundError as error:
         raise HTTPException(404, str(error)) from error
     return pages.change_bodies.answer(change, made, gzipped)

@@ -223,9 +223,18 @@ async def test_run_ci_name_triggers_beside_the_operators_own_pattern(
 # -- closed changes ------------------------------------------------------------------------
 
 
-async def test_abandon_mid_build_cancels_it_and_nothing_is_reported(
-    engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    "closing",
+    [("change-abandoned", "ABANDONED", "abandoned"), ("change-deleted", "NEW", "deleted")],
+)
+async def test_a_change_closed_mid_build_cancels_it_and_nothing_is_reported(
+    engine: AsyncEngine,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    closing: tuple[str, str, str],
 ) -> None:
+    """Abandoned, or deleted outright (Gerrit would answer the report 404)."""
+    kind, status, how = closing
     executor = FakeExecutor({})
     executor.hold = {"unit"}
     scheduler = scheduler_for(engine, config(tmp_path), executor)
@@ -234,33 +243,17 @@ async def test_abandon_mid_build_cancels_it_and_nothing_is_reported(
     (running,) = executor.requests
     caplog.set_level("INFO", logger="crosscheck.scheduler")
     before = canceled_builds()
-    await accept(scheduler, event("change-abandoned", 40, 1, status="ABANDONED"))
+    await accept(scheduler, event(kind, 40, 1, status=status))
     await settle(scheduler)
     assert canceled_builds() == before + 1
     assert executor.canceled == [running.build_id]
-    assert await item_rows(engine) == [("check", 40, 1, "dequeued", "change abandoned")]
+    assert await item_rows(engine) == [("check", 40, 1, "dequeued", f"change {how}")]
     async with engine.connect() as db:
         assert [r.state for r in await db.execute(select(builds))] == ["canceled"]
     # No vote, no message; for the results service only the jobs shown running at the
     # start, which RunningResults ends (tests/unit/scheduler/test_scheduler.py).
     assert await report_rows(engine) == [("@results", 1)]
-    assert "change 40 abandoned: item 1 (check) dequeued, 1 build(s) canceled" in caplog.messages
-
-
-async def test_a_change_deleted_mid_build_cancels_it_and_nothing_is_reported(
-    engine: AsyncEngine, tmp_path: Path
-) -> None:
-    executor = FakeExecutor({})
-    executor.hold = {"unit"}
-    scheduler = scheduler_for(engine, config(tmp_path), executor)
-    await accept(scheduler, event("patchset-created", 41, 1))
-    await settle(scheduler)
-    (running,) = executor.requests
-    await accept(scheduler, event("change-deleted", 41, 1))
-    await settle(scheduler)
-    assert executor.canceled == [running.build_id]
-    assert await item_rows(engine) == [("check", 41, 1, "dequeued", "change deleted")]
-    assert await report_rows(engine) == [("@results", 1)]
+    assert f"change 40 {how}: item 1 (check) dequeued, 1 build(s) canceled" in caplog.messages
 
 
 async def test_a_recheck_on_an_abandoned_change_triggers_nothing_until_it_is_restored(

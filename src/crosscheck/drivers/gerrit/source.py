@@ -61,7 +61,7 @@ class GerritEventSource:
         self.rest = rest
         self.stream = GerritStream(connection, self._on_line, self._catch_up, settings)
         self.catch_ups = 0
-        #: What the stream said of each change, for the scheduler and the reporter.
+        #: What the stream said of each change, for the scheduler's planning.
         self.watch = watch if watch is not None else ChangeWatch()
         self._tries: dict[str, int] = {}
 
