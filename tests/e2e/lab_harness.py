@@ -118,14 +118,20 @@ def lab_config(sandbox: SandboxState, lab: Lab, directory: Path) -> Path:
     return directory
 
 
-def marked_processes(build_id: str) -> list[int]:
+def marked_processes(build_id: str, running: str = "") -> list[int]:
     """Processes (on any lab host: they share this machine's process table) carrying a
-    build's marker."""
+    build's marker; with `running`, only those whose command line starts with it."""
     wanted = f"CROSSCHECK_BUILD_ID={build_id}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                if wanted in (entry / "environ").read_bytes().split(b"\0") and (
+                    _command_line(entry).startswith(running)
+                ):
                     found.append(int(entry.name))
     return found
+
+
+def _command_line(entry: Path) -> str:
+    return (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")

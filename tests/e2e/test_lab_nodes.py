@@ -82,16 +82,18 @@ async def artifact(serve: ServeProcess, log_url: str, name: str) -> str:
     return answer.text
 
 
-async def running_probe(serve: ServeProcess, pushed: PushedChange) -> tuple[str, str]:
-    """(build id, node) of probe-a's first attempt once it sleeps on its node."""
+async def running_probe(serve: ServeProcess, pushed: PushedChange, running: str) -> tuple[str, str]:
+    """(build id, node) of probe-a's first attempt once its node runs `running` for it.
+    Not merely once the build has a process: the steps before it end on their own, and
+    a test that acts on an early one races the step it means."""
 
-    async def sleeping() -> tuple[str, str] | None:
+    async def started() -> tuple[str, str] | None:
         for job, attempt, state, _, node, _, build_id in builds(serve, pushed):
             if job == "probe-a" and attempt == 1 and state == "running" and node:
-                return (build_id, node) if marked_processes(build_id) else None
+                return (build_id, node) if marked_processes(build_id, running) else None
         return None
 
-    return await poll(sleeping, 90, "probe-a to sleep on its node", serve)
+    return await poll(started, 90, f"probe-a to run {running!r} on its node", serve)
 
 
 async def one_report(sandbox: SandboxState, serve: ServeProcess, pushed: PushedChange) -> Any:
@@ -159,7 +161,7 @@ async def test_a_node_cut_mid_build_gives_node_failure_a_retry_elsewhere_and_one
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, lab: Lab
 ) -> None:
     pushed = await push(sandbox, tmp_path, {"SLEEP_A": "300\n"})
-    build_id, node = await running_probe(serve, pushed)
+    build_id, node = await running_probe(serve, pushed, "sleep 300")
     cut = host(lab, node)
     cut.link_down()
     try:
@@ -186,10 +188,10 @@ async def test_kill_9_mid_build_stops_the_leftovers_on_the_node_and_reports_once
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess, lab: Lab
 ) -> None:
     pushed = await push(sandbox, tmp_path, {"SLEEP_A": "300\n"})
-    build_id, node = await running_probe(serve, pushed)
+    build_id, node = await running_probe(serve, pushed, "sleep 300")
     serve.kill()
     await asyncio.sleep(1)
-    assert marked_processes(build_id), "the build's sleep should outlive serve on the node"
+    assert marked_processes(build_id, "sleep 300"), "the build's sleep should outlive serve"
     serve.start()
     await serve.ready()
     detail = await one_report(sandbox, serve, pushed)
@@ -287,11 +289,15 @@ async def test_a_held_node_takes_no_build_and_an_autohold_keeps_a_failed_builds_
     assert (await node_view(serve, "lab-3"))["state"] == "ready"
 
 
+#: 9 s of ticks: room for chromium to start on a loaded machine before the last.
+TICKS = 30
+
+
 async def test_a_lab_build_is_followed_live_in_chromium_and_with_console_follow(
     sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
 ) -> None:
-    pushed = await push(sandbox, tmp_path, {"TICK_A": "12\n"})
-    build_id, node = await running_probe(serve, pushed)
+    pushed = await push(sandbox, tmp_path, {"TICK_A": f"{TICKS}\n"})
+    build_id, node = await running_probe(serve, pushed, "sleep 0.3")
     assert node in ("lab-1", "lab-3")
     status = await get(f"{serve.url}/api/v1/status")
     (running,) = [b for b in status.json()["running_builds"] if b["id"] == build_id]
@@ -307,17 +313,17 @@ async def test_a_lab_build_is_followed_live_in_chromium_and_with_console_follow(
         # Locators, not wait_for_function: the page's policy forbids eval, as it should.
         await page.locator("tr", has_text="tick 2").wait_for()
         seen_while_running = await ticks.count()
-        await page.locator("tr", has_text="tick 12").wait_for(timeout=30000)
-        assert seen_while_running < 12  # lines arrived while the build ran, not at the end
+        await page.locator("tr", has_text=f"tick {TICKS}").wait_for(timeout=60000)
+        assert seen_while_running < TICKS  # lines arrived while the build ran, not at the end
         # The colour is rendered, never the escape sequence.
-        assert await page.locator("tr", has_text="tick 12").locator("span").count() >= 1
+        assert await page.locator("tr", has_text=f"tick {TICKS}").locator("span").count() >= 1
         assert "\x1b" not in await page.inner_text("body")
         await browser.close()
     followed = await follow
     assert followed.returncode == 0, followed.stderr
     texts = [line.split(" | ", 1)[1] for line in followed.stdout.splitlines()]
     assert [text for text in texts if text.startswith("tick ")] == [
-        f"tick {n}" for n in range(1, 13)
+        f"tick {n}" for n in range(1, TICKS + 1)
     ]
     assert followed.stderr.splitlines()[-1] == f"build {build_id} (probe-a): SUCCESS"
 
