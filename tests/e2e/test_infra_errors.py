@@ -13,8 +13,11 @@ failed request, and casts no vote.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -24,6 +27,7 @@ from typing import Any
 import pytest
 
 from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit.process import running_pid
 
 from .ci_loop_harness import (
     PROJECT,
@@ -44,6 +48,7 @@ CI_YAML = """\
     slots: 1
     kill_grace: 2
     git_cache: {git_cache}
+    git_stall_time: {stall}s
 - pipeline:
     name: check
     manager: independent
@@ -77,6 +82,10 @@ CI_YAML = """\
     check:
       jobs: [blocker, hello, once]
 """
+
+
+#: The executor's `git_stall_time` here: a frozen Gerrit's fetch ends after it.
+STALL = 3
 
 
 def builds_of(serve: ServeProcess, pushed: PushedChange) -> list[Any]:
@@ -122,7 +131,7 @@ async def prefetched(git_cache: Path, *changes: PushedChange) -> bool | None:
 def serve(sandbox_dir: Path, tmp_path: Path) -> Iterator[ServeProcess]:
     """A serve with one slot; `blocker` builds wait for `tmp_path/release`."""
     sandbox = SandboxState.load(sandbox_dir)
-    yaml = CI_YAML.format(release=tmp_path / "release", git_cache=tmp_path / "git")
+    yaml = CI_YAML.format(release=tmp_path / "release", git_cache=tmp_path / "git", stall=STALL)
     with running_serve(
         write_config(sandbox, tmp_path / "config", ci_yaml=yaml), tmp_path / "state"
     ) as made:
@@ -188,3 +197,43 @@ async def test_gerrit_restarted_while_builds_prepare_gives_no_negative_vote(
     assert " : SUCCESS in " in next(
         line for line in c_message.splitlines() if line.startswith("- hello ")
     )
+
+
+async def test_a_fetch_from_a_frozen_gerrit_ends_as_a_stall_and_the_retry_votes(
+    sandbox_dir: Path, tmp_path: Path, serve: ServeProcess
+) -> None:
+    """Gerrit frozen (SIGSTOP: it takes connections and says nothing, as a hung server
+    or a dropped NAT entry does) while a build fetches: the fetch ends after the stall
+    time, not git's ten minutes, as an infrastructure error; thawed, the retry votes +1."""
+    sandbox = SandboxState.load(sandbox_dir)
+    work = await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
+    tag = uuid.uuid4().hex[:8]
+    blocking = await work.push_change({"BLOCK": tag}, "Holds the only slot")
+    await wait_builds(
+        serve, blocking, "the blocker to run", lambda rows: rows and rows[0][2] == "running"
+    )
+    b = await work.push_change({"HELLO": tag}, "Fetched from a frozen Gerrit")
+    await wait_builds(serve, b, "B's build", lambda rows: len(rows) == 1)
+    await poll(lambda: prefetched(tmp_path / "git", b), 30, "the prefetch", serve)
+    pid = running_pid(sandbox)
+    assert pid is not None, "the sandbox Gerrit is not running"
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        shutil.rmtree(tmp_path / "git")
+        frozen = time.monotonic()
+        (tmp_path / "release").touch()
+        failed = await wait_builds(serve, b, "B's first attempt to fail", first_attempts_failed)
+        took = time.monotonic() - frozen
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert took < 60, f"the stalled fetch took {took:.0f} s to end"
+    (first,) = [row for row in failed if row[1] == 1]
+    assert first[4].startswith("git fetch of ")
+    assert first[4].endswith(f": the server stalled (under 1000 bytes/s for {STALL} s)")
+
+    detail = await wait_reports(sandbox, b, serve, timeout=240)
+    assert ci_vote(detail) == 1
+    hello = builds_of(serve, b)
+    assert [row[1:4] for row in hello] == [(1, "finished", "ERROR"), (2, "finished", "SUCCESS")]
+    (message,) = [m["message"] for m in ci_messages(detail)]
+    assert "Build succeeded (check pipeline)." in message

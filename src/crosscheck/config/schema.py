@@ -18,6 +18,7 @@ from crosscheck.config.cron import cron_schedule
 from crosscheck.config.node_schema import NodeSpec, PodSpec
 from crosscheck.config.scenario_schema import ScenarioSpec, Segment
 from crosscheck.model.config import (
+    DEFAULT_GIT_STALL_TIME,
     DEFAULT_MAX_RESULT_AGE,
     DEFAULT_REPORT_GIVE_UP_AFTER,
     DEFAULT_RESULTS_BURST,
@@ -176,6 +177,7 @@ class ExecutorSpec(Spec):
     kill_grace: Annotated[int, Field(ge=0, le=3600)] = 10
     labels: Annotated[list[Name], BeforeValidator(as_list)] | None = None
     node_check_interval: Annotated[Duration, Field(ge=5, le=86400)] = DEFAULT_CHECK_INTERVAL
+    git_stall_time: Annotated[Duration, Field(ge=1, le=3600)] = DEFAULT_GIT_STALL_TIME
 
     @model_validator(mode="after")
     def _separate_roots(self) -> ExecutorSpec:

@@ -59,6 +59,7 @@ from crosscheck.model.build import (
     format_duration,
     patchset_ref,
 )
+from crosscheck.model.config import DEFAULT_GIT_STALL_TIME
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import CandidateItem, Event
 from crosscheck.model.item_context import ScenarioVersions
@@ -116,6 +117,7 @@ class Executor:
         keep_failed_workspaces: bool = False,
         clock: Callable[[], float] = time.time,
         console_hub: ConsoleWatchers | None = None,
+        git_stall_time: int = DEFAULT_GIT_STALL_TIME,
     ) -> None:
         self.provider = provider
         self.logs_root = logs_root
@@ -124,7 +126,8 @@ class Executor:
         self._keep_failed = keep_failed_workspaces
         self._clock = clock
         self._console_hub = console_hub
-        self._prefetcher = Prefetcher(mirrors)
+        self._stall_time = git_stall_time
+        self._prefetcher = Prefetcher(mirrors, git_stall_time)
 
     def prefetch(self, event: Event, connection: GerritConnection | None) -> None:
         """Start fetching a change's patchset and branch into its mirror now, while its
@@ -267,8 +270,8 @@ class Executor:
             found = connections.get(connection or "")
             password = passwords.get(connection or "")
             if found is None or password is None:
-                return Git()
-            return Git(HttpCredentials(found.http_url, found.user, password))
+                return Git(stall_time=self._stall_time)
+            return Git(HttpCredentials(found.http_url, found.user, password), self._stall_time)
 
         remotes = {
             name: GerritRemote(name, c.http_url, passwords.get(name) is not None)

@@ -20,9 +20,13 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from crosscheck.errors import CrosscheckError
+from crosscheck.model.config import DEFAULT_GIT_STALL_TIME
 
 #: How long one git command may take before the build fails with ERROR.
 GIT_TIMEOUT = 600.0
+#: A transfer that moves fewer bytes a second than this for the stall time (the
+#: executor's `git_stall_time`) is ended: see DEFAULT_GIT_STALL_TIME.
+STALL_BYTES_PER_SECOND = 1000
 #: Who the merge commit of a change onto its branch tip is by.
 MERGER_NAME = "crosscheck"
 MERGER_EMAIL = "crosscheck@localhost"
@@ -53,10 +57,15 @@ class HttpCredentials:
         return {f"http.{self.url}.extraHeader": f"Authorization: Basic {token}"}
 
 
-def git_environment(extra_config: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A from-scratch environment for git, with `extra_config` as GIT_CONFIG_* entries."""
+def git_environment(
+    extra_config: Mapping[str, str] | None = None, stall_time: int = DEFAULT_GIT_STALL_TIME
+) -> dict[str, str]:
+    """A from-scratch environment for git, with `extra_config` as GIT_CONFIG_* entries;
+    an HTTP transfer that stalls for `stall_time` seconds is ended."""
     config = {
         "credential.helper": "",  # never ask a helper, never store what we send
+        "http.lowSpeedLimit": str(STALL_BYTES_PER_SECOND),
+        "http.lowSpeedTime": str(stall_time),
         # A build on a local node can write into the mirror its workspace borrows from:
         # no hook or file-system monitor it planted runs with crosscheck's credentials.
         "core.hooksPath": os.devnull,
@@ -85,12 +94,15 @@ def git_environment(extra_config: Mapping[str, str] | None = None) -> dict[str, 
 class Git:
     """Runs git commands with the executor's clean environment."""
 
-    def __init__(self, credentials: HttpCredentials | None = None) -> None:
+    def __init__(
+        self, credentials: HttpCredentials | None = None, stall_time: int = DEFAULT_GIT_STALL_TIME
+    ) -> None:
         found = shutil.which("git")
         if found is None:
             raise GitError("git is not installed: sudo apt-get install git")
         self._git = found
         self._credentials = credentials
+        self._stall_time = stall_time
 
     async def run(
         self,
@@ -105,7 +117,7 @@ class Git:
             self._git,
             *args,
             cwd=cwd,
-            env=git_environment(extra),
+            env=git_environment(extra, self._stall_time),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -136,6 +148,12 @@ class Git:
 _NETWORK_REASONS = (
     (re.compile(r"couldn't connect to server|connection refused", re.I), "connection refused"),
     (re.compile(r"could not resolve host", re.I), "host not found"),
+    (
+        re.compile(
+            r"operation too slow\. less than (\d+) bytes/sec transferred the last (\d+)", re.I
+        ),
+        "the server stalled (under {0} bytes/s for {1} s)",
+    ),
     (re.compile(r"timed out", re.I), "connection timed out"),
     (re.compile(r"connection reset|recv failure", re.I), "connection reset"),
     (re.compile(r"empty reply from server", re.I), "empty reply from the server"),

@@ -16,6 +16,7 @@ from crosscheck.config.secrets import SecretError, http_password
 from crosscheck.executor.git import Git, GitError, HttpCredentials
 from crosscheck.executor.mirrors import MirrorCache
 from crosscheck.executor.workspace import GerritRemote, change_need
+from crosscheck.model.config import DEFAULT_GIT_STALL_TIME
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event
 
@@ -25,8 +26,9 @@ log = logging.getLogger(__name__)
 class Prefetcher:
     """Starts mirror fetches ahead of builds; holds their tasks until they end."""
 
-    def __init__(self, mirrors: MirrorCache) -> None:
+    def __init__(self, mirrors: MirrorCache, stall_time: int = DEFAULT_GIT_STALL_TIME) -> None:
         self._mirrors = mirrors
+        self._stall_time = stall_time
         self._tasks: set[asyncio.Task[None]] = set()
 
     def change(
@@ -51,9 +53,8 @@ class Prefetcher:
         remote = GerritRemote(connection.name, connection.http_url, password is not None)
         project = event.change.project if event.change else ""
         try:
-            await self._mirrors.ensure(
-                Git(credentials), connection.name, project, remote.fetch_url(project),
-                change_need(event),
-            )  # fmt: skip
+            git = Git(credentials, self._stall_time)
+            url = remote.fetch_url(project)
+            await self._mirrors.ensure(git, connection.name, project, url, change_need(event))
         except GitError as error:
             log.debug("prefetch of %s failed (its builds will say): %s", project, error)

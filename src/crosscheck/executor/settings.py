@@ -34,6 +34,7 @@ class ResolvedSettings:
     keep_failed_workspaces: bool
     log_retention: timedelta
     kill_grace: float
+    git_stall_time: int
 
 
 def resolve(settings: ExecutorSettings) -> ResolvedSettings:
@@ -46,6 +47,7 @@ def resolve(settings: ExecutorSettings) -> ResolvedSettings:
         keep_failed_workspaces=settings.keep_failed_workspaces,
         log_retention=timedelta(days=settings.log_retention_days),
         kill_grace=float(settings.kill_grace),
+        git_stall_time=settings.git_stall_time,
     )
 
 
@@ -92,4 +94,5 @@ def executor_from_config(
         secrets=[*configured_secrets(config), *extra_secrets],
         keep_failed_workspaces=settings.keep_failed_workspaces,
         console_hub=console_hub,
+        git_stall_time=settings.git_stall_time,
     )

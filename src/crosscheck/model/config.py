@@ -41,6 +41,12 @@ class NodeLabel:
 DEFAULT_SLOTS = 2
 DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_KILL_GRACE = 10
+#: Seconds a git transfer from Gerrit may move under 1,000 bytes a second before it is
+#: ended as an ERROR (tried again later) rather than held to git's 10-minute limit. A
+#: connection nobody answers on any more (a NAT entry dropped, a server hung) would
+#: otherwise hold the mirror's fetch, and every build of the project waiting on it.
+#: Zuul's mergers give up after 30 s; a minute lets a long Java GC pause pass.
+DEFAULT_GIT_STALL_TIME = 60
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class ExecutorSettings:
     labels: tuple[str, ...] | None = None
     #: Seconds between health checks of each SSH node.
     node_check_interval: int = DEFAULT_CHECK_INTERVAL
+    #: Seconds a git transfer may stall before it is ended (DEFAULT_GIT_STALL_TIME).
+    git_stall_time: int = DEFAULT_GIT_STALL_TIME
 
 
 DEFAULT_RESULTS_RATE = 10.0

@@ -27,6 +27,7 @@ def test_defaults_without_an_executor_element(
     assert resolved.git_cache == tmp_path / "cache" / "git"
     assert resolved.log_retention.days == 30
     assert resolved.keep_failed_workspaces is False
+    assert resolved.git_stall_time == 60
 
 
 def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
@@ -41,6 +42,7 @@ def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
             keep_failed_workspaces: true
             log_retention_days: 90
             kill_grace: 30
+            git_stall_time: 2m
         """,
     )
     assert result.config is not None, errors(result)
@@ -52,6 +54,7 @@ def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
     assert settings.keep_failed_workspaces is True
     assert settings.log_retention_days == 90
     assert settings.kill_grace == 30
+    assert settings.git_stall_time == 120
 
 
 def test_bad_values_are_reported_at_their_place(tmp_path: Path) -> None:
@@ -62,11 +65,12 @@ def test_bad_values_are_reported_at_their_place(tmp_path: Path) -> None:
             slots: 0
             log_retention_days: forever
             keep_failed_workspace: true
+            git_stall_time: 0s
         """,
     )
     assert result.config is None
     found = errors(result)
-    assert len(found) == 3, found
+    assert len(found) == 4, found
     assert found[0].startswith("test.yaml:2:")
     assert "slots" in found[0]
     assert "greater than or equal to 1" in found[0]
@@ -74,6 +78,8 @@ def test_bad_values_are_reported_at_their_place(tmp_path: Path) -> None:
     assert "log_retention_days" in found[1]
     assert found[2].startswith("test.yaml:4:")
     assert "did you mean 'keep_failed_workspaces'?" in found[2]
+    assert found[3].startswith("test.yaml:5:")
+    assert "git_stall_time" in found[3]
 
 
 def test_the_same_directory_twice_is_refused(tmp_path: Path) -> None:

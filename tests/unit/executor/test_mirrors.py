@@ -285,3 +285,30 @@ async def test_a_mirror_removed_behind_its_back_is_fetched_whole_again(
     # The branch tip fetched for the first build went with the mirror: fetched again.
     assert workspace.main.revision == first
     assert "refs/heads/master" in mirror_refs(cache)
+
+
+async def test_a_fetch_from_a_gerrit_that_stops_answering_ends_in_seconds_as_a_stall(
+    tmp_path: Path,
+) -> None:
+    """A server that takes the connection and then says nothing (hung, or a NAT entry
+    dropped mid-fetch) ends the fetch after the stall time, not after GIT_TIMEOUT."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    remote = GerritRemote("stalled", f"http://127.0.0.1:{port}", False)
+    workspaces = WorkspaceBuilder(Git(stall_time=2), MirrorCache(tmp_path / "git"), remote)
+    started = time.monotonic()
+    try:
+        with pytest.raises(GitError) as raised:
+            await workspaces.prepare(now_event(13, 1, "a" * 40), (), tmp_path / "src")
+    finally:
+        server.close()
+        for writer in held:
+            writer.close()
+    assert time.monotonic() - started < 30
+    assert "the server stalled (under 1000 bytes/s for 2 s)" in str(raised.value)
+    assert held, "git never reached the server: the test proved nothing"
