@@ -5,18 +5,26 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from crosscheck.logs.files import inside
 
-_templates = Environment(
-    loader=PackageLoader("crosscheck.logs", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-)
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
+@cache
+def _templates() -> Environment:
+    """Loaded with the first listing: an idle serve holds no Jinja2."""
+    from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: PLC0415
+
+    return Environment(
+        loader=PackageLoader("crosscheck.logs", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ def as_html(relative: str, listed: list[Entry]) -> str:
         for index, part in enumerate(parts)
     ]
     home = "../" * len(parts) or "./"
-    return _templates.get_template("listing.html").render(
-        relative=relative, crumbs=crumbs, home=home, entries=listed, has_parent=bool(parts)
+    return (
+        _templates()
+        .get_template("listing.html")
+        .render(relative=relative, crumbs=crumbs, home=home, entries=listed, has_parent=bool(parts))
     )

@@ -20,7 +20,7 @@ from crosscheck.web.rendering import Renderer
 def nodes_page(pool: NodePool, prefix: str = "") -> APIRouter:
     router = APIRouter(tags=["pages"], include_in_schema=False)
     renderer = Renderer(prefix, templates_of="crosscheck.nodes")
-    renderer.environment.filters.update(span=span)
+    renderer.filters.update(span=span)
 
     @router.get("/nodes", response_class=HTMLResponse)
     async def page() -> HTMLResponse:

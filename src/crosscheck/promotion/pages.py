@@ -36,7 +36,7 @@ def promotion_pages(
 ) -> APIRouter:
     router = APIRouter(prefix="/promotion", tags=["pages"], include_in_schema=False)
     renderer = Renderer(prefix, templates_of="crosscheck.promotion")
-    renderer.environment.globals.update(safe_url=safe_url, timeline_days=TIMELINE.days)
+    renderer.globals.update(safe_url=safe_url, timeline_days=TIMELINE.days)
 
     @router.get("", response_class=HTMLResponse)
     async def board_page() -> HTMLResponse:

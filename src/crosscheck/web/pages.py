@@ -395,9 +395,12 @@ class _HealthRenders:
 
     def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
-        self.health_row: Callable[[HealthRow], Markup] = renderer.macro(
-            "_health_row.html", "health_row"
-        )
+        self._health_row: Callable[[HealthRow], Markup] | None = None
+
+    def health_row(self, row: HealthRow) -> Markup:
+        if self._health_row is None:
+            self._health_row = self.renderer.macro("_health_row.html", "health_row")
+        return self._health_row(row)
 
     def rows_rendered(self, snapshot: Snapshot[_HealthTable]) -> None:
         # By identity: a row is a frozen dataclass holding lists, so it has no hash. The

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from tests.integration.results.api_harness import bearer, harness
 
 
@@ -54,3 +58,33 @@ async def test_a_page_refusing_its_query_answers_a_browser_with_a_page(store_url
                 answer = await api.http.get(twin, params=params, headers=headers)
                 assert answer.status_code == 422
                 assert words in answer.json()["detail"], answer.text
+
+
+LAZY_PAGES = """
+import asyncio, sys
+from tests.integration.results.api_harness import harness
+
+async def main(url):
+    async with harness(url) as api:
+        before = "jinja2" in sys.modules
+        page = await api.http.get("/health")
+        print(before, page.status_code, "jinja2" in sys.modules)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_jinja2_and_the_templates_load_with_the_first_page(tmp_path: Path) -> None:
+    """An idle serve, or one whose pages nobody reads, holds no Jinja2 (issue 18's idle
+    memory): the app with its pages mounted is built without it, and the first page
+    read loads it."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'crosscheck.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY_PAGES, url],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parents[3],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "200", "True"]
