@@ -24,3 +24,9 @@ def settings_tag(settings: PagesSettings) -> str:
 def change_etag(version: ChangeVersion, settings: str) -> str:
     """A strong tag (quoted, RFC 9110): the same bytes whenever it is the same."""
     return f'"{version.results}.{version.newest_id}.{settings}"'
+
+
+def html_etag(etag: str) -> str:
+    """The tag of a change's page, made from the JSON tagged `etag`: another
+    representation, so another strong tag."""
+    return etag.removesuffix('"') + '-html"'

@@ -32,7 +32,7 @@ from crosscheck.results.reads import ChangeVersion, Cursor, change_results, chan
 from crosscheck.results.records import day_number
 from crosscheck.results.schemas import MAX_GERRIT_INT
 from crosscheck.results.service import ResultsService
-from crosscheck.web.etags import change_etag, settings_tag
+from crosscheck.web.etags import change_etag, html_etag, settings_tag
 from crosscheck.web.health import (
     FLAGGED_VALUES,
     ORDERS,
@@ -161,6 +161,8 @@ class Pages:
         self.settings = settings
         self._settings_tag = settings_tag(settings)
         self.change_bodies = KeptBodies()
+        #: The change pages' HTML, made from those bodies.
+        self.change_pages = KeptBodies()
         self._health: Snapshots[bool, _HealthTable] = Snapshots(
             self._health_table,
             service.activity.version,
@@ -187,6 +189,28 @@ class Pages:
         etag = change_etag(found.version, self._settings_tag)
         made = KeptBody(found.version, to_json(document), etag)
         self.change_bodies.keep(change, made)
+        return made
+
+    async def change_page(
+        self, change: int, render: Callable[[bytes], str], version: ChangeVersion | None = None
+    ) -> KeptBody:
+        """The change page's HTML, `render`ed from its JSON bytes and kept with them."""
+        if version is not None:
+            kept = self.change_pages.get(change, version)
+            if kept is not None:
+                return kept
+        source = await self.change(change, version)
+        kept = self.change_pages.get(change, source.version)
+        if kept is not None:
+            return kept
+        made = KeptBody(
+            source.version,
+            render(source.body).encode(),
+            html_etag(source.etag),
+            media_type="text/html; charset=utf-8",
+            headers=SECURITY_HEADERS,
+        )
+        self.change_pages.keep(change, made)
         return made
 
     async def change_version(self, change: int) -> ChangeVersion | None:
@@ -325,13 +349,21 @@ def pages_router(
         return Response(body, media_type="application/json")
 
     @router.get("/changes/{change}", include_in_schema=False)
-    async def change_html(change: ChangePath) -> HTMLResponse:
+    async def change_html(
+        change: ChangePath,
+        if_none_match: Annotated[str | None, Header()] = None,
+        accept_encoding: Annotated[str | None, Header()] = None,
+    ) -> Response:
         json_url = f"{prefix}/json/changes/{change}"
+
+        def render(body: bytes) -> str:
+            return renderer.render("change.html", json_url=json_url, page=page_of_json(body))
+
+        gzipped = takes_gzip(accept_encoding)
         try:
-            page = page_of_json((await pages.change(change)).body)
+            return await _change_answer(pages, change, if_none_match, gzipped, render)
         except PageNotFoundError as error:
             return renderer.not_found(str(error), json_url)
-        return renderer.page("change.html", json_url, page=page)
 
     @router.get(
         "/json/changes/{change}",
@@ -344,7 +376,11 @@ def pages_router(
         if_none_match: Annotated[str | None, Header()] = None,
         accept_encoding: Annotated[str | None, Header()] = None,
     ) -> Response:
-        return await _change_answer(pages, change, if_none_match, takes_gzip(accept_encoding))
+        gzipped = takes_gzip(accept_encoding)
+        try:
+            return await _change_answer(pages, change, if_none_match, gzipped)
+        except PageNotFoundError as error:
+            raise HTTPException(404, str(error)) from error
 
     @router.get("/cis/{account}", include_in_schema=False)
     async def account_html(account: str, before: Before = None, days: Days = None) -> HTMLResponse:
@@ -437,22 +473,33 @@ def _rendered(
 
 
 async def _change_answer(
-    pages: Pages, change: int, if_none_match: str | None, gzipped: bool
+    pages: Pages,
+    change: int,
+    if_none_match: str | None,
+    gzipped: bool,
+    render: Callable[[bytes], str] | None = None,
 ) -> Response:
-    """The change's JSON twin: a 304 for a current copy, else its kept bytes, gzipped for
-    a client that takes gzip. The change's version is looked up once for both."""
+    """The change's JSON twin, or with `render` its page: a 304 for a current copy, else
+    its kept bytes, gzipped for a client that takes gzip. The change's version is looked
+    up once for both. PageNotFoundError when no CI has reported on it."""
     version = None
     if if_none_match is not None:
         version = await pages.change_version(change)
-        etag = None if version is None else pages.change_etag(version)
-        held = None if etag is None else not_modified(if_none_match, etag, gzipped)
-        if held is not None:
-            return held
-    try:
-        made = await pages.change(change, version)
-    except PageNotFoundError as error:
-        raise HTTPException(404, str(error)) from error
-    return pages.change_bodies.answer(change, made, gzipped)
+        if version is not None:
+            etag = pages.change_etag(version)
+            page = render is not None
+            held = not_modified(
+                if_none_match,
+                html_etag(etag) if page else etag,
+                gzipped,
+                SECURITY_HEADERS if page else {},
+            )
+            if held is not None:
+                return held
+    if render is None:
+        return pages.change_bodies.answer(change, await pages.change(change, version), gzipped)
+    made = await pages.change_page(change, render, version)
+    return pages.change_pages.answer(change, made, gzipped)
 
 
 def _plot(page: AccountPage) -> Plot:

@@ -226,3 +226,65 @@ async def test_a_change_read_again_unchanged_is_served_as_kept(client: Client) -
     assert b'"late"' not in first.body
     with pytest.raises(PageNotFoundError):
         await pages.change(404)
+
+
+async def test_the_page_is_kept_tagged_gzipped_and_moves_with_the_change(client: Client) -> None:
+    """A reviewer's page, as its twin: made once per version of the change, gzipped for
+    a browser, under a tag of its own with the page's security headers on the 200 and
+    the 304; a new result shows at once."""
+    http, service = client
+    await report_a_busy_change(service)
+    browser = {"Accept-Encoding": "gzip, deflate, br"}
+    first = await http.get("/changes/5", headers=browser)
+    assert first.status_code == 200
+    assert first.headers["content-type"].startswith("text/html")
+    assert first.headers["content-encoding"] == "gzip"
+    assert first.num_bytes_downloaded < len(first.content) / 2
+    plain = await http.get("/changes/5", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.text == first.text
+    assert "&lt;b&gt;&#34;caf\u00e9&#34;" in plain.text  # escaped, never markup
+    etag = first.headers["etag"]
+    twin = await http.get("/json/changes/5", headers=browser)
+    assert etag not in (twin.headers["etag"], plain.headers["etag"])
+    held = await http.get("/changes/5", headers={**browser, "If-None-Match": etag})
+    assert held.status_code == 304
+    assert held.headers["etag"] == etag
+    for answer in (first, plain, held):
+        assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+        assert answer.headers["vary"] == "Accept-Encoding"
+    # The twin's tag is no copy of the page.
+    other = await http.get("/changes/5", headers={**browser, "If-None-Match": twin.headers["etag"]})
+    assert other.status_code == 200
+    await service.report("Acme CI", [item(5, 2, "late", ResultValue.PASSED)])
+    moved = await http.get("/changes/5", headers={**browser, "If-None-Match": etag})
+    assert moved.status_code == 200
+    assert 'data-job="late"' in moved.text
+    assert 'data-job="late"' not in first.text
+    for held_tag in ("*", etag):
+        missing = await http.get("/changes/77", headers={"If-None-Match": held_tag})
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("text/html")
+        assert "no CI has reported a result on change 77" in missing.text
+
+
+async def test_a_page_read_again_unchanged_is_rendered_once(client: Client) -> None:
+    _, service = client
+    await report_a_busy_change(service)
+    pages = Pages(service, PagesSettings(expected_cis=EXPECTED, gerrit_url=GERRIT))
+    renders: list[bytes] = []
+
+    def render(body: bytes) -> str:
+        renders.append(body)
+        return f"<p>{len(renders)}</p>"
+
+    first = await pages.change_page(5, render)
+    assert await pages.change_page(5, render) is first
+    version = await pages.change_version(5)
+    assert await pages.change_page(5, render, version) is first
+    assert len(renders) == 1
+    assert renders[0] == (await pages.change(5)).body
+    await service.report("Acme CI", [item(5, 2, "late", ResultValue.PASSED)])
+    moved = await pages.change_page(5, render)
+    assert moved.body == b"<p>2</p>"
+    assert moved.etag != first.etag
