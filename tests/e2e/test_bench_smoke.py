@@ -26,6 +26,7 @@ async def test_results_vs_gerrit_bench_runs(
     assert "the current patchset only (6 results):" in output
     assert output.count("x faster (ratio of medians)") >= 2
     assert output.count("x faster (ratio of p95s)") == 2
+    assert "crosscheck GET /changes/N (the HTML page)" in output
 
 
 async def test_ci_loop_bench_measures_push_to_vote_and_gerrits_parts(

@@ -1,14 +1,14 @@
 """Answers kept as sent, until what they were made from moves.
 
-A change's page, its JSON twin and its Checks tab are read again and again while nothing changes on
-the change: a dashboard polling, the reviewers of a busy change, a tab left open, the
-Gerrit plugin polling the patchset on screen. Reading the results and shaping them
-costs in proportion to the change (1,000 results: about 20 ms); asking whether the
-change moved costs one index lookup. So each answer's JSON bytes are kept with the
-version they were made from (the change's result count and newest id), and sent while
-the version is the same. Results are only ever added, so a kept body is never wrong
-for its version. The HTML page is kept too: made from the JSON, it took 20 ms to render
-for 1,000 results on every read, on the event loop.
+A change's page, its JSON twin and its Checks tab are read again and again while
+nothing changes on the change: a dashboard polling, the reviewers of a busy change, a
+tab left open, the Gerrit plugin polling the patchset on screen. Reading the results
+and shaping them costs in proportion to the change (1,000 results: about 20 ms);
+asking whether the change moved costs one index lookup. So each answer's bytes are
+kept with the version they were made from (the change's result count and newest id),
+and sent while the version is the same. Results are only ever added, so a kept body is
+never wrong for its version. The HTML page is kept too: made from the JSON, it took
+20 ms to render for 1,000 results on every read, on the event loop.
 
 A client that takes gzip (every browser, httpx, curl --compressed) gets the body
 compressed: a 1,000-result change's 200 KB of JSON go as about 10 KB, as Gerrit sends
@@ -32,7 +32,8 @@ from fastapi import Response
 
 from crosscheck.http.html_errors import refuses
 
-#: Bytes of JSON bodies kept, all answers together (a 1,000-result change: ~250 KB).
+#: Bytes of bodies kept, all answers of a store together (a 1,000-result change's JSON:
+#: ~250 KB).
 MAX_BYTES = 16 * 1024 * 1024
 _NONE: Mapping[str, str] = MappingProxyType({})
 
