@@ -42,9 +42,10 @@ class Asked:
 
 class KeptChecks:
     def __init__(self, service: ResultsService, shaping: Hashable = ()) -> None:
-        """`shaping`: what else shapes every answer (the settings, crosscheck's version),
-        in its entity tag: a restart with other settings or a new release changes every
-        tag, and a browser's copy of the old answer is not confirmed."""
+        """`shaping`: what else shapes every answer (the settings, the digest of
+        crosscheck's code, http/shaping.py), in its entity tag: a restart with other
+        settings or on other code changes every tag, and a browser's copy of the old
+        answer is not confirmed."""
         self.service = service
         self.bodies = KeptBodies(MAX_BYTES)
         self._shaping = shaping

@@ -16,8 +16,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter
 
-from crosscheck import __version__
 from crosscheck.http.kept_bodies import takes_gzip
+from crosscheck.http.shaping import code_digest
 from crosscheck.model.expected import ExpectedCIs
 from crosscheck.model.results import CIAccount, Result
 from crosscheck.results.api import PREFIX, ChangePath, PatchsetPath
@@ -102,7 +102,7 @@ def _shaping(settings: ChecksSettings) -> Hashable:
     """What shapes every answer beside its results and accounts, for its entity tag."""
     rerun = tuple(sorted(settings.rerun_comments.items()))
     pages = None if settings.page_path is None else settings.page_path(1)
-    return (__version__, settings.expected, rerun, pages, settings.base_url)
+    return (code_digest(), settings.expected, rerun, pages, settings.base_url)
 
 
 async def patchset_answer(

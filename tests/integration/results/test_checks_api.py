@@ -152,11 +152,12 @@ async def test_a_poll_gets_the_kept_answer_until_the_change_or_a_ci_page_moves(
 
 
 async def test_a_restart_with_other_settings_does_not_confirm_an_old_copy(
-    store_url: str,
+    store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The tag holds the settings that shape the answer (expected CIs, rerun comments,
-    the page link) and crosscheck's version: the same ones give the same tag after a
-    restart, other ones another tag, so a browser's revalidation gets the new answer."""
+    the page link) and crosscheck's code (http/shaping.py): the same ones give the same
+    tag after a restart, other ones another tag, so a browser's revalidation gets the
+    new answer."""
     others = replace(PAGES, expected_cis=ExpectedCIs((("openstack/*", ("Zeta CI",)),)))
     tags: list[str] = []
     for pages in (PAGES, PAGES, others):
@@ -173,6 +174,13 @@ async def test_a_restart_with_other_settings_does_not_confirm_an_old_copy(
             tags.append(answer.headers["etag"])
     assert tags[0] == tags[1]
     assert tags[2] != tags[0]
+    # The same settings on other code or templates (a deploy of the same version).
+    monkeypatch.setattr("crosscheck.results.checks_api.code_digest", lambda: "other build")
+    async with harness(store_url, pages=PAGES) as api:
+        held = {"If-None-Match": tags[0]}
+        again = await api.http.get(CHECKS, params={"project": "openstack/nova"}, headers=held)
+        assert again.status_code == 200
+        assert again.headers["etag"] != tags[0]
 
 
 async def test_a_flood_of_distinct_checks_reads_keeps_within_its_bound(api: Harness) -> None:

@@ -288,3 +288,32 @@ async def test_a_page_read_again_unchanged_is_rendered_once(client: Client) -> N
     moved = await pages.change_page(5, render)
     assert moved.body == b"<p>2</p>"
     assert moved.etag != first.etag
+
+
+async def test_a_deploy_with_other_templates_does_not_confirm_a_browsers_old_page(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same version number, other code or templates (http/shaping.py's digest): every
+    tag moves, so a browser's revalidation gets the new page, not a 304."""
+    engine = await open_store(store_url)
+    service = ResultsService(engine, max_age=None)
+    await service.accounts.create("Acme CI", allowed_projects=["*"])
+    await service.report("Acme CI", [item(5, 1, "unit", ResultValue.PASSED)])
+    held: dict[str, str] = {}
+    try:
+        for build in ("before", "after"):
+            monkeypatch.setattr("crosscheck.web.etags.code_digest", lambda build=build: build)
+            app = FastAPI()
+            app.include_router(pages_router(service, PagesSettings(gerrit_url=GERRIT)))
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://p") as http:
+                for path in ("/changes/5", "/json/changes/5"):
+                    headers = {"If-None-Match": held.get(path, '"none"')}
+                    answer = await http.get(path, headers=headers)
+                    assert answer.status_code == 200, (build, path)
+                    assert answer.headers["etag"] != held.get(path)
+                    held[path] = answer.headers["etag"]
+                    again = await http.get(path, headers={"If-None-Match": held[path]})
+                    assert again.status_code == 304, (build, path)
+    finally:
+        await engine.dispose()
