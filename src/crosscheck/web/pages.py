@@ -11,6 +11,7 @@ Content-Security-Policy without any script source backs that up.
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
 
+import asyncio
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -203,9 +204,12 @@ class Pages:
         kept = self.change_pages.get(change, source.version)
         if kept is not None:
             return kept
+        # In a thread: a page of thousands of results takes tens of milliseconds to
+        # render, and the loop goes on meanwhile (between the GIL's switches).
+        html = await asyncio.to_thread(render, source.body)
         made = KeptBody(
             source.version,
-            render(source.body).encode(),
+            html.encode(),
             html_etag(source.etag),
             media_type="text/html; charset=utf-8",
             headers=SECURITY_HEADERS,
