@@ -23,6 +23,7 @@ from crosscheck.model.config import (
     DEFAULT_REPORT_GIVE_UP_AFTER,
     DEFAULT_RESULTS_BURST,
     DEFAULT_RESULTS_RATE,
+    MAX_GIT_STALL_TIME,
 )
 from crosscheck.model.node import DEFAULT_CHECK_INTERVAL
 from crosscheck.model.pipeline import Notify
@@ -177,7 +178,7 @@ class ExecutorSpec(Spec):
     kill_grace: Annotated[int, Field(ge=0, le=3600)] = 10
     labels: Annotated[list[Name], BeforeValidator(as_list)] | None = None
     node_check_interval: Annotated[Duration, Field(ge=5, le=86400)] = DEFAULT_CHECK_INTERVAL
-    git_stall_time: Annotated[Duration, Field(ge=1, le=3600)] = DEFAULT_GIT_STALL_TIME
+    git_stall_time: Annotated[Duration, Field(ge=1, le=MAX_GIT_STALL_TIME)] = DEFAULT_GIT_STALL_TIME
 
     @model_validator(mode="after")
     def _separate_roots(self) -> ExecutorSpec:

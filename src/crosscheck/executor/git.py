@@ -25,8 +25,9 @@ from crosscheck.model.config import DEFAULT_GIT_STALL_TIME
 #: How long one git command may take before the build fails with ERROR.
 GIT_TIMEOUT = 600.0
 #: A transfer that moves fewer bytes a second than this for the stall time (the
-#: executor's `git_stall_time`) is ended: see DEFAULT_GIT_STALL_TIME.
-STALL_BYTES_PER_SECOND = 1000
+#: executor's `git_stall_time`) is ended: see DEFAULT_GIT_STALL_TIME. One: a transfer
+#: that stopped, never one that is merely slow.
+STALL_BYTES_PER_SECOND = 1
 #: Who the merge commit of a change onto its branch tip is by.
 MERGER_NAME = "crosscheck"
 MERGER_EMAIL = "crosscheck@localhost"
@@ -152,7 +153,7 @@ _NETWORK_REASONS = (
         re.compile(
             r"operation too slow\. less than (\d+) bytes/sec transferred the last (\d+)", re.I
         ),
-        "the server stalled (under {0} bytes/s for {1} s)",
+        "the server stalled (nothing for {1} s)",
     ),
     (re.compile(r"timed out", re.I), "connection timed out"),
     (re.compile(r"connection reset|recv failure", re.I), "connection reset"),

@@ -41,12 +41,15 @@ class NodeLabel:
 DEFAULT_SLOTS = 2
 DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_KILL_GRACE = 10
-#: Seconds a git transfer from Gerrit may move under 1,000 bytes a second before it is
-#: ended as an ERROR (tried again later) rather than held to git's 10-minute limit. A
-#: connection nobody answers on any more (a NAT entry dropped, a server hung) would
-#: otherwise hold the mirror's fetch, and every build of the project waiting on it.
-#: Zuul's mergers give up after 30 s; a minute lets a long Java GC pause pass.
+#: Seconds a git transfer from Gerrit may receive nothing before it is ended as an
+#: ERROR (tried again later) rather than held to git's 10-minute limit. A connection
+#: nobody answers on any more (a NAT entry dropped, a server hung) would otherwise hold
+#: the mirror's fetch, and every build of the project waiting on it. Zuul's mergers give
+#: up after 30 s under 1,000 bytes a second; here only a transfer that stopped is ended,
+#: never a slow one, and a minute lets a long Java GC pause pass.
 DEFAULT_GIT_STALL_TIME = 60
+#: At most git's own limit on a command (executor/git.py's GIT_TIMEOUT).
+MAX_GIT_STALL_TIME = 600
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,14 @@ def test_a_second_executor_element_is_an_error(tmp_path: Path) -> None:
         "test.yaml:2:3: error: 'executor' is set twice (first at "
         f"{tmp_path / 'test.yaml'}:1:3) — keep one '- executor:' element"
     ]
+
+
+def test_a_stall_time_beyond_gits_own_limit_is_refused(tmp_path: Path) -> None:
+    """git is stopped after 10 minutes whatever the stall time: a longer one would do
+    nothing, so it is refused rather than accepted and ignored."""
+    result = load(tmp_path, "- executor: {git_stall_time: 11m}\n")
+    assert result.config is None
+    (found,) = errors(result)
+    assert "git_stall_time" in found
+    assert "600" in found
+    assert load(tmp_path, "- executor: {git_stall_time: 10m}\n").config is not None

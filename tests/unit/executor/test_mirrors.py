@@ -310,5 +310,5 @@ async def test_a_fetch_from_a_gerrit_that_stops_answering_ends_in_seconds_as_a_s
         for writer in held:
             writer.close()
     assert time.monotonic() - started < 30
-    assert "the server stalled (under 1000 bytes/s for 2 s)" in str(raised.value)
+    assert "the server stalled (nothing for 2 s)" in str(raised.value)
     assert held, "git never reached the server: the test proved nothing"

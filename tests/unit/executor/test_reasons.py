@@ -25,9 +25,9 @@ def test_a_step_is_named_by_its_number_and_its_command_on_one_short_line() -> No
         ),
         ("fatal: unable to access 'http://x/': Could not resolve host: x\n", "host not found"),
         (
-            "fatal: unable to access 'http://x/p/': Operation too slow. Less than 1000 "
+            "fatal: unable to access 'http://x/p/': Operation too slow. Less than 1 "
             "bytes/sec transferred the last 60 seconds\n",
-            "the server stalled (under 1000 bytes/s for 60 s)",
+            "the server stalled (nothing for 60 s)",
         ),
         (
             "fatal: unable to access 'http://x/': The requested URL returned error: 503\n",
