@@ -112,6 +112,20 @@ async def wait_builds(
     return await poll(found, 120, what, serve)
 
 
+async def slot_held(
+    sandbox: SandboxState, tmp_path: Path, serve: ServeProcess
+) -> tuple[SandboxRepo, str]:
+    """A developer's clone and this test's tag, once a `blocker` build holds the only
+    slot (until `tmp_path/release` exists)."""
+    work = await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
+    tag = uuid.uuid4().hex[:8]
+    blocking = await work.push_change({"BLOCK": tag}, "Holds the only slot")
+    await wait_builds(
+        serve, blocking, "the blocker to run", lambda rows: rows and rows[0][2] == "running"
+    )
+    return work, tag
+
+
 async def prefetched(git_cache: Path, *changes: PushedChange) -> bool | None:
     """True once the project's mirror holds every change's commit."""
     for mirror in git_cache.glob(f"*/{PROJECT}.git"):
@@ -143,12 +157,7 @@ async def test_gerrit_restarted_while_builds_prepare_gives_no_negative_vote(
 ) -> None:
     sandbox = SandboxState.load(sandbox_dir)
     release = tmp_path / "release"
-    work = await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
-    tag = uuid.uuid4().hex[:8]
-    blocking = await work.push_change({"BLOCK": tag}, "Holds the only slot")
-    await wait_builds(
-        serve, blocking, "the blocker to run", lambda rows: rows and rows[0][2] == "running"
-    )
+    work, tag = await slot_held(sandbox, tmp_path, serve)
     b = await work.push_change({"HELLO": tag}, "Retried after Gerrit is back")
     c = await work.push_change({"HELLO": tag, "ONCE": tag}, "Out of attempts")
     await wait_builds(serve, b, "B's build", lambda rows: len(rows) == 1)
@@ -206,12 +215,7 @@ async def test_a_fetch_from_a_frozen_gerrit_ends_as_a_stall_and_the_retry_votes(
     or a dropped NAT entry does) while a build fetches: the fetch ends after the stall
     time, not git's ten minutes, as an infrastructure error; thawed, the retry votes +1."""
     sandbox = SandboxState.load(sandbox_dir)
-    work = await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
-    tag = uuid.uuid4().hex[:8]
-    blocking = await work.push_change({"BLOCK": tag}, "Holds the only slot")
-    await wait_builds(
-        serve, blocking, "the blocker to run", lambda rows: rows and rows[0][2] == "running"
-    )
+    work, tag = await slot_held(sandbox, tmp_path, serve)
     b = await work.push_change({"HELLO": tag}, "Fetched from a frozen Gerrit")
     await wait_builds(serve, b, "B's build", lambda rows: len(rows) == 1)
     await poll(lambda: prefetched(tmp_path / "git", b), 30, "the prefetch", serve)
