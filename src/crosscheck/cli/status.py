@@ -66,8 +66,10 @@ def render(data: dict[str, Any], console: Console, now: datetime) -> None:
     for pipeline in data["pipelines"]:
         console.print(_pipeline_tree(pipeline, now, qualified=len(connections) > 1))
     running = data["running_builds"]
+    retrying = data.get("retrying_builds") or 0  # a server from before says nothing
     console.print(
-        f"{len(running)} build(s) running, {data['waiting_builds']} waiting for a node",
+        f"{len(running)} build(s) running, {data['waiting_builds']} waiting for a node"
+        + (f", {retrying} waiting to retry" if retrying else ""),
         highlight=False,
     )
     if running:
@@ -214,6 +216,9 @@ def _state(state: str) -> Text:
 
 def _build_time(build: dict[str, Any], now: datetime) -> str:
     started = build["started_at"]
+    retry = build.get("not_before")
+    if started is None and retry and _parse(retry) > now:
+        return f"retry in {format_duration((_parse(retry) - now).total_seconds())}"
     if started is None:
         return ""
     end = _parse(build["finished_at"]) if build["finished_at"] else now

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -151,6 +151,11 @@ def view(build: ConsoleBuild, prefix: str = "") -> ConsoleView:
 def state_text(build: ConsoleBuild) -> str:
     """What the build is doing, in a few words, for the page's heading."""
     row = build.row
+    retry = row.not_before
+    if retry is not None and retry.tzinfo is None:
+        retry = retry.replace(tzinfo=UTC)
+    if row.state is BuildState.WAITING and retry is not None and retry > datetime.now(UTC):
+        return f"waiting to retry, at {retry:%H:%M:%S} UTC"
     if row.state is BuildState.WAITING:
         return "waiting for a node"
     if row.state is BuildState.RUNNING:

@@ -50,6 +50,9 @@ class BuildView:
     detail: str | None
     #: Its console page (the log so far, followed while it runs), on the same server.
     console_url: str
+    #: A waiting retry's start, not before this (its back-off after an infrastructure
+    #: error); None otherwise.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class StatusView:
     reports: ReportsView = field(default_factory=ReportsView)
     #: Every node (this host's slots first) as the pool sees it; `/api/v1/nodes` has more.
     nodes: list[NodeStatus] = field(default_factory=list)
+    #: Builds waiting out the back-off before a retry (`not_before` still ahead).
+    retrying_builds: int = 0
 
 
 @dataclass(frozen=True)
@@ -176,8 +181,24 @@ async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> Sta
     running = [
         _running(item, b) for item in views for b in item.builds if b.state == BuildState.RUNNING
     ]
-    waiting = sum(b.state == BuildState.WAITING for item in views for b in item.builds)
-    return StatusView(pipelines, running, waiting, await report_views(db, datetime.now(UTC)))
+    now = datetime.now(UTC)
+    waiting = [b for item in views for b in item.builds if b.state == BuildState.WAITING]
+    # A retry sitting out its back-off waits for its time, not for a node.
+    retrying = sum(_backing_off(b, now) for b in waiting)
+    return StatusView(
+        pipelines,
+        running,
+        len(waiting) - retrying,
+        await report_views(db, now),
+        retrying_builds=retrying,
+    )
+
+
+def _backing_off(build: BuildView, now: datetime) -> bool:
+    if build.not_before is None:
+        return False
+    moment = build.not_before
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) > now
 
 
 async def report_views(db: AsyncConnection, now: datetime) -> ReportsView:
@@ -259,6 +280,7 @@ def _build(row: work.BuildRow, logs_url: str) -> BuildView:
         log_url=served_log_url(logs_url, row.log_url),
         detail=row.detail,
         console_url=console_url(logs_url, row.id),
+        not_before=row.not_before,
     )
 
 

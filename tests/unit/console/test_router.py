@@ -7,17 +7,20 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.console.hub import ConsoleHub
 from crosscheck.console.router import console_router
 from crosscheck.model.build import BuildResult
+from crosscheck.store.tables import builds
 from crosscheck.web.rendering import SECURITY_HEADERS
 from tests.consoles import add_build, finish_build, start_build
 
@@ -118,6 +121,19 @@ async def test_a_waiting_build_page_says_so_and_follows(
     assert "waiting for a node" in page.text
     assert "its console appears here once a node takes it" in page.text
     assert 'data-next="1"' in page.text
+
+
+async def test_a_retry_sitting_out_its_back_off_says_when_it_may_start(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    build_id = await add_build(engine)
+    due = datetime.now(UTC) + timedelta(seconds=90)
+    async with engine.begin() as db:
+        await db.execute(update(builds).where(builds.c.id == build_id).values(not_before=due))
+    page = await client.get(f"/builds/{build_id}/console")
+    assert page.status_code == 200
+    assert f"waiting to retry, at {due:%H:%M:%S} UTC" in page.text
+    assert "waiting for a node" not in page.text
 
 
 async def test_an_unknown_build_is_404_with_a_clear_message(client: httpx.AsyncClient) -> None:

@@ -51,6 +51,7 @@ async def test_an_empty_ci_lists_its_pipelines_and_nothing_running(
         "waiting_builds": 0,
         "reports": {"pending": [], "pending_count": 0, "failed": [], "failed_count": 0},
         "nodes": [],  # no pool given
+        "retrying_builds": 0,
     }
 
 
@@ -123,6 +124,32 @@ async def test_a_running_build_is_shown_in_its_item_and_among_the_running_ones(
         "console_url": f"https://ci.example.org/builds/{lab['id']}/console",
     }
     assert status["waiting_builds"] == 0
+
+
+async def test_a_retry_sitting_out_its_back_off_is_not_waiting_for_a_node(
+    engine: AsyncEngine, config: Config
+) -> None:
+    """After an infrastructure error the next attempt waits for its time (30 s or more),
+    not for a node: the status counts and shows it so, with when it may start."""
+    from crosscheck.cli.status import output_console, render  # noqa: PLC0415
+    from crosscheck.model.build import BuildResult  # noqa: PLC0415
+
+    async with operator_api(engine, config) as api:
+        api.executor.results["unit"] = BuildResult.ERROR
+        await api.enqueue(pipeline="check", change=3)
+        await settle(api.scheduler, rounds=4)
+        status = await api.status()
+    (item,) = status["pipelines"][0]["items"]
+    retry = next(b for b in item["builds"] if b["job"] == "unit" and b["attempt"] == 2)
+    assert retry["state"] == "waiting"
+    assert datetime.fromisoformat(retry["not_before"]).replace(tzinfo=UTC) > datetime.now(UTC)
+    assert (status["waiting_builds"], status["retrying_builds"]) == (0, 1)
+    console = output_console()
+    with console.capture() as captured:
+        render(status, console, datetime.now(UTC))
+    shown = captured.get()
+    assert "0 waiting for a node, 1 waiting to retry" in shown
+    assert "retry in " in shown
 
 
 async def test_items_of_a_pipeline_no_longer_configured_are_still_shown(
