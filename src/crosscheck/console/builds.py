@@ -151,9 +151,7 @@ def view(build: ConsoleBuild, prefix: str = "") -> ConsoleView:
 def state_text(build: ConsoleBuild) -> str:
     """What the build is doing, in a few words, for the page's heading."""
     row = build.row
-    retry = row.not_before
-    if retry is not None and retry.tzinfo is None:
-        retry = retry.replace(tzinfo=UTC)
+    retry = row.not_before  # aware: the store's UtcDateTime
     if row.state is BuildState.WAITING and retry is not None and retry > datetime.now(UTC):
         return f"waiting to retry, at {retry:%H:%M:%S} UTC"
     if row.state is BuildState.WAITING:

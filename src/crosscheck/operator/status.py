@@ -184,7 +184,7 @@ async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> Sta
     now = datetime.now(UTC)
     waiting = [b for item in views for b in item.builds if b.state == BuildState.WAITING]
     # A retry sitting out its back-off waits for its time, not for a node.
-    retrying = sum(_backing_off(b, now) for b in waiting)
+    retrying = sum(b.not_before is not None and b.not_before > now for b in waiting)
     return StatusView(
         pipelines,
         running,
@@ -192,13 +192,6 @@ async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> Sta
         await report_views(db, now),
         retrying_builds=retrying,
     )
-
-
-def _backing_off(build: BuildView, now: datetime) -> bool:
-    if build.not_before is None:
-        return False
-    moment = build.not_before
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) > now
 
 
 async def report_views(db: AsyncConnection, now: datetime) -> ReportsView:
