@@ -32,7 +32,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ProviderStatistics:
     slots: int
-    in_use: int
+    #: The builds holding a slot now, in the order they took it.
+    builds: tuple[str, ...] = ()
+
+    @property
+    def in_use(self) -> int:
+        return len(self.builds)
 
 
 class LocalNode:
@@ -83,16 +88,16 @@ class LocalNodeProvider:
         self._bash = bash
         self._grace = kill_grace
         self._name = name
-        self._in_use = 0
+        self._builds: list[str] = []
 
     def statistics(self) -> ProviderStatistics:
-        return ProviderStatistics(self._slots, self._in_use)
+        return ProviderStatistics(self._slots, tuple(self._builds))
 
     @asynccontextmanager
     async def acquire(self, build_id: str, label: str | None = None) -> AsyncIterator[LocalNode]:
         """A node with a fresh work directory; removed on release unless kept."""
         async with self._semaphore:
-            self._in_use += 1
+            self._builds.append(build_id)
             try:
                 work_dir = self._new_work_dir(build_id)
                 node = LocalNode(f"{self._name}-{work_dir.name}", work_dir, self._bash, self._grace)
@@ -104,7 +109,7 @@ class LocalNodeProvider:
                     else:
                         await asyncio.to_thread(remove_tree, work_dir)
             finally:
-                self._in_use -= 1
+                self._builds.remove(build_id)
 
     async def recover(self, build_ids: Collection[str], *, keep_work_dirs: bool) -> None:
         """Stop the processes interrupted builds left running here, and remove their

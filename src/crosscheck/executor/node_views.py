@@ -50,7 +50,7 @@ def node_views(
         pod=None,
         state="in-use" if local.in_use else "ready",
         reason="",
-        builds=(),
+        builds=local.builds,
         slots=local.slots,
     )
     return [slots, *(_view(r, pod_of) for r in sorted(runtimes, key=lambda r: r.name))]

@@ -280,26 +280,26 @@ async def test_builds_wait_for_a_free_slot(
     executor = Executor(provider, tmp_path / "logs", MirrorCache(tmp_path / "git"))
     revision = upstream.change(PROJECT, 7, 1, {"a": "b"}, "Change")
     gate = tmp_path / "gate"
-    first = asyncio.create_task(
-        executor.run(
-            make_request(
-                f"touch {tmp_path}/first; while [ ! -e {gate} ]; do sleep 0.05; done",
-                event=change_event(7, 1, revision),
-            )
-        )
+    holder = make_request(
+        f"touch {tmp_path}/first; while [ ! -e {gate} ]; do sleep 0.05; done",
+        event=change_event(7, 1, revision),
     )
+    first = asyncio.create_task(executor.run(holder))
     await wait_for_file(tmp_path / "first", 0)
     second = asyncio.create_task(
         executor.run(make_request(f"touch {tmp_path}/second", event=change_event(7, 1, revision)))
     )
     await asyncio.sleep(0.5)
-    assert provider.statistics().in_use == 1
+    statistics = provider.statistics()
+    assert statistics.in_use == 1
+    assert statistics.builds == (holder.build_id,)  # the holder, not the one waiting
     assert not (tmp_path / "second").exists()  # no slot yet
     gate.touch()
     async with asyncio.timeout(GUARD):
         results = [(await first).result, (await second).result]
     assert results == [BuildResult.SUCCESS, BuildResult.SUCCESS]
     assert provider.statistics().in_use == 0
+    assert provider.statistics().builds == ()
 
 
 async def test_a_missing_password_is_an_error_before_any_node(
