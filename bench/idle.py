@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 from tests.e2e.ci_loop_harness import ServeProcess
 
+from bench.peers.proctree import on_cpu_seconds
 from crosscheck.sandbox.gerrit import Sandbox, SandboxState
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sandbox-ci"
@@ -46,6 +47,8 @@ class Snapshot:
 
     at: float
     cpu_seconds: float
+    #: Time on a CPU of every thread, from schedstat, to the nanosecond.
+    on_cpu_seconds: float
     wakeups: int
     rss_mib: float
     passes: float | None
@@ -54,6 +57,7 @@ class Snapshot:
 @dataclass
 class Rounds:
     cpu_per_minute: list[float] = field(default_factory=list)
+    on_cpu_per_minute: list[float] = field(default_factory=list)
     wakeups_per_minute: list[float] = field(default_factory=list)
     passes_per_minute: list[float] = field(default_factory=list)
     rss_mib: list[float] = field(default_factory=list)
@@ -121,7 +125,12 @@ async def snapshot(serve: ServeProcess) -> Snapshot:
     # The scrape first: its own CPU and wake-ups fall before the window's reading.
     passes = await scheduler_passes(serve.url)
     return Snapshot(
-        time.monotonic(), cpu_seconds(pid), wakeups(pid), status_mib(pid, "VmRSS"), passes
+        time.monotonic(),
+        cpu_seconds(pid),
+        on_cpu_seconds([pid]),
+        wakeups(pid),
+        status_mib(pid, "VmRSS"),
+        passes,
     )
 
 
@@ -159,6 +168,7 @@ async def measure(
 def _add_round(found: Rounds, before: Snapshot, after: Snapshot) -> None:
     minutes = (after.at - before.at) / 60
     found.cpu_per_minute.append((after.cpu_seconds - before.cpu_seconds) / minutes)
+    found.on_cpu_per_minute.append((after.on_cpu_seconds - before.on_cpu_seconds) / minutes)
     found.wakeups_per_minute.append((after.wakeups - before.wakeups) / minutes)
     if before.passes is not None and after.passes is not None:
         found.passes_per_minute.append((after.passes - before.passes) / minutes)
@@ -171,7 +181,8 @@ def report(found: Rounds, seconds: float) -> None:
     print(f"idle crosscheck serve, {len(found.rss_mib)} round(s) of {seconds:.0f} s (medians)")
     print(
         f"CPU: {cpu:.3f} s per idle minute "
-        f"(issue 18's Buildbot figure {BUILDBOT_CPU_PER_MINUTE} s, not this run)"
+        f"(issue 18's Buildbot figure {BUILDBOT_CPU_PER_MINUTE} s, not this run); "
+        f"{1000 * statistics.median(found.on_cpu_per_minute):.1f} ms by schedstat"
     )
     print(f"RSS: {rss:.1f} MiB (peak {found.peak_rss_mib:.1f} MiB; "
           f"issue 18's Buildbot figure {BUILDBOT_RSS_MIB} MiB, not this run)")  # fmt: skip

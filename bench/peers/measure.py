@@ -54,6 +54,8 @@ class Side:
     burst_seconds: float = 0.0
     burst_per_change: list[float] = field(default_factory=list)
     idle_cpu_per_minute: float = 0.0
+    #: The same from schedstat, to the nanosecond (living threads only).
+    idle_on_cpu_per_minute: float = 0.0
     #: The processes measured idle, at the end of the window.
     idle_memory: list[proctree.Memory] = field(default_factory=list)
     votes: int = 0
@@ -132,12 +134,14 @@ async def burst(side: Side, stream: EventStream, size: int) -> None:
 async def idle(sides: Sequence[Side], seconds: float) -> None:
     """Both sides idle in the same window: CPU time of each whole process tree before and
     after, per minute, and its resident memory at the end."""
-    before = [
-        (proctree.cpu_seconds(proctree.tree(side.pids())), time.monotonic()) for side in sides
-    ]
+    before = []
+    for side in sides:
+        pids = proctree.tree(side.pids())
+        before.append((proctree.cpu_seconds(pids), proctree.on_cpu_seconds(pids), time.monotonic()))
     await asyncio.sleep(seconds)
-    for side, (cpu, at) in zip(sides, before, strict=True):
+    for side, (cpu, on_cpu, at) in zip(sides, before, strict=True):
         pids = proctree.tree(side.pids())
         minutes = (time.monotonic() - at) / 60
         side.idle_cpu_per_minute = (proctree.cpu_seconds(pids) - cpu) / minutes
+        side.idle_on_cpu_per_minute = (proctree.on_cpu_seconds(pids) - on_cpu) / minutes
         side.idle_memory = proctree.memory_of(pids)

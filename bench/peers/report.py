@@ -32,6 +32,7 @@ def figures(burst: int) -> list[Figure]:
         Figure("idle RSS, whole process tree", "MiB", lambda s: s.idle_rss_mib, 0.8, 1),
         Figure("idle PSS, whole process tree", "MiB", lambda s: s.idle_pss_mib, None, 1),
         Figure("idle CPU, whole process tree", "s/min", lambda s: s.idle_cpu_per_minute, 1.0, 3),
+        Figure("idle CPU, schedstat", "ms/min", lambda s: s.idle_on_cpu_per_minute * 1000, 1.0),
     ]
 
 
@@ -68,7 +69,10 @@ def print_report(sides: Sequence[Side], versions: dict[str, str], sizes: Sizes) 
             f"{figure.name + ' (' + figure.unit + ')':44s} | {mine:10.{figure.decimals}f} | "
             f"{peer:10.{figure.decimals}f} | {ratio(mine, peer):>5s} | {goal}"
         )
-    print(f"(/proc counts CPU in clock ticks of {1 / os.sysconf('SC_CLK_TCK'):g} s)")
+    print(
+        f"(/proc/PID/stat counts CPU in clock ticks of {1 / os.sysconf('SC_CLK_TCK'):g} s, "
+        "reaped children included; schedstat in nanoseconds, the living threads)"
+    )
     for side in sides:
         processes = ", ".join(
             f"{p.name} {p.rss_mib:.1f} ({p.pss_mib:.1f})" for p in side.idle_memory

@@ -112,6 +112,13 @@ async def row(engine: AsyncEngine, key: str) -> tuple[str, int, str | None]:
     return found.state, found.attempts, found.detail
 
 
+async def next_attempt(engine: AsyncEngine, key: str) -> float | None:
+    """When the report's row says it is tried next, on the fake clock; None: not said."""
+    async with engine.connect() as db:
+        due = await db.scalar(select(reports.c.next_attempt_at).where(reports.c.report_key == key))
+    return None if due is None else due.timestamp()
+
+
 async def until(check: Callable[[], bool | Awaitable[bool]], what: str) -> None:
     for _ in range(500):
         done = check()
@@ -161,6 +168,7 @@ async def test_a_report_failing_a_while_is_delivered_once(engine: AsyncEngine) -
     assert [r.earlier_attempts for r in reporter.sent] == [0, 1, 2, 3, 4]
     assert {r.queued_at for r in reporter.sent} == {START}
     assert await row(engine, REPORT.key) == ("sent", 5, "posted")
+    assert await next_attempt(engine, REPORT.key) is None  # none once it is final
     # Queued -> sent, on the queue's clock: five attempts a minute apart.
     assert metric("crosscheck_report_delivery_seconds_count", connection="review") == delivered + 1
     sum_now = metric("crosscheck_report_delivery_seconds_sum", connection="review")
@@ -226,8 +234,13 @@ async def test_a_report_waiting_for_its_next_attempt_holds_up_no_other(
         # Sent is recorded just after the call returns: wait for the record, not the call.
         await until(lambda: sent(queue, OTHER.key), "the other report recorded as sent")
         assert (await queue.state(OTHER.key))[0] is ReportState.SENT
-        # The first one waits, its row telling why, for status to show.
+        # The first one waits, its row telling why and until when, for status to show:
+        # the attempt moved the clock a minute; the back-off, capped at max_backoff
+        # (120 s), is in its upper half.
         assert await row(engine, REPORT.key) == ("pending", 1, "Gerrit answered 503")
+        due = await next_attempt(engine, REPORT.key)
+        assert due is not None
+        assert START + 60 + 60 <= due <= START + 60 + 120
         assert down.calls == 1
 
 

@@ -109,9 +109,9 @@ def _render_reports(section: dict[str, Any], console: Console, now: datetime) ->
     )
     if pending:
         shown = f" (the {len(pending)} oldest)" if len(pending) < section["pending_count"] else ""
-        table = _reports_table("reports waiting" + shown, "queued", "last error")
+        table = _reports_table("reports waiting" + shown, "queued", "last error", "next attempt")
         for report in pending:
-            _report_row(table, report, report["queued_at"], now)
+            _report_row(table, report, report["queued_at"], now, _next_attempt(report, now))
         console.print(table)
     if failed:
         shown = f" (the {len(failed)} latest)" if len(failed) < section["failed_count"] else ""
@@ -121,24 +121,38 @@ def _render_reports(section: dict[str, Any], console: Console, now: datetime) ->
         console.print(table)
 
 
-def _reports_table(title: str, since: str, detail: str) -> Table:
+def _reports_table(title: str, since: str, detail: str, *more: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("change", "to", "attempts", since):
+    for column in ("change", "to", "attempts", since, *more):
         table.add_column(column, no_wrap=True)
     table.add_column(detail, overflow="fold")
     return table
 
 
-def _report_row(table: Table, report: dict[str, Any], moment: str, now: datetime) -> None:
+def _report_row(
+    table: Table, report: dict[str, Any], moment: str, now: datetime, *more: str
+) -> None:
     destination = report["destination"]
     cells = (
         _change(report),
         "results service" if destination == RESULTS_SERVICE else destination,
         str(report["attempts"]),
         f"{_since(moment, now)} ago",
+        *more,
         report["detail"] or "",
     )
     table.add_row(*(Text(cell) for cell in cells))
+
+
+def _next_attempt(report: dict[str, Any], now: datetime) -> str:
+    """Whether the report is being sent, or when it is tried again (a server from before
+    says neither)."""
+    if report["state"] == "sending":
+        return f"sending (attempt {report['attempts']})"
+    due = report.get("next_attempt_at")
+    if due and _parse(due) > now:
+        return f"in {format_duration((_parse(due) - now).total_seconds())}"
+    return "now" if report["attempts"] else ""
 
 
 def _pipeline_tree(pipeline: dict[str, Any], now: datetime, *, qualified: bool = False) -> Tree:

@@ -114,6 +114,9 @@ class ReportView:
     finished_at: datetime | None
     #: While pending: the last attempt's error. Once failed: why it was given up.
     detail: str | None
+    #: While pending after a failed attempt: when it is tried next (sooner if its
+    #: destination answers again). None before the first attempt and while sending.
+    next_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ def _report(row: Any) -> ReportView:
         queued_at=row.created_at,
         finished_at=row.finished_at,
         detail=row.detail,
+        next_attempt_at=row.next_attempt_at if row.state == ReportState.PENDING.value else None,
     )
 
 

@@ -247,7 +247,8 @@ class ReportQueue:
     async def _failed_attempt(
         self, report: Report, attempts: int, detail: str
     ) -> _DelayedRetry | None:
-        age, limit = self.clock() - report.queued_at, self.give_up_after
+        now, limit = self.clock(), self.give_up_after
+        age = now - report.queued_at
         if age >= limit:
             outcome = ReportOutcome(
                 ReportState.FAILED,
@@ -258,7 +259,8 @@ class ReportQueue:
             return None
         # The last attempt comes when the report reaches its age limit, not after.
         delay = min(self._backoff(attempts), limit - age)
-        await self._mark(report.key, ReportState.PENDING, attempts, detail)
+        next_at = datetime.fromtimestamp(now + delay, UTC)
+        await self._mark(report.key, ReportState.PENDING, attempts, detail, next_at)
         level = logging.WARNING if attempts == 1 or attempts % WARN_EVERY == 0 else logging.DEBUG
         log.log(
             level,
@@ -295,6 +297,7 @@ class ReportQueue:
                     transport=outcome.transport,
                     detail=outcome.detail[:DETAIL_LENGTH],
                     finished_at=datetime.fromtimestamp(now, UTC),
+                    next_attempt_at=None,
                 )
             )
         reports_finished.labels(report.connection, outcome.state.value).inc()
@@ -324,9 +327,18 @@ class ReportQueue:
         )
 
     async def _mark(
-        self, key: str, state: ReportState, attempts: int, detail: str | None = None
+        self,
+        key: str,
+        state: ReportState,
+        attempts: int,
+        detail: str | None = None,
+        next_attempt_at: datetime | None = None,
     ) -> None:
-        values: dict[str, object] = {"state": state.value, "attempts": attempts}
+        values: dict[str, object] = {
+            "state": state.value,
+            "attempts": attempts,
+            "next_attempt_at": next_attempt_at,
+        }
         if detail is not None:
             values["detail"] = detail[:DETAIL_LENGTH]
         async with self.engine.begin() as connection:

@@ -95,6 +95,8 @@ reports = Table(
     Column("detail", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
+    #: While pending after a failed attempt: when its back-off ends (migration 0007).
+    Column("next_attempt_at", UtcDateTime),
     UniqueConstraint("report_key", name="uq_reports_report_key"),
 )
 

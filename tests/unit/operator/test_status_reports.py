@@ -1,5 +1,5 @@
 """`crosscheck status` shows the reports not delivered: those waiting for their next
-attempt (attempts, last error, age) and those given up in the last day."""
+attempt (attempts, last error, age, when it comes) and those given up in the last day."""
 
 from __future__ import annotations
 
@@ -54,8 +54,12 @@ async def test_waiting_and_given_up_reports_are_in_the_status(
     sent = replace(REPORT, key="item-4-review", change=6)
     for report in (waiting, results, given_up, long_ago, sent):
         assert await queue.enqueue(report)
-    await set_row(engine, waiting.key, attempts=3, detail="cannot reach Gerrit: refused")
-    await set_row(engine, results.key, state="sending", attempts=1)
+    due = now + timedelta(seconds=40)
+    await set_row(
+        engine, waiting.key, attempts=3, detail="cannot reach Gerrit: refused", next_attempt_at=due
+    )
+    # A time left from the attempt before is no next attempt while this one is sent.
+    await set_row(engine, results.key, state="sending", attempts=1, next_attempt_at=due)
     reason = "given up after 24h 00m 00s and 40 attempt(s): Gerrit answered 503"
     await set_row(engine, given_up.key, state="failed", attempts=40, detail=reason, finished_at=now)
     await set_row(
@@ -74,8 +78,10 @@ async def test_waiting_and_given_up_reports_are_in_the_status(
     )
     assert (first["change"], first["patchset"], first["attempts"]) == (3, 2, 3)
     assert first["detail"] == "cannot reach Gerrit: refused"
+    assert datetime.fromisoformat(first["next_attempt_at"]) == due
     assert abs(datetime.fromisoformat(first["queued_at"]) - now) < timedelta(minutes=1)
     assert (second["destination"], second["state"]) == (RESULTS_SERVICE, "sending")
+    assert second["next_attempt_at"] is None
     (failed,) = section["failed"]
     assert (failed["key"], failed["attempts"], failed["detail"]) == ("item-2-review", 40, reason)
     assert failed["finished_at"] is not None
@@ -99,6 +105,7 @@ def test_the_cli_lists_waiting_and_given_up_reports() -> None:
                     "queued_at": "2024-05-01T10:00:00+00:00",
                     "finished_at": None,
                     "detail": "cannot reach Gerrit: [red]refused",
+                    "next_attempt_at": "2024-05-01T10:06:40+00:00",
                 },
                 {
                     "key": "item-1-@results",
@@ -107,7 +114,7 @@ def test_the_cli_lists_waiting_and_given_up_reports() -> None:
                     "change": 3,
                     "patchset": 2,
                     "state": "sending",
-                    "attempts": 0,
+                    "attempts": 2,
                     "queued_at": "2024-05-01T10:00:00+00:00",
                     "finished_at": None,
                     "detail": None,
@@ -137,10 +144,15 @@ def test_the_cli_lists_waiting_and_given_up_reports() -> None:
     assert "2 report(s) waiting to be delivered, 1 given up in the last 24h" in lines
     rows = [line for line in lines if line.startswith("│ ")]
     assert any(
-        "3,2" in r and "review" in r and "│ 7 " in r and "5m 00s ago" in r and "[red]refused" in r
+        "3,2" in r
+        and "review" in r
+        and "│ 7 " in r
+        and "5m 00s ago" in r
+        and "in 1m 40s" in r
+        and "[red]refused" in r
         for r in rows
     )
-    assert any("results service" in r for r in rows)
+    assert any("results service" in r and "sending (attempt 2)" in r for r in rows)
     assert any("4,1" in r and "35m 00s ago" in r and "403" in r for r in rows)
     assert "reports waiting" in lines
     assert "reports given up" in lines
@@ -150,3 +162,39 @@ def test_the_cli_reads_a_server_without_a_reports_section() -> None:
     console = Console(width=100, record=True, color_system=None)
     render({"pipelines": [], "running_builds": [], "waiting_builds": 0}, console, datetime.now(UTC))
     assert "report(s)" not in console.export_text()
+
+
+@pytest.mark.parametrize(
+    ("state", "attempts", "due", "shown"),
+    [
+        ("pending", 0, None, ""),  # not tried yet
+        ("pending", 3, "2024-05-01T10:04:00+00:00", "now"),  # due: its back-off is over
+        ("pending", 3, None, "now"),  # a server from before says nothing of it
+    ],
+)
+def test_the_next_attempt_of_a_report_not_waiting_out_a_back_off(
+    state: str, attempts: int, due: str | None, shown: str
+) -> None:
+    report = {
+        "key": "item-1-review",
+        "destination": "review",
+        "project": "acme/driver",
+        "change": 3,
+        "patchset": 2,
+        "state": state,
+        "attempts": attempts,
+        "queued_at": "2024-05-01T10:00:00+00:00",
+        "finished_at": None,
+        "detail": "Gerrit answered 503",
+    } | ({"next_attempt_at": due} if due else {})
+    data = {
+        "pipelines": [],
+        "running_builds": [],
+        "waiting_builds": 0,
+        "reports": {"pending": [report], "pending_count": 1, "failed": [], "failed_count": 0},
+    }
+    console = Console(width=140, record=True, color_system=None)
+    render(data, console, datetime(2024, 5, 1, 10, 5, tzinfo=UTC))
+    (row,) = [line for line in console.export_text().splitlines() if "3,2" in line]
+    cells = [cell.strip() for cell in row.strip("│ ").split("│")]
+    assert cells[4] == shown, cells
