@@ -21,5 +21,8 @@ async def test_idle_bench_measures_cpu_memory_and_no_scheduler_pass(
     assert len(found.rss_mib) == 2
     assert all(rss > 10 for rss in found.rss_mib)
     assert all(cpu >= 0 for cpu in found.cpu_per_minute)
+    assert len(found.on_cpu_per_minute) == 2
+    assert all(cpu >= 0 for cpu in found.on_cpu_per_minute)
+    assert "ms by schedstat" in output
     # serve exports its passes, and an idle one runs none.
     assert found.passes_per_minute == [0.0, 0.0]

@@ -42,7 +42,11 @@ async def test_peers_bench_measures_both_cis_on_their_own_projects(
         assert 0 < side.idle_pss_mib <= side.idle_rss_mib  # shared pages counted once
     assert versions["Buildbot"].startswith("4.")
     rows = table_rows(output)
-    assert len(rows) == 9
+    assert len(rows) == 10
+    # schedstat counts nanoseconds on a CPU: a figure, never negative, on both sides.
+    on_cpu = rows["idle CPU, schedstat (ms/min)"]
+    assert float(on_cpu[0]) >= 0
+    assert float(on_cpu[1]) >= 0
     for name, (ours, theirs, _, _) in rows.items():
         if not name.startswith("idle CPU"):  # an idle window this short may see no tick
             assert float(ours) > 0, name
