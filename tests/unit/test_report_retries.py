@@ -294,6 +294,53 @@ async def test_a_source_seeing_gerrit_back_sends_the_waiting_reports_at_once(
     assert reporter.calls == 2
 
 
+class GatedReporter:
+    """Fails its first call (Gerrit unreachable), then holds every call until `gate`."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.gate = asyncio.Event()
+
+    async def send(self, report: Report) -> ReportOutcome:
+        self.calls += 1
+        if self.calls == 1:
+            raise TransientReportError("cannot reach Gerrit: connection refused")
+        await self.gate.wait()
+        return SENT
+
+
+async def test_a_retry_woken_early_no_longer_says_its_back_off_while_it_waits_for_a_worker(
+    engine: AsyncEngine,
+) -> None:
+    reporter = GatedReporter()
+    same = replace(REPORT, key="item-9-review")  # to the same Gerrit
+    queue = ReportQueue(engine, {"review": reporter}, workers=1, base_backoff=3600)
+    async with running(queue):
+        assert await queue.enqueue(REPORT)
+        await until(lambda: reporter.calls == 1, "the failed attempt")
+        await until(
+            lambda: _has_next_attempt(engine, REPORT.key), "the back-off recorded in its row"
+        )
+        assert await queue.enqueue(same)
+        await until(lambda: reporter.calls == 2, "the other report holding the only worker")
+        queue.retry_now("review")  # Gerrit answered again: the first is due at once...
+        # ...and waits for the worker, its row no longer naming the back-off's end.
+        await until(lambda: _no_next_attempt(engine, REPORT.key), "the woken retry's row says now")
+        assert reporter.calls == 2
+        assert (await queue.state(REPORT.key))[0] is ReportState.PENDING
+        reporter.gate.set()
+        await until(lambda: sent(queue, REPORT.key), "the retry sent")
+        await until(lambda: sent(queue, same.key), "the other sent")
+
+
+async def _has_next_attempt(engine: AsyncEngine, key: str) -> bool:
+    return await next_attempt(engine, key) is not None
+
+
+async def _no_next_attempt(engine: AsyncEngine, key: str) -> bool:
+    return await next_attempt(engine, key) is None
+
+
 async def test_a_restart_resumes_waiting_and_interrupted_reports(engine: AsyncEngine) -> None:
     clock = Clock()
     first = FlakyReporter(clock, failures=float("inf"))

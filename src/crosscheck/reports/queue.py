@@ -220,9 +220,14 @@ class ReportQueue:
 
     async def _deliver(self, key: str) -> _DelayedRetry | None:
         """Send the report once; the retry to schedule, or None once it is final."""
-        report, attempts, state = await self._load(key)
+        report, attempts, state, due = await self._load(key)
         if state.final:
             return None  # queued twice (a `send_soon` racing a restart's resume): done
+        if due is not None:
+            # A retry is due now (its back-off over, or its destination answered again):
+            # it may yet wait for a worker, and meanwhile the status says `now`, not
+            # the back-off's end.
+            await self._mark(key, ReportState.PENDING, attempts)
         reporter = self.reporters.get(report.connection)
         if reporter is None:
             outcome = ReportOutcome(
@@ -346,7 +351,8 @@ class ReportQueue:
                 update(reports).where(reports.c.report_key == key).values(**values)
             )
 
-    async def _load(self, key: str) -> tuple[Report, int, ReportState]:
+    async def _load(self, key: str) -> tuple[Report, int, ReportState, datetime | None]:
+        """The report, its attempts so far, its state, and when its next attempt was due."""
         async with self.engine.connect() as connection:
             row = (
                 await connection.execute(select(reports).where(reports.c.report_key == key))
@@ -372,7 +378,7 @@ class ReportQueue:
             candidate=data.get("candidate"),
             note=data.get("note", ""),
         )
-        return report, row.attempts, ReportState(row.state)
+        return report, row.attempts, ReportState(row.state), row.next_attempt_at
 
     async def _unfinished(self) -> list[str]:
         async with self.engine.connect() as connection:
