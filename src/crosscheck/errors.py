@@ -44,4 +44,15 @@ def said(error: BaseException) -> str:
     return f"{kind} (no answer in time)" if timed_out else kind
 
 
-__all__ = ["ConfigInvalidError", "CrosscheckError", "PrerequisiteError", "said"]
+def printable(text: str) -> str:
+    """`text` safe for a terminal and a log line: every character that is not printable
+    (line breaks, ESC and the rest of C0 and C1, bidirectional overrides) written as its
+    escape (`\\x1b`, `\\n`, `\\u202e`). Another server's error text may hold escape
+    sequences that retitle or clear an operator's terminal, or a line that forges a log
+    entry."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+__all__ = ["ConfigInvalidError", "CrosscheckError", "PrerequisiteError", "printable", "said"]

@@ -216,6 +216,28 @@ async def test_retries_are_logged_at_warning_without_flooding(
     assert all(r.levelno == logging.WARNING for r in caplog.records if "failed (" in r.message)
 
 
+async def test_a_destination_s_words_reach_the_log_and_the_status_printable(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    hostile = "Gerrit answered 500: \x1b]0;owned\x07\x1b[2J\nINFO forged: all fine"
+    reporter = FlakyReporter(clock, failures=1, error=hostile)
+    refusal = ReportOutcome(ReportState.FAILED, "rest", "refused: \x1b[31mno\x1b[0m")
+    queue = fast(engine, {"review": reporter}, clock)
+    caplog.set_level(logging.INFO, logger="crosscheck.reports.queue")
+    assert await queue.enqueue(REPORT)
+    reporter.outcome = refusal
+    assert await deliver(queue, REPORT.key) is ReportState.FAILED
+    failed = [r.getMessage() for r in caplog.records if "attempt 1 failed" in r.getMessage()]
+    given_up = [r.getMessage() for r in caplog.records if "given up" in r.getMessage()]
+    assert len(failed) == 1
+    assert len(given_up) == 1
+    for line in (*failed, *given_up):
+        assert line.isprintable(), line
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\nINFO forged" in failed[0]
+    assert (await row(engine, REPORT.key))[2] == "refused: \\x1b[31mno\\x1b[0m"
+
+
 async def test_a_report_waiting_for_its_next_attempt_holds_up_no_other(
     engine: AsyncEngine,
 ) -> None:

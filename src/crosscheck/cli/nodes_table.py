@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from crosscheck.errors import printable
 from crosscheck.nodes.spans import span
 
 STATE_STYLES = {
@@ -42,14 +43,14 @@ def nodes_table(nodes: list[dict[str, Any]], now: datetime) -> Table:
         held = node["held_by"] is not None
         # Text cells: a value is never read as rich markup.
         table.add_row(
-            Text(node["name"]),
+            Text(printable(node["name"])),
             state_text(node),
-            Text(", ".join(node["labels"])),
-            Text(node["pod"] or ""),
-            Text("\n".join(node["builds"])),
-            Text(node["reason"]),
-            Text(node["held_by"] or ""),
-            Text(node["hold_reason"] if held else ""),
+            Text(printable(", ".join(node["labels"]))),
+            Text(printable(node["pod"] or "")),
+            Text("\n".join(printable(build) for build in node["builds"])),
+            Text(printable(node["reason"])),
+            Text(printable(node["held_by"] or "")),
+            Text(printable(node["hold_reason"]) if held else ""),
             Text(until(node["hold_until"], now) if held else ""),
         )
     return table
@@ -86,7 +87,7 @@ def autoholds_table(requests: list[dict[str, Any]]) -> Table:
             f"{parse(request['created_at']):%Y-%m-%d %H:%M} UTC",
             request["reason"],
         )
-        table.add_row(*(Text(cell) for cell in cells))
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     return table
 
 

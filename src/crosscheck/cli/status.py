@@ -16,6 +16,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from crosscheck.cli.serve_api import ServeApi, url_option
+from crosscheck.errors import printable
 from crosscheck.model.build import BuildResult, format_duration
 from crosscheck.model.report import RESULTS_SERVICE
 from crosscheck.model.states import BuildState, ItemState
@@ -91,11 +92,16 @@ def _nodes_table(nodes: list[dict[str, Any]]) -> Table:
         if node.get("held_by"):
             reason = f"held by {node['held_by']}: {reason}".rstrip(": ")
         table.add_row(
-            Text(node["name"]),
-            Text(node["state"]),
-            Text(", ".join(node["labels"])),
-            Text(", ".join(node["builds"])),
-            Text(reason),
+            *(
+                Text(printable(cell))
+                for cell in (
+                    node["name"],
+                    node["state"],
+                    ", ".join(node["labels"]),
+                    ", ".join(node["builds"]),
+                    reason,
+                )
+            )
         )
     return table
 
@@ -141,18 +147,20 @@ def _report_row(
         *more,
         report["detail"] or "",
     )
-    table.add_row(*(Text(cell) for cell in cells))
+    table.add_row(*(Text(printable(cell)) for cell in cells))
 
 
 def _next_attempt(report: dict[str, Any], now: datetime) -> str:
-    """Whether the report is being sent, or when it is tried again (a server from before
-    says neither)."""
+    """Whether the report is being sent, or when it is tried again: nothing before its
+    first attempt, nor from a server from before (its answer has no next_attempt_at)."""
     if report["state"] == "sending":
         return f"sending (attempt {report['attempts']})"
-    due = report.get("next_attempt_at")
-    if due and _parse(due) > now:
-        return f"in {format_duration((_parse(due) - now).total_seconds())}"
-    return "now" if report["attempts"] else ""
+    if "next_attempt_at" not in report or not report["attempts"]:
+        return ""
+    due = report["next_attempt_at"]
+    wait = (_parse(due) - now).total_seconds() if due else 0.0
+    # A retry due within the second is as good as due: "in 0s" would read as stuck.
+    return f"in {format_duration(wait)}" if wait >= 1 else "now"
 
 
 def _pipeline_tree(pipeline: dict[str, Any], now: datetime, *, qualified: bool = False) -> Tree:
@@ -163,10 +171,12 @@ def _pipeline_tree(pipeline: dict[str, Any], now: datetime, *, qualified: bool =
     for item in items:
         branch = tree.add(
             Text.assemble(
-                f"item {item['id']}  {_change(item, qualified)}  "
-                f"{item['project']} ({item['branch']})  ",
+                printable(
+                    f"item {item['id']}  {_change(item, qualified)}  "
+                    f"{item['project']} ({item['branch']})  "
+                ),
                 _state(item["state"]),
-                f"  {_since(item['enqueued_at'], now)} ago  {item['why']}",
+                printable(f"  {_since(item['enqueued_at'], now)} ago  {item['why']}"),
             )
         )
         width = max((len(_job(b)) for b in item["builds"]), default=0)
@@ -184,7 +194,7 @@ def _build_line(build: dict[str, Any], width: int, now: datetime) -> Text:
     return Text.assemble(
         f"{_job(build):<{width}}  ",
         _state(build["result"] or build["state"]),
-        "  " + "  ".join(p for p in parts if p),
+        printable("  " + "  ".join(p for p in parts if p)),
     )
 
 
@@ -213,7 +223,7 @@ def _running_table(running: list[dict[str, Any]], now: datetime) -> Table:
             build["log_url"] or "",
             *((build.get("console_url") or "",) if consoles else ()),
         )
-        table.add_row(*(Text(cell) for cell in cells))
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     return table
 
 

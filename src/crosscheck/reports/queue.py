@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.drivers.base import Reporter, TransientReportError
+from crosscheck.errors import printable
 from crosscheck.metrics import report_delivery_seconds, reports_finished, reports_given_up
 from crosscheck.model.build import format_duration
 from crosscheck.model.config import DEFAULT_REPORT_GIVE_UP_AFTER
@@ -250,8 +251,9 @@ class ReportQueue:
         return None
 
     async def _failed_attempt(
-        self, report: Report, attempts: int, detail: str
+        self, report: Report, attempts: int, error: str
     ) -> _DelayedRetry | None:
+        detail = printable(error)  # a destination's words, for the log and the status
         now, limit = self.clock(), self.give_up_after
         age = now - report.queued_at
         if age >= limit:
@@ -292,6 +294,7 @@ class ReportQueue:
     ) -> None:
         """Record the final outcome; `reason` labels a failure in the given-up metric."""
         now = self.clock()
+        detail = printable(outcome.detail)  # a destination's words, for the log and the status
         async with self.engine.begin() as connection:
             await connection.execute(
                 update(reports)
@@ -300,7 +303,7 @@ class ReportQueue:
                     state=outcome.state.value,
                     attempts=attempts,
                     transport=outcome.transport,
-                    detail=outcome.detail[:DETAIL_LENGTH],
+                    detail=detail[:DETAIL_LENGTH],
                     finished_at=datetime.fromtimestamp(now, UTC),
                     next_attempt_at=None,
                 )
@@ -318,7 +321,7 @@ class ReportQueue:
                 report.subject,
                 report.connection,
                 reason,
-                outcome.detail,
+                detail,
             )
             return
         log.info(
@@ -328,7 +331,7 @@ class ReportQueue:
             outcome.state.value,
             f" via {outcome.transport}" if outcome.transport else "",
             attempts,
-            outcome.detail,
+            detail,
         )
 
     async def _mark(

@@ -54,6 +54,8 @@ CANNED = {
             hold_until="2025-03-01T12:00:00Z",
         ),
         node("lab-3", "unhealthy", reason="cannot connect to ci@lab-3:22: refused"),
+        # What a node's sshd said, escape sequences and all.
+        node("lab-4", "unhealthy", reason="banner: \x1b]0;owned\x07\x1b[2J"),
     ],
     "autoholds": [
         {
@@ -96,6 +98,8 @@ def test_the_table_shows_state_labels_pod_builds_reason_and_holds() -> None:
     assert "[bold]firmware[/bold]" in held
     assert "2025-03-01 12:00 UTC (in 2h)" in held
     assert "cannot connect to ci@lab-3:22: refused" in line_of(text, "lab-3")
+    # Escape sequences from a node are shown, never sent to the terminal.
+    assert "banner: \\x1b]0;owned\\x07\\x1b[2J" in line_of(text, "lab-4")
     request = line_of(text, "acme-nfs")
     assert all(cell in request for cell in ("4", "any", "1042", "2", "1d", "bob", "flaky"))
 

@@ -132,7 +132,7 @@ def test_the_cli_lists_waiting_and_given_up_reports() -> None:
                     "attempts": 1,
                     "queued_at": "2024-05-01T09:00:00+00:00",
                     "finished_at": "2024-05-01T09:30:00+00:00",
-                    "detail": "Gerrit answered 403 to POST",
+                    "detail": "Gerrit answered 403 to POST: \x1b]0;owned\x07",
                 }
             ],
             "failed_count": 1,
@@ -154,6 +154,9 @@ def test_the_cli_lists_waiting_and_given_up_reports() -> None:
     )
     assert any("results service" in r and "sending (attempt 2)" in r for r in rows)
     assert any("4,1" in r and "35m 00s ago" in r and "403" in r for r in rows)
+    # An escape sequence in a server's words is shown, never sent to the terminal.
+    assert "\x1b" not in console.export_text()
+    assert any("\\x1b]0;owned\\x07" in r for r in rows)
     assert "reports waiting" in lines
     assert "reports given up" in lines
 
@@ -169,7 +172,10 @@ def test_the_cli_reads_a_server_without_a_reports_section() -> None:
     [
         ("pending", 0, None, ""),  # not tried yet
         ("pending", 3, "2024-05-01T10:04:00+00:00", "now"),  # due: its back-off is over
-        ("pending", 3, None, "now"),  # a server from before says nothing of it
+        ("pending", 3, "2024-05-01T10:05:00.500000+00:00", "now"),  # due within the second
+        ("pending", 3, "2024-05-01T10:05:01+00:00", "in 1s"),
+        ("pending", 3, None, "now"),  # woken early: waiting for a worker
+        ("pending", 3, "absent", ""),  # a server from before says nothing of it
     ],
 )
 def test_the_next_attempt_of_a_report_not_waiting_out_a_back_off(
@@ -186,7 +192,7 @@ def test_the_next_attempt_of_a_report_not_waiting_out_a_back_off(
         "queued_at": "2024-05-01T10:00:00+00:00",
         "finished_at": None,
         "detail": "Gerrit answered 503",
-    } | ({"next_attempt_at": due} if due else {})
+    } | ({} if due == "absent" else {"next_attempt_at": due})
     data = {
         "pipelines": [],
         "running_builds": [],

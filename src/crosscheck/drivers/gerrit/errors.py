@@ -12,6 +12,10 @@
 from __future__ import annotations
 
 from crosscheck.drivers.base import DriverError, DriverNotFoundError
+from crosscheck.errors import printable
+
+#: The characters of Gerrit's answer a message quotes (a proxy's page may be one line).
+MAX_DETAIL = 500
 
 
 class GerritError(DriverError):
@@ -38,7 +42,9 @@ class GerritHttpError(GerritError):
         self.url = url
         self.status_code = status_code
         self.body = body
-        detail = body.strip().splitlines()[0] if body.strip() else "(empty body)"
+        first = body.strip().splitlines()[0] if body.strip() else "(empty body)"
+        # What a server (or a proxy before it) answered goes to logs and terminals.
+        detail = printable(first[:MAX_DETAIL]) + ("..." if len(first) > MAX_DETAIL else "")
         super().__init__(f"Gerrit answered {status_code} to {method} {url}: {detail}")
 
 
