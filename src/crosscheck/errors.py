@@ -14,6 +14,7 @@ Each message names what went wrong, where, and how to fix it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 
@@ -44,15 +45,19 @@ def said(error: BaseException) -> str:
     return f"{kind} (no answer in time)" if timed_out else kind
 
 
-def printable(text: str) -> str:
-    """`text` safe for a terminal and a log line: every character that is not printable
-    (line breaks, ESC and the rest of C0 and C1, bidirectional overrides) written as its
-    escape (`\\x1b`, `\\n`, `\\u202e`). Another server's error text may hold escape
-    sequences that retitle or clear an operator's terminal, or a line that forges a log
-    entry."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+#: What a terminal or a log reader acts on rather than shows: C0 and C1 controls (line
+#: breaks, ESC), DEL, the bidirectional marks and overrides, and the line and paragraph
+#: separators. No-break spaces, soft hyphens and emoji joiners are text, and stay.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """`text` (its first `limit` characters) safe for a terminal and a log line: what a
+    terminal would act on is written as its escape (`\\x1b`, `\\n`, `\\u202e`).
+    Another server's error text may hold escape sequences that retitle or clear an
+    operator's terminal, or a line break that forges a log entry."""
+    cut = text if limit is None else text[:limit]
+    return _UNSAFE.sub(lambda found: repr(found.group())[1:-1], cut)
 
 
 __all__ = ["ConfigInvalidError", "CrosscheckError", "PrerequisiteError", "printable", "said"]

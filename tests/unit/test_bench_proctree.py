@@ -12,11 +12,12 @@ from bench.peers.proctree import cpu_seconds, on_cpu_seconds
 def test_schedstat_counts_a_few_milliseconds_that_ticks_may_miss() -> None:
     me = [os.getpid()]
     before, ticks_before = on_cpu_seconds(me), cpu_seconds(me)
-    busy_until = time.thread_time() + 0.05
+    busy_until = time.thread_time() + 0.2
     while time.thread_time() < busy_until:
         pass
     spent = on_cpu_seconds(me) - before
-    assert 0.05 <= spent < 5  # the busy loop, and little else of this test's process
+    # The busy loop, and little else; schedstat may lag the thread's own clock by a tick.
+    assert 0.15 <= spent < 5
     assert cpu_seconds(me) - ticks_before >= 0
 
 

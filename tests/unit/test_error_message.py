@@ -67,3 +67,10 @@ def test_anything_else_is_its_detail_or_the_start_of_the_body_on_one_line(
 
 def test_a_long_page_is_cut() -> None:
     assert len(error_message(answer(text="x" * 10_000, status=502))) == MAX_LENGTH
+
+
+def test_what_a_terminal_would_act_on_is_shown_escaped() -> None:
+    hostile = answer({"detail": "no\x1b]0;owned\x07 \x1b[2Jway"}, status=403)
+    assert error_message(hostile) == "no\\x1b]0;owned\\x07 \\x1b[2Jway"
+    located = answer({"detail": "bad", "errors": [{"field": "job", "message": "\x1b[31m!"}]})
+    assert "\x1b" not in error_message(located)

@@ -20,6 +20,15 @@ def test_what_a_terminal_would_act_on_is_written_as_its_escape() -> None:
 def test_printable_text_is_left_as_it_is() -> None:
     for text in ("", "plain", "déjà vu 中文 — [bold]", "back\\slash 'quoted'"):
         assert printable(text) == text
+    # Text that str.isprintable() refuses but a terminal only shows: a no-break space
+    # (French puts one before a colon), a soft hyphen, an emoji's joiner.
+    for text in ("Erreur\xa0: refusé", "hyphen\xadated", "👩\u200d💻"):
+        assert printable(text) == text
+
+
+def test_a_limit_cuts_before_escaping_so_no_escape_is_cut_in_half() -> None:
+    assert printable("ab\x1bcd", 3) == "ab\\x1b"
+    assert printable("abc", 10) == "abc"
 
 
 def test_gerrit_s_answer_is_quoted_printable_and_bounded() -> None:

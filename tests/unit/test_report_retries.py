@@ -363,6 +363,40 @@ async def _no_next_attempt(engine: AsyncEngine, key: str) -> bool:
     return await next_attempt(engine, key) is None
 
 
+class BrokenReporter:
+    """Fails in a way no reporter should (a bug, a proxy's page where JSON was due), then
+    delivers."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def send(self, report: Report) -> ReportOutcome:
+        self.calls += 1
+        if self.calls == 1:
+            raise ValueError("Expecting value: line 1 column 1 (char 0)")
+        return SENT
+
+
+async def test_an_unexpected_failure_leaves_the_report_pending_and_due_not_sending(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    reporter = BrokenReporter()
+    queue = ReportQueue(engine, {"review": reporter}, clock=clock, max_backoff=3600)
+    async with running(queue):
+        assert await queue.enqueue(REPORT)
+        await until(lambda: _has_next_attempt(engine, REPORT.key), "the fault recorded")
+        state, attempts, detail = await row(engine, REPORT.key)
+        assert (state, attempts) == ("pending", 1)
+        assert detail == "ValueError: Expecting value: line 1 column 1 (char 0)"
+        assert await next_attempt(engine, REPORT.key) == START + 3600
+        assert "unexpected failure" in caplog.text
+        # Filed under its destination: Gerrit answering again sends it at once.
+        queue.retry_now("review")
+        await until(lambda: sent(queue, REPORT.key), "the report sent after the fault")
+    assert reporter.calls == 2
+
+
 async def test_a_restart_resumes_waiting_and_interrupted_reports(engine: AsyncEngine) -> None:
     clock = Clock()
     first = FlakyReporter(clock, failures=float("inf"))

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from crosscheck.errors import printable
 from crosscheck.http.problems import describe, field_path
 
 #: Text that is not the service's located problems is cut here (a proxy's HTML page).
@@ -19,7 +20,12 @@ MAX_LENGTH = 500
 
 
 def error_message(answer: httpx.Response) -> str:
-    """The located problems, each once; else the detail; else the start of the body."""
+    """The located problems, each once; else the detail; else the start of the body:
+    printable, as the server's words go to a terminal or a log."""
+    return printable(_message(answer))
+
+
+def _message(answer: httpx.Response) -> str:
     try:
         body = answer.json()
     except ValueError:

@@ -115,7 +115,8 @@ class ReportView:
     #: While pending: the last attempt's error. Once failed: why it was given up.
     detail: str | None
     #: While pending after a failed attempt: when it is tried next (sooner if its
-    #: destination answers again). None before the first attempt and while sending.
+    #: destination answers again). None before the first attempt, while sending, and
+    #: once due (a retry waiting for a worker).
     next_attempt_at: datetime | None = None
 
 

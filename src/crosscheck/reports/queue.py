@@ -31,6 +31,7 @@ again; one handed to a queue without a reporter for it is given up (`no-reporter
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -44,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.drivers.base import Reporter, TransientReportError
-from crosscheck.errors import printable
+from crosscheck.errors import printable, said
 from crosscheck.metrics import report_delivery_seconds, reports_finished, reports_given_up
 from crosscheck.model.build import format_duration
 from crosscheck.model.config import DEFAULT_REPORT_GIVE_UP_AFTER
@@ -187,16 +188,42 @@ class ReportQueue:
         """One attempt; then the report is final, or waits on a timer for the next."""
         try:
             retry = await self._deliver(key)
-        except Exception:
+        except Exception as error:
             # A fault of ours or of the store (a database restarting): the row is still
             # unfinished, so try again later rather than leaving it to the next start.
             log.exception("report %s: unexpected failure; trying again later", key)
-            retry = _DelayedRetry(self.max_backoff, "")
+            retry = await self._after_fault(key, error)
         if retry is None:
             self._queued.discard(key)
             return
         timer = asyncio.get_running_loop().call_later(retry.delay, self._due, key)
         self._waiting[key] = (retry.destination, timer)
+
+    async def _after_fault(self, key: str, error: Exception) -> _DelayedRetry:
+        """The retry after an unexpected failure. Its row says so, and when the next
+        attempt comes, rather than `sending` for nothing; and the retry is filed under its
+        destination, so that Gerrit answering again wakes it too. The store may be what
+        failed: then the row stays as it was."""
+        delay, destination = self.max_backoff, ""
+        with contextlib.suppress(Exception):
+            next_at = datetime.fromtimestamp(self.clock() + delay, UTC)
+            async with self.engine.begin() as connection:
+                unfinished = (reports.c.report_key == key) & reports.c.state.in_(
+                    [ReportState.PENDING.value, ReportState.SENDING.value]
+                )
+                destination = (
+                    await connection.scalar(select(reports.c.connection).where(unfinished)) or ""
+                )
+                await connection.execute(
+                    update(reports)
+                    .where(unfinished)
+                    .values(
+                        state=ReportState.PENDING.value,
+                        detail=printable(said(error), DETAIL_LENGTH),
+                        next_attempt_at=next_at,
+                    )
+                )
+        return _DelayedRetry(delay, destination)
 
     def _due(self, key: str) -> None:
         self._waiting.pop(key, None)
@@ -253,7 +280,7 @@ class ReportQueue:
     async def _failed_attempt(
         self, report: Report, attempts: int, error: str
     ) -> _DelayedRetry | None:
-        detail = printable(error)  # a destination's words, for the log and the status
+        detail = printable(error, DETAIL_LENGTH)  # a destination's words, for the log and status
         now, limit = self.clock(), self.give_up_after
         age = now - report.queued_at
         if age >= limit:
@@ -294,7 +321,7 @@ class ReportQueue:
     ) -> None:
         """Record the final outcome; `reason` labels a failure in the given-up metric."""
         now = self.clock()
-        detail = printable(outcome.detail)  # a destination's words, for the log and the status
+        detail = printable(outcome.detail, DETAIL_LENGTH)  # for the log and the status too
         async with self.engine.begin() as connection:
             await connection.execute(
                 update(reports)
@@ -303,7 +330,7 @@ class ReportQueue:
                     state=outcome.state.value,
                     attempts=attempts,
                     transport=outcome.transport,
-                    detail=detail[:DETAIL_LENGTH],
+                    detail=detail,
                     finished_at=datetime.fromtimestamp(now, UTC),
                     next_attempt_at=None,
                 )
@@ -348,7 +375,7 @@ class ReportQueue:
             "next_attempt_at": next_attempt_at,
         }
         if detail is not None:
-            values["detail"] = detail[:DETAIL_LENGTH]
+            values["detail"] = detail
         async with self.engine.begin() as connection:
             await connection.execute(
                 update(reports).where(reports.c.report_key == key).values(**values)

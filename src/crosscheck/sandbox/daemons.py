@@ -50,7 +50,11 @@ def gone(pid: int) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return True
-    return state in ("Z", "X")
+    if state not in ("Z", "X"):
+        return False
+    # It may have exited just after the first look: a child of ours is collected now.
+    reaped(pid)
+    return True
 
 
 def stop(pid: int, markers: Sequence[str], timeout: float) -> bool:

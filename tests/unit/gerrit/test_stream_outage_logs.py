@@ -145,3 +145,23 @@ async def test_the_line_that_says_the_stream_is_back_says_how_long_it_was_away(
         "gerrit review: stream connected",
         "gerrit review: stream connected again after 0s without it",
     ]
+
+
+class _EndedProcess:
+    """What asyncssh hands back once Gerrit ended `stream-events`: its status and stderr."""
+
+    exit_status = 1
+
+    class stderr:  # noqa: N801 -- the attribute asyncssh's process has
+        @staticmethod
+        async def read() -> str:
+            return "fatal: \x1b]0;owned\x07\x1b[2J\nINFO forged line"
+
+
+async def test_why_gerrit_ended_the_stream_is_logged_printable() -> None:
+    stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(healthy_after=60))
+    with pytest.raises(Exception, match="ended the stream") as ended:
+        await stream._ended(_EndedProcess(), lived=1.0)  # type: ignore[arg-type]
+    said = str(ended.value)
+    assert said.isprintable()
+    assert "exit status 1: fatal: \\x1b]0;owned\\x07\\x1b[2J\\nINFO forged line" in said

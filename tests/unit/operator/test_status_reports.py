@@ -170,6 +170,7 @@ def test_the_cli_reads_a_server_without_a_reports_section() -> None:
 @pytest.mark.parametrize(
     ("state", "attempts", "due", "shown"),
     [
+        ("sending", 2, None, "sending (attempt 2)"),
         ("pending", 0, None, ""),  # not tried yet
         ("pending", 3, "2024-05-01T10:04:00+00:00", "now"),  # due: its back-off is over
         ("pending", 3, "2024-05-01T10:05:00.500000+00:00", "now"),  # due within the second
@@ -178,7 +179,7 @@ def test_the_cli_reads_a_server_without_a_reports_section() -> None:
         ("pending", 3, "absent", ""),  # a server from before says nothing of it
     ],
 )
-def test_the_next_attempt_of_a_report_not_waiting_out_a_back_off(
+def test_the_next_attempt_column_of_a_pending_report(
     state: str, attempts: int, due: str | None, shown: str
 ) -> None:
     report = {

@@ -25,7 +25,7 @@ from enum import StrEnum
 import asyncssh
 
 from crosscheck.drivers.gerrit import ssh
-from crosscheck.errors import said
+from crosscheck.errors import printable, said
 from crosscheck.metrics import stream_connected, stream_reconnects
 from crosscheck.model.build import format_duration
 from crosscheck.model.connection import GerritConnection
@@ -235,7 +235,7 @@ class GerritStream:
             why = (await asyncio.wait_for(process.stderr.read(), 5)).strip()
         except (TimeoutError, asyncssh.Error, OSError):
             why = ""
-        detail = f"exit status {process.exit_status}" + (f": {why[:500]}" if why else "")
+        detail = f"exit status {process.exit_status}" + (f": {printable(why, 500)}" if why else "")
         if lived < self.settings.healthy_after:
             raise StreamEndedError(f"Gerrit ended the stream after {lived:.1f}s ({detail})")
         log.info("gerrit %s: Gerrit ended the stream (%s)", self.connection.name, detail)

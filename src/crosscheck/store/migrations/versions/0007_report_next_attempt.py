@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Reports waiting now get none: the status says nothing of their next attempt until it.
+    # Reports waiting now get none: the status reads them as due, as a restart sends them.
     with op.batch_alter_table("reports") as batch:
         batch.add_column(sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
 
