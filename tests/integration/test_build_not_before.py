@@ -5,30 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alembic import command
 from sqlalchemy import inspect, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from crosscheck.store import open_store, work
-from crosscheck.store.migrate import alembic_config
 from crosscheck.store.tables import builds
+from tests.integration.old_stores import store_at
 
 
 async def test_a_store_at_0004_gains_not_before_and_keeps_its_builds(
     store_url: str, tmp_path: Path
 ) -> None:
-    old = create_async_engine(store_url)
-    try:
-        async with old.begin() as db:
-            await db.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0004"))
-            await db.execute(
-                text(
-                    "INSERT INTO builds (id, item_id, job, attempt, voting, state) "
-                    "VALUES ('b1', 1, 'unit', 1, 1, 'waiting')"
-                )
+    async with store_at(store_url, "0004") as db:
+        await db.execute(
+            text(
+                "INSERT INTO builds (id, item_id, job, attempt, voting, state) "
+                "VALUES ('b1', 1, 'unit', 1, 1, 'waiting')"
             )
-    finally:
-        await old.dispose()
+        )
 
     engine = await open_store(store_url)
     try:

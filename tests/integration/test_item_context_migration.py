@@ -3,32 +3,25 @@ an item planned before it reads as built from its own change alone."""
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from crosscheck.model.item_context import ItemContext
 from crosscheck.model.states import ItemState
 from crosscheck.store import open_store, work
 from crosscheck.store.context_codec import load_context
-from crosscheck.store.migrate import alembic_config
+from tests.integration.old_stores import store_at
 
 
 async def test_a_store_at_0005_gains_item_context_and_keeps_its_items(store_url: str) -> None:
-    old = create_async_engine(store_url)
-    try:
-        async with old.begin() as db:
-            await db.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0005"))
-            await db.execute(
-                text(
-                    "INSERT INTO items (pipeline, connection, project, branch, change_number, "
-                    "patchset, revision, event, state, created_at) VALUES ('check', 'review', "
-                    "'acme/driver', 'master', 7, 1, 'abc', '{}', 'running', "
-                    "'2026-12-06 00:00:00+00:00')"
-                )
+    async with store_at(store_url, "0005") as db:
+        await db.execute(
+            text(
+                "INSERT INTO items (pipeline, connection, project, branch, change_number, "
+                "patchset, revision, event, state, created_at) VALUES ('check', 'review', "
+                "'acme/driver', 'master', 7, 1, 'abc', '{}', 'running', "
+                "'2026-12-06 00:00:00+00:00')"
             )
-    finally:
-        await old.dispose()
+        )
     engine = await open_store(store_url)
     try:
         async with engine.connect() as db:

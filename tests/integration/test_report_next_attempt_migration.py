@@ -6,33 +6,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from crosscheck.operator.status import report_views
 from crosscheck.store import open_store
-from crosscheck.store.migrate import alembic_config
 from crosscheck.store.tables import reports
+from tests.integration.old_stores import store_at
 
 
 async def test_a_store_at_0006_gains_next_attempt_at_and_keeps_its_reports(
     store_url: str,
 ) -> None:
-    old = create_async_engine(store_url)
-    try:
-        async with old.begin() as db:
-            await db.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0006"))
-            await db.execute(
-                text(
-                    "INSERT INTO reports (report_key, connection, project, change_number, "
-                    "patchset, revision, payload, state, attempts, detail, created_at) VALUES "
-                    "('item-1-review', 'review', 'acme/driver', 7, 1, 'abc', '{}', 'pending', "
-                    "2, 'Gerrit answered 503', '2026-12-06 00:00:00+00:00')"
-                )
+    async with store_at(store_url, "0006") as db:
+        await db.execute(
+            text(
+                "INSERT INTO reports (report_key, connection, project, change_number, "
+                "patchset, revision, payload, state, attempts, detail, created_at) VALUES "
+                "('item-1-review', 'review', 'acme/driver', 7, 1, 'abc', '{}', 'pending', "
+                "2, 'Gerrit answered 503', '2026-12-06 00:00:00+00:00')"
             )
-    finally:
-        await old.dispose()
+        )
     engine = await open_store(store_url)
     try:
         async with engine.connect() as db:
