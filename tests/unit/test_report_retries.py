@@ -216,6 +216,42 @@ async def test_retries_are_logged_at_warning_without_flooding(
     assert all(r.levelno == logging.WARNING for r in caplog.records if "failed (" in r.message)
 
 
+class ChangingOutage:
+    """Refused three times, then answering 500 (its request id changing each time), then
+    delivering: the outage changed its nature once."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.calls = 0
+
+    async def send(self, report: Report) -> ReportOutcome:
+        self.calls += 1
+        self.clock.now += 60
+        if self.calls <= 3:
+            raise TransientReportError(f"cannot reach Gerrit: refused (try {self.calls})")
+        if self.calls <= 6:
+            raise TransientReportError(f"Gerrit answered 500: request {1000 + self.calls}")
+        return SENT
+
+
+async def test_an_outage_changing_its_nature_is_warned_of_between_the_reminders(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    reporter = ChangingOutage(clock)
+    queue = fast(engine, {"review": reporter}, clock)
+    assert await queue.enqueue(REPORT)
+    with caplog.at_level(logging.INFO, logger="crosscheck.reports.queue"):
+        assert await deliver(queue, REPORT.key) is ReportState.SENT
+    warned = [
+        r.getMessage().split(": attempt ")[1].split()[0]
+        for r in caplog.records
+        if "failed (" in r.getMessage() and r.levelno == logging.WARNING
+    ]
+    # The first failure, then the first 500; numbers alone (a try, a request id) are no news.
+    assert warned == ["1", "4"]
+
+
 async def test_a_destination_s_words_reach_the_log_and_the_status_printable(
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -35,6 +35,7 @@ import contextlib
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -248,7 +249,7 @@ class ReportQueue:
 
     async def _deliver(self, key: str) -> _DelayedRetry | None:
         """Send the report once; the retry to schedule, or None once it is final."""
-        report, attempts, state, due = await self._load(key)
+        report, attempts, state, due, last_error = await self._load(key)
         if state.final:
             return None  # queued twice (a `send_soon` racing a restart's resume): done
         if due is not None:
@@ -271,14 +272,14 @@ class ReportQueue:
                 outcome = await asyncio.wait_for(reporter.send(attempt), self.timeout)
             except (TransientReportError, TimeoutError) as error:
                 detail = str(error) or f"no answer within {self.timeout:g}s"
-                return await self._failed_attempt(report, attempts, detail)
+                return await self._failed_attempt(report, attempts, detail, last_error)
         await self._finish(report, attempts, outcome, REFUSED)
         if outcome.state in (ReportState.SENT, ReportState.SKIPPED):
             self._wake(report.connection)  # it answered
         return None
 
     async def _failed_attempt(
-        self, report: Report, attempts: int, error: str
+        self, report: Report, attempts: int, error: str, last_error: str | None
     ) -> _DelayedRetry | None:
         detail = printable(error, DETAIL_LENGTH)  # a destination's words, for the log and status
         now, limit = self.clock(), self.give_up_after
@@ -295,7 +296,9 @@ class ReportQueue:
         delay = min(self._backoff(attempts), limit - age)
         next_at = datetime.fromtimestamp(now + delay, UTC)
         await self._mark(report.key, ReportState.PENDING, attempts, detail, next_at)
-        level = logging.WARNING if attempts == 1 or attempts % WARN_EVERY == 0 else logging.DEBUG
+        level = logging.DEBUG
+        if attempts == 1 or attempts % WARN_EVERY == 0 or _changed(last_error, detail):
+            level = logging.WARNING
         log.log(
             level,
             "report %s on %s to %s: attempt %d failed (%s); trying again in %.0fs, "
@@ -381,8 +384,9 @@ class ReportQueue:
                 update(reports).where(reports.c.report_key == key).values(**values)
             )
 
-    async def _load(self, key: str) -> tuple[Report, int, ReportState, datetime | None]:
-        """The report, its attempts so far, its state, and when its next attempt was due."""
+    async def _load(self, key: str) -> tuple[Report, int, ReportState, datetime | None, str | None]:
+        """The report, its attempts so far, its state, when its next attempt was due, and
+        its last error."""
         async with self.engine.connect() as connection:
             row = (
                 await connection.execute(select(reports).where(reports.c.report_key == key))
@@ -408,7 +412,7 @@ class ReportQueue:
             candidate=data.get("candidate"),
             note=data.get("note", ""),
         )
-        return report, row.attempts, ReportState(row.state), row.next_attempt_at
+        return report, row.attempts, ReportState(row.state), row.next_attempt_at, row.detail
 
     async def _unfinished(self) -> list[str]:
         async with self.engine.connect() as connection:
@@ -444,3 +448,15 @@ def _payload(report: Report) -> str:
             **({"note": report.note} if report.note else {}),
         }
     )
+
+
+#: Numbers in an error (a count of attempts, a port, a request id) do not make it news.
+_NUMBERS = re.compile(r"\d+")
+
+
+def _changed(last_error: str | None, detail: str) -> bool:
+    """Whether an attempt failed otherwise than the one before (refused, then a 500):
+    worth a warning even between the reminders, as the outage changed its nature."""
+    if last_error is None:
+        return False
+    return _NUMBERS.sub("#", last_error) != _NUMBERS.sub("#", detail)
