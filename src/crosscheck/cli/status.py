@@ -152,7 +152,11 @@ def _report_row(
 
 def _next_attempt(report: dict[str, Any], now: datetime) -> str:
     """Whether the report is being sent, or when it is tried again: nothing before its
-    first attempt, nor from a server from before (its answer has no next_attempt_at)."""
+    first attempt, nor from a server from before (its answer has no next_attempt_at).
+    A report to a destination no longer configured waits for it, whatever its row says
+    (`sending` when serve stopped mid-attempt)."""
+    if report.get("destination_configured") is False:
+        return "destination not configured"
     if report["state"] == "sending":
         return f"sending (attempt {report['attempts']})"
     if "next_attempt_at" not in report or not report["attempts"]:

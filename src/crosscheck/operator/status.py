@@ -6,7 +6,7 @@ serialises them as they are, so their fields are the JSON's schema.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from crosscheck.executor.pool import NodePool
 from crosscheck.model.build import console_url
 from crosscheck.model.config import Config
 from crosscheck.model.events import Event, EventType, Origin
-from crosscheck.model.report import ReportState
+from crosscheck.model.report import RESULTS_SERVICE, ReportState
 from crosscheck.model.states import ACTIVE_ITEM_STATES, BuildState
 from crosscheck.store import work
 from crosscheck.store.event_codec import load_event
@@ -118,6 +118,9 @@ class ReportView:
     #: destination answers again). None before the first attempt, while sending, and
     #: once due (a retry waiting for a worker).
     next_attempt_at: datetime | None = None
+    #: False while its destination (a connection, the results service) is no longer
+    #: configured: no queue sends it until the destination is configured again.
+    destination_configured: bool = True
 
 
 @dataclass(frozen=True)
@@ -193,13 +196,21 @@ async def read_status(db: AsyncConnection, config: Config, logs_url: str) -> Sta
         pipelines,
         running,
         len(waiting) - retrying,
-        await report_views(db, now),
+        await report_views(db, now, _destinations(config)),
         retrying_builds=retrying,
     )
 
 
-async def report_views(db: AsyncConnection, now: datetime) -> ReportsView:
-    """The reports still to deliver, and those that failed in the 24 hours before `now`."""
+def _destinations(config: Config) -> set[str]:
+    """Where this serve sends reports: its connections, and the results service."""
+    return {*config.connections, *([RESULTS_SERVICE] if config.results.reporting else [])}
+
+
+async def report_views(
+    db: AsyncConnection, now: datetime, destinations: Collection[str] | None = None
+) -> ReportsView:
+    """The reports still to deliver, and those that failed in the 24 hours before `now`;
+    a report still to deliver to none of `destinations` (when given) says so."""
     unfinished = reports.c.state.in_([ReportState.PENDING.value, ReportState.SENDING.value])
     failed = (reports.c.state == ReportState.FAILED.value) & (
         reports.c.finished_at >= now - FAILED_REPORTS_WINDOW
@@ -214,14 +225,14 @@ async def report_views(db: AsyncConnection, now: datetime) -> ReportsView:
         .limit(REPORTS_SHOWN)
     )
     return ReportsView(
-        pending=[_report(row) for row in pending_rows],
+        pending=[_report(row, destinations) for row in pending_rows],
         pending_count=await db.scalar(select(func.count()).where(unfinished)) or 0,
         failed=[_report(row) for row in failed_rows],
         failed_count=await db.scalar(select(func.count()).where(failed)) or 0,
     )
 
 
-def _report(row: Any) -> ReportView:
+def _report(row: Any, destinations: Collection[str] | None = None) -> ReportView:
     return ReportView(
         key=row.report_key,
         destination=row.connection,
@@ -234,6 +245,7 @@ def _report(row: Any) -> ReportView:
         finished_at=row.finished_at,
         detail=row.detail,
         next_attempt_at=row.next_attempt_at if row.state == ReportState.PENDING.value else None,
+        destination_configured=destinations is None or row.connection in destinations,
     )
 
 

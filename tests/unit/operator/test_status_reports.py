@@ -52,7 +52,8 @@ async def test_waiting_and_given_up_reports_are_in_the_status(
     given_up = replace(REPORT, key="item-2-review", change=4)
     long_ago = replace(REPORT, key="item-3-review", change=5)
     sent = replace(REPORT, key="item-4-review", change=6)
-    for report in (waiting, results, given_up, long_ago, sent):
+    gone = replace(REPORT, key="item-5-gone", connection="gone", change=7)
+    for report in (waiting, results, given_up, long_ago, sent, gone):
         assert await queue.enqueue(report)
     due = now + timedelta(seconds=40)
     await set_row(
@@ -68,9 +69,9 @@ async def test_waiting_and_given_up_reports_are_in_the_status(
     await set_row(engine, sent.key, state="sent", attempts=1, finished_at=now)
     async with operator_api(engine, config) as api:
         section = (await api.status())["reports"]
-    assert section["pending_count"] == 2
+    assert section["pending_count"] == 3
     assert section["failed_count"] == 1
-    first, second = section["pending"]
+    first, second, third = section["pending"]
     assert (first["key"], first["destination"], first["state"]) == (
         "item-1-review",
         "review",
@@ -82,6 +83,10 @@ async def test_waiting_and_given_up_reports_are_in_the_status(
     assert abs(datetime.fromisoformat(first["queued_at"]) - now) < timedelta(minutes=1)
     assert (second["destination"], second["state"]) == (RESULTS_SERVICE, "sending")
     assert second["next_attempt_at"] is None
+    assert first["destination_configured"] is True
+    assert second["destination_configured"] is True  # the embedded results service
+    # A connection removed from the configuration: no queue sends its report now.
+    assert (third["destination"], third["destination_configured"]) == ("gone", False)
     (failed,) = section["failed"]
     assert (failed["key"], failed["attempts"], failed["detail"]) == ("item-2-review", 40, reason)
     assert failed["finished_at"] is not None
@@ -205,3 +210,31 @@ def test_the_next_attempt_column_of_a_pending_report(
     (row,) = [line for line in console.export_text().splitlines() if "3,2" in line]
     cells = [cell.strip() for cell in row.strip("│ ").split("│")]
     assert cells[4] == shown, cells
+
+
+def test_a_report_to_a_destination_no_longer_configured_says_so() -> None:
+    report = {
+        "key": "item-1-gone",
+        "destination": "gone",
+        "project": "acme/driver",
+        "change": 3,
+        "patchset": 2,
+        "state": "sending",  # serve stopped mid-attempt; no queue resumes it now
+        "attempts": 4,
+        "queued_at": "2024-05-01T10:00:00+00:00",
+        "finished_at": None,
+        "detail": None,
+        "next_attempt_at": None,
+        "destination_configured": False,
+    }
+    data = {
+        "pipelines": [],
+        "running_builds": [],
+        "waiting_builds": 0,
+        "reports": {"pending": [report], "pending_count": 1, "failed": [], "failed_count": 0},
+    }
+    console = Console(width=140, record=True, color_system=None)
+    render(data, console, datetime(2024, 5, 1, 10, 5, tzinfo=UTC))
+    (row,) = [line for line in console.export_text().splitlines() if "3,2" in line]
+    assert "destination not configured" in row
+    assert "sending" not in row
