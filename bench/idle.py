@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 from tests.e2e.ci_loop_harness import ServeProcess
 
-from bench.peers.proctree import on_cpu_seconds
+from bench.peers.proctree import on_cpu_seconds, wakeups
 from crosscheck.sandbox.gerrit import Sandbox, SandboxState
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sandbox-ci"
@@ -80,17 +80,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wakeups(pid: int) -> int:
-    """Times any of the process's threads was scheduled in (schedstat's third number)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[2])
-        except (FileNotFoundError, ProcessLookupError):  # a thread that just ended
-            continue
-    return total
-
-
 def status_mib(pid: int, key: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{key}:"):
@@ -128,7 +117,7 @@ async def snapshot(serve: ServeProcess) -> Snapshot:
         time.monotonic(),
         cpu_seconds(pid),
         on_cpu_seconds([pid]),
-        wakeups(pid),
+        wakeups([pid]),
         status_mib(pid, "VmRSS"),
         passes,
     )

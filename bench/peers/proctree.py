@@ -89,7 +89,17 @@ def on_cpu_seconds(pids: Iterable[int]) -> float:
     number, per thread): where clock ticks of 10 ms read an idle minute as 0 or 0.01 s.
     A process that started and ended between two readings is in neither: cpu_seconds
     counts it (its parent reaped it)."""
-    nanoseconds = 0
+    return _schedstat(pids, 0) / 1e9
+
+
+def wakeups(pids: Iterable[int]) -> int:
+    """Times any thread of the processes was scheduled in (schedstat's third number)."""
+    return _schedstat(pids, 2)
+
+
+def _schedstat(pids: Iterable[int], index: int) -> int:
+    """One of schedstat's numbers, summed over every thread of the processes."""
+    total = 0
     for pid in pids:
         try:
             tasks = list((PROC / str(pid) / "task").iterdir())
@@ -97,7 +107,7 @@ def on_cpu_seconds(pids: Iterable[int]) -> float:
             continue
         for task in tasks:
             try:
-                nanoseconds += int((task / "schedstat").read_text().split()[0])
+                total += int((task / "schedstat").read_text().split()[index])
             except (FileNotFoundError, ProcessLookupError):  # a thread that just ended
                 continue
-    return nanoseconds / 1e9
+    return total

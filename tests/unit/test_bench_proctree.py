@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from bench.peers.proctree import cpu_seconds, on_cpu_seconds
+from bench.peers.proctree import cpu_seconds, on_cpu_seconds, wakeups
 
 
 def test_schedstat_counts_a_few_milliseconds_that_ticks_may_miss() -> None:
@@ -23,3 +23,8 @@ def test_schedstat_counts_a_few_milliseconds_that_ticks_may_miss() -> None:
 
 def test_a_process_that_is_gone_counts_nothing() -> None:
     assert on_cpu_seconds([2**22 + 12345]) == 0.0  # above the kernel's pid limit
+    assert wakeups([2**22 + 12345]) == 0
+
+
+def test_a_living_process_has_been_scheduled_in() -> None:
+    assert wakeups([os.getpid()]) > 0

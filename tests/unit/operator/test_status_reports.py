@@ -172,6 +172,37 @@ def test_the_cli_reads_a_server_without_a_reports_section() -> None:
     assert "report(s)" not in console.export_text()
 
 
+def pending_report(**fields: object) -> dict[str, object]:
+    """A waiting report as /api/v1/status gives it, to change 3,2 of acme/driver."""
+    return {
+        "key": "item-1-review",
+        "destination": "review",
+        "project": "acme/driver",
+        "change": 3,
+        "patchset": 2,
+        "state": "pending",
+        "attempts": 3,
+        "queued_at": "2024-05-01T10:00:00+00:00",
+        "finished_at": None,
+        "detail": "Gerrit answered 503",
+        **fields,
+    }
+
+
+def rendered_row(report: dict[str, object]) -> list[str]:
+    """The cells of the report's line in `crosscheck status`, at 10:05."""
+    data = {
+        "pipelines": [],
+        "running_builds": [],
+        "waiting_builds": 0,
+        "reports": {"pending": [report], "pending_count": 1, "failed": [], "failed_count": 0},
+    }
+    console = Console(width=140, record=True, color_system=None)
+    render(data, console, datetime(2024, 5, 1, 10, 5, tzinfo=UTC))
+    (row,) = [line for line in console.export_text().splitlines() if "3,2" in line]
+    return [cell.strip() for cell in row.strip("│ ").split("│")]
+
+
 @pytest.mark.parametrize(
     ("state", "attempts", "due", "shown"),
     [
@@ -187,54 +218,22 @@ def test_the_cli_reads_a_server_without_a_reports_section() -> None:
 def test_the_next_attempt_column_of_a_pending_report(
     state: str, attempts: int, due: str | None, shown: str
 ) -> None:
-    report = {
-        "key": "item-1-review",
-        "destination": "review",
-        "project": "acme/driver",
-        "change": 3,
-        "patchset": 2,
-        "state": state,
-        "attempts": attempts,
-        "queued_at": "2024-05-01T10:00:00+00:00",
-        "finished_at": None,
-        "detail": "Gerrit answered 503",
-    } | ({} if due == "absent" else {"next_attempt_at": due})
-    data = {
-        "pipelines": [],
-        "running_builds": [],
-        "waiting_builds": 0,
-        "reports": {"pending": [report], "pending_count": 1, "failed": [], "failed_count": 0},
-    }
-    console = Console(width=140, record=True, color_system=None)
-    render(data, console, datetime(2024, 5, 1, 10, 5, tzinfo=UTC))
-    (row,) = [line for line in console.export_text().splitlines() if "3,2" in line]
-    cells = [cell.strip() for cell in row.strip("│ ").split("│")]
+    report = pending_report(state=state, attempts=attempts)
+    if due != "absent":
+        report["next_attempt_at"] = due
+    cells = rendered_row(report)
     assert cells[4] == shown, cells
 
 
 def test_a_report_to_a_destination_no_longer_configured_says_so() -> None:
-    report = {
-        "key": "item-1-gone",
-        "destination": "gone",
-        "project": "acme/driver",
-        "change": 3,
-        "patchset": 2,
-        "state": "sending",  # serve stopped mid-attempt; no queue resumes it now
-        "attempts": 4,
-        "queued_at": "2024-05-01T10:00:00+00:00",
-        "finished_at": None,
-        "detail": None,
-        "next_attempt_at": None,
-        "destination_configured": False,
-    }
-    data = {
-        "pipelines": [],
-        "running_builds": [],
-        "waiting_builds": 0,
-        "reports": {"pending": [report], "pending_count": 1, "failed": [], "failed_count": 0},
-    }
-    console = Console(width=140, record=True, color_system=None)
-    render(data, console, datetime(2024, 5, 1, 10, 5, tzinfo=UTC))
-    (row,) = [line for line in console.export_text().splitlines() if "3,2" in line]
+    report = pending_report(
+        destination="gone",
+        state="sending",  # serve stopped mid-attempt; no queue resumes it now
+        attempts=4,
+        detail=None,
+        next_attempt_at=None,
+        destination_configured=False,
+    )
+    row = " ".join(rendered_row(report))
     assert "destination not configured" in row
     assert "sending" not in row

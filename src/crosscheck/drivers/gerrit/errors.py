@@ -44,7 +44,7 @@ class GerritHttpError(GerritError):
         self.body = body
         first = body.strip().splitlines()[0] if body.strip() else "(empty body)"
         # What a server (or a proxy before it) answered goes to logs and terminals.
-        detail = printable(first[:MAX_DETAIL]) + ("..." if len(first) > MAX_DETAIL else "")
+        detail = printable(first, MAX_DETAIL) + ("..." if len(first) > MAX_DETAIL else "")
         super().__init__(f"Gerrit answered {status_code} to {method} {url}: {detail}")
 
 
