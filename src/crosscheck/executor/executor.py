@@ -277,7 +277,7 @@ class Executor:
             name: GerritRemote(name, c.http_url, passwords.get(name) is not None)
             for name, c in connections.items()
         }
-        since = event_time(request.event.created_on)
+        since = event_time(request.event.received_at)
         return Sources(self.mirrors, remotes, git_for, since, shared)
 
     async def _candidate_workspace(

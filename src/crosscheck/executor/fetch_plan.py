@@ -1,8 +1,8 @@
 """What a build needs of a project's mirror, and the one fetch that brings it.
 
 A build names the commits it checks out or merges (each with the ref that brings it),
-the branch tips it needs as Gerrit has them now, and when its event happened. A tip
-fetched since the event is fresh enough: the build sees the branch at least as it
+the branch tips it needs as Gerrit has them now, and when its event was received. A
+tip fetched since then is fresh enough: the build sees the branch at least as it
 was when the event came, as if it had fetched then. A commit the mirror holds needs
 no fetch at all (a patchset's commit never changes). Only what is missing or stale
 is fetched; never every branch and tag, unless the build has to choose among them.
@@ -31,7 +31,7 @@ class Need:
     tips: tuple[str, ...] = ()
     #: Every branch and tag, pruned: the build picks among them.
     everything: bool = False
-    #: When the event happened (epoch seconds): what was fetched since is fresh.
+    #: When its event was received (epoch seconds, this clock): fetched since is fresh.
     since: float = math.inf
 
     @property
@@ -73,7 +73,7 @@ def fresh(fetched_at: Mapping[str, float], ref: str, since: float) -> bool:
     return max(alone, with_all) >= since
 
 
-def event_time(created_on: float) -> float:
-    """An event's time as a freshness bound: an event without one (stored before times
-    were kept) is newer than any fetch, so its build always fetches."""
-    return float(created_on) if created_on > 0 else math.inf
+def event_time(received_at: float) -> float:
+    """When an event was received, as a freshness bound: one stored before that was
+    kept (0) is newer than any fetch, so its build always fetches."""
+    return float(received_at) if received_at > 0 else math.inf

@@ -90,7 +90,7 @@ class WorkspaceBuilder:
         self, event: Event, required: Sequence[RequiredProject], src_root: Path
     ) -> Workspace:
         """Check out what `event` is about, then every required project beside it."""
-        since = event_time(event.created_on)
+        since = event_time(event.received_at)
         main, message = await self._main_checkout(event, src_root, since)
         default_branch = event.change.branch if event.change else main.branch
         others = [
@@ -247,7 +247,7 @@ def change_need(event: Event) -> Need:
     ref = patchset_ref(event.change.number, event.patchset)
     commit = _merged_commit(event.patchset, ref)
     tip = f"refs/heads/{event.change.branch}"
-    return Need({commit: ref}, tips=(tip,), since=event_time(event.created_on))
+    return Need({commit: ref}, tips=(tip,), since=event_time(event.received_at))
 
 
 def _merged_commit(patchset: PatchSet, ref: str) -> str:

@@ -227,6 +227,10 @@ class Event:
     timer: TimerTick | None = None
     #: Candidate events only (connection PROMOTION): the candidate a pipeline tests.
     candidate: CandidateItem | None = None
+    #: When this process learned of it, on its own clock (0: unknown). A mirror fetch
+    #: begun since sees the repository at least as the event left it; `created_on`
+    #: cannot say that, being whole seconds on Gerrit's clock.
+    received_at: float = field(default=0.0, compare=False)
 
     @property
     def known(self) -> bool:

@@ -241,6 +241,7 @@ def _event(pipeline: Pipeline, connection: str, found: FoundPatchset) -> Event:
         type=kind,
         connection=connection,
         created_on=int(time.time()),
+        received_at=time.time(),
         project=change.project,
         change=change,
         patchset=found.patchset,

@@ -10,6 +10,7 @@ where builds fetch it from, so a build needs nothing else to check them out.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,7 +42,13 @@ async def candidate_event(
     if item is None:
         return None
     return Event(
-        CANDIDATE_EVENT, PROMOTION, int(at), project=scenario.name, origin=origin, candidate=item
+        CANDIDATE_EVENT,
+        PROMOTION,
+        int(at),
+        project=scenario.name,
+        origin=origin,
+        candidate=item,
+        received_at=time.time(),
     )
 
 

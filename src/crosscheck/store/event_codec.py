@@ -45,6 +45,8 @@ def load_event(text: str) -> Event:
         origin=Origin(data.get("origin", Origin.STREAM.value)),
         timer=TimerTick(**data["timer"]) if data.get("timer") else None,
         candidate=_candidate(data["candidate"]) if data.get("candidate") else None,
+        # Stored before it was kept: 0, so a build fetches what it needs afresh.
+        received_at=float(data.get("received_at", 0.0)),
     )
 
 

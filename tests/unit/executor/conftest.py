@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,6 +62,7 @@ def change_event(
         type=EventType.COMMENT_ADDED if comment else EventType.PATCHSET_CREATED,
         connection="upstream",
         created_on=1_700_000_000,
+        received_at=time.time(),
         project=project,
         change=change,
         patchset=PatchSet(patchset, revision, change_ref(number, patchset), uploader=owner),

@@ -81,15 +81,44 @@ async def test_a_later_event_fetches_the_tip_again(upstream: Upstream, tmp_path:
     await builder(upstream, cache, counting).prepare(event, (), tmp_path / "one")
     tip = upstream.commit(PROJECT, {"b": "2"}, "Merged meanwhile")
 
-    # A recheck an hour later: its build must see the branch as it is now.
-    recheck = replace(event, created_on=event.created_on + 3600)
-    cache_clock_ahead = MirrorCache(cache.root, clock=lambda: time.time() + 7200)
-    workspace = await builder(upstream, cache_clock_ahead, counting).prepare(
-        recheck, (), tmp_path / "two"
-    )
+    # A recheck received now: its build must see the branch as it is now.
+    recheck = change_event(12, 1, revision, comment="recheck")
+    workspace = await builder(upstream, cache, counting).prepare(recheck, (), tmp_path / "two")
 
     assert len(counting.fetches) == 2
     assert tip in git(workspace.main.path, "log", "--format=%H").split()
+
+
+async def test_a_merge_and_a_recheck_in_the_second_of_the_last_fetch_see_the_new_tip(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    # Gerrit stamps events in whole seconds: a recheck stamped with the second of the
+    # last fetch found that fetch fresh, and its build merged onto the old tip.
+    second = int(time.time())
+    revision = upstream.change(PROJECT, 14, 1, {"a": "1"}, "Change")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    event = replace(change_event(14, 1, revision), created_on=second)
+    await builder(upstream, cache, counting).prepare(event, (), tmp_path / "one")
+    tip = upstream.commit(PROJECT, {"b": "2"}, "Merged within the same second")
+
+    recheck = replace(change_event(14, 1, revision, comment="recheck"), created_on=second)
+    workspace = await builder(upstream, cache, counting).prepare(recheck, (), tmp_path / "two")
+
+    assert len(counting.fetches) == 2
+    assert tip in git(workspace.main.path, "log", "--format=%H").split()
+
+
+async def test_a_gerrit_clock_ahead_of_ours_does_not_make_every_build_fetch(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    revision = upstream.change(PROJECT, 15, 1, {"a": "1"}, "Change")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    ahead = replace(change_event(15, 1, revision), created_on=int(time.time()) + 3600)
+
+    await builder(upstream, cache, counting).prepare(ahead, (), tmp_path / "one")
+    await builder(upstream, cache, counting).prepare(ahead, (), tmp_path / "two")
+
+    assert len(counting.fetches) == 1  # the second job of the same event fetched nothing
 
 
 async def test_only_the_change_and_its_branch_are_fetched(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -143,6 +144,7 @@ def _message_event(
         type=kind,
         connection=connection,
         created_on=parse_timestamp(message.get("date")),
+        received_at=time.time(),
         project=change.project,
         change=state_after(change),
         patchset=patchset,
@@ -160,6 +162,7 @@ def _comment_added(
         type=EventType.COMMENT_ADDED,
         connection=connection,
         created_on=parse_timestamp(message.get("date")),
+        received_at=time.time(),
         project=change.project,
         change=change,
         patchset=patchset,

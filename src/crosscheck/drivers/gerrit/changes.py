@@ -8,6 +8,7 @@ one change up by number to build the event a trigger would have delivered;
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from crosscheck.drivers.base import FoundPatchset, PatchsetNotFoundError
@@ -56,6 +57,7 @@ def patchset_created(change: Change, connection: str, patchset: PatchSet, origin
         type=EventType.PATCHSET_CREATED,
         connection=connection,
         created_on=patchset.created_on,
+        received_at=time.time(),
         project=change.project,
         change=change,
         patchset=patchset,

@@ -9,6 +9,7 @@ becomes a generic event with the fields every event has.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +64,7 @@ def parse_event(data: Any, connection: str, origin: Origin = Origin.STREAM) -> E
         type=kind,
         connection=connection,
         created_on=_int(data.get("eventCreatedOn")),
+        received_at=time.time(),
         project=_project(data.get("project"))
         or (change.project if change else None)
         or _project(_dict(data.get("refUpdate")).get("project")),
