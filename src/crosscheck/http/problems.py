@@ -39,4 +39,38 @@ def _problem(error: Any) -> tuple[str, str]:
         offset = error["loc"][-1] if error["loc"] else 0
         why = (error.get("ctx") or {}).get("error") or error["msg"]
         return "body", f"not valid JSON at character {offset}: {why}"
+    if tuple(error.get("loc") or ()) == ("body",):
+        whole = _whole_body(error)
+        if whole is not None:
+            return "body", whole
     return field_path(error["loc"]), str(error["msg"])
+
+
+#: pydantic's types for "a model was given something other than an object".
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "model_type", "dict_type"})
+
+
+def _whole_body(error: Any) -> str | None:
+    """A body that is absent or not a JSON object, said in the terms of the fix:
+    pydantic's "valid dictionary" means nothing to a curl user sending a form."""
+    if error.get("type") == "missing":
+        return "the request has no body: send a JSON object"
+    if error.get("type") not in _NOT_AN_OBJECT:
+        return None
+    given = error.get("input")
+    if isinstance(given, bytes | bytearray):
+        # FastAPI hands over the raw bytes of a body not sent as application/json.
+        return "not read as JSON: send a JSON object with Content-Type: application/json"
+    return f"expected a JSON object, got {_json_kind(given)}"
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else type(value).__name__

@@ -64,6 +64,11 @@ class Account:
     def identity(self) -> str:
         return self.username or self.email or self.name or ""
 
+    @property
+    def names(self) -> frozenset[str]:
+        """The username and email, casefolded: what configurations name an account by."""
+        return frozenset(n.casefold() for n in (self.username, self.email) if n)
+
 
 @dataclass(frozen=True, slots=True)
 class Change:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import PROMOTION, Account, Event, EventType
+from crosscheck.model.events import PROMOTION, Event, EventType
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
 
 
@@ -57,7 +57,7 @@ SKIPPED_STATE = "skipped-state"
 
 def ignored_reason(connection: GerritConnection | None, event: Event) -> str | None:
     """Why an event that matches a trigger must still trigger nothing, or None."""
-    names = _names(event.account)
+    names = event.account.names if event.account else frozenset()
     if connection is not None and names:
         if connection.ignore_own_events and connection.user.casefold() in names:
             return OWN_ACCOUNT
@@ -69,12 +69,6 @@ def ignored_reason(connection: GerritConnection | None, event: Event) -> str | N
     if change is not None and change.closed and event.type != EventType.CHANGE_MERGED:
         return CLOSED_CHANGE
     return None
-
-
-def _names(account: Account | None) -> frozenset[str]:
-    if account is None:
-        return frozenset()
-    return frozenset(n.casefold() for n in (account.username, account.email) if n)
 
 
 def skipped_state(pipeline: Pipeline, event: Event) -> str | None:

@@ -109,6 +109,8 @@ async def _request_for(case: str, api: Harness, token: str) -> dict[str, Any]:
             "content": b"{not json",
             "headers": bearer(token) | {"Content-Type": "application/json"},
         },
+        "a form": good | {"json": None, "data": {"ci": "a", "job": "unit"}},
+        "a string": good | {"json": "unit passed"},
     }.get(case, good)
 
 
@@ -125,6 +127,8 @@ async def _request_for(case: str, api: Harness, token: str) -> dict[str, Any]:
         ("missing field", 422, "job: Field required"),
         ("wrong type", 422, "change: Input should be a valid integer"),
         ("not json", 422, "body: not valid JSON at character "),
+        ("a form", 422, "body: not read as JSON: send a JSON object with Content-Type: "),
+        ("a string", 422, "body: expected a JSON object, got a string"),
         ("future time", 422, "reported_at: is in the future"),
     ],
 )

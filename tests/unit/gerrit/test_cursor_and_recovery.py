@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from crosscheck.drivers.gerrit.stream import (
     StreamState,
 )
 from crosscheck.events.intake import EventIntake
-from crosscheck.model.events import Event, Origin
+from crosscheck.model.events import Account, Event, Origin
 from tests.fakes.gerrit import Change, FakeGerrit, Revision
 
 from .helpers import CONNECTION, Sink, source_for
@@ -210,3 +211,31 @@ async def test_the_watch_learns_from_the_source_and_trusts_only_after_a_catch_up
     assert source.watch.current_patchset(number, revision) is None  # seen before the gap
     await source.submit(dataclasses.replace(upload, created_on=upload.created_on + 1))
     assert source.watch.current_patchset(number, revision) is None  # a copy: no newer upload
+
+
+async def test_the_catch_up_line_says_which_new_events_are_the_cis_own(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator reading "2 new" after an outage looks for two builds: the CI's own
+    vote among them triggers nothing, and the line says so."""
+    ada, ci = Account("Ada", "ada@example.org", "ada"), Account(username="CI")
+    human = recorded("comment-added", account=ada, origin=Origin.CATCHUP)
+    own = recorded("comment-added", time.time() - 50, account=ci, origin=Origin.CATCHUP)
+
+    async def missed(*args: object, **kwargs: object) -> list[Event]:
+        return [human, own]
+
+    monkeypatch.setattr("crosscheck.drivers.gerrit.source.missed_events", missed)
+    intake = EventIntake(engine, Sink())
+    await intake.start_cursor("review", time.time() - 60)
+    source = GerritEventSource(CONNECTION, intake, FakeGerrit().rest("http://h/"))
+    with caplog.at_level(logging.INFO):
+        await source._catch_up()
+    (line,) = [r.getMessage() for r in caplog.records if "caught up since" in r.getMessage()]
+    assert line.endswith(": 2 event(s), 2 new (1 by the CI's own account ci, ignored)")
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        await source._catch_up()  # both seen already: nothing new, nothing to explain
+    (line,) = [r.getMessage() for r in caplog.records if "caught up since" in r.getMessage()]
+    assert line.endswith(": 2 event(s), 0 new")

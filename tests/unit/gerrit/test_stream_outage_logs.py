@@ -78,6 +78,12 @@ async def test_a_long_outage_warns_once_then_reminds_every_few_attempts(
     failed = [r for r in caplog.records if "reconnect attempt" in r.getMessage()]
     assert len(failed) == 2 * REMIND_EVERY - 3
     assert all(r.levelno == logging.INFO for r in failed)
+    # Counted from the loss: the first reconnect is attempt 1, the next 2.
+    assert [r.getMessage() for r in failed[:2]] == [
+        f"gerrit review: reconnect attempt {n} failed "
+        "(ConnectionRefusedError: [Errno 111] Connection refused)"
+        for n in (1, 2)
+    ]
     # One INFO line per failed reconnect: past the start and the first reconnect, the
     # connecting/disconnected/reconnecting lines are DEBUG.
     info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
@@ -118,7 +124,7 @@ async def test_a_stream_that_connects_then_drops_says_so_not_unreachable(
     again = [r for r in caplog.records if "stream lost again" in r.getMessage()]
     assert len(again) == REMIND_EVERY - 1
     assert not [r for r in caplog.records if "unreachable" in r.getMessage()]
-    assert not [r for r in caplog.records if "reconnect attempt failed" in r.getMessage()]
+    assert not [r for r in caplog.records if "reconnect attempt" in r.getMessage()]
 
 
 async def test_the_line_that_says_the_stream_is_back_says_how_long_it_was_away(

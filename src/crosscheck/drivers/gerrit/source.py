@@ -151,10 +151,11 @@ class GerritEventSource:
         started = await self.intake.history_start(self.connection.name)
         log.info("gerrit %s: catching up since %s", self.connection.name, _utc(since))
         events = await missed_events(self.rest, self.connection.name, since, not_before=started)
-        new = 0
+        new: list[Event] = []
         for event in events:
             try:
-                new += await self.submit(event)
+                if await self.submit(event):
+                    new.append(event)
             except Exception:
                 if not self._give_up(event):
                     raise
@@ -163,12 +164,22 @@ class GerritEventSource:
         if self.on_back is not None:
             self.on_back()
         log.info(
-            "gerrit %s: caught up since %s: %d event(s), %d new",
+            "gerrit %s: caught up since %s: %d event(s), %d new%s",
             self.connection.name,
             _utc(since),
             len(events),
-            new,
+            len(new),
+            self._own_share(new),
         )
+
+    def _own_share(self, events: list[Event]) -> str:
+        """How many of `events` the CI caused itself (its votes): they trigger nothing,
+        and an operator reading "1 new" would otherwise look for a build."""
+        if not self.connection.ignore_own_events:
+            return ""
+        user = self.connection.user.casefold()
+        own = sum(1 for e in events if e.account is not None and user in e.account.names)
+        return f" ({own} by the CI's own account {self.connection.user}, ignored)" if own else ""
 
     async def _prune_forever(self) -> None:
         while True:

@@ -158,12 +158,8 @@ class GerritStream:
                 why,
             )
         else:
-            log.info(
-                "gerrit %s: reconnect attempt failed (%d failures in a row; %s)",
-                name,
-                failures,
-                why,
-            )
+            # `failures` counts the attempt that lost the stream: the reconnects are the rest.
+            log.info("gerrit %s: reconnect attempt %d failed (%s)", name, failures - 1, why)
 
     async def close(self) -> None:
         """Drop the current connection (the next loop of `run` reconnects)."""
