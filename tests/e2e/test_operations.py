@@ -185,7 +185,7 @@ async def test_serve_logs_requests_and_exports_metrics_of_a_whole_loop(
         r"INFO crosscheck\.serve\.lifecycle: crosscheck \S+ serving on " + re.escape(serve.url),
         r"INFO crosscheck\.drivers\.gerrit\.stream: gerrit sandbox: stream connected$",
         r"INFO crosscheck\.drivers\.gerrit\.source: gerrit sandbox: caught up since \S+: "
-        r"\d+ event\(s\), \d+ new$",
+        r"\d+ event\(s\) read from up to 1m 00s before it, \d+ new$",
         rf"INFO crosscheck\.scheduler\.scheduler: item \d+ for {named} in check$",
         rf"INFO crosscheck\.reports\.queue: report item-\d+-sandbox on {number}: sent via rest",
         r"INFO crosscheck\.access: GET /metrics -> 200 in \d+\.\d ms from 127\.0\.0\.1:\d+$",

@@ -1,14 +1,16 @@
 """A body that is absent or not a JSON object is refused in the terms of the fix, not
-pydantic's "valid dictionary or object to extract fields from"."""
+pydantic's "valid dictionary or object to extract fields from"; our validators' words
+come without pydantic's "Value error, " label."""
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from crosscheck.http.errors import install_error_handlers
 
@@ -16,6 +18,12 @@ from crosscheck.http.errors import install_error_handlers
 class Enqueue(BaseModel):
     pipeline: str
     change: int
+
+    @model_validator(mode="after")
+    def _known(self) -> Enqueue:
+        if self.pipeline == "nowhere":
+            raise ValueError("no pipeline 'nowhere': name one of the configuration's")
+        return self
 
 
 def app() -> FastAPI:
@@ -46,6 +54,10 @@ JSON = {"Content-Type": "application/json"}
         ),
         ({}, "body: the request has no body: send a JSON object"),
         ({"json": {"pipeline": "check"}}, "change: Field required"),
+        (
+            {"json": {"pipeline": "nowhere", "change": 1}},
+            "body: no pipeline 'nowhere': name one of the configuration's",
+        ),
     ],
 )
 async def test_a_body_that_is_no_json_object_says_what_to_send(
@@ -56,3 +68,17 @@ async def test_a_body_that_is_no_json_object_says_what_to_send(
         answer = await http.post("/api/v1/enqueue", **request_)
     assert answer.status_code == 422
     assert answer.json()["detail"] == detail
+
+
+async def test_a_compressed_body_is_refused_as_such_not_as_bad_utf8() -> None:
+    transport = httpx.ASGITransport(app=app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://crosscheck") as http:
+        answer = await http.post(
+            "/api/v1/enqueue",
+            content=gzip.compress(b'{"pipeline": "check", "change": 1}'),
+            headers={**JSON, "Content-Encoding": "gzip"},
+        )
+    assert answer.status_code == 415
+    assert answer.json()["detail"] == (
+        "body: Content-Encoding 'gzip' is not accepted: send it as is"
+    )

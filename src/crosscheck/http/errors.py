@@ -92,6 +92,10 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if error.status_code in (204, 304):  # no body allowed
         return Response(status_code=error.status_code, headers=error.headers)
     if error.detail == _UNPARSABLE:
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):  # read as if plain: its bytes mean nothing
+            problem = ("body", f"Content-Encoding {encoding!r} is not accepted: send it as is")
+            return JSONResponse(_body(describe([problem]), [problem]), 415)
         problem = ("body", unparsable_body(error.__cause__))
         return JSONResponse(_body(describe([problem]), [problem]), 400, headers=error.headers)
     return JSONResponse(

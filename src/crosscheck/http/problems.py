@@ -43,7 +43,10 @@ def _problem(error: Any) -> tuple[str, str]:
         whole = _whole_body(error)
         if whole is not None:
             return "body", whole
-    return field_path(error["loc"]), str(error["msg"])
+    message = str(error["msg"])
+    if error.get("type") == "value_error":  # our own validators' words, without the label
+        message = message.removeprefix("Value error, ")
+    return field_path(error["loc"]), message
 
 
 #: pydantic's types for "a model was given something other than an object".

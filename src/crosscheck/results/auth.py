@@ -300,7 +300,11 @@ def require_admin(caller: Caller) -> Caller:
     if caller.reader:
         raise NotAllowedError(_READ_ONLY)
     if caller.anonymous:
-        raise AuthenticationError("managing CI accounts needs the admin token")
+        # Accounts, merges and the audit log share this guard: the words fit each.
+        raise AuthenticationError(
+            "this request needs the admin token of the results service "
+            "(Authorization: Bearer TOKEN)"
+        )
     if caller.account is not None:
         check_enabled(caller.account)
         if not caller.admin:

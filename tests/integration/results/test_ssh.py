@@ -158,7 +158,7 @@ async def test_a_result_on_a_candidate(ssh: SshHarness) -> None:
             "crosscheck-report --project openstack/nova --change 1 --patchset 1 --job j "
             "--result green",
             1,
-            "--result: Value error, unknown result 'green'",
+            "--result: unknown result 'green'",
         ),
         ("crosscheck-report --batch", 2, "stdin is not JSON"),
         ("rm -rf /", 2, "unknown command 'rm -rf /'"),

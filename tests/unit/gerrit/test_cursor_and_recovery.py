@@ -232,10 +232,13 @@ async def test_the_catch_up_line_says_which_new_events_are_the_cis_own(
     with caplog.at_level(logging.INFO):
         await source._catch_up()
     (line,) = [r.getMessage() for r in caplog.records if "caught up since" in r.getMessage()]
-    assert line.endswith(": 2 event(s), 2 new (1 by the CI's own account ci, ignored)")
+    assert line.endswith(
+        ": 2 event(s) read from up to 1m 00s before it, 2 new "
+        "(1 by the CI's own account ci, ignored)"
+    )
 
     caplog.clear()
     with caplog.at_level(logging.INFO):
         await source._catch_up()  # both seen already: nothing new, nothing to explain
     (line,) = [r.getMessage() for r in caplog.records if "caught up since" in r.getMessage()]
-    assert line.endswith(": 2 event(s), 0 new")
+    assert line.endswith(": 2 event(s) read from up to 1m 00s before it, 0 new")

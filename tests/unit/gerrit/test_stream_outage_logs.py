@@ -41,11 +41,18 @@ async def run_until(
 
 
 async def stream_attempts(
-    caplog: pytest.LogCaptureFixture, attempts: int, error: Exception, *, connects: bool
+    caplog: pytest.LogCaptureFixture,
+    attempts: int,
+    error: Exception,
+    *,
+    connects: bool,
+    streamed_before: bool = True,
 ) -> list[str]:
     """The stream's warnings over `attempts` attempts that each end with `error` (after
-    connecting, when `connects`), then one that stays up."""
+    connecting, when `connects`), then one that stays up. `streamed_before`: the stream
+    had been up in this process before the first of them."""
     stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
+    stream.connects = int(streamed_before)
     made = 0
     done = asyncio.Event()
 
@@ -67,39 +74,52 @@ async def test_a_long_outage_warns_once_then_reminds_every_few_attempts(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     refused = ConnectionRefusedError(111, "Connection refused")
-    warnings = await stream_attempts(caplog, 2 * REMIND_EVERY, refused, connects=False)
+    why = "(ConnectionRefusedError: [Errno 111] Connection refused)"
+    warnings = await stream_attempts(caplog, 2 * REMIND_EVERY + 1, refused, connects=False)
+    # The loss, then a reminder every REMIND_EVERY reconnects, counted as the INFO lines
+    # count them: each line says when the next attempt is.
     assert warnings == [
-        "gerrit review: stream lost (ConnectionRefusedError: [Errno 111] Connection refused)",
-        f"gerrit review: still unreachable after {REMIND_EVERY} attempts "
-        "(ConnectionRefusedError: [Errno 111] Connection refused)",
-        f"gerrit review: still unreachable after {2 * REMIND_EVERY} attempts "
-        "(ConnectionRefusedError: [Errno 111] Connection refused)",
+        f"gerrit review: stream lost {why}; next attempt in 0.0s",
+        f"gerrit review: still unreachable after {REMIND_EVERY} reconnect attempts {why}; "
+        "next attempt in 0.0s",
+        f"gerrit review: still unreachable after {2 * REMIND_EVERY} reconnect attempts {why}; "
+        "next attempt in 0.0s",
     ]
-    failed = [r for r in caplog.records if "reconnect attempt" in r.getMessage()]
-    assert len(failed) == 2 * REMIND_EVERY - 3
-    assert all(r.levelno == logging.INFO for r in failed)
-    # Counted from the loss: the first reconnect is attempt 1, the next 2.
-    assert [r.getMessage() for r in failed[:2]] == [
-        f"gerrit review: reconnect attempt {n} failed "
-        "(ConnectionRefusedError: [Errno 111] Connection refused)"
-        for n in (1, 2)
-    ]
+    failed = [r.getMessage() for r in caplog.records if "reconnect attempt " in r.getMessage()]
+    numbers = [int(m.split("reconnect attempt ")[1].split()[0]) for m in failed]
+    reminded = (REMIND_EVERY, 2 * REMIND_EVERY)
+    assert numbers == [n for n in range(1, 2 * REMIND_EVERY + 1) if n not in reminded]
+    assert failed[0] == f"gerrit review: reconnect attempt 1 failed {why}; next attempt in 0.0s"
+    assert all(
+        r.levelno == logging.INFO for r in caplog.records if "reconnect attempt " in r.getMessage()
+    )
     # One INFO line per failed reconnect: past the start and the first reconnect, the
-    # connecting/disconnected/reconnecting lines are DEBUG.
+    # connecting/disconnected lines are DEBUG, and the failure line says the wait.
     info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert sum("stream connecting" in m for m in info) == 2
-    assert sum("reconnecting in" in m for m in info) == 1
+    assert sum("reconnecting in" in m for m in info) == 0
+
+
+async def test_a_gerrit_away_when_the_stream_first_opens_is_not_said_as_a_lost_stream(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refused = ConnectionRefusedError(111, "Connection refused")
+    warnings = await stream_attempts(caplog, 2, refused, connects=False, streamed_before=False)
+    assert warnings == [
+        "gerrit review: cannot open the stream (ConnectionRefusedError: [Errno 111] "
+        "Connection refused); next attempt in 0.0s"
+    ]
 
 
 async def test_a_timeout_without_a_message_is_said_as_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """asyncio's timeouts carry no message: the line must not end in a dangling colon."""
-    warnings = await stream_attempts(caplog, REMIND_EVERY, TimeoutError(), connects=False)
+    warnings = await stream_attempts(caplog, REMIND_EVERY + 1, TimeoutError(), connects=False)
     assert warnings == [
-        "gerrit review: stream lost (TimeoutError (no answer in time))",
-        f"gerrit review: still unreachable after {REMIND_EVERY} attempts "
-        "(TimeoutError (no answer in time))",
+        "gerrit review: stream lost (TimeoutError (no answer in time)); next attempt in 0.0s",
+        f"gerrit review: still unreachable after {REMIND_EVERY} reconnect attempts "
+        "(TimeoutError (no answer in time)); next attempt in 0.0s",
     ]
 
 
@@ -111,11 +131,13 @@ async def test_a_stream_that_connects_then_drops_says_so_not_unreachable(
     reset = ConnectionResetError(104, "Connection reset by peer")
     warnings = await stream_attempts(caplog, REMIND_EVERY, reset, connects=True)
     assert warnings[0] == (
-        "gerrit review: stream lost (ConnectionResetError: [Errno 104] Connection reset by peer)"
+        "gerrit review: stream lost (ConnectionResetError: [Errno 104] Connection reset by "
+        "peer); next attempt in 0.0s"
     )
     assert warnings[1] == (
         "gerrit review: stream lost again after 0s connected (2 attempts in a row without a "
-        "stable stream; ConnectionResetError: [Errno 104] Connection reset by peer)"
+        "stable stream; ConnectionResetError: [Errno 104] Connection reset by peer); "
+        "next attempt in 0.0s"
     )
     assert warnings[2].startswith(
         f"gerrit review: stream lost again after 0s connected ({REMIND_EVERY} attempts"
@@ -138,6 +160,7 @@ async def test_the_line_that_says_the_stream_is_back_says_how_long_it_was_away(
         nonlocal made
         made += 1
         if made in (1, 5):  # connects: at the start, and after three refusals
+            stream.connects += 1
             stream._set_state(StreamState.CONNECTED, detail=stream._back_after())
             if made == 5:
                 back.set()
@@ -151,6 +174,28 @@ async def test_the_line_that_says_the_stream_is_back_says_how_long_it_was_away(
         "gerrit review: stream connected",
         "gerrit review: stream connected again after 0s without it",
     ]
+
+
+async def test_a_stream_that_opens_at_last_after_a_start_without_gerrit_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
+    made = 0
+    up = asyncio.Event()
+
+    async def attempt() -> None:
+        nonlocal made
+        made += 1
+        if made < 4:  # three refusals, then Gerrit is up
+            raise ConnectionRefusedError(111, "Connection refused")
+        stream.connects += 1
+        stream._set_state(StreamState.CONNECTED, detail=stream._back_after())
+        up.set()
+        await asyncio.Event().wait()
+
+    await run_until(stream, attempt, up, caplog)
+    connected = [r.getMessage() for r in caplog.records if "stream connected" in r.getMessage()]
+    assert connected == ["gerrit review: stream connected after 0s of trying"]
 
 
 class _EndedProcess:

@@ -23,6 +23,7 @@ from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.drivers.gerrit.stream import GerritStream, StreamSettings
 from crosscheck.drivers.gerrit.watch import ChangeWatch
 from crosscheck.metrics import events_received
+from crosscheck.model.build import format_duration
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event, sameness_digest
 
@@ -164,10 +165,13 @@ class GerritEventSource:
         if self.on_back is not None:
             self.on_back()
         log.info(
-            "gerrit %s: caught up since %s: %d event(s), %d new%s",
+            # The read starts MARGIN_SECONDS early, to overlap the stream: its count
+            # is not what happened during the outage.
+            "gerrit %s: caught up since %s: %d event(s) read from up to %s before it, %d new%s",
             self.connection.name,
             _utc(since),
             len(events),
+            format_duration(MARGIN_SECONDS),
             len(new),
             self._own_share(new),
         )

@@ -118,48 +118,59 @@ class GerritStream:
                 # accepts and at once closes must not be hammered every second.
                 lasted = time.monotonic() - opened
                 failures = 1 if lasted >= self.settings.healthy_after else failures + 1
-                self._log_failure(failures, error, lasted if self.connects > connects else None)
+                delay = self.settings.backoff(failures)
+                connected = lasted if self.connects > connects else None
+                self._log_failure(failures, error, connected, delay)
+            else:
+                delay = self.settings.backoff(failures)
             finally:
                 self._set_state(StreamState.DISCONNECTED, quiet=failures > 1)
-            delay = self.settings.backoff(failures)
-            # The first wait of an outage is news; the rest repeat the failure line.
-            level = logging.INFO if failures <= 1 else logging.DEBUG
+            # A failure's own line says when the next attempt is; a clean end has none.
+            level = logging.INFO if failures == 0 else logging.DEBUG
             log.log(level, "gerrit %s: reconnecting in %.1fs", self.connection.name, delay)
             await asyncio.sleep(delay)
 
-    def _log_failure(self, failures: int, error: Exception, connected: float | None) -> None:
+    def _log_failure(
+        self, failures: int, error: Exception, connected: float | None, delay: float
+    ) -> None:
         """The loss is a warning; each failed reconnect of an outage is not (an hour
-        down would be sixty warnings), save a reminder every `REMIND_EVERY` attempts.
+        down would be sixty warnings), save a reminder every `REMIND_EVERY` reconnects.
         `connected`: how long the attempt streamed, if it got that far: a stream that
         keeps dropping is said as such (a warning the first time and every reminder),
-        not as an unreachable Gerrit."""
+        not as an unreachable Gerrit. Each line says when the next attempt is."""
         name, why = self.connection.name, said(error)
         dropping, self._dropping = self._dropping, connected is not None and failures > 1
         if self._lost_at is None:
             self._lost_at = time.monotonic()
-        if failures == 1:
-            log.warning("gerrit %s: stream lost (%s)", name, why)
+        # `failures` counts the attempt that lost the stream: the reconnects are the rest.
+        reconnects, after = failures - 1, f"next attempt in {_wait(delay)}"
+        if failures == 1 and self.connects == 0 and connected is None:
+            log.warning("gerrit %s: cannot open the stream (%s); %s", name, why, after)
+        elif failures == 1:
+            log.warning("gerrit %s: stream lost (%s); %s", name, why, after)
         elif connected is not None:
             reminder = not dropping or failures % REMIND_EVERY == 0
             log.log(
                 logging.WARNING if reminder else logging.INFO,
                 "gerrit %s: stream lost again after %.0fs connected "
-                "(%d attempts in a row without a stable stream; %s)",
+                "(%d attempts in a row without a stable stream; %s); %s",
                 name,
                 connected,
                 failures,
                 why,
+                after,
             )
-        elif failures % REMIND_EVERY == 0:
+        elif reconnects % REMIND_EVERY == 0:
             log.warning(
-                "gerrit %s: still unreachable after %d attempts (%s)",
+                "gerrit %s: still unreachable after %d reconnect attempts (%s); %s",
                 name,
-                failures,
+                reconnects,
                 why,
+                after,
             )
         else:
-            # `failures` counts the attempt that lost the stream: the reconnects are the rest.
-            log.info("gerrit %s: reconnect attempt %d failed (%s)", name, failures - 1, why)
+            line = "gerrit %s: reconnect attempt %d failed (%s); %s"
+            log.info(line, name, reconnects, why, after)
 
     async def close(self) -> None:
         """Drop the current connection (the next loop of `run` reconnects)."""
@@ -249,7 +260,11 @@ class GerritStream:
         lost_at, self._lost_at = self._lost_at, None
         if lost_at is None:
             return ""
-        return f" again after {format_duration(time.monotonic() - lost_at)} without it"
+        away = format_duration(time.monotonic() - lost_at)
+        # `connects` already counts this connection: 1 is the first this process made.
+        if self.connects == 1:
+            return f" after {away} of trying"
+        return f" again after {away} without it"
 
     def _set_state(self, state: StreamState, *, quiet: bool = False, detail: str = "") -> None:
         if state != self.state:
@@ -260,6 +275,14 @@ class GerritStream:
             log.log(level, "gerrit %s: stream %s%s", self.connection.name, state.value, detail)
         self.state = state
         stream_connected.labels(self.connection.name).set(state is StreamState.CONNECTED)
+
+
+#: Waits shorter than this are said to the tenth of a second.
+_TENTHS_BELOW = 10
+
+
+def _wait(seconds: float) -> str:
+    return f"{seconds:.1f}s" if seconds < _TENTHS_BELOW else format_duration(seconds)
 
 
 async def _answers(ssh: asyncssh.SSHClientConnection) -> bool:
