@@ -8,13 +8,15 @@ import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crosscheck.executor import Executor, LocalNodeProvider
+from crosscheck.executor import git as git_module
 from crosscheck.executor.git import Git, GitError
 from crosscheck.executor.mirrors import MirrorCache
-from crosscheck.executor.workspace import GerritRemote, Workspace, WorkspaceBuilder
+from crosscheck.executor.workspace import GerritRemote, Workspace, WorkspaceBuilder, change_need
 from crosscheck.model.build import BuildResult
 from crosscheck.model.events import Event
 from tests.unit.executor.conftest import PROJECT, MakeRequest, change_event, connection_for
@@ -341,3 +343,29 @@ async def test_a_fetch_from_a_gerrit_that_stops_answering_ends_in_seconds_as_a_s
     assert time.monotonic() - started < 30
     assert "the server stalled (nothing for 2 s)" in str(raised.value)
     assert held, "git never reached the server: the test proved nothing"
+
+
+async def test_a_fetch_offers_its_branch_tips_not_every_patchset_the_mirror_holds(
+    upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git offers every ref it holds by default: with each patchset built before in the
+    mirror, a busy project's fetch would send thousands of lines before any object."""
+    cache, counting = MirrorCache(tmp_path / "git"), CountingGit()
+    url = GerritRemote("upstream", upstream.url, False).fetch_url(PROJECT)
+    for number in range(1, 21):
+        revision = upstream.change(PROJECT, number, 1, {f"f{number}": "x"}, f"Change {number}")
+        need = change_need(now_event(number, 1, revision))
+        await cache.ensure(counting, "upstream", PROJECT, url, need)
+    trace = tmp_path / "packets"
+    environment = git_module.git_environment
+
+    def traced(*args: Any, **kwargs: Any) -> dict[str, str]:
+        return {**environment(*args, **kwargs), "GIT_TRACE_PACKET": str(trace)}
+
+    monkeypatch.setattr(git_module, "git_environment", traced)
+    revision = upstream.change(PROJECT, 21, 1, {"f21": "x"}, "Change 21")
+    await cache.ensure(counting, "upstream", PROJECT, url, change_need(now_event(21, 1, revision)))
+
+    haves = [line for line in trace.read_text().splitlines() if "fetch> have " in line]
+    assert 1 <= len(haves) <= 2, len(haves)  # master's tip, not twenty patchsets
+    assert git(mirror_of(cache), "rev-parse", "refs/changes/21/21/1") == revision
