@@ -57,6 +57,8 @@ _REVISION = re.compile(r"[0-9a-f]{4,64}|refs/[^\s^~:]+")
 #: slower with every change built. A patchset's parent is on its branch; what else it
 #: needs comes in the pack. A glob, so a mirror without branches only warns.
 NEGOTIATION_TIP = "--negotiation-tip=refs/heads/*"
+#: Fetches into a mirror between two tidy-ups of its refs (MirrorCache._tidy).
+TIDY_EVERY = 25
 
 
 def project_path(root: Path, project: str) -> Path:
@@ -78,13 +80,24 @@ def fetch_failure(error: GitError, what: str, url: str) -> GitError:
 class MirrorCache:
     """Bare mirrors of Gerrit projects, fetched into on demand."""
 
-    def __init__(self, root: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, root: Path, clock: Callable[[], float] = time.time, tidy_every: int = TIDY_EVERY
+    ) -> None:
         self.root = root
         self._clock = clock
         self._locks: dict[Path, asyncio.Lock] = {}
         self._batches: dict[Path, FetchBatches] = {}
         #: Mirror -> ref (or EVERYTHING) -> when its last fetch began (this process).
         self._fetched_at: dict[Path, dict[str, float]] = {}
+        self._tidy_every = tidy_every
+        #: Mirror -> fetches until its next tidy-up; the first fetch of a process tidies.
+        self._until_tidy: dict[Path, int] = {}
+        self._tidying: set[asyncio.Task[None]] = set()
+
+    async def settled(self) -> None:
+        """Wait for the tidy-ups under way (tests; a clean stop)."""
+        while self._tidying:
+            await asyncio.gather(*self._tidying, return_exceptions=True)
 
     def path_for(self, connection: str, project: str, url: str) -> Path:
         server = hashlib.sha256(url.removesuffix(project).encode()).hexdigest()[:12]
@@ -168,6 +181,27 @@ class MirrorCache:
             times = self._fetched_at.setdefault(path, {})
             for ref in (*fetch.refs, *((EVERYTHING,) if fetch.everything else ())):
                 times[ref] = began
+        self._count_towards_tidy(git, path)
+
+    def _count_towards_tidy(self, git: Git, path: Path) -> None:
+        left = self._until_tidy.get(path, 1) - 1
+        self._until_tidy[path] = left if left > 0 else self._tidy_every
+        if left <= 0:  # after the fetch, so no build waits for it
+            task = asyncio.create_task(self._tidy(git, path), name="mirror-tidy")
+            self._tidying.add(task)
+            task.add_done_callback(self._tidying.discard)
+
+    async def _tidy(self, git: Git, path: Path) -> None:
+        """Pack the mirror's refs and index its commits. Each fetch reads every ref it
+        holds (what it has, then whether what came is complete), and a mirror keeps a
+        ref for every patchset it built: loose and unindexed, they made each fetch
+        slower than the last (60 against 30 ms at 400 refs)."""
+        try:
+            async with self._locked(path):
+                await git.run("pack-refs", "--all", cwd=path)
+                await git.run("commit-graph", "write", "--reachable", cwd=path)
+        except GitError as error:
+            log.warning("mirror %s: tidying its refs failed (fetches go on): %s", path, error)
 
     async def _fetch_clearing_locks(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
         for cleared in range(MOST_STALE_LOCKS + 1):

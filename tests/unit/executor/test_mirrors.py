@@ -369,3 +369,29 @@ async def test_a_fetch_offers_its_branch_tips_not_every_patchset_the_mirror_hold
     haves = [line for line in trace.read_text().splitlines() if "fetch> have " in line]
     assert 1 <= len(haves) <= 2, len(haves)  # master's tip, not twenty patchsets
     assert git(mirror_of(cache), "rev-parse", "refs/changes/21/21/1") == revision
+
+
+async def test_a_mirror_has_its_refs_packed_and_its_commits_indexed_now_and_then(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    """A mirror keeps a ref per patchset built; loose and unindexed, each fetch read them
+    all more slowly. The tidy-up runs after a fetch, never before a build's."""
+    cache, counting = MirrorCache(tmp_path / "git", tidy_every=3), CountingGit()
+    url = GerritRemote("upstream", upstream.url, False).fetch_url(PROJECT)
+    for number in range(1, 5):
+        revision = upstream.change(PROJECT, number, 1, {f"f{number}": "x"}, f"Change {number}")
+        await cache.ensure(
+            counting, "upstream", PROJECT, url, change_need(now_event(number, 1, revision))
+        )
+        await cache.settled()
+        mirror = mirror_of(cache)
+        packed = (mirror / "packed-refs").read_text() if (mirror / "packed-refs").exists() else ""
+        # The first fetch of a process tidies (a mirror left by an earlier run), then every third.
+        assert (f"refs/changes/0{number}/{number}/1" in packed) is (number in (1, 4)), number
+    assert (mirror / "objects" / "info" / "commit-graph").exists()
+    assert len(counting.fetches) == 4
+    revision = upstream.change(PROJECT, 5, 1, {"f5": "x"}, "Change 5")
+    workspace = await builder(upstream, cache, counting).prepare(
+        now_event(5, 1, revision), (), tmp_path / "src"
+    )
+    assert workspace.main.revision == revision  # a packed mirror serves builds as before
