@@ -196,23 +196,37 @@ class MirrorCache:
         holds (what it has, then whether what came is complete), and a mirror keeps a
         ref for every patchset it built: loose and unindexed, they made each fetch
         slower than the last (60 against 30 ms at 400 refs)."""
+
+        async def tidy_once() -> None:
+            await git.run("pack-refs", "--all", cwd=path)
+            await git.run("commit-graph", "write", "--reachable", cwd=path)
+
         try:
             async with self._locked(path):
-                await git.run("pack-refs", "--all", cwd=path)
-                await git.run("commit-graph", "write", "--reachable", cwd=path)
+                # A stop in the middle leaves git's lock files: the next tidy-up clears them.
+                await self._clearing_locks(path, "tidying", tidy_once)
         except GitError as error:
             log.warning("mirror %s: tidying its refs failed (fetches go on): %s", path, error)
 
     async def _fetch_clearing_locks(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
+        async def fetch_once() -> None:
+            await self._fetch_into(git, path, url, fetch)
+
+        await self._clearing_locks(path, "fetching", fetch_once)
+
+    async def _clearing_locks(
+        self, path: Path, doing: str, attempt: Callable[[], Awaitable[None]]
+    ) -> None:
+        """`attempt` under the mirror's lock, removing lock files git left in it."""
         for cleared in range(MOST_STALE_LOCKS + 1):
             try:
-                await self._fetch_into(git, path, url, fetch)
+                await attempt()
                 return
             except GitError as error:
                 stale = _stale_lock(error.stderr or str(error), path)
                 if stale is None or cleared == MOST_STALE_LOCKS:
                     raise
-                log.warning("mirror %s: removing the stale lock %s, then fetching", path, stale)
+                log.warning("mirror %s: removing the stale lock %s, then %s", path, stale, doing)
                 stale.unlink(missing_ok=True)
 
     async def _fetch_into(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:

@@ -395,3 +395,26 @@ async def test_a_mirror_has_its_refs_packed_and_its_commits_indexed_now_and_then
         now_event(5, 1, revision), (), tmp_path / "src"
     )
     assert workspace.main.revision == revision  # a packed mirror serves builds as before
+
+
+async def test_a_tidy_up_stopped_midway_is_finished_by_the_next(
+    upstream: Upstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache, counting = MirrorCache(tmp_path / "git", tidy_every=1), CountingGit()
+    url = GerritRemote("upstream", upstream.url, False).fetch_url(PROJECT)
+    first = upstream.change(PROJECT, 1, 1, {"f1": "x"}, "Change 1")
+    await cache.ensure(counting, "upstream", PROJECT, url, change_need(now_event(1, 1, first)))
+    await cache.settled()
+    graph = mirror_of(cache) / "objects" / "info" / "commit-graph"
+    left = graph.with_name("commit-graph.lock")  # as a kill in commit-graph write leaves it
+    graph.unlink()
+    left.write_text("")
+
+    second = upstream.change(PROJECT, 2, 1, {"f2": "x"}, "Change 2")
+    await cache.ensure(counting, "upstream", PROJECT, url, change_need(now_event(2, 1, second)))
+    await cache.settled()
+
+    assert graph.exists()
+    assert not left.exists()
+    assert "removing the stale lock" in caplog.text
+    assert "tidying its refs failed" not in caplog.text
