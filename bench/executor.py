@@ -93,7 +93,7 @@ async def measure(
             event, (), scratch / f"w{label}{index}"
         )
 
-    timed = replace(event, created_on=int(time.time()))
+    timed = replace(event, created_on=int(time.time()), received_at=time.time())
     await WorkspaceBuilder(git, warm_cache, remote, shared=True).prepare(
         timed, (), scratch / f"prime-held-{label}"
     )

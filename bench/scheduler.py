@@ -146,6 +146,7 @@ def patchset_created(number: int) -> Event:
         type=EventType.PATCHSET_CREATED,
         connection=CONNECTION,
         created_on=int(time.time()),
+        received_at=time.time(),
         project=project,
         change=Change(project=project, branch="master", number=number),
         patchset=PatchSet(1, f"{number:040x}", change_ref(number, 1)),

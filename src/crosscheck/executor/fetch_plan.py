@@ -70,7 +70,8 @@ def fresh(fetched_at: Mapping[str, float], ref: str, since: float) -> bool:
     alone = fetched_at.get(ref, -math.inf)
     covered = ref.startswith(("refs/heads/", "refs/tags/"))
     with_all = fetched_at.get(EVERYTHING, -math.inf) if covered else -math.inf
-    return max(alone, with_all) >= since
+    # Strictly after: a fetch begun the instant the event came may not have seen it.
+    return max(alone, with_all) > since
 
 
 def event_time(received_at: float) -> float:

@@ -44,9 +44,11 @@ _CORRUPT = re.compile(
     r"packfile .* cannot be accessed",
     re.I,
 )
-#: git's words for a lock file already there. Under the mirror's flock no other fetch of
-#: ours runs, so it is a killed git's leftover, or planted by a build: removed, not a
-#: reason to fetch the whole mirror anew under the workspaces that borrow its objects.
+#: git's words for a lock file already there. Every git of ours that writes a mirror runs
+#: under its flock, its automatic gc included (AUTO_GC_OFF; the tidy-up runs gc in the
+#: foreground): a lock found there is a killed git's leftover, or planted by a build.
+#: Removed, not a reason to fetch the whole mirror anew under the workspaces that borrow
+#: its objects.
 _LOCKED = re.compile(r"unable to create '([^']+\.lock)'", re.I)
 #: Lock files removed for one fetch before it is given up.
 MOST_STALE_LOCKS = 8
@@ -55,9 +57,14 @@ _REVISION = re.compile(r"[0-9a-f]{4,64}|refs/[^\s^~:]+")
 #: offers every ref, each patchset fetched before among them, and over stateless HTTP
 #: resends them all on each round: 500 lines for a 40-change sandbox, and a fetch
 #: slower with every change built. A patchset's parent is on its branch; what else it
-#: needs comes in the pack. A glob, so a mirror without branches only warns.
+#: needs comes in the pack. Left out for a mirror without branches: git would then offer
+#: nothing and take the whole history again.
 NEGOTIATION_TIP = "--negotiation-tip=refs/heads/*"
-#: Fetches into a mirror between two tidy-ups of its refs (MirrorCache._tidy).
+#: A fetch's own gc and maintenance would detach and write the mirror after its flock is
+#: released, racing the next fetch: the tidy-up runs them instead, under the flock.
+AUTO_GC_OFF = "--no-auto-maintenance"
+#: Fetches into a mirror between two tidy-ups (MirrorCache._tidy), counted per process:
+#: a one-shot `crosscheck run` never stops one halfway.
 TIDY_EVERY = 25
 
 
@@ -90,7 +97,7 @@ class MirrorCache:
         #: Mirror -> ref (or EVERYTHING) -> when its last fetch began (this process).
         self._fetched_at: dict[Path, dict[str, float]] = {}
         self._tidy_every = tidy_every
-        #: Mirror -> fetches until its next tidy-up; the first fetch of a process tidies.
+        #: Mirror -> fetches until its next tidy-up.
         self._until_tidy: dict[Path, int] = {}
         self._tidying: set[asyncio.Task[None]] = set()
 
@@ -184,9 +191,9 @@ class MirrorCache:
         self._count_towards_tidy(git, path)
 
     def _count_towards_tidy(self, git: Git, path: Path) -> None:
-        left = self._until_tidy.get(path, 1) - 1
+        left = self._until_tidy.get(path, self._tidy_every) - 1
         self._until_tidy[path] = left if left > 0 else self._tidy_every
-        if left <= 0:  # after the fetch, so no build waits for it
+        if left <= 0:  # after the fetch: the build that fetched goes on; the next fetch waits
             task = asyncio.create_task(self._tidy(git, path), name="mirror-tidy")
             self._tidying.add(task)
             task.add_done_callback(self._tidying.discard)
@@ -199,6 +206,8 @@ class MirrorCache:
 
         async def tidy_once() -> None:
             await git.run("pack-refs", "--all", cwd=path)
+            # In the foreground: a detached gc would outlive the flock.
+            await git.run("-c", "gc.autoDetach=false", "gc", "--auto", "--quiet", cwd=path)
             await git.run("commit-graph", "write", "--reachable", cwd=path)
 
         try:
@@ -235,7 +244,9 @@ class MirrorCache:
             # A mirror removed behind this process's back: what it fetched is gone too.
             self._fetched_at.pop(path, None)
             await git.run("init", "--quiet", "--bare", str(path))
-        options = [*(["--prune"] if fetch.everything else []), *([NEGOTIATION_TIP] if held else [])]
+        options = [AUTO_GC_OFF, *(["--prune"] if fetch.everything else [])]
+        if held and _has_branches(path):
+            options.append(NEGOTIATION_TIP)
         await git.run(
             "fetch", "--quiet", *options, url, *fetch.refspecs(), cwd=path, authenticated=True
         )
@@ -263,6 +274,17 @@ class MirrorCache:
                 yield
             finally:
                 os.close(fd)  # closing releases the lock
+
+
+def _has_branches(mirror: Path) -> bool:
+    """Whether the mirror holds any branch, loose or packed."""
+    if any(path.is_file() for path in (mirror / "refs" / "heads").rglob("*")):
+        return True
+    packed = mirror / "packed-refs"
+    if not packed.exists():
+        return False
+    with packed.open(encoding="utf-8", errors="replace") as lines:
+        return any(" refs/heads/" in line for line in lines)
 
 
 def _stale_lock(stderr: str, mirror: Path) -> Path | None:

@@ -14,8 +14,9 @@ import pytest
 
 from crosscheck.executor import Executor, LocalNodeProvider
 from crosscheck.executor import git as git_module
+from crosscheck.executor.fetch_plan import Need
 from crosscheck.executor.git import Git, GitError
-from crosscheck.executor.mirrors import MirrorCache
+from crosscheck.executor.mirrors import AUTO_GC_OFF, NEGOTIATION_TIP, MirrorCache
 from crosscheck.executor.workspace import GerritRemote, Workspace, WorkspaceBuilder, change_need
 from crosscheck.model.build import BuildResult
 from crosscheck.model.events import Event
@@ -376,7 +377,7 @@ async def test_a_mirror_has_its_refs_packed_and_its_commits_indexed_now_and_then
 ) -> None:
     """A mirror keeps a ref per patchset built; loose and unindexed, each fetch read them
     all more slowly. The tidy-up runs after a fetch, never before a build's."""
-    cache, counting = MirrorCache(tmp_path / "git", tidy_every=3), CountingGit()
+    cache, counting = MirrorCache(tmp_path / "git", tidy_every=2), CountingGit()
     url = GerritRemote("upstream", upstream.url, False).fetch_url(PROJECT)
     for number in range(1, 5):
         revision = upstream.change(PROJECT, number, 1, {f"f{number}": "x"}, f"Change {number}")
@@ -386,8 +387,8 @@ async def test_a_mirror_has_its_refs_packed_and_its_commits_indexed_now_and_then
         await cache.settled()
         mirror = mirror_of(cache)
         packed = (mirror / "packed-refs").read_text() if (mirror / "packed-refs").exists() else ""
-        # The first fetch of a process tidies (a mirror left by an earlier run), then every third.
-        assert (f"refs/changes/0{number}/{number}/1" in packed) is (number in (1, 4)), number
+        # Every second fetch tidies, after it: its own ref is packed then.
+        assert (f"refs/changes/0{number}/{number}/1" in packed) is (number in (2, 4)), number
     assert (mirror / "objects" / "info" / "commit-graph").exists()
     assert len(counting.fetches) == 4
     revision = upstream.change(PROJECT, 5, 1, {"f5": "x"}, "Change 5")
@@ -418,3 +419,28 @@ async def test_a_tidy_up_stopped_midway_is_finished_by_the_next(
     assert not left.exists()
     assert "removing the stale lock" in caplog.text
     assert "tidying its refs failed" not in caplog.text
+
+
+async def test_a_mirror_without_branches_offers_nothing_rather_than_warn_and_fetch_all(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    cache, counting = MirrorCache(tmp_path / "git"), CountingGit()
+    url = GerritRemote("upstream", upstream.url, False).fetch_url(PROJECT)
+    for number in (1, 2):  # the patchsets alone, no branch tip
+        revision = upstream.change(PROJECT, number, 1, {f"f{number}": "x"}, f"Change {number}")
+        await cache.ensure(
+            counting,
+            "upstream",
+            PROJECT,
+            url,
+            Need({revision: f"refs/changes/0{number}/{number}/1"}),
+        )
+    revision = upstream.change(PROJECT, 3, 1, {"f3": "x"}, "Change 3")
+    await cache.ensure(counting, "upstream", PROJECT, url, change_need(now_event(3, 1, revision)))
+    revision = upstream.change(PROJECT, 4, 1, {"f4": "x"}, "Change 4")
+    await cache.ensure(counting, "upstream", PROJECT, url, change_need(now_event(4, 1, revision)))
+
+    offered = [NEGOTIATION_TIP in fetch for fetch in counting.fetches]
+    assert offered == [False, False, False, True]  # new; no branch yet (twice); master held
+    # No fetch runs git's gc or maintenance after it, outside the mirror's lock.
+    assert all(AUTO_GC_OFF in fetch for fetch in counting.fetches)
