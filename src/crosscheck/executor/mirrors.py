@@ -25,6 +25,7 @@ import re
 import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -102,7 +103,8 @@ class MirrorCache:
         self._tidying: set[asyncio.Task[None]] = set()
 
     async def settled(self) -> None:
-        """Wait for the tidy-ups under way (tests; a clean stop)."""
+        """Wait for the tidy-ups under way (tests). Serve's stop does not wait: a
+        tidy-up killed there leaves lock files the next one clears."""
         while self._tidying:
             await asyncio.gather(*self._tidying, return_exceptions=True)
 
@@ -176,7 +178,8 @@ class MirrorCache:
         async with self._locked(path):
             began = self._clock()
             try:
-                await self._fetch_clearing_locks(git, path, url, fetch)
+                fetch_once = partial(self._fetch_into, git, path, url, fetch)
+                await self._clearing_locks(path, "fetching", fetch_once)
             except GitError as error:
                 if not _CORRUPT.search(error.stderr or str(error)):
                     raise
@@ -217,12 +220,6 @@ class MirrorCache:
         except GitError as error:
             log.warning("mirror %s: tidying its refs failed (fetches go on): %s", path, error)
 
-    async def _fetch_clearing_locks(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
-        async def fetch_once() -> None:
-            await self._fetch_into(git, path, url, fetch)
-
-        await self._clearing_locks(path, "fetching", fetch_once)
-
     async def _clearing_locks(
         self, path: Path, doing: str, attempt: Callable[[], Awaitable[None]]
     ) -> None:
@@ -245,7 +242,8 @@ class MirrorCache:
             self._fetched_at.pop(path, None)
             await git.run("init", "--quiet", "--bare", str(path))
         options = [AUTO_GC_OFF, *(["--prune"] if fetch.everything else [])]
-        if held and _has_branches(path):
+        # packed-refs can be megabytes: read off the event loop.
+        if held and await asyncio.to_thread(_has_branches, path):
             options.append(NEGOTIATION_TIP)
         await git.run(
             "fetch", "--quiet", *options, url, *fetch.refspecs(), cwd=path, authenticated=True

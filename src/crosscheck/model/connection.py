@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crosscheck.model.events import Account
 
 
 @dataclass(frozen=True)
@@ -28,3 +32,8 @@ class GerritConnection:
     #: More accounts whose events trigger nothing (other CIs), as usernames or emails,
     #: casefolded.
     ignore_accounts: frozenset[str] = frozenset()
+
+    def ignores_as_own(self, account: Account | None) -> bool:
+        """Whether an event by `account` is the CI's own, which triggers nothing."""
+        own = account is not None and self.user.casefold() in account.names
+        return self.ignore_own_events and own

@@ -57,12 +57,11 @@ SKIPPED_STATE = "skipped-state"
 
 def ignored_reason(connection: GerritConnection | None, event: Event) -> str | None:
     """Why an event that matches a trigger must still trigger nothing, or None."""
+    if connection is not None and connection.ignores_as_own(event.account):
+        return OWN_ACCOUNT
     names = event.account.names if event.account else frozenset()
-    if connection is not None and names:
-        if connection.ignore_own_events and connection.user.casefold() in names:
-            return OWN_ACCOUNT
-        if names & connection.ignore_accounts:
-            return IGNORED_ACCOUNT
+    if connection is not None and names & connection.ignore_accounts:
+        return IGNORED_ACCOUNT
     change = event.change
     # The merge of a change is what a post pipeline runs on; anything else on a closed
     # change (a recheck on an abandoned one, a catch-up replay) is work for nothing.

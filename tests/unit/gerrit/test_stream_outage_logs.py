@@ -149,28 +149,36 @@ async def test_a_stream_that_connects_then_drops_says_so_not_unreachable(
     assert not [r for r in caplog.records if "reconnect attempt" in r.getMessage()]
 
 
-async def test_the_line_that_says_the_stream_is_back_says_how_long_it_was_away(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def connected_lines(
+    caplog: pytest.LogCaptureFixture, connects_at: tuple[int, ...]
+) -> list[str]:
+    """The "stream connected" lines of a stream whose attempts numbered `connects_at`
+    connect (each but the last then dropped by Gerrit) and the others are refused."""
     stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
     made = 0
-    back = asyncio.Event()
+    up = asyncio.Event()
 
     async def attempt() -> None:
         nonlocal made
         made += 1
-        if made in (1, 5):  # connects: at the start, and after three refusals
-            stream.connects += 1
-            stream._set_state(StreamState.CONNECTED, detail=stream._back_after())
-            if made == 5:
-                back.set()
-                await asyncio.Event().wait()
-            raise ConnectionResetError(104, "Connection reset by peer")
-        raise ConnectionRefusedError(111, "Connection refused")
+        if made not in connects_at:
+            raise ConnectionRefusedError(111, "Connection refused")
+        stream.connects += 1
+        stream._set_state(StreamState.CONNECTED, detail=stream._back_after())
+        if made == connects_at[-1]:
+            up.set()
+            await asyncio.Event().wait()
+        raise ConnectionResetError(104, "Connection reset by peer")
 
-    await run_until(stream, attempt, back, caplog)
-    connected = [r.getMessage() for r in caplog.records if "stream connected" in r.getMessage()]
-    assert connected == [
+    await run_until(stream, attempt, up, caplog)
+    return [r.getMessage() for r in caplog.records if "stream connected" in r.getMessage()]
+
+
+async def test_the_line_that_says_the_stream_is_back_says_how_long_it_was_away(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Connects at the start, and again after three refusals.
+    assert await connected_lines(caplog, (1, 5)) == [
         "gerrit review: stream connected",
         "gerrit review: stream connected again after 0s without it",
     ]
@@ -179,23 +187,10 @@ async def test_the_line_that_says_the_stream_is_back_says_how_long_it_was_away(
 async def test_a_stream_that_opens_at_last_after_a_start_without_gerrit_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
-    made = 0
-    up = asyncio.Event()
-
-    async def attempt() -> None:
-        nonlocal made
-        made += 1
-        if made < 4:  # three refusals, then Gerrit is up
-            raise ConnectionRefusedError(111, "Connection refused")
-        stream.connects += 1
-        stream._set_state(StreamState.CONNECTED, detail=stream._back_after())
-        up.set()
-        await asyncio.Event().wait()
-
-    await run_until(stream, attempt, up, caplog)
-    connected = [r.getMessage() for r in caplog.records if "stream connected" in r.getMessage()]
-    assert connected == ["gerrit review: stream connected after 0s of trying"]
+    # Three refusals, then Gerrit is up.
+    assert await connected_lines(caplog, (4,)) == [
+        "gerrit review: stream connected after 0s of trying"
+    ]
 
 
 class _EndedProcess:

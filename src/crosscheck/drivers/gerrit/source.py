@@ -179,10 +179,7 @@ class GerritEventSource:
     def _own_share(self, events: list[Event]) -> str:
         """How many of `events` the CI caused itself (its votes): they trigger nothing,
         and an operator reading "1 new" would otherwise look for a build."""
-        if not self.connection.ignore_own_events:
-            return ""
-        user = self.connection.user.casefold()
-        own = sum(1 for e in events if e.account is not None and user in e.account.names)
+        own = sum(1 for e in events if self.connection.ignores_as_own(e.account))
         return f" ({own} by the CI's own account {self.connection.user}, ignored)" if own else ""
 
     async def _prune_forever(self) -> None:
