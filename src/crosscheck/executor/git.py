@@ -111,21 +111,23 @@ class Git:
         cwd: Path | None = None,
         authenticated: bool = False,
         timeout: float = GIT_TIMEOUT,
+        stdin: str | None = None,
     ) -> str:
-        """Run `git args...` and return its stdout; GitError when it fails."""
+        """Run `git args...` (`stdin` its input) and return its stdout; GitError when it
+        fails."""
         extra = self._credentials.config() if authenticated and self._credentials else None
         process = await asyncio.create_subprocess_exec(
             self._git,
             *args,
             cwd=cwd,
             env=git_environment(extra, self._stall_time),
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
         try:
             async with asyncio.timeout(timeout):
-                out, err = await process.communicate()
+                out, err = await process.communicate(None if stdin is None else stdin.encode())
         except BaseException as error:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()

@@ -32,6 +32,7 @@ from urllib.parse import quote
 from crosscheck.executor.fetch_batches import FetchBatches
 from crosscheck.executor.fetch_plan import EVERYTHING, Fetch, Need, fresh
 from crosscheck.executor.git import Git, GitError, secret_free, short_reason
+from crosscheck.executor.mirror_tidy import KEEP_CHANGES, tidy
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,12 @@ NEGOTIATION_TIP = "--negotiation-tip=refs/heads/*"
 #: A fetch's own gc and maintenance would detach and write the mirror after its flock is
 #: released, racing the next fetch: the tidy-up runs them instead, under the flock.
 AUTO_GC_OFF = "--no-auto-maintenance"
-#: Fetches into a mirror between two tidy-ups (MirrorCache._tidy), counted per process:
+#: Fetches into a mirror between two tidy-ups (mirror_tidy.py), counted per process:
 #: a one-shot `crosscheck run` never stops one halfway.
 TIDY_EVERY = 25
+#: A ref this process fetched within this many seconds is kept by a tidy-up: a build
+#: may be about to read it.
+RECENT_SECONDS = 3600.0
 
 
 def project_path(root: Path, project: str) -> Path:
@@ -89,7 +93,11 @@ class MirrorCache:
     """Bare mirrors of Gerrit projects, fetched into on demand."""
 
     def __init__(
-        self, root: Path, clock: Callable[[], float] = time.time, tidy_every: int = TIDY_EVERY
+        self,
+        root: Path,
+        clock: Callable[[], float] = time.time,
+        tidy_every: int = TIDY_EVERY,
+        keep_changes: int = KEEP_CHANGES,
     ) -> None:
         self.root = root
         self._clock = clock
@@ -98,6 +106,7 @@ class MirrorCache:
         #: Mirror -> ref (or EVERYTHING) -> when its last fetch began (this process).
         self._fetched_at: dict[Path, dict[str, float]] = {}
         self._tidy_every = tidy_every
+        self._keep_changes = keep_changes
         #: Mirror -> fetches until its next tidy-up.
         self._until_tidy: dict[Path, int] = {}
         self._tidying: set[asyncio.Task[None]] = set()
@@ -202,23 +211,20 @@ class MirrorCache:
             task.add_done_callback(self._tidying.discard)
 
     async def _tidy(self, git: Git, path: Path) -> None:
-        """Pack the mirror's refs and index its commits. Each fetch reads every ref it
-        holds (what it has, then whether what came is complete), and a mirror keeps a
-        ref for every patchset it built: loose and unindexed, they made each fetch
-        slower than the last (60 against 30 ms at 400 refs)."""
-
-        async def tidy_once() -> None:
-            await git.run("pack-refs", "--all", cwd=path)
-            # In the foreground: a detached gc would outlive the flock.
-            await git.run("-c", "gc.autoDetach=false", "gc", "--auto", "--quiet", cwd=path)
-            await git.run("commit-graph", "write", "--reachable", cwd=path)
-
+        """Bound, pack and index the mirror (mirror_tidy.py)."""
         try:
             async with self._locked(path):
+                fetched = self._fetched_at.get(path, {})
+                since = self._clock() - RECENT_SECONDS
+                recent = {ref for ref, at in fetched.items() if at >= since}
                 # A stop in the middle leaves git's lock files: the next tidy-up clears them.
+                tidy_once = partial(tidy, git, path, self._keep_changes, recent)
                 await self._clearing_locks(path, "tidying", tidy_once)
+                for ref in [ref for ref in fetched if ref.startswith("refs/changes/")]:
+                    if ref not in recent:  # forgotten, or soon: no use knowing its age
+                        del fetched[ref]
         except GitError as error:
-            log.warning("mirror %s: tidying its refs failed (fetches go on): %s", path, error)
+            log.warning("mirror %s: tidying it failed (fetches go on): %s", path, error)
 
     async def _clearing_locks(
         self, path: Path, doing: str, attempt: Callable[[], Awaitable[None]]

@@ -303,8 +303,13 @@ class Scheduler:
 
     async def reconcile(self) -> None:
         await self.builds.cancel_ended()
+        # Items whose last build ended first: their reports wait on nothing else, while
+        # new items are planned and builds started in the same pass.
+        await self._finish_done()
         await self._plan_new(await self._items(ItemState.NEW))
         await self.builds.start_waiting()
+
+    async def _finish_done(self) -> None:
         running = await self._items(ItemState.RUNNING)
         async with self.engine.connect() as db:  # one read for every running item
             attempts = await work.builds_of_items(db, [item.id for item in running])

@@ -398,6 +398,43 @@ async def test_a_mirror_has_its_refs_packed_and_its_commits_indexed_now_and_then
     assert workspace.main.revision == revision  # a packed mirror serves builds as before
 
 
+async def test_a_mirror_keeps_the_refs_of_its_newest_changes_and_those_fetched_lately(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    """A mirror would otherwise gather a ref per patchset built, for ever, and every
+    fetch and clone read them all. A forgotten change's commits stay, so a recheck of
+    it needs no fetch."""
+    now = [time.time()]
+    cache = MirrorCache(tmp_path / "git", clock=lambda: now[0], tidy_every=5, keep_changes=1)
+    counting = CountingGit()
+    url = GerritRemote("upstream", upstream.url, False).fetch_url(PROJECT)
+    revisions = {}
+    for number, patchset in ((1, 1), (2, 1), (3, 1), (1, 2), (4, 1)):
+        if (number, patchset) == (1, 2):
+            now[0] += 2 * 3600  # the first three fetched two hours ago
+        revision = upstream.change(
+            PROJECT, number, patchset, {f"f{number}": str(patchset)}, f"Change {number}"
+        )
+        revisions[number, patchset] = revision
+        event = now_event(number, patchset, revision)
+        await cache.ensure(counting, "upstream", PROJECT, url, change_need(event))
+    await cache.settled()
+
+    changes = [ref for ref in mirror_refs(cache) if ref.startswith("refs/changes/")]
+    # The newest change, and change 1's patchset 2, fetched lately.
+    assert sorted(changes) == ["refs/changes/01/1/2", "refs/changes/04/4/1"]
+    # What the fetches left loose is packed, but for the forgotten changes' objects.
+    loose = git(mirror_of(cache), "count-objects", "-v").splitlines()
+    unreachable = git(mirror_of(cache), "fsck", "--unreachable", "--no-reflogs").splitlines()
+    assert f"count: {len(unreachable)}" in loose
+    assert f"unreachable commit {revisions[2, 1]}" in unreachable
+    fetched = len(counting.fetches)
+    old = now_event(2, 1, revisions[2, 1])
+    workspace = await builder(upstream, cache, counting).prepare(old, (), tmp_path / "src")
+    assert workspace.main.revision == revisions[2, 1]  # fast-forwarded onto master
+    assert len(counting.fetches) == fetched  # the commit was still there
+
+
 async def test_a_tidy_up_stopped_midway_is_finished_by_the_next(
     upstream: Upstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -418,7 +455,7 @@ async def test_a_tidy_up_stopped_midway_is_finished_by_the_next(
     assert graph.exists()
     assert not left.exists()
     assert "removing the stale lock" in caplog.text
-    assert "tidying its refs failed" not in caplog.text
+    assert "tidying it failed" not in caplog.text
 
 
 async def test_a_mirror_without_branches_offers_nothing_rather_than_warn_and_fetch_all(

@@ -19,7 +19,7 @@ from crosscheck.config.loader import load_config
 from crosscheck.executor.executor import FinishedHook, StartedHook
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult
 from crosscheck.model.config import Config
-from crosscheck.model.events import Account, Change, Event, PatchSet
+from crosscheck.model.events import Account, Change, ChangeState, Event, PatchSet
 from crosscheck.model.states import ItemState
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler
@@ -139,6 +139,40 @@ async def test_a_change_gets_one_report_with_the_vote_and_the_job_lines(
     assert lines[2].endswith(" : FAILURE in 1m 02s (non-voting)")
     assert lines[3].endswith(" : SUCCESS in 1m 02s")
     assert (report.change_number, report.patchset) == (7, 1)
+
+
+class NotesReportsWhenPlanning(FakeChanges):
+    """Notes, each time a change is planned, how many reports were queued by then."""
+
+    def __init__(self, engine: AsyncEngine, files: list[str]) -> None:
+        super().__init__(files)
+        self.engine = engine
+        self.reports_when_planning: list[int] = []
+
+    async def change_state(
+        self, project: str, number: int, revision: str, *, files: bool = True
+    ) -> ChangeState:
+        self.reports_when_planning.append(len(await queued_reports(self.engine)))
+        return await super().change_state(project, number, revision, files=files)
+
+
+async def test_a_pass_queues_the_report_of_an_ended_item_before_it_plans_new_ones(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Planning asks Gerrit about each new item: a finished change's vote waits for none
+    of those answers."""
+    executor = FakeExecutor({})
+    executor.hold = {"unit", "lab"}
+    scheduler = scheduler_for(engine, load(tmp_path), executor, ["driver.py"])
+    changes = NotesReportsWhenPlanning(engine, ["driver.py"])
+    scheduler.changes = {"review": changes}
+    await accept(scheduler, patchset_created(21, 1))
+    await settle(scheduler)
+    executor.release.set()
+    await builds_quiet(scheduler)  # both builds ended; no pass has seen it yet
+    await accept(scheduler, patchset_created(22, 1))
+    await scheduler.reconcile()
+    assert changes.reports_when_planning == [0, 1]  # change 21 planned, then 22
 
 
 class CleansUpSlowly(FakeExecutor):
