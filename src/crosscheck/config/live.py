@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 import os
 import signal
@@ -51,7 +52,7 @@ WATCH_MASK = (
     | Mask.MOVE_SELF
 )
 
-Fingerprint = tuple[tuple[str, int, int], ...]
+Fingerprint = tuple[tuple[str, bytes], ...]
 
 #: The connection settings a reload applies: which accounts' events trigger nothing.
 LIVE_CONNECTION_FIELDS = frozenset({"ignore_own_events", "ignore_accounts"})
@@ -114,14 +115,16 @@ class LiveConfig:
         return result
 
     def fingerprint(self) -> Fingerprint:
-        """What changes when a file is edited, added or removed."""
+        """What changes when a file is edited, added or removed: the files' contents,
+        not their times, so a file written again as it was (`crosscheck sandbox up`
+        rewrites its connection.yaml, an editor saves unchanged) reloads nothing."""
         entries = []
         for path in discover(self.paths, IssueList()):
             try:
-                stat = path.stat()
+                digest = hashlib.sha256(path.read_bytes()).digest()
             except OSError:
                 continue
-            entries.append((str(path), stat.st_mtime_ns, stat.st_size))
+            entries.append((str(path), digest))
         return tuple(entries)
 
     def reload_if_changed(self) -> LoadResult | None:

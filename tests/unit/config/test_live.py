@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,6 +85,12 @@ def test_an_unchanged_tree_is_not_reloaded(tmp_path: Path) -> None:
     assert result is not None
     assert "spare" in holder.current.labels
     assert holder.reload_if_changed() is None
+    # Written again as it was, a second later: nothing to reload, nothing logged.
+    (tmp_path / "more.yaml").write_text("- label: {name: spare}\n")
+    later = time.time() + 1
+    os.utime(tmp_path / "more.yaml", (later, later))
+    assert holder.reload_if_changed() is None
+    assert holder.reloads == 1
 
 
 def recorder() -> tuple[Callable[[Config], None], list[Config], asyncio.Event]:
