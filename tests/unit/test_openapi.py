@@ -44,3 +44,13 @@ async def test_serves_openapi_document_has_unique_operation_ids_and_no_warning(
     )
     assert [name for name, count in ids.items() if count > 1] == []
     assert "/logs/{path}" in document["paths"]  # the build logs are documented
+    # The body refusals of the middleware, on the operator's and the nodes' writes too.
+    with_body = [
+        (path, operation)
+        for path, methods in document["paths"].items()
+        for operation in methods.values()
+        if "requestBody" in operation
+    ]
+    assert "/api/v1/enqueue" in [path for path, _ in with_body]
+    for path, operation in with_body:
+        assert {"400", "413", "415"} <= set(operation["responses"]), path

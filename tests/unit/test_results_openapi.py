@@ -47,6 +47,16 @@ def test_every_error_answer_is_documented_with_the_body_sent() -> None:
     }
 
 
+def test_every_operation_taking_a_body_documents_its_refusal_before_the_route() -> None:
+    """Not JSON (400), larger than 16 MiB (413), compressed (415): the middleware's."""
+    with_body = [(m, p, o) for m, p, o in operations() if "requestBody" in o]
+    assert len(with_body) > 5
+    for method, path, operation in with_body:
+        assert {"400", "413", "415"} <= set(operation["responses"]), f"{method} {path}"
+    without = [o for _, _, o in operations() if "requestBody" not in o]
+    assert all("415" not in operation["responses"] for operation in without)
+
+
 def test_the_verify_status_400_is_documented() -> None:
     posts = [
         operation

@@ -44,6 +44,8 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "Not allowed, or the CI account is disabled",
     404: "Not found",
     409: "The name or SSH key is taken",
+    413: "The request body is larger than 16 MiB",
+    415: "The body is compressed (Content-Encoding): send it as is",
     422: "A field is malformed or holds what cannot be stored; `errors` says which",
     429: "Too many requests; see Retry-After",
     503: "The admin token cannot be read now",
@@ -136,3 +138,38 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LocatedHTTPError, _located_http_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    document_body_refusals(app)
+
+
+#: What any request with a body may be answered before its route sees it: a body that
+#: is not JSON (400), too large (413, http/body_limit.py), or compressed (415).
+BODY_REFUSALS = (400, 413, 415)
+
+
+def document_body_refusals(app: FastAPI) -> None:
+    """Add BODY_REFUSALS to the OpenAPI answers of every operation that takes a body:
+    they come from the app's middleware and handlers, which no route declares."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        if "ErrorOut" not in schemas:
+            error = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(error.pop("$defs", {}))
+            schemas["ErrorOut"] = error
+        answer = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for methods in document.get("paths", {}).values():
+            for operation in methods.values():
+                if "requestBody" not in operation:
+                    continue
+                responses = operation.setdefault("responses", {})
+                for code in BODY_REFUSALS:
+                    responses.setdefault(
+                        str(code), {"description": ERROR_DESCRIPTIONS[code], "content": answer}
+                    )
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
