@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,13 @@ def test_config_expansion_bench_runs_both_tools_side_by_side() -> None:
         assert "MiB" in rows[command], rows
     assert output.count("x faster (CPU") == 3
     assert "peak RSS: crosscheck's largest" in output
+
+
+def test_mirror_refs_bench_bounds_the_refs_and_prints_times() -> None:
+    output = bench("bench.mirror_refs", "--changes", "30", "--keep", "10", "--rounds", "2")
+    lines = [line for line in output.splitlines() if "workspace median" in line]
+    assert len(lines) == 3
+    counts = (re.search(r"([\d,]+) refs +workspace", line) for line in lines)
+    refs = [int(found.group(1).replace(",", "")) for found in counts if found]
+    # 30 built, a seed and master; 2 more measured; then the newest 10 and master.
+    assert refs == [32, 34, 11]
