@@ -155,7 +155,10 @@ async def _run(
         context=await plan_context(config, job, event, database),
     )
     executor = executor_from_config(config)
-    return await executor.run(request, listeners=[click.echo])
+    outcome = await executor.run(request, listeners=[click.echo])
+    # A tidy-up of the mirror this run's fetch made due ends before the process does.
+    await executor.mirrors.settled()
+    return outcome
 
 
 async def fetch_event(connection: GerritConnection, number: int, patchset: int | None) -> Event:

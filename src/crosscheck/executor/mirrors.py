@@ -65,8 +65,9 @@ NEGOTIATION_TIP = "--negotiation-tip=refs/heads/*"
 #: A fetch's own gc and maintenance would detach and write the mirror after its flock is
 #: released, racing the next fetch: the tidy-up runs them instead, under the flock.
 AUTO_GC_OFF = "--no-auto-maintenance"
-#: Fetches into a mirror between two tidy-ups (mirror_tidy.py), counted per process:
-#: a one-shot `crosscheck run` never stops one halfway.
+#: Fetches into a mirror between two tidy-ups (mirror_tidy.py), counted in a file beside
+#: it (`<project>.git.fetches`) by every process: a serve restarted daily, or builds
+#: run one by one with `crosscheck run`, tidy it all the same.
 TIDY_EVERY = 25
 #: A ref this process fetched within this many seconds is kept by a tidy-up: a build
 #: may be about to read it.
@@ -107,13 +108,12 @@ class MirrorCache:
         self._fetched_at: dict[Path, dict[str, float]] = {}
         self._tidy_every = tidy_every
         self._keep_changes = keep_changes
-        #: Mirror -> fetches until its next tidy-up.
-        self._until_tidy: dict[Path, int] = {}
         self._tidying: set[asyncio.Task[None]] = set()
 
     async def settled(self) -> None:
-        """Wait for the tidy-ups under way (tests). Serve's stop does not wait: a
-        tidy-up killed there leaves lock files the next one clears."""
+        """Wait for the tidy-ups under way (tests, and `crosscheck run` before it ends).
+        Serve's stop does not wait: a tidy-up killed there leaves lock files the next
+        one clears."""
         while self._tidying:
             await asyncio.gather(*self._tidying, return_exceptions=True)
 
@@ -200,12 +200,8 @@ class MirrorCache:
             times = self._fetched_at.setdefault(path, {})
             for ref in (*fetch.refs, *((EVERYTHING,) if fetch.everything else ())):
                 times[ref] = began
-        self._count_towards_tidy(git, path)
-
-    def _count_towards_tidy(self, git: Git, path: Path) -> None:
-        left = self._until_tidy.get(path, self._tidy_every) - 1
-        self._until_tidy[path] = left if left > 0 else self._tidy_every
-        if left <= 0:  # after the fetch: the build that fetched goes on; the next fetch waits
+            due = _count_fetch(path, self._tidy_every)
+        if due:  # after the fetch: the build that fetched goes on; the next fetch waits
             task = asyncio.create_task(self._tidy(git, path), name="mirror-tidy")
             self._tidying.add(task)
             task.add_done_callback(self._tidying.discard)
@@ -278,6 +274,19 @@ class MirrorCache:
                 yield
             finally:
                 os.close(fd)  # closing releases the lock
+
+
+def _count_fetch(mirror: Path, every: int) -> bool:
+    """Count a fetch into `mirror` (under its lock); whether a tidy-up is due now."""
+    counter = mirror.with_name(mirror.name + ".fetches")
+    try:
+        fetches = int(counter.read_text(encoding="ascii")) + 1
+    except (OSError, ValueError):  # the first fetch, or a file mangled: start again
+        fetches = 1
+    due = fetches >= every
+    with contextlib.suppress(OSError):  # a count lost costs a late tidy-up, no more
+        counter.write_text(str(0 if due else fetches), encoding="ascii")
+    return due
 
 
 def _has_branches(mirror: Path) -> bool:

@@ -376,10 +376,13 @@ async def test_a_mirror_has_its_refs_packed_and_its_commits_indexed_now_and_then
     upstream: Upstream, tmp_path: Path
 ) -> None:
     """A mirror keeps a ref per patchset built; loose and unindexed, each fetch read them
-    all more slowly. The tidy-up runs after a fetch, never before a build's."""
-    cache, counting = MirrorCache(tmp_path / "git", tidy_every=2), CountingGit()
+    all more slowly. The tidy-up runs after a fetch, never before a build's. Fetches are
+    counted across processes: one `crosscheck run` after another, or a serve restarted
+    before its 25th fetch, tidies all the same."""
+    counting = CountingGit()
     url = GerritRemote("upstream", upstream.url, False).fetch_url(PROJECT)
     for number in range(1, 5):
+        cache = MirrorCache(tmp_path / "git", tidy_every=2)  # a process of its own each
         revision = upstream.change(PROJECT, number, 1, {f"f{number}": "x"}, f"Change {number}")
         await cache.ensure(
             counting, "upstream", PROJECT, url, change_need(now_event(number, 1, revision))
