@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crosscheck.executor.clones import NoSuchBranchError, clone_mirror, first_branch, head
+from crosscheck.executor.early_clone import start_early_clone
 from crosscheck.executor.fetch_plan import Need, event_time
 from crosscheck.executor.git import Git, GitError
 from crosscheck.executor.mirrors import MirrorCache, fetch_failure, project_path
@@ -129,21 +130,45 @@ class WorkspaceBuilder:
     ) -> tuple[Checkout, str]:
         ref = patchset_ref(change.number, patchset)
         commit = _merged_commit(patchset, ref)
-        mirror = await self._mirror(change.project, change_need(event))
-        try:
-            clone = await self._clone(mirror, change.project, src_root, change.branch)
-        except NoSuchBranchError as error:
-            raise GitError(
-                f"{change.project} has no branch {change.branch!r} to merge onto"
-            ) from error
+        clone, pointed = await self._change_clone(event, change, src_root)
+        mirror = self._mirror_path(change.project)
         if commit == ref:  # no revision to merge by: the ref, from the mirror
-            await self._git.run("fetch", "--quiet", "origin", ref, cwd=clone)
+            await self._git.run("fetch", "--quiet", str(mirror), ref, cwd=clone)
             commit = "FETCH_HEAD"
         try:
             await self._git.run("merge", "--quiet", "--no-edit", commit, cwd=clone)
         except GitError as error:
             raise await self._conflict(clone, ref, change.branch, error) from error
-        return await self._checkout_of(clone, change.project, change.branch)
+        return await self._checkout_of(clone, change.project, change.branch, pointed=pointed)
+
+    async def _change_clone(
+        self, event: Event, change: Change, src_root: Path
+    ) -> tuple[Path, bool]:
+        """The change's branch cloned from its mirror once the mirror holds the change,
+        and whether `origin` already names Gerrit. On this host the clone is made while
+        the mirror fetches (early_clone.py)."""
+        target = project_path(src_root, change.project)
+        public = self._remote.public_url(change.project)
+        mirror_path = self._mirror_path(change.project)
+        early = (
+            start_early_clone(self._git, mirror_path, target, change.branch, public)
+            if self._shared
+            else None
+        )
+        try:
+            mirror = await self._mirror(change.project, change_need(event))
+        except BaseException:
+            if early is not None:
+                await early.abandon()
+            raise
+        if early is not None and await early.settle(self._git, mirror, change.branch):
+            return target, True
+        try:
+            return await self._clone(mirror, change.project, src_root, change.branch), False
+        except NoSuchBranchError as error:
+            raise GitError(
+                f"{change.project} has no branch {change.branch!r} to merge onto"
+            ) from error
 
     async def _at_revision(
         self, project: str, ref: str, revision: str, src_root: Path
@@ -202,6 +227,10 @@ class WorkspaceBuilder:
         checkout, _ = await self._checkout_of(clone, required.name, None)
         return checkout
 
+    def _mirror_path(self, project: str) -> Path:
+        url = self._remote.fetch_url(project)
+        return self._mirrors.path_for(self._remote.connection, project, url)
+
     async def _mirror(self, project: str, need: Need) -> Path:
         url = self._remote.fetch_url(project)
         connection = self._remote.connection
@@ -218,13 +247,15 @@ class WorkspaceBuilder:
         return await clone_mirror(self._git, mirror, target, shared=self._shared, branch=branch)
 
     async def _checkout_of(
-        self, clone: Path, project: str, branch: str | None
+        self, clone: Path, project: str, branch: str | None, *, pointed: bool = False
     ) -> tuple[Checkout, str]:
-        """Point `origin` at Gerrit's anonymous URL (the clone never names the cache in
-        its remote), then read what is checked out: the checkout and its message."""
-        await self._git.run(
-            "remote", "set-url", "origin", self._remote.public_url(project), cwd=clone
-        )
+        """Point `origin` at Gerrit's anonymous URL unless `pointed` already (the clone
+        never names the cache in its remote), then read what is checked out: the
+        checkout and its message."""
+        if not pointed:
+            await self._git.run(
+                "remote", "set-url", "origin", self._remote.public_url(project), cwd=clone
+            )
         revision, message = await head(self._git, clone)
         return Checkout(project, clone, branch, revision), message
 
