@@ -14,7 +14,7 @@ import contextlib
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -134,13 +134,14 @@ class Git:
             await process.wait()
             if isinstance(error, TimeoutError):
                 raise GitError(
-                    f"`git {args[0]}` took longer than {timeout:.0f} s", None, ""
+                    f"`git {subcommand(args)}` took longer than {timeout:.0f} s", None, ""
                 ) from error
             raise
         if process.returncode != 0:
             stderr = err.decode(errors="replace")
             raise GitError(
-                f"`git {args[0]}` failed (exit {process.returncode}): {short_reason(stderr)}",
+                f"`git {subcommand(args)}` failed (exit {process.returncode}): "
+                f"{short_reason(stderr)}",
                 process.returncode,
                 stderr,
             )
@@ -177,8 +178,21 @@ def short_reason(stderr: str) -> str:
         if found:
             return reason.format(*found.groups())
     lines = [line.strip() for line in stderr.replace("\r", "\n").splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith(("hint:", "remote: Counting"))]
+    # git's own verdicts first: advice after them ("Another git process seems to be
+    # running...") would otherwise crowd out the cause.
+    said = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    useful = said or [line for line in lines if not line.startswith(("hint:", "remote: Counting"))]
     return "; ".join(useful[-3:]) or "no reason given"
+
+
+def subcommand(args: Sequence[str]) -> str:
+    """The git command `args` run (`gc` of `-c gc.auto=0 gc --auto`), for messages."""
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        option = rest.pop(0)
+        if option in ("-c", "-C") and rest:
+            rest.pop(0)
+    return rest[0] if rest else "git"
 
 
 def secret_free(url: str) -> str:

@@ -27,6 +27,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 from crosscheck.executor.fetch_batches import FetchBatches
@@ -35,6 +36,7 @@ from crosscheck.executor.git import Git, GitError, secret_free, short_reason
 from crosscheck.executor.mirror_tidy import KEEP_CHANGES, tidy
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOCK_POLL_SECONDS = 0.1
 #: git's words for a ref the server does not have.
@@ -43,12 +45,12 @@ _MISSING_REF = re.compile(r"couldn't find remote ref", re.I)
 _CORRUPT = re.compile(
     r"not a git repository|corrupt|bad object|object file .* is empty|inflate|"
     r"does not match index|bad tree|unable to read|invalid object|broken link|"
-    r"packfile .* cannot be accessed",
+    r"packfile .* cannot be accessed|unexpected line in .*packed-refs",
     re.I,
 )
 #: git's words for a lock file already there. Every git of ours that writes a mirror runs
-#: under its flock, its automatic gc included (AUTO_GC_OFF; the tidy-up runs gc in the
-#: foreground): a lock found there is a killed git's leftover, or planted by a build.
+#: under its flock, and none runs git's automatic gc (AUTO_GC_OFF): a lock found there is
+#: a killed git's leftover, or planted by a build.
 #: Removed, not a reason to fetch the whole mirror anew under the workspaces that borrow
 #: its objects.
 _LOCKED = re.compile(r"unable to create '([^']+\.lock)'", re.I)
@@ -63,7 +65,8 @@ _REVISION = re.compile(r"[0-9a-f]{4,64}|refs/[^\s^~:]+")
 #: nothing and take the whole history again.
 NEGOTIATION_TIP = "--negotiation-tip=refs/heads/*"
 #: A fetch's own gc and maintenance would detach and write the mirror after its flock is
-#: released, racing the next fetch: the tidy-up runs them instead, under the flock.
+#: released, racing the next fetch (and prune what workspaces borrow): the tidy-up packs
+#: the mirror instead, under the flock, and prunes nothing.
 AUTO_GC_OFF = "--no-auto-maintenance"
 #: Fetches into a mirror between two tidy-ups (mirror_tidy.py), counted in a file beside
 #: it (`<project>.git.fetches`) by every process: a serve restarted daily, or builds
@@ -210,32 +213,41 @@ class MirrorCache:
         """Bound, pack and index the mirror (mirror_tidy.py)."""
         try:
             async with self._locked(path):
+                began = time.monotonic()
                 fetched = self._fetched_at.get(path, {})
                 since = self._clock() - RECENT_SECONDS
                 recent = {ref for ref, at in fetched.items() if at >= since}
                 # A stop in the middle leaves git's lock files: the next tidy-up clears them.
                 tidy_once = partial(tidy, git, path, self._keep_changes, recent)
-                await self._clearing_locks(path, "tidying", tidy_once)
+                forgotten = await self._clearing_locks(path, "tidying", tidy_once)
                 for ref in [ref for ref in fetched if ref.startswith("refs/changes/")]:
                     if ref not in recent:  # forgotten, or soon: no use knowing its age
                         del fetched[ref]
-        except GitError as error:
+            log.info(
+                "mirror %s tidied in %.2fs: refs and objects packed, %d ref(s) of changes "
+                "older than the newest %d forgotten",
+                path,
+                time.monotonic() - began,
+                forgotten,
+                self._keep_changes,
+            )
+        except (GitError, OSError) as error:
             log.warning("mirror %s: tidying it failed (fetches go on): %s", path, error)
 
     async def _clearing_locks(
-        self, path: Path, doing: str, attempt: Callable[[], Awaitable[None]]
-    ) -> None:
+        self, path: Path, doing: str, attempt: Callable[[], Awaitable[T]]
+    ) -> T:
         """`attempt` under the mirror's lock, removing lock files git left in it."""
         for cleared in range(MOST_STALE_LOCKS + 1):
             try:
-                await attempt()
-                return
+                return await attempt()
             except GitError as error:
                 stale = _stale_lock(error.stderr or str(error), path)
                 if stale is None or cleared == MOST_STALE_LOCKS:
                     raise
                 log.warning("mirror %s: removing the stale lock %s, then %s", path, stale, doing)
-                stale.unlink(missing_ok=True)
+                await asyncio.to_thread(_remove_lock, stale)
+        raise AssertionError("unreachable: the last attempt raises")
 
     async def _fetch_into(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
         held = (path / "HEAD").exists()
@@ -298,6 +310,18 @@ def _has_branches(mirror: Path) -> bool:
         return False
     with packed.open(encoding="utf-8", errors="replace") as lines:
         return any(" refs/heads/" in line for line in lines)
+
+
+def _remove_lock(lock: Path) -> None:
+    """Remove a lock git found in the way: a file a killed git left, or whatever a build
+    planted under that name (a directory too). GitError when it cannot be removed."""
+    try:
+        if lock.is_dir() and not lock.is_symlink():
+            shutil.rmtree(lock)
+        else:
+            lock.unlink(missing_ok=True)
+    except OSError as error:
+        raise GitError(f"cannot remove the stale lock {lock}: {error}") from error
 
 
 def _stale_lock(stderr: str, mirror: Path) -> Path | None:

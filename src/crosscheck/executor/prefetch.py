@@ -56,5 +56,5 @@ class Prefetcher:
             git = Git(credentials, self._stall_time)
             url = remote.fetch_url(project)
             await self._mirrors.ensure(git, connection.name, project, url, change_need(event))
-        except GitError as error:
+        except (GitError, OSError) as error:
             log.debug("prefetch of %s failed (its builds will say): %s", project, error)

@@ -4,6 +4,7 @@ otherwise, one fetch for the builds waiting together; a corrupt one is fetched a
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import time
 from dataclasses import replace
@@ -195,12 +196,20 @@ async def test_a_build_sharing_a_fetch_with_a_missing_ref_still_gets_its_own(
     assert "refs/changes/22/22/1" in str(done[1])
 
 
-async def test_a_corrupt_mirror_is_fetched_anew(upstream: Upstream, tmp_path: Path) -> None:
+@pytest.mark.parametrize("broken", ["HEAD", "packed-refs"])
+async def test_a_corrupt_mirror_is_fetched_anew(
+    upstream: Upstream, tmp_path: Path, broken: str
+) -> None:
     first = upstream.change(PROJECT, 31, 1, {"a": "1"}, "First")
     counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
     await builder(upstream, cache, counting).prepare(now_event(31, 1, first), (), tmp_path / "one")
     mirror = mirror_of(cache)
-    (mirror / "HEAD").write_text("garbage\n")  # git no longer sees a repository there
+    if broken == "HEAD":
+        (mirror / "HEAD").write_text("garbage\n")  # git no longer sees a repository there
+    else:  # every ref a tidy-up packed is in that one file
+        git(mirror, "pack-refs", "--all")
+        with (mirror / "packed-refs").open("a") as packed:
+            packed.write("not a ref line\n")
 
     second = upstream.change(PROJECT, 31, 2, {"a": "2"}, "Second")
     workspace = await builder(upstream, cache, counting).prepare(
@@ -247,8 +256,9 @@ async def test_a_prefetched_change_is_fetched_once_for_its_build(
     assert (cache.batches(mirror).fetches, cache.batches(mirror).requests) == (1, 2)
 
 
+@pytest.mark.parametrize("planted", ["file", "directory"])
 async def test_a_lock_left_in_the_mirror_is_removed_and_the_mirror_kept(
-    upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted: str
 ) -> None:
     first = upstream.change(PROJECT, 51, 1, {"a": "1"}, "First")
     counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
@@ -263,7 +273,10 @@ async def test_a_lock_left_in_the_mirror_is_removed_and_the_mirror_kept(
     # A killed fetch's leftover, or a build's: the next fetch of that ref cannot take it.
     lock = mirror / "refs" / "changes" / "51" / "51" / "2.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
-    lock.write_text("")
+    if planted == "file":
+        lock.write_text("")
+    else:  # only a build makes one: a mirror's directories are writable on its host
+        (lock / "inside").mkdir(parents=True)
 
     second = upstream.change(PROJECT, 51, 2, {"a": "2"}, "Second")
     workspace = await builder(upstream, cache, counting).prepare(
@@ -392,7 +405,7 @@ async def test_a_mirror_has_its_refs_packed_and_its_commits_indexed_now_and_then
         packed = (mirror / "packed-refs").read_text() if (mirror / "packed-refs").exists() else ""
         # Every second fetch tidies, after it: its own ref is packed then.
         assert (f"refs/changes/0{number}/{number}/1" in packed) is (number in (2, 4)), number
-    assert (mirror / "objects" / "info" / "commit-graph").exists()
+    assert (mirror / "objects" / "info" / "commit-graphs" / "commit-graph-chain").exists()
     assert len(counting.fetches) == 4
     revision = upstream.change(PROJECT, 5, 1, {"f5": "x"}, "Change 5")
     workspace = await builder(upstream, cache, counting).prepare(
@@ -402,11 +415,12 @@ async def test_a_mirror_has_its_refs_packed_and_its_commits_indexed_now_and_then
 
 
 async def test_a_mirror_keeps_the_refs_of_its_newest_changes_and_those_fetched_lately(
-    upstream: Upstream, tmp_path: Path
+    upstream: Upstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A mirror would otherwise gather a ref per patchset built, for ever, and every
     fetch and clone read them all. A forgotten change's commits stay, so a recheck of
     it needs no fetch."""
+    caplog.set_level(logging.INFO, logger="crosscheck.executor.mirrors")
     now = [time.time()]
     cache = MirrorCache(tmp_path / "git", clock=lambda: now[0], tidy_every=5, keep_changes=1)
     counting = CountingGit()
@@ -426,16 +440,54 @@ async def test_a_mirror_keeps_the_refs_of_its_newest_changes_and_those_fetched_l
     changes = [ref for ref in mirror_refs(cache) if ref.startswith("refs/changes/")]
     # The newest change, and change 1's patchset 2, fetched lately.
     assert sorted(changes) == ["refs/changes/01/1/2", "refs/changes/04/4/1"]
-    # What the fetches left loose is packed, but for the forgotten changes' objects.
+    (said,) = [r for r in caplog.records if "tidied in" in r.getMessage()]
+    assert said.levelname == "INFO"  # an operator sees it work
+    assert "3 ref(s) of changes older than the newest 1 forgotten" in said.getMessage()
+    # What the fetches left loose is packed, the forgotten changes' objects too: kept.
     loose = git(mirror_of(cache), "count-objects", "-v").splitlines()
     unreachable = git(mirror_of(cache), "fsck", "--unreachable", "--no-reflogs").splitlines()
-    assert f"count: {len(unreachable)}" in loose
+    assert "count: 0" in loose
     assert f"unreachable commit {revisions[2, 1]}" in unreachable
     fetched = len(counting.fetches)
     old = now_event(2, 1, revisions[2, 1])
     workspace = await builder(upstream, cache, counting).prepare(old, (), tmp_path / "src")
     assert workspace.main.revision == revisions[2, 1]  # fast-forwarded onto master
     assert len(counting.fetches) == fetched  # the commit was still there
+
+
+async def test_a_build_keeps_what_it_borrows_when_a_tidy_up_forgets_its_change(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    """A workspace on this host borrows the mirror's objects: a tidy-up that forgets its
+    change's ref while it runs must not prune them, even where git's gc would."""
+    now = [time.time()]
+    cache = MirrorCache(tmp_path / "git", lambda: now[0], tidy_every=1, keep_changes=0)
+    counting = CountingGit()
+    remote = GerritRemote("upstream", upstream.url, False)
+    local = WorkspaceBuilder(counting, cache, remote, shared=True)
+    revision = upstream.change(PROJECT, 61, 1, {"big": "x" * 1000}, "Change 61")
+    workspace = await local.prepare(now_event(61, 1, revision), (), tmp_path / "src")
+    await cache.settled()
+    mirror = mirror_of(cache)
+    # As if two weeks had passed and a gc were due: git's own would prune it all now.
+    git(mirror, "config", "gc.auto", "1")
+    git(mirror, "config", "gc.autoPackLimit", "1")
+    git(mirror, "config", "gc.pruneExpire", "now")
+    now[0] += 2 * 3600  # the build has run for two hours: its ref is no longer recent
+    other = upstream.change(PROJECT, 62, 1, {"o": "1"}, "Change 62")
+    await cache.ensure(
+        counting,
+        "upstream",
+        PROJECT,
+        remote.fetch_url(PROJECT),
+        change_need(now_event(62, 1, other)),
+    )
+    await cache.settled()
+
+    assert not [ref for ref in mirror_refs(cache) if "/61/" in ref]  # forgotten
+    clone = workspace.main.path
+    assert git(clone, "cat-file", "-p", f"{revision}:big") == "x" * 1000
+    git(clone, "fsck", "--connectivity-only")
 
 
 async def test_a_tidy_up_stopped_midway_is_finished_by_the_next(
@@ -446,8 +498,8 @@ async def test_a_tidy_up_stopped_midway_is_finished_by_the_next(
     first = upstream.change(PROJECT, 1, 1, {"f1": "x"}, "Change 1")
     await cache.ensure(counting, "upstream", PROJECT, url, change_need(now_event(1, 1, first)))
     await cache.settled()
-    graph = mirror_of(cache) / "objects" / "info" / "commit-graph"
-    left = graph.with_name("commit-graph.lock")  # as a kill in commit-graph write leaves it
+    graph = mirror_of(cache) / "objects" / "info" / "commit-graphs" / "commit-graph-chain"
+    left = graph.with_name("commit-graph-chain.lock")  # as a kill in commit-graph write
     graph.unlink()
     left.write_text("")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crosscheck.executor.git import secret_free, short_reason
+from crosscheck.executor.git import secret_free, short_reason, subcommand
 from crosscheck.executor.steps import MAX_COMMAND, step_name
 
 
@@ -36,11 +36,28 @@ def test_a_step_is_named_by_its_number_and_its_command_on_one_short_line() -> No
         ("fatal: Authentication failed for 'http://x/a/p/'\n", "authentication failed"),
         ("fatal: repository 'http://x/p/' not found\n", "repository not found"),
         ("hint: try this\nerror: one\nerror: two\n", "error: one; error: two"),
+        (  # git's advice after its verdict would crowd the cause out
+            "error: Unable to create '/m/packed-refs.lock': File exists.\n\n"
+            "Another git process seems to be running in this repository, e.g.\n"
+            "an editor opened by 'git commit'. Please make sure all processes\n"
+            "are terminated then try again. If it still fails, a git process\n"
+            "may have crashed in this repository earlier:\n"
+            "remove the file manually to continue.\n",
+            "error: Unable to create '/m/packed-refs.lock': File exists.",
+        ),
+        ("warning: a\nsomething odd\n", "warning: a; something odd"),
         ("", "no reason given"),
     ],
 )
 def test_git_failures_are_said_in_a_few_words(stderr: str, reason: str) -> None:
     assert short_reason(stderr) == reason
+
+
+def test_a_failed_git_is_named_by_its_command_not_its_options() -> None:
+    assert subcommand(["fetch", "--quiet"]) == "fetch"
+    assert subcommand(["-c", "gc.autoDetach=false", "gc", "--auto"]) == "gc"
+    assert subcommand(["-C", "/m", "--no-pager", "log"]) == "log"
+    assert subcommand([]) == "git"
 
 
 def test_urls_lose_their_user_and_password() -> None:
