@@ -71,6 +71,13 @@ def git_environment(
         # no hook or file-system monitor it planted runs with crosscheck's credentials.
         "core.hooksPath": os.devnull,
         "core.fsmonitor": "false",
+        # Nor may it send a fetch, and its Authorization header, elsewhere: through a
+        # proxy, another address for the host, or a server whose certificate is not
+        # checked; nor ask a program of its choice for a password.
+        "http.proxy": "",
+        "http.curloptResolve": "",
+        "http.sslVerify": "true",
+        "core.askPass": "",
         "protocol.file.allow": "always",  # workspaces are cloned from the local mirrors
         "user.name": MERGER_NAME,
         "user.email": MERGER_EMAIL,
@@ -82,6 +89,7 @@ def git_environment(
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "GIT_TERMINAL_PROMPT": "0",
+        "GIT_NO_REPLACE_OBJECTS": "1",  # no ref a build planted changes what a commit holds
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_CONFIG_COUNT": str(len(config)),

@@ -39,13 +39,17 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LOCK_POLL_SECONDS = 0.1
+#: Seconds waiting for a mirror's file lock before it is said, and given up.
+LOCK_WARN_AFTER = 30.0
+LOCK_GIVE_UP = 900.0
 #: git's words for a ref the server does not have.
 _MISSING_REF = re.compile(r"couldn't find remote ref", re.I)
 #: git's words for a repository broken on this disk (not the server's fault).
 _CORRUPT = re.compile(
     r"not a git repository|corrupt|bad object|object file .* is empty|inflate|"
     r"does not match index|bad tree|unable to read|invalid object|broken link|"
-    r"packfile .* cannot be accessed|unexpected line in .*packed-refs",
+    r"packfile .* cannot be accessed|unexpected line in .*packed-refs|"
+    r"couldn't set 'refs/",
     re.I,
 )
 #: git's words for a lock file already there. Every git of ours that writes a mirror runs
@@ -54,6 +58,10 @@ _CORRUPT = re.compile(
 #: Removed, not a reason to fetch the whole mirror anew under the workspaces that borrow
 #: its objects.
 _LOCKED = re.compile(r"unable to create '([^']+\.lock)'", re.I)
+#: Of those, git's words for refs broken with the objects intact: mended in place.
+_REFS_BROKEN = re.compile(
+    r"not a git repository|unexpected line in .*packed-refs|couldn't set 'refs/", re.I
+)
 #: Lock files removed for one fetch before it is given up.
 MOST_STALE_LOCKS = 8
 _REVISION = re.compile(r"[0-9a-f]{4,64}|refs/[^\s^~:]+")
@@ -195,11 +203,9 @@ class MirrorCache:
             except GitError as error:
                 if not _CORRUPT.search(error.stderr or str(error)):
                     raise
-                log.warning("mirror %s is corrupt (%s): fetching it anew", path, error)
-                await self._set_aside(path)
-                began = self._clock()
-                await self._fetch_into(git, path, url, Fetch(fetch.refs, everything=True))
                 fetch = Fetch(fetch.refs, everything=True)
+                began = self._clock()
+                await self._mend(git, path, url, fetch, error)
             times = self._fetched_at.setdefault(path, {})
             for ref in (*fetch.refs, *((EVERYTHING,) if fetch.everything else ())):
                 times[ref] = began
@@ -257,11 +263,31 @@ class MirrorCache:
             await git.run("init", "--quiet", "--bare", str(path))
         options = [AUTO_GC_OFF, *(["--prune"] if fetch.everything else [])]
         # packed-refs can be megabytes: read off the event loop.
-        if held and await asyncio.to_thread(_has_branches, path):
+        if held and await asyncio.to_thread(_reset_and_check_branches, path):
             options.append(NEGOTIATION_TIP)
         await git.run(
             "fetch", "--quiet", *options, url, *fetch.refspecs(), cwd=path, authenticated=True
         )
+
+    async def _mend(self, git: Git, path: Path, url: str, fetch: Fetch, error: GitError) -> None:
+        """Fetch everything into a mirror git called corrupt. Broken refs (HEAD, packed-refs,
+        a ref where a branch's directory goes) are fetched anew with the objects kept:
+        builds on this host borrow them, and one running would lose its commits. Anything
+        else, or refs still broken after that, and the mirror is set aside whole."""
+        if _REFS_BROKEN.search(error.stderr or str(error)):
+            log.warning("mirror %s has broken refs (%s): fetching them anew", path, error)
+            self._fetched_at.pop(path, None)
+            await asyncio.to_thread(_clear_refs, path)
+            try:
+                await self._fetch_into(git, path, url, fetch)
+                return
+            except GitError as again:
+                if not _CORRUPT.search(again.stderr or str(again)):
+                    raise
+                error = again
+        log.warning("mirror %s is corrupt (%s): fetching it anew", path, error)
+        await self._set_aside(path)
+        await self._fetch_into(git, path, url, fetch)
 
     async def _set_aside(self, path: Path) -> None:
         """Move a corrupt mirror out of the way (builds reading it may still hold it
@@ -274,15 +300,10 @@ class MirrorCache:
         lock = self._locks.setdefault(path, asyncio.Lock())
         async with lock:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            lock_file = path.with_name(path.name + ".lock")
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                # Polling keeps the wait cancellable; a blocking flock in a thread would not be.
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        await asyncio.sleep(LOCK_POLL_SECONDS)
+                await _flock(fd, lock_file)
                 yield
             finally:
                 os.close(fd)  # closing releases the lock
@@ -299,6 +320,61 @@ def _count_fetch(mirror: Path, every: int) -> bool:
     with contextlib.suppress(OSError):  # a count lost costs a late tidy-up, no more
         counter.write_text(str(0 if due else fetches), encoding="ascii")
     return due
+
+
+async def _flock(fd: int, lock_file: Path) -> None:
+    """Take the mirror's file lock: said after LOCK_WARN_AFTER seconds of waiting (another
+    crosscheck process fetching, or a process a build left behind holding it), given up
+    after LOCK_GIVE_UP (a GitError: the build ends as an infrastructure error, tried
+    again later). Polling keeps the wait cancellable; a blocking flock in a thread would
+    not be."""
+    began, warned = time.monotonic(), False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            waited = time.monotonic() - began
+            if waited >= LOCK_GIVE_UP:
+                raise GitError(
+                    f"{lock_file} has been held by another process for {waited:.0f}s: "
+                    "giving up (`fuser` names it)"
+                ) from None
+            if waited >= LOCK_WARN_AFTER and not warned:
+                warned = True
+                log.warning(
+                    "waiting %.0fs for %s, held by another process (a crosscheck fetching, "
+                    "or a process a build left behind)",
+                    waited,
+                    lock_file,
+                )
+            await asyncio.sleep(LOCK_POLL_SECONDS)
+
+
+#: A mirror's configuration, as `git init --bare` writes it: what the fetch runs with.
+MIRROR_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
+#: Files no mirror of ours has, which a build on this host could plant to change what a
+#: fetch or a clone does: make the mirror shallow (a clone of it then borrows nothing),
+#: borrow objects, graft history, or read more configuration.
+PLANTED = ("shallow", "objects/info/alternates", "info/grafts", "config.worktree")
+
+
+def _reset_and_check_branches(mirror: Path) -> bool:
+    """Put the mirror's configuration back as made, remove what a build may have planted
+    (a build on this host can write its mirror: a proxy or a URL rewrite in its config
+    would send the fetch and its credentials elsewhere); then whether it holds any
+    branch."""
+    # What cannot be put back is left to git: a mirror it calls corrupt is set aside.
+    with contextlib.suppress(OSError):
+        (mirror / "config").write_text(MIRROR_CONFIG, encoding="utf-8")
+    for planted in PLANTED:
+        path = mirror / planted
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+    return _has_branches(mirror)
 
 
 def _has_branches(mirror: Path) -> bool:
@@ -333,6 +409,15 @@ def _stale_lock(stderr: str, mirror: Path) -> Path | None:
     lock = lock if lock.is_absolute() else mirror / lock
     inside = lock.parent.resolve().is_relative_to(mirror.resolve())
     return lock if inside and lock.name.endswith(".lock") else None
+
+
+def _clear_refs(mirror: Path) -> None:
+    """Remove every ref of the mirror, and point HEAD at master: its objects stay."""
+    (mirror / "packed-refs").unlink(missing_ok=True)
+    shutil.rmtree(mirror / "refs", ignore_errors=True)
+    for directory in ("heads", "tags"):
+        (mirror / "refs" / directory).mkdir(parents=True, exist_ok=True)
+    (mirror / "HEAD").write_text("ref: refs/heads/master\n", encoding="utf-8")
 
 
 def _remove_aside(path: Path) -> None:

@@ -35,6 +35,7 @@ from crosscheck.executor.workspace import (
     MergeConflictError,
     Workspace,
     abandon_merge,
+    refused_by_content,
 )
 from crosscheck.model.build import BuildRequest, patchset_ref
 from crosscheck.model.connection import GerritConnection
@@ -210,14 +211,18 @@ async def _series(git: Git, mirror: Path, change: Change, path: Path) -> list[st
     return listed.split() or [fetched]
 
 
-async def _conflict(
-    git: Git, change: Change, checkout: Checkout, error: GitError
-) -> MergeConflictError:
+async def _conflict(git: Git, change: Change, checkout: Checkout, error: GitError) -> GitError:
     files = await abandon_merge(git, checkout.path)
     onto = f"{checkout.project} at {checkout.revision[:12]}"
     if files:
         return MergeConflictError(
             f"{change.label} does not merge onto {onto}: conflict in {', '.join(files)}", files
+        )
+    if not refused_by_content(error):  # a commit missing here: not the change's fault
+        return GitError(
+            f"{change.label} could not be merged onto {onto}: {error}",
+            error.returncode,
+            error.stderr,
         )
     return MergeConflictError(f"{change.label} does not merge onto {onto}: {error}", ())
 

@@ -184,13 +184,15 @@ class WorkspaceBuilder:
             await self._git.run("checkout", "--quiet", "-B", branch, revision, cwd=clone)
         return await self._checkout_of(clone, project, branch)
 
-    async def _conflict(
-        self, clone: Path, ref: str, branch: str, error: GitError
-    ) -> MergeConflictError:
+    async def _conflict(self, clone: Path, ref: str, branch: str, error: GitError) -> GitError:
+        """What a failed merge says: a conflict (the change's to fix), or a merge that
+        could not run here (an infrastructure error: never a vote against the change)."""
         files = await abandon_merge(self._git, clone)
         # The report's headline says what does not merge onto what: the files are the news.
         if files:
             return MergeConflictError(f"conflict in {', '.join(files)}", files)
+        if not refused_by_content(error):
+            return GitError(f"merging {ref} could not run: {error}", error.returncode, error.stderr)
         return MergeConflictError(f"{ref} does not merge onto the tip of {branch}: {error}", ())
 
     async def _required_checkout(
@@ -258,6 +260,18 @@ class WorkspaceBuilder:
             )
         revision, message = await head(self._git, clone)
         return Checkout(project, clone, branch, revision), message
+
+
+#: git's words when a change itself does not merge or pick, beside conflicting files: the
+#: change's to fix. Any other failed merge ("not something we can merge": a commit the
+#: workspace lacks) is the infrastructure's.
+_REFUSED_BY_CONTENT = re.compile(r"unrelated histories|could not apply|CONFLICT")
+
+
+def refused_by_content(error: GitError) -> bool:
+    """Whether a merge or cherry-pick that left no file in conflict failed because of the
+    change's content."""
+    return bool(_REFUSED_BY_CONTENT.search(f"{error.stderr}\n{error}"))
 
 
 async def abandon_merge(git: Git, clone: Path) -> list[str]:

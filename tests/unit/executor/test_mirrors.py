@@ -4,6 +4,7 @@ otherwise, one fetch for the builds waiting together; a corrupt one is fetched a
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import shutil
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from crosscheck.executor import Executor, LocalNodeProvider
 from crosscheck.executor import git as git_module
+from crosscheck.executor import mirrors as mirrors_module
 from crosscheck.executor.fetch_plan import Need
 from crosscheck.executor.git import Git, GitError
 from crosscheck.executor.mirrors import AUTO_GC_OFF, NEGOTIATION_TIP, MirrorCache
@@ -196,20 +198,31 @@ async def test_a_build_sharing_a_fetch_with_a_missing_ref_still_gets_its_own(
     assert "refs/changes/22/22/1" in str(done[1])
 
 
-@pytest.mark.parametrize("broken", ["HEAD", "packed-refs"])
+@pytest.mark.parametrize("broken", ["HEAD", "packed-refs", "a ref under a branch"])
 async def test_a_corrupt_mirror_is_fetched_anew(
     upstream: Upstream, tmp_path: Path, broken: str
 ) -> None:
+    """Broken refs are fetched anew with the objects kept: a build still running on this
+    host borrows them (its workspace here), and would lose its commits."""
     first = upstream.change(PROJECT, 31, 1, {"a": "1"}, "First")
     counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
-    await builder(upstream, cache, counting).prepare(now_event(31, 1, first), (), tmp_path / "one")
+    remote = GerritRemote("upstream", upstream.url, False)
+    running = await WorkspaceBuilder(counting, cache, remote, shared=True).prepare(
+        now_event(31, 1, first), (), tmp_path / "one"
+    )
     mirror = mirror_of(cache)
     if broken == "HEAD":
         (mirror / "HEAD").write_text("garbage\n")  # git no longer sees a repository there
-    else:  # every ref a tidy-up packed is in that one file
+    elif broken == "packed-refs":  # every ref a tidy-up packed is in that one file
         git(mirror, "pack-refs", "--all")
         with (mirror / "packed-refs").open("a") as packed:
             packed.write("not a ref line\n")
+    else:  # master can no longer be updated: a file stands where its directory would
+        git(mirror, "pack-refs", "--all")
+        upstream.commit(PROJECT, {"moved": "1"}, "Master moves")
+        evil = mirror / "refs" / "heads" / "master" / "evil"
+        evil.parent.mkdir(parents=True)
+        evil.write_text(first + "\n")
 
     second = upstream.change(PROJECT, 31, 2, {"a": "2"}, "Second")
     workspace = await builder(upstream, cache, counting).prepare(
@@ -219,6 +232,8 @@ async def test_a_corrupt_mirror_is_fetched_anew(
     assert workspace.main.revision == second
     assert git(mirror, "rev-parse", "--is-bare-repository") == "true"
     assert list(mirror.parent.glob("driver.git.corrupt-*")) == []
+    assert git(running.main.path, "cat-file", "-t", first) == "commit"
+    git(running.main.path, "fsck", "--connectivity-only")
 
 
 async def test_a_build_on_this_host_borrows_the_mirror_and_cannot_harm_it(
@@ -287,6 +302,74 @@ async def test_a_lock_left_in_the_mirror_is_removed_and_the_mirror_kept(
     assert not lock.exists()
     # Not fetched anew: the workspaces that borrow the mirror's objects keep them.
     assert set_aside == []
+
+
+async def test_what_a_build_plants_in_the_mirror_is_undone_before_the_next_fetch(
+    upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build on this host can write its mirror: a URL rewrite (or a proxy) in its config
+    would send the next fetch, credentials and all, elsewhere; a `shallow` file would
+    make every clone of it borrow nothing, and every merge fail."""
+    cache, counting = MirrorCache(tmp_path / "git"), CountingGit()
+    remote = GerritRemote("upstream", upstream.url, False)
+    local = WorkspaceBuilder(counting, cache, remote, shared=True)
+    first = upstream.change(PROJECT, 71, 1, {"a": "1"}, "First")
+    await local.prepare(now_event(71, 1, first), (), tmp_path / "one")
+    mirror = mirror_of(cache)
+    elsewhere = (tmp_path / "elsewhere").as_uri()
+    git(mirror, "config", f"url.{elsewhere}/.insteadOf", f"{upstream.url}/")
+    git(mirror, "config", "http.proxy", "http://127.0.0.1:9")
+    tip = git(mirror, "rev-parse", "refs/heads/master")
+    (mirror / "shallow").write_text(tip + "\n")
+    (mirror / "info").mkdir(exist_ok=True)
+    (mirror / "info" / "grafts").write_text(tip + "\n")
+    set_aside: list[Path] = []
+
+    async def record(path: Path) -> None:
+        set_aside.append(path)
+
+    monkeypatch.setattr(cache, "_set_aside", record)
+    second = upstream.change(PROJECT, 71, 2, {"a": "2"}, "Second")
+    workspace = await local.prepare(now_event(71, 2, second), (), tmp_path / "two")
+
+    assert workspace.main.revision == second
+    assert set_aside == []  # undone, not fetched anew under the builds that borrow it
+    assert len(counting.fetches) == 2
+    assert git(mirror, "config", "--list", "--local").split() == [
+        "core.repositoryformatversion=0",
+        "core.filemode=true",
+        "core.bare=true",
+    ]
+    assert not (mirror / "shallow").exists()
+    assert not (mirror / "info" / "grafts").exists()
+
+
+async def test_a_mirror_lock_held_elsewhere_is_said_then_given_up(
+    upstream: Upstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A process a build left behind may hold the mirror's lock for ever: the builds of
+    the project wait, say so, and end as an infrastructure error rather than hang."""
+    cache, counting = MirrorCache(tmp_path / "git"), CountingGit()
+    first = upstream.change(PROJECT, 81, 1, {"a": "1"}, "First")
+    await builder(upstream, cache, counting).prepare(now_event(81, 1, first), (), tmp_path / "one")
+    monkeypatch.setattr(mirrors_module, "LOCK_WARN_AFTER", 0.2)
+    monkeypatch.setattr(mirrors_module, "LOCK_GIVE_UP", 0.6)
+    mirror = mirror_of(cache)
+    with (mirror.parent / (mirror.name + ".lock")).open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as `flock <mirror>.lock sleep ...` would
+        second = upstream.change(PROJECT, 81, 2, {"a": "2"}, "Second")
+        with pytest.raises(GitError, match="held by another process for"):
+            await builder(upstream, cache, counting).prepare(
+                now_event(81, 2, second), (), tmp_path / "two"
+            )
+    assert "held by another process (a crosscheck fetching" in caplog.text
+    workspace = await builder(upstream, cache, counting).prepare(
+        now_event(81, 2, second), (), tmp_path / "three"
+    )
+    assert workspace.main.revision == second  # released: the next build goes on
 
 
 async def test_a_hook_planted_in_the_mirror_never_runs_with_crosschecks_credentials(

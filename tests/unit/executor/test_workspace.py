@@ -82,6 +82,45 @@ async def test_a_conflicting_change_names_the_conflicting_files(
     assert str(raised.value) == "conflict in README, shared.txt"
 
 
+async def test_a_change_with_a_history_of_its_own_does_not_merge(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    bare = upstream.root / PROJECT
+    empty_tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    revision = git(bare, "commit-tree", empty_tree, "-m", "Unrelated root")
+    git(bare, "update-ref", "refs/changes/44/1044/1", revision)
+    with pytest.raises(MergeConflictError, match="unrelated histories"):
+        await builder(upstream, tmp_path).prepare(
+            change_event(1044, 1, revision), (), tmp_path / "src"
+        )
+
+
+class MergeCannotRun(Git):
+    """git whose merge fails as when the workspace lacks the commit to merge."""
+
+    async def run(self, *args: str, cwd: Path | None = None, **kwargs: object) -> str:
+        if args[0] == "merge":
+            stderr = f"merge: {args[-1]} - not something we can merge\n"
+            raise GitError("`git merge` failed (exit 1): " + stderr.strip(), 1, stderr)
+        return await super().run(*args, cwd=cwd, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_merge_that_cannot_run_is_the_infrastructures_not_a_conflict(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    """A commit missing from the workspace is no reason to tell the author to rebase."""
+    base = git(upstream.root / PROJECT, "rev-parse", "master")
+    revision = upstream.change(PROJECT, 1045, 1, {"a.txt": "a"}, "Edit", start=base)
+    upstream.commit(PROJECT, {"b.txt": "b"}, "Someone else's")
+    remote = GerritRemote("upstream", upstream.url, authenticated=False)
+    failing = WorkspaceBuilder(MergeCannotRun(), MirrorCache(tmp_path / "git"), remote)
+    with pytest.raises(GitError) as raised:
+        await failing.prepare(change_event(1045, 1, revision), (), tmp_path / "src")
+    assert not isinstance(raised.value, MergeConflictError)
+    assert "could not run" in str(raised.value)
+    assert "not something we can merge" in str(raised.value)
+
+
 async def test_required_projects_follow_the_change_branch_then_master_or_main(
     upstream: Upstream, tmp_path: Path
 ) -> None:
