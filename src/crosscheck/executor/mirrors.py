@@ -366,7 +366,10 @@ def _reset_and_check_branches(mirror: Path) -> bool:
     branch."""
     # What cannot be put back is left to git: a mirror it calls corrupt is set aside.
     with contextlib.suppress(OSError):
-        (mirror / "config").write_text(MIRROR_CONFIG, encoding="utf-8")
+        config = mirror / "config"
+        if config.is_symlink():  # written anew, never through a link to another file
+            config.unlink()
+        config.write_text(MIRROR_CONFIG, encoding="utf-8")
     for planted in PLANTED:
         path = mirror / planted
         if path.is_dir() and not path.is_symlink():

@@ -323,6 +323,12 @@ async def test_what_a_build_plants_in_the_mirror_is_undone_before_the_next_fetch
     (mirror / "shallow").write_text(tip + "\n")
     (mirror / "info").mkdir(exist_ok=True)
     (mirror / "info" / "grafts").write_text(tip + "\n")
+    # The configuration as a link to a file of the service's: written anew, not through.
+    outside = tmp_path / "outside.conf"
+    outside.write_text((mirror / "config").read_text())
+    (mirror / "config").unlink()
+    (mirror / "config").symlink_to(outside)
+    kept = outside.read_text()
     set_aside: list[Path] = []
 
     async def record(path: Path) -> None:
@@ -342,6 +348,8 @@ async def test_what_a_build_plants_in_the_mirror_is_undone_before_the_next_fetch
     ]
     assert not (mirror / "shallow").exists()
     assert not (mirror / "info" / "grafts").exists()
+    assert not (mirror / "config").is_symlink()
+    assert outside.read_text() == kept
 
 
 async def test_a_mirror_lock_held_elsewhere_is_said_then_given_up(
