@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
 import re
-import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from functools import partial
@@ -33,15 +31,20 @@ from urllib.parse import quote
 from crosscheck.executor.fetch_batches import FetchBatches
 from crosscheck.executor.fetch_plan import EVERYTHING, Fetch, Need, fresh
 from crosscheck.executor.git import Git, GitError, secret_free, short_reason
+from crosscheck.executor.mirror_files import (
+    clear_refs,
+    count_fetch,
+    remove_aside,
+    remove_lock,
+    reset_and_check_branches,
+    stale_lock,
+    take_flock,
+)
 from crosscheck.executor.mirror_tidy import KEEP_CHANGES, tidy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-LOCK_POLL_SECONDS = 0.1
-#: Seconds waiting for a mirror's file lock before it is said, and given up.
-LOCK_WARN_AFTER = 30.0
-LOCK_GIVE_UP = 900.0
 #: git's words for a ref the server does not have.
 _MISSING_REF = re.compile(r"couldn't find remote ref", re.I)
 #: git's words for a repository broken on this disk (not the server's fault).
@@ -52,12 +55,6 @@ _CORRUPT = re.compile(
     r"couldn't set 'refs/",
     re.I,
 )
-#: git's words for a lock file already there. Every git of ours that writes a mirror runs
-#: under its flock, and none runs git's automatic gc (AUTO_GC_OFF): a lock found there is
-#: a killed git's leftover, or planted by a build.
-#: Removed, not a reason to fetch the whole mirror anew under the workspaces that borrow
-#: its objects.
-_LOCKED = re.compile(r"unable to create '([^']+\.lock)'", re.I)
 #: Of those, git's words for refs broken with the objects intact: mended in place.
 _REFS_BROKEN = re.compile(
     r"not a git repository|unexpected line in .*packed-refs|couldn't set 'refs/", re.I
@@ -209,7 +206,7 @@ class MirrorCache:
             times = self._fetched_at.setdefault(path, {})
             for ref in (*fetch.refs, *((EVERYTHING,) if fetch.everything else ())):
                 times[ref] = began
-            due = _count_fetch(path, self._tidy_every)
+            due = count_fetch(path, self._tidy_every)
         if due:  # after the fetch: the build that fetched goes on; the next fetch waits
             task = asyncio.create_task(self._tidy(git, path), name="mirror-tidy")
             self._tidying.add(task)
@@ -248,11 +245,11 @@ class MirrorCache:
             try:
                 return await attempt()
             except GitError as error:
-                stale = _stale_lock(error.stderr or str(error), path)
+                stale = stale_lock(error.stderr or str(error), path)
                 if stale is None or cleared == MOST_STALE_LOCKS:
                     raise
                 log.warning("mirror %s: removing the stale lock %s, then %s", path, stale, doing)
-                await asyncio.to_thread(_remove_lock, stale)
+                await asyncio.to_thread(remove_lock, stale)
         raise AssertionError("unreachable: the last attempt raises")
 
     async def _fetch_into(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
@@ -263,7 +260,7 @@ class MirrorCache:
             await git.run("init", "--quiet", "--bare", str(path))
         options = [AUTO_GC_OFF, *(["--prune"] if fetch.everything else [])]
         # packed-refs can be megabytes: read off the event loop.
-        if held and await asyncio.to_thread(_reset_and_check_branches, path):
+        if held and await asyncio.to_thread(reset_and_check_branches, path):
             options.append(NEGOTIATION_TIP)
         await git.run(
             "fetch", "--quiet", *options, url, *fetch.refspecs(), cwd=path, authenticated=True
@@ -277,7 +274,7 @@ class MirrorCache:
         if _REFS_BROKEN.search(error.stderr or str(error)):
             log.warning("mirror %s has broken refs (%s): fetching them anew", path, error)
             self._fetched_at.pop(path, None)
-            await asyncio.to_thread(_clear_refs, path)
+            await asyncio.to_thread(clear_refs, path)
             try:
                 await self._fetch_into(git, path, url, fetch)
                 return
@@ -293,7 +290,7 @@ class MirrorCache:
         """Move a corrupt mirror out of the way (builds reading it may still hold it
         open) and remove it; what this process knew of it is forgotten."""
         self._fetched_at.pop(path, None)
-        await asyncio.to_thread(_remove_aside, path)
+        await asyncio.to_thread(remove_aside, path)
 
     @contextlib.asynccontextmanager
     async def _locked(self, path: Path) -> AsyncIterator[None]:
@@ -303,128 +300,7 @@ class MirrorCache:
             lock_file = path.with_name(path.name + ".lock")
             fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                await _flock(fd, lock_file)
+                await take_flock(fd, lock_file)
                 yield
             finally:
                 os.close(fd)  # closing releases the lock
-
-
-def _count_fetch(mirror: Path, every: int) -> bool:
-    """Count a fetch into `mirror` (under its lock); whether a tidy-up is due now."""
-    counter = mirror.with_name(mirror.name + ".fetches")
-    try:
-        fetches = int(counter.read_text(encoding="ascii")) + 1
-    except (OSError, ValueError):  # the first fetch, or a file mangled: start again
-        fetches = 1
-    due = fetches >= every
-    with contextlib.suppress(OSError):  # a count lost costs a late tidy-up, no more
-        counter.write_text(str(0 if due else fetches), encoding="ascii")
-    return due
-
-
-async def _flock(fd: int, lock_file: Path) -> None:
-    """Take the mirror's file lock: said after LOCK_WARN_AFTER seconds of waiting (another
-    crosscheck process fetching, or a process a build left behind holding it), given up
-    after LOCK_GIVE_UP (a GitError: the build ends as an infrastructure error, tried
-    again later). Polling keeps the wait cancellable; a blocking flock in a thread would
-    not be."""
-    began, warned = time.monotonic(), False
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            waited = time.monotonic() - began
-            if waited >= LOCK_GIVE_UP:
-                raise GitError(
-                    f"{lock_file} has been held by another process for {waited:.0f}s: "
-                    "giving up (`fuser` names it)"
-                ) from None
-            if waited >= LOCK_WARN_AFTER and not warned:
-                warned = True
-                log.warning(
-                    "waiting %.0fs for %s, held by another process (a crosscheck fetching, "
-                    "or a process a build left behind)",
-                    waited,
-                    lock_file,
-                )
-            await asyncio.sleep(LOCK_POLL_SECONDS)
-
-
-#: A mirror's configuration, as `git init --bare` writes it: what the fetch runs with.
-MIRROR_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
-#: Files no mirror of ours has, which a build on this host could plant to change what a
-#: fetch or a clone does: make the mirror shallow (a clone of it then borrows nothing),
-#: borrow objects, graft history, or read more configuration.
-PLANTED = ("shallow", "objects/info/alternates", "info/grafts", "config.worktree")
-
-
-def _reset_and_check_branches(mirror: Path) -> bool:
-    """Put the mirror's configuration back as made, remove what a build may have planted
-    (a build on this host can write its mirror: a proxy or a URL rewrite in its config
-    would send the fetch and its credentials elsewhere); then whether it holds any
-    branch."""
-    # What cannot be put back is left to git: a mirror it calls corrupt is set aside.
-    with contextlib.suppress(OSError):
-        config = mirror / "config"
-        if config.is_symlink():  # written anew, never through a link to another file
-            config.unlink()
-        config.write_text(MIRROR_CONFIG, encoding="utf-8")
-    for planted in PLANTED:
-        path = mirror / planted
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
-    return _has_branches(mirror)
-
-
-def _has_branches(mirror: Path) -> bool:
-    """Whether the mirror holds any branch, loose or packed."""
-    if any(path.is_file() for path in (mirror / "refs" / "heads").rglob("*")):
-        return True
-    packed = mirror / "packed-refs"
-    if not packed.exists():
-        return False
-    with packed.open(encoding="utf-8", errors="replace") as lines:
-        return any(" refs/heads/" in line for line in lines)
-
-
-def _remove_lock(lock: Path) -> None:
-    """Remove a lock git found in the way: a file a killed git left, or whatever a build
-    planted under that name (a directory too). GitError when it cannot be removed."""
-    try:
-        if lock.is_dir() and not lock.is_symlink():
-            shutil.rmtree(lock)
-        else:
-            lock.unlink(missing_ok=True)
-    except OSError as error:
-        raise GitError(f"cannot remove the stale lock {lock}: {error}") from error
-
-
-def _stale_lock(stderr: str, mirror: Path) -> Path | None:
-    """The lock file git could not create, when it lies inside `mirror`."""
-    found = _LOCKED.search(stderr)
-    if found is None:
-        return None
-    lock = Path(found.group(1))
-    lock = lock if lock.is_absolute() else mirror / lock
-    inside = lock.parent.resolve().is_relative_to(mirror.resolve())
-    return lock if inside and lock.name.endswith(".lock") else None
-
-
-def _clear_refs(mirror: Path) -> None:
-    """Remove every ref of the mirror, and point HEAD at master: its objects stay."""
-    (mirror / "packed-refs").unlink(missing_ok=True)
-    shutil.rmtree(mirror / "refs", ignore_errors=True)
-    for directory in ("heads", "tags"):
-        (mirror / "refs" / directory).mkdir(parents=True, exist_ok=True)
-    (mirror / "HEAD").write_text("ref: refs/heads/master\n", encoding="utf-8")
-
-
-def _remove_aside(path: Path) -> None:
-    aside = path.with_name(f"{path.name}.corrupt-{os.getpid()}-{time.monotonic_ns()}")
-    with contextlib.suppress(FileNotFoundError):
-        path.rename(aside)
-        shutil.rmtree(aside, ignore_errors=True)

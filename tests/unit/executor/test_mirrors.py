@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from crosscheck.executor import Executor, LocalNodeProvider
+from crosscheck.executor import Executor, LocalNodeProvider, mirror_files
 from crosscheck.executor import git as git_module
-from crosscheck.executor import mirrors as mirrors_module
 from crosscheck.executor.fetch_plan import Need
 from crosscheck.executor.git import Git, GitError
 from crosscheck.executor.mirrors import AUTO_GC_OFF, NEGOTIATION_TIP, MirrorCache
@@ -363,8 +362,8 @@ async def test_a_mirror_lock_held_elsewhere_is_said_then_given_up(
     cache, counting = MirrorCache(tmp_path / "git"), CountingGit()
     first = upstream.change(PROJECT, 81, 1, {"a": "1"}, "First")
     await builder(upstream, cache, counting).prepare(now_event(81, 1, first), (), tmp_path / "one")
-    monkeypatch.setattr(mirrors_module, "LOCK_WARN_AFTER", 0.2)
-    monkeypatch.setattr(mirrors_module, "LOCK_GIVE_UP", 0.6)
+    monkeypatch.setattr(mirror_files, "LOCK_WARN_AFTER", 0.2)
+    monkeypatch.setattr(mirror_files, "LOCK_GIVE_UP", 0.6)
     mirror = mirror_of(cache)
     with (mirror.parent / (mirror.name + ".lock")).open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # as `flock <mirror>.lock sleep ...` would
