@@ -120,10 +120,14 @@ class Git:
         authenticated: bool = False,
         timeout: float = GIT_TIMEOUT,
         stdin: str | None = None,
+        config: Mapping[str, str] | None = None,
     ) -> str:
-        """Run `git args...` (`stdin` its input) and return its stdout; GitError when it
-        fails."""
-        extra = self._credentials.config() if authenticated and self._credentials else None
+        """Run `git args...` (`stdin` its input, `config` on top of the environment's
+        configuration) and return its stdout; GitError when it fails."""
+        extra = {
+            **(self._credentials.config() if authenticated and self._credentials else {}),
+            **(config or {}),
+        }
         process = await asyncio.create_subprocess_exec(
             self._git,
             *args,

@@ -78,29 +78,43 @@ async def take_flock(fd: int, lock_file: Path) -> None:
 #: A mirror's configuration, as `git init --bare` writes it: what the fetch runs with.
 MIRROR_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
 #: Files no mirror of ours has, which a build on this host could plant to change what a
-#: fetch or a clone does: make the mirror shallow (a clone of it then borrows nothing),
-#: borrow objects, graft history, or read more configuration.
-PLANTED = ("shallow", "objects/info/alternates", "info/grafts", "config.worktree")
+#: fetch or a clone does: read its configuration (and more) from another directory, make
+#: the mirror shallow (a clone of it then borrows nothing), borrow objects (over HTTP
+#: too), graft history, or read more configuration.
+PLANTED = (
+    "commondir",
+    "shallow",
+    "objects/info/alternates",
+    "objects/info/http-alternates",
+    "info/grafts",
+    "config.worktree",
+)
+#: git's word for a mirror it cannot trust: a fetch that meets it sets the mirror aside.
+UNTRUSTED = "corrupt"
 
 
 def reset_and_check_branches(mirror: Path) -> bool:
     """Put the mirror's configuration back as made, remove what a build may have planted
     (a build on this host can write its mirror: a proxy or a URL rewrite in its config
     would send the fetch and its credentials elsewhere); then whether it holds any
-    branch."""
-    # What cannot be put back is left to git: a mirror it calls corrupt is set aside.
-    with contextlib.suppress(OSError):
+    branch. A mirror that cannot be put back (a file made immutable or unwritable, a
+    directory where the configuration goes) raises a GitError calling it corrupt: it is
+    set aside and fetched anew, never fetched into with its credentials as it is."""
+    try:
         config = mirror / "config"
         if config.is_symlink():  # written anew, never through a link to another file
             config.unlink()
         config.write_text(MIRROR_CONFIG, encoding="utf-8")
-    for planted in PLANTED:
-        path = mirror / planted
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
+        for planted in PLANTED:
+            path = mirror / planted
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
                 path.unlink(missing_ok=True)
+    except OSError as error:
+        raise GitError(
+            f"mirror {mirror} is {UNTRUSTED}: its configuration cannot be written back ({error})"
+        ) from error
     return has_branches(mirror)
 
 

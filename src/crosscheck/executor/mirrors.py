@@ -52,12 +52,14 @@ _CORRUPT = re.compile(
     r"not a git repository|corrupt|bad object|object file .* is empty|inflate|"
     r"does not match index|bad tree|unable to read|invalid object|broken link|"
     r"packfile .* cannot be accessed|unexpected line in .*packed-refs|"
-    r"couldn't set 'refs/",
+    r"couldn't set 'refs/|exists; cannot create|reading the configuration files",
     re.I,
 )
 #: Of those, git's words for refs broken with the objects intact: mended in place.
 _REFS_BROKEN = re.compile(
-    r"not a git repository|unexpected line in .*packed-refs|couldn't set 'refs/", re.I
+    r"not a git repository|unexpected line in .*packed-refs|couldn't set 'refs/|"
+    r"exists; cannot create",
+    re.I,
 )
 #: Lock files removed for one fetch before it is given up.
 MOST_STALE_LOCKS = 8
@@ -262,9 +264,13 @@ class MirrorCache:
         # packed-refs can be megabytes: read off the event loop.
         if held and await asyncio.to_thread(reset_and_check_branches, path):
             options.append(NEGOTIATION_TIP)
+        # The most specific setting wins in git, whatever its file: for this very URL, no
+        # proxy, whatever a build wrote where this git reads its configuration.
+        exact = {f"http.{url}.proxy": "", f"http.{url}.sslVerify": "true"}
         await git.run(
-            "fetch", "--quiet", *options, url, *fetch.refspecs(), cwd=path, authenticated=True
-        )
+            "fetch", "--quiet", *options, url, *fetch.refspecs(), cwd=path,
+            authenticated=True, config=exact,
+        )  # fmt: skip
 
     async def _mend(self, git: Git, path: Path, url: str, fetch: Fetch, error: GitError) -> None:
         """Fetch everything into a mirror git called corrupt. Broken refs (HEAD, packed-refs,

@@ -33,6 +33,8 @@ class CountingGit(Git):
     def __init__(self) -> None:
         super().__init__()
         self.fetches: list[tuple[str, ...]] = []
+        #: The configuration each fetch was given beyond the environment's.
+        self.configs: list[dict[str, str]] = []
         self.gate: asyncio.Event | None = None
         #: Fetches into mirrors that fail as an unreachable Gerrit would, from now on.
         self.unreachable = False
@@ -40,6 +42,7 @@ class CountingGit(Git):
     async def run(self, *args: str, cwd: Path | None = None, **kwargs: object) -> str:
         if args[0] == "fetch" and cwd is not None and cwd.name.endswith(".git"):
             self.fetches.append(args)
+            self.configs.append(dict(kwargs.get("config") or {}))  # type: ignore[call-overload]
             if self.gate is not None:
                 await self.gate.wait()
             if self.unreachable:
@@ -197,7 +200,10 @@ async def test_a_build_sharing_a_fetch_with_a_missing_ref_still_gets_its_own(
     assert "refs/changes/22/22/1" in str(done[1])
 
 
-@pytest.mark.parametrize("broken", ["HEAD", "packed-refs", "a ref under a branch"])
+@pytest.mark.parametrize(
+    "broken",
+    ["HEAD", "packed-refs", "a ref under a branch", "a branch's directory", "config"],
+)
 async def test_a_corrupt_mirror_is_fetched_anew(
     upstream: Upstream, tmp_path: Path, broken: str
 ) -> None:
@@ -216,11 +222,17 @@ async def test_a_corrupt_mirror_is_fetched_anew(
         git(mirror, "pack-refs", "--all")
         with (mirror / "packed-refs").open("a") as packed:
             packed.write("not a ref line\n")
+    elif broken == "config":  # cannot be written back: set aside, never fetched into
+        (mirror / "config").unlink()
+        (mirror / "config").mkdir()
     else:  # master can no longer be updated: a file stands where its directory would
-        git(mirror, "pack-refs", "--all")
+        if broken == "a ref under a branch":
+            git(mirror, "pack-refs", "--all")
+        else:
+            (mirror / "refs" / "heads" / "master").unlink()
         upstream.commit(PROJECT, {"moved": "1"}, "Master moves")
         evil = mirror / "refs" / "heads" / "master" / "evil"
-        evil.parent.mkdir(parents=True)
+        evil.parent.mkdir(parents=True, exist_ok=True)
         evil.write_text(first + "\n")
 
     second = upstream.change(PROJECT, 31, 2, {"a": "2"}, "Second")
@@ -231,8 +243,9 @@ async def test_a_corrupt_mirror_is_fetched_anew(
     assert workspace.main.revision == second
     assert git(mirror, "rev-parse", "--is-bare-repository") == "true"
     assert list(mirror.parent.glob("driver.git.corrupt-*")) == []
-    assert git(running.main.path, "cat-file", "-t", first) == "commit"
-    git(running.main.path, "fsck", "--connectivity-only")
+    if broken != "config":  # refs mended in place: what running builds borrow stays
+        assert git(running.main.path, "cat-file", "-t", first) == "commit"
+        git(running.main.path, "fsck", "--connectivity-only")
 
 
 async def test_a_build_on_this_host_borrows_the_mirror_and_cannot_harm_it(
@@ -322,6 +335,10 @@ async def test_what_a_build_plants_in_the_mirror_is_undone_before_the_next_fetch
     (mirror / "shallow").write_text(tip + "\n")
     (mirror / "info").mkdir(exist_ok=True)
     (mirror / "info" / "grafts").write_text(tip + "\n")
+    # Its configuration read from a copy of the build's making.
+    shutil.copytree(mirror, tmp_path / "evil-common.git", symlinks=True)
+    git(tmp_path / "evil-common.git", "config", f"http.{upstream.url}/.proxy", "http://x:9")
+    (mirror / "commondir").write_text(str(tmp_path / "evil-common.git") + "\n")
     # The configuration as a link to a file of the service's: written anew, not through.
     outside = tmp_path / "outside.conf"
     outside.write_text((mirror / "config").read_text())
@@ -347,7 +364,11 @@ async def test_what_a_build_plants_in_the_mirror_is_undone_before_the_next_fetch
     ]
     assert not (mirror / "shallow").exists()
     assert not (mirror / "info" / "grafts").exists()
+    assert not (mirror / "commondir").exists()
     assert not (mirror / "config").is_symlink()
+    # And for the very URL it fetches, no proxy and checked certificates, whatever git reads.
+    exact = counting.configs[-1]
+    assert exact[f"http.{remote.fetch_url(PROJECT)}.proxy"] == ""
     assert outside.read_text() == kept
 
 
