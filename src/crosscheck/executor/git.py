@@ -128,11 +128,16 @@ class Git:
             **(self._credentials.config() if authenticated and self._credentials else {}),
             **(config or {}),
         }
+        env = git_environment(extra, self._stall_time)
+        if cwd is not None:
+            # The repository is `cwd` itself: git never looks above it for one (a mirror a
+            # build broke would otherwise be read as a repository planted around it).
+            env["GIT_CEILING_DIRECTORIES"] = str(Path(cwd).parent)
         process = await asyncio.create_subprocess_exec(
             self._git,
             *args,
             cwd=cwd,
-            env=git_environment(extra, self._stall_time),
+            env=env,
             stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

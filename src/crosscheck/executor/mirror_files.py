@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import time
 from pathlib import Path
 
@@ -77,10 +78,11 @@ async def take_flock(fd: int, lock_file: Path) -> None:
 
 #: A mirror's configuration, as `git init --bare` writes it: what the fetch runs with.
 MIRROR_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
-#: Files no mirror of ours has, which a build on this host could plant to change what a
-#: fetch or a clone does: read its configuration (and more) from another directory, make
-#: the mirror shallow (a clone of it then borrows nothing), borrow objects (over HTTP
-#: too), graft history, or read more configuration.
+#: Files no mirror of ours has, or that each fetch writes anew, which a build on this
+#: host could plant to change what a fetch or a clone does: read its configuration (and
+#: more) from another directory, make the mirror shallow (a clone of it then borrows
+#: nothing), borrow objects (over HTTP too), graft history, read more configuration, or
+#: stand where the fetch writes.
 PLANTED = (
     "commondir",
     "shallow",
@@ -88,29 +90,38 @@ PLANTED = (
     "objects/info/http-alternates",
     "info/grafts",
     "config.worktree",
+    "FETCH_HEAD",
 )
+#: Files git reads in every mirror: anything but a regular file there (a FIFO would hang
+#: git and this process, a link to /dev/zero never end) is removed.
+READ_BY_GIT = ("HEAD", "packed-refs")
 #: git's word for a mirror it cannot trust: a fetch that meets it sets the mirror aside.
 UNTRUSTED = "corrupt"
+#: Bytes read at a time from packed-refs when looking for a branch.
+_CHUNK = 1 << 20
 
 
 def reset_and_check_branches(mirror: Path) -> bool:
     """Put the mirror's configuration back as made, remove what a build may have planted
     (a build on this host can write its mirror: a proxy or a URL rewrite in its config
     would send the fetch and its credentials elsewhere); then whether it holds any
-    branch. A mirror that cannot be put back (a file made immutable or unwritable, a
-    directory where the configuration goes) raises a GitError calling it corrupt: it is
-    set aside and fetched anew, never fetched into with its credentials as it is."""
+    branch. A mirror that cannot be put back (a file made immutable or unwritable)
+    raises a GitError calling it corrupt: it is set aside and fetched anew, never
+    fetched into with its credentials as it is."""
     try:
         config = mirror / "config"
-        if config.is_symlink():  # written anew, never through a link to another file
-            config.unlink()
+        if not _regular_or_absent(config):  # a FIFO would block the write for ever
+            remove_any(config)
         config.write_text(MIRROR_CONFIG, encoding="utf-8")
         for planted in PLANTED:
-            path = mirror / planted
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
+            remove_any(mirror / planted)
+        for read in READ_BY_GIT:
+            if not _regular_or_absent(mirror / read):
+                remove_any(mirror / read)
+        refs = mirror / "refs"
+        if not refs.is_dir() or refs.is_symlink():
+            remove_any(refs)
+            (refs / "heads").mkdir(parents=True)
     except OSError as error:
         raise GitError(
             f"mirror {mirror} is {UNTRUSTED}: its configuration cannot be written back ({error})"
@@ -118,15 +129,36 @@ def reset_and_check_branches(mirror: Path) -> bool:
     return has_branches(mirror)
 
 
+def remove_any(path: Path) -> None:
+    """Remove whatever stands at `path`: a file, a link, a FIFO, a directory."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _regular_or_absent(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except FileNotFoundError:
+        return True
+
+
 def has_branches(mirror: Path) -> bool:
-    """Whether the mirror holds any branch, loose or packed."""
+    """Whether the mirror holds any branch, loose or packed; packed-refs is read a chunk
+    at a time (a file without newlines would otherwise be read whole)."""
     if any(path.is_file() for path in (mirror / "refs" / "heads").rglob("*")):
         return True
     packed = mirror / "packed-refs"
     if not packed.exists():
         return False
-    with packed.open(encoding="utf-8", errors="replace") as lines:
-        return any(" refs/heads/" in line for line in lines)
+    wanted, tail = b" refs/heads/", b""
+    with packed.open("rb") as chunks:
+        while chunk := chunks.read(_CHUNK):
+            if wanted in tail + chunk:
+                return True
+            tail = chunk[-len(wanted) :]
+    return False
 
 
 def remove_lock(lock: Path) -> None:
@@ -154,8 +186,9 @@ def stale_lock(stderr: str, mirror: Path) -> Path | None:
 
 def clear_refs(mirror: Path) -> None:
     """Remove every ref of the mirror, and point HEAD at master: its objects stay."""
-    (mirror / "packed-refs").unlink(missing_ok=True)
-    shutil.rmtree(mirror / "refs", ignore_errors=True)
+    remove_any(mirror / "packed-refs")
+    remove_any(mirror / "refs")
+    remove_any(mirror / "HEAD")
     for directory in ("heads", "tags"):
         (mirror / "refs" / directory).mkdir(parents=True, exist_ok=True)
     (mirror / "HEAD").write_text("ref: refs/heads/master\n", encoding="utf-8")

@@ -255,14 +255,14 @@ class MirrorCache:
         raise AssertionError("unreachable: the last attempt raises")
 
     async def _fetch_into(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
-        held = (path / "HEAD").exists()
-        if not held:  # git init makes the directories
+        if not (path / "HEAD").exists():  # git init makes the directories
             # A mirror removed behind this process's back: what it fetched is gone too.
             self._fetched_at.pop(path, None)
             await git.run("init", "--quiet", "--bare", str(path))
         options = [AUTO_GC_OFF, *(["--prune"] if fetch.everything else [])]
+        # Also after an init: a HEAD removed from a mirror leaves its planted configuration.
         # packed-refs can be megabytes: read off the event loop.
-        if held and await asyncio.to_thread(reset_and_check_branches, path):
+        if await asyncio.to_thread(reset_and_check_branches, path):
             options.append(NEGOTIATION_TIP)
         # The most specific setting wins in git, whatever its file: for this very URL, no
         # proxy, whatever a build wrote where this git reads its configuration.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import os
 import shutil
 import time
 from dataclasses import replace
@@ -398,6 +399,60 @@ async def test_a_mirror_lock_held_elsewhere_is_said_then_given_up(
         now_event(81, 2, second), (), tmp_path / "three"
     )
     assert workspace.main.revision == second  # released: the next build goes on
+
+
+def _break(mirror: Path, how: str, upstream: Upstream, tmp_path: Path) -> None:
+    """Break `mirror` as a build on this host could."""
+    redirect = f"url.{(tmp_path / 'elsewhere').as_uri()}/.insteadOf"
+    if how == "config a FIFO":
+        (mirror / "config").unlink()
+        os.mkfifo(mirror / "config")
+    elif how == "packed-refs endless":
+        shutil.rmtree(mirror / "refs" / "heads")
+        (mirror / "refs" / "heads").mkdir()
+        (mirror / "packed-refs").unlink(missing_ok=True)
+        (mirror / "packed-refs").symlink_to("/dev/zero")
+    elif how == "FETCH_HEAD a directory":
+        (mirror / "FETCH_HEAD").unlink(missing_ok=True)
+        (mirror / "FETCH_HEAD").mkdir()
+    elif how == "refs a file":
+        shutil.rmtree(mirror / "refs")
+        (mirror / "refs").write_text("not a directory\n")
+    elif how == "HEAD removed, a redirect planted":
+        git(mirror, "config", redirect, f"{upstream.url}/")
+        (mirror / "HEAD").unlink()
+    else:  # a repository planted around a mirror made unreadable
+        git(mirror.parent, "init", "--quiet", "--bare", ".")
+        git(mirror.parent, "config", redirect, f"{upstream.url}/")
+        shutil.rmtree(mirror / "refs")
+        (mirror / "refs").write_text("not a directory\n")
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "config a FIFO",
+        "packed-refs endless",
+        "FETCH_HEAD a directory",
+        "refs a file",
+        "HEAD removed, a redirect planted",
+        "a repository around it",
+    ],
+)
+async def test_a_mirror_a_build_broke_is_fetched_into_safely_and_at_once(
+    upstream: Upstream, tmp_path: Path, how: str
+) -> None:
+    """Never a hang, an endless read, a fetch sent elsewhere, nor a project left unvoted."""
+    cache, counting = MirrorCache(tmp_path / "git"), CountingGit()
+    first = upstream.change(PROJECT, 91, 1, {"a": "1"}, "First")
+    await builder(upstream, cache, counting).prepare(now_event(91, 1, first), (), tmp_path / "one")
+    _break(mirror_of(cache), how, upstream, tmp_path)
+    second = upstream.change(PROJECT, 91, 2, {"a": "2"}, "Second")
+    async with asyncio.timeout(60):
+        workspace = await builder(upstream, cache, counting).prepare(
+            now_event(91, 2, second), (), tmp_path / "two"
+        )
+    assert workspace.main.revision == second
 
 
 async def test_a_hook_planted_in_the_mirror_never_runs_with_crosschecks_credentials(
