@@ -35,16 +35,44 @@ _LOCKED = re.compile(r"unable to create '([^']+\.lock)'", re.I)
 
 
 def count_fetch(mirror: Path, every: int) -> bool:
-    """Count a fetch into `mirror` (under its lock); whether a tidy-up is due now."""
+    """Count a fetch into `mirror` (under its lock); whether a tidy-up is due now. The
+    file lies where builds on this host can write: it is read only when a regular file
+    (never a FIFO, never through a link), and replaced, never written through."""
     counter = mirror.with_name(mirror.name + ".fetches")
-    try:
-        fetches = int(counter.read_text(encoding="ascii")) + 1
-    except (OSError, ValueError):  # the first fetch, or a file mangled: start again
-        fetches = 1
+    fetches = _read_count(counter) + 1
     due = fetches >= every
+    written = counter.with_name(f"{counter.name}.{os.getpid()}")
     with contextlib.suppress(OSError):  # a count lost costs a late tidy-up, no more
-        counter.write_text(str(0 if due else fetches), encoding="ascii")
+        written.unlink(missing_ok=True)
+        fd = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(str(0 if due else fetches))
+        os.replace(written, counter)
     return due
+
+
+def _read_count(counter: Path) -> int:
+    try:
+        fd = os.open(counter, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # the first fetch, or a link: start again
+        return 0
+    with os.fdopen(fd, "rb") as read:
+        if not stat.S_ISREG(os.fstat(read.fileno()).st_mode):
+            return 0
+        try:
+            return int(read.read(32))
+        except ValueError:  # mangled: start again
+            return 0
+
+
+def open_lock(lock_file: Path) -> int:
+    """The mirror's lock file, opened: never through a link a build left in its place."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        return os.open(lock_file, flags, 0o600)
+    except OSError:  # a link, or something else in its place: made anew
+        remove_any(lock_file)
+        return os.open(lock_file, flags, 0o600)
 
 
 async def take_flock(fd: int, lock_file: Path) -> None:
@@ -78,11 +106,10 @@ async def take_flock(fd: int, lock_file: Path) -> None:
 
 #: A mirror's configuration, as `git init --bare` writes it: what the fetch runs with.
 MIRROR_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
-#: Files no mirror of ours has, or that each fetch writes anew, which a build on this
-#: host could plant to change what a fetch or a clone does: read its configuration (and
-#: more) from another directory, make the mirror shallow (a clone of it then borrows
-#: nothing), borrow objects (over HTTP too), graft history, read more configuration, or
-#: stand where the fetch writes.
+#: Files no mirror of ours has, which a build on this host could plant to change what a
+#: fetch or a clone does: read its configuration (and more) from another directory, make
+#: the mirror shallow (a clone of it then borrows nothing), borrow objects (over HTTP
+#: too), graft history, or read more configuration.
 PLANTED = (
     "commondir",
     "shallow",
@@ -90,11 +117,10 @@ PLANTED = (
     "objects/info/http-alternates",
     "info/grafts",
     "config.worktree",
-    "FETCH_HEAD",
 )
-#: Files git reads in every mirror: anything but a regular file there (a FIFO would hang
-#: git and this process, a link to /dev/zero never end) is removed.
-READ_BY_GIT = ("HEAD", "packed-refs")
+#: Files git reads or writes in every mirror: anything but a regular file there (a FIFO
+#: would hang git and this process, a link to /dev/zero never end) is removed.
+READ_BY_GIT = ("HEAD", "packed-refs", "FETCH_HEAD")
 #: git's word for a mirror it cannot trust: a fetch that meets it sets the mirror aside.
 UNTRUSTED = "corrupt"
 #: Bytes read at a time from packed-refs when looking for a branch.
@@ -102,31 +128,49 @@ _CHUNK = 1 << 20
 
 
 def reset_and_check_branches(mirror: Path) -> bool:
+    """`reset` (warning of what it undid), then whether the mirror holds any branch."""
+    undone = reset(mirror)
+    if undone:
+        log.warning(
+            "mirror %s: undone before fetching, as a build on this host may have planted them: %s",
+            mirror,
+            ", ".join(undone),
+        )
+    return has_branches(mirror)
+
+
+def reset(mirror: Path) -> list[str]:
     """Put the mirror's configuration back as made, remove what a build may have planted
     (a build on this host can write its mirror: a proxy or a URL rewrite in its config
-    would send the fetch and its credentials elsewhere); then whether it holds any
-    branch. A mirror that cannot be put back (a file made immutable or unwritable)
-    raises a GitError calling it corrupt: it is set aside and fetched anew, never
-    fetched into with its credentials as it is."""
+    would send the fetch and its credentials elsewhere); what it undid. A mirror that
+    cannot be put back (a file made immutable or unwritable) raises a GitError calling
+    it corrupt: it is set aside and fetched anew, never fetched into as it is."""
+    undone: list[str] = []
     try:
         config = mirror / "config"
         if not _regular_or_absent(config):  # a FIFO would block the write for ever
             remove_any(config)
-        config.write_text(MIRROR_CONFIG, encoding="utf-8")
+        if not config.is_file() or config.read_text(errors="replace") != MIRROR_CONFIG:
+            undone.append("config")
+            config.write_text(MIRROR_CONFIG, encoding="utf-8")
         for planted in PLANTED:
-            remove_any(mirror / planted)
+            if (mirror / planted).exists() or (mirror / planted).is_symlink():
+                undone.append(planted)
+                remove_any(mirror / planted)
         for read in READ_BY_GIT:
             if not _regular_or_absent(mirror / read):
+                undone.append(read)
                 remove_any(mirror / read)
         refs = mirror / "refs"
         if not refs.is_dir() or refs.is_symlink():
+            undone.append("refs")
             remove_any(refs)
             (refs / "heads").mkdir(parents=True)
     except OSError as error:
         raise GitError(
             f"mirror {mirror} is {UNTRUSTED}: its configuration cannot be written back ({error})"
         ) from error
-    return has_branches(mirror)
+    return undone
 
 
 def remove_any(path: Path) -> None:

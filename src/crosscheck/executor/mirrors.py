@@ -34,6 +34,7 @@ from crosscheck.executor.git import Git, GitError, secret_free, short_reason
 from crosscheck.executor.mirror_files import (
     clear_refs,
     count_fetch,
+    open_lock,
     remove_aside,
     remove_lock,
     reset_and_check_branches,
@@ -304,7 +305,7 @@ class MirrorCache:
         async with lock:
             path.parent.mkdir(parents=True, exist_ok=True)
             lock_file = path.with_name(path.name + ".lock")
-            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = await asyncio.to_thread(open_lock, lock_file)
             try:
                 await take_flock(fd, lock_file)
                 yield

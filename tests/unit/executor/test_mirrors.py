@@ -318,7 +318,10 @@ async def test_a_lock_left_in_the_mirror_is_removed_and_the_mirror_kept(
 
 
 async def test_what_a_build_plants_in_the_mirror_is_undone_before_the_next_fetch(
-    upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    upstream: Upstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A build on this host can write its mirror: a URL rewrite (or a proxy) in its config
     would send the next fetch, credentials and all, elsewhere; a `shallow` file would
@@ -328,6 +331,10 @@ async def test_what_a_build_plants_in_the_mirror_is_undone_before_the_next_fetch
     local = WorkspaceBuilder(counting, cache, remote, shared=True)
     first = upstream.change(PROJECT, 71, 1, {"a": "1"}, "First")
     await local.prepare(now_event(71, 1, first), (), tmp_path / "one")
+    again = upstream.change(PROJECT, 72, 1, {"b": "1"}, "Again")
+    await local.prepare(now_event(72, 1, again), (), tmp_path / "again")
+    said = [r.getMessage() for r in caplog.records if str(tmp_path) in r.getMessage()]
+    assert [m for m in said if "undone before fetching" in m] == []  # nothing planted
     mirror = mirror_of(cache)
     elsewhere = (tmp_path / "elsewhere").as_uri()
     git(mirror, "config", f"url.{elsewhere}/.insteadOf", f"{upstream.url}/")
@@ -357,7 +364,7 @@ async def test_what_a_build_plants_in_the_mirror_is_undone_before_the_next_fetch
 
     assert workspace.main.revision == second
     assert set_aside == []  # undone, not fetched anew under the builds that borrow it
-    assert len(counting.fetches) == 2
+    assert len(counting.fetches) == 3
     assert git(mirror, "config", "--list", "--local").split() == [
         "core.repositoryformatversion=0",
         "core.filemode=true",
@@ -366,6 +373,13 @@ async def test_what_a_build_plants_in_the_mirror_is_undone_before_the_next_fetch
     assert not (mirror / "shallow").exists()
     assert not (mirror / "info" / "grafts").exists()
     assert not (mirror / "commondir").exists()
+    # The operator reads that a build tampered with the mirror.
+    (undone,) = [
+        r.getMessage()
+        for r in caplog.records
+        if str(tmp_path) in r.getMessage() and "undone before fetching" in r.getMessage()
+    ]
+    assert undone.endswith("config, commondir, shallow, info/grafts")
     assert not (mirror / "config").is_symlink()
     # And for the very URL it fetches, no proxy and checked certificates, whatever git reads.
     exact = counting.configs[-1]
@@ -453,6 +467,37 @@ async def test_a_mirror_a_build_broke_is_fetched_into_safely_and_at_once(
             now_event(91, 2, second), (), tmp_path / "two"
         )
     assert workspace.main.revision == second
+
+
+@pytest.mark.parametrize("planted", ["a FIFO", "a link to another file"])
+@pytest.mark.parametrize("beside", [".fetches", ".lock"])
+async def test_the_files_beside_a_mirror_are_never_read_or_written_through_a_plant(
+    upstream: Upstream, tmp_path: Path, planted: str, beside: str
+) -> None:
+    """A FIFO in place of the fetch count froze the whole service; a link there had it
+    overwrite a file of the build's choosing."""
+    cache, counting = MirrorCache(tmp_path / "git"), CountingGit()
+    first = upstream.change(PROJECT, 95, 1, {"a": "1"}, "First")
+    await builder(upstream, cache, counting).prepare(now_event(95, 1, first), (), tmp_path / "one")
+    mirror = mirror_of(cache)
+    target = mirror.with_name(mirror.name + beside)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    target.unlink(missing_ok=True)
+    if planted == "a FIFO":
+        os.mkfifo(target)
+    else:
+        target.symlink_to(victim)
+    second = upstream.change(PROJECT, 95, 2, {"a": "2"}, "Second")
+    async with asyncio.timeout(30):
+        workspace = await builder(upstream, cache, counting).prepare(
+            now_event(95, 2, second), (), tmp_path / "two"
+        )
+    assert workspace.main.revision == second
+    assert victim.read_text() == "precious\n"
+    if beside == ".fetches":
+        assert not target.is_symlink()  # counting on, in a file of its own
+        assert target.is_file()
 
 
 async def test_a_hook_planted_in_the_mirror_never_runs_with_crosschecks_credentials(
