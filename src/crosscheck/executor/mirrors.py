@@ -48,18 +48,18 @@ T = TypeVar("T")
 
 #: git's words for a ref the server does not have.
 _MISSING_REF = re.compile(r"couldn't find remote ref", re.I)
-#: git's words for a repository broken on this disk (not the server's fault).
-_CORRUPT = re.compile(
-    r"not a git repository|corrupt|bad object|object file .* is empty|inflate|"
-    r"does not match index|bad tree|unable to read|invalid object|broken link|"
-    r"packfile .* cannot be accessed|unexpected line in .*packed-refs|"
-    r"couldn't set 'refs/|exists; cannot create|reading the configuration files",
-    re.I,
-)
-#: Of those, git's words for refs broken with the objects intact: mended in place.
-_REFS_BROKEN = re.compile(
+#: git's words for refs broken with the objects intact: mended in place.
+_REFS_WORDS = (
     r"not a git repository|unexpected line in .*packed-refs|couldn't set 'refs/|"
-    r"exists; cannot create",
+    r"exists; cannot create"
+)
+_REFS_BROKEN = re.compile(_REFS_WORDS, re.I)
+#: git's words for a repository broken on this disk (not the server's fault): its refs,
+#: or the rest (its objects, its configuration), for which it is set aside.
+_CORRUPT = re.compile(
+    _REFS_WORDS + r"|corrupt|bad object|object file .* is empty|inflate|"
+    r"does not match index|bad tree|unable to read|invalid object|broken link|"
+    r"packfile .* cannot be accessed|reading the configuration files",
     re.I,
 )
 #: Lock files removed for one fetch before it is given up.
