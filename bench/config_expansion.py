@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.bytecode import byte_compiled
 from crosscheck.config import load_config
 
 INSTALLERS = ["apex", "fuel", "compass", "joid"]
@@ -300,10 +301,13 @@ class Run:
     peer_venv: Path
     #: The load average before and after.
     loads: tuple[str, str]
+    #: How crosscheck's modules were readied (bench/bytecode.py).
+    compiled: str
 
 
 def main(matrix: Matrix, rounds: int, peer_venv: Path) -> None:
     jjb = jjb_venv(peer_venv)
+    compiled = byte_compiled()
     with tempfile.TemporaryDirectory() as root_name:
         root = Path(root_name)
         config, out = prepare(root, matrix, jjb)
@@ -313,7 +317,7 @@ def main(matrix: Matrix, rounds: int, peer_venv: Path) -> None:
         )
         loading = in_process(config, rounds)
         load_after = load()
-    report(Run(matrix, rounds, figures, loading, peer_venv, (load_before, load_after)))
+    report(Run(matrix, rounds, figures, loading, peer_venv, (load_before, load_after), compiled))
 
 
 def report(run: Run) -> None:
@@ -331,6 +335,7 @@ def report(run: Run) -> None:
         f"{version} ({peer_venv}); {os.cpu_count()} CPUs"
     )
     print(f"load average (1, 5, 15 min): {loads[0]} before, {loads[1]} after")
+    print(f"{run.compiled}; JJB's by pip")
     if matrix != FULL:
         print(f"(the goals are for {FULL.jobs:,} jobs: start-up weighs more in fewer)")
     print()

@@ -88,6 +88,7 @@ def test_config_expansion_bench_runs_both_tools_side_by_side() -> None:
     )  # fmt: skip
     assert "40 jobs from templates" in output
     assert "Jenkins Job Builder 6." in output
+    assert re.search(r"crosscheck's \d+ modules byte-compiled first", output), output
     rows = {line[:40].strip(): line[40:] for line in output.splitlines() if line.startswith("  ")}
     for command in ("jenkins-jobs test", "crosscheck config check", "crosscheck config show"):
         assert rows[command].count(" s") == 2, rows  # wall and CPU time

@@ -6,6 +6,7 @@ operator reads (config/validation.py puts it at the value's file:line:column).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Any
 
@@ -53,13 +54,23 @@ def _duration(value: Any) -> Any:
         raise ValueError("a duration is seconds (3600) or a text like '1h30m', '90m', '45s'")
     if isinstance(value, int):
         return value
-    match = DURATION.match(str(value).strip()) if isinstance(value, str) else None
+    if isinstance(value, str):
+        return _duration_text(value)
+    raise _not_a_duration(value)
+
+
+# Every job made from one template repeats its template's timeout: 4,000 jobs, one text.
+@functools.lru_cache(maxsize=256)
+def _duration_text(value: str) -> int:
+    match = DURATION.match(value.strip())
     if not match or not any(match.groups()):
-        raise ValueError(
-            f"{value!r} is not a duration: use seconds (3600) or '1h30m', '90m', '45s'"
-        )
+        raise _not_a_duration(value)
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return hours * 3600 + minutes * 60 + seconds
+
+
+def _not_a_duration(value: object) -> ValueError:
+    return ValueError(f"{value!r} is not a duration: use seconds (3600) or '1h30m', '90m', '45s'")
 
 
 def _period(value: Any) -> Any:
