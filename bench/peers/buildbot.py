@@ -16,7 +16,8 @@ votes on bench/buildbot as an account of its own. Then:
   `--idle-seconds` window: CPU seconds per minute (/proc utime + stime, reaped children
   included) and resident memory at the end.
 
-Every figure is printed with the ratio crosscheck / Buildbot of this run.
+Every figure is printed with the ratio crosscheck / Buildbot of this run. crosscheck's
+modules are byte-compiled first (bench/bytecode.py), as Buildbot's are by pip.
 
     python -m bench.peers.buildbot [--pushes 20] [--burst 30] [--idle-seconds 60]
         [--state-dir DIR] [--peer-venv DIR]
@@ -35,6 +36,7 @@ from pathlib import Path
 from tests.e2e.ci_loop_harness import ServeProcess, write_config
 from tests.e2e.gerrit_clients import stream_events
 
+from bench.bytecode import byte_compiled
 from bench.ci_loop import trivial_config
 from bench.peers.buildbot_peer import BuildbotPeer
 from bench.peers.gerrit_setup import CROSSCHECK_PROJECT, PEER_PROJECT, set_up
@@ -130,6 +132,7 @@ def load() -> str:
 
 async def main(sizes: Sizes, state_dir: Path | None, peer_venv: Path | None) -> None:
     before = load()
+    compiled = byte_compiled()
     with tempfile.TemporaryDirectory(prefix="crosscheck-peers-") as scratch_dir:
         scratch = Path(scratch_dir)
         if state_dir is not None:
@@ -142,6 +145,7 @@ async def main(sizes: Sizes, state_dir: Path | None, peer_venv: Path | None) -> 
             finally:
                 box.down()
     print(f"commit {commit()}; load average before {before}, after {load()}")
+    print(f"{compiled}; Buildbot's by pip")
     print_report(sides, versions, sizes)
 
 
