@@ -17,6 +17,10 @@ stream events, so Gerrit's event delivery is counted alike. The serve's store gi
 where the overhead goes (its timestamps, same clock). Medians and p95, after
 `--warmup` changes (the first fetch fills the git mirror).
 
+The project is garbage-collected on Gerrit first, as a Gerrit site's are: the sandbox
+never runs gc, and a pack per push slows every fetch of a change and Gerrit's own
+push -> event, so the figures of one sandbox would drift with the runs before them.
+
     python -m bench.ci_loop [--pushes 20] [--warmup 2] [--state-dir DIR]
 """
 
@@ -40,8 +44,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.ci_loop_harness import ServeProcess, write_config
 from tests.e2e.gerrit_clients import EventStream, ci_rest, stream_events
 
-from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
+from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id, project_id
 from crosscheck.sandbox.gerrit import PushedChange, Sandbox, SandboxRepo, SandboxState
+from crosscheck.sandbox.gerrit.provision import admin_client
 
 
 def trivial_config(project: str, slots: int) -> str:
@@ -178,6 +183,8 @@ def _epoch(stored: str) -> float:
 
 
 async def measure(state: SandboxState, scratch: Path, pushes: int, warmup: int) -> Samples:
+    async with await admin_client(state) as admin:
+        await admin.post(f"/projects/{project_id(state.projects[0])}/gc", {})
     serve = ServeProcess(
         write_config(state, scratch / "config", ci_yaml=TRIVIAL), scratch / "serve"
     )
