@@ -37,7 +37,8 @@ from crosscheck.executor.git import Git, HttpCredentials
 from crosscheck.executor.workspace import GerritRemote, WorkspaceBuilder
 from crosscheck.model.build import BuildRequest, BuildResult, change_ref
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Change, Event, EventType, PatchSet
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Change, Event, PatchSet
 from crosscheck.model.job import Job, RunStep
 from crosscheck.sandbox.gerrit import Sandbox, SandboxRepo, SandboxState
 

@@ -33,7 +33,8 @@ from crosscheck.executor.git import Git
 from crosscheck.executor.mirror_tidy import tidy
 from crosscheck.executor.workspace import GerritRemote, WorkspaceBuilder, change_need
 from crosscheck.model.build import change_ref
-from crosscheck.model.events import Change, Event, EventType, PatchSet
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Change, Event, PatchSet
 
 PROJECT = "acme/driver"
 

@@ -37,7 +37,8 @@ from crosscheck.executor.ssh.connection import connect
 from crosscheck.executor.ssh.host import RemoteHost
 from crosscheck.model.build import BuildRequest, BuildResult, change_ref
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Change, Event, EventType, PatchSet
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Change, Event, PatchSet
 from crosscheck.model.job import Job, RunStep
 from crosscheck.model.node import Lab, SshNode
 from crosscheck.sandbox.lab import Lab as LabHosts

@@ -41,7 +41,8 @@ from crosscheck.executor.executor import BuildStarted, FinishedHook, StartedHook
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, change_ref
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Account, Change, ChangeState, Event, EventType, PatchSet
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Account, Change, ChangeState, Event, PatchSet
 from crosscheck.model.states import ItemState
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler.scheduler import Scheduler

@@ -18,7 +18,8 @@ from crosscheck.drivers.gerrit.rest import change_id, project_id
 from crosscheck.executor import Executor, executor_from_config
 from crosscheck.model.build import BuildRequest, BuildResult
 from crosscheck.model.config import Config
-from crosscheck.model.events import Change, Event, EventType, PatchSet
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Change, Event, PatchSet
 from crosscheck.sandbox.gerrit import PushedChange, SandboxRepo, SandboxState
 
 from .gerrit_clients import admin_rest, ci_rest

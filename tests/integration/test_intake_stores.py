@@ -13,7 +13,8 @@ import time
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crosscheck.events.intake import EventIntake
-from crosscheck.model.events import Account, Change, Event, EventType, Origin, PatchSet
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Account, Change, Event, Origin, PatchSet
 from crosscheck.store import open_store
 
 

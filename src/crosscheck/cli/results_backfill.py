@@ -11,7 +11,7 @@ from rich.console import Console
 
 from crosscheck.config.secrets import read_secret
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.model.results import account_name_problem
+from crosscheck.model.account_text import account_name_problem
 from crosscheck.results.backfill import Backfill, BackfillOptions, BackfillReport
 from crosscheck.store import STORE_SET, open_store
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -13,7 +13,10 @@ from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel, Res
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.node import Lab
 from crosscheck.model.pipeline import Pipeline
-from crosscheck.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    # Only named: a configuration without scenarios never loads the promotion model.
+    from crosscheck.model.scenario import Scenario
 
 S = TypeVar("S", bound=BaseModel)
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crosscheck.config.context import Context, Entry
-from crosscheck.config.scenarios import level_hint, scenario_hint
+from crosscheck.config.scenario_hints import level_hint, scenario_hint
 from crosscheck.config.schema import JobSpec
 from crosscheck.model.job import Job
 

@@ -25,7 +25,6 @@ from crosscheck.config.jobs import JobSource, JobTable
 from crosscheck.config.nodes import build_lab
 from crosscheck.config.pipelines import build_pipelines, check_candidate_pipelines
 from crosscheck.config.projects import ProjectBuilder
-from crosscheck.config.scenarios import build_scenarios
 from crosscheck.config.schema import ELEMENTS, SPECS, JobSpec
 from crosscheck.config.settings import (
     build_ci,
@@ -94,7 +93,8 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
     plans = [plan for entry in entries["project"] if (plan := projects.plan(entry))]
     jobs = table.resolve_all()
     built = tuple(projects.build(plan, jobs) for plan in plans)
-    build_scenarios(context, entries["scenario"])
+    if entries["scenario"]:
+        _build_scenarios(context, entries["scenario"])
     check_candidate_pipelines(context, entries["pipeline"], jobs)
     check_job_scenarios(context, entries["job"])
     if not issues.errors:  # warnings about a broken configuration are only noise
@@ -111,6 +111,14 @@ def build(elements: Sequence[Element], issues: IssueList) -> Config:
         projects=built,
         scenarios=context.scenarios,
     )
+
+
+def _build_scenarios(context: Context, entries: list[Entry[Any]]) -> None:
+    # Imported here: the promotion model they are made of takes some 20 ms to import,
+    # a tenth of a `config check`, and most configurations have no scenario.
+    from crosscheck.config.scenarios import build_scenarios  # noqa: PLC0415
+
+    build_scenarios(context, entries)
 
 
 def _validated(elements: Sequence[Element], context: Context) -> dict[str, list[Entry[Any]]]:

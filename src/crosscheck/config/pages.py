@@ -25,9 +25,9 @@ from pathlib import Path
 import yaml
 
 from crosscheck.errors import CrosscheckError
+from crosscheck.model.account_text import info_url_problem
 from crosscheck.model.checks import parse_origins, parse_rerun_comments
 from crosscheck.model.expected import ExpectedCIs, parse_expected_cis
-from crosscheck.model.results import info_url_problem
 
 _KEYS = ("gerrit-url", "gerrit-origins", "expected-cis", "rerun-comments")
 

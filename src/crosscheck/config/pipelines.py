@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from crosscheck.config.context import Context, Entry
 from crosscheck.config.issues import Position, did_you_mean
-from crosscheck.config.scenarios import level_hint, scenario_hint
+from crosscheck.config.scenario_hints import level_hint, scenario_hint
 from crosscheck.config.schema import PipelineSpec, ReporterSpec, TimerTriggerSpec
 from crosscheck.config.validation import validate
 from crosscheck.config.yaml_source import Node, NodeList

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from crosscheck.config.cron import cron_schedule
+from crosscheck.model.account_text import account_name_problem
 from crosscheck.model.candidate import SHA
-from crosscheck.model.results import account_name_problem
 from crosscheck.specs import Branch, Name, Period, Spec, as_list, one_source
 from crosscheck.specs.fields import BAD_BRANCH
 

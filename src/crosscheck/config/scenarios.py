@@ -257,16 +257,3 @@ def _unreachable(context: Context, scenario: str, level: Level, job: JobCriterio
         context.level_positions.get((scenario, level.name)),
         "define the job, or list the CI account that reports it in 'accounts'",
     )
-
-
-def scenario_hint(context: Context, name: str) -> str:
-    """What to write instead of an unknown scenario's name."""
-    return did_you_mean(name, list(context.scenarios)) or "scenarios: " + (
-        ", ".join(context.scenarios) or "none is configured"
-    )
-
-
-def level_hint(scenario: Scenario, level: str) -> str:
-    """What to write instead of a level the scenario does not have."""
-    levels = [known.name for known in scenario.levels]
-    return did_you_mean(level, levels) or "levels: " + ", ".join(levels)

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from crosscheck.config.cron import cron_schedule
 from crosscheck.config.node_schema import NodeSpec, PodSpec
 from crosscheck.config.scenario_schema import ScenarioSpec, Segment
+from crosscheck.model.account_text import account_name_problem
 from crosscheck.model.config import (
     DEFAULT_GIT_STALL_TIME,
     DEFAULT_MAX_RESULT_AGE,
@@ -27,7 +28,6 @@ from crosscheck.model.config import (
 )
 from crosscheck.model.node import DEFAULT_CHECK_INTERVAL
 from crosscheck.model.pipeline import Notify
-from crosscheck.model.results import account_name_problem
 from crosscheck.specs import (
     Branch,
     Duration,

@@ -19,9 +19,9 @@ from crosscheck.config.pages import PagesSettingsError, load_pages_settings
 from crosscheck.config.schema import CISpec, ExecutorSpec, LabelSpec, ResultsSpec
 from crosscheck.drivers.config import ConnectionSpec
 from crosscheck.drivers.registry import DEFAULT, DRIVERS
+from crosscheck.model.account_text import account_name_problem
 from crosscheck.model.config import CISettings, ExecutorSettings, NodeLabel, ResultsConfig
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.results import account_name_problem
 
 
 def _only_one(context: Context, kind: str, entries: list[Entry[Any]]) -> None:

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from crosscheck.config.context import Context
 from crosscheck.config.job_scenarios import job_scenario_warnings
 from crosscheck.config.projects import project_key
-from crosscheck.config.scenarios import scenario_warnings
-from crosscheck.model.events import EventType
+from crosscheck.model.event_types import EventType
 from crosscheck.model.job import Job
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
 from crosscheck.model.project import Project
@@ -67,7 +66,11 @@ def collect_warnings(
                 context.position_of("project", project_key(project.name, project.connection))
                 or context.position_of("project", project.name),
             )
-    scenario_warnings(context, jobs)
+    if context.scenarios:
+        # Imported here, as the loader builds scenarios: only for a configuration with any.
+        from crosscheck.config.scenarios import scenario_warnings  # noqa: PLC0415
+
+        scenario_warnings(context, jobs)
     job_scenario_warnings(context, jobs)
 
 

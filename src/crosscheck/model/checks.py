@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from crosscheck.model.results import account_name_problem
+from crosscheck.model.account_text import account_name_problem
 
 #: A rerun comment is posted as the user on every Rerun click: one short line.
 MAX_RERUN_COMMENT = 200

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.job import Job
 from crosscheck.model.node import DEFAULT_CHECK_INTERVAL, Lab
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.project import Project
-from crosscheck.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    # Only named: a configuration without scenarios never loads the promotion model.
+    from crosscheck.model.scenario import Scenario
 
 #: A report is retried for a day before it is given up (`report_give_up_after`).
 DEFAULT_REPORT_GIVE_UP_AFTER = 24 * 3600

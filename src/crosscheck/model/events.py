@@ -14,21 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-
-class EventType(StrEnum):
-    PATCHSET_CREATED = "patchset-created"
-    COMMENT_ADDED = "comment-added"
-    CHANGE_MERGED = "change-merged"
-    CHANGE_ABANDONED = "change-abandoned"
-    CHANGE_RESTORED = "change-restored"
-    REF_UPDATED = "ref-updated"
-    WIP_STATE_CHANGED = "wip-state-changed"
-    PRIVATE_STATE_CHANGED = "private-state-changed"
-    TOPIC_CHANGED = "topic-changed"
-    HASHTAGS_CHANGED = "hashtags-changed"
-    REVIEWER_ADDED = "reviewer-added"
-    CHANGE_DELETED = "change-deleted"
-
+from crosscheck.model.event_types import EventType
 
 #: The type of the timer's events; not a Gerrit event, so no Gerrit trigger names it.
 TIMER_EVENT = "timer"

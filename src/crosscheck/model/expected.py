@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from crosscheck.model.results import account_name_problem, project_allowed, project_pattern_problem
+from crosscheck.model.account_text import (
+    account_name_problem,
+    project_allowed,
+    project_pattern_problem,
+)
 
 
 @dataclass(frozen=True)

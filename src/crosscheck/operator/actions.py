@@ -25,7 +25,8 @@ from crosscheck.drivers.base import (
 )
 from crosscheck.executor.pool import NodePool
 from crosscheck.model.config import Config
-from crosscheck.model.events import Event, EventType, Origin
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Event, Origin
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
 from crosscheck.model.states import ItemState
 from crosscheck.operator.errors import (

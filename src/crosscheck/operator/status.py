@@ -18,7 +18,8 @@ from crosscheck.executor.layout import served_log_url
 from crosscheck.executor.pool import NodePool
 from crosscheck.model.build import console_url
 from crosscheck.model.config import Config
-from crosscheck.model.events import Event, EventType, Origin
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Event, Origin
 from crosscheck.model.report import RESULTS_SERVICE, ReportState
 from crosscheck.model.states import ACTIVE_ITEM_STATES, BuildState
 from crosscheck.store import work

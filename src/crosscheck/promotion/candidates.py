@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.drivers.base import RefSource
 from crosscheck.model.candidate import SHA, Candidate, CandidateOrigin, CandidateRecord
-from crosscheck.model.events import Event, EventType
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Event
 from crosscheck.model.pipeline import Pipeline
 from crosscheck.model.scenario import Scenario
 from crosscheck.promotion.versions import VersionsError, resolve_versions

@@ -14,6 +14,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crosscheck.model.account_text import (
+    account_name_problem,
+    contact_problem,
+    info_url_problem,
+    plain_text_problem,
+    project_pattern_problem,
+)
 from crosscheck.model.results import (
     MAX_DISABLED_REASON,
     MAX_DRIVER,
@@ -21,11 +28,6 @@ from crosscheck.model.results import (
     AuditAction,
     CIAccount,
     SshKey,
-    account_name_problem,
-    contact_problem,
-    info_url_problem,
-    plain_text_problem,
-    project_pattern_problem,
 )
 from crosscheck.results import audit
 from crosscheck.results.audit import SYSTEM

@@ -32,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.drivers.gerrit.errors import GerritError, GerritNotFoundError
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.model.results import NewResult, account_name_problem, result_problems
+from crosscheck.model.account_text import account_name_problem
+from crosscheck.model.results import NewResult, result_problems
 from crosscheck.results import records
 from crosscheck.results.accounts import Accounts, account_id_of
 from crosscheck.results.backfill_messages import CIMessage, parse_ci_message

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crosscheck.model.events import Event, EventType
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Event
 from crosscheck.model.results import ResultValue
 from crosscheck.store.tables import merged_changes, results
 from crosscheck.store.upsert import upsert

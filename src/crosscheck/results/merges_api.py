@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, Field
 
-from crosscheck.model.results import MAX_PROJECT, plain_text_problem
+from crosscheck.model.account_text import plain_text_problem
+from crosscheck.model.results import MAX_PROJECT
 from crosscheck.results.api import refusals
 from crosscheck.results.auth import AuthDependencies
 from crosscheck.results.errors import InvalidInputError

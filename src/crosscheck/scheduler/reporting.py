@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.config import Config
-from crosscheck.model.events import PROMOTION, Event, EventType
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import PROMOTION, Event
 from crosscheck.model.item_context import change_label
 from crosscheck.model.pipeline import Pipeline, ReportAction
 from crosscheck.model.report import RESULTS_SERVICE, JobLine, Report, report_tag

@@ -36,7 +36,8 @@ from crosscheck.drivers.base import ChangeSource, DriverError, DriverNotFoundErr
 from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import CLOSING_EVENTS, ChangeState, Event, EventType, Origin
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import CLOSING_EVENTS, ChangeState, Event, Origin
 from crosscheck.model.item_context import ItemContext, change_label
 from crosscheck.model.job import Job
 from crosscheck.model.pipeline import Pipeline

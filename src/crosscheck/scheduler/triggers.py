@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import PROMOTION, Event, EventType
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import PROMOTION, Event
 from crosscheck.model.pipeline import GerritTrigger, Pipeline
 
 

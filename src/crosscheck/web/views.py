@@ -16,13 +16,13 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from crosscheck.model.account_text import contact_link
 from crosscheck.model.results import (
     AccountStatistics,
     CIAccount,
     Result,
     ResultValue,
     WindowCounts,
-    contact_link,
     current_results,
     format_duration,
     runs_of,

@@ -11,7 +11,8 @@ import pytest
 from crosscheck.executor import Executor, LocalNodeProvider, MirrorCache
 from crosscheck.model.build import BuildRequest, change_ref
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Account, Change, Event, EventType, PatchSet
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Account, Change, Event, PatchSet
 from crosscheck.model.job import Job, RequiredProject, RunStep
 from tests.unit.executor.gitrepos import Upstream
 

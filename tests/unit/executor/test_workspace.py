@@ -9,7 +9,8 @@ import pytest
 from crosscheck.executor.git import Git, GitError, HttpCredentials
 from crosscheck.executor.mirrors import MirrorCache
 from crosscheck.executor.workspace import GerritRemote, MergeConflictError, WorkspaceBuilder
-from crosscheck.model.events import Event, EventType, RefUpdate
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Event, RefUpdate
 from crosscheck.model.job import RequiredProject
 from tests.unit.executor.conftest import PROJECT, change_event
 from tests.unit.executor.gitrepos import Upstream, git

@@ -14,8 +14,9 @@ from crosscheck.drivers.gerrit.changes import GerritChanges
 from crosscheck.drivers.gerrit.reporter import GerritReporter
 from crosscheck.drivers.gerrit.watch import ChangeWatch
 from crosscheck.model.connection import GerritConnection
+from crosscheck.model.event_types import EventType
 from crosscheck.model.events import Change as EventChange
-from crosscheck.model.events import Event, EventType, PatchSet
+from crosscheck.model.events import Event, PatchSet
 from crosscheck.model.report import Report, ReportState
 from tests.fakes.gerrit import Change, FakeGerrit, Revision
 

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crosscheck.drivers.gerrit.events import EventParseError, parse_event, parse_line
-from crosscheck.model.events import Event, EventType, Origin
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Event, Origin
 
 RECORDED = Path(__file__).parents[2] / "fixtures" / "gerrit-3.10-events.jsonl"
 LINES = RECORDED.read_text().splitlines()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from crosscheck.model.events import Account, Approval, Change, Event, EventType, Origin
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Account, Approval, Change, Event, Origin
 
 ALICE = Account(name="Alice", username="alice")
 BOB = Account(name="Bob", username="bob")

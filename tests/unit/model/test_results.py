@@ -6,17 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crosscheck.model.account_text import (
+    account_name_problem,
+    project_allowed,
+    project_pattern_problem,
+)
 from crosscheck.model.results import (
     NewResult,
     Result,
     ResultValue,
     WindowCounts,
-    account_name_problem,
     current_results,
     format_duration,
     parse_duration,
-    project_allowed,
-    project_pattern_problem,
     result_problems,
     runs_of,
 )

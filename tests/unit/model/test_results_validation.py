@@ -6,14 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crosscheck.model.account_text import info_url_problem, plain_text_problem
 from crosscheck.model.results import (
     CLOCK_SKEW,
     DEFAULT_MAX_RESULT_AGE,
     NewResult,
     ResultValue,
     WindowCounts,
-    info_url_problem,
-    plain_text_problem,
     result_problems,
     verify_status_value,
 )

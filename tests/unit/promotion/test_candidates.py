@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck.drivers.base import DriverError, DriverNotFoundError
 from crosscheck.model.candidate import Candidate, CandidateOrigin
-from crosscheck.model.events import Change, Event, EventType, RefUpdate
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Change, Event, RefUpdate
 from crosscheck.model.promotion import JobCriterion, Level
 from crosscheck.model.scenario import Component, RefKind, Scenario
 from crosscheck.promotion.candidates import CandidateMaker, Move, moves_of

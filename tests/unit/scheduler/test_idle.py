@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.model.build import BuildResult
 from crosscheck.model.config import Config
-from crosscheck.model.events import Change, Event, EventType
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Change, Event
 from crosscheck.model.states import ItemState
 from crosscheck.reports.queue import ReportQueue
 from crosscheck.scheduler import replans

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crosscheck.model.events import EventType
+from crosscheck.model.event_types import EventType
 
 from .fakes import FakeExecutor, settle
 from .test_scheduler import CONFIG, accept, load, patchset_created, queued_reports, scheduler_for

@@ -8,7 +8,8 @@ import time
 
 from crosscheck.drivers.gerrit.events import parse_event
 from crosscheck.executor.fetch_plan import event_time
-from crosscheck.model.events import Event, EventType
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Event
 from crosscheck.store.event_codec import dump_event, load_event
 
 

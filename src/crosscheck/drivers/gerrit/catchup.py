@@ -31,14 +31,8 @@ from typing import Any
 from crosscheck.drivers.gerrit.changes import parse_change, parse_patchset, patchset_created
 from crosscheck.drivers.gerrit.events import parse_account, parse_timestamp
 from crosscheck.drivers.gerrit.rest import GerritRestClient
-from crosscheck.model.events import (
-    Approval,
-    Change,
-    Event,
-    EventType,
-    Origin,
-    PatchSet,
-)
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Approval, Change, Event, Origin, PatchSet
 
 #: Query a little before the cursor: Gerrit's `after:` has one-second precision.
 MARGIN_SECONDS = 60

@@ -17,7 +17,8 @@ from crosscheck.drivers.gerrit.rest import GerritRestClient, change_id
 from crosscheck.drivers.gerrit.watch import ChangeWatch
 from crosscheck.metrics import gerrit_reads_spared
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import Change, ChangeState, Event, EventType, Origin, PatchSet
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Change, ChangeState, Event, Origin, PatchSet
 
 #: Files Gerrit lists for every patchset that are not in the tree.
 MAGIC_FILES = frozenset({"/COMMIT_MSG", "/MERGE_LIST", "/PATCHSET_LEVEL"})

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from crosscheck.drivers.config import ConnectionSpec, DriverConfig, PathResolver, TriggerContext
 from crosscheck.model.connection import GerritConnection
-from crosscheck.model.events import EventType
+from crosscheck.model.event_types import EventType
 from crosscheck.model.pipeline import GerritTrigger, recheck_pattern, run_pattern
 from crosscheck.specs import Port, Regex, Spec, as_list, no_inline, one_source
 

@@ -13,16 +13,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from crosscheck.model.events import (
-    Account,
-    Approval,
-    Change,
-    Event,
-    EventType,
-    Origin,
-    PatchSet,
-    RefUpdate,
-)
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import Account, Approval, Change, Event, Origin, PatchSet, RefUpdate
 
 #: The field that names who caused each type of event.
 ACTOR_FIELDS = {

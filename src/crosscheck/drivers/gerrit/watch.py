@@ -27,7 +27,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
-from crosscheck.model.events import CLOSING_EVENTS, Event, EventType
+from crosscheck.model.event_types import EventType
+from crosscheck.model.events import CLOSING_EVENTS, Event
 
 #: Changes remembered; the oldest are forgotten first (their callers then read Gerrit).
 MAX_CHANGES = 50_000
