@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -65,14 +66,51 @@ def _read_count(counter: Path) -> int:
             return 0
 
 
+#: What opening the lock file meets when a build left something else in its place: a link
+#: (O_NOFOLLOW), a directory, a socket.
+_NOT_A_LOCK = frozenset({errno.ELOOP, errno.EISDIR, errno.ENXIO})
+#: Times the lock is taken again when its file was replaced while this process waited.
+MOST_LOCK_RETRIES = 10
+
+
 def open_lock(lock_file: Path) -> int:
     """The mirror's lock file, opened: never through a link a build left in its place."""
     flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
     try:
         return os.open(lock_file, flags, 0o600)
-    except OSError:  # a link, or something else in its place: made anew
+    except OSError as error:
+        # Out of file descriptors, or no permission: said as it is. Removing the file then
+        # would let the next process lock a new one while another holds this one.
+        if error.errno not in _NOT_A_LOCK:
+            raise
         remove_any(lock_file)
         return os.open(lock_file, flags, 0o600)
+
+
+def is_the_lock(fd: int, lock_file: Path) -> bool:
+    """Whether the file `fd` locked is still the one at `lock_file`: not removed, nor
+    replaced, while this process waited for it (each process would then lock its own)."""
+    try:
+        there = os.lstat(lock_file)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (there.st_dev, there.st_ino) == (held.st_dev, held.st_ino)
+
+
+async def hold_lock(lock_file: Path) -> int:
+    """The mirror's lock file, opened and locked (closing the descriptor releases it)."""
+    for _ in range(MOST_LOCK_RETRIES):
+        fd = await asyncio.to_thread(open_lock, lock_file)
+        try:
+            await take_flock(fd, lock_file)
+            if await asyncio.to_thread(is_the_lock, fd, lock_file):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    raise GitError(f"{lock_file} was replaced {MOST_LOCK_RETRIES} times while being locked")
 
 
 async def take_flock(fd: int, lock_file: Path) -> None:

@@ -23,31 +23,46 @@ history is kept whole anyway.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from crosscheck.executor.git import Git
+from crosscheck.executor.git import Git, GitError
 
 #: Changes whose refs a mirror keeps, the newest by number.
 KEEP_CHANGES = 1000
-#: Seconds a tidy-up step may take: a first geometric roll-up of a large mirror, under
-#: its lock, rewrites most of its packs once.
-STEP_TIMEOUT = 3600.0
+#: Seconds a tidy-up may hold its mirror's lock: less than another process waits for the
+#: lock before it gives up (mirror_files.LOCK_GIVE_UP), so that a tidy-up never turns a
+#: build into an infrastructure error. A first geometric roll-up of a large mirror can
+#: take longer: cut short (git's lock files and temporary packs are cleared the next
+#: time), the next tidy-up takes it up from where it got.
+TIDY_DEADLINE = 600.0
 _CHANGE_REF = re.compile(r"refs/changes/\d+/(\d+)/")
 
 
 async def tidy(git: Git, path: Path, keep: int, recent: Collection[str]) -> int:
     """Tidy the mirror at `path`; `recent` are refs that must stay whatever their age.
     Returns how many change refs it forgot."""
+    try:
+        async with asyncio.timeout(TIDY_DEADLINE):
+            return await _tidy_steps(git, path, keep, recent)
+    except TimeoutError:
+        raise GitError(
+            f"the tidy-up took longer than {TIDY_DEADLINE:.0f} s and was stopped; the next "
+            "one goes on from there"
+        ) from None
+
+
+async def _tidy_steps(git: Git, path: Path, keep: int, recent: Collection[str]) -> int:
     listed = await git.run("for-each-ref", "--format=%(refname)", "refs/changes/", cwd=path)
     stale = stale_change_refs(listed.split(), keep, recent)
     if stale:
         commands = "".join(f"delete {ref}\n" for ref in stale)
         await git.run("update-ref", "--no-deref", "--stdin", cwd=path, stdin=commands)
     await git.run("pack-refs", "--all", cwd=path)
-    await git.run("repack", "-d", "-q", "--geometric=2", cwd=path, timeout=STEP_TIMEOUT)
-    await git.run("commit-graph", "write", "--reachable", "--split", cwd=path, timeout=STEP_TIMEOUT)
+    await git.run("repack", "-d", "-q", "--geometric=2", cwd=path)
+    await git.run("commit-graph", "write", "--reachable", "--split", cwd=path)
     return len(stale)
 
 

@@ -34,12 +34,11 @@ from crosscheck.executor.git import Git, GitError, secret_free, short_reason
 from crosscheck.executor.mirror_files import (
     clear_refs,
     count_fetch,
-    open_lock,
+    hold_lock,
     remove_aside,
     remove_lock,
     reset_and_check_branches,
     stale_lock,
-    take_flock,
 )
 from crosscheck.executor.mirror_tidy import KEEP_CHANGES, tidy
 
@@ -62,6 +61,16 @@ _CORRUPT = re.compile(
     r"packfile .* cannot be accessed|reading the configuration files",
     re.I,
 )
+#: Lines git passes on from the server, or writes of what the server sent (the pack
+#: it streams is checked by index-pack on its way in): never about this disk.
+_THE_SERVERS = re.compile(
+    r"^\s*remote:|remote side|remote end|remote error|upload-pack|index-pack|"
+    r"unpack-objects|pack has|protocol error",
+    re.I,
+)
+#: Seconds the check that a mirror git called corrupt is corrupt may take; longer, and
+#: the mirror is kept (never thrown away on a guess).
+CHECK_TIMEOUT = 600.0
 #: Lock files removed for one fetch before it is given up.
 MOST_STALE_LOCKS = 8
 _REVISION = re.compile(r"[0-9a-f]{4,64}|refs/[^\s^~:]+")
@@ -80,8 +89,8 @@ AUTO_GC_OFF = "--no-auto-maintenance"
 #: it (`<project>.git.fetches`) by every process: a serve restarted daily, or builds
 #: run one by one with `crosscheck run`, tidy it all the same.
 TIDY_EVERY = 25
-#: A ref this process fetched within this many seconds is kept by a tidy-up: a build
-#: may be about to read it.
+#: A ref this process fetched, or found already held for a build, within this many
+#: seconds is kept by a tidy-up: a build may be about to read it.
 RECENT_SECONDS = 3600.0
 
 
@@ -117,6 +126,9 @@ class MirrorCache:
         self._batches: dict[Path, FetchBatches] = {}
         #: Mirror -> ref (or EVERYTHING) -> when its last fetch began (this process).
         self._fetched_at: dict[Path, dict[str, float]] = {}
+        #: Mirror -> change ref -> when a build last needed it and found it held. Apart
+        #: from the fetch times: a branch held is not a branch fetched, for freshness.
+        self._held_at: dict[Path, dict[str, float]] = {}
         self._tidy_every = tidy_every
         self._keep_changes = keep_changes
         self._tidying: set[asyncio.Task[None]] = set()
@@ -182,6 +194,10 @@ class MirrorCache:
             missing = list(need.commits)
         elif await self.holds(git, path, need.commits):
             missing = []
+            held = self._held_at.setdefault(path, {})
+            for ref in need.commits.values():
+                if ref is not None and ref.startswith("refs/changes/"):
+                    held[ref] = self._clock()
         else:
             missing = list(need.commits)
         refs = [*stale, *(ref for c in missing if (ref := need.commits[c]) is not None)]
@@ -201,7 +217,7 @@ class MirrorCache:
                 fetch_once = partial(self._fetch_into, git, path, url, fetch)
                 await self._clearing_locks(path, "fetching", fetch_once)
             except GitError as error:
-                if not _CORRUPT.search(error.stderr or str(error)):
+                if not _CORRUPT.search(said_of_mirror(error, path, url)):
                     raise
                 fetch = Fetch(fetch.refs, everything=True)
                 began = self._clock()
@@ -221,14 +237,17 @@ class MirrorCache:
             async with self._locked(path):
                 began = time.monotonic()
                 fetched = self._fetched_at.get(path, {})
+                held = self._held_at.get(path, {})
                 since = self._clock() - RECENT_SECONDS
-                recent = {ref for ref, at in fetched.items() if at >= since}
+                recent = {ref for times in (fetched, held) for ref, at in times.items()
+                          if at >= since}  # fmt: skip
                 # A stop in the middle leaves git's lock files: the next tidy-up clears them.
                 tidy_once = partial(tidy, git, path, self._keep_changes, recent)
                 forgotten = await self._clearing_locks(path, "tidying", tidy_once)
-                for ref in [ref for ref in fetched if ref.startswith("refs/changes/")]:
-                    if ref not in recent:  # forgotten, or soon: no use knowing its age
-                        del fetched[ref]
+                for times in (fetched, held):
+                    for ref in [ref for ref in times if ref.startswith("refs/changes/")]:
+                        if ref not in recent:  # forgotten, or soon: no use knowing its age
+                            del times[ref]
             log.info(
                 "mirror %s tidied in %.2fs: refs and objects packed, %d ref(s) of changes "
                 "older than the newest %d forgotten",
@@ -258,7 +277,7 @@ class MirrorCache:
     async def _fetch_into(self, git: Git, path: Path, url: str, fetch: Fetch) -> None:
         if not (path / "HEAD").exists():  # git init makes the directories
             # A mirror removed behind this process's back: what it fetched is gone too.
-            self._fetched_at.pop(path, None)
+            self._forget(path)
             await git.run("init", "--quiet", "--bare", str(path))
         options = [AUTO_GC_OFF, *(["--prune"] if fetch.everything else [])]
         # Also after an init: a HEAD removed from a mirror leaves its planted configuration.
@@ -278,25 +297,33 @@ class MirrorCache:
         a ref where a branch's directory goes) are fetched anew with the objects kept:
         builds on this host borrow them, and one running would lose its commits. Anything
         else, or refs still broken after that, and the mirror is set aside whole."""
-        if _REFS_BROKEN.search(error.stderr or str(error)):
+        if _REFS_BROKEN.search(said_of_mirror(error, path, url)):
             log.warning("mirror %s has broken refs (%s): fetching them anew", path, error)
-            self._fetched_at.pop(path, None)
+            self._forget(path)
             await asyncio.to_thread(clear_refs, path)
             try:
                 await self._fetch_into(git, path, url, fetch)
                 return
             except GitError as again:
-                if not _CORRUPT.search(again.stderr or str(again)):
+                if not _CORRUPT.search(said_of_mirror(again, path, url)):
                     raise
                 error = again
+        if not await _proven_corrupt(git, path):
+            # Whole as far as git can tell: the fault is the server's, or the network's.
+            raise error
         log.warning("mirror %s is corrupt (%s): fetching it anew", path, error)
         await self._set_aside(path)
         await self._fetch_into(git, path, url, fetch)
 
+    def _forget(self, path: Path) -> None:
+        """What this process knew of a mirror's refs, once they are gone."""
+        self._fetched_at.pop(path, None)
+        self._held_at.pop(path, None)
+
     async def _set_aside(self, path: Path) -> None:
         """Move a corrupt mirror out of the way (builds reading it may still hold it
         open) and remove it; what this process knew of it is forgotten."""
-        self._fetched_at.pop(path, None)
+        self._forget(path)
         await asyncio.to_thread(remove_aside, path)
 
     @contextlib.asynccontextmanager
@@ -304,10 +331,35 @@ class MirrorCache:
         lock = self._locks.setdefault(path, asyncio.Lock())
         async with lock:
             path.parent.mkdir(parents=True, exist_ok=True)
-            lock_file = path.with_name(path.name + ".lock")
-            fd = await asyncio.to_thread(open_lock, lock_file)
+            fd = await hold_lock(path.with_name(path.name + ".lock"))
             try:
-                await take_flock(fd, lock_file)
                 yield
             finally:
                 os.close(fd)  # closing releases the lock
+
+
+def said_of_mirror(error: GitError, path: Path, url: str) -> str:
+    """What a failed git said of the mirror on this disk: not the server's lines, nor those
+    about the pack it sent, and with the mirror's path and the server's URL blanked (a
+    project named tools/corruption-checker is no corruption)."""
+    lines = (error.stderr or str(error)).splitlines()
+    kept = "\n".join(line for line in lines if not _THE_SERVERS.search(line))
+    for name in sorted({str(path), url, url.rstrip("/")}, key=len, reverse=True):
+        kept = kept.replace(name, "<mirror>" if name == str(path) else "<url>")
+    return kept
+
+
+async def _proven_corrupt(git: Git, path: Path) -> bool:
+    """Whether git finds the mirror broken on its own, before it is thrown away with the
+    commits the workspaces of running builds borrow from it."""
+    try:
+        await git.run(
+            "fsck", "--connectivity-only", "--no-dangling", "--no-progress",
+            cwd=path, timeout=CHECK_TIMEOUT,
+        )  # fmt: skip
+    except GitError as error:
+        if error.returncode is None:  # too long to tell: kept
+            log.warning("mirror %s: %s; kept", path, error)
+            return False
+        return True
+    return False

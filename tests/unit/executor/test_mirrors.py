@@ -19,7 +19,12 @@ from crosscheck.executor import Executor, LocalNodeProvider, mirror_files
 from crosscheck.executor import git as git_module
 from crosscheck.executor.fetch_plan import Need
 from crosscheck.executor.git import Git, GitError
-from crosscheck.executor.mirrors import AUTO_GC_OFF, NEGOTIATION_TIP, MirrorCache
+from crosscheck.executor.mirrors import (
+    AUTO_GC_OFF,
+    NEGOTIATION_TIP,
+    MirrorCache,
+    said_of_mirror,
+)
 from crosscheck.executor.workspace import GerritRemote, Workspace, WorkspaceBuilder, change_need
 from crosscheck.model.build import BuildResult
 from crosscheck.model.events import Event
@@ -247,6 +252,80 @@ async def test_a_corrupt_mirror_is_fetched_anew(
     if broken != "config":  # refs mended in place: what running builds borrow stays
         assert git(running.main.path, "cat-file", "-t", first) == "commit"
         git(running.main.path, "fsck", "--connectivity-only")
+
+
+async def test_corruption_on_the_servers_side_keeps_the_mirror(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    """git's words for corruption, about the server's repository or the pack it sent,
+    are no reason to throw the mirror away under the builds that borrow its commits."""
+    first = upstream.change(PROJECT, 31, 1, {"a": "1"}, "First")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    remote = GerritRemote("upstream", upstream.url, False)
+    running = await WorkspaceBuilder(counting, cache, remote, shared=True).prepare(
+        now_event(31, 1, first), (), tmp_path / "one"
+    )
+    second = upstream.change(PROJECT, 32, 1, {"b": "only in the second change\n"}, "Second")
+    served = upstream.root / PROJECT
+    blob = git(served, "rev-parse", f"{second}:b")
+    loose = served / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"garbage")
+
+    with pytest.raises(GitError) as failed:
+        await builder(upstream, cache, counting).prepare(
+            now_event(32, 1, second), (), tmp_path / "two"
+        )
+
+    assert "corrupt" in (failed.value.stderr or "")  # what git said, and why it was tempting
+    assert git(running.main.path, "cat-file", "-t", first) == "commit"
+    assert list(mirror_of(cache).parent.glob("driver.git.corrupt-*")) == []
+
+
+async def test_a_project_named_for_corruption_keeps_its_mirror_when_gerrit_is_away(
+    tmp_path: Path,
+) -> None:
+    project = "tools/corruption-checker"
+    upstream = Upstream(tmp_path / "upstream")
+    upstream.create(project, {"README": "x"})
+    first = upstream.change(project, 1, 1, {"a": "1"}, "First")
+    counting, cache = CountingGit(), MirrorCache(tmp_path / "git")
+    remote = GerritRemote("upstream", upstream.url, False)
+    event = now_event(1, 1, first)
+    assert event.change is not None
+    event = replace(event, change=replace(event.change, project=project))
+    running = await WorkspaceBuilder(counting, cache, remote, shared=True).prepare(
+        event, (), tmp_path / "one"
+    )
+    (mirror,) = cache.root.glob("upstream-*/tools/corruption-checker.git")
+    upstream.root.rename(tmp_path / "away")  # every fetch fails, naming the project
+
+    away = Need(tips=("refs/heads/master",), since=time.time())
+    with pytest.raises(GitError):
+        await cache.ensure(counting, "upstream", project, remote.fetch_url(project), away)
+
+    assert git(running.main.path, "cat-file", "-t", first) == "commit"
+    assert git(mirror, "rev-parse", f"{first}^{{commit}}") == first
+
+
+def test_only_what_git_says_of_this_disk_counts_as_corruption() -> None:
+    url, path = "https://review.example.org/a/corrupt/things", Path("/m/corrupt/things.git")
+    said = (
+        "remote: fatal: loose object 1234 is corrupt\n"
+        "fatal: git upload-pack: aborting due to possible repository corruption on the "
+        "remote side.\n"
+        "error: inflate: data stream error; fatal: index-pack failed\n"
+        f"fatal: unable to access '{url}/': The requested URL returned error: 502\n"
+        f"fatal: '{path}' is no repository\n"
+        "error: object file objects/ab/cdef is empty\n"
+    )
+    kept = said_of_mirror(GitError("fetch failed", 128, said), path, url)
+
+    assert kept.splitlines() == [
+        "fatal: unable to access '<url>/': The requested URL returned error: 502",
+        "fatal: '<mirror>' is no repository",
+        "error: object file objects/ab/cdef is empty",
+    ]
 
 
 async def test_a_build_on_this_host_borrows_the_mirror_and_cannot_harm_it(
@@ -664,6 +743,46 @@ async def test_a_mirror_keeps_the_refs_of_its_newest_changes_and_those_fetched_l
     workspace = await builder(upstream, cache, counting).prepare(old, (), tmp_path / "src")
     assert workspace.main.revision == revisions[2, 1]  # fast-forwarded onto master
     assert len(counting.fetches) == fetched  # the commit was still there
+
+
+async def test_a_ref_found_held_for_a_build_lately_is_kept_by_a_tidy_up(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    """A build that finds its change's ref already in the mirror reads it from there
+    later (a Depends-On or scenario build merges it by its ref): a tidy-up meanwhile,
+    started by another build's fetch, must not forget it, however old its change."""
+    now = [time.time()]
+    cache = MirrorCache(tmp_path / "git", lambda: now[0], tidy_every=3, keep_changes=1)
+    counting = CountingGit()
+    url = GerritRemote("upstream", upstream.url, False).fetch_url(PROJECT)
+    upstream.change(PROJECT, 5, 1, {"a": "1"}, "Change 5")
+    ref = "refs/changes/05/5/1"
+    await cache.ensure(counting, "upstream", PROJECT, url, Need({ref: ref}, since=now[0]))
+    now[0] += 2 * 3600  # fetched two hours ago: no longer recent
+    fetched = len(counting.fetches)
+    await cache.ensure(counting, "upstream", PROJECT, url, Need({ref: ref}, since=now[0]))
+    assert len(counting.fetches) == fetched  # held: not fetched again
+    for number in (10, 11):  # other builds' fetches; the second starts a tidy-up
+        revision = upstream.change(PROJECT, number, 1, {"b": str(number)}, f"Change {number}")
+        await cache.ensure(
+            counting, "upstream", PROJECT, url, change_need(now_event(number, 1, revision))
+        )
+    await cache.settled()
+
+    changes = [r for r in mirror_refs(cache) if r.startswith("refs/changes/")]
+    assert sorted(changes) == [
+        "refs/changes/05/5/1",
+        "refs/changes/10/10/1",
+        "refs/changes/11/11/1",
+    ]
+    now[0] += 2 * 3600  # no build has needed it since: forgotten by the next tidy-up
+    for number in (12, 13, 14):
+        revision = upstream.change(PROJECT, number, 1, {"c": str(number)}, f"Change {number}")
+        await cache.ensure(
+            counting, "upstream", PROJECT, url, change_need(now_event(number, 1, revision))
+        )
+    await cache.settled()
+    assert ref not in mirror_refs(cache)
 
 
 async def test_a_build_keeps_what_it_borrows_when_a_tidy_up_forgets_its_change(
