@@ -45,6 +45,6 @@ async def test_a_store_at_0004_gains_not_before_and_keeps_its_builds(
     finally:
         await engine.dispose()
     assert "not_before" in columns
-    assert "0007" in versions  # and on to the head of its chain
+    assert "0008" in versions  # and on to the head of its chain
     assert [(r.attempt, r.not_before) for r in rows] == [(1, None), (2, when)]
     assert due == 2

@@ -102,6 +102,8 @@ class _Build:
     steps: tuple[StepRecord, ...] = ()
     workspace: Workspace | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The workspace could not be fetched: its server was away.
+    source_away: bool = False
 
 
 class Executor:
@@ -206,6 +208,7 @@ class Executor:
             return BuildResult.MERGE_CONFLICT, str(error)
         except GitError as error:
             build.console.line(f"--- the workspace could not be prepared: {error}")
+            build.source_away = error.server_away
             return BuildResult.ERROR, str(error)
         env = build_environment(
             request,
@@ -339,6 +342,7 @@ class Executor:
             log_url=build.log_url,
             detail=detail,
             node=build.node.name,
+            source_away=build.source_away and result is BuildResult.ERROR,
         )
         if on_finished is not None:
             await on_finished(outcome)

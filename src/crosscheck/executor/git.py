@@ -41,6 +41,11 @@ class GitError(CrosscheckError):
         self.returncode = returncode
         self.stderr = stderr
 
+    @property
+    def server_away(self) -> bool:
+        """Whether it failed because the server it fetched from could not be reached."""
+        return bool(self.stderr) and server_away(self.stderr)
+
 
 @dataclass(frozen=True)
 class HttpCredentials:
@@ -185,6 +190,20 @@ _NETWORK_REASONS = (
         "repository not found",
     ),
 )
+
+
+#: The network reasons that say the server is away for now (down, restarting, behind a
+#: proxy that answers for it), not that it refused this request: it will be back.
+_AWAY = frozenset(
+    {"connection refused", "host not found", "connection timed out", "connection reset",
+     "empty reply from the server", "HTTP 500", "HTTP 502", "HTTP 503", "HTTP 504"}
+)  # fmt: skip
+
+
+def server_away(stderr: str) -> bool:
+    """Whether git failed because the server could not be reached (or stalled)."""
+    reason = short_reason(stderr)
+    return reason in _AWAY or reason.startswith("the server stalled")
 
 
 def short_reason(stderr: str) -> str:

@@ -42,6 +42,9 @@ class BuildResult(StrEnum):
 #: number of the attempt that failed; the last one holds after it. A Gerrit restart or a
 #: network blip takes tens of seconds to a few minutes: retrying at once only fails again.
 RETRY_DELAYS = (30.0, 120.0, 300.0)
+#: Seconds at most between the attempts of a build whose workspace could not be fetched
+#: because Gerrit was away: tried until it is back, its vote at most a minute later.
+SOURCE_AWAY_RETRY = 60.0
 #: Each delay is spread by up to this fraction either way, so the builds one outage
 #: failed together do not all come back in the same second.
 RETRY_JITTER = 0.2
@@ -128,6 +131,9 @@ class BuildOutcome:
     #: Why it ended so, when the result alone does not say (the files that conflicted, say).
     detail: str | None = None
     node: str | None = None
+    #: An ERROR because the server the workspace is fetched from (Gerrit) was away: not
+    #: the build's fault, nor the change's; tried again until it is back.
+    source_away: bool = False
 
     @property
     def duration(self) -> float:

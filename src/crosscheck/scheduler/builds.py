@@ -21,6 +21,7 @@ from crosscheck import metrics
 from crosscheck.executor.executor import BuildStarted, FinishedHook, StartedHook
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.build import (
+    SOURCE_AWAY_RETRY,
     BuildOutcome,
     BuildRequest,
     BuildResult,
@@ -222,7 +223,10 @@ class BuildTasks:
             # A build canceled meanwhile keeps its row as it is, and is no retry.
             if ended and outcome.result.retryable:
                 why = outcome.detail or outcome.result.value
-                await self._retry(db, build, why, result=outcome.result)
+                if outcome.source_away:
+                    await self._await_source(db, build, why)
+                else:
+                    await self._retry(db, build, why, result=outcome.result)
         if ended:
             metrics.builds_finished.labels(pipeline, outcome.result.value).inc()
             log.info(
@@ -246,6 +250,33 @@ class BuildTasks:
             metrics.builds_finished.labels(pipeline, result.value).inc()
         self._wake()
 
+    async def _await_source(self, db: AsyncConnection, build: work.BuildRow, why: str) -> None:
+        """A build that could not fetch its workspace because Gerrit was away is tried again
+        every minute at most, for as long as its item's report would wait for Gerrit
+        (`report_give_up_after`), whatever the job's `attempts`: an outage is neither the
+        build's fault nor the change's, and must not leave the change without a vote."""
+        item = await work.item(db, build.item_id)
+        if item.state not in ACTIVE_ITEM_STATES:
+            return
+        created = item.created_at if item.created_at.tzinfo else item.created_at.replace(tzinfo=UTC)
+        waited = (self._clock() - created).total_seconds()
+        if waited >= self.config().ci.report_give_up_after:
+            log.warning(
+                "build %s (%s): Gerrit still away %.0f s after the change came (%s): given "
+                "up, as its report would be (report_give_up_after)",
+                build.id, build.job, waited, why,
+            )  # fmt: skip
+            return
+        delay = min(retry_delay(build.attempt, self._jitter()), SOURCE_AWAY_RETRY)
+        not_before = self._clock() + timedelta(seconds=delay)
+        await work.add_builds(
+            db, item.id, [(build.job, build.voting)], build.attempt + 1, not_before
+        )
+        log.warning(
+            "build %s (%s): Gerrit is away (%s): tried again in %.0f s, until it is back",
+            build.id, build.job, why, delay,
+        )  # fmt: skip
+
     async def _retry(
         self,
         db: AsyncConnection,
@@ -261,7 +292,9 @@ class BuildTasks:
         unreachable a moment ago rarely is back at once."""
         item = await work.item(db, build.item_id)
         job = self._job_named(item, build.job)
-        limit = job.attempts if job else 1
+        # Attempts that found Gerrit away were not the build's: not counted.
+        away = await work.source_away_attempts(db, item.id, build.job)
+        limit = (job.attempts if job else 1) + away
         if item.state not in ACTIVE_ITEM_STATES or build.attempt >= limit:
             if item.state in ACTIVE_ITEM_STATES:
                 log.warning(

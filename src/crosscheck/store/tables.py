@@ -344,6 +344,9 @@ builds = Table(
     #: A waiting build starts only from this time on (a retry after an infrastructure
     #: failure backs off); None: at once.
     Column("not_before", UtcDateTime),
+    #: 1: it ended because the server its workspace is fetched from was away, an attempt
+    #: not counted against the job's `attempts` (migration 0008).
+    Column("source_away", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_builds_item", "item_id"),
     Index("ix_builds_state", "state"),
 )

@@ -643,8 +643,19 @@ async def finish_build(db: AsyncConnection, build_id: str, outcome: BuildOutcome
         "node": outcome.node,
         "started_at": datetime.fromtimestamp(outcome.started_at, UTC),
         "finished_at": datetime.fromtimestamp(outcome.finished_at, UTC),
+        "source_away": int(outcome.source_away),
     }
     return await _move_build(db, build_id, _LIVE, BuildState.FINISHED, values=values, at=now())
+
+
+async def source_away_attempts(db: AsyncConnection, item_id: int, job: str) -> int:
+    """How many of an item's attempts of `job` ended because their source was away."""
+    count = await db.scalar(
+        select(func.count()).where(
+            builds.c.item_id == item_id, builds.c.job == job, builds.c.source_away == 1
+        )
+    )
+    return int(count or 0)
 
 
 async def fail_build(db: AsyncConnection, build_id: str, result: BuildResult, detail: str) -> bool:

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,26 @@ async def test_a_script_step_runs_from_the_workspace(
     text = console(executor, outcome)
     assert "from-script" in text
     assert "not-reached" not in text
+
+
+@pytest.mark.parametrize(("where", "away"), [("closed port", True), ("no such project", False)])
+async def test_a_workspace_gerrit_could_not_serve_says_whether_it_was_away(
+    upstream: Upstream, tmp_path: Path, make_request: MakeRequest, where: str, away: bool
+) -> None:
+    """Gerrit down is tried again until it is back; a project it does not have is not."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}" if away else (tmp_path / "nowhere").as_uri()
+    executor = Executor(
+        LocalNodeProvider(tmp_path / "work", slots=1),
+        tmp_path / "logs",
+        MirrorCache(tmp_path / "git"),
+    )
+    request = make_request("true", event=change_event(revision="1" * 40))
+    request = dataclasses.replace(request, connection=connection_for(upstream, http_url=url))
+
+    outcome = await executor.run(request)
+
+    assert outcome.result is BuildResult.ERROR
+    assert outcome.source_away is away, outcome.detail

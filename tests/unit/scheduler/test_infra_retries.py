@@ -259,3 +259,83 @@ async def test_a_node_lost_once_is_retried_at_once_and_then_with_backoff(
     assert third.state == "waiting"
     assert third.not_before == clock.now + timedelta(seconds=120)
     assert [r.attempt for r in executor.requests if r.job.name == "unit"] == [1, 2]
+
+
+class GerritAway(FakeExecutor):
+    """The first `away` attempts of every job find Gerrit away; then they succeed, or end
+    as scripted."""
+
+    def __init__(self, away: int, **results: Any) -> None:
+        super().__init__({name: BuildResult(value) for name, value in results.items()})
+        self.away = away
+
+    def outcome_of(self, request: BuildRequest, started: float, log_url: str) -> BuildOutcome:
+        if request.attempt <= self.away:
+            detail = FETCH_FAILED + "connection refused"
+            return BuildOutcome(
+                request.build_id, BuildResult.ERROR, started, started, "", detail,
+                source_away=True,
+            )  # fmt: skip
+        return super().outcome_of(request, started, log_url)
+
+
+async def test_gerrit_away_for_longer_than_the_attempts_still_ends_in_a_vote(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Gerrit down for ten minutes: the job's three attempts would have run out in 2.5
+    minutes, and left the change without a vote until someone asked for a recheck."""
+    clock = Clock()
+    sched = scheduler(engine, tmp_path, GerritAway(8), clock)
+    await accept(sched, patchset_created(7, 1))
+    await settle(sched)
+    for _ in range(8):
+        waiting = (await attempts(engine, "unit"))[-1]
+        assert waiting.state == "waiting"
+        assert waiting.not_before <= clock.now + timedelta(seconds=60)  # never longer
+        clock.now = waiting.not_before
+        await settle(sched)
+
+    runs = await attempts(engine, "unit")
+    assert [r.source_away for r in runs] == [1] * 8 + [0]
+    assert runs[-1].result == "SUCCESS"
+    (report,) = await queued_reports(engine)
+    assert json.loads(report.payload)["labels"] == {"Verified": 1}
+
+
+async def test_attempts_that_found_gerrit_away_leave_the_job_its_own(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    clock = Clock()
+    executor = GerritAway(2)
+    sched = scheduler(engine, tmp_path, executor, clock)
+    executor.results["unit"] = BuildResult.NODE_FAILURE  # then the job's own three attempts
+    await accept(sched, patchset_created(7, 1))
+    for _ in range(6):
+        await settle(sched)
+        clock.now += timedelta(seconds=600)
+
+    results = [(r.attempt, r.result) for r in await attempts(engine, "unit")]
+    assert results == [(1, "ERROR"), (2, "ERROR"), *((n, "NODE_FAILURE") for n in (3, 4, 5))]
+    (report,) = await queued_reports(engine)
+    assert json.loads(report.payload)["labels"] == {}  # an infrastructure error: no vote
+
+
+async def test_gerrit_away_for_longer_than_a_report_would_wait_is_given_up(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    clock = Clock()
+    sched = scheduler(engine, tmp_path, GerritAway(1000), clock)
+    await accept(sched, patchset_created(7, 1))
+    await settle(sched)
+    async with engine.connect() as db:
+        created = await db.scalar(select(items.c.created_at))
+    assert created is not None
+    clock.now = created.replace(tzinfo=UTC) + timedelta(hours=24, seconds=1)
+    await settle(sched)
+
+    runs = await attempts(engine, "unit")
+    assert [r.state for r in runs] == ["finished", "finished"]
+    (report,) = await queued_reports(engine)
+    payload = json.loads(report.payload)
+    assert payload["labels"] == {}
+    assert payload["message"].startswith("Build could not run (check pipeline)")

@@ -44,12 +44,15 @@ async def test_a_store_behind_a_head_is_migrated(tmp_path: Path) -> None:
     engine = await open_store(url)
     async with engine.begin() as db:
         await db.exec_driver_sql("UPDATE alembic_version SET version_num = '0006' "
-                                 "WHERE version_num = '0007'")  # fmt: skip
+                                 "WHERE version_num = '0008'")  # fmt: skip
         await db.exec_driver_sql("ALTER TABLE reports DROP COLUMN next_attempt_at")
+        await db.exec_driver_sql("ALTER TABLE builds DROP COLUMN source_away")
     await engine.dispose()
     engine = await open_store(url)
     async with engine.connect() as db:
         assert await db.run_sync(stored_revisions) == HEADS
         columns = await db.exec_driver_sql("SELECT name FROM pragma_table_info('reports')")
         assert "next_attempt_at" in set(columns.scalars())
+        columns = await db.exec_driver_sql("SELECT name FROM pragma_table_info('builds')")
+        assert "source_away" in set(columns.scalars())
     await engine.dispose()
