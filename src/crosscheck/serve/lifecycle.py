@@ -9,7 +9,9 @@ signal ends the process at once.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
+import os
 import signal
 import socket
 from collections.abc import Awaitable
@@ -19,6 +21,7 @@ import uvicorn
 from crosscheck import __version__
 from crosscheck.http.sockets import listen
 from crosscheck.logs import prune_periodically
+from crosscheck.model.config import Config
 from crosscheck.serve.memory import QuietTrim
 from crosscheck.serve.web_server import STOP_SIGNALS, WebServer
 from crosscheck.serve.wiring import ServeOptions, Service, build_service
@@ -60,6 +63,7 @@ async def _serve_on(sock: socket.socket, options: ServeOptions) -> None:
         options.port,
         options.own_url,
     )
+    _say_who_builds_locally(service.live.start)
     try:
         await _run_until_stopped(server, sock, parts)
     finally:
@@ -68,6 +72,28 @@ async def _serve_on(sock: socket.socket, options: ServeOptions) -> None:
         if service.results_reporter is not None:
             await service.results_reporter.aclose()
         await service.engine.dispose()
+
+
+def _say_who_builds_locally(config: Config) -> None:
+    """Builds on this host's own slots run as this process's user: an operator learns it
+    at start, not from an attacker (docs/executor.md, the local provider's known limit)."""
+    labels = sorted(config.lab.local_labels)
+    if labels:
+        log.warning(
+            "builds of label(s) %s run on this host as this service's own user %s: they can "
+            "read what it reads (its credentials) and write its git mirrors, so a change's "
+            "build could alter what the next one builds on; run changes you do not trust on "
+            "SSH nodes (docs/nodes.md), leaving this host none of their labels",
+            ", ".join(labels),
+            _user(),
+        )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container's, say)
+        return f"uid {os.getuid()}"
 
 
 def _parts(service: Service) -> list[Awaitable[None]]:
