@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, model_validator
 
+from crosscheck.http.body_limit import BodyLimit
 from crosscheck.http.errors import install_error_handlers
 
 
@@ -27,7 +28,9 @@ class Enqueue(BaseModel):
 
 
 def app() -> FastAPI:
+    """As serve's apps are made: the body limit, then the error handlers."""
     made = FastAPI()
+    made.add_middleware(BodyLimit)
     install_error_handlers(made)
 
     @made.post("/api/v1/enqueue")
@@ -82,3 +85,23 @@ async def test_a_compressed_body_is_refused_as_such_not_as_bad_utf8() -> None:
     assert answer.json()["detail"] == (
         "body: Content-Encoding 'gzip' is not accepted: send it as is"
     )
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
+async def test_a_body_said_compressed_is_refused_even_when_it_would_parse(encoding: str) -> None:
+    """Read as it is, a body that says it is compressed would mean something other than
+    what its sender meant: never stored."""
+    transport = httpx.ASGITransport(app=app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://crosscheck") as http:
+        answer = await http.post(
+            "/api/v1/enqueue",
+            content=b'{"pipeline": "check", "change": 1}',
+            headers={**JSON, "Content-Encoding": encoding},
+        )
+    assert answer.status_code == 415
+    assert answer.json()["errors"] == [
+        {
+            "field": "body",
+            "message": f"Content-Encoding {encoding!r} is not accepted: send it as is",
+        }
+    ]

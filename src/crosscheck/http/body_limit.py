@@ -1,4 +1,5 @@
-"""A ceiling on request bodies, checked before a body is read whole.
+"""A ceiling on request bodies, checked before a body is read whole; and no compressed
+body, read as if it were not.
 
 FastAPI reads and parses a JSON body before any dependency runs, so without a ceiling
 anyone could make the service hold and parse a body of any size before its token is
@@ -24,9 +25,17 @@ class BodyTooLargeError(HTTPException):
         super().__init__(413, f"the request body is larger than {mib:g} MiB")
 
 
+class BodyEncodedError(HTTPException):
+    """Raised from the body's reading: a compressed body is never read as it is."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(415, f"Content-Encoding {encoding!r} is not accepted: send it as is")
+
+
 class BodyLimit:
     """ASGI middleware: a body declared or found larger than `limit` bytes is refused
-    (413) without reading the rest of it."""
+    (413) without reading the rest of it; a compressed one (Content-Encoding) too (415),
+    whether or not its bytes would parse as they are."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -36,9 +45,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _declared_length(scope) > self.limit:
+        encoding = _declared_encoding(scope)
+        if encoding:
+            receive = _refusing(BodyEncodedError(encoding))
+        elif _declared_length(scope) > self.limit:
             # Refused through the app, so the answer has its usual shape and log line.
-            receive = _refusing(self.limit)
+            receive = _refusing(BodyTooLargeError(self.limit))
         else:
             receive = _counting(receive, self.limit)
         await self.app(scope, receive, send)
@@ -54,9 +66,18 @@ def _declared_length(scope: Scope) -> int:
     return 0
 
 
-def _refusing(limit: int) -> Receive:
+def _declared_encoding(scope: Scope) -> str:
+    """The body's Content-Encoding, when it is not the body as it is."""
+    for name, value in scope["headers"]:
+        if name == b"content-encoding":
+            encoding = value.decode("latin-1").strip().lower()
+            return "" if encoding == "identity" else encoding
+    return ""
+
+
+def _refusing(error: HTTPException) -> Receive:
     async def receive() -> Message:
-        raise BodyTooLargeError(limit)
+        raise error
 
     return receive
 

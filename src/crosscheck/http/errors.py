@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from crosscheck.http.body_limit import BodyEncodedError
 from crosscheck.http.html_errors import error_page, reads_a_page
 from crosscheck.http.problems import describe, validation_problems
 from crosscheck.http.store_outage import install_outage_handler
@@ -93,11 +94,10 @@ async def _http_error(request: Request, error: Exception) -> Response:
         raise error
     if error.status_code in (204, 304):  # no body allowed
         return Response(status_code=error.status_code, headers=error.headers)
+    if isinstance(error, BodyEncodedError):  # http/body_limit.py, as the body is read
+        problem = ("body", str(error.detail))
+        return JSONResponse(_body(describe([problem]), [problem]), error.status_code)
     if error.detail == _UNPARSABLE:
-        encoding = request.headers.get("content-encoding", "identity").strip().lower()
-        if encoding not in ("", "identity"):  # read as if plain: its bytes mean nothing
-            problem = ("body", f"Content-Encoding {encoding!r} is not accepted: send it as is")
-            return JSONResponse(_body(describe([problem]), [problem]), 415)
         problem = ("body", unparsable_body(error.__cause__))
         return JSONResponse(_body(describe([problem]), [problem]), 400, headers=error.headers)
     return JSONResponse(
