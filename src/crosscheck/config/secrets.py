@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from crosscheck.errors import CrosscheckError
-from crosscheck.model.config import CISettings, ResultsConfig
+from crosscheck.model.config import CISettings, Config, ResultsConfig
 from crosscheck.model.connection import GerritConnection
 
 
@@ -74,3 +74,29 @@ def results_token(results: ResultsConfig) -> str | None:
 def read_token(results: ResultsConfig) -> str | None:
     """The read-only token of a Checks tab, if the `results` element names one."""
     return read_secret("the results read token", results.read_token_env, results.read_token_file)
+
+
+def ssh_key_readable(connection: GerritConnection) -> None:
+    """The connection's SSH key, when the configuration names one, can be read: a wrong
+    path is said once, with the setting, not retried for ever by the event stream."""
+    if connection.ssh_key is None:
+        return
+    try:
+        with connection.ssh_key.open("rb") as key:
+            key.read(1)
+    except OSError as error:
+        raise SecretError(
+            f"connection '{connection.name}' ssh_key: cannot read {connection.ssh_key}: "
+            f"{error.strerror} (fix the path, or make the key with ssh-keygen)"
+        ) from error
+
+
+def all_readable(config: Config) -> None:
+    """Every secret and key the configuration names, read once: SecretError for the
+    first that cannot be, before serve makes anything (its store, its CI account)."""
+    for connection in config.connections.values():
+        http_password(connection)
+        webhook_token(connection)
+        ssh_key_readable(connection)
+    admin_token(config.ci)
+    results_token(config.results)

@@ -16,7 +16,13 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crosscheck.config.live import LiveConfig
-from crosscheck.config.secrets import SecretError, admin_token, http_password, results_token
+from crosscheck.config.secrets import (
+    SecretError,
+    admin_token,
+    all_readable,
+    http_password,
+    results_token,
+)
 from crosscheck.console.hub import ConsoleHub
 from crosscheck.drivers.base import Reporter
 from crosscheck.drivers.gerrit.changes import GerritChanges
@@ -96,6 +102,7 @@ def rest_client(connection: GerritConnection) -> GerritRestClient:
 async def build_service(options: ServeOptions) -> Service:
     live = LiveConfig(options.config_paths)
     config = live.current
+    all_readable(config)  # before the store and the CI account's token are made
     engine = await open_store(options.database_url)
     rest = {name: rest_client(c) for name, c in config.connections.items()}
     # What each stream said of its changes spares the planning's read of a fresh upload.
