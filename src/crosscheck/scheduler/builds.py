@@ -260,21 +260,28 @@ class BuildTasks:
             return
         created = item.created_at if item.created_at.tzinfo else item.created_at.replace(tzinfo=UTC)
         waited = (self._clock() - created).total_seconds()
-        if waited >= self.config().ci.report_give_up_after:
+        left = self.config().ci.report_give_up_after - waited
+        if left <= 0:
             log.warning(
                 "build %s (%s): Gerrit still away %.0f s after the change came (%s): given "
                 "up, as its report would be (report_give_up_after)",
                 build.id, build.job, waited, why,
             )  # fmt: skip
             return
-        delay = min(retry_delay(build.attempt, self._jitter()), SOURCE_AWAY_RETRY)
+        delay = min(retry_delay(build.attempt, self._jitter()), SOURCE_AWAY_RETRY, left)
         not_before = self._clock() + timedelta(seconds=delay)
         await work.add_builds(
             db, item.id, [(build.job, build.voting)], build.attempt + 1, not_before
         )
-        log.warning(
-            "build %s (%s): Gerrit is away (%s): tried again in %.0f s, until it is back",
-            build.id, build.job, why, delay,
+        # The first and every tenth said at WARNING, as a report's failed attempts: a day
+        # of outage is not 1,440 warnings per build.
+        tries = await work.source_away_attempts(db, item.id, build.job)
+        level = logging.WARNING if tries == 1 or tries % 10 == 0 else logging.DEBUG
+        log.log(
+            level,
+            "build %s (%s): Gerrit is away (%s): tried again in %.0f s, until it is back "
+            "(%d tries so far)",
+            build.id, build.job, why, delay, tries,
         )  # fmt: skip
 
     async def _retry(

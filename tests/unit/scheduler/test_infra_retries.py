@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -280,10 +282,11 @@ class GerritAway(FakeExecutor):
 
 
 async def test_gerrit_away_for_longer_than_the_attempts_still_ends_in_a_vote(
-    engine: AsyncEngine, tmp_path: Path
+    engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Gerrit down for ten minutes: the job's three attempts would have run out in 2.5
     minutes, and left the change without a vote until someone asked for a recheck."""
+    caplog.set_level(logging.DEBUG, logger="crosscheck.scheduler.builds")
     clock = Clock()
     sched = scheduler(engine, tmp_path, GerritAway(8), clock)
     await accept(sched, patchset_created(7, 1))
@@ -297,6 +300,8 @@ async def test_gerrit_away_for_longer_than_the_attempts_still_ends_in_a_vote(
 
     runs = await attempts(engine, "unit")
     assert [r.source_away for r in runs] == [1] * 8 + [0]
+    said = [r for r in caplog.records if "(unit): Gerrit is away" in r.getMessage()]
+    assert [r.levelname for r in said] == ["WARNING"] + ["DEBUG"] * 7  # then every tenth
     assert runs[-1].result == "SUCCESS"
     (report,) = await queued_reports(engine)
     assert json.loads(report.payload)["labels"] == {"Verified": 1}
