@@ -19,9 +19,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-#: The answers about a request's body: FastAPI's (422 invalid, 400 unparsable) and a
-#: router dependency's (422); starlette's HTTPException, which FastAPI's extends.
-_BODY_REFUSALS = (400, 422)
+#: The answers about a request's body: FastAPI's (422 invalid, 400 unparsable), a router
+#: dependency's (422) and a compressed body's (415, http/body_limit.py); starlette's
+#: HTTPException, which FastAPI's extends.
+_BODY_REFUSALS = (400, 415, 422)
 
 #: Raises the refusal of a request's credentials (an HTTPException), if any.
 Guard = Callable[[Request], Awaitable[None]]

@@ -73,6 +73,19 @@ async def test_a_body_that_cannot_be_stored_or_parsed_is_refused_to_a_stranger_f
     assert allowed in (400, 422)
 
 
+async def test_a_compressed_body_is_refused_to_a_stranger_for_its_credentials(
+    api: Harness,
+) -> None:
+    token = await api.account("Nova CI")
+    routes = await routes_with_a_body(api)
+    gzipped = {"Content-Encoding": "gzip"}
+    refused = {route: await send(api, *route, gzipped, b"{}") for route in routes}
+    assert refused == dict.fromkeys(routes, 401)
+    assert await send(api, "POST", "/api/v1/accounts", bearer(token) | gzipped, b"{}") == 403
+    allowed = await send(api, "POST", "/api/v1/results", bearer(token) | gzipped, b"{}")
+    assert allowed == 415
+
+
 async def test_the_body_is_judged_for_a_caller_allowed_to_send_it(api: Harness) -> None:
     token = await api.account("Nova CI")
     assert await send(api, "POST", "/api/v1/results", bearer(token)) == 422
