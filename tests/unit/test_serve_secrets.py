@@ -21,7 +21,7 @@ def config_with(tmp_path: Path, connection: str) -> Path:
     return directory
 
 
-def connection(key: Path, password: Path) -> str:
+def connection(key: Path, hosts: Path, password: Path) -> str:
     return f"""
 - connection:
     name: sandbox
@@ -29,29 +29,33 @@ def connection(key: Path, password: Path) -> str:
     http_url: http://127.0.0.1:9/
     user: crosscheck-ci
     ssh_key: {key}
+    known_hosts: {hosts}
     http_password_file: {password}
 """
 
 
-@pytest.mark.parametrize("missing", ["ssh_key", "http_password_file"])
+@pytest.mark.parametrize("missing", ["ssh_key", "known_hosts", "http_password_file"])
 async def test_a_key_or_password_file_that_cannot_be_read_stops_serve_before_its_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    key, password = tmp_path / "ci_ed25519", tmp_path / "password"
-    key.write_text("a key")
-    password.write_text("secret")
-    (key if missing == "ssh_key" else password).unlink()
+    files = {
+        "ssh_key": tmp_path / "ci_ed25519",
+        "known_hosts": tmp_path / "known_hosts",
+        "http_password_file": tmp_path / "password",
+    }
+    for path in files.values():
+        path.write_text("something")
+    files[missing].unlink()
     database = tmp_path / "crosscheck.db"
-    options = ServeOptions(
-        [config_with(tmp_path, connection(key, password))], f"sqlite+aiosqlite:///{database}"
-    )
+    made = connection(*files.values())
+    options = ServeOptions([config_with(tmp_path, made)], f"sqlite+aiosqlite:///{database}")
 
     with pytest.raises(SecretError) as refused:
         await build_service(options)
 
     said = str(refused.value)
     assert said.startswith("connection 'sandbox'")
-    assert str(key if missing == "ssh_key" else password) in said
+    assert str(files[missing]) in said
     assert "No such file or directory" in said
     assert not database.exists()  # nothing made

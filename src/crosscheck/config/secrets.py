@@ -76,19 +76,25 @@ def read_token(results: ResultsConfig) -> str | None:
     return read_secret("the results read token", results.read_token_env, results.read_token_file)
 
 
-def ssh_key_readable(connection: GerritConnection) -> None:
-    """The connection's SSH key, when the configuration names one, can be read: a wrong
-    path is said once, with the setting, not retried for ever by the event stream."""
-    if connection.ssh_key is None:
-        return
-    try:
-        with connection.ssh_key.open("rb") as key:
-            key.read(1)
-    except OSError as error:
-        raise SecretError(
-            f"connection '{connection.name}' ssh_key: cannot read {connection.ssh_key}: "
-            f"{error.strerror} (fix the path, or make the key with ssh-keygen)"
-        ) from error
+def ssh_files_readable(connection: GerritConnection) -> None:
+    """The connection's SSH key and known_hosts, when the configuration names them, can
+    be read: a wrong path is said once, with the setting, not retried for ever by the
+    event stream."""
+    files = (
+        ("ssh_key", connection.ssh_key, "make the key with ssh-keygen"),
+        ("known_hosts", connection.known_hosts, "write it with ssh-keyscan"),
+    )
+    for setting, path, making in files:
+        if path is None:
+            continue
+        try:
+            with path.open("rb") as read:
+                read.read(1)
+        except OSError as error:
+            raise SecretError(
+                f"connection '{connection.name}' {setting}: cannot read {path}: "
+                f"{error.strerror} (fix the path, or {making})"
+            ) from error
 
 
 def all_readable(config: Config) -> None:
@@ -97,6 +103,6 @@ def all_readable(config: Config) -> None:
     for connection in config.connections.values():
         http_password(connection)
         webhook_token(connection)
-        ssh_key_readable(connection)
+        ssh_files_readable(connection)
     admin_token(config.ci)
     results_token(config.results)
