@@ -170,49 +170,58 @@ class Git:
         return out.decode(errors="replace")
 
 
-#: What git (through curl) says when the server cannot be reached, in a few words.
+#: What git (through curl) says when the server cannot be reached, in a few words, and
+#: whether that says the server is away for now (down, restarting, behind a proxy that
+#: answers for it: it will be back), rather than that it refused this request.
 _NETWORK_REASONS = (
-    (re.compile(r"couldn't connect to server|connection refused", re.I), "connection refused"),
-    (re.compile(r"could not resolve host", re.I), "host not found"),
+    (
+        re.compile(r"couldn't connect to server|connection refused", re.I),
+        "connection refused",
+        True,
+    ),
+    (re.compile(r"could not resolve host", re.I), "host not found", True),
     (
         re.compile(
             r"operation too slow\. less than (\d+) bytes/sec transferred the last (\d+)", re.I
         ),
         "the server stalled (nothing for {1} s)",
+        True,
     ),
-    (re.compile(r"timed out", re.I), "connection timed out"),
-    (re.compile(r"connection reset|recv failure", re.I), "connection reset"),
-    (re.compile(r"empty reply from server", re.I), "empty reply from the server"),
-    (re.compile(r"returned error: (\d{3})", re.I), "HTTP {0}"),
-    (re.compile(r"authentication failed", re.I), "authentication failed"),
+    (re.compile(r"timed out", re.I), "connection timed out", True),
+    (re.compile(r"connection reset|recv failure", re.I), "connection reset", True),
+    (re.compile(r"empty reply from server", re.I), "empty reply from the server", True),
+    (re.compile(r"returned error: (50[0234])", re.I), "HTTP {0}", True),
+    (re.compile(r"returned error: (\d{3})", re.I), "HTTP {0}", False),
+    (re.compile(r"authentication failed", re.I), "authentication failed", False),
     (
         re.compile(r"repository '[^']*' not found|does not appear to be a git repository", re.I),
         "repository not found",
+        False,
     ),
 )
 
 
-#: The network reasons that say the server is away for now (down, restarting, behind a
-#: proxy that answers for it), not that it refused this request: it will be back.
-_AWAY = frozenset(
-    {"connection refused", "host not found", "connection timed out", "connection reset",
-     "empty reply from the server", "HTTP 500", "HTTP 502", "HTTP 503", "HTTP 504"}
-)  # fmt: skip
-
-
 def server_away(stderr: str) -> bool:
     """Whether git failed because the server could not be reached (or stalled)."""
-    reason = short_reason(stderr)
-    return reason in _AWAY or reason.startswith("the server stalled")
+    found = _network_reason(stderr)
+    return found is not None and found[1]
+
+
+def _network_reason(stderr: str) -> tuple[str, bool] | None:
+    """The network failure `stderr` tells of, and whether the server is away; or None."""
+    for pattern, reason, away in _NETWORK_REASONS:
+        found = pattern.search(stderr)
+        if found:
+            return reason.format(*found.groups()), away
+    return None
 
 
 def short_reason(stderr: str) -> str:
     """Why a git command failed, in a few words: the network failure when it is one,
     else git's last useful lines."""
-    for pattern, reason in _NETWORK_REASONS:
-        found = pattern.search(stderr)
-        if found:
-            return reason.format(*found.groups())
+    network = _network_reason(stderr)
+    if network is not None:
+        return network[0]
     lines = [line.strip() for line in stderr.replace("\r", "\n").splitlines() if line.strip()]
     # git's own verdicts first: advice after them ("Another git process seems to be
     # running...") would otherwise crowd out the cause.

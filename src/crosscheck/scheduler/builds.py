@@ -258,8 +258,7 @@ class BuildTasks:
         item = await work.item(db, build.item_id)
         if item.state not in ACTIVE_ITEM_STATES:
             return
-        created = item.created_at if item.created_at.tzinfo else item.created_at.replace(tzinfo=UTC)
-        waited = (self._clock() - created).total_seconds()
+        waited = (self._clock() - item.created_at).total_seconds()  # UtcDateTime: aware
         left = self.config().ci.report_give_up_after - waited
         if left <= 0:
             log.warning(

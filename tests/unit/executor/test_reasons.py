@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crosscheck.executor.git import secret_free, short_reason, subcommand
+from crosscheck.executor.git import secret_free, server_away, short_reason, subcommand
 from crosscheck.executor.steps import MAX_COMMAND, step_name
 
 
@@ -51,6 +51,25 @@ def test_a_step_is_named_by_its_number_and_its_command_on_one_short_line() -> No
 )
 def test_git_failures_are_said_in_a_few_words(stderr: str, reason: str) -> None:
     assert short_reason(stderr) == reason
+
+
+@pytest.mark.parametrize(
+    ("said", "away"),
+    [
+        ("Failed to connect to 127.0.0.1 port 8080: Couldn't connect to server", True),
+        ("Could not resolve host: review.example.org", True),
+        ("Operation too slow. Less than 1 bytes/sec transferred the last 60 seconds", True),
+        ("The requested URL returned error: 503", True),
+        ("The requested URL returned error: 502", True),
+        ("The requested URL returned error: 501", False),
+        ("The requested URL returned error: 404", False),
+        ("Authentication failed for 'http://x/a/p/'", False),
+        ("repository 'http://x/p/' not found", False),
+        ("error: object file objects/ab/cd is empty", False),
+    ],
+)
+def test_a_server_away_is_told_from_one_that_refused(said: str, away: bool) -> None:
+    assert server_away(f"fatal: unable to access 'http://x/': {said}\n") is away
 
 
 def test_a_failed_git_is_named_by_its_command_not_its_options() -> None:
