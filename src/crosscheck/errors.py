@@ -29,10 +29,11 @@ class PrerequisiteError(CrosscheckError):
 class ConfigInvalidError(CrosscheckError):
     """A configuration has errors; `issues` holds every one of them."""
 
-    def __init__(self, issues: Sequence[object]) -> None:
+    def __init__(self, issues: Sequence[object], note: str | None = None) -> None:
         self.issues = list(issues)
         listing = "\n".join(str(issue) for issue in self.issues)
-        super().__init__(f"the configuration has {len(self.issues)} error(s):\n{listing}")
+        after = f"\nnote: {note}" if note else ""
+        super().__init__(f"the configuration has {len(self.issues)} error(s):\n{listing}{after}")
 
 
 def said(error: BaseException) -> str:

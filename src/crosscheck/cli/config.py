@@ -126,6 +126,8 @@ def _print_issues(result: LoadResult) -> None:
         _print_issue(terminal, issue, "red")
     for issue in result.warnings:
         _print_issue(terminal, issue, "yellow")
+    if result.unchecked:
+        _print_line(f"note: {result.unchecked}")
 
 
 def _terminal() -> Console | None:

@@ -99,7 +99,7 @@ def run(
 def _config(paths: tuple[Path, ...]) -> Config:
     result = load_config(list(paths) or default_config_paths())
     if result.config is None:
-        raise ConfigInvalidError(result.errors)
+        raise ConfigInvalidError(result.errors, result.unchecked)
     return result.config
 
 

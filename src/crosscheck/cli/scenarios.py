@@ -17,7 +17,7 @@ def configured_config(config_paths: Iterable[Path]) -> Config:
     with its errors."""
     result = load_config(list(config_paths) or default_config_paths())
     if result.config is None:
-        raise ConfigInvalidError(result.errors)
+        raise ConfigInvalidError(result.errors, result.unchecked)
     return result.config
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -50,6 +51,13 @@ class Context:
     #: Elements whose own definition had errors: references to them stay silent, so one
     #: mistake is reported once, not again as "unknown" wherever the element is used.
     broken: set[tuple[str, str]] = field(default_factory=set)
+    #: Files with an item not read as far as its name (their errors reported): any name
+    #: may be defined there, so
+    #: references to unknown names stay silent until they read, rather than each
+    #: repeating the one syntax error as "unknown" elsewhere.
+    unreadable: tuple[Path, ...] = ()
+    #: The names of items that were no element (`- jbo: {name: x}`), silent the same way.
+    lost_names: set[str] = field(default_factory=set)
     _defined: dict[tuple[str, str], Position] = field(default_factory=dict)
 
     def define(self, kind: str, name: str, position: Position) -> bool:
@@ -78,7 +86,7 @@ class Context:
         return "connections: " + ", ".join(sorted(self.connections))
 
     def is_broken(self, kind: str, name: str) -> bool:
-        return (kind, name) in self.broken
+        return bool(self.unreadable) or name in self.lost_names or (kind, name) in self.broken
 
     def use(self, kind: str, name: str) -> None:
         self.used.setdefault(kind, set()).add(name)

@@ -8,7 +8,7 @@ their paths, so the result never depends on the file system's listing order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,19 +63,35 @@ def _directory_files(directory: Path, issues: IssueList) -> list[Path]:
     return sorted(found, key=lambda f: f.relative_to(directory).as_posix())
 
 
-def read_elements(files: Sequence[Path], issues: IssueList) -> list[Element]:
-    elements: list[Element] = []
+@dataclass
+class ReadElements:
+    elements: list[Element] = field(default_factory=list)
+    #: Files of which some item could not be read as far as its name (a YAML syntax
+    #: error, an item that is no mapping): a name that no element read defines may be
+    #: theirs.
+    unreadable: list[Path] = field(default_factory=list)
+    #: The names of items that are no element (`- jbo: {name: x}`): each may be what
+    #: another element refers to.
+    lost_names: set[str] = field(default_factory=set)
+
+
+def read_elements(files: Sequence[Path], issues: IssueList) -> ReadElements:
+    read = ReadElements()
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             issues.error(f"cannot read the file: {error}", Position(path, 1, 1))
+            read.unreadable.append(path)
             continue
+        reported = len(issues.items)
         document = load_yaml(text, path, issues)
         if document is None:
-            continue  # empty, or a syntax error already reported
-        elements.extend(_split(document, path, issues))
-    return elements
+            if len(issues.items) > reported:  # a syntax error, not an empty file
+                read.unreadable.append(path)
+            continue
+        _split(document, path, issues, read)
+    return read
 
 
 #: Keys of the results pages' own settings file (config/pages.py), often put beside the
@@ -83,7 +99,7 @@ def read_elements(files: Sequence[Path], issues: IssueList) -> list[Element]:
 _PAGES_KEYS = frozenset({"gerrit-url", "gerrit-origins", "expected-cis", "rerun-comments"})
 
 
-def _split(document: Any, path: Path, issues: IssueList) -> list[Element]:
+def _split(document: Any, path: Path, issues: IssueList, read: ReadElements) -> None:
     if not isinstance(document, NodeList):
         pages = isinstance(document, dict) and bool(_PAGES_KEYS & set(document))
         issues.error(
@@ -95,8 +111,8 @@ def _split(document: Any, path: Path, issues: IssueList) -> list[Element]:
             if pages
             else "start each element with '- ', e.g. '- job:' or '- pipeline:'",
         )
-        return []
-    elements = []
+        read.unreadable.append(path)
+        return
     for index, item in enumerate(document):
         position = document.position_of(index)
         if not isinstance(item, Node) or len(item) != 1:
@@ -106,6 +122,7 @@ def _split(document: Any, path: Path, issues: IssueList) -> list[Element]:
                 position,
                 "elements: " + ", ".join(ELEMENTS),
             )
+            _lose(item, path, read)
             continue
         kind = next(iter(item))
         if kind not in ELEMENTS:
@@ -114,6 +131,19 @@ def _split(document: Any, path: Path, issues: IssueList) -> list[Element]:
                 item.key_at[kind],
                 did_you_mean(str(kind), ELEMENTS) or "elements: " + ", ".join(ELEMENTS),
             )
+            _lose(item, path, read)
             continue
-        elements.append(Element(str(kind), item[kind], item.key_at[kind]))
-    return elements
+        read.elements.append(Element(str(kind), item[kind], item.key_at[kind]))
+
+
+def _lose(item: Any, path: Path, read: ReadElements) -> None:
+    """Keep what a lost item may define: its names, or else that its file is unreadable."""
+    names = [
+        body["name"]
+        for body in (item.values() if isinstance(item, dict) else ())
+        if isinstance(body, dict) and isinstance(body.get("name"), str)
+    ]
+    if names:
+        read.lost_names.update(names)
+    elif path not in read.unreadable:
+        read.unreadable.append(path)

@@ -70,7 +70,7 @@ class LiveConfig:
         self.on_change = on_change
         result = load_config(self.paths)
         if result.config is None:
-            raise ConfigInvalidError(result.errors)
+            raise ConfigInvalidError(result.errors, result.unchecked)
         # At start as on a reload: an operator who skipped `config check` still reads
         # that a comment pattern can never match, before wondering why.
         _log_warnings(result)
@@ -92,6 +92,8 @@ class LiveConfig:
         if result.config is None:
             for issue in result.errors:
                 log.error("configuration: %s", issue)
+            if result.unchecked:
+                log.error("configuration: %s", result.unchecked)
             log.error("configuration has %d error(s); keeping the one in use", len(result.errors))
             return result
         _log_warnings(result)

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from crosscheck.config.context import Context, Entry
-from crosscheck.config.files import Element, discover, read_elements
+from crosscheck.config.files import Element, ReadElements, discover, read_elements
 from crosscheck.config.issues import ConfigIssue, IssueList
 from crosscheck.config.job_scenarios import check_job_scenarios
 from crosscheck.config.jobs import JobSource, JobTable
@@ -45,19 +45,39 @@ class LoadResult:
     errors: list[ConfigIssue] = field(default_factory=list)
     warnings: list[ConfigIssue] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    #: Files not wholly read (`ReadElements.unreadable`).
+    unreadable: tuple[Path, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def unchecked(self) -> str | None:
+        """What was left unchecked because a file did not read, for the reader of the errors."""
+        if not self.unreadable:
+            return None
+        files = ", ".join(str(path) for path in self.unreadable)
+        verb = "reads" if len(self.unreadable) == 1 else "read"
+        return (
+            f"unknown names are not reported until {files} {verb} without error: "
+            "what the other files use may be defined there"
+        )
 
 
 def load_config(paths: Sequence[Path]) -> LoadResult:
     issues = IssueList()
     with _no_cycle_collection():
         files = discover(paths, issues)
-        elements = read_elements(files, issues)
-        config = build(elements, issues)
-    return LoadResult(config if not issues.errors else None, issues.errors, issues.warnings, files)
+        read = read_elements(files, issues)
+        config = build(read.elements, issues, read)
+    return LoadResult(
+        config if not issues.errors else None,
+        issues.errors,
+        issues.warnings,
+        files,
+        tuple(read.unreadable),
+    )
 
 
 @contextmanager
@@ -74,8 +94,12 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def build(elements: Sequence[Element], issues: IssueList) -> Config:
+def build(
+    elements: Sequence[Element], issues: IssueList, read: ReadElements | None = None
+) -> Config:
     context = Context(issues)
+    if read is not None:
+        context.unreadable, context.lost_names = tuple(read.unreadable), set(read.lost_names)
     entries = _validated(elements, context)
     build_ci(context, entries["ci"])
     build_executor(context, entries["executor"])
