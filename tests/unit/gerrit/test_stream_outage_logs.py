@@ -211,3 +211,44 @@ async def test_why_gerrit_ended_the_stream_is_logged_printable() -> None:
     said = str(ended.value)
     assert said.isprintable()
     assert "exit status 1: fatal: \\x1b]0;owned\\x07\\x1b[2J\\nINFO forged line" in said
+
+
+async def test_a_drop_after_an_outage_is_not_counted_with_its_unreachable_attempts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Gerrit down for a while, back, and the first stream dropped before it was stable:
+    the drop is said as one, not as the outage's attempts in a row."""
+    stream = GerritStream(CONNECTION, _ignore, settings=StreamSettings(base_backoff=0))
+    stream.connects = 1
+    refused = ConnectionRefusedError(111, "Connection refused")
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    # The loss, REMIND_EVERY + 3 attempts refused, then two that connect and drop.
+    errors = [refused] * (REMIND_EVERY + 4) + [reset, reset]
+    done = asyncio.Event()
+
+    async def attempt() -> None:
+        if not errors:
+            done.set()
+            await asyncio.Event().wait()
+        error = errors.pop(0)
+        if error is reset:
+            stream.connects += 1
+        raise error
+
+    await run_until(stream, attempt, done, caplog)
+    dropped = [
+        (r.levelno, r.getMessage()) for r in caplog.records if "lost again" in r.getMessage()
+    ]
+    assert dropped == [
+        (
+            logging.WARNING,
+            "gerrit review: stream lost again after 0s connected, before it was stable "
+            "(ConnectionResetError: [Errno 104] Connection reset by peer); next attempt in 0.0s",
+        ),
+        (
+            logging.INFO,
+            "gerrit review: stream lost again after 0s connected (2 attempts in a row without "
+            "a stable stream; ConnectionResetError: [Errno 104] Connection reset by peer); "
+            "next attempt in 0.0s",
+        ),
+    ]

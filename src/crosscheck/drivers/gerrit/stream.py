@@ -88,6 +88,9 @@ class GerritStream:
         self._ssh: asyncssh.SSHClientConnection | None = None
         #: Whether the last attempt connected, then dropped before it was stable.
         self._dropping = False
+        #: Attempts in a row that connected, then dropped before the stream was stable:
+        #: an attempt that found Gerrit unreachable ends the run, as a stable stream does.
+        self._drops = 0
         #: When the stream was lost, until it connects again; None while it streams.
         self._lost_at: float | None = None
         #: The current connection's lines read and not yet delivered, and whether one
@@ -140,6 +143,10 @@ class GerritStream:
         not as an unreachable Gerrit. Each line says when the next attempt is."""
         name, why = self.connection.name, said(error)
         dropping, self._dropping = self._dropping, connected is not None and failures > 1
+        if connected is None:
+            self._drops = 0
+        else:  # the first loss after a stable stream starts a new run of drops
+            self._drops = 1 if failures == 1 else self._drops + 1
         if self._lost_at is None:
             self._lost_at = time.monotonic()
         # `failures` counts the attempt that lost the stream: the reconnects are the rest.
@@ -149,17 +156,7 @@ class GerritStream:
         elif failures == 1:
             log.warning("gerrit %s: stream lost (%s); %s", name, why, after)
         elif connected is not None:
-            reminder = not dropping or failures % REMIND_EVERY == 0
-            log.log(
-                logging.WARNING if reminder else logging.INFO,
-                "gerrit %s: stream lost again after %.0fs connected "
-                "(%d attempts in a row without a stable stream; %s); %s",
-                name,
-                connected,
-                failures,
-                why,
-                after,
-            )
+            self._log_drop(connected, why, after, reminder=not dropping)
         elif reconnects % REMIND_EVERY == 0:
             log.warning(
                 "gerrit %s: still unreachable after %d reconnect attempts (%s); %s",
@@ -171,6 +168,23 @@ class GerritStream:
         else:
             line = "gerrit %s: reconnect attempt %d failed (%s); %s"
             log.info(line, name, reconnects, why, after)
+
+    def _log_drop(self, connected: float, why: str, after: str, *, reminder: bool) -> None:
+        """A stream that connected and dropped before it was stable: how many times in a
+        row it did, not counting the attempts before that found Gerrit unreachable."""
+        name, drops = self.connection.name, self._drops
+        warn = reminder or drops % REMIND_EVERY == 0
+        level = logging.WARNING if warn else logging.INFO
+        if drops == 1:  # the first drop since Gerrit was unreachable
+            line = "gerrit %s: stream lost again after %.0fs connected, before it was stable "
+            log.log(level, line + "(%s); %s", name, connected, why, after)
+            return
+        log.log(
+            level,
+            "gerrit %s: stream lost again after %.0fs connected "
+            "(%d attempts in a row without a stable stream; %s); %s",
+            name, connected, drops, why, after,
+        )  # fmt: skip
 
     async def close(self) -> None:
         """Drop the current connection (the next loop of `run` reconnects)."""
