@@ -195,10 +195,11 @@ def _build_line(build: dict[str, Any], width: int, now: datetime) -> Text:
         _build_time(build, now),
         build["log_url"] or build["detail"] or "",
     ]
+    state = _state(build["result"] or build["state"])
+    if build.get("source_away"):  # a server from before has no such key
+        state.append(" (Gerrit away)")
     return Text.assemble(
-        f"{_job(build):<{width}}  ",
-        _state(build["result"] or build["state"]),
-        printable("  " + "  ".join(p for p in parts if p)),
+        f"{_job(build):<{width}}  ", state, printable("  " + "  ".join(p for p in parts if p))
     )
 
 

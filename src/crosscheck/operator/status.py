@@ -54,6 +54,9 @@ class BuildView:
     #: A waiting retry's start, not before this (its back-off after an infrastructure
     #: error); None otherwise.
     not_before: datetime | None = None
+    #: It ended (ERROR) because Gerrit was away when it fetched the source: tried again
+    #: until Gerrit is back, not counted against the job's attempts.
+    source_away: bool = False
 
 
 @dataclass(frozen=True)
@@ -292,6 +295,7 @@ def _build(row: work.BuildRow, logs_url: str) -> BuildView:
         detail=row.detail,
         console_url=console_url(logs_url, row.id),
         not_before=row.not_before,
+        source_away=row.source_away,
     )
 
 

@@ -89,6 +89,9 @@ class BuildRow:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     not_before: datetime | None = None
+    #: It ended because Gerrit was away when it fetched the source (not one of the
+    #: job's attempts).
+    source_away: bool = False
 
 
 @dataclass(frozen=True)
@@ -574,6 +577,7 @@ def _build(row: Any) -> BuildRow:
         started_at=row.started_at,
         finished_at=row.finished_at,
         not_before=row.not_before,
+        source_away=bool(row.source_away),
     )
 
 

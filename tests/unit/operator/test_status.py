@@ -25,7 +25,7 @@ from crosscheck.model.events import (
 )
 from crosscheck.model.node import Lab, SshNode
 from crosscheck.operator.status import NodeStatus, node_statuses, why
-from crosscheck.store.tables import items
+from crosscheck.store.tables import builds, items
 
 from ..scheduler.fakes import settle
 from .harness import ADMIN_TOKEN, CI_WITH_TOKEN, CONFIG, TOKEN_VARIABLE, load, operator_api
@@ -150,6 +150,38 @@ async def test_a_retry_sitting_out_its_back_off_is_not_waiting_for_a_node(
     shown = captured.get()
     assert "0 waiting for a node, 1 waiting to retry" in shown
     assert "retry in " in shown
+
+
+async def test_a_try_that_found_gerrit_away_is_shown_as_such(
+    engine: AsyncEngine, config: Config
+) -> None:
+    """Such tries are not the job's attempts (Gerrit away is tried again until it is
+    back): `unit #5 ERROR` alone would read as a job failing past its attempts."""
+    from crosscheck.cli.status import output_console, render  # noqa: PLC0415
+    from crosscheck.model.build import BuildResult  # noqa: PLC0415
+
+    async with operator_api(engine, config) as api:
+        api.executor.results["unit"] = BuildResult.ERROR
+        await api.enqueue(pipeline="check", change=3)
+        await settle(api.scheduler, rounds=4)
+        async with engine.begin() as db:
+            await db.execute(
+                update(builds)
+                .where(builds.c.job == "unit", builds.c.attempt == 1)
+                .values(source_away=1)
+            )
+        status = await api.status()
+    (item,) = status["pipelines"][0]["items"]
+    tried = {b["attempt"]: b for b in item["builds"] if b["job"] == "unit"}
+    assert (tried[1]["result"], tried[1]["source_away"]) == ("ERROR", True)
+    assert tried[2]["source_away"] is False
+    console = output_console()
+    with console.capture() as captured:
+        render(status, console, datetime.now(UTC))
+    lines = captured.get().splitlines()
+    (away,) = [line for line in lines if "(Gerrit away)" in line]
+    assert "unit" in away
+    assert "#" not in away.split("ERROR")[0]  # attempt 1
 
 
 async def test_items_of_a_pipeline_no_longer_configured_are_still_shown(
