@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,6 +97,22 @@ def running_serve(config: Path, state: Path) -> Iterator[ServeProcess]:
         yield process
     finally:
         process.stop()
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    sandbox: SandboxState, tmp_path: Path, ci_yaml: str
+) -> AsyncIterator[ServeProcess]:
+    """In an async test: a `crosscheck serve` of `ci_yaml` on the sandbox, ready, with its
+    configuration and state under `tmp_path`; stopped afterwards."""
+    config = write_config(sandbox, tmp_path / "config", ci_yaml=ci_yaml)
+    serve = ServeProcess(config, tmp_path / "s")
+    serve.start()
+    try:
+        await serve.ready()
+        yield serve
+    finally:
+        serve.stop()
 
 
 class ServeProcess:

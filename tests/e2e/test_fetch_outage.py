@@ -21,8 +21,8 @@ from .ci_loop_harness import (
     ci_messages,
     ci_vote,
     poll,
+    serving,
     wait_reports,
-    write_config,
 )
 from .conftest import crosscheck
 
@@ -56,13 +56,8 @@ async def test_gerrit_away_when_a_build_fetches_still_ends_in_its_vote(
     sandbox_dir: Path, tmp_path: Path
 ) -> None:
     sandbox = SandboxState.load(sandbox_dir)
-    serve = ServeProcess(write_config(sandbox, tmp_path / "config", ci_yaml=CONFIG), tmp_path / "s")
-    serve.start()
-    try:
-        await serve.ready()
+    async with serving(sandbox, tmp_path, CONFIG) as serve:
         await vote_after_a_fetch_outage(sandbox, sandbox_dir, tmp_path, serve)
-    finally:
-        serve.stop()
 
 
 async def vote_after_a_fetch_outage(

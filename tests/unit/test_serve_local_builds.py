@@ -1,32 +1,55 @@
-"""serve says at start who runs the builds of this host's own slots."""
+"""serve says at start who runs the builds of this host's own slots, and how confined."""
 
 from __future__ import annotations
 
 import getpass
 import logging
+from dataclasses import replace
 
 import pytest
 
-from crosscheck.model.config import Config
+from crosscheck.model.config import Config, ExecutorSettings
 from crosscheck.model.node import Lab
 from crosscheck.serve.lifecycle import _say_who_builds_locally
 
+LOCAL = Config(lab=Lab(local_labels=frozenset({"local", "big"})))
 
-def test_builds_on_this_host_are_said_to_run_as_the_services_user(
+
+def test_unconfined_builds_on_this_host_are_a_warning_naming_the_user(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="crosscheck.serve.lifecycle")
-    _say_who_builds_locally(Config(lab=Lab(local_labels=frozenset({"local", "big"}))))
+    _say_who_builds_locally(LOCAL, confined=False)
 
     (record,) = caplog.records
     assert record.levelname == "WARNING"  # seen at the default level
     said = record.getMessage()
     who = f"run on this host as this service's own user {getpass.getuser()}"
-    assert said.startswith(f"builds of label(s) big, local {who}")
+    assert said.startswith(f"builds of label(s) big, local {who}, not confined")
+    assert "(bubblewrap not working here (sudo apt-get install bubblewrap))" in said
     assert "SSH nodes (docs/nodes.md)" in said
+
+
+def test_confine_none_is_named_as_the_reason(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="crosscheck.serve.lifecycle")
+    config = replace(LOCAL, executor=ExecutorSettings(confine="none"))
+    _say_who_builds_locally(config, confined=False)
+    (record,) = caplog.records
+    assert "not confined ('confine: none')" in record.getMessage()
+
+
+def test_confined_builds_are_said_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="crosscheck.serve.lifecycle")
+    _say_who_builds_locally(LOCAL, confined=True)
+    (record,) = caplog.records
+    assert record.levelname == "INFO"
+    assert record.getMessage().startswith(
+        f"builds of label(s) big, local run on this host as {getpass.getuser()}, confined "
+        "by bubblewrap"
+    )
 
 
 def test_a_host_that_builds_nothing_says_nothing(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="crosscheck.serve.lifecycle")
-    _say_who_builds_locally(Config(lab=Lab(local_labels=frozenset())))
+    _say_who_builds_locally(Config(lab=Lab(local_labels=frozenset())), confined=False)
     assert caplog.records == []

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from crosscheck.config.secrets import SecretError
+from crosscheck.executor.confinement import ConfinementError
 from crosscheck.serve.wiring import ServeOptions, build_service
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "sandbox-ci"
@@ -58,4 +59,28 @@ async def test_a_key_or_password_file_that_cannot_be_read_stops_serve_before_its
     assert said.startswith("connection 'sandbox'")
     assert str(files[missing]) in said
     assert "No such file or directory" in said
+    assert not database.exists()  # nothing made
+
+
+async def test_confine_bubblewrap_without_a_working_one_stops_serve_before_its_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr("crosscheck.executor.confinement.shutil.which", lambda _: None)
+    files = [tmp_path / "ci_ed25519", tmp_path / "known_hosts", tmp_path / "password"]
+    for path in files:
+        path.write_text("something")
+    directory = config_with(tmp_path, connection(*files))
+    settings = directory / "ci.yaml"
+    settings.write_text(
+        settings.read_text().replace("slots: 2", "slots: 2\n    confine: bubblewrap")
+    )
+    database = tmp_path / "crosscheck.db"
+    options = ServeOptions([directory], f"sqlite+aiosqlite:///{database}")
+
+    with pytest.raises(ConfinementError) as refused:
+        await build_service(options)
+
+    said = str(refused.value)
+    assert said.startswith("executor confine: bubblewrap, but bwrap is not installed")
     assert not database.exists()  # nothing made

@@ -179,6 +179,7 @@ class ExecutorSpec(Spec):
     labels: Annotated[list[Name], BeforeValidator(as_list)] | None = None
     node_check_interval: Annotated[Duration, Field(ge=5, le=86400)] = DEFAULT_CHECK_INTERVAL
     git_stall_time: Annotated[Duration, Field(ge=1, le=MAX_GIT_STALL_TIME)] = DEFAULT_GIT_STALL_TIME
+    confine: Literal["auto", "bubblewrap", "none"] = "auto"
 
     @model_validator(mode="after")
     def _separate_roots(self) -> ExecutorSpec:

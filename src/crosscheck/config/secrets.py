@@ -97,6 +97,18 @@ def ssh_files_readable(connection: GerritConnection) -> None:
             ) from error
 
 
+def secret_files(config: Config) -> list[Path]:
+    """Every file the configuration names that holds a secret or a private key: what a
+    confined build is not shown (executor/confinement.py)."""
+    files: list[Path | None] = [config.ci.admin_token_file]
+    files += [config.results.token_file, config.results.read_token_file]
+    for connection in config.connections.values():
+        files += [connection.http_password_file, connection.webhook_token_file]
+        files.append(connection.ssh_key)
+    files += [node.key_file for node in config.lab.nodes.values()]
+    return [file for file in files if file is not None]
+
+
 def all_readable(config: Config) -> None:
     """Every secret and key the configuration names, read once: SecretError for the
     first that cannot be, before serve makes anything (its store, its CI account)."""

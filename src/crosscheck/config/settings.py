@@ -67,6 +67,7 @@ def build_executor(context: Context, entries: list[Entry[ExecutorSpec]]) -> None
         labels=tuple(spec.labels) if spec.labels is not None else None,
         node_check_interval=spec.node_check_interval,
         git_stall_time=spec.git_stall_time,
+        confine=spec.confine,
     )
 
 

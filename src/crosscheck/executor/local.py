@@ -2,8 +2,8 @@
 
 Steps run as subprocesses of the service, in their own session, with an
 environment built from scratch: never inside the service process, never with its
-environment. They do run as the service's user; see docs/executor.md for what
-that means for untrusted code.
+environment. They run as the service's user: inside bubblewrap when a confinement is
+given (executor/confinement.py), else with that user's every right (docs/executor.md).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from crosscheck.executor.confinement import Confinement
 from crosscheck.executor.leftovers import stop_leftovers
 from crosscheck.executor.nodes import Command, LineSink, NodeError
 from crosscheck.executor.processes import run_in_group
@@ -43,7 +44,14 @@ class ProviderStatistics:
 class LocalNode:
     """One build's slot on this machine."""
 
-    def __init__(self, name: str, work_dir: Path, bash: str, kill_grace: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        work_dir: Path,
+        bash: str,
+        kill_grace: float,
+        confinement: Confinement | None = None,
+    ) -> None:
         self.name = name
         self.work_dir = work_dir
         self.run_dir = PurePosixPath(work_dir)
@@ -52,6 +60,7 @@ class LocalNode:
         self.environment: Mapping[str, str] = {}
         self._bash = bash
         self._grace = kill_grace
+        self._confinement = confinement
 
     async def push(self) -> None:
         """The steps run where the workspace was prepared: nothing to copy."""
@@ -66,8 +75,11 @@ class LocalNode:
 
     async def run(self, command: Command, output: LineSink, timeout: float) -> int:
         argv = [self._bash, "-e", "-c", command.script]
+        cwd = Path(command.cwd)
+        if self._confinement is not None:
+            argv = self._confinement.wrap(argv, self.work_dir, cwd)
         return await run_in_group(
-            argv, dict(command.env), Path(command.cwd), output, timeout=timeout, grace=self._grace
+            argv, dict(command.env), cwd, output, timeout=timeout, grace=self._grace
         )
 
 
@@ -75,7 +87,12 @@ class LocalNodeProvider:
     """Hands out up to `slots` local nodes at once; the others wait."""
 
     def __init__(
-        self, work_root: Path, slots: int, kill_grace: float = 10.0, name: str = "local"
+        self,
+        work_root: Path,
+        slots: int,
+        kill_grace: float = 10.0,
+        name: str = "local",
+        confinement: Confinement | None = None,
     ) -> None:
         if slots < 1:
             raise ValueError("a node provider needs at least one slot")
@@ -89,6 +106,8 @@ class LocalNodeProvider:
         self._grace = kill_grace
         self._name = name
         self._builds: list[str] = []
+        #: How the steps are confined; None: not at all.
+        self.confinement = confinement
 
     def statistics(self) -> ProviderStatistics:
         return ProviderStatistics(self._slots, tuple(self._builds))
@@ -100,7 +119,8 @@ class LocalNodeProvider:
             self._builds.append(build_id)
             try:
                 work_dir = self._new_work_dir(build_id)
-                node = LocalNode(f"{self._name}-{work_dir.name}", work_dir, self._bash, self._grace)
+                name = f"{self._name}-{work_dir.name}"
+                node = LocalNode(name, work_dir, self._bash, self._grace, self.confinement)
                 try:
                     yield node
                 finally:

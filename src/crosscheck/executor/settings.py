@@ -15,8 +15,10 @@ from crosscheck.config.secrets import (
     admin_token,
     http_password,
     results_token,
+    secret_files,
     webhook_token,
 )
+from crosscheck.executor.confinement import Confinement, ConfineMode, confinement
 from crosscheck.executor.executor import ConsoleWatchers, Executor
 from crosscheck.executor.local import LocalNodeProvider
 from crosscheck.executor.mirrors import MirrorCache
@@ -35,6 +37,7 @@ class ResolvedSettings:
     log_retention: timedelta
     kill_grace: float
     git_stall_time: int
+    confine: ConfineMode = ConfineMode.AUTO
 
 
 def resolve(settings: ExecutorSettings) -> ResolvedSettings:
@@ -48,6 +51,21 @@ def resolve(settings: ExecutorSettings) -> ResolvedSettings:
         log_retention=timedelta(days=settings.log_retention_days),
         kill_grace=float(settings.kill_grace),
         git_stall_time=settings.git_stall_time,
+        confine=ConfineMode(settings.confine),
+    )
+
+
+def local_confinement(
+    config: Config, settings: ResolvedSettings, private_files: Sequence[Path] = ()
+) -> Confinement | None:
+    """How this host's slots confine their builds: out of sight, crosscheck's state and
+    logs, the other builds, the configuration's secrets and `private_files` (the store);
+    the git cache readable. ConfinementError when `confine: bubblewrap` cannot be had."""
+    return confinement(
+        settings.confine,
+        hidden_dirs=[state_dir(), settings.logs_root, settings.work_root],
+        hidden_files=[*secret_files(config), *private_files],
+        readable_dirs=[settings.git_cache],
     )
 
 
@@ -77,15 +95,20 @@ def executor_from_config(
     engine: AsyncEngine | None = None,
     *,
     console_hub: ConsoleWatchers | None = None,
+    private_files: Sequence[Path] = (),
 ) -> Executor:
     """An executor on the configuration's nodes (this host's slots, its SSH nodes and
     PODs), with its directories and secrets to mask (with `extra_secrets`, those the
     service holds beyond the configuration's); `settings`, when given, are the
     configuration's executor settings already resolved. With `engine`, node locks,
     holds and drains are kept in the store. `console_hub` hears of every console line
-    (serve's live consoles)."""
+    (serve's live consoles). `private_files`: files of the service a build must not read
+    beyond those the configuration names (its store)."""
     settings = settings or resolve(config.executor)
-    local = LocalNodeProvider(settings.work_root, settings.slots, settings.kill_grace)
+    confined = local_confinement(config, settings, private_files)
+    local = LocalNodeProvider(
+        settings.work_root, settings.slots, settings.kill_grace, confinement=confined
+    )
     pool = NodePool(config.lab, local, engine, kill_grace=settings.kill_grace)
     return Executor(
         pool,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from crosscheck.model.connection import GerritConnection
 from crosscheck.model.job import Job
@@ -52,6 +52,8 @@ DEFAULT_KILL_GRACE = 10
 #: up after 30 s under 1,000 bytes a second; here only a transfer that stopped is ended,
 #: never a slow one, and a minute lets a long Java GC pause pass.
 DEFAULT_GIT_STALL_TIME = 60
+#: How this host's own slots confine a build's steps (executor/confinement.py).
+Confine = Literal["auto", "bubblewrap", "none"]
 #: At most git's own limit on a command (executor/git.py's GIT_TIMEOUT).
 MAX_GIT_STALL_TIME = 600
 
@@ -80,6 +82,8 @@ class ExecutorSettings:
     node_check_interval: int = DEFAULT_CHECK_INTERVAL
     #: Seconds a git transfer may stall before it is ended (DEFAULT_GIT_STALL_TIME).
     git_stall_time: int = DEFAULT_GIT_STALL_TIME
+    #: bubblewrap when it works here (`auto`), always (`bubblewrap`), or never (`none`).
+    confine: Confine = "auto"
 
 
 DEFAULT_RESULTS_RATE = 10.0

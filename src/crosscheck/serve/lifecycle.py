@@ -63,7 +63,8 @@ async def _serve_on(sock: socket.socket, options: ServeOptions) -> None:
         options.port,
         options.own_url,
     )
-    _say_who_builds_locally(service.live.start)
+    confined = service.nodes is not None and service.nodes.local.confinement is not None
+    _say_who_builds_locally(service.live.start, confined=confined)
     try:
         await _run_until_stopped(server, sock, parts)
     finally:
@@ -74,19 +75,36 @@ async def _serve_on(sock: socket.socket, options: ServeOptions) -> None:
         await service.engine.dispose()
 
 
-def _say_who_builds_locally(config: Config) -> None:
-    """Builds on this host's own slots run as this process's user: an operator learns it
-    at start, not from an attacker (docs/executor.md, the local provider's known limit)."""
+def _say_who_builds_locally(config: Config, *, confined: bool) -> None:
+    """Builds on this host's own slots run as this process's user: an operator learns at
+    start whether bubblewrap confines them, and what it means when it does not, not
+    from an attacker (docs/executor.md)."""
     labels = sorted(config.lab.local_labels)
-    if labels:
-        log.warning(
-            "builds of label(s) %s run on this host as this service's own user %s: they can "
-            "read what it reads (its credentials) and write its git mirrors, so a change's "
-            "build could alter what the next one builds on; run changes you do not trust on "
-            "SSH nodes (docs/nodes.md), leaving this host none of their labels",
+    if not labels:
+        return
+    if confined:
+        log.info(
+            "builds of label(s) %s run on this host as %s, confined by bubblewrap: the "
+            "file system read-only but for their work directory and /tmp; crosscheck's "
+            "state, logs, secrets and other builds hidden; their processes alone in /proc",
             ", ".join(labels),
             _user(),
         )
+        return
+    how = (
+        "'confine: none'"
+        if config.executor.confine == "none"
+        else "bubblewrap not working here (sudo apt-get install bubblewrap)"
+    )
+    log.warning(
+        "builds of label(s) %s run on this host as this service's own user %s, not "
+        "confined (%s): they can read what it reads (its credentials) and write its git "
+        "mirrors, so a change's build could alter what the next one builds on; run changes "
+        "you do not trust confined, or on SSH nodes (docs/nodes.md)",
+        ", ".join(labels),
+        _user(),
+        how,
+    )
 
 
 def _user() -> str:

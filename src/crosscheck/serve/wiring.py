@@ -36,7 +36,12 @@ from crosscheck.drivers.results.reporter import ResultsReporter
 from crosscheck.drivers.timer import TimerEventSource
 from crosscheck.events.intake import EventIntake
 from crosscheck.executor.pool import NodePool
-from crosscheck.executor.settings import ResolvedSettings, executor_from_config, resolve
+from crosscheck.executor.settings import (
+    ResolvedSettings,
+    executor_from_config,
+    local_confinement,
+    resolve,
+)
 from crosscheck.metrics import gerrit_reads_spared
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
@@ -53,7 +58,7 @@ from crosscheck.results.merges import recording_merges
 from crosscheck.results.own_account import TOKEN_FILE, own_token
 from crosscheck.scheduler.scheduler import Scheduler
 from crosscheck.serve.web_app import web_app
-from crosscheck.store import open_store
+from crosscheck.store import open_store, sqlite_files
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +108,9 @@ async def build_service(options: ServeOptions) -> Service:
     live = LiveConfig(options.config_paths)
     config = live.current
     all_readable(config)  # before the store and the CI account's token are made
+    executor_settings = resolve(config.executor)
+    store_files = sqlite_files(options.database_url)
+    local_confinement(config, executor_settings, store_files)  # `confine: bubblewrap` here?
     engine = await open_store(options.database_url)
     rest = {name: rest_client(c) for name, c in config.connections.items()}
     # What each stream said of its changes spares the planning's read of a fresh upload.
@@ -121,11 +129,15 @@ async def build_service(options: ServeOptions) -> Service:
     results_reporter = ResultsReporter(*target) if target is not None else None
     held_secrets = [target.token] if target is not None else []  # the token, masked in logs
     results = _results_queue(engine, results_reporter, give_up_after)
-    executor_settings = resolve(config.executor)
     # Console lines wake the followers of live consoles in the web app.
     console_hub = ConsoleHub()
     executor = executor_from_config(
-        config, held_secrets, executor_settings, engine, console_hub=console_hub
+        config,
+        held_secrets,
+        executor_settings,
+        engine,
+        console_hub=console_hub,
+        private_files=store_files,
     )
     nodes = executor.provider if isinstance(executor.provider, NodePool) else None
     if nodes is not None:  # nodes and PODs follow the configuration's reloads

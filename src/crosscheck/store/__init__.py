@@ -4,6 +4,6 @@ SQLite (WAL) by default, PostgreSQL by URL; one migration chain serves both.
 `open_store(url)` returns a migrated engine.
 """
 
-from crosscheck.store.engine import STORE_SET, default_url, open_store
+from crosscheck.store.engine import STORE_SET, default_url, open_store, sqlite_files
 
-__all__ = ["STORE_SET", "default_url", "open_store"]
+__all__ = ["STORE_SET", "default_url", "open_store", "sqlite_files"]

@@ -117,6 +117,20 @@ async def open_existing_store(url: str | None, *, needs: str) -> AsyncEngine:
     return engine
 
 
+def sqlite_files(url: str | None) -> list[Path]:
+    """The files of a SQLite store (the database, its WAL, shared memory and journal);
+    none for a server's. `url` None: the default store."""
+    try:
+        parsed = make_url(url or default_url(create=False))
+    except ArgumentError:
+        return []
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return []
+    database = Path(parsed.database)
+    beside = ("-wal", "-shm", "-journal")
+    return [database, *(database.with_name(database.name + suffix) for suffix in beside)]
+
+
 def _why(url: str | None, error: BaseException, hint: str = WHERE_SET) -> str:
     shown = _shown(url) if url else "in the state directory"
     where = f"the database {shown}" if shown else "the database"

@@ -28,6 +28,7 @@ def test_defaults_without_an_executor_element(
     assert resolved.log_retention.days == 30
     assert resolved.keep_failed_workspaces is False
     assert resolved.git_stall_time == 60
+    assert resolved.confine == "auto"  # bubblewrap where it works
 
 
 def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
@@ -43,6 +44,7 @@ def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
             log_retention_days: 90
             kill_grace: 30
             git_stall_time: 2m
+            confine: bubblewrap
         """,
     )
     assert result.config is not None, errors(result)
@@ -55,6 +57,7 @@ def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
     assert settings.log_retention_days == 90
     assert settings.kill_grace == 30
     assert settings.git_stall_time == 120
+    assert settings.confine == "bubblewrap"
 
 
 def test_bad_values_are_reported_at_their_place(tmp_path: Path) -> None:
@@ -66,11 +69,13 @@ def test_bad_values_are_reported_at_their_place(tmp_path: Path) -> None:
             log_retention_days: forever
             keep_failed_workspace: true
             git_stall_time: 0s
+            confine: bwrap
         """,
     )
     assert result.config is None
     found = errors(result)
-    assert len(found) == 4, found
+    assert len(found) == 5, found
+    assert "'confine' in executor: Input should be 'auto', 'bubblewrap' or 'none'" in found[-1]
     assert found[0].startswith("test.yaml:2:")
     assert "slots" in found[0]
     assert "greater than or equal to 1" in found[0]

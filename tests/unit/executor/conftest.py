@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,13 @@ def provider(tmp_path: Path) -> LocalNodeProvider:
 @pytest.fixture
 def executor(tmp_path: Path, provider: LocalNodeProvider) -> Executor:
     return Executor(provider, tmp_path / "logs", MirrorCache(tmp_path / "git"))
+
+
+@pytest.fixture
+def private() -> Iterator[Path]:
+    """A directory of the service's outside /tmp (a confined step has a /tmp of its own,
+    so whatever is under the host's is out of its sight anyway): in /var/tmp, as /etc
+    or a home directory would be."""
+    path = Path(tempfile.mkdtemp(prefix="crosscheck-private-", dir="/var/tmp"))
+    yield path
+    shutil.rmtree(path)

@@ -97,4 +97,6 @@ async def test_a_change_on_a_branch_the_mirror_lacks_is_cloned_after_the_fetch(
     workspace = await builder.prepare(event, (), tmp_path / "three")
     assert workspace.main.revision == revision
     assert workspace.main.branch == "stable"
-    assert counting.clones == [True, False, True]  # no stable branch yet: after the fetch
+    # No stable branch yet: the early clone fails and the clone comes after the fetch;
+    # on a busy machine the fetch may end first, and the one clone then finds it.
+    assert counting.clones in ([True, False, True], [True, True]), counting.clones

@@ -1,0 +1,153 @@
+"""Local builds confined by bubblewrap, as Zuul's executor confines untrusted playbooks.
+
+A build on this host's own slots runs as the service's user. Unconfined, its steps
+could write the git mirrors the next builds clone (a planted `master` that an
+innocent change then merges onto), read the service's environment through
+/proc/PID/environ, and read its store, its secrets and the other builds' files.
+Inside bubblewrap (`bwrap`, no privilege needed beyond user namespaces) a step sees:
+
+- the whole file system read-only, so neither a mirror nor the service's code or
+  configuration can be changed;
+- its own work directory writable, and a fresh /tmp and /dev of its own;
+- in place of the service's state and logs directories, the work root (the other
+  builds) and every secret file the configuration names: nothing (an empty tmpfs, or
+  /dev/null for a file);
+- only its own processes in /proc (a PID namespace of its own), which all end with
+  the step: a step's `setsid` or `nohup` cannot outlive it, nor outlive the service;
+- no capability, even where the service runs as root, and no way to gain one (no
+  setuid: `sudo` does not work inside).
+
+The network is left as it is: builds fetch dependencies.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from crosscheck.errors import CrosscheckError
+
+#: How long the check that bubblewrap works on this host may take.
+PROBE_TIMEOUT = 20.0
+INSTALL_HINT = "sudo apt-get install bubblewrap"
+#: A PID namespace (its processes alone, all ending with it), IPC apart, no capability
+#: even where serve runs as root (which could otherwise remount / writable), and the
+#: whole confinement killed should serve die.
+NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL", "--die-with-parent")
+#: Every step gets a /tmp of its own.
+TMP = Path("/tmp")  # noqa: S108 - the step's own, a tmpfs: not the host's
+
+
+class ConfineMode(StrEnum):
+    """The executor's `confine` setting."""
+
+    #: bubblewrap when it works here, else unconfined (said at start).
+    AUTO = "auto"
+    #: bubblewrap or no start.
+    BUBBLEWRAP = "bubblewrap"
+    NONE = "none"
+
+
+class ConfinementError(CrosscheckError):
+    """`confine: bubblewrap` on a host where bubblewrap does not work."""
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How a local build's steps are wrapped: what they may not see, what they may read."""
+
+    bwrap: str
+    #: Directories a step sees empty (the state, logs and work roots).
+    hidden_dirs: tuple[Path, ...] = ()
+    #: Files a step sees as /dev/null (the secrets, the store).
+    hidden_files: tuple[Path, ...] = ()
+    #: Directories a step reads although they lie in a hidden one (the git cache).
+    readable_dirs: tuple[Path, ...] = ()
+
+    def wrap(self, argv: Sequence[str], work_dir: Path, cwd: Path) -> list[str]:
+        """`argv` to run inside the confinement, `work_dir` writable, starting in `cwd`."""
+        mounts = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", str(TMP)]
+        hidden = _outermost([TMP, *(d for d in self.hidden_dirs if d.is_dir())])
+        for directory in hidden[1:]:
+            mounts += ["--tmpfs", str(directory)]
+        for file in self.hidden_files:
+            if file.is_file() and not _inside_any(file, hidden):
+                mounts += ["--ro-bind", "/dev/null", str(file)]
+        for directory in self.readable_dirs:
+            if directory.is_dir() and _inside_any(directory, hidden):
+                mounts += ["--ro-bind", str(directory), str(directory)]
+        return [
+            self.bwrap,
+            *NAMESPACES,
+            *mounts,
+            "--bind", str(work_dir), str(work_dir),
+            "--chdir", str(cwd),
+            "--",
+            *argv,
+        ]  # fmt: skip
+
+
+def confinement(
+    mode: ConfineMode,
+    hidden_dirs: Iterable[Path] = (),
+    hidden_files: Iterable[Path] = (),
+    readable_dirs: Iterable[Path] = (),
+) -> Confinement | None:
+    """The confinement `mode` asks for on this host; None when builds run unconfined.
+    ConfinementError when `bubblewrap` is required and does not work here."""
+    if mode is ConfineMode.NONE:
+        return None
+    bwrap = shutil.which("bwrap")
+    problem = probe(bwrap) if bwrap else f"bwrap is not installed ({INSTALL_HINT})"
+    if problem is not None or bwrap is None:
+        if mode is ConfineMode.BUBBLEWRAP:
+            raise ConfinementError(
+                f"executor confine: bubblewrap, but {problem}; install it, or set "
+                "'confine: none' for builds you trust on this host"
+            )
+        return None
+    return Confinement(
+        bwrap, _resolved(hidden_dirs), _resolved(hidden_files), _resolved(readable_dirs)
+    )
+
+
+@cache  # once per process: serve checks before it makes its store, then builds with it
+def probe(bwrap: str) -> str | None:
+    """None when bubblewrap can make a confinement here, else what went wrong (a kernel
+    without unprivileged user namespaces, a container that forbids them)."""
+    argv = [bwrap, *NAMESPACES, "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"]
+    try:
+        ran = subprocess.run(
+            argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bwrap cannot run: {error}"
+    if ran.returncode != 0:
+        said = ran.stderr.strip().splitlines()
+        return f"bwrap cannot confine a build here: {said[-1] if said else ran.returncode}"
+    return None
+
+
+def _resolved(paths: Iterable[Path]) -> tuple[Path, ...]:
+    """Absolute, links resolved: bubblewrap mounts on the real paths."""
+    return tuple(path.resolve() for path in paths)
+
+
+def _outermost(directories: Sequence[Path]) -> list[Path]:
+    """Each directory once, the first first, without those inside another: one tmpfs
+    hides them all."""
+    found = sorted(dict.fromkeys(directories), key=lambda d: (d != directories[0], len(d.parts)))
+    kept: list[Path] = []
+    for directory in found:
+        if not _inside_any(directory, kept):
+            kept.append(directory)
+    return kept
+
+
+def _inside_any(path: Path, directories: Iterable[Path]) -> bool:
+    return any(path == d or d in path.parents for d in directories)

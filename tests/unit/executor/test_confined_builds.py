@@ -1,0 +1,139 @@
+"""Builds confined by a real bubblewrap, tried as an attacker's change would: the build
+passes as before, and cannot plant a mirror's ref, read the service's secrets, state,
+environment or other builds, or leave a process behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from crosscheck.executor import Executor, LocalNodeProvider, MirrorCache
+from crosscheck.executor.confinement import Confinement, ConfineMode, confinement
+from crosscheck.model.build import BuildOutcome, BuildResult
+from tests.unit.executor.conftest import PROJECT, MakeRequest, change_event
+from tests.unit.executor.gitrepos import Upstream, git
+
+
+@pytest.fixture
+def confined(tmp_path: Path, private: Path) -> Confinement:
+    if shutil.which("bwrap") is None:
+        pytest.fail("bubblewrap is not installed (scripts/setup installs it: bubblewrap)")
+    (private / "state").mkdir()
+    (private / "state" / "crosscheck.db").write_text("the store\n")
+    (private / "password").write_text("s3cr3t-password\n")
+    found = confinement(
+        ConfineMode.BUBBLEWRAP,
+        hidden_dirs=[private / "state", tmp_path / "logs", tmp_path / "work"],
+        hidden_files=[private / "password"],
+        readable_dirs=[tmp_path / "git"],
+    )
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def executor(tmp_path: Path, confined: Confinement) -> Executor:
+    provider = LocalNodeProvider(tmp_path / "work", slots=2, kill_grace=1.0, confinement=confined)
+    return Executor(provider, tmp_path / "logs", MirrorCache(tmp_path / "git"))
+
+
+def console(executor: Executor, outcome: BuildOutcome) -> str:
+    return (executor.logs_root / outcome.log_url / "console.log").read_text()
+
+
+async def test_a_confined_build_builds_as_before(
+    executor: Executor, upstream: Upstream, make_request: MakeRequest
+) -> None:
+    revision = upstream.change(PROJECT, 7, 1, {"driver.py": "ok\n"}, "Fix")
+    request = make_request(
+        "test -f driver.py && git log -1 --format=%s",
+        'echo made > "$CROSSCHECK_ARTIFACTS/out.txt"',
+        "echo scratch > /tmp/scratch && cat /tmp/scratch && echo home > $HOME/.cfg",
+        event=change_event(7, 1, revision),
+    )
+    outcome = await executor.run(request)
+    text = console(executor, outcome)
+    assert outcome.result is BuildResult.SUCCESS, text
+    assert "Fix" in text
+    assert "scratch" in text
+    log_dir = executor.logs_root / outcome.log_url
+    assert (log_dir / "artifacts" / "out.txt").read_text() == "made\n"
+
+
+async def test_a_build_cannot_plant_a_ref_in_the_mirror_the_next_builds_clone(
+    executor: Executor, upstream: Upstream, make_request: MakeRequest, tmp_path: Path
+) -> None:
+    revision = upstream.change(PROJECT, 8, 1, {"ci.sh": "echo owned\n"}, "Attack")
+    mirrors = tmp_path / "git"
+    attack = (
+        f'mirror=$(dirname "$(find {mirrors} -name HEAD -path "*acme*" | head -1)"); '
+        'echo "mirror: $mirror"; '
+        'git push -f "$mirror" HEAD:refs/heads/master && echo PLANTED || echo REFUSED; '
+        'touch "$mirror/refs/heads/planted"'
+    )
+    outcome = await executor.run(make_request(attack, event=change_event(8, 1, revision)))
+    text = console(executor, outcome)
+    assert "| REFUSED" in text, text
+    assert "| PLANTED" not in text
+    assert "Read-only file system" in text
+    assert outcome.result is BuildResult.FAILURE  # the touch failed
+    mirror = next(mirrors.rglob("HEAD")).parent
+    assert git(mirror, "rev-parse", "refs/heads/master") == git(
+        upstream.root / PROJECT, "rev-parse", "master"
+    )
+
+
+async def test_the_services_secrets_state_and_environment_are_out_of_sight(
+    executor: Executor,
+    upstream: Upstream,
+    make_request: MakeRequest,
+    private: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CROSSCHECK_ADMIN_TOKEN", "admin-token-in-the-environment")
+    revision = upstream.change(PROJECT, 9, 1, {"a": "b"}, "Look around")
+    looks = [
+        f"echo password=[$(cat {private / 'password'})]",
+        f"echo state=[$(ls -A {private / 'state'})]",
+        f"echo logs=[$(ls -A {executor.logs_root})]",
+        f"echo others=[$(ls -A {executor.logs_root.parent / 'work'} | wc -l)]",
+        f"cat /proc/{os.getpid()}/environ 2>/dev/null && echo SAW-SERVICE || echo no-service",
+        "cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c admin-token || true",
+        "echo processes=[$(ls /proc | grep -c '^[0-9]')]",
+        "mount -o remount,rw / 2>&1 || true",
+        "touch /usr/planted 2>&1 || true",
+    ]
+    outcome = await executor.run(make_request(*looks, event=change_event(9, 1, revision)))
+    text = console(executor, outcome)
+    assert outcome.result is BuildResult.SUCCESS, text
+    assert "password=[]" in text
+    assert "s3cr3t" not in text
+    assert "state=[]" in text
+    assert "logs=[]" in text
+    assert "others=[1]" in text  # its own work directory alone
+    assert "no-service" in text
+    assert "admin-token-in-the-environment" not in text
+    assert "\n0\n" in text.replace(" | ", "\n").replace("\r", "")
+    (processes,) = re.findall(r"\| processes=\[(\d+)\]", text)
+    assert int(processes) < 10, text
+    assert "Read-only file system" in text
+    assert not Path("/usr/planted").exists()
+
+
+async def test_nothing_a_build_started_outlives_it(
+    executor: Executor, upstream: Upstream, make_request: MakeRequest
+) -> None:
+    """A step's `setsid` escapes its process group: unconfined, the build's marker in its
+    environment finds it; confined, its PID namespace ends with the step."""
+    marker = f"{os.getpid() % 1000}.{id(executor) % 997}"
+    revision = upstream.change(PROJECT, 10, 1, {"a": "b"}, "Linger")
+    steps = [f"setsid sleep 300.{marker} > /dev/null 2>&1 < /dev/null &", "nohup sleep 301 &"]
+    outcome = await executor.run(make_request(*steps, event=change_event(10, 1, revision)))
+    assert outcome.result is BuildResult.SUCCESS, console(executor, outcome)
+    left = subprocess.run(["pgrep", "-f", f"sleep 300.{marker}"], capture_output=True, check=False)
+    assert left.stdout == b""

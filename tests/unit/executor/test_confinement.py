@@ -1,0 +1,111 @@
+"""How a local build's steps are confined: the bubblewrap command line, and the choice
+of `confine` on a host with or without a working bubblewrap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crosscheck.executor.confinement import (
+    Confinement,
+    ConfinementError,
+    ConfineMode,
+    confinement,
+)
+
+
+def mounts(argv: list[str]) -> list[tuple[str, ...]]:
+    """The mount options in order, each with its arguments."""
+    arity = {"--ro-bind": 2, "--bind": 2, "--tmpfs": 1, "--dev": 1, "--proc": 1}
+    found, index = [], 0
+    while argv[index] != "--":
+        option = argv[index]
+        if option in arity:
+            found.append((option, *argv[index + 1 : index + 1 + arity[option]]))
+            index += 1 + arity[option]
+        else:
+            index += 1
+    return found
+
+
+def test_the_step_runs_in_its_work_directory_after_every_other_mount(tmp_path: Path) -> None:
+    work = tmp_path / "work" / "b1-x"
+    wrapped = Confinement("/usr/bin/bwrap").wrap(["bash", "-c", "make"], work, work / "src")
+    assert wrapped[0] == "/usr/bin/bwrap"
+    assert {"--unshare-pid", "--die-with-parent"} <= set(wrapped)
+    assert wrapped[wrapped.index("--cap-drop") + 1] == "ALL"  # serve as root stays root
+    assert wrapped[wrapped.index("--") + 1 :] == ["bash", "-c", "make"]
+    assert wrapped[wrapped.index("--chdir") + 1] == str(work / "src")
+    assert mounts(wrapped)[:4] == [
+        ("--ro-bind", "/", "/"),
+        ("--dev", "/dev"),
+        ("--proc", "/proc"),
+        ("--tmpfs", "/tmp"),  # noqa: S108 - the step's own
+    ]
+    assert mounts(wrapped)[-1] == ("--bind", str(work), str(work))
+
+
+def test_hidden_directories_are_emptied_once_and_the_git_cache_read_again(
+    tmp_path: Path, private: Path
+) -> None:
+    """Directories under /tmp are already out of sight; one inside another needs no
+    tmpfs of its own; the git cache inside a hidden one is bound back, read-only."""
+    base = private
+    state, logs, git = base / "state", base / "state" / "logs", base / "state" / "git"
+    for directory in (state, logs, git, tmp_path / "work"):
+        directory.mkdir(parents=True, exist_ok=True)
+    secret = base / "password"
+    secret.write_text("s3cr3t\n")
+    under_state = state / "token"
+    under_state.write_text("t\n")
+    confined = Confinement(
+        "bwrap",
+        hidden_dirs=(logs, state, tmp_path / "work", base / "absent"),
+        hidden_files=(secret, under_state, base / "absent-file"),
+        readable_dirs=(git, tmp_path / "not-made"),
+    )
+    found = mounts(confined.wrap(["true"], tmp_path / "work" / "b1", tmp_path))
+    assert found[4:] == [
+        ("--tmpfs", str(state)),
+        ("--ro-bind", "/dev/null", str(secret)),
+        ("--ro-bind", str(git), str(git)),
+        ("--bind", str(tmp_path / "work" / "b1"), str(tmp_path / "work" / "b1")),
+    ]
+
+
+def test_none_is_never_confined() -> None:
+    assert confinement(ConfineMode.NONE) is None
+
+
+def test_auto_runs_unconfined_where_bubblewrap_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("crosscheck.executor.confinement.shutil.which", lambda _: None)
+    assert confinement(ConfineMode.AUTO) is None
+
+
+def test_bubblewrap_required_and_missing_says_how_to_fix_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("crosscheck.executor.confinement.shutil.which", lambda _: None)
+    with pytest.raises(ConfinementError) as raised:
+        confinement(ConfineMode.BUBBLEWRAP)
+    said = str(raised.value)
+    assert said.startswith("executor confine: bubblewrap, but bwrap is not installed")
+    assert "sudo apt-get install bubblewrap" in said
+    assert "'confine: none'" in said
+
+
+def test_a_bubblewrap_that_cannot_confine_here_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A container without user namespaces: bwrap is there, and fails."""
+    fake = tmp_path / "bwrap"
+    refusal = "bwrap: No permissions to creating new namespace"
+    fake.write_text(f"#!/bin/sh\necho '{refusal}' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr("crosscheck.executor.confinement.shutil.which", lambda _: str(fake))
+    assert confinement(ConfineMode.AUTO) is None
+    with pytest.raises(ConfinementError, match="No permissions to creating new namespace"):
+        confinement(ConfineMode.BUBBLEWRAP)
