@@ -125,7 +125,8 @@ def write_two_gerrit_config(
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "connections.yaml").write_text(connections_yaml(upstream, integrating))
     ci = default_ci_yaml(gates) if ci_yaml is None else ci_yaml
-    executor = f"- executor:\n    slots: {slots}\n    kill_grace: {KILL_GRACE}\n"
+    # Unconfined: the held builds write and read gates in the test's own directory.
+    executor = f"- executor:\n    slots: {slots}\n    kill_grace: {KILL_GRACE}\n    confine: none\n"
     (directory / "ci.yaml").write_text(ci + extra_yaml + executor)
     return directory
 

@@ -79,7 +79,13 @@ class LocalNode:
         if self._confinement is not None:
             argv = self._confinement.wrap(argv, self.work_dir, cwd)
         return await run_in_group(
-            argv, dict(command.env), cwd, output, timeout=timeout, grace=self._grace
+            argv,
+            dict(command.env),
+            cwd,
+            output,
+            timeout=timeout,
+            grace=self._grace,
+            wrapped=self._confinement is not None,
         )
 
 

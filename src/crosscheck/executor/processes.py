@@ -38,8 +38,11 @@ async def run_in_group(
     *,
     timeout: float,
     grace: float,
+    wrapped: bool = False,
 ) -> int:
-    """Run `argv` as a new session; its exit status, or StepTimeoutError after `timeout`."""
+    """Run `argv` as a new session; its exit status, or StepTimeoutError after `timeout`.
+    `wrapped`: argv is a wrapper that passes no signal on (bubblewrap), spared SIGTERM so
+    that the command's processes get their grace before the wrapper is killed."""
     # Our own pipe rather than asyncio's: asyncio's `wait()` also waits for its pipes to
     # close, which background children holding stdout would delay until they end.
     reader_fd, writer_fd = os.pipe()
@@ -63,31 +66,38 @@ async def run_in_group(
         async with asyncio.timeout(timeout):
             status = await process.wait()
     except TimeoutError:
-        await stop_group(process, grace)
+        await stop_group(process, grace, wrapped=wrapped)
         await _drain(pump)
         raise StepTimeoutError from None
     except asyncio.CancelledError:
         # Shielded: a second cancel must not leave the group running.
-        await asyncio.shield(_stop_and_drain(process, grace, pump))
+        await asyncio.shield(_stop_and_drain(process, grace, pump, wrapped=wrapped))
         raise
     # The command is done; whatever it left running in the background is stopped with it.
-    await stop_group(process, grace)
+    await stop_group(process, grace, wrapped=wrapped)
     await _drain(pump)
     return status
 
 
 async def _stop_and_drain(
-    process: asyncio.subprocess.Process, grace: float, pump: asyncio.Task[None]
+    process: asyncio.subprocess.Process,
+    grace: float,
+    pump: asyncio.Task[None],
+    *,
+    wrapped: bool,
 ) -> None:
-    await stop_group(process, grace)
+    await stop_group(process, grace, wrapped=wrapped)
     await _drain(pump)
 
 
-async def stop_group(process: asyncio.subprocess.Process, grace: float) -> None:
-    """SIGTERM the process group, wait up to `grace` seconds, then SIGKILL what is left."""
+async def stop_group(
+    process: asyncio.subprocess.Process, grace: float, *, wrapped: bool = False
+) -> None:
+    """SIGTERM the process group (but its leader, when it is a `wrapped` command's
+    wrapper), wait up to `grace` seconds, then SIGKILL what is left."""
     group = process.pid
     if group_alive(group):
-        signal_group(group, signal.SIGTERM)
+        signal_group(group, signal.SIGTERM, spare=group if wrapped else None)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         while group_alive(group) and loop.time() < deadline:  # noqa: ASYNC110 -- no event exists
@@ -101,9 +111,17 @@ async def stop_group(process: asyncio.subprocess.Process, grace: float) -> None:
         await asyncio.sleep(POLL_SECONDS)
 
 
-def signal_group(group: int, signum: int) -> None:
+def signal_group(group: int, signum: int, *, spare: int | None = None) -> None:
+    """Signal every process of the group; but `spare`, when given (a wrapper that would
+    die of the signal and take the others with it at once)."""
     try:
-        os.killpg(group, signum)
+        if spare is None:
+            os.killpg(group, signum)
+        else:
+            for pid in group_members(group):
+                if pid != spare:
+                    with contextlib.suppress(ProcessLookupError):  # it ended first
+                        os.kill(pid, signum)
     except ProcessLookupError:
         pass  # it ended first
     except PermissionError:
@@ -114,8 +132,14 @@ def signal_group(group: int, signum: int) -> None:
 
 def group_alive(group: int) -> bool:
     """Whether a process of the group is still running (zombies waiting to be reaped are not)."""
+    return bool(group_members(group))
+
+
+def group_members(group: int) -> list[int]:
+    """The group's running processes (zombies waiting to be reaped are not)."""
     with os.scandir("/proc") as entries:
-        pids = [entry.name for entry in entries if entry.name.isdigit()]
+        pids = [int(entry.name) for entry in entries if entry.name.isdigit()]
+    members = []
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat", "rb") as handle:
@@ -125,8 +149,8 @@ def group_alive(group: int) -> bool:
         # Fields after the command name (which may hold spaces): state, ppid, pgrp, ...
         fields = stat[stat.rfind(b")") + 2 :].split()
         if int(fields[2]) == group and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
+            members.append(pid)
+    return members
 
 
 async def _drain(pump: asyncio.Task[None]) -> None:

@@ -137,3 +137,17 @@ async def test_nothing_a_build_started_outlives_it(
     assert outcome.result is BuildResult.SUCCESS, console(executor, outcome)
     left = subprocess.run(["pgrep", "-f", f"sleep 300.{marker}"], capture_output=True, check=False)
     assert left.stdout == b""
+
+
+async def test_a_stopped_build_gets_its_grace_to_clean_up(
+    executor: Executor, upstream: Upstream, make_request: MakeRequest
+) -> None:
+    """bubblewrap dies of a SIGTERM and takes the step with it at once: it is spared,
+    so the step's own trap runs within `kill_grace`, as unconfined."""
+    revision = upstream.change(PROJECT, 11, 1, {"a": "b"}, "Slow")
+    step = "trap 'echo cleaning up; sleep 0.3; echo cleaned up; exit 3' TERM; sleep 30 & wait"
+    request = make_request(step, event=change_event(11, 1, revision), timeout=1)
+    outcome = await executor.run(request)
+    text = console(executor, outcome)
+    assert outcome.result is BuildResult.TIMED_OUT, text
+    assert "| cleaned up" in text
