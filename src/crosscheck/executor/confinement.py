@@ -64,7 +64,7 @@ class Confinement:
     bwrap: str
     #: Directories a step sees empty (the state, logs and work roots).
     hidden_dirs: tuple[Path, ...] = ()
-    #: Files a step sees as /dev/null (the secrets, the store).
+    #: Files a step sees as /dev/null (the secrets, the store, the SSH agent's socket).
     hidden_files: tuple[Path, ...] = ()
     #: Directories a step reads although they lie in a hidden one (the git cache).
     readable_dirs: tuple[Path, ...] = ()
@@ -76,7 +76,7 @@ class Confinement:
         for directory in hidden[1:]:
             mounts += ["--tmpfs", str(directory)]
         for file in self.hidden_files:
-            if file.is_file() and not _inside_any(file, hidden):
+            if file.exists() and not file.is_dir() and not _inside_any(file, hidden):
                 mounts += ["--ro-bind", "/dev/null", str(file)]
         for directory in self.readable_dirs:
             if directory.is_dir() and _inside_any(directory, hidden):

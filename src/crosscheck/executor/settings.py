@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,12 +60,14 @@ def local_confinement(
     config: Config, settings: ResolvedSettings, private_files: Sequence[Path] = ()
 ) -> Confinement | None:
     """How this host's slots confine their builds: out of sight, crosscheck's state and
-    logs, the other builds, the configuration's secrets and `private_files` (the store);
-    the git cache readable. ConfinementError when `confine: bubblewrap` cannot be had."""
+    logs, the other builds, the configuration's secrets, serve's SSH agent (which logs
+    in to Gerrit and the lab without a key file) and `private_files` (the store); the
+    git cache readable. ConfinementError when `confine: bubblewrap` cannot be had."""
+    agent = os.environ.get("SSH_AUTH_SOCK")
     return confinement(
         settings.confine,
         hidden_dirs=[state_dir(), settings.logs_root, settings.work_root],
-        hidden_files=[*secret_files(config), *private_files],
+        hidden_files=[*secret_files(config), *private_files, *([Path(agent)] if agent else [])],
         readable_dirs=[settings.git_cache],
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -26,10 +27,13 @@ def confined(tmp_path: Path, private: Path) -> Confinement:
     (private / "state").mkdir()
     (private / "state" / "crosscheck.db").write_text("the store\n")
     (private / "password").write_text("s3cr3t-password\n")
+    agent = socket.socket(socket.AF_UNIX)  # as serve's SSH agent, which logs in to the lab
+    agent.bind(str(private / "agent.sock"))
+    agent.close()
     found = confinement(
         ConfineMode.BUBBLEWRAP,
         hidden_dirs=[private / "state", tmp_path / "logs", tmp_path / "work"],
-        hidden_files=[private / "password"],
+        hidden_files=[private / "password", private / "agent.sock"],
         readable_dirs=[tmp_path / "git"],
     )
     assert found is not None
@@ -99,6 +103,7 @@ async def test_the_services_secrets_state_and_environment_are_out_of_sight(
     revision = upstream.change(PROJECT, 9, 1, {"a": "b"}, "Look around")
     looks = [
         f"echo password=[$(cat {private / 'password'})]",
+        f"test -S {private / 'agent.sock'} && echo agent-socket || echo no-agent-socket",
         f"echo state=[$(ls -A {private / 'state'})]",
         f"echo logs=[$(ls -A {executor.logs_root})]",
         f"echo others=[$(ls -A {executor.logs_root.parent / 'work'} | wc -l)]",
@@ -112,6 +117,7 @@ async def test_the_services_secrets_state_and_environment_are_out_of_sight(
     text = console(executor, outcome)
     assert outcome.result is BuildResult.SUCCESS, text
     assert "password=[]" in text
+    assert "| no-agent-socket" in text
     assert "s3cr3t" not in text
     assert "state=[]" in text
     assert "logs=[]" in text

@@ -13,6 +13,8 @@ from crosscheck.executor.confinement import (
     ConfineMode,
     confinement,
 )
+from crosscheck.executor.settings import local_confinement, resolve
+from crosscheck.model.config import Config, ExecutorSettings
 
 
 def mounts(argv: list[str]) -> list[tuple[str, ...]]:
@@ -109,3 +111,17 @@ def test_a_bubblewrap_that_cannot_confine_here_is_named(
     assert confinement(ConfineMode.AUTO) is None
     with pytest.raises(ConfinementError, match="No permissions to creating new namespace"):
         confinement(ConfineMode.BUBBLEWRAP)
+
+
+def test_serves_ssh_agent_is_hidden_from_local_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SSH node or a connection without a key file logs in through serve's agent: a
+    build that reached its socket would log in to the lab as the CI."""
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(tmp_path / "agent.sock"))
+    monkeypatch.setattr("crosscheck.executor.confinement.probe", lambda _: None)
+    monkeypatch.setattr("crosscheck.executor.confinement.shutil.which", lambda _: "/bin/bwrap")
+    settings = resolve(ExecutorSettings())
+    confined = local_confinement(Config(), settings)
+    assert confined is not None
+    assert (tmp_path / "agent.sock").resolve() in confined.hidden_files
