@@ -191,6 +191,12 @@ _NETWORK_REASONS = (
     (re.compile(r"connection reset|recv failure", re.I), "connection reset", True),
     (re.compile(r"empty reply from server", re.I), "empty reply from the server", True),
     (re.compile(r"returned error: (50[0234])", re.I), "HTTP {0}", True),
+    # Gerrit hides a project from an account that may not read it: both answer 403.
+    (
+        re.compile(r"returned error: 403", re.I),
+        "HTTP 403: no such project, or the CI account may not read it",
+        False,
+    ),
     (re.compile(r"returned error: (\d{3})", re.I), "HTTP {0}", False),
     (re.compile(r"authentication failed", re.I), "authentication failed", False),
     (

@@ -33,6 +33,14 @@ def test_a_step_is_named_by_its_number_and_its_command_on_one_short_line() -> No
             "fatal: unable to access 'http://x/': The requested URL returned error: 503\n",
             "HTTP 503",
         ),
+        (  # Gerrit's answer for a project that does not exist, as for one hidden
+            "fatal: unable to access 'http://x/no/such/': The requested URL returned error: 403\n",
+            "HTTP 403: no such project, or the CI account may not read it",
+        ),
+        (
+            "fatal: unable to access 'http://x/': The requested URL returned error: 429\n",
+            "HTTP 429",
+        ),
         ("fatal: Authentication failed for 'http://x/a/p/'\n", "authentication failed"),
         ("fatal: repository 'http://x/p/' not found\n", "repository not found"),
         ("hint: try this\nerror: one\nerror: two\n", "error: one; error: two"),
