@@ -58,6 +58,7 @@ async def test_a_key_or_password_file_that_cannot_be_read_stops_serve_before_its
     said = str(refused.value)
     assert said.startswith("connection 'sandbox'")
     assert str(files[missing]) in said
+    assert missing in said  # the setting to fix, as written in the configuration
     assert "No such file or directory" in said
     assert not database.exists()  # nothing made
 

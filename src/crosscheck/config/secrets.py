@@ -21,20 +21,26 @@ class SecretError(CrosscheckError):
 TokenSource = Callable[[], str | None]
 
 
-def read_secret(what: str, env: str | None, file: Path | None) -> str | None:
-    """The secret from an environment variable or a file; None when neither is named."""
+def read_secret(
+    what: str, env: str | None, file: Path | None, setting: str | None = None
+) -> str | None:
+    """The secret from an environment variable or a file; None when neither is named.
+    `setting`: the configuration's name for them (`http_password` for
+    `http_password_env` and `http_password_file`), said in the errors."""
     if env is not None:
         value = os.environ.get(env)
         if not value:
-            raise SecretError(f"{what}: the environment variable {env} is not set or empty")
+            named = f" ({setting}_env)" if setting else ""
+            raise SecretError(f"{what}: the environment variable {env}{named} is not set or empty")
         return value
     if file is not None:
+        named = f" ({setting}_file)" if setting else ""
         try:
             value = file.read_text().strip()
         except OSError as error:
-            raise SecretError(f"{what}: cannot read {file}: {error.strerror}") from error
+            raise SecretError(f"{what}: cannot read {file}{named}: {error.strerror}") from error
         if not value:
-            raise SecretError(f"{what}: {file} is empty")
+            raise SecretError(f"{what}: {file}{named} is empty")
         return value
     return None
 
@@ -45,6 +51,7 @@ def http_password(connection: GerritConnection) -> str | None:
         f"connection '{connection.name}' HTTP password",
         connection.http_password_env,
         connection.http_password_file,
+        "http_password",
     )
 
 
@@ -54,12 +61,15 @@ def webhook_token(connection: GerritConnection) -> str | None:
         f"connection '{connection.name}' webhook token",
         connection.webhook_token_env,
         connection.webhook_token_file,
+        "webhook_token",
     )
 
 
 def admin_token(ci: CISettings) -> str | None:
     """The admin token (results accounts API, operator writes), if the `ci` element names one."""
-    return read_secret("the admin token (ci element)", ci.admin_token_env, ci.admin_token_file)
+    return read_secret(
+        "the admin token (ci element)", ci.admin_token_env, ci.admin_token_file, "admin_token"
+    )
 
 
 def results_token(results: ResultsConfig) -> str | None:
@@ -68,12 +78,18 @@ def results_token(results: ResultsConfig) -> str | None:
         f"the results token of CI account {results.account!r}",
         results.token_env,
         results.token_file,
+        "token",
     )
 
 
 def read_token(results: ResultsConfig) -> str | None:
     """The read-only token of a Checks tab, if the `results` element names one."""
-    return read_secret("the results read token", results.read_token_env, results.read_token_file)
+    return read_secret(
+        "the results read token",
+        results.read_token_env,
+        results.read_token_file,
+        "read_token",
+    )
 
 
 def ssh_files_readable(connection: GerritConnection) -> None:
