@@ -31,7 +31,7 @@ def read_secret(
         value = os.environ.get(env)
         if not value:
             named = f" ({setting}_env)" if setting else ""
-            raise SecretError(f"{what}: the environment variable {env}{named} is not set or empty")
+            raise SecretError(f"{what}: the environment variable {env} is not set or empty{named}")
         return value
     if file is not None:
         named = f" ({setting}_file)" if setting else ""
