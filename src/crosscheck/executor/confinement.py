@@ -8,12 +8,14 @@ Inside bubblewrap (`bwrap`, no privilege needed beyond user namespaces) a step s
 
 - the whole file system read-only, so neither a mirror nor the service's code or
   configuration can be changed;
-- its own work directory writable, and a fresh /tmp and /dev of its own;
-- in place of the service's state and logs directories, the work root (the other
-  builds) and every secret file the configuration names: nothing (an empty tmpfs, or
-  /dev/null for a file);
+- its own work directory writable, its `tmp/` as /tmp (on disk, not in memory, and
+  gone with the work directory), and a /dev of its own;
+- in place of the service's state and logs directories, the sandbox's, the work root
+  (the other builds) and every secret file the configuration names now: nothing (an
+  empty read-only tmpfs, or /dev/null for a file, which cannot be opened);
 - only its own processes in /proc (a PID namespace of its own), which all end with
   the step: a step's `setsid` or `nohup` cannot outlive it, nor outlive the service;
+  a stopped step's processes still get their grace (`REAPER`);
 - no capability, even where the service runs as root, and no way to gain one (no
   setuid: `sudo` does not work inside).
 
@@ -24,8 +26,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -39,8 +41,32 @@ INSTALL_HINT = "sudo apt-get install bubblewrap"
 #: even where serve runs as root (which could otherwise remount / writable), and the
 #: whole confinement killed should serve die.
 NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL", "--die-with-parent")
-#: Every step gets a /tmp of its own.
-TMP = Path("/tmp")  # noqa: S108 - the step's own, a tmpfs: not the host's
+#: Every step gets a /tmp of its own: its work directory's `tmp/`.
+TMP = Path("/tmp")  # noqa: S108 - the step's own: not the host's
+#: The step's first process inside: bubblewrap ends every process of the namespace as
+#: soon as the step's own shell ends, which a SIGTERM does at once, before a child that
+#: traps it has cleaned up (`bash ci.sh` from a step). This shell takes the SIGTERM,
+#: waits for the step, and then, when stopping, for every other process inside to end,
+#: however long: the executor's SIGKILL at the end of `kill_grace` bounds it. In the
+#: foreground, the step keeps every signal's default (a background job's INT and QUIT
+#: would be ignored).
+REAPER = """trap 'stopping=1' TERM
+"$@"
+status=$?
+while [ -n "${stopping-}" ]; do
+  others=
+  for process in /proc/[0-9]*; do
+    case "${process#/proc/}" in 1|$$) ;; *) others=1; break ;; esac
+  done
+  [ -n "$others" ] || break
+  sleep 0.1
+done
+exit "$status"
+"""
+
+
+def _no_files() -> Iterable[Path]:
+    return ()
 
 
 class ConfineMode(StrEnum):
@@ -68,26 +94,34 @@ class Confinement:
     hidden_files: tuple[Path, ...] = ()
     #: Directories a step reads although they lie in a hidden one (the git cache).
     readable_dirs: tuple[Path, ...] = ()
+    #: More files to hide, named by the configuration as it is now (a reload may name a
+    #: new token file): asked at each step.
+    live_files: Callable[[], Iterable[Path]] = field(default=_no_files, compare=False)
 
     def wrap(self, argv: Sequence[str], work_dir: Path, cwd: Path) -> list[str]:
-        """`argv` to run inside the confinement, `work_dir` writable, starting in `cwd`."""
-        mounts = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", str(TMP)]
+        """`argv` to run inside the confinement, `work_dir` writable, its `tmp/` as /tmp,
+        starting in `cwd`."""
         hidden = _outermost([TMP, *(d for d in self.hidden_dirs if d.is_dir())])
+        mounts = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        mounts += ["--bind", str(work_dir / "tmp"), str(TMP)]
         for directory in hidden[1:]:
             mounts += ["--tmpfs", str(directory)]
-        for file in self.hidden_files:
-            if file.exists() and not file.is_dir() and not _inside_any(file, hidden):
+        for file in _now_at(self.hidden_files, self.live_files()):
+            if not _inside_any(file, hidden):
                 mounts += ["--ro-bind", "/dev/null", str(file)]
         for directory in self.readable_dirs:
             if directory.is_dir() and _inside_any(directory, hidden):
                 mounts += ["--ro-bind", str(directory), str(directory)]
+        mounts += ["--bind", str(work_dir), str(work_dir)]
+        for directory in hidden[1:]:  # after the mount points made in them
+            mounts += ["--remount-ro", str(directory)]
         return [
             self.bwrap,
             *NAMESPACES,
             *mounts,
-            "--bind", str(work_dir), str(work_dir),
             "--chdir", str(cwd),
             "--",
+            argv[0], "-c", REAPER, "crosscheck-step",
             *argv,
         ]  # fmt: skip
 
@@ -107,13 +141,11 @@ def confinement(
     if problem is not None or bwrap is None:
         if mode is ConfineMode.BUBBLEWRAP:
             raise ConfinementError(
-                f"executor confine: bubblewrap, but {problem}; install it, or set "
-                "'confine: none' for builds you trust on this host"
+                f"executor confine: bubblewrap, but {(problem or '').rstrip('.')}: make bubblewrap "
+                "work here, or set 'confine: none' for builds you trust on this host"
             )
         return None
-    return Confinement(
-        bwrap, _resolved(hidden_dirs), _resolved(hidden_files), _resolved(readable_dirs)
-    )
+    return Confinement(bwrap, _resolved(hidden_dirs), tuple(hidden_files), _resolved(readable_dirs))
 
 
 @cache  # once per process: serve checks before it makes its store, then builds with it
@@ -131,6 +163,24 @@ def probe(bwrap: str) -> str | None:
         said = ran.stderr.strip().splitlines()
         return f"bwrap cannot confine a build here: {said[-1] if said else ran.returncode}"
     return None
+
+
+def unconfined_because() -> str:
+    """Why `auto` found no working bubblewrap here (after `confinement`)."""
+    bwrap = shutil.which("bwrap")
+    return (probe(bwrap) if bwrap else None) or f"bwrap is not installed ({INSTALL_HINT})"
+
+
+def _now_at(*groups: Iterable[Path]) -> list[Path]:
+    """Each file where it is now, and where it was named, when either is there: a
+    secret rotated by swapping a link (Kubernetes' `..data`) is hidden at its new
+    target too."""
+    found: dict[Path, None] = {}
+    for path in (p for group in groups for p in group):
+        for where in (path.absolute(), path.resolve()):
+            if where.exists() and not where.is_dir():
+                found[where] = None
+    return list(found)
 
 
 def _resolved(paths: Iterable[Path]) -> tuple[Path, ...]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -115,7 +116,7 @@ class Executor:
         logs_root: Path,
         mirrors: MirrorCache,
         *,
-        secrets: Iterable[str] = (),
+        secrets: Iterable[str] | Callable[[], Iterable[str]] = (),
         keep_failed_workspaces: bool = False,
         clock: Callable[[], float] = time.time,
         console_hub: ConsoleWatchers | None = None,
@@ -124,7 +125,10 @@ class Executor:
         self.provider = provider
         self.logs_root = logs_root
         self.mirrors = mirrors
-        self._secrets = tuple(s for s in secrets if s)
+        #: What the console masks, asked at each build: a reload may name new secrets.
+        self._secrets: Callable[[], Iterable[str]] = (
+            secrets if callable(secrets) else partial(tuple, secrets)
+        )
         self._keep_failed = keep_failed_workspaces
         self._clock = clock
         self._console_hub = console_hub
@@ -154,7 +158,8 @@ class Executor:
             passwords = self._passwords(request)
         except SecretError as error:
             return await self._refused(request, str(error), on_finished)
-        mask = Masker([*self._secrets, *(p for p in passwords.values() if p)])
+        secrets = [s for s in self._secrets() if s]
+        mask = Masker([*secrets, *(p for p in passwords.values() if p)])
         try:
             async with self.provider.acquire(request.build_id, request.job.node) as node:
                 build = self._open(request, node, mask, listeners)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from crosscheck.executor.local import LocalNodeProvider
 from crosscheck.executor.mirrors import MirrorCache
 from crosscheck.executor.pool import NodePool
 from crosscheck.model.config import Config, ExecutorSettings
-from crosscheck.paths import cache_dir, state_dir
+from crosscheck.paths import cache_dir, default_sandbox_dir, state_dir
 
 
 @dataclass(frozen=True)
@@ -57,19 +57,33 @@ def resolve(settings: ExecutorSettings) -> ResolvedSettings:
 
 
 def local_confinement(
-    config: Config, settings: ResolvedSettings, private_files: Sequence[Path] = ()
+    config: Config,
+    settings: ResolvedSettings,
+    private_files: Sequence[Path] = (),
+    current: Callable[[], Config] | None = None,
 ) -> Confinement | None:
     """How this host's slots confine their builds: out of sight, crosscheck's state and
-    logs, the other builds, the configuration's secrets, serve's SSH agent (which logs
-    in to Gerrit and the lab without a key file) and `private_files` (the store); the
-    git cache readable. ConfinementError when `confine: bubblewrap` cannot be had."""
+    logs, the sandbox's (its admin's password), the other builds, the configuration's
+    secrets (of `current()`'s too, when given: a reload may name new ones), serve's SSH
+    agent (which logs in to Gerrit and the lab without a key file) and `private_files`
+    (the store); the git cache readable. ConfinementError when `confine: bubblewrap`
+    cannot be had."""
     agent = os.environ.get("SSH_AUTH_SOCK")
-    return confinement(
+    sandbox = os.environ.get("CROSSCHECK_SANDBOX_DIR")
+    found = confinement(
         settings.confine,
-        hidden_dirs=[state_dir(), settings.logs_root, settings.work_root],
+        hidden_dirs=[
+            state_dir(),
+            Path(sandbox) if sandbox else default_sandbox_dir(),
+            settings.logs_root,
+            settings.work_root,
+        ],
         hidden_files=[*secret_files(config), *private_files, *([Path(agent)] if agent else [])],
         readable_dirs=[settings.git_cache],
     )
+    if found is None or current is None:
+        return found
+    return replace(found, live_files=lambda: secret_files(current()))
 
 
 def configured_secrets(config: Config) -> list[str]:
@@ -99,6 +113,7 @@ def executor_from_config(
     *,
     console_hub: ConsoleWatchers | None = None,
     private_files: Sequence[Path] = (),
+    current: Callable[[], Config] | None = None,
 ) -> Executor:
     """An executor on the configuration's nodes (this host's slots, its SSH nodes and
     PODs), with its directories and secrets to mask (with `extra_secrets`, those the
@@ -106,9 +121,10 @@ def executor_from_config(
     configuration's executor settings already resolved. With `engine`, node locks,
     holds and drains are kept in the store. `console_hub` hears of every console line
     (serve's live consoles). `private_files`: files of the service a build must not read
-    beyond those the configuration names (its store)."""
+    beyond those the configuration names (its store). `current`: the configuration as
+    reloaded, whose secrets are masked and hidden from builds as soon as it names them."""
     settings = settings or resolve(config.executor)
-    confined = local_confinement(config, settings, private_files)
+    confined = local_confinement(config, settings, private_files, current)
     local = LocalNodeProvider(
         settings.work_root, settings.slots, settings.kill_grace, confinement=confined
     )
@@ -117,7 +133,7 @@ def executor_from_config(
         pool,
         settings.logs_root,
         MirrorCache(settings.git_cache),
-        secrets=[*configured_secrets(config), *extra_secrets],
+        secrets=lambda: [*configured_secrets(current() if current else config), *extra_secrets],
         keep_failed_workspaces=settings.keep_failed_workspaces,
         console_hub=console_hub,
         git_stall_time=settings.git_stall_time,

@@ -19,6 +19,7 @@ from collections.abc import Awaitable
 import uvicorn
 
 from crosscheck import __version__
+from crosscheck.executor.confinement import unconfined_because
 from crosscheck.http.sockets import listen
 from crosscheck.logs import prune_periodically
 from crosscheck.model.config import Config
@@ -83,18 +84,24 @@ def _say_who_builds_locally(config: Config, *, confined: bool) -> None:
     if not labels:
         return
     if confined:
-        log.info(
+        root = os.getuid() == 0
+        log.log(
+            logging.WARNING if root else logging.INFO,
             "builds of label(s) %s run on this host as %s, confined by bubblewrap: the "
-            "file system read-only but for their work directory and /tmp; crosscheck's "
-            "state, logs, secrets and other builds hidden; their processes alone in /proc",
+            "file system read-only but for their work directory; crosscheck's state, "
+            "logs, secrets and other builds hidden; their processes alone in /proc%s",
             ", ".join(labels),
             _user(),
+            "; but as root they read every file root may read (~/.ssh, /etc/shadow): run "
+            "serve as a user of its own"
+            if root
+            else "",
         )
         return
     how = (
         "'confine: none'"
         if config.executor.confine == "none"
-        else "bubblewrap not working here (sudo apt-get install bubblewrap)"
+        else f"no working bubblewrap: {unconfined_because()}"
     )
     log.warning(
         "builds of label(s) %s run on this host as this service's own user %s, not "

@@ -138,6 +138,7 @@ async def build_service(options: ServeOptions) -> Service:
         engine,
         console_hub=console_hub,
         private_files=store_files,
+        current=lambda: live.current,
     )
     nodes = executor.provider if isinstance(executor.provider, NodePool) else None
     if nodes is not None:  # nodes and PODs follow the configuration's reloads

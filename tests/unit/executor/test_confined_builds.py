@@ -58,6 +58,7 @@ async def test_a_confined_build_builds_as_before(
         "test -f driver.py && git log -1 --format=%s",
         'echo made > "$CROSSCHECK_ARTIFACTS/out.txt"',
         "echo scratch > /tmp/scratch && cat /tmp/scratch && echo home > $HOME/.cfg",
+        'test -f "$TMPDIR/scratch" && echo "/tmp is the work directory\'s"',
         event=change_event(7, 1, revision),
     )
     outcome = await executor.run(request)
@@ -65,6 +66,7 @@ async def test_a_confined_build_builds_as_before(
     assert outcome.result is BuildResult.SUCCESS, text
     assert "Fix" in text
     assert "scratch" in text
+    assert "| /tmp is the work directory's" in text  # on disk, not in memory
     log_dir = executor.logs_root / outcome.log_url
     assert (log_dir / "artifacts" / "out.txt").read_text() == "made\n"
 
@@ -105,6 +107,7 @@ async def test_the_services_secrets_state_and_environment_are_out_of_sight(
         f"echo password=[$(cat {private / 'password'})]",
         f"test -S {private / 'agent.sock'} && echo agent-socket || echo no-agent-socket",
         f"echo state=[$(ls -A {private / 'state'})]",
+        f"touch {private / 'state' / 'filled'} 2>&1 || true",
         f"echo logs=[$(ls -A {executor.logs_root})]",
         f"echo others=[$(ls -A {executor.logs_root.parent / 'work'} | wc -l)]",
         f"cat /proc/{os.getpid()}/environ 2>/dev/null && echo SAW-SERVICE || echo no-service",
@@ -120,6 +123,7 @@ async def test_the_services_secrets_state_and_environment_are_out_of_sight(
     assert "| no-agent-socket" in text
     assert "s3cr3t" not in text
     assert "state=[]" in text
+    assert "filled': Read-only file system" in text  # not a tmpfs to fill memory with
     assert "logs=[]" in text
     assert "others=[1]" in text  # its own work directory alone
     assert "no-service" in text
@@ -154,6 +158,21 @@ async def test_a_stopped_build_gets_its_grace_to_clean_up(
     step = "trap 'echo cleaning up; sleep 0.3; echo cleaned up; exit 3' TERM; sleep 30 & wait"
     request = make_request(step, event=change_event(11, 1, revision), timeout=1)
     outcome = await executor.run(request)
+    text = console(executor, outcome)
+    assert outcome.result is BuildResult.TIMED_OUT, text
+    assert "| cleaned up" in text
+
+
+async def test_a_child_that_traps_sigterm_gets_its_grace_too(
+    executor: Executor, upstream: Upstream, make_request: MakeRequest
+) -> None:
+    """Most steps run something that runs the rest (`bash ci.sh`, make, tox): bubblewrap
+    ends the whole namespace when the step's own shell ends, which a SIGTERM does at
+    once; the child's clean-up must still run."""
+    trap = "trap 'echo cleaning up; sleep 0.3; echo cleaned up; exit 3' TERM; sleep 30 & wait\n"
+    revision = upstream.change(PROJECT, 12, 1, {"trap.sh": trap}, "Child")
+    step = "if [ -f trap.sh ]; then bash trap.sh; fi"
+    outcome = await executor.run(make_request(step, event=change_event(12, 1, revision), timeout=1))
     text = console(executor, outcome)
     assert outcome.result is BuildResult.TIMED_OUT, text
     assert "| cleaned up" in text

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from crosscheck.executor.confinement import (
+    REAPER,
     Confinement,
     ConfinementError,
     ConfineMode,
@@ -19,7 +20,9 @@ from crosscheck.model.config import Config, ExecutorSettings
 
 def mounts(argv: list[str]) -> list[tuple[str, ...]]:
     """The mount options in order, each with its arguments."""
-    arity = {"--ro-bind": 2, "--bind": 2, "--tmpfs": 1, "--dev": 1, "--proc": 1}
+    arity = {
+        "--ro-bind": 2, "--bind": 2, "--tmpfs": 1, "--dev": 1, "--proc": 1, "--remount-ro": 1
+    }  # fmt: skip
     found, index = [], 0
     while argv[index] != "--":
         option = argv[index]
@@ -37,15 +40,17 @@ def test_the_step_runs_in_its_work_directory_after_every_other_mount(tmp_path: P
     assert wrapped[0] == "/usr/bin/bwrap"
     assert {"--unshare-pid", "--die-with-parent"} <= set(wrapped)
     assert wrapped[wrapped.index("--cap-drop") + 1] == "ALL"  # serve as root stays root
-    assert wrapped[wrapped.index("--") + 1 :] == ["bash", "-c", "make"]
+    # The step under the shell that gives its processes their grace when stopped.
+    inside = wrapped[wrapped.index("--") + 1 :]
+    assert inside == ["bash", "-c", REAPER, "crosscheck-step", "bash", "-c", "make"]
     assert wrapped[wrapped.index("--chdir") + 1] == str(work / "src")
-    assert mounts(wrapped)[:4] == [
+    assert mounts(wrapped) == [
         ("--ro-bind", "/", "/"),
         ("--dev", "/dev"),
         ("--proc", "/proc"),
-        ("--tmpfs", "/tmp"),  # noqa: S108 - the step's own
+        ("--bind", str(work / "tmp"), "/tmp"),  # noqa: S108 - on disk, its own
+        ("--bind", str(work), str(work)),
     ]
-    assert mounts(wrapped)[-1] == ("--bind", str(work), str(work))
 
 
 def test_hidden_directories_are_emptied_once_and_the_git_cache_read_again(
@@ -73,7 +78,37 @@ def test_hidden_directories_are_emptied_once_and_the_git_cache_read_again(
         ("--ro-bind", "/dev/null", str(secret)),
         ("--ro-bind", str(git), str(git)),
         ("--bind", str(tmp_path / "work" / "b1"), str(tmp_path / "work" / "b1")),
+        ("--remount-ro", str(state)),  # nothing can be written into what is hidden
     ]
+
+
+def test_files_named_since_the_start_and_rotated_secrets_are_hidden(
+    tmp_path: Path, private: Path
+) -> None:
+    """A reload may name a new token file; a secret mounted as a link to a versioned
+    directory (Kubernetes' `..data`) changes its target when rotated."""
+    (private / "..v1").mkdir()
+    (private / "..v1" / "token").write_text("one\n")
+    (private / "..data").symlink_to("..v1")
+    (private / "token").symlink_to("..data/token")
+    named: list[Path] = []
+    confined = Confinement(
+        "bwrap", hidden_files=(private / "token",), live_files=lambda: list(named)
+    )
+
+    def hidden() -> list[str]:
+        wrapped = mounts(confined.wrap(["true"], tmp_path / "b1", tmp_path))
+        return [m[2] for m in wrapped if m[:2] == ("--ro-bind", "/dev/null")]
+
+    assert hidden() == [str(private / "token"), str(private / "..v1" / "token")]
+    (private / "..v2").mkdir()
+    (private / "..v2" / "token").write_text("two\n")
+    (private / "..data").unlink()
+    (private / "..data").symlink_to("..v2")
+    assert hidden() == [str(private / "token"), str(private / "..v2" / "token")]
+    (private / "admin.token").write_text("admin\n")
+    named.append(private / "admin.token")
+    assert str(private / "admin.token") in hidden()
 
 
 def test_none_is_never_confined() -> None:
@@ -125,3 +160,17 @@ def test_serves_ssh_agent_is_hidden_from_local_builds(
     confined = local_confinement(Config(), settings)
     assert confined is not None
     assert (tmp_path / "agent.sock").resolve() in confined.hidden_files
+
+
+def test_the_sandbox_of_a_demo_serve_is_hidden_from_its_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`crosscheck sandbox demo` runs serve with a state directory inside the sandbox's,
+    whose sandbox.json holds the Gerrit admin's password."""
+    monkeypatch.setenv("CROSSCHECK_SANDBOX_DIR", str(tmp_path / "sandbox"))
+    monkeypatch.setenv("CROSSCHECK_STATE_DIR", str(tmp_path / "sandbox" / "demo"))
+    monkeypatch.setattr("crosscheck.executor.confinement.probe", lambda _: None)
+    monkeypatch.setattr("crosscheck.executor.confinement.shutil.which", lambda _: "/bin/bwrap")
+    confined = local_confinement(Config(), resolve(ExecutorSettings()))
+    assert confined is not None
+    assert (tmp_path / "sandbox").resolve() in confined.hidden_dirs

@@ -189,6 +189,27 @@ async def test_secrets_are_masked_in_the_console_and_records(
     assert "hunter2" not in outcome.detail
 
 
+async def test_a_secret_named_by_a_reload_is_masked_from_the_next_build(
+    upstream: Upstream, make_request: MakeRequest, tmp_path: Path
+) -> None:
+    """serve asks for the secrets at each build: a reload naming a new token file must
+    not leave that token printed in the clear until a restart."""
+    secrets = ["old-token"]
+    executor = Executor(
+        LocalNodeProvider(tmp_path / "work", slots=1),
+        tmp_path / "logs",
+        MirrorCache(tmp_path / "git"),
+        secrets=lambda: list(secrets),
+    )
+    revision = upstream.change(PROJECT, 6, 1, {"a": "b"}, "Change")
+    event = change_event(6, 1, revision)
+    first = await executor.run(make_request("echo old-token new-token", event=event))
+    secrets.append("new-token")
+    second = await executor.run(make_request("echo old-token new-token", event=event))
+    assert "| ***** new-token" in console(executor, first)
+    assert "| ***** *****" in console(executor, second)
+
+
 async def test_the_job_sees_a_clean_environment_with_the_gerrit_variables(
     executor: Executor,
     upstream: Upstream,

@@ -41,8 +41,15 @@ CROSSCHECK = (sys.executable, "-m", "crosscheck")
 
 
 class BackgroundServe:
-    def __init__(self, directory: Path, program: Sequence[str] = CROSSCHECK) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        program: Sequence[str] = CROSSCHECK,
+        sandbox_dir: Path | None = None,
+    ) -> None:
         self.directory = directory
+        #: The sandbox this serve builds for, out of its builds' sight.
+        self.sandbox_dir = sandbox_dir
         #: What `serve ARGS` is appended to (tests give a stand-in).
         self.program = tuple(program)
         self.pid_file = directory / "serve.pid"
@@ -128,8 +135,13 @@ class BackgroundServe:
         for path in config_paths:
             command += ["-c", str(path.resolve())]
         command += ["--port", str(port), "--database", self.database_url]
-        # Build work directories and logs go under this directory, not the user's state.
-        env = {**os.environ, "CROSSCHECK_STATE_DIR": str(self.directory)}
+        # Build work directories and logs go under this directory, not the user's state;
+        # the sandbox's (its admin's password) is named, so confined builds cannot see it.
+        env = {
+            **os.environ,
+            "CROSSCHECK_STATE_DIR": str(self.directory),
+            "CROSSCHECK_SANDBOX_DIR": str(self.sandbox_dir or self.directory),
+        }
         with self.log_file.open("a") as log:
             log.write(f"--- crosscheck serve starting at {datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z\n")
             log.flush()

@@ -73,7 +73,7 @@ async def run_demo(state: SandboxState, options: DemoOptions, say: Say) -> DemoR
     paths = [options.config_dir, state.connection_file]
     project = state.projects[0]
     check_config(paths, project)
-    serve = BackgroundServe(demo_dir(state.state_dir))
+    serve = BackgroundServe(demo_dir(state.state_dir), sandbox_dir=state.state_dir)
     started = serve.start(paths, _port(serve, options.port))
     web_url = f"http://127.0.0.1:{started.port}"
     install_checks_plugin(state, web_url)  # the site's Checks tab reads this serve
