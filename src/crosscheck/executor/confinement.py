@@ -8,8 +8,9 @@ Inside bubblewrap (`bwrap`, no privilege needed beyond user namespaces) a step s
 
 - the whole file system read-only, so neither a mirror nor the service's code or
   configuration can be changed;
-- its own work directory writable, its `tmp/` as /tmp (on disk, not in memory, and
-  gone with the work directory), and a /dev of its own;
+- its own work directory writable, its `tmp/` as /tmp and its `shm/` as /dev/shm (on
+  disk, not in memory, and gone with the work directory), and a read-only /dev of its
+  own;
 - in place of the service's state and logs directories, the sandbox's, the work root
   (the other builds) and every secret file the configuration names now: nothing (an
   empty read-only tmpfs, or /dev/null for a file, which cannot be opened);
@@ -43,6 +44,9 @@ INSTALL_HINT = "sudo apt-get install bubblewrap"
 NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL", "--die-with-parent")
 #: Every step gets a /tmp of its own: its work directory's `tmp/`.
 TMP = Path("/tmp")  # noqa: S108 - the step's own: not the host's
+#: Where a step's POSIX shared memory goes, in its work directory: on disk too.
+SHM = "shm"
+DEV = Path("/dev")
 #: The step's first process inside: bubblewrap ends every process of the namespace as
 #: soon as the step's own shell ends, which a SIGTERM does at once, before a child that
 #: traps it has cleaned up (`bash ci.sh` from a step). This shell takes the SIGTERM,
@@ -99,11 +103,12 @@ class Confinement:
     live_files: Callable[[], Iterable[Path]] = field(default=_no_files, compare=False)
 
     def wrap(self, argv: Sequence[str], work_dir: Path, cwd: Path) -> list[str]:
-        """`argv` to run inside the confinement, `work_dir` writable, its `tmp/` as /tmp,
-        starting in `cwd`."""
+        """`argv` to run inside the confinement, `work_dir` writable, its `tmp/` as /tmp
+        and its `SHM` (made by `prepare`) as /dev/shm, starting in `cwd`."""
         hidden = _outermost([TMP, *(d for d in self.hidden_dirs if d.is_dir())])
         mounts = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         mounts += ["--bind", str(work_dir / "tmp"), str(TMP)]
+        mounts += ["--bind", str(work_dir / SHM), str(DEV / "shm")]
         for directory in hidden[1:]:
             mounts += ["--tmpfs", str(directory)]
         for file in _now_at(self.hidden_files, self.live_files()):
@@ -113,7 +118,9 @@ class Confinement:
             if directory.is_dir() and _inside_any(directory, hidden):
                 mounts += ["--ro-bind", str(directory), str(directory)]
         mounts += ["--bind", str(work_dir), str(work_dir)]
-        for directory in hidden[1:]:  # after the mount points made in them
+        # After the mount points made in them; /dev too, a tmpfs in memory (its devices
+        # still work: a read-only mount stops files, not device nodes).
+        for directory in (*hidden[1:], DEV):
             mounts += ["--remount-ro", str(directory)]
         return [
             self.bwrap,
@@ -124,6 +131,11 @@ class Confinement:
             argv[0], "-c", REAPER, "crosscheck-step",
             *argv,
         ]  # fmt: skip
+
+
+def prepare(work_dir: Path) -> None:
+    """What `Confinement.wrap` binds that the executor does not make."""
+    (work_dir / SHM).mkdir(exist_ok=True)
 
 
 def confinement(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from crosscheck.executor.confinement import Confinement
+from crosscheck.executor.confinement import Confinement, prepare
 from crosscheck.executor.leftovers import stop_leftovers
 from crosscheck.executor.nodes import Command, LineSink, NodeError
 from crosscheck.executor.processes import run_in_group
@@ -77,6 +77,7 @@ class LocalNode:
         argv = [self._bash, "-e", "-c", command.script]
         cwd = Path(command.cwd)
         if self._confinement is not None:
+            prepare(self.work_dir)
             argv = self._confinement.wrap(argv, self.work_dir, cwd)
         return await run_in_group(
             argv,

@@ -59,6 +59,8 @@ async def test_a_confined_build_builds_as_before(
         'echo made > "$CROSSCHECK_ARTIFACTS/out.txt"',
         "echo scratch > /tmp/scratch && cat /tmp/scratch && echo home > $HOME/.cfg",
         'test -f "$TMPDIR/scratch" && echo "/tmp is the work directory\'s"',
+        'touch /dev/shm/segment && test -f "$CROSSCHECK_SRC_ROOT/../shm/segment" && echo on-disk',
+        "touch /dev/filled 2>&1 || true",
         event=change_event(7, 1, revision),
     )
     outcome = await executor.run(request)
@@ -67,6 +69,8 @@ async def test_a_confined_build_builds_as_before(
     assert "Fix" in text
     assert "scratch" in text
     assert "| /tmp is the work directory's" in text  # on disk, not in memory
+    assert "| on-disk" in text  # /dev/shm too
+    assert "/dev/filled': Read-only file system" in text
     log_dir = executor.logs_root / outcome.log_url
     assert (log_dir / "artifacts" / "out.txt").read_text() == "made\n"
 

@@ -49,7 +49,9 @@ def test_the_step_runs_in_its_work_directory_after_every_other_mount(tmp_path: P
         ("--dev", "/dev"),
         ("--proc", "/proc"),
         ("--bind", str(work / "tmp"), "/tmp"),  # noqa: S108 - on disk, its own
+        ("--bind", str(work / "shm"), "/dev/shm"),  # noqa: S108 - on disk, its own
         ("--bind", str(work), str(work)),
+        ("--remount-ro", "/dev"),  # a tmpfs: memory
     ]
 
 
@@ -73,12 +75,13 @@ def test_hidden_directories_are_emptied_once_and_the_git_cache_read_again(
         readable_dirs=(git, tmp_path / "not-made"),
     )
     found = mounts(confined.wrap(["true"], tmp_path / "work" / "b1", tmp_path))
-    assert found[4:] == [
+    assert found[5:] == [
         ("--tmpfs", str(state)),
         ("--ro-bind", "/dev/null", str(secret)),
         ("--ro-bind", str(git), str(git)),
         ("--bind", str(tmp_path / "work" / "b1"), str(tmp_path / "work" / "b1")),
         ("--remount-ro", str(state)),  # nothing can be written into what is hidden
+        ("--remount-ro", "/dev"),
     ]
 
 
