@@ -8,6 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from crosscheck.cli import main
+from crosscheck.cli.run import _say_confinement
+from crosscheck.executor import executor_from_config
+from crosscheck.model.config import Config, ExecutorSettings
+from crosscheck.model.node import Lab
 
 CONFIG = """
 - connection:
@@ -68,3 +72,25 @@ def test_an_unreachable_gerrit_is_one_clear_error(tmp_path: Path) -> None:
     assert code == 1
     assert "no answer from Gerrit at http://127.0.0.1:9" in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("confine", "said"),
+    [
+        ("auto", "local builds: confined by bubblewrap (docs/executor.md)"),
+        ("none", "local builds: not confined ('confine: none')"),
+    ],
+)
+def test_a_run_says_whether_its_build_is_confined(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    confine: str,
+    said: str,
+) -> None:
+    """As serve says at its start: `crosscheck run` builds on this host too."""
+    monkeypatch.setenv("CROSSCHECK_STATE_DIR", str(tmp_path / "state"))
+    settings = ExecutorSettings(confine=confine)  # type: ignore[arg-type]
+    config = Config(executor=settings, lab=Lab(local_labels=frozenset({"local"})))
+    _say_confinement(config, executor_from_config(config))
+    assert capsys.readouterr().err.strip() == said

@@ -18,7 +18,9 @@ from crosscheck.config.secrets import http_password
 from crosscheck.drivers.gerrit.changes import fetch_patchset, patchset_created
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.errors import ConfigInvalidError
-from crosscheck.executor import executor_from_config, resolve
+from crosscheck.executor import Executor, executor_from_config, resolve
+from crosscheck.executor.confinement import unconfined_because
+from crosscheck.executor.pool import NodePool
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, format_duration
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
@@ -155,10 +157,24 @@ async def _run(
         context=await plan_context(config, job, event, database),
     )
     executor = executor_from_config(config)
+    _say_confinement(config, executor)
     outcome = await executor.run(request, listeners=[click.echo])
     # A tidy-up of the mirror this run's fetch made due ends before the process does.
     await executor.mirrors.settled()
     return outcome
+
+
+def _say_confinement(config: Config, executor: Executor) -> None:
+    """Whether a build on this host runs confined, as serve says at its start."""
+    pool = executor.provider
+    if not isinstance(pool, NodePool) or not config.lab.local_labels:
+        return
+    if pool.local.confinement is not None:
+        click.echo("local builds: confined by bubblewrap (docs/executor.md)", err=True)
+    elif config.executor.confine == "none":
+        click.echo("local builds: not confined ('confine: none')", err=True)
+    else:
+        click.echo(f"local builds: not confined: {unconfined_because()}", err=True)
 
 
 async def fetch_event(connection: GerritConnection, number: int, patchset: int | None) -> Event:
