@@ -44,6 +44,10 @@ INSTALL_HINT = "sudo apt-get install bubblewrap"
 NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL", "--die-with-parent")
 #: Every step gets a /tmp of its own: its work directory's `tmp/`.
 TMP = Path("/tmp")  # noqa: S108 - the step's own: not the host's
+#: The link a Kubernetes secret volume swaps to rotate its files.
+KUBERNETES_DATA = "..data"
+#: A crosscheck sandbox's state file (sandbox/gerrit/state.py's STATE_FILE).
+SANDBOX_STATE = "sandbox.json"
 #: Where a step's POSIX shared memory goes, in its work directory: on disk too.
 SHM = "shm"
 DEV = Path("/dev")
@@ -105,13 +109,15 @@ class Confinement:
     def wrap(self, argv: Sequence[str], work_dir: Path, cwd: Path) -> list[str]:
         """`argv` to run inside the confinement, `work_dir` writable, its `tmp/` as /tmp
         and its `SHM` (made by `prepare`) as /dev/shm, starting in `cwd`."""
-        hidden = _outermost([TMP, *(d for d in self.hidden_dirs if d.is_dir())])
+        files = [*self.hidden_files, *self.live_files()]
+        directories = [*self.hidden_dirs, *_secret_homes(files)]
+        hidden = _outermost([TMP, *(d for d in directories if d.is_dir())])
         mounts = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         mounts += ["--bind", str(work_dir / "tmp"), str(TMP)]
         mounts += ["--bind", str(work_dir / SHM), str(DEV / "shm")]
         for directory in hidden[1:]:
             mounts += ["--tmpfs", str(directory)]
-        for file in _now_at(self.hidden_files, self.live_files()):
+        for file in _now_at(files):
             if not _inside_any(file, hidden):
                 mounts += ["--ro-bind", "/dev/null", str(file)]
         for directory in self.readable_dirs:
@@ -181,6 +187,21 @@ def unconfined_because() -> str:
     """Why `auto` found no working bubblewrap here (after `confinement`)."""
     bwrap = shutil.which("bwrap")
     return (probe(bwrap) if bwrap else None) or f"bwrap is not installed ({INSTALL_HINT})"
+
+
+def _secret_homes(files: Iterable[Path]) -> list[Path]:
+    """Directories to hide whole for the secret files in them: a Kubernetes secret
+    volume (its `..data` link can be swapped to a new version while a step runs, out
+    of a file mount's reach), and a sandbox of crosscheck's, whose `sandbox.json` holds
+    its Gerrit admin's password beside the CI account's secrets its connection names."""
+    homes: dict[Path, None] = {}
+    for file in files:
+        if (file.parent / KUBERNETES_DATA).exists():
+            homes[file.parent.resolve()] = None
+        for directory in (file.parent, file.parent.parent):
+            if (directory / SANDBOX_STATE).is_file():
+                homes[directory.resolve()] = None
+    return list(homes)
 
 
 def _now_at(*groups: Iterable[Path]) -> list[Path]:

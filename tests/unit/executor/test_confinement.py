@@ -9,6 +9,7 @@ import pytest
 
 from crosscheck.executor.confinement import (
     REAPER,
+    SANDBOX_STATE,
     Confinement,
     ConfinementError,
     ConfineMode,
@@ -16,6 +17,7 @@ from crosscheck.executor.confinement import (
 )
 from crosscheck.executor.settings import local_confinement, resolve
 from crosscheck.model.config import Config, ExecutorSettings
+from crosscheck.sandbox.gerrit.state import STATE_FILE
 
 
 def mounts(argv: list[str]) -> list[tuple[str, ...]]:
@@ -85,33 +87,60 @@ def test_hidden_directories_are_emptied_once_and_the_git_cache_read_again(
     ]
 
 
-def test_files_named_since_the_start_and_rotated_secrets_are_hidden(
+def hidden_by(confined: Confinement, tmp_path: Path) -> tuple[list[str], list[str]]:
+    """The directories emptied and the files blanked for a step."""
+    found = mounts(confined.wrap(["true"], tmp_path / "b1", tmp_path))
+    directories = [m[1] for m in found if m[0] == "--tmpfs"]
+    return directories, [m[2] for m in found if m[:2] == ("--ro-bind", "/dev/null")]
+
+
+def test_files_named_since_the_start_and_linked_secrets_are_hidden(
     tmp_path: Path, private: Path
 ) -> None:
-    """A reload may name a new token file; a secret mounted as a link to a versioned
-    directory (Kubernetes' `..data`) changes its target when rotated."""
-    (private / "..v1").mkdir()
-    (private / "..v1" / "token").write_text("one\n")
-    (private / "..data").symlink_to("..v1")
-    (private / "token").symlink_to("..data/token")
+    """A reload may name a new token file; a link's target is hidden where it is now."""
+    (private / "v1").mkdir()
+    (private / "v1" / "token").write_text("one\n")
+    (private / "token").symlink_to("v1/token")
     named: list[Path] = []
     confined = Confinement(
         "bwrap", hidden_files=(private / "token",), live_files=lambda: list(named)
     )
-
-    def hidden() -> list[str]:
-        wrapped = mounts(confined.wrap(["true"], tmp_path / "b1", tmp_path))
-        return [m[2] for m in wrapped if m[:2] == ("--ro-bind", "/dev/null")]
-
-    assert hidden() == [str(private / "token"), str(private / "..v1" / "token")]
-    (private / "..v2").mkdir()
-    (private / "..v2" / "token").write_text("two\n")
-    (private / "..data").unlink()
-    (private / "..data").symlink_to("..v2")
-    assert hidden() == [str(private / "token"), str(private / "..v2" / "token")]
+    first = [str(private / "token"), str(private / "v1/token")]
+    assert hidden_by(confined, tmp_path) == ([], first)
+    (private / "v2").mkdir()
+    (private / "v2" / "token").write_text("two\n")
+    (private / "token").unlink()
+    (private / "token").symlink_to("v2/token")
     (private / "admin.token").write_text("admin\n")
     named.append(private / "admin.token")
-    assert str(private / "admin.token") in hidden()
+    assert hidden_by(confined, tmp_path) == (
+        [],
+        [str(private / "token"), str(private / "v2/token"), str(private / "admin.token")],
+    )
+
+
+def test_a_kubernetes_secret_volume_is_hidden_whole(tmp_path: Path, private: Path) -> None:
+    """Its `..data` link may be swapped to a new version while a step runs, out of the
+    reach of a mount on the file made when the step started."""
+    (private / "..v1").mkdir()
+    (private / "..v1" / "token").write_text("one\n")
+    (private / "..data").symlink_to("..v1")
+    (private / "token").symlink_to("..data/token")
+    confined = Confinement("bwrap", hidden_files=(private / "token",))
+    assert hidden_by(confined, tmp_path) == ([str(private.resolve())], [])
+
+
+def test_the_sandbox_whose_secrets_a_connection_names_is_hidden_whole(
+    tmp_path: Path, private: Path
+) -> None:
+    """Beside the CI account's password, a sandbox keeps its Gerrit admin's in
+    sandbox.json: a serve started without CROSSCHECK_SANDBOX_DIR must hide it too."""
+    (private / SANDBOX_STATE).write_text('{"admin": {"http_password": "x"}}\n')
+    (private / "secrets").mkdir()
+    (private / "secrets" / "ci_http_password").write_text("ci\n")
+    confined = Confinement("bwrap", hidden_files=(private / "secrets" / "ci_http_password",))
+    assert hidden_by(confined, tmp_path) == ([str(private.resolve())], [])
+    assert SANDBOX_STATE == STATE_FILE
 
 
 def test_none_is_never_confined() -> None:
