@@ -155,7 +155,7 @@ def confinement(
     if mode is ConfineMode.NONE:
         return None
     bwrap = shutil.which("bwrap")
-    problem = probe(bwrap) if bwrap else f"bwrap is not installed ({INSTALL_HINT})"
+    problem = unconfined_because()
     if problem is not None or bwrap is None:
         if mode is ConfineMode.BUBBLEWRAP:
             raise ConfinementError(
@@ -183,10 +183,10 @@ def probe(bwrap: str) -> str | None:
     return None
 
 
-def unconfined_because() -> str:
-    """Why `auto` found no working bubblewrap here (after `confinement`)."""
+def unconfined_because() -> str | None:
+    """Why bubblewrap cannot confine a build here; None when it can."""
     bwrap = shutil.which("bwrap")
-    return (probe(bwrap) if bwrap else None) or f"bwrap is not installed ({INSTALL_HINT})"
+    return probe(bwrap) if bwrap else f"bwrap is not installed ({INSTALL_HINT})"
 
 
 def _secret_homes(files: Iterable[Path]) -> list[Path]:
@@ -205,9 +205,8 @@ def _secret_homes(files: Iterable[Path]) -> list[Path]:
 
 
 def _now_at(*groups: Iterable[Path]) -> list[Path]:
-    """Each file where it is now, and where it was named, when either is there: a
-    secret rotated by swapping a link (Kubernetes' `..data`) is hidden at its new
-    target too."""
+    """Each file where it was named, and where its links lead now, when either is
+    there: a secret rotated by swapping a link is hidden at its new target too."""
     found: dict[Path, None] = {}
     for path in (p for group in groups for p in group):
         for where in (path.absolute(), path.resolve()):
