@@ -357,10 +357,13 @@ class NodePool:
         task.add_done_callback(self._soon.discard)
 
     def _out(self, runtime: NodeRuntime, reason: str) -> None:
-        was = runtime.healthy
+        """Said when the node goes out, and again when the reason it stays out changes:
+        an unreachable node that comes back with a new host key is another problem."""
+        was, said_before = runtime.healthy, runtime.reason
         runtime.healthy, runtime.reason, runtime.checked_at = False, reason, self._clock()
         if was is not False:
             metrics.node_failures.labels(runtime.name).inc()
+        if was is not False or reason != said_before:
             log.warning("node %s is out of rotation: %s", runtime.name, reason)
 
     async def _back(self, runtime: NodeRuntime) -> None:

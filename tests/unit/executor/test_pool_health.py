@@ -4,12 +4,14 @@ brings an SSH node, and its gauges following local builds without it. No SSH nee
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
 from crosscheck.executor.local import LocalNodeProvider
+from crosscheck.executor.nodes import NodeError
 from crosscheck.executor.pool import NodePool
 from crosscheck.model.node import Lab, SshNode
 from tests.polling import until
@@ -82,3 +84,34 @@ async def test_the_local_gauges_follow_each_build_without_a_health_pass(tmp_path
             assert running() == 2
     assert running() == 0
     assert REGISTRY.get_sample_value("crosscheck_node_slots", {"node": "local"}) == 2
+
+
+async def test_a_node_out_of_rotation_is_said_again_only_when_its_reason_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A reinstalled node: unreachable while it restarts, then back with a new host key.
+    # The second problem is the one to act on, so it is said though the node was out.
+    pool = NodePool(Lab(nodes={"one": ONE}), LocalNodeProvider(tmp_path, 1))
+    await pool.load()
+    runtime = pool.runtimes["one"]
+    answers = iter(["refused", "refused", "host key changed: new", "host key changed: new"])
+
+    async def check_afresh() -> None:
+        raise NodeError(next(answers))
+
+    monkeypatch.setattr(runtime.host, "check_afresh", check_afresh)
+
+    def failures() -> float | None:
+        return REGISTRY.get_sample_value("crosscheck_node_failures_total", {"node": "one"})
+
+    before = failures() or 0
+    with caplog.at_level(logging.WARNING, logger="crosscheck.executor.pool"):
+        for _ in range(4):
+            assert not await pool._check(runtime, afresh=True)
+    said = [r.getMessage() for r in caplog.records if "out of rotation" in r.getMessage()]
+    assert said == [
+        "node one is out of rotation: refused",
+        "node one is out of rotation: host key changed: new",
+    ]
+    assert failures() == before + 1  # one time out, however many reasons
+    assert runtime.reason == "host key changed: new"
