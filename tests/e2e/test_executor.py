@@ -6,10 +6,13 @@ through Gerrit, as a reviewer would) never disturbs another test.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 
@@ -45,6 +48,11 @@ JOBS = """
     name: exec-fail
     node: lab
     run: ["echo failing on purpose", "exit 3"]
+- job:
+    name: exec-stopped
+    node: lab
+    run:
+      - "trap 'echo cleaning up; exit 7' TERM; echo started; sleep 60 & wait"
 """
 
 
@@ -200,3 +208,34 @@ async def test_crosscheck_run_on_a_pushed_change(
     missing = crosscheck_run(config_dir, "exec-pass", "--change", f"{change.number},7")
     assert missing.returncode == 1
     assert f"change {change.number} has no patchset 7 (patchsets: 1)" in missing.stderr
+
+
+async def test_sigterm_to_crosscheck_run_gives_the_step_its_grace(
+    sandbox: SandboxState, config_dir: Path, tmp_path: Path
+) -> None:
+    """As Ctrl-C does: a supervisor's or `timeout`'s SIGTERM reaches the step's trap,
+    and the build ends canceled with its console kept."""
+    repo = await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
+    branch = await new_branch(sandbox)
+    change = await repo.push_change({"stop.txt": "stop\n"}, "Stop me", branch=branch)
+    command = ["-m", "crosscheck", "run", "exec-stopped", "--change", str(change.number)]
+    running = await asyncio.create_subprocess_exec(
+        sys.executable, *command, "--config", str(config_dir), stdout=PIPE, stderr=PIPE
+    )
+    try:
+        assert running.stdout is not None
+        async with asyncio.timeout(120):  # the step has started, its trap set
+            while (line := await running.stdout.readline()) and not line.endswith(b"| started\n"):
+                pass
+        running.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(running.communicate(), 60)
+    finally:
+        if running.returncode is None:
+            running.kill()
+    assert running.returncode == 128 + signal.SIGTERM, err.decode()
+    assert "cleaning up" in out.decode()
+    assert "stopped by SIGTERM: the build was canceled" in err.decode()
+    assert "Traceback" not in err.decode()
+    consoles = list((tmp_path / "logs").rglob("console.log"))
+    assert len(consoles) == 1
+    assert "cleaning up" in consoles[0].read_text()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
+import signal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from crosscheck.cli import main
-from crosscheck.cli.run import _say_confinement
+from crosscheck.cli.run import _say_confinement, _stoppable
 from crosscheck.executor import executor_from_config
 from crosscheck.model.config import Config, ExecutorSettings
 from crosscheck.model.node import Lab
@@ -94,3 +98,42 @@ def test_a_run_says_whether_its_build_is_confined(
     config = Config(executor=settings, lab=Lab(local_labels=frozenset({"local"})))
     _say_confinement(config, executor_from_config(config))
     assert capsys.readouterr().err.strip() == said
+
+
+def test_a_run_without_bubblewrap_says_why_its_build_is_not_confined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CROSSCHECK_STATE_DIR", str(tmp_path / "state"))
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "bwrap" else which(name))
+    config = Config(lab=Lab(local_labels=frozenset({"local"})))
+    _say_confinement(config, executor_from_config(config))
+    assert capsys.readouterr().err.strip() == (
+        "local builds: not confined (no working bubblewrap: bwrap is not installed "
+        "(sudo apt-get install bubblewrap))"
+    )
+
+
+def test_sigterm_cancels_a_run_as_ctrl_c_does() -> None:
+    """The build's own clean-up runs (its steps get their kill_grace) before the
+    process ends, as with Ctrl-C; SIGTERM's default would end it under them."""
+    cleaned: list[str] = []
+
+    async def build() -> str:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)  # the grace: the loop still runs after the signal
+            cleaned.append("finished as canceled")
+            raise
+        return "not stopped"
+
+    async def main() -> str:
+        asyncio.get_running_loop().call_later(0.1, os.kill, os.getpid(), signal.SIGTERM)
+        return await _stoppable(build())
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(main())
+    assert cleaned == ["finished as canceled"]
+    # Afterwards SIGTERM is not left pointing at a finished loop.
+    assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, signal.default_int_handler)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -19,7 +22,7 @@ from crosscheck.drivers.gerrit.changes import fetch_patchset, patchset_created
 from crosscheck.drivers.gerrit.rest import GerritRestClient
 from crosscheck.errors import ConfigInvalidError
 from crosscheck.executor import Executor, executor_from_config, resolve
-from crosscheck.executor.confinement import unconfined_because
+from crosscheck.executor.confinement import not_confined_because
 from crosscheck.executor.pool import NodePool
 from crosscheck.model.build import BuildOutcome, BuildRequest, BuildResult, format_duration
 from crosscheck.model.config import Config
@@ -27,6 +30,8 @@ from crosscheck.model.connection import GerritConnection
 from crosscheck.model.events import Event, Origin
 from crosscheck.model.job import Job
 from crosscheck.paths import default_config_paths
+
+Outcome = TypeVar("Outcome")
 
 
 @click.command("run")
@@ -87,7 +92,13 @@ def run(
     job = _job(config, job_name)
     config = lab_for_run(config, job, node, database)
     connection = _connection(config, connection_name)
-    outcome = asyncio.run(_run(config, job, connection, (number, patchset), pipeline, database))
+    try:
+        outcome = asyncio.run(
+            _stoppable(_run(config, job, connection, (number, patchset), pipeline, database))
+        )
+    except asyncio.CancelledError:
+        click.echo("stopped by SIGTERM: the build was canceled", err=True)
+        sys.exit(128 + signal.SIGTERM)
     logs = resolve(config.executor).logs_root / outcome.log_url
     click.echo(
         f"{outcome.result} in {format_duration(outcome.duration)}"
@@ -137,6 +148,20 @@ def _connection(config: Config, name: str | None) -> GerritConnection:
     return config.connections[names[0]]
 
 
+async def _stoppable(work: Coroutine[Any, Any, Outcome]) -> Outcome:
+    """SIGTERM (a supervisor, `timeout`, `kill`) cancels the build as Ctrl-C does: its
+    steps get their kill_grace and its console and build.json are finished, rather than
+    this process dying under them."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    if task is None:  # not run as a task: nothing to cancel
+        return await work
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await work
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 async def _run(
     config: Config,
     job: Job,
@@ -171,10 +196,9 @@ def _say_confinement(config: Config, executor: Executor) -> None:
         return
     if pool.local.confinement is not None:
         click.echo("local builds: confined by bubblewrap (docs/executor.md)", err=True)
-    elif config.executor.confine == "none":
-        click.echo("local builds: not confined ('confine: none')", err=True)
     else:
-        click.echo(f"local builds: not confined: {unconfined_because()}", err=True)
+        why = not_confined_because(config.executor.confine)
+        click.echo(f"local builds: not confined ({why})", err=True)
 
 
 async def fetch_event(connection: GerritConnection, number: int, patchset: int | None) -> Event:

@@ -189,6 +189,14 @@ def unconfined_because() -> str | None:
     return probe(bwrap) if bwrap else f"bwrap is not installed ({INSTALL_HINT})"
 
 
+def not_confined_because(mode: str) -> str:
+    """Why builds on this host run unconfined under the setting `mode`, in the words
+    serve's start and `crosscheck run` both use."""
+    if mode == ConfineMode.NONE:
+        return "'confine: none'"
+    return f"no working bubblewrap: {unconfined_because()}"
+
+
 def _secret_homes(files: Iterable[Path]) -> list[Path]:
     """Directories to hide whole for the secret files in them: a Kubernetes secret
     volume (its `..data` link can be swapped to a new version while a step runs, out

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -114,6 +115,7 @@ def executor_from_config(
     console_hub: ConsoleWatchers | None = None,
     private_files: Sequence[Path] = (),
     current: Callable[[], Config] | None = None,
+    confined: Confinement | Literal["to_find"] | None = "to_find",
 ) -> Executor:
     """An executor on the configuration's nodes (this host's slots, its SSH nodes and
     PODs), with its directories and secrets to mask (with `extra_secrets`, those the
@@ -122,9 +124,12 @@ def executor_from_config(
     holds and drains are kept in the store. `console_hub` hears of every console line
     (serve's live consoles). `private_files`: files of the service a build must not read
     beyond those the configuration names (its store). `current`: the configuration as
-    reloaded, whose secrets are masked and hidden from builds as soon as it names them."""
+    reloaded, whose secrets are masked and hidden from builds as soon as it names them.
+    `confined`: this host's confinement when the caller already found it (serve, which
+    must refuse before it makes its store)."""
     settings = settings or resolve(config.executor)
-    confined = local_confinement(config, settings, private_files, current)
+    if confined == "to_find":
+        confined = local_confinement(config, settings, private_files, current)
     local = LocalNodeProvider(
         settings.work_root, settings.slots, settings.kill_grace, confinement=confined
     )

@@ -19,7 +19,7 @@ from collections.abc import Awaitable
 import uvicorn
 
 from crosscheck import __version__
-from crosscheck.executor.confinement import unconfined_because
+from crosscheck.executor.confinement import not_confined_because
 from crosscheck.http.sockets import listen
 from crosscheck.logs import prune_periodically
 from crosscheck.model.config import Config
@@ -98,11 +98,6 @@ def _say_who_builds_locally(config: Config, *, confined: bool) -> None:
             else "",
         )
         return
-    how = (
-        "'confine: none'"
-        if config.executor.confine == "none"
-        else f"no working bubblewrap: {unconfined_because()}"
-    )
     log.warning(
         "builds of label(s) %s run on this host as this service's own user %s, not "
         "confined (%s): they can read what it reads (its credentials) and write its git "
@@ -110,7 +105,7 @@ def _say_who_builds_locally(config: Config, *, confined: bool) -> None:
         "you do not trust confined, or on SSH nodes (docs/nodes.md)",
         ", ".join(labels),
         _user(),
-        how,
+        not_confined_because(config.executor.confine),
     )
 
 

@@ -110,7 +110,8 @@ async def build_service(options: ServeOptions) -> Service:
     all_readable(config)  # before the store and the CI account's token are made
     executor_settings = resolve(config.executor)
     store_files = sqlite_files(options.database_url)
-    local_confinement(config, executor_settings, store_files)  # `confine: bubblewrap` here?
+    # `confine: bubblewrap` without bubblewrap stops serve before it makes its store.
+    confined = local_confinement(config, executor_settings, store_files, lambda: live.current)
     engine = await open_store(options.database_url)
     rest = {name: rest_client(c) for name, c in config.connections.items()}
     # What each stream said of its changes spares the planning's read of a fresh upload.
@@ -137,8 +138,8 @@ async def build_service(options: ServeOptions) -> Service:
         executor_settings,
         engine,
         console_hub=console_hub,
-        private_files=store_files,
         current=lambda: live.current,
+        confined=confined,
     )
     nodes = executor.provider if isinstance(executor.provider, NodePool) else None
     if nodes is not None:  # nodes and PODs follow the configuration's reloads
