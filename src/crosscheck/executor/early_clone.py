@@ -36,7 +36,7 @@ class EarlyClone:
             cloned: str | None = await self.task
         except (GitError, OSError):
             cloned = None
-        if cloned is not None:
+        if cloned is not None and _borrows_from(self.target, mirror):
             with contextlib.suppress(GitError):
                 tip = await git.run("rev-parse", "--verify", f"refs/heads/{branch}", cwd=mirror)
                 if tip.strip() == cloned:
@@ -50,6 +50,19 @@ class EarlyClone:
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError, GitError, OSError):
             await self.task
+
+
+def _borrows_from(clone: Path, mirror: Path) -> bool:
+    """Whether the clone borrows the mirror's own object store, where the fetch put
+    the change. A clone made while the mirror held what a build planted there (a
+    `commondir` naming another repository; the fetch undoes it) would borrow from
+    elsewhere and not see the change's commits."""
+    try:
+        borrowed = (clone / ".git" / "objects" / "info" / "alternates").read_text()
+    except OSError:
+        return False
+    wanted = (mirror / "objects").resolve()
+    return [Path(line).resolve() for line in borrowed.split("\n") if line] == [wanted]
 
 
 def start_early_clone(
