@@ -26,6 +26,7 @@ The network is left as it is: builds fetch dependencies.
 from __future__ import annotations
 
 import shutil
+import stat
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -139,9 +140,25 @@ class Confinement:
         ]  # fmt: skip
 
 
-def prepare(work_dir: Path) -> None:
-    """What `Confinement.wrap` binds that the executor does not make."""
-    (work_dir / SHM).mkdir(exist_ok=True)
+def prepare(work_dir: Path) -> list[str]:
+    """Make what `Confinement.wrap` binds from the work directory (`tmp/`, `SHM`) real
+    directories, afresh where a step left something else; the names replaced.
+    bubblewrap follows a link: a step that swapped `tmp/` for a link to a directory of
+    the service's would have it bound writable, as /tmp, into the next step. No process
+    of the last step is left to swap it again (all end with their step)."""
+    replaced: list[str] = []
+    for name in (TMP.name, SHM):
+        path = work_dir / name
+        try:
+            if stat.S_ISDIR(path.lstat().st_mode):
+                continue
+        except FileNotFoundError:
+            path.mkdir()
+            continue
+        path.unlink()  # a link or a file: never followed
+        path.mkdir()
+        replaced.append(name)
+    return replaced
 
 
 def confinement(

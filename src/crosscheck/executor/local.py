@@ -77,7 +77,9 @@ class LocalNode:
         argv = [self._bash, "-e", "-c", command.script]
         cwd = Path(command.cwd)
         if self._confinement is not None:
-            prepare(self.work_dir)
+            for name in prepare(self.work_dir):
+                output(f"--- {name}/ was not a directory (a link?): made anew for this step")
+                log.warning("node %s: a step replaced %s/ of its work directory", self.name, name)
             argv = self._confinement.wrap(argv, self.work_dir, cwd)
         return await run_in_group(
             argv,

@@ -64,7 +64,8 @@ def local_confinement(
     current: Callable[[], Config] | None = None,
 ) -> Confinement | None:
     """How this host's slots confine their builds: out of sight, crosscheck's state and
-    logs, the sandbox's (its admin's password), the other builds, the configuration's
+    logs, the sandbox's (its admin's password), the other builds, its user's home, the
+    configuration's
     secrets (of `current()`'s too, when given: a reload may name new ones), serve's SSH
     agent (which logs in to Gerrit and the lab without a key file) and `private_files`
     (the store); the git cache readable. ConfinementError when `confine: bubblewrap`
@@ -78,6 +79,7 @@ def local_confinement(
             Path(sandbox) if sandbox else default_sandbox_dir(),
             settings.logs_root,
             settings.work_root,
+            *_home(),
         ],
         hidden_files=[*secret_files(config), *private_files, *([Path(agent)] if agent else [])],
         readable_dirs=[settings.git_cache],
@@ -85,6 +87,17 @@ def local_confinement(
     if found is None or current is None:
         return found
     return replace(found, live_files=lambda: secret_files(current()))
+
+
+def _home() -> list[Path]:
+    """The service's user's home, which holds what the configuration does not name (its
+    ~/.ssh keys, its tools' tokens): a step has a home of its own. Not `/` (a user
+    without a home of its own), which would hide the system."""
+    try:
+        home = Path.home().resolve()
+    except (KeyError, RuntimeError):  # no HOME and no passwd entry
+        return []
+    return [home] if home != Path("/") else []
 
 
 def configured_secrets(config: Config) -> list[str]:

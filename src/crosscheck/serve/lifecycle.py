@@ -89,7 +89,8 @@ def _say_who_builds_locally(config: Config, *, confined: bool) -> None:
             logging.WARNING if root else logging.INFO,
             "builds of label(s) %s run on this host as %s, confined by bubblewrap: the "
             "file system read-only but for their work directory; crosscheck's state, "
-            "logs, secrets and other builds hidden; their processes alone in /proc%s",
+            "logs, secrets, other builds and its user's home hidden; their processes "
+            "alone in /proc%s",
             ", ".join(labels),
             _user(),
             "; but as root they read every file root may read (~/.ssh, /etc/shadow): run "

@@ -15,7 +15,9 @@ import pytest
 
 from crosscheck.executor import Executor, LocalNodeProvider, MirrorCache
 from crosscheck.executor.confinement import Confinement, ConfineMode, confinement
+from crosscheck.executor.settings import local_confinement, resolve
 from crosscheck.model.build import BuildOutcome, BuildResult
+from crosscheck.model.config import Config, ExecutorSettings
 from tests.unit.executor.conftest import PROJECT, MakeRequest, change_event
 from tests.unit.executor.gitrepos import Upstream, git
 
@@ -180,3 +182,71 @@ async def test_a_child_that_traps_sigterm_gets_its_grace_too(
     text = console(executor, outcome)
     assert outcome.result is BuildResult.TIMED_OUT, text
     assert "| cleaned up" in text
+
+
+async def test_a_step_that_swaps_its_tmp_for_a_link_does_not_reach_through_it_next_step(
+    executor: Executor,
+    upstream: Upstream,
+    make_request: MakeRequest,
+    private: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """bubblewrap follows a link where it binds from: a step that replaced its `tmp/`
+    and `shm/` with links to the service's directories would have them, writable, as
+    /tmp and /dev/shm in the next step."""
+    state = private / "state"
+    revision = upstream.change(PROJECT, 13, 1, {"a": "b"}, "Swap")
+    request = make_request(
+        'W=$(dirname "$CROSSCHECK_ARTIFACTS"); '
+        f'mv "$W/tmp" "$W/was-tmp" && ln -s {state} "$W/tmp" && '
+        f'mv "$W/shm" "$W/was-shm" && ln -s {private} "$W/shm"',
+        "cat /tmp/crosscheck.db || true; cat /dev/shm/password || true; "
+        "touch /tmp/PWNED /dev/shm/PWNED; ls -A /tmp /dev/shm",
+        event=change_event(13, 1, revision),
+    )
+    outcome = await executor.run(request)
+    text = console(executor, outcome)
+    assert outcome.result is BuildResult.SUCCESS, text
+    assert "the store" not in text
+    assert "s3cr3t-password" not in text
+    assert not (state / "PWNED").exists()
+    assert not (private / "PWNED").exists()
+    assert "--- tmp/ was not a directory (a link?): made anew for this step" in text
+    assert "--- shm/ was not a directory (a link?): made anew for this step" in text
+    assert any("a step replaced tmp/" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_services_home_is_out_of_sight_but_its_git_cache(
+    tmp_path: Path,
+    upstream: Upstream,
+    make_request: MakeRequest,
+    private: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key in ~/.ssh that no configuration names, beside the git cache under ~/.cache."""
+    home = private / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE KEY\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CROSSCHECK_STATE_DIR", str(tmp_path / "state"))
+    settings = resolve(
+        ExecutorSettings(
+            work_root=tmp_path / "work", logs_root=tmp_path / "logs", git_cache=home / "git"
+        )
+    )
+    confined = local_confinement(Config(), settings)
+    assert confined is not None
+    provider = LocalNodeProvider(settings.work_root, 1, 1.0, confinement=confined)
+    executor = Executor(provider, settings.logs_root, MirrorCache(settings.git_cache))
+    revision = upstream.change(PROJECT, 14, 1, {"a": "b"}, "Look home")
+    request = make_request(
+        f"cat {home}/.ssh/id_ed25519 || echo no-key",
+        f"ls {home}/git >/dev/null && echo cache-read",
+        event=change_event(14, 1, revision),
+    )
+    outcome = await executor.run(request)
+    text = console(executor, outcome)
+    assert outcome.result is BuildResult.SUCCESS, text
+    assert "PRIVATE KEY" not in text
+    assert "| no-key" in text
+    assert "| cache-read" in text

@@ -206,3 +206,21 @@ def test_the_sandbox_of_a_demo_serve_is_hidden_from_its_builds(
     confined = local_confinement(Config(), resolve(ExecutorSettings()))
     assert confined is not None
     assert (tmp_path / "sandbox").resolve() in confined.hidden_dirs
+
+
+def test_the_services_home_is_hidden_but_never_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its ~/.ssh and its tools' tokens are not named by the configuration; a user
+    without a home of its own (`/`) must not hide the system."""
+    monkeypatch.setattr("crosscheck.executor.confinement.probe", lambda _: None)
+    monkeypatch.setattr("crosscheck.executor.confinement.shutil.which", lambda _: "/bin/bwrap")
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    confined = local_confinement(Config(), resolve(ExecutorSettings()))
+    assert confined is not None
+    assert (tmp_path / "home").resolve() in confined.hidden_dirs
+    monkeypatch.setenv("HOME", "/")
+    confined = local_confinement(Config(), resolve(ExecutorSettings()))
+    assert confined is not None
+    assert Path("/") not in confined.hidden_dirs
