@@ -49,6 +49,11 @@ JOBS = """
     node: lab
     run: ["echo failing on purpose", "exit 3"]
 - job:
+    name: exec-escapes
+    node: lab
+    run:
+      - "printf 'said: \\\\033]0;TITLE\\\\007\\\\033[2J\\\\033[31mRED\\\\033[0m done\\\\n'"
+- job:
     name: exec-stopped
     node: lab
     run:
@@ -239,3 +244,21 @@ async def test_sigterm_to_crosscheck_run_gives_the_step_its_grace(
     consoles = list((tmp_path / "logs").rglob("console.log"))
     assert len(consoles) == 1
     assert "cleaning up" in consoles[0].read_text()
+
+
+async def test_crosscheck_run_shows_a_changes_output_without_its_terminal_controls(
+    sandbox: SandboxState, config_dir: Path, tmp_path: Path
+) -> None:
+    """A change's output would otherwise retitle, clear or write the clipboard of the
+    operator's terminal; its text stays, and the console log keeps every byte."""
+    repo = await SandboxRepo(sandbox, PROJECT, tmp_path / "repo").open()
+    branch = await new_branch(sandbox)
+    change = await repo.push_change({"esc.txt": "esc\n"}, "Escapes", branch=branch)
+    ran = crosscheck_run(config_dir, "exec-escapes", "--change", str(change.number))
+    assert ran.returncode == 0, ran.stderr
+    (said,) = [line for line in ran.stdout.splitlines() if "| said:" in line]
+    assert said.endswith("| said: RED done")
+    assert "\x1b" not in ran.stdout
+    assert "\x07" not in ran.stdout
+    (console,) = (tmp_path / "logs").rglob("console.log")
+    assert "\x1b]0;TITLE\x07" in console.read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import uuid
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from crosscheck.cli.console import printer
 from crosscheck.cli.options import change_option
 from crosscheck.cli.run_context import plan_context
 from crosscheck.cli.run_lab import lab_for_run
@@ -183,7 +185,10 @@ async def _run(
     )
     executor = executor_from_config(config)
     _say_confinement(config, executor)
-    outcome = await executor.run(request, listeners=[click.echo])
+    # The change's output: what it would make a terminal do (retitle, clear, the
+    # clipboard) is taken out, its colours kept on a terminal, as `crosscheck console`.
+    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    outcome = await executor.run(request, listeners=[printer(colour)])
     # A tidy-up of the mirror this run's fetch made due ends before the process does.
     await executor.mirrors.settled()
     return outcome
