@@ -281,6 +281,14 @@ class LabelSpec(Spec):
     description: str = ""
 
 
+#: A NUL cannot be passed to a process (each build would end in an error): most often
+#: YAML's `\0` escape in a double-quoted string, meant as a backslash and a 0.
+NUL_HINT = (
+    'holds a NUL character (YAML reads "\\0..." in double quotes as one): write "\\\\0" '
+    "for a backslash and a 0, or use single quotes"
+)
+
+
 class RunStepSpec(Spec):
     shell: Annotated[str, Field(min_length=1)] | None = None
     script: Annotated[str, Field(min_length=1)] | None = None
@@ -291,6 +299,8 @@ class RunStepSpec(Spec):
             raise ValueError(
                 "a run step is a shell line, or a mapping with exactly one of 'shell' or 'script'"
             )
+        if "\x00" in (self.shell or self.script or ""):
+            raise ValueError(NUL_HINT)
         return self
 
 
@@ -330,10 +340,16 @@ def _env(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     written = getattr(value, "text_at", {})
-    return {
+    env = {
         str(key): item if isinstance(item, str) else written.get(key, _env_value(item))
         for key, item in value.items()
     }
+    for key, item in env.items():
+        if "=" in key or "\x00" in key:
+            raise ValueError(f"environment name {key!r} holds '=' or a NUL: give a plain name")
+        if isinstance(item, str) and "\x00" in item:
+            raise ValueError(f"environment value of {key}: {NUL_HINT}")
+    return env
 
 
 def _env_value(value: Any) -> Any:

@@ -674,3 +674,26 @@ def test_a_project_name_with_regex_characters_needs_a_caret(tmp_path: Path) -> N
         "nor a regular expression — to match several projects, start it with '^': "
         "'^openstack/.*'"
     ]
+
+
+def test_a_nul_in_a_step_or_its_environment_is_an_error_not_a_failed_build(
+    tmp_path: Path,
+) -> None:
+    """YAML reads "\\033" in double quotes as a NUL and "33": no process can be given it,
+    so every build of the job would have ended in an error."""
+    result = load(
+        tmp_path,
+        "- job:\n    name: esc\n    node: lab\n    run: [\"printf '\\033[31m'\"]\n"
+        '- job:\n    name: envy\n    node: lab\n    env: {COLOR: "a\\0b"}\n    run: ["true"]\n'
+        '- job:\n    name: named\n    node: lab\n    env: {"A=B": x}\n    run: ["true"]\n',
+    )
+    hint = (
+        'holds a NUL character (YAML reads "\\0..." in double quotes as one): write "\\\\0" '
+        "for a backslash and a 0, or use single quotes"
+    )
+    assert errors(result) == [
+        f"test.yaml:4:11: error: 'run.0' in job 'esc': {hint}",
+        f"test.yaml:8:10: error: 'env' in job 'envy': environment value of COLOR: {hint}",
+        "test.yaml:13:10: error: 'env' in job 'named': environment name 'A=B' holds '=' or a "
+        "NUL: give a plain name",
+    ]
