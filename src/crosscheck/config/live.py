@@ -30,6 +30,7 @@ from asyncinotify import Inotify, Mask
 from crosscheck.config.files import discover
 from crosscheck.config.issues import IssueList
 from crosscheck.config.loader import LoadResult, load_config
+from crosscheck.config.secrets import SecretError, all_readable
 from crosscheck.errors import ConfigInvalidError
 from crosscheck.model.config import Config
 from crosscheck.model.connection import GerritConnection
@@ -98,6 +99,15 @@ class LiveConfig:
             return result
         _log_warnings(result)
         served, needs_restart = keep_start_elements(self.start, result.config)
+        try:  # as at start: a token file misnamed shows now, not at the first use
+            all_readable(served)
+        except SecretError as error:
+            log.error(
+                "configuration: %s; keeping the one in use (once it reads, save the "
+                "configuration again or send SIGHUP)",
+                error,
+            )
+            return dataclasses.replace(result, config=None)
         self.current = served
         self.reloads += 1
         log.info(

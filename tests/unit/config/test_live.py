@@ -47,6 +47,31 @@ def test_a_broken_configuration_keeps_the_running_one(
     assert "keeping the one in use" in caplog.text
 
 
+def test_a_reload_naming_a_secret_that_does_not_read_keeps_the_running_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As serve's start refuses it: otherwise it shows only at the first use (an
+    operator command answered 503, a report that cannot log in)."""
+    holder, applied = live(tmp_path)
+    before = holder.current
+    missing = tmp_path / "missing.token"
+    (tmp_path / "ci.yaml").write_text(f"- ci: {{name: ci, admin_token_file: {missing}}}\n")
+    with caplog.at_level(logging.ERROR, logger="crosscheck.config.live"):
+        result = holder.reload()
+    assert result.config is None
+    assert holder.current is before
+    assert applied == []
+    (said,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert str(missing) in said
+    assert said.endswith(
+        "keeping the one in use (once it reads, save the configuration again or send SIGHUP)"
+    )
+    missing.write_text("a-token\n")
+    (tmp_path / "ci.yaml").touch()  # saved again
+    assert holder.reload().config is not None
+    assert holder.current is not before
+
+
 def test_a_fixed_configuration_is_applied(tmp_path: Path) -> None:
     holder, applied = live(tmp_path)
     (tmp_path / "jobs.yaml").write_text(BIGGER)
