@@ -35,6 +35,7 @@ from crosscheck.executor.prefetch import Prefetcher
 from crosscheck.executor.records import (
     ARTIFACTS,
     CONSOLE_LOG,
+    MAX_ARTIFACT_BYTES,
     collect_artifacts,
     write_build_json,
 )
@@ -317,7 +318,15 @@ class Executor:
     async def _artifacts(self, build: _Build, local: BuildPaths) -> int:
         for note in await build.node.pull(PurePosixPath(ARTIFACTS)):
             build.console.line(f"--- artifacts: {note}")
-        return await asyncio.to_thread(collect_artifacts, Path(local.artifacts), build.log_dir)
+        copied, left_out = await asyncio.to_thread(
+            collect_artifacts, Path(local.artifacts), build.log_dir, MAX_ARTIFACT_BYTES
+        )
+        if left_out:
+            build.console.line(
+                f"--- artifacts: more than {MAX_ARTIFACT_BYTES >> 20} MiB in all: "
+                f"{left_out} file(s) left out"
+            )
+        return copied
 
     async def _finish(
         self,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,9 @@ from typing import Any
 BUILD_JSON = "build.json"
 CONSOLE_LOG = "console.log"
 ARTIFACTS = "artifacts"
+#: What a build may leave as artifacts, in all: 1 GiB.
+MAX_ARTIFACT_BYTES = 1 << 30
+_CHUNK_SIZE = 1 << 20
 
 
 def write_build_json(log_dir: Path, data: Mapping[str, Any]) -> None:
@@ -22,16 +24,21 @@ def write_build_json(log_dir: Path, data: Mapping[str, Any]) -> None:
     os.replace(temporary, target)
 
 
-def collect_artifacts(source: Path, log_dir: Path) -> int:
-    """Copy what the job left in `source` into `<log_dir>/artifacts/`; the number of files.
+def collect_artifacts(
+    source: Path, log_dir: Path, budget: int = MAX_ARTIFACT_BYTES
+) -> tuple[int, int]:
+    """Copy what the job left in `source` into `<log_dir>/artifacts/`, up to `budget`
+    bytes in all; the number of files copied, and of files left out for the budget.
 
     Symbolic links are skipped: a job could otherwise publish any file the service
-    can read (a link to a secret) as an artifact.
+    can read (a link to a secret) as an artifact. The budget keeps a build from filling
+    the disk that holds the logs and the store (a sparse file takes no room in the
+    work directory, all its length in a copy).
     """
     if not source.is_dir() or source.is_symlink():
-        return 0
+        return 0, 0
     target = log_dir / ARTIFACTS
-    copied = 0
+    copied = left_out = 0
     for directory, subdirectories, files in os.walk(source):
         here = Path(directory)
         subdirectories[:] = [d for d in subdirectories if not (here / d).is_symlink()]
@@ -41,16 +48,30 @@ def collect_artifacts(source: Path, log_dir: Path) -> int:
             path = here / name
             if path.is_symlink() or not path.is_file():
                 continue  # links, sockets, fifos
-            if _copy_no_follow(path, destination / name):
+            written = _copy_no_follow(path, destination / name, budget)
+            if written is None:
+                left_out += 1
+            elif written >= 0:
                 copied += 1
-    return copied
+                budget -= written
+    return copied, left_out
 
 
-def _copy_no_follow(source: Path, target: Path) -> bool:
+def _copy_no_follow(source: Path, target: Path, budget: int) -> int | None:
+    """The bytes copied; -1 when the file is gone or became a link since it was listed;
+    None when it is longer than `budget` (nothing of it is kept)."""
     try:
         fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
-        return False  # became a link, or vanished, since it was listed
+        return -1
+    written = 0
     with os.fdopen(fd, "rb") as reader, target.open("wb") as writer:
-        shutil.copyfileobj(reader, writer)
-    return True
+        while chunk := reader.read(min(_CHUNK_SIZE, budget - written + 1)):
+            written += len(chunk)
+            if written > budget:
+                break
+            writer.write(chunk)
+    if written > budget:
+        target.unlink()
+        return None
+    return written

@@ -371,3 +371,28 @@ async def test_a_workspace_gerrit_could_not_serve_says_whether_it_was_away(
 
     assert outcome.result is BuildResult.ERROR
     assert outcome.source_away is away, outcome.detail
+
+
+async def test_artifacts_beyond_the_budget_are_left_out_and_said(
+    executor: Executor,
+    upstream: Upstream,
+    make_request: MakeRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sparse file takes no room in the work directory and all its length in a copy:
+    a build could fill the disk that holds the logs and the store (1 GiB by default)."""
+    monkeypatch.setattr("crosscheck.executor.executor.MAX_ARTIFACT_BYTES", 1 << 20)
+    outcome = await executor.run(
+        make_request(
+            'cd "$CROSSCHECK_ARTIFACTS" && echo small > a.txt && truncate -s 3M sparse.bin'
+            " && ln -s /etc/passwd link",
+            event=change_event(1043, 1, upstream.change(PROJECT, 1043, 1, {"a": "b"}, "Big")),
+        )
+    )
+    assert outcome.result is BuildResult.SUCCESS
+    artifacts = log_dir(executor, outcome) / "artifacts"
+    assert sorted(p.name for p in artifacts.iterdir()) == ["a.txt"]
+    console = (log_dir(executor, outcome) / "console.log").read_text()
+    assert "--- artifacts: more than 1 MiB in all: 1 file(s) left out" in console
+    data = json.loads((log_dir(executor, outcome) / "build.json").read_text())
+    assert data["artifacts"] == 1

@@ -23,6 +23,7 @@ import asyncssh
 
 from crosscheck.executor.nodes import Command, LineSink, NodeError, StepTimeoutError
 from crosscheck.executor.processes import pump_lines
+from crosscheck.executor.records import MAX_ARTIFACT_BYTES
 from crosscheck.executor.ssh import scripts
 from crosscheck.executor.ssh.connection import describe
 from crosscheck.executor.ssh.host import LOST, NodeLostError, RemoteHost
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 #: Artifacts copied back per build at most: the rest stays on the node.
-MAX_ARTIFACT_BYTES = 1 << 30
 #: Members left out that the console names one by one; the others are counted.
 NOTES_SHOWN = 20
 #: GNU tar's exit statuses for a complete archive: 1 is "a file changed as it was read".
