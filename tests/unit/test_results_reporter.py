@@ -116,8 +116,11 @@ async def test_an_item_is_one_batch_through_the_public_api_with_the_token() -> N
 def test_build_results_map_to_result_values() -> None:
     assert result_value("SUCCESS") is ResultValue.PASSED
     assert result_value("CANCELED") is ResultValue.SKIPPED
-    for failed in ("FAILURE", "TIMED_OUT", "MERGE_CONFLICT", "NODE_FAILURE", "ERROR", "?"):
+    for failed in ("FAILURE", "TIMED_OUT", "MERGE_CONFLICT", "?"):
         assert result_value(failed) is ResultValue.FAILED
+    # No verdict on the change, as its Gerrit comment says: not shown as its failure.
+    for not_run in ("NODE_FAILURE", "ERROR"):
+        assert result_value(not_run) is ResultValue.UNSTABLE
 
 
 async def test_a_refusal_is_final_and_says_why() -> None:

@@ -29,11 +29,16 @@ _TRANSIENT = frozenset({httpx.codes.REQUEST_TIMEOUT, httpx.codes.TOO_MANY_REQUES
 _VALUES = {
     BuildResult.SUCCESS: ResultValue.PASSED,
     BuildResult.CANCELED: ResultValue.SKIPPED,
+    # No verdict on the change, as its Gerrit comment says (and no vote): neither
+    # passed nor failed, still counted against the CI's own success rate.
+    BuildResult.NODE_FAILURE: ResultValue.UNSTABLE,
+    BuildResult.ERROR: ResultValue.UNSTABLE,
 }
 
 
 def result_value(build_result: str) -> ResultValue:
-    """Anything but success (a timeout, a merge conflict, a node failure) is a failure."""
+    """A build that could not run is unstable; any other but success (a step that
+    failed, a timeout, a merge conflict) a failure."""
     if build_result == RUNNING:
         return ResultValue.IN_PROGRESS
     try:
