@@ -188,9 +188,11 @@ def account() -> None:
     """Create, update, list, disable and enable CI accounts; rotate tokens; add SSH keys."""
 
 
-def _with_accounts(store_url: str | None, work: Callable[[Accounts], Awaitable[T]]) -> T:
+def _with_accounts(
+    store_url: str | None, work: Callable[[Accounts], Awaitable[T]], *, existing: bool = False
+) -> T:
     async def run() -> T:
-        engine = await open_store(store_url, hint=STORE_SET)
+        engine = await open_store(store_url, hint=STORE_SET, existing=existing)
         try:
             return await work(Accounts(engine))
         finally:
@@ -319,7 +321,7 @@ def update(
 @store_option
 def list_accounts(store_url: str | None) -> None:
     """Every CI account, its state and projects."""
-    found = _with_accounts(store_url, lambda accounts: accounts.list_accounts())
+    found = _with_accounts(store_url, lambda accounts: accounts.list_accounts(), existing=True)
     # Driver and contact are left to the API's JSON reads: a wider table wraps every cell.
     table = Table("name", "enabled", "admin", "projects", "owner", "last seen")
     for item in found:
@@ -403,7 +405,7 @@ def audit(store_url: str | None, account_name: str | None, limit: int, as_json: 
     SSH key added; who did it and when."""
 
     async def read() -> list[AuditEvent]:
-        engine = await open_store(store_url, hint=STORE_SET)
+        engine = await open_store(store_url, hint=STORE_SET, existing=True)
         try:
             return await audit_trail(engine, limit=limit, account=account_name)
         finally:

@@ -41,9 +41,15 @@ class StoreError(CrosscheckError):
     """The store cannot be opened; the message names the database and why."""
 
 
-async def open_store(url: str | None = None, *, hint: str = WHERE_SET) -> AsyncEngine:
+async def open_store(
+    url: str | None = None, *, hint: str = WHERE_SET, existing: bool = False
+) -> AsyncEngine:
     """Connect and bring the schema to the newest migration; `hint` ends the message of
-    a store that cannot be opened (where its address is set)."""
+    a store that cannot be opened (where its address is set). `existing`: a command that
+    only reads refuses to make a SQLite store that is not there (an empty one would
+    answer as if nothing had been stored, from another place than the operator meant)."""
+    if existing:
+        _must_exist(url, hint)
     try:
         url = url or default_url()
     except OSError as error:
@@ -115,6 +121,15 @@ async def open_existing_store(url: str | None, *, needs: str) -> AsyncEngine:
             "crosscheck serve on it once, to bring it up to date"
         )
     return engine
+
+
+def _must_exist(url: str | None, hint: str) -> None:
+    files = sqlite_files(url)
+    if files and not files[0].exists():
+        raise StoreError(
+            f"no store at {files[0]}: nothing has been stored there yet (serve, or a command "
+            f"that writes, makes it); {hint}"
+        )
 
 
 def sqlite_files(url: str | None) -> list[Path]:

@@ -252,3 +252,15 @@ def test_a_stop_signal_closes_the_service_and_says_so(server: Server) -> None:
     log = (server.tmp / "serve.log").read_text()
     assert "results: SIGTERM: stopping" in log
     assert log.rstrip().endswith("results: stopped")
+
+
+def test_reading_accounts_from_a_store_that_is_not_there_makes_none(tmp_path: Path) -> None:
+    """A mistyped --store (or a state directory of another user) would otherwise answer
+    with an empty table from a store made for the occasion."""
+    for args in (("account", "list"), ("audit",)):
+        env = {"CROSSCHECK_STATE_DIR": str(tmp_path / "state"), "CROSSCHECK_STORE_URL": ""}
+        done = run("results", *args, env=env)
+        assert done.returncode == 1, done.stderr
+        store = tmp_path / "state" / "crosscheck.db"
+        assert f"no store at {store}: nothing has been stored there yet" in done.stderr
+        assert not store.exists()
