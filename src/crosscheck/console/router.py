@@ -18,6 +18,7 @@ artifact `x.js` run here if an escaping bug ever let a `<script src>` through.
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
 
 import secrets
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -47,6 +48,8 @@ from crosscheck.web.rendering import SECURITY_HEADERS, Renderer
 SCRIPT_PATH = "/static/console.js"
 #: The page is sent in pieces of about this size: a long log starts showing at once.
 PAGE_CHUNK = 64 * 1024
+#: The lines a console page shows at most: the last ones (the plain text has them all).
+PAGE_LINES = 20_000
 _NO_CACHE = {"Cache-Control": "no-cache"}
 #: A Last-Event-ID longer than this is no line number of ours.
 _MAX_ID_DIGITS = 12
@@ -92,7 +95,7 @@ def console_router(
             "build": shown_view,
             "state_text": state_text(build),
             "has_log": build.path is not None and build.path.is_file(),
-            "log": _PageLog(build.path, complete=not build.live),
+            "log": _PageLog(build.path, complete=not build.live, at_most=PAGE_LINES),
             "nonce": nonce,
             "script_url": f"{prefix}{SCRIPT_PATH}",
         }
@@ -185,23 +188,31 @@ def console_router(
 
 
 class _PageLog:
-    """The page's lines, read as the template renders them; `count` is the last line's
-    number once read, for the script to follow on from."""
+    """The page's last `at_most` lines, read as the template renders them; `count` is the
+    last line's number once read, for the script to follow on from, and `skipped` how
+    many came before those shown. As Jenkins' console does: a build that printed a
+    million lines would make a page of hundreds of megabytes that no browser opens;
+    the plain text keeps them all."""
 
-    def __init__(self, path: Path | None, *, complete: bool) -> None:
+    def __init__(self, path: Path | None, *, complete: bool, at_most: int = PAGE_LINES) -> None:
         self._path = path
         self._complete = complete
+        self._at_most = at_most
         self.count = 0
+        self.skipped = 0
 
     def __iter__(self) -> Iterator[ShownLine]:
         if self._path is None:
             return
         try:
-            for line in lines_of(self._path, complete=self._complete):
-                self.count = line.number
-                yield shown(line)
+            last = deque(lines_of(self._path, complete=self._complete), maxlen=self._at_most)
         except FileNotFoundError:  # pruned between the look and the read
             return
+        if last:
+            self.count = last[-1].number
+            self.skipped = last[0].number - 1
+        for line in last:
+            yield shown(line)
 
 
 def _resumed(last_event_id: str | None, start: int) -> int:

@@ -90,6 +90,29 @@ async def test_a_finished_build_page_shows_the_log_escaped_and_runs_no_script(
     assert f'href="/logs/34/1234/1/check/lab/{build_id}/console.log"' in html
 
 
+async def test_a_page_shows_the_last_lines_of_a_huge_console_and_links_the_rest(
+    engine: AsyncEngine,
+    logs_root: Path,
+    hub: ConsoleHub,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As Jenkins' console: a build that printed a million lines would make a page no
+    browser opens; the plain text keeps every line."""
+    monkeypatch.setattr("crosscheck.console.router.PAGE_LINES", 5)
+    build_id = await add_build(engine)
+    with await start_build(engine, logs_root, build_id, hub) as console:
+        console.lines([f"line {n}" for n in range(1, 13)])
+    await finish_build(engine, build_id)
+    html = (await client.get(f"/builds/{build_id}/console")).text
+    shown = re.findall(r'<tr id="L(\d+)">', html)
+    assert shown == ["8", "9", "10", "11", "12"]
+    assert "7 earlier line(s) are not shown here" in html
+    assert f'<a href="/logs/34/1234/1/check/lab/{build_id}/console.log">the plain text</a>' in html
+    small = await finished_build(engine, logs_root, hub)
+    assert "earlier line(s)" not in (await client.get(f"/builds/{small}/console")).text
+
+
 async def test_a_running_build_page_runs_one_script_by_nonce_and_says_where_to_follow(
     engine: AsyncEngine, logs_root: Path, hub: ConsoleHub, client: httpx.AsyncClient
 ) -> None:
