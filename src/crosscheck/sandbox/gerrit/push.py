@@ -109,9 +109,10 @@ class SandboxRepo:
         if not CHANGE_ID_TRAILER.search(message):
             await self._run("commit", "--quiet", "--amend", "--no-edit")  # the hook adds it
         revision = (await self._run("rev-parse", "HEAD")).strip()
+        # Push options rather than `refs/for/master%topic=...`: a topic may hold spaces.
         options = [*(["topic=" + topic] if topic else []), *(["wip"] if wip else [])]
-        target = f"HEAD:refs/for/{branch}" + ("%" + ",".join(options) if options else "")
-        await self._run("push", "--quiet", self.remote_url, target)
+        given = [part for option in options for part in ("-o", option)]
+        await self._run("push", "--quiet", *given, self.remote_url, f"HEAD:refs/for/{branch}")
         return await self._lookup(revision, branch)
 
     async def _work_tree(self) -> Path:
