@@ -16,6 +16,7 @@ CrosscheckError
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from crosscheck.errors import CrosscheckError
@@ -77,8 +78,14 @@ class RateLimitedError(ResultsError):
     def __init__(self, account: str, retry_after: float) -> None:
         self.retry_after = retry_after
         super().__init__(
-            f"CI account {account!r} sends too many requests: retry in {retry_after:.0f}s"
+            f"CI account {account!r} sends too many requests: retry in {self.seconds}s"
         )
+
+    @property
+    def seconds(self) -> int:
+        """Whole seconds to wait, rounded up and at least one: the message and the
+        Retry-After header say the same."""
+        return max(1, math.ceil(self.retry_after))
 
 
 class UnavailableError(ResultsError):

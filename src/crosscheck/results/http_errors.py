@@ -20,7 +20,7 @@ def http_error(error: ResultsError, prefix: str = "") -> LocatedHTTPError:
     if isinstance(error, AuthenticationError):
         headers["WWW-Authenticate"] = 'Basic realm="crosscheck results"'
     if isinstance(error, RateLimitedError):
-        headers["Retry-After"] = str(max(1, round(error.retry_after + 0.5)))
+        headers["Retry-After"] = str(error.seconds)
     return LocatedHTTPError(error.status_code, message, problems, headers or None)
 
 
