@@ -114,8 +114,9 @@ PURE_LOADER = loader_class(yaml.SafeLoader)
 LOADER = loader_class(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def _syntax_hint(problem: str) -> str | None:
-    if "\\t" in problem or "tab" in problem:
+def _syntax_hint(problem: str, found: str = "") -> str | None:
+    """`found`: the character where YAML stopped (its message does not always name it)."""
+    if "\\t" in problem or "tab" in problem or found == "\t":
         return "indent with spaces; YAML does not allow tabs"
     if "alias" in problem or "anchor" in problem:
         return 'a value starting with * or & must be quoted, e.g. time: "* * * * *"'
@@ -139,7 +140,8 @@ def load_yaml(
             where = error.context_mark
             at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
             context = f" ({error.context}{at})"
-        issues.error(f"YAML syntax: {problem}{context}", position, _syntax_hint(problem))
+        found = text[mark.index] if mark and 0 <= mark.index < len(text) else ""
+        issues.error(f"YAML syntax: {problem}{context}", position, _syntax_hint(problem, found))
     except RecursionError:
         issues.error(
             "the YAML is nested too deeply to read",

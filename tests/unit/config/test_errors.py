@@ -697,3 +697,13 @@ def test_a_nul_in_a_step_or_its_environment_is_an_error_not_a_failed_build(
         "test.yaml:13:10: error: 'env' in job 'named': environment name 'A=B' holds '=' or a "
         "NUL: give a plain name",
     ]
+
+
+def test_a_tab_indentation_is_named_as_the_problem(tmp_path: Path) -> None:
+    """PyYAML's message does not name the character it stopped at."""
+    result = load(tmp_path, "- job:\n\tname: a\n")
+    assert errors(result) == [
+        "test.yaml:2:1: error: YAML syntax: found character that cannot start any token "
+        "(while scanning for the next token at line 2, column 1) — indent with spaces; "
+        "YAML does not allow tabs"
+    ]
