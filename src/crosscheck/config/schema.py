@@ -19,6 +19,7 @@ from crosscheck.config.node_schema import NodeSpec, PodSpec
 from crosscheck.config.scenario_schema import ScenarioSpec, Segment
 from crosscheck.model.account_text import account_name_problem
 from crosscheck.model.config import (
+    DEFAULT_DISK_LIMIT,
     DEFAULT_GIT_STALL_TIME,
     DEFAULT_MAX_RESULT_AGE,
     DEFAULT_REPORT_GIVE_UP_AFTER,
@@ -33,6 +34,7 @@ from crosscheck.specs import (
     Duration,
     Glob,
     Name,
+    Size,
     Spec,
     as_list,
     no_inline,
@@ -180,6 +182,7 @@ class ExecutorSpec(Spec):
     node_check_interval: Annotated[Duration, Field(ge=5, le=86400)] = DEFAULT_CHECK_INTERVAL
     git_stall_time: Annotated[Duration, Field(ge=1, le=MAX_GIT_STALL_TIME)] = DEFAULT_GIT_STALL_TIME
     confine: Literal["auto", "bubblewrap", "none"] = "auto"
+    disk_limit: Size = DEFAULT_DISK_LIMIT
 
     @model_validator(mode="after")
     def _separate_roots(self) -> ExecutorSpec:

@@ -68,6 +68,7 @@ def build_executor(context: Context, entries: list[Entry[ExecutorSpec]]) -> None
         node_check_interval=spec.node_check_interval,
         git_stall_time=spec.git_stall_time,
         confine=spec.confine,
+        disk_limit=spec.disk_limit,
     )
 
 

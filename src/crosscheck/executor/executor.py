@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from crosscheck.config.secrets import SecretError, http_password
 from crosscheck.errors import said
+from crosscheck.executor import disk_guard
 from crosscheck.executor.candidate_workspace import prepare_candidate
 from crosscheck.executor.console import ConsoleLog, Masker
 from crosscheck.executor.environment import BuildPaths, build_environment
@@ -122,6 +123,7 @@ class Executor:
         clock: Callable[[], float] = time.time,
         console_hub: ConsoleWatchers | None = None,
         git_stall_time: int = DEFAULT_GIT_STALL_TIME,
+        disk_limit: int = 0,
     ) -> None:
         self.provider = provider
         self.logs_root = logs_root
@@ -135,6 +137,8 @@ class Executor:
         self._console_hub = console_hub
         self._stall_time = git_stall_time
         self._prefetcher = Prefetcher(mirrors, git_stall_time)
+        #: Bytes a build may take on this host's disk while its steps run; 0: no limit.
+        self._disk_limit = disk_limit
 
     def prefetch(self, event: Event, connection: GerritConnection | None) -> None:
         """Start fetching a change's patchset and branch into its mirror now, while its
@@ -225,6 +229,7 @@ class Executor:
         )
         env.update(node.environment)
         await node.push()
+        guard = self._disk_guard(build)
         try:
             outcome = await run_steps(
                 node,
@@ -233,11 +238,25 @@ class Executor:
                 cwd=paths.workspace,
                 console=build.console,
                 timeout=request.job.timeout,
+                guard=guard,
             )
         finally:
+            if guard is not None:
+                guard.cancel()
             build.extra["artifacts"] = await self._artifacts(build, local)
         build.steps = outcome.steps
         return outcome.result, outcome.detail
+
+    def _disk_guard(self, build: _Build) -> asyncio.Task[str] | None:
+        """What watches the build's use of this host's disk: its log directory, and its
+        work directory when its steps run here."""
+        if not self._disk_limit:
+            return None
+        roots = [build.log_dir]
+        if build.node.shares_host:
+            roots.append(Path(build.node.work_dir))
+        watch = disk_guard.over_limit(roots, self._disk_limit, disk_guard.CHECK_INTERVAL)
+        return asyncio.create_task(watch, name="disk-guard")
 
     async def _workspace(
         self, build: _Build, passwords: Mapping[str, str | None], src_root: Path

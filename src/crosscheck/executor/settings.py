@@ -40,6 +40,7 @@ class ResolvedSettings:
     kill_grace: float
     git_stall_time: int
     confine: ConfineMode = ConfineMode.AUTO
+    disk_limit: int = 0
 
 
 def resolve(settings: ExecutorSettings) -> ResolvedSettings:
@@ -54,6 +55,7 @@ def resolve(settings: ExecutorSettings) -> ResolvedSettings:
         kill_grace=float(settings.kill_grace),
         git_stall_time=settings.git_stall_time,
         confine=ConfineMode(settings.confine),
+        disk_limit=settings.disk_limit,
     )
 
 
@@ -155,4 +157,5 @@ def executor_from_config(
         keep_failed_workspaces=settings.keep_failed_workspaces,
         console_hub=console_hub,
         git_stall_time=settings.git_stall_time,
+        disk_limit=settings.disk_limit,
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from crosscheck.executor.console import ConsoleLog
 from crosscheck.executor.nodes import Command, Node, StepTimeoutError
@@ -69,8 +71,11 @@ async def run_steps(
     console: ConsoleLog,
     timeout: float,
     clock: Callable[[], float] = time.monotonic,
+    guard: asyncio.Future[str] | None = None,
 ) -> StepsOutcome:
-    """Run the steps until one fails or the time is up; every step shares `timeout`."""
+    """Run the steps until one fails or the time is up; every step shares `timeout`.
+    `guard`, once done, stops the step running (with its grace) and fails the build
+    with what it says (a build over its disk limit)."""
     deadline = clock() + timeout
     records: list[StepRecord] = []
     for number, step in enumerate(steps, 1):
@@ -85,7 +90,9 @@ async def run_steps(
             )
         began = clock()
         try:
-            status = await node.run(command, console.line, max(0.0, deadline - clock()))
+            status = await _guarded(
+                node.run(command, console.line, max(0.0, deadline - clock())), guard
+            )
         except StepTimeoutError:
             records.append(StepRecord(number, text, None, clock() - began))
             detail = (
@@ -94,9 +101,31 @@ async def run_steps(
             )
             console.line(f"--- {detail}: every process of the build was killed")
             return StepsOutcome(BuildResult.TIMED_OUT, detail, tuple(records))
+        if isinstance(status, str):
+            records.append(StepRecord(number, text, None, clock() - began))
+            console.line(f"--- {status}: every process of the build was stopped")
+            return StepsOutcome(BuildResult.FAILURE, status, tuple(records))
         records.append(StepRecord(number, text, status, clock() - began))
         if status != 0:
             detail = f"{step_name(number, text)} exited {status}"
             console.line(f"--- step {number} failed (exit status {status})")
             return StepsOutcome(BuildResult.FAILURE, detail, tuple(records))
     return StepsOutcome(BuildResult.SUCCESS, None, tuple(records))
+
+
+async def _guarded(step: Coroutine[Any, Any, int], guard: asyncio.Future[str] | None) -> int | str:
+    """The step's exit status; or, when `guard` is done first, what it says, once the
+    step is stopped."""
+    if guard is None:
+        return await step
+    running = asyncio.ensure_future(step)
+    either: set[asyncio.Future[Any]] = {running, guard}
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not running.done():  # the guard fired, or this build was cancelled
+            running.cancel()
+            await asyncio.shield(asyncio.gather(running, return_exceptions=True))
+    if running.cancelled():
+        return guard.result()
+    return running.result()

@@ -52,6 +52,10 @@ DEFAULT_KILL_GRACE = 10
 #: up after 30 s under 1,000 bytes a second; here only a transfer that stopped is ended,
 #: never a slow one, and a minute lets a long Java GC pause pass.
 DEFAULT_GIT_STALL_TIME = 60
+#: Bytes a build may use on this host's disk (its work directory on a local slot, its
+#: log directory everywhere) before it is stopped: 20 GiB, against a runaway build
+#: filling the disk that holds the store and every build's logs.
+DEFAULT_DISK_LIMIT = 20 << 30
 #: How this host's own slots confine a build's steps (executor/confinement.py).
 Confine = Literal["auto", "bubblewrap", "none"]
 #: At most git's own limit on a command (executor/git.py's GIT_TIMEOUT).
@@ -82,6 +86,8 @@ class ExecutorSettings:
     node_check_interval: int = DEFAULT_CHECK_INTERVAL
     #: Seconds a git transfer may stall before it is ended (DEFAULT_GIT_STALL_TIME).
     git_stall_time: int = DEFAULT_GIT_STALL_TIME
+    #: Bytes a build may use here before it is stopped (DEFAULT_DISK_LIMIT); 0: no limit.
+    disk_limit: int = DEFAULT_DISK_LIMIT
     #: bubblewrap when it works here (`auto`), always (`bubblewrap`), or never (`none`).
     confine: Confine = "auto"
 

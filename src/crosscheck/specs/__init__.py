@@ -16,6 +16,7 @@ from crosscheck.specs.fields import (
     Period,
     Port,
     Regex,
+    Size,
     as_list,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "Period",
     "Port",
     "Regex",
+    "Size",
     "Spec",
     "as_list",
     "no_inline",

@@ -109,6 +109,25 @@ def _glob(value: str) -> str:
     return value
 
 
+_SIZE = re.compile(r"(\d+)\s*([KMGT]?)(?:i?B)?", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(value: Any) -> Any:
+    """Bytes, from a number of bytes or a text like '20G', '500M' (powers of 1024);
+    'none' is 0."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("a size is bytes (1073741824), a text like '20G' or '500M', or 'none'")
+    if isinstance(value, int):
+        return value
+    if value.strip().lower() == "none":
+        return 0
+    match = _SIZE.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a size: use bytes, '20G', '500M', '4T', or 'none'")
+    return int(match[1]) * _UNITS[match[2].upper()]
+
+
 Name = Annotated[str, AfterValidator(_name)]
 Regex = Annotated[str, AfterValidator(_regex)]
 #: Seconds, written as a number or as '1h30m', '90m', '45s'.
@@ -116,6 +135,8 @@ Duration = Annotated[int, BeforeValidator(_duration), Field(gt=0)]
 #: Seconds, written as a number or as '2d', '1d12h', '90m', '45s'.
 Period = Annotated[int, BeforeValidator(_period), Field(gt=0)]
 Glob = Annotated[str, AfterValidator(_glob)]
+#: Bytes, written as a number or as '20G', '500M'; 'none' (0) for no limit.
+Size = Annotated[int, BeforeValidator(_size), Field(ge=0)]
 #: A branch's exact short name (`master`, not `refs/heads/master`, not a pattern).
 Branch = Annotated[str, AfterValidator(_branch)]
 Port = Annotated[int, Field(ge=1, le=65535)]

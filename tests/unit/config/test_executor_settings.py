@@ -29,6 +29,7 @@ def test_defaults_without_an_executor_element(
     assert resolved.keep_failed_workspaces is False
     assert resolved.git_stall_time == 60
     assert resolved.confine == "auto"  # bubblewrap where it works
+    assert resolved.disk_limit == 20 << 30
 
 
 def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
@@ -45,6 +46,7 @@ def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
             kill_grace: 30
             git_stall_time: 2m
             confine: bubblewrap
+            disk_limit: 500M
         """,
     )
     assert result.config is not None, errors(result)
@@ -58,6 +60,7 @@ def test_every_setting_and_paths_relative_to_the_file(tmp_path: Path) -> None:
     assert settings.kill_grace == 30
     assert settings.git_stall_time == 120
     assert settings.confine == "bubblewrap"
+    assert settings.disk_limit == 500 << 20
 
 
 def test_bad_values_are_reported_at_their_place(tmp_path: Path) -> None:
@@ -111,3 +114,24 @@ def test_a_stall_time_beyond_gits_own_limit_is_refused(tmp_path: Path) -> None:
     assert "git_stall_time" in found
     assert "600" in found
     assert load(tmp_path, "- executor: {git_stall_time: 10m}\n").config is not None
+
+
+@pytest.mark.parametrize(
+    ("written", "limit"), [("20G", 20 << 30), ("1 TiB", 1 << 40), ("none", 0), (4096, 4096)]
+)
+def test_a_disk_limit_is_bytes_or_a_size_with_its_unit(
+    tmp_path: Path, written: object, limit: int
+) -> None:
+    result = load(tmp_path, f"- executor: {{disk_limit: {written}}}\n")
+    assert result.config is not None, errors(result)
+    assert result.config.executor.disk_limit == limit
+
+
+def test_a_disk_limit_that_is_no_size_is_an_error_saying_how_to_write_one(
+    tmp_path: Path,
+) -> None:
+    found = errors(load(tmp_path, "- executor: {disk_limit: 20 parsecs}\n"))
+    assert found == [
+        "test.yaml:1:26: error: 'disk_limit' in executor: '20 parsecs' is not "
+        "a size: use bytes, '20G', '500M', '4T', or 'none'"
+    ]

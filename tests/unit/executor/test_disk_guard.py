@@ -1,0 +1,67 @@
+"""A build that takes more of this host's disk than executor.disk_limit is stopped:
+its work directory on a local slot, its logs everywhere, counted by the blocks files
+take and once per inode."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from crosscheck.executor import Executor, LocalNodeProvider, MirrorCache
+from crosscheck.executor.disk_guard import disk_used
+from crosscheck.model.build import BuildResult
+from tests.unit.executor.conftest import PROJECT, MakeRequest, change_event
+from tests.unit.executor.gitrepos import Upstream
+
+MIB = 1 << 20
+
+
+def test_files_count_by_the_blocks_they_take_each_inode_once(tmp_path: Path) -> None:
+    (tmp_path / "full").write_bytes(os.urandom(2 * MIB))
+    os.link(tmp_path / "full", tmp_path / "again")  # no more disk
+    with (tmp_path / "sparse").open("wb") as sparse:  # 1 GiB long, nothing in it
+        sparse.truncate(1 << 30)
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "deep" / "er" / "small").write_bytes(os.urandom(MIB))
+    (tmp_path / "link").symlink_to("/usr")  # not followed
+    used = disk_used([tmp_path])
+    assert 3 * MIB <= used < 3 * MIB + 256 * 1024
+    assert disk_used([tmp_path / "missing"]) == 0
+
+
+async def test_a_build_over_its_disk_limit_is_stopped_and_fails_saying_why(
+    tmp_path: Path,
+    upstream: Upstream,
+    make_request: MakeRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("crosscheck.executor.disk_guard.CHECK_INTERVAL", 0.05)
+    provider = LocalNodeProvider(tmp_path / "work", slots=1, kill_grace=1.0)
+    executor = Executor(
+        provider, tmp_path / "logs", MirrorCache(tmp_path / "git"), disk_limit=4 * MIB
+    )
+    revision = upstream.change(PROJECT, 21, 1, {"a": "b"}, "Fill the disk")
+    request = make_request(
+        "echo small enough",
+        "trap 'echo stopped cleanly; exit 1' TERM; "
+        "head -c 8M /dev/urandom > big.bin; echo written; sleep 30 & wait",
+        "echo never here",
+        event=change_event(21, 1, revision),
+    )
+    outcome = await executor.run(request)
+    log_dir = executor.logs_root / outcome.log_url
+    console = (log_dir / "console.log").read_text()
+    assert outcome.result is BuildResult.FAILURE, console
+    assert outcome.detail is not None
+    assert outcome.detail.startswith("the build took 8.")
+    assert outcome.detail.endswith(
+        "MiB of this host's disk, more than executor.disk_limit (4.0 MiB)"
+    )
+    assert f"--- {outcome.detail}: every process of the build was stopped" in console
+    assert "| stopped cleanly" in console  # its grace, as a timeout gives
+    assert "never here" not in console
+    steps = json.loads((log_dir / "build.json").read_text())["steps"]
+    assert [(s["number"], s["exit_status"]) for s in steps] == [(1, 0), (2, None)]
