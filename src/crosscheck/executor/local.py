@@ -164,21 +164,39 @@ class LocalNodeProvider:
             ) from error
 
 
+class _WalkAgainError(Exception):
+    """A directory made readable again: rmtree starts over (what is gone stays gone)."""
+
+
+#: Attempts at a tree whose directories a build made unreadable, one level more each.
+_REMOVE_ATTEMPTS = 64
+
+
 def remove_tree(path: Path) -> None:
-    """Remove a work directory, even one where a build made files read-only."""
+    """Remove a work directory, even one where a build made files read-only or
+    directories unreadable (mode 000)."""
 
     def make_writable(function: Callable[..., Any], name: str, _: object) -> None:
         parent = os.path.dirname(name)
         os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
         if os.path.isdir(name) and not os.path.islink(name):
             os.chmod(name, os.stat(name).st_mode | stat.S_IRWXU)
+        if function not in (os.rmdir, os.remove, os.unlink):
+            raise _WalkAgainError  # it failed to open or list `name`: it can now
         function(name)
 
-    if path.exists():
+    for _ in range(_REMOVE_ATTEMPTS):
+        if not path.exists() and not path.is_symlink():
+            return
         try:
             if sys.version_info >= (3, 12):
                 shutil.rmtree(path, onexc=make_writable)
             else:
                 shutil.rmtree(path, onerror=make_writable)
+            return
+        except _WalkAgainError:
+            continue
         except OSError as error:
             log.warning("cannot remove the work directory %s: %s", path, error)
+            return
+    log.warning("cannot remove the work directory %s: its directories stay unreadable", path)
