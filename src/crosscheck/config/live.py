@@ -101,6 +101,7 @@ class LiveConfig:
         served, needs_restart = keep_start_elements(self.start, result.config)
         try:  # as at start: a token file misnamed shows now, not at the first use
             all_readable(served)
+            all_readable(result.config)  # what the next restart will read
         except SecretError as error:
             log.error(
                 "configuration: %s; keeping the one in use (once it reads, save the "

@@ -72,6 +72,24 @@ def test_a_reload_naming_a_secret_that_does_not_read_keeps_the_running_one(
     assert holder.current is not before
 
 
+def test_a_reload_naming_a_connection_secret_that_does_not_read_keeps_the_running_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection's change waits for a restart, which would then fail: said now."""
+    holder, applied = live(tmp_path)
+    before = holder.current
+    base = (tmp_path / "base.yaml").read_text()
+    missing = tmp_path / "missing-password"
+    (tmp_path / "base.yaml").write_text(
+        base.replace("http_password_env: CI_PASSWORD", f"http_password_file: {missing}")
+    )
+    with caplog.at_level(logging.ERROR, logger="crosscheck.config.live"):
+        assert holder.reload().config is None
+    assert holder.current is before
+    assert applied == []
+    assert any(str(missing) in r.getMessage() for r in caplog.records)
+
+
 def test_a_fixed_configuration_is_applied(tmp_path: Path) -> None:
     holder, applied = live(tmp_path)
     (tmp_path / "jobs.yaml").write_text(BIGGER)
