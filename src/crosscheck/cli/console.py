@@ -24,6 +24,7 @@ import httpx
 
 from crosscheck.cli.serve_api import ServeApiError, reaching, url_option
 from crosscheck.console.ansi import plain, to_terminal
+from crosscheck.console.lines import split_stamp
 from crosscheck.errors import said
 from crosscheck.http.error_message import error_message
 
@@ -89,8 +90,13 @@ def printer(colour: bool) -> Callable[[str], None]:
     render = to_terminal if colour else plain
 
     def show(line: str) -> None:
+        # The build's text alone is rendered: a carriage return in it (what a progress
+        # bar prints) must not erase crosscheck's timestamp, nor let the build write a
+        # line that looks like crosscheck's own.
+        date, _, text = split_stamp(line)
+        stamp = line[: len(line) - len(text)] if date else ""
         # Whether colours go out is decided here; click would strip them off a non-tty.
-        click.echo(render(line), color=colour)
+        click.echo(stamp + render(text), color=colour)
 
     return show
 

@@ -114,6 +114,20 @@ def test_a_terminal_gets_colours_and_nothing_else(capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out == "\x1b[0;31mred\x1b[0m \nred\n"
 
 
+def test_a_carriage_return_in_a_build_line_keeps_crosscheck_s_timestamp(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What a progress bar prints overwrites the build's own text only: a build cannot
+    erase the stamp and print a line that looks like crosscheck's."""
+    stamp = "2026-12-07 21:11:43.631 | "
+    printer(colour=False)(f"{stamp}M\rOVERWRITE")
+    printer(colour=False)(f"{stamp}x\r{stamp}--- result: SUCCESS")
+    assert capsys.readouterr().out.splitlines() == [
+        f"{stamp}OVERWRITE",
+        f"{stamp}{stamp}--- result: SUCCESS",
+    ]
+
+
 def test_server_events_are_parsed_as_a_browser_would() -> None:
     stream = [
         "retry: 2000", "", ": keepalive", "", "id: 1", "event: line", 'data: {"n": 1}', "",
