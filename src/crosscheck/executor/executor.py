@@ -229,7 +229,11 @@ class Executor:
         )
         env.update(node.environment)
         await node.push()
-        guard = self._disk_guard(build)
+        roots = self._disk_roots(build)
+        guard = None
+        if roots:
+            watch = disk_guard.over_limit(roots, self._disk_limit, disk_guard.CHECK_INTERVAL)
+            guard = asyncio.create_task(watch, name="disk-guard")
         try:
             outcome = await run_steps(
                 node,
@@ -241,22 +245,29 @@ class Executor:
                 guard=guard,
             )
         finally:
+            fired = guard is not None and guard.done() and not guard.cancelled()
             if guard is not None:
                 guard.cancel()
             build.extra["artifacts"] = await self._artifacts(build, local)
         build.steps = outcome.steps
+        if roots and not fired and outcome.result in (BuildResult.SUCCESS, BuildResult.FAILURE):
+            # Once more at the end: a build shorter than the guard's period, or one that
+            # wrote its last gigabytes since, is measured too (its logs are kept).
+            said = await disk_guard.measure(roots, self._disk_limit)
+            if said is not None:
+                build.console.line(f"--- {said}")
+                return BuildResult.FAILURE, said
         return outcome.result, outcome.detail
 
-    def _disk_guard(self, build: _Build) -> asyncio.Task[str] | None:
-        """What watches the build's use of this host's disk: its log directory, and its
-        work directory when its steps run here."""
+    def _disk_roots(self, build: _Build) -> list[Path]:
+        """Where the build's use of this host's disk is measured: its log directory, and
+        its work directory when its steps run here; none without a limit."""
         if not self._disk_limit:
-            return None
+            return []
         roots = [build.log_dir]
         if build.node.shares_host:
             roots.append(Path(build.node.work_dir))
-        watch = disk_guard.over_limit(roots, self._disk_limit, disk_guard.CHECK_INTERVAL)
-        return asyncio.create_task(watch, name="disk-guard")
+        return roots
 
     async def _workspace(
         self, build: _Build, passwords: Mapping[str, str | None], src_root: Path

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crosscheck.executor import Executor, LocalNodeProvider, MirrorCache
-from crosscheck.executor.disk_guard import disk_used
+from crosscheck.executor.disk_guard import UnmeasurableError, disk_used
 from crosscheck.model.build import BuildResult
 from tests.unit.executor.conftest import PROJECT, MakeRequest, change_event
 from tests.unit.executor.gitrepos import Upstream
@@ -30,6 +32,80 @@ def test_files_count_by_the_blocks_they_take_each_inode_once(tmp_path: Path) -> 
     used = disk_used([tmp_path])
     assert 3 * MIB <= used < 3 * MIB + 256 * 1024
     assert disk_used([tmp_path / "missing"]) == 0
+
+
+def test_a_directory_made_unreadable_is_made_readable_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root opens a mode-000 directory anyway: serve's user would not, and the first
+    opening is refused here as it would be for that user."""
+    (tmp_path / "hide").mkdir()
+    (tmp_path / "hide" / "big").write_bytes(os.urandom(2 * MIB))
+    (tmp_path / "hide").chmod(0)
+    real_open = os.open
+    opened_with: list[int] = []
+
+    def open_as_a_user(name: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if name == "hide":
+            mode = stat.S_IMODE(os.stat(name, dir_fd=kwargs.get("dir_fd")).st_mode)
+            opened_with.append(mode)
+            if mode & 0o500 != 0o500:
+                raise PermissionError(13, "Permission denied", name)
+        return real_open(name, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_as_a_user)
+    assert disk_used([tmp_path]) >= 2 * MIB
+    assert opened_with == [0o700]  # made readable before it was opened
+
+
+def test_a_directory_that_stays_unreadable_cannot_be_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "hide").mkdir()
+    real_open = os.open
+
+    def refused(name: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if name == "hide":
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refused)
+    with pytest.raises(UnmeasurableError, match="a directory 'hide' of the build cannot be read"):
+        disk_used([tmp_path])
+
+
+def test_a_tree_deeper_than_path_max_is_measured(tmp_path: Path) -> None:
+    name = "d" * 250
+    here = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(20):  # 5,000 characters of path
+            os.mkdir(name, dir_fd=here)
+            below = os.open(name, os.O_RDONLY, dir_fd=here)
+            os.close(here)
+            here = below
+        big = os.open("big", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=here)
+        os.write(big, os.urandom(2 * MIB))
+        os.close(big)
+    finally:
+        os.close(here)
+    assert disk_used([tmp_path]) >= 2 * MIB
+
+
+async def test_a_build_shorter_than_the_guard_s_period_is_measured_at_its_end(
+    tmp_path: Path, upstream: Upstream, make_request: MakeRequest
+) -> None:
+    provider = LocalNodeProvider(tmp_path / "work", slots=1, kill_grace=1.0)
+    executor = Executor(
+        provider, tmp_path / "logs", MirrorCache(tmp_path / "git"), disk_limit=4 * MIB
+    )
+    revision = upstream.change(PROJECT, 23, 1, {"a": "b"}, "Quick and big")
+    request = make_request("seq 1 1000000", event=change_event(23, 1, revision))  # 6.9 MB
+    outcome = await executor.run(request)
+    assert outcome.result is BuildResult.FAILURE
+    assert outcome.detail is not None
+    assert outcome.detail.endswith("more than executor.disk_limit (4.0 MiB)")
+    console = (executor.logs_root / outcome.log_url / "console.log").read_text()
+    assert f"--- {outcome.detail}" in console
 
 
 async def test_a_build_over_its_disk_limit_is_stopped_and_fails_saying_why(
