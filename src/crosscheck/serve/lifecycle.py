@@ -26,6 +26,7 @@ from crosscheck.model.config import Config
 from crosscheck.serve.memory import QuietTrim
 from crosscheck.serve.web_server import STOP_SIGNALS, WebServer
 from crosscheck.serve.wiring import ServeOptions, Service, build_service
+from crosscheck.store.one_serve import postgres_held, sqlite_held
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 async def serve(options: ServeOptions) -> None:
     """Run until a stop signal. The port is taken first: when it is in use,
     `ListenError` says so before anything is created (an account, a token, a database)."""
-    with listen(options.host, options.port) as sock:
+    with listen(options.host, options.port) as sock, sqlite_held(options.database_url):
         await _serve_on(sock, options)
 
 
@@ -56,18 +57,19 @@ async def _serve_on(sock: socket.socket, options: ServeOptions) -> None:
         )
     )
     service.live.reload_on_sighup(asyncio.get_running_loop())
-    parts = _parts(service)
-    log.info(
-        "crosscheck %s serving on http://%s:%d (links in reports: %s)",
-        __version__,
-        options.host,
-        options.port,
-        options.own_url,
-    )
-    confined = service.nodes is not None and service.nodes.local.confinement is not None
-    _say_who_builds_locally(service.live.start, confined=confined)
     try:
-        await _run_until_stopped(server, sock, parts)
+        async with postgres_held(service.engine):
+            parts = _parts(service)
+            log.info(
+                "crosscheck %s serving on http://%s:%d (links in reports: %s)",
+                __version__,
+                options.host,
+                options.port,
+                options.own_url,
+            )
+            confined = service.nodes is not None and service.nodes.local.confinement is not None
+            _say_who_builds_locally(service.live.start, confined=confined)
+            await _run_until_stopped(server, sock, parts)
     finally:
         for client in service.rest.values():
             await client.aclose()
