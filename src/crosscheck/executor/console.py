@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -12,6 +13,8 @@ from types import TracebackType
 from crosscheck.executor.nodes import LineSink
 
 MASK = "*****"
+
+log = logging.getLogger(__name__)
 
 
 class Masker:
@@ -49,6 +52,10 @@ class ConsoleLog:
         self._listeners = listeners
         self._clock = clock
         self._file = path.open("w", encoding="utf-8", buffering=1)
+        #: Why the file stopped taking lines (a full disk), if it did: the build goes
+        #: on (its output is still read, or it would block on a full pipe), and ends
+        #: as an infrastructure error, its log being lost.
+        self.failure: OSError | None = None
 
     def __enter__(self) -> ConsoleLog:
         return self
@@ -64,9 +71,22 @@ class ConsoleLog:
     def line(self, text: str) -> None:
         """One line of output; the only way text reaches the file or a listener."""
         entry = f"{timestamp(self._clock())} | {self._mask(text)}"
-        self._file.write(entry + "\n")
+        if self.failure is None:
+            try:
+                self._file.write(entry + "\n")
+            except OSError as error:
+                self._failed(error)
         for listener in self._listeners:
             listener(entry)
+
+    def _failed(self, error: OSError) -> None:
+        self.failure = error
+        log.error(
+            "console log %s: cannot write it (%s): later lines are lost; the build ends "
+            "as an infrastructure error",
+            self.path,
+            error.strerror or error,
+        )
 
     def lines(self, texts: Iterable[str]) -> None:
         for text in texts:
@@ -74,4 +94,8 @@ class ConsoleLog:
 
     def close(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as error:  # what was buffered could not be written
+                if self.failure is None:
+                    self._failed(error)

@@ -181,7 +181,10 @@ class Executor:
         on_finished: FinishedHook | None,
     ) -> BuildOutcome:
         self._header(build)
-        write_build_json(build.log_dir, self._record(build, None, None, None))
+        try:  # a full disk shows in the console's failure, and ends the build ERROR
+            write_build_json(build.log_dir, self._record(build, None, None, None))
+        except OSError as error:
+            log.error("build %s: cannot write build.json: %s", build.request.build_id, error)
         started = BuildStarted(
             build.request.build_id, build.node.name, build.started_at, build.log_url, build.log_dir
         )
@@ -366,6 +369,10 @@ class Executor:
         on_finished: FinishedHook | None,
     ) -> BuildOutcome:
         finished_at = self._clock()
+        lost = build.console.failure
+        if lost is not None and result is not BuildResult.CANCELED:
+            result = BuildResult.ERROR  # no verdict from a build whose log is lost
+            detail = f"cannot write the build's console in {build.log_dir}: {lost.strerror or lost}"
         detail = build.mask(detail) if detail else None
         duration = format_duration(finished_at - build.started_at)
         build.console.line(
@@ -377,7 +384,10 @@ class Executor:
         if result is not BuildResult.SUCCESS and self._keep_failed:
             build.node.keep_work_dir = True
             build.console.line(f"--- the work directory is kept: {build.node.work_dir}")
-        write_build_json(build.log_dir, self._record(build, result, detail, finished_at))
+        try:
+            write_build_json(build.log_dir, self._record(build, result, detail, finished_at))
+        except OSError as error:
+            log.error("build %s: cannot write build.json: %s", build.request.build_id, error)
         outcome = BuildOutcome(
             build_id=build.request.build_id,
             result=result,

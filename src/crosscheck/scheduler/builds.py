@@ -18,6 +18,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crosscheck import metrics
+from crosscheck.errors import said
 from crosscheck.executor.executor import BuildStarted, FinishedHook, StartedHook
 from crosscheck.executor.layout import served_log_url
 from crosscheck.model.build import (
@@ -196,7 +197,17 @@ class BuildTasks:
                 recorded = True
                 await self._finished(build, item.pipeline, outcome)
 
-        outcome = await self.executor.run(request, on_started=self._started, on_finished=finished)
+        try:
+            outcome = await self.executor.run(
+                request, on_started=self._started, on_finished=finished
+            )
+        except Exception as error:  # a bug, a full disk: the build ends, never stays running
+            log.exception("build %s failed inside crosscheck", build.id)
+            if not recorded:
+                await self._fail(
+                    build, item.pipeline, BuildResult.ERROR, f"crosscheck failed: {said(error)}"
+                )
+            return
         if not recorded:
             await self._finished(build, item.pipeline, outcome)
 

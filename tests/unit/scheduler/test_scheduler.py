@@ -549,3 +549,25 @@ async def test_a_burst_of_changes_is_planned_at_once_not_one_answer_after_anothe
     assert changes.most_at_once > 1
     assert changes.most_at_once <= 8  # bounded: a burst must not flood Gerrit
     assert len(await queued_reports(engine)) == 12
+
+
+class BrokenExecutor(FakeExecutor):
+    """Raises out of `run` for job `unit`, as a full disk under its logs once did."""
+
+    async def run(self, request: BuildRequest, **kwargs: Any) -> BuildOutcome:
+        if request.job.name == "unit":
+            raise OSError(28, "No space left on device")
+        return await super().run(request, **kwargs)
+
+
+async def test_a_build_whose_executor_fails_inside_ends_and_the_change_gets_no_vote(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """It stayed `running` until serve restarted, and a recheck found it still queued."""
+    scheduler = scheduler_for(engine, load(tmp_path), BrokenExecutor({}), ["a.py"])
+    await accept(scheduler, patchset_created(9, 1))
+    await settle(scheduler)
+    (report,) = await queued_reports(engine)
+    payload = json.loads(report.payload)
+    assert "labels" not in payload or payload["labels"] == {}
+    assert "No space left on device" in payload["message"]
