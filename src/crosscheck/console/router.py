@@ -39,7 +39,7 @@ from crosscheck.console.builds import (
     view,
 )
 from crosscheck.console.events import HEARTBEAT, Format, stream
-from crosscheck.console.follow import Where, follow, lines_of
+from crosscheck.console.follow import Line, Where, follow, lines_of
 from crosscheck.console.hub import ConsoleHub
 from crosscheck.console.lines import ShownLine, shown
 from crosscheck.logs.router import SAFE_HEADERS
@@ -50,6 +50,8 @@ SCRIPT_PATH = "/static/console.js"
 PAGE_CHUNK = 64 * 1024
 #: The lines a console page shows at most: the last ones (the plain text has them all).
 PAGE_LINES = 20_000
+#: And the characters it shows at most, of those lines.
+PAGE_BYTES = 8 * 1024 * 1024
 _NO_CACHE = {"Cache-Control": "no-cache"}
 #: A Last-Event-ID longer than this is no line number of ours.
 _MAX_ID_DIGITS = 12
@@ -205,7 +207,7 @@ class _PageLog:
         if self._path is None:
             return
         try:
-            last = deque(lines_of(self._path, complete=self._complete), maxlen=self._at_most)
+            last = self._last_lines(self._path)
         except FileNotFoundError:  # pruned between the look and the read
             return
         if last:
@@ -213,6 +215,18 @@ class _PageLog:
             self.skipped = last[0].number - 1
         for line in last:
             yield shown(line)
+
+    def _last_lines(self, path: Path) -> deque[Line]:
+        """The last lines, as many as `at_most` and PAGE_BYTES allow: a line of 400 MB
+        (no newline) would otherwise be a page of 400 MB, held in memory per reader."""
+        last: deque[Line] = deque()
+        held = 0
+        for line in lines_of(path, complete=self._complete):
+            last.append(line)
+            held += len(line.text)
+            while len(last) > self._at_most or (held > PAGE_BYTES and len(last) > 1):
+                held -= len(last.popleft().text)
+        return last
 
 
 def _resumed(last_event_id: str | None, start: int) -> int:

@@ -113,6 +113,24 @@ async def test_a_page_shows_the_last_lines_of_a_huge_console_and_links_the_rest(
     assert "earlier line(s)" not in (await client.get(f"/builds/{small}/console")).text
 
 
+async def test_a_page_holds_a_bounded_number_of_characters_however_long_the_lines(
+    engine: AsyncEngine,
+    logs_root: Path,
+    hub: ConsoleHub,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One line of 400 MB without a newline made a page of 400 MB per reader."""
+    monkeypatch.setattr("crosscheck.console.router.PAGE_BYTES", 3000)
+    build_id = await add_build(engine)
+    with await start_build(engine, logs_root, build_id, hub) as console:
+        console.lines(["x" * 1000 + f" {n}" for n in range(1, 11)])
+    await finish_build(engine, build_id)
+    html = (await client.get(f"/builds/{build_id}/console")).text
+    assert re.findall(r'<tr id="L(\d+)">', html) == ["9", "10"]
+    assert "8 earlier line(s) are not shown here" in html
+
+
 async def test_a_running_build_page_runs_one_script_by_nonce_and_says_where_to_follow(
     engine: AsyncEngine, logs_root: Path, hub: ConsoleHub, client: httpx.AsyncClient
 ) -> None:
