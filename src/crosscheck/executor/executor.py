@@ -356,8 +356,8 @@ class Executor:
         )
         if left_out:
             build.console.line(
-                f"--- artifacts: more than {MAX_ARTIFACT_BYTES >> 20} MiB in all: "
-                f"{left_out} file(s) left out"
+                f"--- artifacts: {left_out} file(s) left out (beyond "
+                f"{MAX_ARTIFACT_BYTES >> 20} MiB in all, unreadable, or a name too long)"
             )
         return copied
 

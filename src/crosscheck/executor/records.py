@@ -43,12 +43,20 @@ def collect_artifacts(
         here = Path(directory)
         subdirectories[:] = [d for d in subdirectories if not (here / d).is_symlink()]
         destination = target / here.relative_to(source)
-        destination.mkdir(parents=True, exist_ok=True)
+        try:
+            destination.mkdir(parents=True, exist_ok=True)
+        except OSError:  # a name too long under the logs root: what the build made
+            left_out += len(files)
+            subdirectories[:] = []
+            continue
         for name in files:
             path = here / name
             if path.is_symlink() or not path.is_file():
                 continue  # links, sockets, fifos
-            written = _copy_no_follow(path, destination / name, budget)
+            try:
+                written = _copy_no_follow(path, destination / name, budget)
+            except OSError:  # unreadable, or a name too long: left out, not a crash
+                written = None
             if written is None:
                 left_out += 1
             elif written >= 0:

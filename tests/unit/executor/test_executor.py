@@ -393,6 +393,29 @@ async def test_artifacts_beyond_the_budget_are_left_out_and_said(
     artifacts = log_dir(executor, outcome) / "artifacts"
     assert sorted(p.name for p in artifacts.iterdir()) == ["a.txt"]
     console = (log_dir(executor, outcome) / "console.log").read_text()
-    assert "--- artifacts: more than 1 MiB in all: 1 file(s) left out" in console
+    assert (
+        "--- artifacts: 1 file(s) left out (beyond 1 MiB in all, unreadable, or a name too long)"
+        in console
+    )
     data = json.loads((log_dir(executor, outcome) / "build.json").read_text())
     assert data["artifacts"] == 1
+
+
+async def test_an_artifact_whose_name_is_too_long_under_the_logs_root_is_left_out(
+    executor: Executor, upstream: Upstream, make_request: MakeRequest
+) -> None:
+    """Short enough in the work directory, too long once under the logs root: the build
+    is the change's to judge, not an infrastructure error."""
+    # Directories of up to 250 characters until the file's path is 4,090 long here.
+    deep = (
+        'cd "$CROSSCHECK_ARTIFACTS" && echo ok > top && left=$((4090 - ${#PWD} - 3)); '
+        "while [ $left -gt 0 ]; do n=$(( left > 251 ? 250 : left - 1 )); "
+        'd=$(printf "%${n}s" | tr " " d); mkdir "$d" && cd "$d"; left=$((left - n - 1)); '
+        "done; echo x > f"
+    )
+    revision = upstream.change(PROJECT, 1044, 1, {"a": "b"}, "Deep")
+    outcome = await executor.run(make_request(deep, event=change_event(1044, 1, revision)))
+    assert outcome.result is BuildResult.SUCCESS, outcome.detail
+    assert (log_dir(executor, outcome) / "artifacts" / "top").read_text() == "ok\n"
+    console = (log_dir(executor, outcome) / "console.log").read_text()
+    assert "--- artifacts: 1 file(s) left out" in console
