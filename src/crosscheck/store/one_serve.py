@@ -41,7 +41,11 @@ def sqlite_held(url: str | None) -> Iterator[None]:
         yield
         return
     lock = files[0].with_name(files[0].name + LOCK_SUFFIX)
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    if url is None:  # the state directory, made at the first start
+        lock.parent.mkdir(parents=True, exist_ok=True)
+    elif not lock.parent.is_dir():  # opening the store says what is wrong
+        yield
+        return
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -83,10 +83,11 @@ def test_every_change_that_needs_a_restart_is_named_and_kept_as_it_was(
 ) -> None:
     live = holder(tmp_path)
     start = live.current
+    (tmp_path / "token").write_text("a-webhook-token\n")  # a reload reads what it names
     edit(
         tmp_path,
         "user: ci\n",
-        "user: ci\n    ssh_port: 2222\n    webhook_token_file: /etc/ci/token\n",
+        f"user: ci\n    ssh_port: 2222\n    webhook_token_file: {tmp_path / 'token'}\n",
     )
     (tmp_path / "more.yaml").write_text(OTHER + "- executor: {slots: 7}\n- results: {rate: 1}\n")
     assert live.reload().ok
