@@ -90,6 +90,21 @@ async def test_a_finished_build_page_shows_the_log_escaped_and_runs_no_script(
     assert f'href="/logs/34/1234/1/check/lab/{build_id}/console.log"' in html
 
 
+async def page_of(
+    engine: AsyncEngine,
+    logs_root: Path,
+    hub: ConsoleHub,
+    client: httpx.AsyncClient,
+    lines: list[str],
+) -> tuple[str, str]:
+    """A finished build that printed `lines`: its id and its console page."""
+    build_id = await add_build(engine)
+    with await start_build(engine, logs_root, build_id, hub) as console:
+        console.lines(lines)
+    await finish_build(engine, build_id)
+    return build_id, (await client.get(f"/builds/{build_id}/console")).text
+
+
 async def test_a_page_shows_the_last_lines_of_a_huge_console_and_links_the_rest(
     engine: AsyncEngine,
     logs_root: Path,
@@ -100,11 +115,9 @@ async def test_a_page_shows_the_last_lines_of_a_huge_console_and_links_the_rest(
     """As Jenkins' console: a build that printed a million lines would make a page no
     browser opens; the plain text keeps every line."""
     monkeypatch.setattr("crosscheck.console.router.PAGE_LINES", 5)
-    build_id = await add_build(engine)
-    with await start_build(engine, logs_root, build_id, hub) as console:
-        console.lines([f"line {n}" for n in range(1, 13)])
-    await finish_build(engine, build_id)
-    html = (await client.get(f"/builds/{build_id}/console")).text
+    build_id, html = await page_of(
+        engine, logs_root, hub, client, [f"line {n}" for n in range(1, 13)]
+    )
     shown = re.findall(r'<tr id="L(\d+)">', html)
     assert shown == ["8", "9", "10", "11", "12"]
     assert "7 earlier line(s) are not shown here" in html
@@ -122,11 +135,9 @@ async def test_a_page_holds_a_bounded_number_of_characters_however_long_the_line
 ) -> None:
     """One line of 400 MB without a newline made a page of 400 MB per reader."""
     monkeypatch.setattr("crosscheck.console.router.PAGE_BYTES", 3000)
-    build_id = await add_build(engine)
-    with await start_build(engine, logs_root, build_id, hub) as console:
-        console.lines(["x" * 1000 + f" {n}" for n in range(1, 11)])
-    await finish_build(engine, build_id)
-    html = (await client.get(f"/builds/{build_id}/console")).text
+    _, html = await page_of(
+        engine, logs_root, hub, client, ["x" * 1000 + f" {n}" for n in range(1, 11)]
+    )
     assert re.findall(r'<tr id="L(\d+)">', html) == ["9", "10"]
     assert "8 earlier line(s) are not shown here" in html
 
