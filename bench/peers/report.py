@@ -28,6 +28,8 @@ def figures(burst: int) -> list[Figure]:
         Figure("of which Gerrit's push->event, median", "ms", _gerrit_part),
         Figure("push->vote minus Gerrit's push->event", "ms", _beyond_gerrit),
         Figure(f"burst of {burst}: first push->last vote", "s", lambda s: s.burst_seconds, 0.3),
+        Figure(f"burst of {burst}: Gerrit's first push->last event", "s", _burst_gerrit),
+        Figure(f"burst of {burst}: last vote minus Gerrit's last event", "s", _burst_beyond),
         Figure(f"burst of {burst}: per-change median", "s", lambda s: median(s.burst_per_change)),
         Figure("idle RSS, whole process tree", "MiB", lambda s: s.idle_rss_mib, 0.8, 1),
         Figure("idle PSS, whole process tree", "MiB", lambda s: s.idle_pss_mib, None, 1),
@@ -43,6 +45,16 @@ def _gerrit_part(side: Side) -> float:
 def _beyond_gerrit(side: Side) -> float:
     """The CI's own share: each change's vote minus its own event, median."""
     return median(v - e for v, e in zip(side.push_to_vote, side.push_to_event, strict=True)) * 1000
+
+
+def _burst_gerrit(side: Side) -> float:
+    return side.burst_gerrit_seconds
+
+
+def _burst_beyond(side: Side) -> float:
+    """The CI's own share of the burst: how long its last vote came after Gerrit's
+    last event."""
+    return side.burst_seconds - side.burst_gerrit_seconds
 
 
 def ratio(ours: float, theirs: float) -> str:

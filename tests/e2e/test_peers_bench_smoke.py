@@ -39,10 +39,12 @@ async def test_peers_bench_measures_both_cis_on_their_own_projects(
         # Gerrit's own event comes before the CI's vote on each change.
         assert all(e < v for e, v in zip(side.push_to_event, side.push_to_vote, strict=True))
         assert len(side.burst_per_change) == TINY.burst
+        # Gerrit's last event of the burst comes before the side's last vote.
+        assert 0 < side.burst_gerrit_seconds < side.burst_seconds
         assert 0 < side.idle_pss_mib <= side.idle_rss_mib  # shared pages counted once
     assert versions["Buildbot"].startswith("4.")
     rows = table_rows(output)
-    assert len(rows) == 10
+    assert len(rows) == 12
     # schedstat counts nanoseconds on a CPU: a figure, never negative, on both sides.
     on_cpu = rows["idle CPU, schedstat (ms/min)"]
     assert float(on_cpu[0]) >= 0
