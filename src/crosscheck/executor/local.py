@@ -123,22 +123,23 @@ class LocalNodeProvider:
 
     @asynccontextmanager
     async def acquire(self, build_id: str, label: str | None = None) -> AsyncIterator[LocalNode]:
-        """A node with a fresh work directory; removed on release unless kept."""
-        async with self._semaphore:
-            self._builds.append(build_id)
-            try:
-                work_dir = self._new_work_dir(build_id)
-                name = f"{self._name}-{work_dir.name}"
-                node = LocalNode(name, work_dir, self._bash, self._grace, self.confinement)
+        """A node with a fresh work directory; removed on release unless kept. The
+        slot is free while it is removed: each build has a directory of its own, and a
+        big checkout takes a while to remove."""
+        node: LocalNode | None = None
+        try:
+            async with self._semaphore:
+                self._builds.append(build_id)
                 try:
+                    work_dir = self._new_work_dir(build_id)
+                    name = f"{self._name}-{work_dir.name}"
+                    node = LocalNode(name, work_dir, self._bash, self._grace, self.confinement)
                     yield node
                 finally:
-                    if node.keep_work_dir:
-                        log.info("keeping the work directory %s", work_dir)
-                    else:
-                        await asyncio.to_thread(remove_tree, work_dir)
-            finally:
-                self._builds.remove(build_id)
+                    self._builds.remove(build_id)
+        finally:
+            if node is not None:
+                await _release(node)
 
     async def recover(self, build_ids: Collection[str], *, keep_work_dirs: bool) -> None:
         """Stop the processes interrupted builds left running here, and remove their
@@ -162,6 +163,13 @@ class LocalNodeProvider:
             raise NodeError(
                 f"cannot create a work directory in {self.work_root}: {error.strerror}"
             ) from error
+
+
+async def _release(node: LocalNode) -> None:
+    if node.keep_work_dir:
+        log.info("keeping the work directory %s", node.work_dir)
+    else:
+        await asyncio.to_thread(remove_tree, node.work_dir)
 
 
 class _WalkAgainError(Exception):
