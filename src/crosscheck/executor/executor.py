@@ -232,6 +232,13 @@ class Executor:
         )
         env.update(node.environment)
         await node.push()
+        return await self._guarded_steps(build, env, paths, local)
+
+    async def _guarded_steps(
+        self, build: _Build, env: dict[str, str], paths: BuildPaths, local: BuildPaths
+    ) -> tuple[BuildResult, str | None]:
+        """The job's steps, stopped if the build takes more of this host's disk than
+        the limit; then its artifacts."""
         roots = self._disk_roots(build)
         guard = None
         if roots:
@@ -239,12 +246,12 @@ class Executor:
             guard = asyncio.create_task(watch, name="disk-guard")
         try:
             outcome = await run_steps(
-                node,
-                request.job.run,
+                build.node,
+                build.request.job.run,
                 env=env,
                 cwd=paths.workspace,
                 console=build.console,
-                timeout=request.job.timeout,
+                timeout=build.request.job.timeout,
                 guard=guard,
             )
         finally:
@@ -254,9 +261,10 @@ class Executor:
             build.extra["artifacts"] = await self._artifacts(build, local)
         build.steps = outcome.steps
         if roots and not fired and outcome.result in (BuildResult.SUCCESS, BuildResult.FAILURE):
-            # Once more at the end: a build shorter than the guard's period, or one that
-            # wrote its last gigabytes since, is measured too (its logs are kept).
-            said = await disk_guard.measure(roots, self._disk_limit)
+            # Once more at the end, what stays of the build: its logs (a build shorter
+            # than the guard's period, or one that wrote its last gigabytes since). Its
+            # work directory goes now; walking a big checkout again would delay the vote.
+            said = await disk_guard.measure([build.log_dir], self._disk_limit)
             if said is not None:
                 build.console.line(f"--- {said}")
                 return BuildResult.FAILURE, said

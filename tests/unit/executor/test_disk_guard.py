@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from crosscheck.executor import Executor, LocalNodeProvider, MirrorCache
+from crosscheck.executor import Executor, LocalNodeProvider, MirrorCache, disk_guard
 from crosscheck.executor.disk_guard import UnmeasurableError, disk_used
 from crosscheck.model.build import BuildResult
 from tests.unit.executor.conftest import PROJECT, MakeRequest, change_event
@@ -106,6 +106,32 @@ async def test_a_build_shorter_than_the_guard_s_period_is_measured_at_its_end(
     assert outcome.detail.endswith("more than executor.disk_limit (4.0 MiB)")
     console = (executor.logs_root / outcome.log_url / "console.log").read_text()
     assert f"--- {outcome.detail}" in console
+
+
+async def test_the_measure_at_a_build_s_end_walks_its_logs_not_its_checkout(
+    tmp_path: Path,
+    upstream: Upstream,
+    make_request: MakeRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The work directory goes as the build ends: walking a big checkout once more
+    would only delay the vote. What stays, the logs, is measured."""
+    walked: list[list[Path]] = []
+    measure = disk_guard.measure
+
+    async def spy(roots: list[Path], limit: int) -> str | None:
+        walked.append(list(roots))
+        return await measure(roots, limit)
+
+    monkeypatch.setattr(disk_guard, "measure", spy)
+    provider = LocalNodeProvider(tmp_path / "work", slots=1, kill_grace=1.0)
+    executor = Executor(
+        provider, tmp_path / "logs", MirrorCache(tmp_path / "git"), disk_limit=4 * MIB
+    )
+    revision = upstream.change(PROJECT, 24, 1, {"a": "b"}, "Quick")
+    outcome = await executor.run(make_request("true", event=change_event(24, 1, revision)))
+    assert outcome.result is BuildResult.SUCCESS, outcome.detail
+    assert walked == [[executor.logs_root / outcome.log_url]]
 
 
 async def test_a_build_over_its_disk_limit_is_stopped_and_fails_saying_why(
