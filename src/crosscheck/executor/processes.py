@@ -132,6 +132,14 @@ def signal_group(group: int, signum: int, *, spare: int | None = None) -> None:
 
 def group_alive(group: int) -> bool:
     """Whether a process of the group is still running (zombies waiting to be reaped are not)."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        # Nothing of the group is left, as after most steps: no need to read every
+        # process of the host (milliseconds on the event loop, after each step).
+        return False
+    except PermissionError:
+        pass  # some of it is another user's (a job's `sudo`): the listing says
     return bool(group_members(group))
 
 

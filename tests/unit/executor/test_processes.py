@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,28 @@ async def test_overlong_lines_are_cut_however_the_chunks_fall(first: int) -> Non
 def test_group_alive_sees_this_process_group() -> None:
     assert group_alive(os.getpgrp())
     assert not group_alive(2**22 + 12345)
+
+
+def test_a_group_that_is_gone_is_known_without_reading_every_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After most steps nothing of their group is left: that is asked of the kernel,
+    not read from every process of the host, on the event loop."""
+
+    def listing(group: int) -> list[int]:
+        raise AssertionError("read every process of the host")
+
+    monkeypatch.setattr("crosscheck.executor.processes.group_members", listing)
+    assert not group_alive(2**22 + 12345)
+
+
+def test_a_group_left_with_a_zombie_alone_is_not_alive() -> None:
+    child = subprocess.Popen(["true"], start_new_session=True)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the child never ended"
+        time.sleep(0.01)
+    try:
+        assert not group_alive(child.pid)  # the kernel still has it: it is not reaped
+    finally:
+        child.wait()
