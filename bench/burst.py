@@ -31,6 +31,7 @@ from tests.e2e.gerrit_clients import EventStream, stream_events
 
 import crosscheck
 from bench.ci_loop import on_change, p95, trivial_config, voted_by
+from bench.peers import proctree
 from crosscheck.sandbox.gerrit import Sandbox, SandboxRepo, SandboxState
 
 #: The console's timestamp: `2026-12-06 09:50:50.867 | line`.
@@ -48,6 +49,22 @@ async def commits_on_tip(repo: SandboxRepo, count: int, tag: str) -> list[str]:
         await repo._run("commit", "--quiet", "-m", f"Burst {tag} {index}")
         revisions.append((await repo._run("rev-parse", "HEAD")).strip())
     return revisions
+
+
+#: Whose CPU the burst measures: serve with its children (git, bubblewrap, the
+#: steps), serve's own Python, and the sandbox Gerrit.
+CPU_OF = ("serve", "serve alone", "gerrit")
+
+
+def cpu_of(serve: ServeProcess, state: SandboxState) -> tuple[float, float, float]:
+    """CPU seconds so far of each of CPU_OF."""
+    assert serve.process is not None
+    assert state.pid is not None
+    return (
+        proctree.cpu_seconds(proctree.tree([serve.process.pid])),
+        proctree.own_cpu_seconds(serve.process.pid),
+        proctree.cpu_seconds([state.pid]),
+    )
 
 
 async def one_burst(
@@ -130,9 +147,15 @@ async def measure(state: SandboxState, scratch: Path, args: argparse.Namespace) 
             seen = set(logs.rglob("console.log"))
             totals, builds, workspaces = [], [], []
             marks: dict[str, list[float]] = {}
+            cpu: dict[str, list[float]] = {}
             for _ in range(rounds):
+                cpu_before = cpu_of(serve, state)
                 total, numbers = await one_burst(state, repo, stream, count)
                 totals.append(total)
+                cpu_after = cpu_of(serve, state)
+                sides = zip(CPU_OF, cpu_after, cpu_before, strict=True)
+                for name, spent, was in sides:
+                    cpu.setdefault(name, []).append((spent - was) / count)
                 builds += build_times(serve, numbers)
                 await asyncio.sleep(1)  # the last review's row is written after its POST
                 for name, after in burst_marks(serve, numbers).items():
@@ -149,6 +172,12 @@ async def measure(state: SandboxState, scratch: Path, args: argparse.Namespace) 
     print("  from the first item created (the serve's store), median:")
     for name, values in marks.items():
         print(f"    {name:28s} {statistics.median(values) * 1000:8.1f} ms")
+    print(
+        "  CPU per change (user + system, children included), median: "
+        f"crosscheck serve {statistics.median(cpu['serve']) * 1000:.0f} ms "
+        f"(its own Python {statistics.median(cpu['serve alone']) * 1000:.0f} ms), "
+        f"Gerrit {statistics.median(cpu['gerrit']) * 1000:.0f} ms"
+    )
     for name, values in (("build (store)", builds), ("workspace (console)", workspaces)):
         print(
             f"  per build: {name:20s} median {statistics.median(values) * 1000:7.1f} ms   "

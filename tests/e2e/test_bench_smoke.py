@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,8 @@ async def test_burst_bench_times_a_burst_and_each_builds_workspace(
     # Each of the burst's builds was timed, its workspace too (from its console).
     assert "(3 builds)" in output
     assert output.count("(3 builds)") == 2
+    # Both sides did work for the changes: serve (and its git), and Gerrit.
+    cpu = re.search(r"crosscheck serve (\d+) ms \(its own Python \d+ ms\), Gerrit (\d+) ms", output)
+    assert cpu is not None, output
+    assert int(cpu[1]) > 0
+    assert int(cpu[2]) > 0
