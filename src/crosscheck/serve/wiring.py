@@ -170,7 +170,10 @@ async def build_service(options: ServeOptions) -> Service:
         GitRemote(),
         pipelines=lambda: live.current.pipelines,
     )
-    intake = EventIntake(engine, candidates.making_candidates(sink), on_committed=scheduler.wake)
+    # No wake-up per event: the items an event enqueues or ends wake the scheduler as
+    # they commit (its transitions), and most events (a change's refs, the CI's own
+    # comments) enqueue nothing, which was a whole pass of queries each.
+    intake = EventIntake(engine, candidates.making_candidates(sink))
     sources = {
         # A Gerrit back from an outage gets its waiting votes now, not after their back-off,
         # and the items waiting for it are planned at the next pass.
