@@ -195,14 +195,22 @@ T = TypeVar("T")
 
 
 async def poll(
-    check: Callable[[], Awaitable[T | None]], timeout: float, what: str, serve: ServeProcess
+    check: Callable[[], Awaitable[T | None]],
+    timeout: float,
+    what: str,
+    serve: ServeProcess,
+    *,
+    alive: bool = True,
 ) -> T:
+    """`check`'s first answer that is not None; `alive`: serve must stay up meanwhile
+    (off for what follows its kill)."""
     deadline = time.monotonic() + timeout
     while True:
         found = await check()
         if found is not None:
             return found
-        serve.require_alive()
+        if alive:
+            serve.require_alive()
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}:\n{serve.log_tail()}")
         await asyncio.sleep(0.5)

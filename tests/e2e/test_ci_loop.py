@@ -429,7 +429,7 @@ async def test_kill_9_during_a_build_then_a_restart_gives_exactly_one_report(
     async def ended() -> bool | None:
         return True if build_processes(serve, "sleep", str(SLEEPER)) == [] else None
 
-    await poll(ended, 10, "the build to end with serve", serve)
+    await poll(ended, 10, "the build to end with serve", serve, alive=False)
     serve.start()
     await reported_once_after_a_rerun(sandbox, serve, pushed)
     assert build_processes(serve, "sleep", str(SLEEPER)) == []
