@@ -3,7 +3,6 @@ wrong path stops it at once, naming the setting, with no store or token made."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,28 +10,7 @@ import pytest
 from crosscheck.config.secrets import SecretError
 from crosscheck.executor.confinement import ConfinementError
 from crosscheck.serve.wiring import ServeOptions, build_service
-
-EXAMPLE = Path(__file__).parents[2] / "examples" / "sandbox-ci"
-
-
-def config_with(tmp_path: Path, connection: str) -> Path:
-    directory = tmp_path / "config"
-    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns("*.md"))
-    (directory / "connection.yaml").write_text(connection)
-    return directory
-
-
-def connection(key: Path, hosts: Path, password: Path) -> str:
-    return f"""
-- connection:
-    name: sandbox
-    host: 127.0.0.1
-    http_url: http://127.0.0.1:9/
-    user: crosscheck-ci
-    ssh_key: {key}
-    known_hosts: {hosts}
-    http_password_file: {password}
-"""
+from tests.unit.serve_example import config_with, connection
 
 
 @pytest.mark.parametrize("missing", ["ssh_key", "known_hosts", "http_password_file"])

@@ -8,7 +8,6 @@ import json
 import logging
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,16 +30,13 @@ from crosscheck.drivers.gerrit.stream import (
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Account, Event, Origin
 from tests.fakes.gerrit import Change, FakeGerrit, Revision
+from tests.fixtures.gerrit_events import recorded_event, recorded_line
 
 from .helpers import CONNECTION, Sink, source_for
 
-RECORDED = Path(__file__).parents[2] / "fixtures" / "gerrit-3.10-events.jsonl"
-LINES = RECORDED.read_text().splitlines()
-
 
 def recorded(type_: str, created_on: float | None = None, **fields: object) -> Event:
-    line = next(line for line in LINES if json.loads(line)["type"] == type_)
-    event = parse_line(line, "review")
+    event = parse_line(recorded_line(type_), "review")
     moment = int(created_on if created_on is not None else time.time() - 100)
     return dataclasses.replace(event, created_on=moment, **fields)  # type: ignore[arg-type]
 
@@ -69,9 +65,7 @@ async def test_a_failed_stream_event_drops_the_stream_and_is_given_up_after_trie
 ) -> None:
     sink = Sink(failures=MAX_EVENT_TRIES)
     source = source_for(engine, sink)
-    line = json.dumps(
-        {**json.loads(next(x for x in LINES if '"patchset-created"' in x)), "eventCreatedOn": 1}
-    )
+    line = json.dumps({**recorded_event("patchset-created"), "eventCreatedOn": 1})
     for _ in range(MAX_EVENT_TRIES - 1):
         with pytest.raises(EventDeferredError):
             await source._on_line(line)  # the stream reconnects; catch-up brings it again

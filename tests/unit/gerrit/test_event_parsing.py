@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,13 +13,8 @@ from hypothesis import strategies as st
 from crosscheck.drivers.gerrit.events import EventParseError, parse_event, parse_line
 from crosscheck.model.event_types import EventType
 from crosscheck.model.events import Event, Origin
-
-RECORDED = Path(__file__).parents[2] / "fixtures" / "gerrit-3.10-events.jsonl"
-LINES = RECORDED.read_text().splitlines()
-
-
-def recorded(kind: str) -> dict[str, Any]:
-    return next(json.loads(line) for line in LINES if json.loads(line)["type"] == kind)
+from tests.fixtures.gerrit_events import LINES
+from tests.fixtures.gerrit_events import recorded_event as recorded
 
 
 def parsed(kind: str) -> Event:

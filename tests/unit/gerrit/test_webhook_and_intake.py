@@ -17,15 +17,11 @@ from crosscheck.drivers.gerrit.catchup import change_events, votes_in
 from crosscheck.drivers.gerrit.events import parse_line, parse_timestamp
 from crosscheck.events.intake import EventIntake
 from crosscheck.model.events import Approval, Event, Origin
+from tests.fixtures.gerrit_events import recorded_line
 
 from .helpers import TOKEN, Sink, source_for, webhook_client
 
-RECORDED = Path(__file__).parents[2] / "fixtures" / "gerrit-3.10-events.jsonl"
-LINE = next(
-    line
-    for line in RECORDED.read_text().splitlines()
-    if json.loads(line)["type"] == "patchset-created"
-)
+LINE = recorded_line("patchset-created")
 
 
 @pytest.fixture
@@ -83,11 +79,7 @@ async def test_copies_a_second_apart_are_one_event_and_the_cursor_advances(
 ) -> None:
     sink = Sink()
     intake = EventIntake(engine, sink)
-    comment = next(
-        line
-        for line in RECORDED.read_text().splitlines()
-        if json.loads(line)["type"] == "comment-added"
-    )
+    comment = recorded_line("comment-added")
     stream = parse_line(comment, "review")
     late_copy = dataclasses.replace(stream, created_on=stream.created_on + 1, origin=Origin.CATCHUP)
     assert await intake.submit(stream)
