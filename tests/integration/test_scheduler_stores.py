@@ -64,7 +64,8 @@ async def test_a_submitted_event_wakes_the_loop_and_ends_in_one_report(
         passes += 1
 
     scheduler.reconcile = counted_reconcile  # type: ignore[method-assign]
-    intake = EventIntake(engine, accept_then_linger, on_committed=scheduler.wake)
+    # As serve wires it: the item the event enqueues wakes the loop once it committed.
+    intake = EventIntake(engine, accept_then_linger)
     loop = asyncio.create_task(scheduler.run())
     try:
         async with asyncio.timeout(30):
